@@ -1,0 +1,42 @@
+# kpidash: two commands on a fresh machine. `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SAMPLE := data/sample
+export KPIDASH_DB ?= data/warehouse.duckdb
+
+.PHONY: install run test bench sample load clean help
+
+help:
+	@echo "make run    set up, make and load the sample trust, start the service"
+	@echo "make test   set up and run the whole test suite"
+	@echo "make bench  run the benchmarks (results: docs/benchmarks.md)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(SAMPLE)/manifest.json: | $(STAMP)
+	$(BIN)/kpidash sample --out $(SAMPLE)
+
+sample: $(SAMPLE)/manifest.json
+
+load: sample
+	$(BIN)/kpidash load $(SAMPLE)
+
+run: load
+	$(BIN)/kpidash serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,19 @@
+"""The `kpidash` command: one Typer app, each layer registering its own commands."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import etl_commands, kpi_commands
+
+app = typer.Typer(
+    help="kpidash: live KPI dashboards for children's social care.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+etl_commands.register(app)
+kpi_commands.register(app)
+
+if __name__ == "__main__":
+    app()

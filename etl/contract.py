@@ -1,0 +1,214 @@
+"""The extract contract (../shared/spec/extract-contract.md, v1) as data.
+
+One declaration serves the loader (what to read and check), the sample generator (what to write)
+and the warehouse (the typed tables the KPIs read).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ColumnType = Literal["string", "date", "datetime", "bool", "number", "code"]
+
+# DuckDB type of each contract type in the published warehouse.
+SQL_TYPES: dict[str, str] = {
+    "string": "VARCHAR",
+    "code": "VARCHAR",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+    "bool": "BOOLEAN",
+    "number": "DOUBLE",
+}
+
+WORKER_ROLES = (
+    "social_worker",
+    "senior_social_worker",
+    "personal_advisor",
+    "team_manager",
+    "family_support_worker",
+    "other",
+)
+CASE_HOLDING_ROLES = ("social_worker", "senior_social_worker", "personal_advisor")
+GENDERS = ("M", "F", "U", "N")
+EPISODE_TYPES = ("ASSESSMENT", "CIN", "CP", "CLA", "CARE_LEAVER")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType = "string"
+    required: bool = False
+    codes: tuple[str, ...] = ()
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class EndRule:
+    """An end that must not be before its start (`end >= start`)."""
+
+    end: str
+    start: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    key: str
+    columns: tuple[Column, ...]
+    end_rules: tuple[EndRule, ...] = ()
+    positive_max_one: tuple[str, ...] = field(default=())  # 0 < value <= 1
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.name}.csv"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _c(name: str, type: ColumnType = "string", required: bool = False, codes: tuple[str, ...] = ()) -> Column:
+    return Column(name, type, required, codes)
+
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "teams",
+        "team_id",
+        (_c("team_id", required=True), _c("team_name", required=True), _c("service", required=True)),
+    ),
+    Table(
+        "workers",
+        "worker_id",
+        (
+            _c("worker_id", required=True),
+            _c("worker_name", required=True),
+            _c("team_id", required=True),
+            _c("role", "code", required=True, codes=WORKER_ROLES),
+            _c("qualified", "bool", required=True),
+            _c("fte", "number", required=True),
+            _c("agency", "bool"),
+            _c("start_date", "date"),
+            _c("end_date", "date"),
+        ),
+        end_rules=(EndRule("end_date", "start_date"),),
+        positive_max_one=("fte",),
+    ),
+    Table(
+        "children",
+        "child_id",
+        (
+            _c("child_id", required=True),
+            _c("date_of_birth", "date"),
+            _c("gender", "code", codes=GENDERS),
+            _c("ethnicity"),
+            _c("disability", "bool"),
+        ),
+    ),
+    Table(
+        "referrals",
+        "referral_id",
+        (
+            _c("referral_id", required=True),
+            _c("child_id", required=True),
+            _c("referral_date", "date", required=True),
+            _c("source"),
+            _c("nfa", "bool"),
+            _c("team_id"),
+            _c("worker_id"),
+        ),
+    ),
+    Table(
+        "assessments",
+        "assessment_id",
+        (
+            _c("assessment_id", required=True),
+            _c("child_id", required=True),
+            _c("referral_id"),
+            _c("start_date", "date", required=True),
+            _c("authorised_date", "date"),
+            _c("team_id"),
+            _c("worker_id"),
+        ),
+        end_rules=(EndRule("authorised_date", "start_date"),),
+    ),
+    Table(
+        "s47_enquiries",
+        "s47_id",
+        (
+            _c("s47_id", required=True),
+            _c("child_id", required=True),
+            _c("strategy_date", "date", required=True),
+            _c("completed_date", "date"),
+            _c("icpc_required", "bool"),
+            _c("icpc_date", "date"),
+            _c("team_id"),
+            _c("worker_id"),
+        ),
+        end_rules=(EndRule("completed_date", "strategy_date"), EndRule("icpc_date", "strategy_date")),
+    ),
+    Table(
+        "episodes",
+        "episode_id",
+        (
+            _c("episode_id", required=True),
+            _c("child_id", required=True),
+            _c("episode_type", "code", required=True, codes=EPISODE_TYPES),
+            _c("start_date", "date", required=True),
+            _c("end_date", "date"),
+            _c("team_id", required=True),
+        ),
+        end_rules=(EndRule("end_date", "start_date"),),
+    ),
+    Table(
+        "allocations",
+        "allocation_id",
+        (
+            _c("allocation_id", required=True),
+            _c("child_id", required=True),
+            _c("worker_id", required=True),
+            _c("start_date", "date", required=True),
+            _c("end_date", "date"),
+        ),
+        end_rules=(EndRule("end_date", "start_date"),),
+    ),
+    Table(
+        "missing_episodes",
+        "missing_id",
+        (
+            _c("missing_id", required=True),
+            _c("child_id", required=True),
+            _c("start_time", "datetime", required=True),
+            _c("end_time", "datetime"),
+            _c("rhi_offered_time", "datetime"),
+            _c("rhi_accepted", "bool"),
+            _c("team_id"),
+        ),
+        end_rules=(EndRule("end_time", "start_time"),),
+    ),
+)
+
+TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
+
+
+def warehouse_ddl(table: Table) -> str:
+    """CREATE TABLE statement for a contract table in the published warehouse."""
+    cols = ",\n    ".join(f"{c.name} {c.sql_type}" for c in table.columns)
+    return f"CREATE TABLE {table.name} (\n    {cols}\n)"
+
+
+# The warehouse also holds one row of metadata about the published extract.
+META_DDL = """CREATE TABLE extract_meta (
+    run_id VARCHAR,
+    extracted_at TIMESTAMP,      -- manifest.json extracted_at, else the load's start time
+    source_system VARCHAR,       -- manifest.json source_system, may be null
+    source VARCHAR,              -- the folder or file loaded
+    loaded_at TIMESTAMP          -- when this warehouse was published
+)"""
