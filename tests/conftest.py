@@ -1,0 +1,68 @@
+"""Shared fixtures: every test gets its own data folder; the sample trust is built once a session."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from core.settings import get_settings
+
+# A fixed end date keeps the sample trust (and so every figure the tests compare) the same every day.
+SAMPLE_END_DATE = dt.date(2025, 11, 23)
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Point every KPIDASH_ path at a fresh temporary folder, so no test touches ./data."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("KPIDASH_DB", str(data / "warehouse.duckdb"))
+    monkeypatch.setenv("KPIDASH_ARCHIVE_DIR", str(data / "archive"))
+    monkeypatch.setenv("KPIDASH_APP_DB", f"sqlite:///{data / 'app.db'}")
+    get_settings.cache_clear()
+    from core import appdb
+
+    appdb.get_engine.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+    appdb.get_engine.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def sample_extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample trust at scale 1, seed 1, ending on SAMPLE_END_DATE (built once per session)."""
+    from sample_data import generate_sample
+
+    out = tmp_path_factory.mktemp("sample") / "extract"
+    generate_sample(out, seed=1, scale=1.0, end_date=SAMPLE_END_DATE)
+    return out
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(sample_extract: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A published warehouse of the sample trust, read-only for the tests that share it."""
+    import os
+
+    from etl import load_extract
+
+    data = tmp_path_factory.mktemp("sample_wh")
+    env = {
+        "KPIDASH_DB": str(data / "warehouse.duckdb"),
+        "KPIDASH_ARCHIVE_DIR": str(data / "archive"),
+        "KPIDASH_APP_DB": f"sqlite:///{data / 'app.db'}",
+    }
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    get_settings.cache_clear()
+    try:
+        result = load_extract(sample_extract)
+        assert result.status == "published", result.message
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        get_settings.cache_clear()
+    return data / "warehouse.duckdb"
