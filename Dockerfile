@@ -1,0 +1,27 @@
+# kpidash service image: build wheels in one stage, run as a non-root user in the next.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY api ./api
+COPY cli ./cli
+COPY core ./core
+COPY dashboard ./dashboard
+COPY etl ./etl
+COPY kpis ./kpis
+COPY sample_data ./sample_data
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim
+RUN useradd --create-home --uid 10001 kpidash
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+USER kpidash
+WORKDIR /home/kpidash
+ENV KPIDASH_DB=/data/warehouse.duckdb \
+    KPIDASH_ARCHIVE_DIR=/data/archive \
+    KPIDASH_APP_DB=sqlite:////data/app.db
+VOLUME ["/data"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
+    CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/api/v1/health', timeout=4).status == 200 else 1)"
+CMD ["kpidash", "serve", "--host", "0.0.0.0", "--port", "8000"]
