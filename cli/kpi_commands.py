@@ -1,9 +1,183 @@
-"""Placeholder: commands are registered here."""
+"""`kpidash kpis`, `kpidash records` and `kpidash trend`: the KPI layer from the command line.
+
+All three read the published warehouse at KPIDASH_DB and the KPI configuration (KPIDASH_CONFIG_FILE).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from enum import Enum
+from typing import Annotated
+
 import typer
+
+from kpis import KpiError, Warehouse, compute_kpis, get_kpi, kpi_records, kpi_trend, open_warehouse, with_targets
+
+
+class Level(str, Enum):
+    trust = "trust"
+    service = "service"
+    team = "team"
+    worker = "worker"
+
+
+class Format(str, Enum):
+    json = "json"
+    table = "table"
+
+
+class By(str, Enum):
+    month = "month"
+    week = "week"
+
+
+def _date(value: str) -> dt.date:
+    """Dates exactly as the spec writes them: YYYY-MM-DD (not 2025-W01-1, which Python also reads)."""
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f'"{value}" is not a date (expected YYYY-MM-DD)') from None
+
+
+FromOpt = Annotated[dt.date | None, typer.Option("--from", parser=_date, metavar="YYYY-MM-DD",
+                                                 help="First day of the period (default: the first day "
+                                                 "of the --to month).")]
+ToOpt = Annotated[dt.date | None, typer.Option("--to", parser=_date, metavar="YYYY-MM-DD",
+                                               help="Last day of the period, the as-at date of stock KPIs "
+                                               "(default: the extract date).")]
+FormatOpt = Annotated[Format, typer.Option("--format", help="json: the spec's machine-readable output; "
+                                           "table: for reading.")]
+
+
+@contextmanager
+def _warehouse() -> Iterator[Warehouse]:
+    """The published warehouse; bad input ends the command with the analyst's message, exit 1."""
+    try:
+        wh = open_warehouse()
+    except KpiError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    try:
+        yield wh
+    except KpiError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        wh.close()
+
+
+def _value(row: dict) -> str:
+    v = row["value"]
+    if v is None:
+        return "-"
+    unit = row.get("unit_of_measure")
+    if unit == "%":
+        return f"{v:.1f}%"
+    if unit == "cases per FTE":
+        return f"{v:.2f}"
+    return str(v)
+
+
+def _number(v: object) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def _print_table(rows: Sequence[dict], columns: Sequence[tuple[str, Callable[[dict], str]]]) -> None:
+    if not rows:
+        typer.echo("(no rows)")
+        return
+    cells = [[fmt(r) for _, fmt in columns] for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (h, _) in enumerate(columns)]
+    typer.echo("  ".join(h.ljust(w) for (h, _), w in zip(columns, widths)).rstrip())
+    typer.echo("  ".join("-" * w for w in widths))
+    for c in cells:
+        typer.echo("  ".join(x.ljust(w) for x, w in zip(c, widths)).rstrip())
+
+
+def _print_figures(rows: list[dict], wh: Warehouse, fmt: Format, with_period: bool = False) -> None:
+    if fmt is Format.json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    columns: list[tuple[str, Callable[[dict], str]]] = []
+    if with_period:
+        columns += [("from", lambda r: r["period_start"]), ("to", lambda r: r["period_end"])]
+    columns += [
+        ("kpi", lambda r: r["kpi"]),
+        ("unit", lambda r: r["unit"]),
+        ("value", _value),
+        ("numerator", lambda r: _number(r["numerator"])),
+        ("denominator", lambda r: _number(r["denominator"])),
+        ("target", lambda r: _number(r["target"])),
+        ("rag", lambda r: r["rag"] or "-"),
+    ]
+    _print_table(with_targets(rows, wh.config), columns)
+
+
+def kpis_command(
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    level: Annotated[Level, typer.Option("--level", help="trust, service, team or worker.")] = Level.trust,
+    unit: Annotated[str | None, typer.Option("--unit", help="Only this unit (a team id, service name or "
+                                             "worker id) of the level.")] = None,
+    kpi: Annotated[list[str] | None, typer.Option("--kpi", help="Only this KPI id (repeat for more).")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Every KPI (or those named) for a period, at one level, for every unit of that level."""
+    with _warehouse() as wh:
+        rows = compute_kpis(wh, date_from, date_to, level.value, unit, kpi or None)
+        _print_figures(rows, wh, fmt)
+
+
+def records_command(
+    kpi: Annotated[str, typer.Argument(help="The KPI id, e.g. assessments_within_45wd.")],
+    unit: Annotated[str, typer.Option("--unit", help='"trust", a team id, a service name or a worker id.')],
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    level: Annotated[Level | None, typer.Option("--level", help="The unit's level, when its name is "
+                                                "ambiguous (default: trust, then team, service, worker).")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """The child-level records behind one figure, each counted in the numerator or only the denominator."""
+    with _warehouse() as wh:
+        rows = kpi_records(wh, kpi, unit, date_from, date_to, level.value if level else None)
+        if fmt is Format.json:
+            typer.echo(json.dumps(rows, indent=2))
+            return
+        names = list(rows[0]) if rows else []
+        _print_table(rows, [(n, lambda r, n=n: _number(r[n])) for n in names])
+        numerator = sum(r["counted_in"] == "numerator" for r in rows)
+        typer.echo(f"{numerator} counted in the numerator, {len(rows) - numerator} only in the denominator")
+
+
+def trend_command(
+    kpi: Annotated[str, typer.Argument(help='The KPI id, or "all" for every KPI.')],
+    by: Annotated[By, typer.Option("--by", help="month (calendar months) or week (Monday to Sunday).")] = By.month,
+    periods: Annotated[int, typer.Option("--periods", help="How many periods, ending with the one holding --to.",
+                                         min=1)] = 24,
+    level: Annotated[Level, typer.Option("--level", help="trust, service, team or worker.")] = Level.trust,
+    unit: Annotated[str | None, typer.Option("--unit", help="Only this unit of the level.")] = None,
+    date_to: ToOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """A KPI per month or week (flow: events in the period; stock: at its end), last period partial."""
+    with _warehouse() as wh:
+        ids = None if kpi == "all" else [get_kpi(kpi).id]
+        rows = kpi_trend(wh, ids, by.value, periods, level.value, unit, date_to)
+        _print_figures(rows, wh, fmt, with_period=True)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the kpidash app."""
+    """Add the KPI commands (kpis, records, trend) to the kpidash app."""
+    app.command("kpis")(kpis_command)
+    app.command("records")(records_command)
+    app.command("trend")(trend_command)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import etl_commands, kpi_commands
+from cli import api_commands, etl_commands, kpi_commands, sample_commands
 
 app = typer.Typer(
     help="kpidash: live KPI dashboards for children's social care.",
@@ -12,8 +12,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+sample_commands.register(app)
 etl_commands.register(app)
 kpi_commands.register(app)
+api_commands.register(app)
 
 if __name__ == "__main__":
     app()

@@ -36,6 +36,27 @@ class Settings(BaseSettings):
         description="YAML file with targets, tolerances, caseload limit and extra closure days "
         "(default: the packaged config/kpidash.yaml).",
     )
+    api_cache: bool = Field(
+        True,
+        description="Cache API responses per published warehouse version (a new load invalidates them).",
+    )
+    session_hours: float = Field(
+        12.0,
+        description="How long a sign-in session (from POST /api/v1/auth/login) lasts, in hours.",
+    )
+    login_max_failures: int = Field(
+        5,
+        description="Failed sign-ins in a row after which an account is locked for login_lockout_minutes.",
+    )
+    login_max_failures_per_address: int = Field(
+        20,
+        description="Failed sign-ins from one client address within login_lockout_minutes after which "
+        "that address is refused until the window passes.",
+    )
+    login_lockout_minutes: float = Field(
+        15.0,
+        description="How long an account (or client address) is locked after too many failed sign-ins.",
+    )
 
 
 @lru_cache

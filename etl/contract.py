@@ -212,3 +212,18 @@ META_DDL = """CREATE TABLE extract_meta (
     source VARCHAR,              -- the folder or file loaded
     loaded_at TIMESTAMP          -- when this warehouse was published
 )"""
+
+# Identifier columns that name a row of another file (by that file's key). A value the other file does
+# not hold is loaded but listed as a data-quality warning.
+REFERENCES: dict[str, str] = {"child_id": "children", "team_id": "teams", "worker_id": "workers"}
+
+# The published run's rejected rows and data-quality warnings, as the loader listed them.
+ISSUES_DDL = """CREATE TABLE load_issues (
+    run_id VARCHAR,
+    file VARCHAR,                -- e.g. assessments.csv
+    line BIGINT,                 -- physical line in the file (header = 1); null for a whole-file issue
+    "column" VARCHAR,            -- null when the issue is about the whole row
+    value VARCHAR,               -- the value as it was in the file
+    reason VARCHAR,              -- e.g. is not a date (expected YYYY-MM-DD)
+    severity VARCHAR             -- reject | warning
+)"""

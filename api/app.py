@@ -1,0 +1,68 @@
+"""The FastAPI app: /api/v1 behind sign-in (except health), OpenAPI docs at /api/docs."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+
+from api.deps import ApiState
+from api.errors import install_error_handlers
+from api.live_warehouse import LiveWarehouse
+from api.params import known_query_parameters
+from api.response_cache import ResponseCache
+from api.routes import admin, auth, health, kpis, organisation, runs
+from core.appdb import get_engine
+from core.settings import get_settings
+
+API_PREFIX = "/api/v1"
+
+
+def _open_warehouse(path: Path):  # noqa: ANN202  (kpis.Warehouse)
+    from kpis import open_warehouse
+
+    return open_warehouse(path)
+
+
+def create_app(check_interval: float = 1.0, freeze_gc: bool = False) -> FastAPI:
+    """A new app reading today's settings (KPIDASH_*). check_interval: how often, in seconds, the
+    published warehouse file is looked at for a new version; freeze_gc: see create_server_app."""
+    settings = get_settings()
+    cache = ResponseCache(enabled=settings.api_cache)
+    live = LiveWarehouse(settings.db, _open_warehouse, on_swap=cache.keep_only, check_interval=check_interval)
+    state = ApiState(settings=settings, engine=get_engine(), live=live, cache=cache)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        live.refresh_if_due()  # open the warehouse before the first request, not during it
+        if freeze_gc:
+            gc.freeze()
+        yield
+        live.close()
+
+    app = FastAPI(
+        title="kpidash API",
+        version="1",
+        summary="Children's social care KPIs, their trends and the children behind them, scoped by role.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
+        lifespan=lifespan,
+    )
+    app.state.kpidash = state
+    install_error_handlers(app)
+    for router in (health.router, auth.router, auth.me_router, kpis.router, organisation.router, runs.router,
+                   admin.router):
+        app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
+    return app
+
+
+def create_server_app() -> FastAPI:
+    """The app as `kpidash serve` runs it, in a process of its own: after start-up the garbage
+    collector's full passes skip everything start-up made (the libraries, the open warehouse), which
+    keeps their pauses out of the slowest requests."""
+    return create_app(freeze_gc=True)

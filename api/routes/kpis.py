@@ -1,0 +1,294 @@
+"""The figures (open to every signed-in user), their trends, and the children behind them (scoped
+by role, audited)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import re
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from api import audit
+from api.deps import CurrentUser, StateDep, WarehouseVersion, client_address
+from api.errors import BAD_INPUT, FORBIDDEN, NO_DATA, NOT_FOUND, SIGNED_IN, ApiError
+from api.params import (
+    FromDate,
+    MAX_PERIODS,
+    Level,
+    LevelParam,
+    ToDate,
+    UnitParam,
+    check_unit,
+    infer_level,
+    resolve_as_at,
+    resolve_period,
+    team_services,
+    worker_teams,
+)
+from api.live_warehouse import Version
+from api.response_cache import Representation, cached_response
+from api.scopes import records_refusal
+from kpis import KPIS, KpiError, UnknownKpi, compute_kpis, get_kpi, kpi_records, kpi_trend, with_targets
+
+router = APIRouter(tags=["KPIs"], responses={**SIGNED_IN, **BAD_INPUT, **NO_DATA})
+
+KpiPath = Annotated[str, Path(max_length=64, description="A KPI id, e.g. `assessments_within_45wd`.")]
+
+
+class KpiRow(BaseModel):
+    """One figure: the spec's six keys, then what a reader needs beside the number."""
+
+    kpi: str
+    level: Level
+    unit: str
+    numerator: int | None
+    denominator: float | None
+    value: float | None
+    title: str | None = None
+    unit_of_measure: str | None = None
+    target: float | None = None
+    tolerance: float | None = None
+    rag: Literal["green", "amber", "red"] | None = None
+    national_comparator: float | None = None
+
+
+class TrendRow(KpiRow):
+    period_start: dt.date
+    period_end: dt.date
+
+
+class RecordsPage(BaseModel):
+    kpi: str
+    level: Level
+    unit: str
+    from_: dt.date = Field(alias="from")
+    to: dt.date
+    total: int = Field(description="Records behind the figure, over every page.")
+    page: int
+    page_size: int
+    pages: int
+    records: list[dict[str, Any]] = Field(
+        description="record_type, record_id, child_id, team_id, team_unit, service_unit, worker_id, the KPI's "
+        "dates, working_days or hours where the KPI uses them, and counted_in (numerator or denominator)."
+    )
+
+
+class KpiDefinition(BaseModel):
+    id: str
+    title: str
+    description: str
+    kind: Literal["flow", "stock"]
+    measure: Literal["count", "rate", "ratio"]
+    unit_of_measure: str
+    polarity: Literal["higher", "lower"] | None
+    family: str
+    worker_level: bool
+    national_comparator: float | None
+    comparator_note: str | None
+    target: float | None
+    tolerance: float | None
+
+
+def _known_kpi(kpi_id: str, status: int = 404) -> str:
+    try:
+        return get_kpi(kpi_id).id
+    except UnknownKpi:
+        raise ApiError(status, f"{kpi_id!r} is not a KPI; KPIs are: {', '.join(k.id for k in KPIS)}.") from None
+
+
+def _version_headers(version: Version, date_from: dt.date | None, date_to: dt.date) -> dict[str, str]:
+    wh = version.warehouse
+    headers = {"X-Kpidash-Run-Id": wh.run_id, "X-Kpidash-Extract-Date": wh.extract_date.isoformat()}
+    if date_from is not None:
+        headers["X-Kpidash-Period"] = f"{date_from.isoformat()}/{date_to.isoformat()}"
+    return headers
+
+
+def _kpi_layer(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call the KPI layer; its refusals (worded for analysts) become 422s."""
+    try:
+        return call(*args, **kwargs)
+    except KpiError as exc:
+        raise ApiError(422, str(exc)) from None
+
+
+@router.get("/definitions", response_model=list[KpiDefinition])
+def definitions(_user: CurrentUser, version: WarehouseVersion) -> list[KpiDefinition]:
+    """Every KPI: what it means, how to read it and its target (from the trust's configuration)."""
+    targets = version.warehouse.config.targets
+    return [
+        KpiDefinition(
+            id=k.id, title=k.title, description=k.description, kind=k.kind, measure=k.measure,
+            unit_of_measure=k.unit_of_measure, polarity=k.polarity, family=k.family, worker_level=k.worker_level,
+            national_comparator=k.national_comparator, comparator_note=k.comparator_note,
+            target=targets[k.id].target if k.id in targets else None,
+            tolerance=targets[k.id].tolerance if k.id in targets else None,
+        )
+        for k in KPIS
+    ]
+
+
+@router.get("/kpis", response_model=list[KpiRow])
+async def figures(
+    request: Request,
+    _user: CurrentUser,
+    date_from: FromDate = None,
+    date_to: ToDate = None,
+    level: LevelParam = "trust",
+    unit: UnitParam = None,
+    kpi: Annotated[list[str] | None, Query(max_length=40, description="Only these KPI ids (repeat the parameter).")] = None,
+    fields: Annotated[
+        Literal["all", "spec"],
+        Query(description="`spec`: exactly the spec's six keys (kpi, level, unit, numerator, denominator, value)."),
+    ] = "all",
+) -> Response:
+    """Every KPI (or those named) for a period, at a level: one row per KPI and unit, ordered as the spec."""
+
+    def make(version: Version) -> Representation:
+        wh = version.warehouse
+        period = resolve_period(date_from, date_to, wh.extract_date)
+        checked_unit = check_unit(version, level, unit)
+        kpi_ids = tuple(dict.fromkeys(_known_kpi(k, 422) for k in kpi)) if kpi else None
+        rows = _kpi_layer(compute_kpis, wh, *period, level, checked_unit, kpi_ids)
+        if fields == "all":
+            rows = with_targets(rows, wh.config)
+        return Representation.json(rows, _version_headers(version, *period))
+
+    key = ("kpis", date_from, date_to, level, unit, tuple(kpi or ()), fields)
+    return await cached_response(request, key, make)
+
+
+@router.get("/kpis/{kpi}/trend", response_model=list[TrendRow], responses=NOT_FOUND)
+async def trend(
+    request: Request,
+    kpi: KpiPath,
+    _user: CurrentUser,
+    by: Annotated[Literal["month", "week"], Query(description="Calendar months, or weeks Monday to Sunday.")] = "month",
+    periods: Annotated[
+        int, Query(ge=1, le=MAX_PERIODS, description="How many periods, ending with the one holding `to`.")
+    ] = 24,
+    level: LevelParam = "trust",
+    unit: UnitParam = None,
+    date_to: ToDate = None,
+) -> Response:
+    """One KPI per month or week (flow: events in the period; stock: at its end), the last period
+    ending on `to`."""
+
+    def make(version: Version) -> Representation:
+        wh = version.warehouse
+        kpi_id = _known_kpi(kpi)
+        as_at = resolve_as_at(date_to, wh.extract_date)
+        checked_unit = check_unit(version, level, unit)
+        rows = _kpi_layer(kpi_trend, wh, [kpi_id], by=by, periods=periods, level=level, unit=checked_unit,
+                          date_to=as_at)
+        return Representation.json(with_targets(rows, wh.config), _version_headers(version, None, as_at))
+
+    key = ("trend", kpi, by, periods, level, unit, date_to)
+    return await cached_response(request, key, make)
+
+
+_BASE_COLUMNS = ["record_type", "record_id", "child_id", "team_id", "team_unit", "service_unit", "worker_id",
+                 "counted_in"]
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A cell a spreadsheet will show, not run: text starting like a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv_bytes(records: list[dict[str, Any]]) -> bytes:
+    columns = list(dict.fromkeys(key for record in records for key in record)) or _BASE_COLUMNS
+    out = io.StringIO()
+    writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows({k: spreadsheet_safe(v) for k, v in r.items()} for r in records)
+    return out.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8
+
+
+def _filename(*parts: object) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(str(p) for p in parts))[:150] + ".csv"
+
+
+_OUTCOMES = {403: "forbidden", 404: "not_found", 422: "invalid", 503: "unavailable"}
+
+
+@router.get(
+    "/kpis/{kpi}/records",
+    response_model=RecordsPage,
+    responses={
+        **FORBIDDEN,
+        **NOT_FOUND,
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "JSON page, or all as CSV."},
+    },
+)
+def records(
+    request: Request,
+    kpi: KpiPath,
+    user: CurrentUser,
+    version: WarehouseVersion,
+    state: StateDep,
+    unit: Annotated[str, Query(max_length=200, description="`trust`, a team_id, a service or a worker_id.")] = "trust",
+    level: Annotated[Level | None, Query(description="The unit's level; default: worked out from the unit.")] = None,
+    date_from: FromDate = None,
+    date_to: ToDate = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
+    format: Annotated[Literal["json", "csv"], Query(description="csv: every record at once, paging ignored.")] = "json",
+) -> Response:
+    """The child-level records behind one figure, each counted in the numerator or only the denominator.
+
+    Only within the user's scope (403 otherwise), and every request is written to the audit log.
+    """
+    wh = version.warehouse
+    trail: dict[str, Any] = {"username": user.username, "role": user.role, "kpi": kpi[:64], "unit": unit[:200],
+                             "level": level, "client_address": client_address(request)}
+    try:
+        kpi = _known_kpi(kpi)
+        date_from, date_to = resolve_period(date_from, date_to, wh.extract_date)
+        trail.update(date_from=date_from, date_to=date_to)
+        level = level or infer_level(version, unit)
+        trail["level"] = level
+        check_unit(version, level, unit)
+        refusal = records_refusal(user, level, unit, team_services(version), worker_teams(version))
+        if refusal:
+            raise ApiError(403, refusal)
+        rep = state.cache.get_or_make(
+            (wh.run_id, "records", kpi, level, unit, date_from, date_to, format, page, page_size),
+            lambda: _records_representation(version, kpi, level, unit, date_from, date_to, format, page, page_size),
+        )
+    except ApiError as exc:
+        audit.record(state.engine, "records", _OUTCOMES.get(exc.status, str(exc.status)), detail=exc.detail[:500],
+                     **trail)
+        raise
+    audit.record(state.engine, "records", "ok", record_count=rep.count, detail=f"format={format} page={page}",
+                 **trail)
+    return rep.respond(request)
+
+
+def _records_representation(
+    version: Version, kpi: str, level: str, unit: str, date_from: dt.date, date_to: dt.date,
+    format: str, page: int, page_size: int,
+) -> Representation:
+    wh = version.warehouse
+    rows = _kpi_layer(kpi_records, wh, kpi, unit, date_from, date_to, level=level)
+    headers = _version_headers(version, date_from, date_to)
+    if format == "csv":
+        headers["Content-Disposition"] = f'attachment; filename="{_filename("kpidash", kpi, unit, date_from, date_to)}"'
+        return Representation.of(_csv_bytes(rows), "text/csv; charset=utf-8", headers, count=len(rows))
+    pages = max(1, math.ceil(len(rows) / page_size))
+    if page > pages:
+        raise ApiError(422, f"page {page} is past the last page ({pages}) of {len(rows)} records at page_size "
+                       f"{page_size}.")
+    chunk = rows[(page - 1) * page_size : page * page_size]
+    body = {"kpi": kpi, "level": level, "unit": unit, "from": date_from, "to": date_to, "total": len(rows),
+            "page": page, "page_size": page_size, "pages": pages, "records": chunk}
+    return Representation.json(body, headers, count=len(chunk))

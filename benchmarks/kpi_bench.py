@@ -1,0 +1,195 @@
+"""KPI engine benchmark: the sample trust and a national-scale extract, against plain pandas.
+
+    .venv/bin/python -m benchmarks kpi_bench [--repeat N] [--factor N] [--no-pandas-national]
+
+Builds (once, cached under data/bench/) the sample trust (seed 1, scale 1, ending 2025-11-23) and
+a national-scale warehouse made by replicating the sample warehouse `factor` times in DuckDB SQL
+with suffixed ids (171 copies: about 650,000 referrals a year for three years). Times are medians
+of repeated runs on a warm warehouse; the pandas reference (benchmarks/pandas_reference.py, the
+same definitions written plainly) runs the same figures in the same process, and its figures are
+compared with the engine's before its time counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import duckdb
+
+from core.settings import get_settings
+from etl.contract import META_DDL, TABLES, warehouse_ddl
+from kpis import KPIS, Warehouse, compute_kpis, kpi_trend, open_warehouse
+from kpis.engine import figures, single_period
+from kpis.trends import trend_periods
+
+BENCH_DIR = Path("data/bench")
+SAMPLE_END = dt.date(2025, 11, 23)
+NATIONAL_FACTOR = 171  # 171 x ~3,800 referrals a year = ~650,000 a year
+LEVELS = ("trust", "service", "team", "worker")
+
+
+def _median_time(fn: Callable[[], object], repeat: int) -> float:
+    fn()  # warm: the first call reads the file's pages and builds nothing else
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def sample_warehouse(bench_dir: Path = BENCH_DIR) -> Path:
+    """The sample trust's published warehouse, generated and loaded once."""
+    db = bench_dir / "sample" / "warehouse.duckdb"
+    if db.exists():
+        return db
+    from etl import load_extract
+    from sample_data import generate_sample
+
+    extract = bench_dir / "sample" / "extract"
+    generate_sample(extract, seed=1, scale=1.0, end_date=SAMPLE_END)
+    env = {"KPIDASH_DB": str(db), "KPIDASH_ARCHIVE_DIR": str(bench_dir / "sample" / "archive"),
+           "KPIDASH_APP_DB": f"sqlite:///{bench_dir / 'sample' / 'app.db'}"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    get_settings.cache_clear()
+    try:
+        result = load_extract(extract)
+        if result.status != "published":
+            raise SystemExit(f"the sample trust did not load: {result.message}")
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+        get_settings.cache_clear()
+    return db
+
+
+def national_warehouse(sample: Path, factor: int, bench_dir: Path = BENCH_DIR) -> Path:
+    """The sample warehouse replicated `factor` times with suffixed ids (every *_id column), once."""
+    db = bench_dir / f"national_x{factor}.duckdb"
+    if db.exists() and db.stat().st_mtime >= sample.stat().st_mtime:
+        return db
+    tmp = db.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute(f"ATTACH '{sample}' AS src (READ_ONLY)")
+        for table in TABLES:
+            con.execute(warehouse_ddl(table))
+            cols = ", ".join(f"{c.name} || '-' || k" if c.name.endswith("_id") else c.name for c in table.columns)
+            con.execute(f"INSERT INTO {table.name} SELECT {cols} FROM src.{table.name}, range({factor}) r(k)")
+        con.execute(META_DDL)
+        con.execute("INSERT INTO extract_meta SELECT * FROM src.extract_meta")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(tmp, db)
+    return db
+
+
+def _same(engine_rows: Sequence[dict], pandas_rows: Sequence[dict]) -> bool:
+    """The two implementations give the same figures (floats to 1e-9)."""
+    def key(r: dict) -> tuple:
+        return (r["kpi"], r["level"], r["unit"])
+
+    a, b = {key(r): r for r in engine_rows}, {key(r): r for r in pandas_rows}
+    if a.keys() != b.keys():
+        return False
+    for k, r in a.items():
+        for field in ("numerator", "denominator", "value"):
+            x, y = r[field], b[k][field]
+            if (x is None) != (y is None) or (x is not None and not math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9)):
+                return False
+    return True
+
+
+def _figures_all_levels(wh: Warehouse, levels: Sequence[str]) -> list[dict]:
+    start = wh.extract_date.replace(day=1)
+    return figures(wh, single_period(start, wh.extract_date), levels, KPIS)
+
+
+def _trend_all_levels(wh: Warehouse, levels: Sequence[str]) -> list[dict]:
+    return figures(wh, trend_periods("month", 24, wh.extract_date), levels, KPIS, with_period=True)
+
+
+def _pandas(path: Path, wh: Warehouse, levels: Sequence[str], repeat: int) -> tuple[float, bool] | None:
+    try:
+        from benchmarks.pandas_reference import compute_kpis_pandas, load_tables
+    except ImportError:
+        return None
+    tables = load_tables(path)
+    start, end = wh.extract_date.replace(day=1), wh.extract_date
+    config = wh.config
+
+    def run() -> list[dict]:
+        return [r for lv in levels for r in compute_kpis_pandas(
+            tables, start, end, lv, caseload_limit=config.caseload_limit, closure_days=config.closure_days)]
+
+    agree = _same([r for lv in levels for r in compute_kpis(wh, start, end, lv)], run())
+    return _median_time(run, repeat), agree
+
+
+def _report(title: str, rows: list[tuple[str, float, str]]) -> None:
+    print(f"\n### {title}\n")
+    print("| measure | median | target |")
+    print("| --- | --- | --- |")
+    for name, seconds, target in rows:
+        print(f"| {name} | {seconds * 1000:.0f} ms | {target} |")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the KPI benchmarks and print their tables (markdown, for docs/benchmarks.md)."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks kpi_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs per measure (median reported)")
+    parser.add_argument("--factor", type=int, default=NATIONAL_FACTOR, help="copies of the sample for national scale")
+    parser.add_argument("--no-pandas-national", action="store_true", help="skip pandas at national scale (slow)")
+    args = parser.parse_args(argv if argv is not None else [])
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    print(f"duckdb {duckdb.__version__}, {os.cpu_count()} CPUs")
+
+    sample = sample_warehouse()
+    with open_warehouse(sample) as wh:
+        rows = [
+            ("all KPIs, all 4 levels, one period (4 compute_kpis calls)",
+             _median_time(lambda: [compute_kpis(wh, level=lv) for lv in LEVELS], args.repeat), "< 100 ms"),
+            ("all KPIs, all 4 levels, one period (one engine pass)",
+             _median_time(lambda: _figures_all_levels(wh, LEVELS), args.repeat), "< 100 ms"),
+            ("24-month trend, every KPI, team level",
+             _median_time(lambda: kpi_trend(wh, None, "month", 24, "team"), args.repeat), "< 500 ms"),
+        ]
+        engine_trust_team = _median_time(lambda: [compute_kpis(wh, level=lv) for lv in ("trust", "team")], args.repeat)
+        rows.append(("all KPIs, trust + team, one period", engine_trust_team, "-"))
+        pandas = _pandas(sample, wh, ("trust", "team"), args.repeat)
+        if pandas is not None:
+            rows.append((f"pandas reference, trust + team (figures agree: {'yes' if pandas[1] else 'NO'})",
+                         pandas[0], f"ratio {pandas[0] / engine_trust_team:.1f}x (aim >= 20x)"))
+        _report(f"Sample trust ({sample})", rows)
+
+    national = national_warehouse(sample, args.factor)
+    with open_warehouse(national) as wh:
+        with wh.cursor() as cur:
+            referrals = cur.execute("SELECT count(*) FROM wh.referrals").fetchone()[0]
+        repeat = max(1, min(args.repeat, 3))
+        trust_team = _median_time(lambda: [compute_kpis(wh, level=lv) for lv in ("trust", "team")], repeat)
+        rows = [
+            ("all KPIs, trust + team, one period", trust_team, "< 1 s"),
+            ("all KPIs, trust + team, one period (one engine pass)",
+             _median_time(lambda: _figures_all_levels(wh, ("trust", "team")), repeat), "< 1 s"),
+            ("24-month trend, every KPI, trust + team",
+             _median_time(lambda: [kpi_trend(wh, None, "month", 24, lv) for lv in ("trust", "team")], repeat), "< 5 s"),
+            ("24-month trend, every KPI, trust + team (one engine pass)",
+             _median_time(lambda: _trend_all_levels(wh, ("trust", "team")), repeat), "< 5 s"),
+        ]
+        if not args.no_pandas_national:
+            pandas = _pandas(national, wh, ("trust", "team"), 1)
+            if pandas is not None:
+                rows.append((f"pandas reference, trust + team (figures agree: {'yes' if pandas[1] else 'NO'})",
+                             pandas[0], f"ratio {pandas[0] / trust_team:.1f}x (aim >= 20x)"))
+        _report(f"National scale: {args.factor} x the sample, {referrals:,} referrals", rows)

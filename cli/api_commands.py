@@ -1,0 +1,242 @@
+"""`kpidash serve`, `users`, `tokens` and `audit`: running the service and deciding who may use it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from api import accounts, audit
+from api.models import ROLES
+from core.appdb import get_engine
+
+users_app = typer.Typer(help="Who may sign in, with which role.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Bearer tokens for API clients (shown once, kept only hashed).", no_args_is_help=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A refusal, or an app database that cannot be reached, becomes a message on stderr and exit
+    code 1 (never a traceback)."""
+    try:
+        yield
+    except accounts.AccountError as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise _fail(f"the app database (KPIDASH_APP_DB) cannot be used: {reason}") from None
+
+
+def _when(value: object) -> str:
+    return f"{value:%Y-%m-%d %H:%M} UTC" if value is not None else "-"
+
+
+def _table(header: list[str], rows: list[list[object]]) -> None:
+    cells = [[str(c) for c in header]] + [["-" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    for row in cells:
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _first_team_and_service() -> tuple[str | None, str | None, str | None]:
+    """The published warehouse's first team and its service, and why not when it cannot be read."""
+    from kpis import KpiError, open_warehouse
+
+    try:
+        with open_warehouse() as wh:
+            teams = wh.teams()
+    except KpiError as exc:
+        return None, None, str(exc)
+    if not teams:
+        return None, None, "the published warehouse has no teams"
+    return teams[0]["team_id"], teams[0]["service"], None  # the head of service oversees the team manager
+
+
+def _check_scope_exists(team: str | None, service: str | None) -> None:
+    """Refuse a team or service the published extract does not know (a typo would lock a manager out)."""
+    if team is None and service is None:
+        return
+    from kpis import KpiError, open_warehouse
+
+    try:
+        with open_warehouse() as wh:
+            teams = wh.teams()
+    except KpiError as exc:
+        typer.echo(f"warning: cannot check the team or service against the extract ({exc}).", err=True)
+        return
+    if team is not None and team not in {t["team_id"] for t in teams}:
+        raise _fail(f"team {team!r} is not in the published extract; teams are: "
+                    f"{', '.join(t['team_id'] for t in teams)}.")
+    if service is not None and service not in {t["service"] for t in teams}:
+        raise _fail(f"service {service!r} is not in the published extract; services are: "
+                    f"{', '.join(sorted({t['service'] for t in teams}))}.")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The username they sign in with.")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+    team: Annotated[str | None, typer.Option(help="team_manager only: the team_id of their team.")] = None,
+    service: Annotated[str | None, typer.Option(help="head_of_service only: the name of their service.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input (else one is made up).")
+    ] = False,
+) -> None:
+    """Add a user. Without --password-stdin a random password is made and printed once."""
+    with _refusals():
+        accounts.check_new_user(name, role, team, service)
+    _check_scope_exists(team, service)
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    with _refusals():
+        user, password = accounts.add_user(get_engine(), name, role, team, service, password)
+    scope = f" for team {team}" if team else f" for service {service}" if service else ""
+    typer.echo(f"Added {user.username} ({role}{scope}).")
+    if not password_stdin:
+        typer.echo(f"Password (shown once, kept only hashed): {password}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every user: role, scope, whether active, last sign-in."""
+    with _refusals():
+        users = accounts.list_users(get_engine())
+    _table(
+        ["username", "role", "team", "service", "active", "last sign-in", "locked until"],
+        [[u.username, u.role, u.team, u.service, "yes" if u.active else "no", _when(u.last_login_at),
+          _when(u.locked_until) if u.locked_until else None] for u in users],
+    )
+
+
+@users_app.command("disable")
+def users_disable(name: Annotated[str, typer.Argument(help="The username.")]) -> None:
+    """Stop a user signing in and revoke all their tokens (users are kept, for the audit trail)."""
+    with _refusals():
+        accounts.set_active(get_engine(), name, active=False)
+    typer.echo(f"Disabled {name}; their sessions and API tokens no longer work.")
+
+
+@users_app.command("enable")
+def users_enable(name: Annotated[str, typer.Argument(help="The username.")]) -> None:
+    """Let a disabled (or locked-out) user sign in again."""
+    with _refusals():
+        accounts.set_active(get_engine(), name, active=True)
+    typer.echo(f"Enabled {name}.")
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    name: Annotated[str, typer.Argument(help="The username.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input (else one is made up).")
+    ] = False,
+) -> None:
+    """Give a user a new password and lift any lock-out."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    with _refusals():
+        password = accounts.set_password(get_engine(), name, password)
+    typer.echo(f"New password for {name} set.")
+    if not password_stdin:
+        typer.echo(f"Password (shown once, kept only hashed): {password}")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    user: Annotated[str, typer.Argument(help="The user the token acts as (their role and scope apply).")],
+    days: Annotated[int, typer.Option(help=f"Days until it expires (1 to {accounts.MAX_TOKEN_DAYS}).")] = 30,
+    name: Annotated[str | None, typer.Option(help="A label, e.g. the client's name.")] = None,
+) -> None:
+    """Make an API token; it is printed once and only its hash is kept."""
+    with _refusals():
+        issued = accounts.create_api_token(get_engine(), user, days, name)
+    typer.echo(f"Token {issued.id} for {issued.username}, expires {_when(issued.expires_at)}.")
+    typer.echo("Send it as 'Authorization: Bearer <token>'. It is shown once:")
+    typer.echo(issued.token)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: Annotated[int, typer.Argument(help="The token's id (see `kpidash tokens list`).")]) -> None:
+    """Stop a token working at once."""
+    with _refusals():
+        accounts.revoke_token(get_engine(), token_id)
+    typer.echo(f"Revoked token {token_id}.")
+
+
+@tokens_app.command("list")
+def tokens_list(
+    user: Annotated[str | None, typer.Option(help="Only this user's tokens.")] = None,
+    sessions: Annotated[bool, typer.Option("--sessions", help="Include sign-in sessions, not only API tokens.")] = False,
+) -> None:
+    """Tokens (never their secret, which is not kept): who, what, when they expire, whether revoked."""
+    with _refusals():
+        tokens = accounts.list_tokens(get_engine(), user, include_sessions=sessions)
+    _table(
+        ["id", "user", "kind", "name", "created", "expires", "revoked"],
+        [[t.id, username, t.kind, t.name, _when(t.created_at), _when(t.expires_at),
+          _when(t.revoked_at) if t.revoked_at else None]
+         for t, username in tokens],
+    )
+
+
+def audit_command(
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many entries, newest first.")] = 50,
+    user: Annotated[str | None, typer.Option(help="Only this user's entries.")] = None,
+    event: Annotated[str | None, typer.Option(help="Only `records` or `login_failed`.")] = None,
+) -> None:
+    """The audit trail: who looked at which child-level records, when, from where; failed sign-ins."""
+    if event not in (None, "records", "login_failed"):
+        raise _fail("--event must be `records` or `login_failed`.")
+    with _refusals():
+        trail = audit.entries(get_engine(), limit, user, event)
+    _table(
+        ["when", "event", "user", "outcome", "kpi", "level", "unit", "from", "to", "records", "address"],
+        [[_when(e.at), e.event, e.username, e.outcome, e.kpi, e.level, e.unit, e.date_from, e.date_to, e.record_count,
+          e.client_address] for e in trail],
+    )
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the service (one worker). On the first start, make one demo user per role and print their
+    passwords once."""
+    import uvicorn
+
+    from api.app import create_server_app
+
+    team, service, why_not = _first_team_and_service()
+    with _refusals():
+        made = accounts.create_demo_users(get_engine(), team, service)
+    if made:
+        typer.echo("First start: one demo user per role. The passwords are shown this once and kept only hashed:")
+        _table(["username", "role", "scope", "password"],
+               [[u.username, u.role, u.team or u.service or "all", pw] for u, pw in made])
+        if why_not:
+            typer.echo(f"(no team manager or head of service demo user: {why_not})")
+        typer.echo("")
+    url = f"http://{host}:{port}"
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:  # noqa: ANN001
+            await super().startup(sockets)
+            if self.started:
+                typer.echo(f"kpidash is running at {url} (API docs at /api/docs)")
+
+    Server(uvicorn.Config(create_server_app(), host=host, port=port, workers=1, log_level="info")).run()
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the kpidash app."""
+    app.command("serve")(serve)
+    app.add_typer(users_app, name="users")
+    app.add_typer(tokens_app, name="tokens")
+    app.command("audit")(audit_command)

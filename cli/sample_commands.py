@@ -1,0 +1,79 @@
+"""`kpidash sample`: write the synthetic sample trust's extract (the sample_data layer's command).
+
+Exit status: 0 when the extract was written, 2 for a bad option value, 1 when the folder cannot be
+written. Errors are one plain message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sample_data import SampleSummary, generate_sample
+from sample_data.generator import MAX_SCALE, MIN_SCALE
+
+
+HELP = (
+    "Write a synthetic, obviously fictional extract of a children's trust the size of Sandwell.\n\n"
+    "Three full years of referrals, assessments, section 47 enquiries, episodes, allocations and missing "
+    "episodes, with rates near the national figures, in the extract contract's format. "
+    "Load it with: kpidash load DIR"
+)
+
+
+def _end_date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise typer.BadParameter(f'"{value}" is not a date (expected YYYY-MM-DD, e.g. 2025-11-23)', param_hint="'--end-date'")
+
+
+def _scale(value: float) -> float:
+    if not MIN_SCALE <= value <= MAX_SCALE:
+        raise typer.BadParameter(f"{value:g} is out of range: use a number from {MIN_SCALE:g} to {MAX_SCALE:g} (1 = a trust the size of Sandwell)")
+    return value
+
+
+def _report(summary: SampleSummary, seconds: float) -> str:
+    width = max(len(name) for name in summary.rows)
+    lines = [
+        f"sample trust written to {summary.out} (seed {summary.seed}, scale {summary.scale:g}, "
+        f"history ending {summary.end_date.isoformat()}) in {seconds:.1f} s",
+    ]
+    lines += [f"  {name.ljust(width)}  {count:>10,}" for name, count in summary.rows.items()]
+    lines.append(f"  {'total'.ljust(width)}  {summary.total_rows:>10,}")
+    return "\n".join(lines)
+
+
+def sample(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the nine CSV files and manifest.json into (created if absent; files of the same names are replaced).", show_default=False)],
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed: the same seed, scale and end date give byte-identical files.")] = 1,
+    scale: Annotated[float, typer.Option("--scale", callback=_scale, help="Size of the trust, from 0.01 to 100: 1 is about 80,000 children and 3,800 referrals a year; 10 is ten times that (teams and workers too).")] = 1.0,
+    end_date: Annotated[str | None, typer.Option("--end-date", metavar="YYYY-MM-DD", help="Last day of the three years of history (the extract is dated the day after). Default: yesterday.", show_default=False)] = None,
+) -> None:
+    """A realistic extract to demo, test and benchmark with, and no real child's data anywhere."""
+    began = time.perf_counter()
+    last_day = _end_date(end_date)
+    try:
+        summary = generate_sample(out, seed=seed, scale=scale, end_date=last_day)
+    except ValueError as err:
+        typer.echo(f"Error: {err}", err=True)
+        raise typer.Exit(2) from None
+    except OSError as err:
+        typer.echo(f"Error: cannot write the sample into {out}: {err.strerror or err}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(_report(summary, time.perf_counter() - began))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `kpidash sample` to the kpidash app."""
+    app.command("sample", help=HELP)(sample)

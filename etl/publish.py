@@ -1,0 +1,107 @@
+"""All or nothing: build the new warehouse beside the published one, then switch with os.replace.
+
+Readers open the published file read-only; one that holds the old file keeps its inode and keeps
+reading the old data after a switch. A load killed at any point leaves the published file as it was
+(and at worst a `<db>.<run_id>.tmp` file, which the next load removes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from etl.contract import ISSUES_DDL, META_DDL, TABLES, warehouse_ddl
+
+
+class LoadBusy(Exception):
+    """Another load holds the warehouse's load lock, or the lock cannot be taken at all."""
+
+
+@contextlib.contextmanager
+def load_lock(db: Path) -> Iterator[None]:
+    """One load at a time per warehouse; the OS drops the lock when a load dies, however it dies."""
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(db.with_name(db.name + ".lock"), "a+b")  # noqa: SIM115  (closed below)
+    except OSError as err:
+        raise LoadBusy(f"the warehouse folder {db.parent} cannot be used ({err.strerror or err})") from None
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LoadBusy(f"another load into {db} is running; try again when it has finished") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def tmp_path(db: Path, run_id: str) -> Path:
+    """Where a run builds its warehouse: beside the published file, so os.replace is one rename."""
+    return db.with_name(f"{db.name}.{run_id}.tmp")
+
+
+def remove_leftovers(db: Path) -> list[Path]:
+    """Delete half-built warehouses of killed loads; call only under the load lock."""
+    removed = []
+    for pattern in (f"{db.name}.*.tmp", f"{db.name}.*.tmp.wal"):
+        for path in db.parent.glob(pattern):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def build_warehouse(
+    con: duckdb.DuckDBPyConnection,
+    tmp: Path,
+    *,
+    run_id: str,
+    extracted_at: dt.datetime,
+    source_system: str | None,
+    source: str,
+    loaded_at: dt.datetime,
+) -> None:
+    """Write the valid rows (in file order, so equal input gives equal tables), the metadata and
+    the run's issues into a new DuckDB file, checkpointed and closed."""
+    tmp.unlink(missing_ok=True)
+    con.execute("ATTACH ? AS wh", [str(tmp)])
+    con.execute("USE wh")
+    try:
+        for table in TABLES:
+            con.execute(warehouse_ddl(table))
+            cols = ", ".join(table.column_names)
+            con.execute(f"INSERT INTO {table.name} SELECT {cols} FROM valid_{table.name} ORDER BY _line")
+        con.execute(META_DDL)
+        con.execute(
+            "INSERT INTO extract_meta VALUES (?, ?, ?, ?, ?)",
+            [run_id, extracted_at, source_system, source, loaded_at],
+        )
+        con.execute(ISSUES_DDL)
+        con.execute(
+            """INSERT INTO load_issues
+               SELECT ?, file, line, "column", value, reason, severity FROM issues
+               ORDER BY file_order, line NULLS FIRST, col_order, severity""",
+            [run_id],
+        )
+        con.execute("CHECKPOINT wh")
+    finally:
+        con.execute("USE memory")
+        con.execute("DETACH wh")
+
+
+def replace_published(tmp: Path, db: Path) -> None:
+    """Make the new file durable, then switch it in atomically and make the switch durable."""
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, db)
+    dir_fd = os.open(db.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

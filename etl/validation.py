@@ -1,0 +1,189 @@
+"""The contract's rules as SQL over the staged rows, generated from etl.contract.TABLES.
+
+`check_table` reads `stg_<table>` once and gives each row at most one reason per column (empty, wrong
+format, unknown code, repeated key, end before start, out of range). A row with any reason is rejected
+(listed once per column, counted once); the others become `valid_<table>` with the contract's types.
+`add_warnings` then lists, over the valid rows of all files, what is loaded but looks wrong.
+
+Formats are strict, as the contract writes them: dates `YYYY-MM-DD` (so "31/05/2025" and "2025-5-1"
+are not dates), date-times `YYYY-MM-DDTHH:MM[:SS]`, booleans exactly `Y` or `N` ("y", "Yes" are not),
+numbers plain decimals ("0.5", "1", not "1e0" or "½"), codes exactly as listed (case matters).
+Values are compared exactly as written: identifiers are not trimmed or case-folded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from etl.contract import REFERENCES, TABLES_BY_NAME, Column, Table
+
+RUN_ISSUES_DDL = """CREATE OR REPLACE TEMP TABLE issues (
+    file VARCHAR, file_order INTEGER, line BIGINT, "column" VARCHAR, col_order INTEGER,
+    value VARCHAR, reason VARCHAR, severity VARCHAR)"""
+
+DATE_RE = r"\d{4}-\d{2}-\d{2}"
+DATETIME_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?"
+NUMBER_RE = r"[+-]?(\d+(\.\d*)?|\.\d+)"
+FAR_FUTURE = "DATE '9999-12-31'"  # an empty end date: still open
+
+FORMAT_REASONS = {
+    "date": "is not a date (expected YYYY-MM-DD)",
+    "datetime": "is not a date-time (expected YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SS)",
+    "bool": "is not Y or N",
+    "number": "is not a number (expected e.g. 1 or 0.5)",
+}
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def typed(column: Column) -> str:
+    """SQL turning the staged text into the contract type, NULL where it does not parse."""
+    c = column.name
+    if column.type == "date":
+        return (
+            f"CASE WHEN regexp_full_match({c}, '{DATE_RE}') AND NOT starts_with({c}, '0000') "
+            f"THEN try_strptime({c}, '%Y-%m-%d')::DATE END"
+        )
+    if column.type == "datetime":
+        return (
+            f"CASE WHEN regexp_full_match({c}, '{DATETIME_RE}') AND NOT starts_with({c}, '0000') "
+            f"THEN try_strptime({c}, ['%Y-%m-%dT%H:%M:%S', '%Y-%m-%dT%H:%M']) END"
+        )
+    if column.type == "bool":
+        return f"CASE {c} WHEN 'Y' THEN true WHEN 'N' THEN false END"
+    if column.type == "number":
+        return f"CASE WHEN regexp_full_match({c}, '{NUMBER_RE}') THEN TRY_CAST({c} AS DOUBLE) END"
+    return c
+
+
+def reason(table: Table, column: Column) -> str:
+    """SQL giving the one reason this column rejects the row, or NULL."""
+    c, t = column.name, f"_t_{column.name}"
+    whens = [f"WHEN {c} IS NULL THEN {_lit('is empty (a value is required)') if column.required else 'NULL'}"]
+    if column.type in FORMAT_REASONS:
+        whens.append(f"WHEN {t} IS NULL THEN {_lit(FORMAT_REASONS[column.type])}")
+    if column.codes:
+        codes = ", ".join(_lit(code) for code in column.codes)
+        expected = _lit(f"is not a valid code (expected one of: {', '.join(column.codes)})")
+        whens.append(f"WHEN {c} NOT IN ({codes}) THEN {expected}")
+    if column.name == table.key:
+        whens.append("WHEN _line > _first THEN 'is a repeated key (first on line ' || _first || ')'")
+    for rule in table.end_rules:
+        if rule.end == column.name:
+            before = _lit(f'is before {rule.start} "')
+            whens.append(f"WHEN {t} < _t_{rule.start} THEN {before} || {rule.start} || '\"'")
+    if column.name in table.positive_max_one:
+        whens.append(f"WHEN NOT ({t} > 0 AND {t} <= 1) THEN {_lit(f'is out of range (expected 0 < {c} <= 1)')}")
+    return "CASE " + " ".join(whens) + " END"
+
+
+def check_table(con: duckdb.DuckDBPyConnection, table: Table, file_order: int) -> None:
+    """Reject the rows of `stg_<table>` that break a rule (into `issues`); `valid_<table>` has the rest.
+
+    `chk_<table>` keeps each row's text, typed values and reasons (later steps quote the text)."""
+    cols, key = table.columns, table.key
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE chk_{table.name} AS
+            WITH dups AS (
+                SELECT {key} AS _key, min(_line) AS _first FROM stg_{table.name}
+                WHERE {key} IS NOT NULL GROUP BY {key} HAVING count(*) > 1),
+            s AS (
+                SELECT s.*, d._first FROM stg_{table.name} s LEFT JOIN dups d ON s.{key} = d._key),
+            t AS (SELECT *, {", ".join(f"{typed(c)} AS _t_{c.name}" for c in cols)} FROM s),
+            r AS (SELECT _line, {", ".join(f"_t_{c.name}" for c in cols)}, {", ".join(c.name for c in cols)},
+                         {", ".join(f"{reason(table, c)} AS _r_{c.name}" for c in cols)}
+                  FROM t)
+            SELECT *, coalesce({", ".join(f"_r_{c.name}" for c in cols)}) IS NULL AS _ok FROM r"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP VIEW valid_{table.name} AS
+            SELECT _line, {", ".join(f"_t_{c.name} AS {c.name}" for c in cols)} FROM chk_{table.name} WHERE _ok"""
+    )
+    per_column = ", ".join(
+        f"{{'col': {_lit(c.name)}, 'pos': {i}, 'value': {c.name}, 'reason': _r_{c.name}}}"
+        for i, c in enumerate(cols, start=1)
+    )
+    con.execute(
+        f"""INSERT INTO issues
+            SELECT {_lit(table.file_name)}, {file_order}, _line, i.col, i.pos, i.value, i.reason, 'reject'
+            FROM (SELECT _line, unnest([{per_column}]) AS i FROM chk_{table.name} WHERE NOT _ok)
+            WHERE i.reason IS NOT NULL"""
+    )
+
+
+def _reference_warnings(table: Table) -> list[str]:
+    out = []
+    for column in table.columns:
+        target = REFERENCES.get(column.name)
+        if target is None or target == table.name:
+            continue
+        ref = TABLES_BY_NAME[target]
+        out.append(
+            f"""SELECT v._line, {_lit(column.name)}, {_lit('is not in ' + ref.file_name)}
+                FROM valid_{table.name} v ANTI JOIN valid_{ref.name} r ON v.{column.name} = r.{ref.key}
+                WHERE v.{column.name} IS NOT NULL"""
+        )
+    return out
+
+
+def _future_warnings(table: Table, extract_date: dt.date) -> list[str]:
+    day = extract_date.isoformat()
+    return [
+        f"""SELECT _line, {_lit(c.name)}, {_lit(f'is after the extract date ({day})')}
+            FROM valid_{table.name} WHERE CAST({c.name} AS DATE) > DATE '{day}'"""
+        for c in table.columns
+        if c.type in ("date", "datetime")
+    ]
+
+
+# An allocation open on some day after its worker's last day in post (ends are exclusive: "open at D"
+# is start <= D < end, as the KPI definitions read it).
+LEFT_WORKER = f"""
+    SELECT a._line, 'worker_id',
+           'left on ' || strftime(w.end_date, '%Y-%m-%d') || ' but this allocation is open after that date'
+    FROM valid_allocations a JOIN valid_workers w ON a.worker_id = w.worker_id
+    WHERE w.end_date IS NOT NULL
+      AND coalesce(a.end_date, {FAR_FUTURE}) > greatest(a.start_date, w.end_date + 1)"""
+
+# Two episodes of one child open on the same day (each open on [start, end)); listed on the later row.
+OVERLAPPING_EPISODES = f"""
+    SELECT e2._line, 'child_id',
+           'has another episode open at the same time (episode_id "' || e1.episode_id || '", line ' || e1._line || ')'
+    FROM valid_episodes e2 JOIN valid_episodes e1 ON e1.child_id = e2.child_id AND e1._line < e2._line
+    WHERE e1.start_date < coalesce(e2.end_date, {FAR_FUTURE}) AND e2.start_date < coalesce(e1.end_date, {FAR_FUTURE})
+      AND e1.start_date < coalesce(e1.end_date, {FAR_FUTURE}) AND e2.start_date < coalesce(e2.end_date, {FAR_FUTURE})
+    QUALIFY row_number() OVER (PARTITION BY e2._line ORDER BY e1._line) = 1"""
+
+RULE_WARNINGS = {"allocations": [LEFT_WORKER], "episodes": [OVERLAPPING_EPISODES]}
+
+
+def add_warnings(con: duckdb.DuckDBPyConnection, tables: list[tuple[Table, int]], extract_date: dt.date) -> None:
+    """List the valid rows that look wrong: unknown ids, dates after the extract, leavers, overlaps."""
+    for table, file_order in tables:
+        queries = _reference_warnings(table) + _future_warnings(table, extract_date) + RULE_WARNINGS.get(table.name, [])
+        if not queries:
+            continue
+        order = " ".join(f"WHEN {_lit(c.name)} THEN {i}" for i, c in enumerate(table.columns, start=1))
+        value = " ".join(f"WHEN {_lit(c.name)} THEN s.{c.name}" for c in table.columns)
+        con.execute(
+            f"""INSERT INTO issues
+                WITH w(line, col, reason) AS ({" UNION ALL ".join(queries)})
+                SELECT {_lit(table.file_name)}, {file_order}, w.line, w.col, CASE w.col {order} END,
+                       CASE w.col {value} END, w.reason, 'warning'
+                FROM w JOIN chk_{table.name} s ON s._line = w.line"""
+        )
+
+
+def file_issue(
+    con: duckdb.DuckDBPyConnection, file: str, file_order: int, line: int | None, column: str | None,
+    col_order: int, reason_text: str, severity: str = "warning",
+) -> None:
+    """Record an issue about a whole file or its header."""
+    con.execute(
+        "INSERT INTO issues VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+        [file, file_order, line, column, col_order, reason_text, severity],
+    )

@@ -1,0 +1,57 @@
+"""KPI figures for one period at one level: the spec's machine-readable output."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from kpis.engine import check_period, figures, single_period
+from kpis.errors import UnknownUnit
+from kpis.registry import KPIS, Kpi, get_kpi
+from kpis.warehouse import Warehouse, check_level
+
+JSON_KEYS = ("kpi", "level", "unit", "numerator", "denominator", "value")
+
+
+def resolve_kpis(kpi_ids: Sequence[str] | None) -> list[Kpi]:
+    """The registry entries for the ids (all KPIs for None), in registry order."""
+    if kpi_ids is None:
+        return list(KPIS)
+    if isinstance(kpi_ids, str):
+        kpi_ids = [kpi_ids]
+    wanted = {get_kpi(k).id for k in kpi_ids}
+    return [k for k in KPIS if k.id in wanted]
+
+
+def resolve_period(wh: Warehouse, date_from: dt.date | None, date_to: dt.date | None) -> tuple[dt.date, dt.date]:
+    """The period asked for: `to` defaults to the extract date, `from` to the first of to's month."""
+    date_to = date_to if date_to is not None else wh.extract_date
+    date_from = date_from if date_from is not None else date_to.replace(day=1)
+    check_period(date_from, date_to)
+    return date_from, date_to
+
+
+def check_unit(wh: Warehouse, level: str, unit: str | None) -> None:
+    """The unit exists at the level, or an error naming what the analyst can ask for."""
+    if unit is not None and not wh.has_unit(level, unit):
+        hint = "" if level == "worker" else f"; {level} units: {', '.join(wh.units(level))}"
+        raise UnknownUnit(f'"{unit}" is not a {level} in this extract{hint}')
+
+
+def compute_kpis(
+    wh: Warehouse,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    level: str = "trust",
+    unit: str | None = None,
+    kpi_ids: Sequence[str] | None = None,
+) -> list[dict]:
+    """The KPIs for [date_from, date_to] at a level (one unit, or all), ordered by KPI then unit (UNKNOWN last).
+
+    Each dict has exactly the spec's keys: kpi, level, unit, numerator, denominator, value.
+    """
+    check_level(level)
+    check_unit(wh, level, unit)
+    kpis = resolve_kpis(kpi_ids)
+    date_from, date_to = resolve_period(wh, date_from, date_to)
+    return figures(wh, single_period(date_from, date_to), [level], kpis, unit)

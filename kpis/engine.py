@@ -1,0 +1,196 @@
+"""The figure query: a family's facts aggregated over every unit of the requested levels at once.
+
+One query per family: GROUPING SETS over (trust), (service), (team), (worker) for each period,
+then a full join to the unit list so every team of teams.csv and every service it names has its
+row (0, or null for a rate with nothing to divide), while UNKNOWN and worker rows appear only where
+the KPI has something to count. Figures for one period and trends differ only in `periods`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kpis.errors import InvalidPeriod
+from kpis.families import FAMILIES, Family, Measure
+from kpis.registry import KPIS, KPIS_BY_ID, Kpi
+from kpis.warehouse import TRUST, Warehouse
+
+_UNIT_COLUMN = {"service": "service_unit", "team": "team_unit", "worker": "worker_unit"}
+_EARLIEST = dt.date(1900, 1, 1)
+_LATEST = dt.date(2199, 12, 31)
+
+
+@dataclass(frozen=True)
+class Periods:
+    """A SELECT of (p, period_start, period_end) with its parameters, and the dates it spans."""
+
+    sql: str
+    params: dict
+    first: dt.date
+    last: dt.date
+
+
+def single_period(date_from: dt.date, date_to: dt.date) -> Periods:
+    """The one period of a figure."""
+    return Periods(
+        "SELECT 0 AS p, $date_from::DATE AS period_start, $date_to::DATE AS period_end",
+        {"date_from": date_from, "date_to": date_to},
+        date_from,
+        date_to,
+    )
+
+
+def periods_cte(periods: Periods) -> str:
+    """The `periods` relation the facts read: the periods with wdi(period_end) and the next midnight."""
+    return f"""periods AS (
+        SELECT q.p, q.period_start, q.period_end, c.wdi AS end_wdi,
+               CAST(q.period_end + 1 AS TIMESTAMP) AS next_day
+        FROM ({periods.sql}) q JOIN calendar c ON c.d = q.period_end
+    )"""
+
+
+def bind(sql: str, params: dict) -> dict:
+    """The parameters a statement names: DuckDB refuses any it does not use."""
+    used = set(re.findall(r"\$([A-Za-z_]\w*)", sql))
+    return {k: v for k, v in params.items() if k in used}
+
+
+def _levels_for(measures: Sequence[Measure], levels: Sequence[str]) -> list[str]:
+    """The requested levels this family has rows at (worker only for worker-level KPIs)."""
+    has_worker = any(KPIS_BY_ID[m.kpi_id].worker_level for m in measures)
+    return [lv for lv in levels if lv != "worker" or has_worker]
+
+
+def _aggregate_sql(family: Family, measures: Sequence[Measure], levels: Sequence[str]) -> str:
+    worker_kpis = {m.kpi_id for m in measures if KPIS_BY_ID[m.kpi_id].worker_level}
+    sets = ", ".join("(p)" if lv == TRUST else f"(p, {_UNIT_COLUMN[lv]})" for lv in levels)
+    grouped = [lv for lv in ("worker", "team", "service") if lv in levels]
+    level_expr = " ".join(f"WHEN grouping({_UNIT_COLUMN[lv]}) = 0 THEN '{lv}'" for lv in grouped)
+    unit_expr = " ".join(f"WHEN grouping({_UNIT_COLUMN[lv]}) = 0 THEN {_UNIT_COLUMN[lv]}" for lv in grouped)
+    level_expr = f"CASE {level_expr} ELSE 'trust' END" if grouped else "'trust'"
+    unit_expr = f"CASE {unit_expr} ELSE 'trust' END" if grouped else "'trust'"
+    # Only the flags and columns the figures need leave the facts, so the drill-down columns are
+    # never computed for every period of a trend.
+    flags, aggs = [], []
+    for i, m in enumerate(measures):
+        flags.append(f"({m.numerator_if}) AS nf{i}")
+        numerator = m.numerator_sql or f"count_if(nf{i})"
+        if m.denominator_sql is not None:
+            denominator = m.denominator_sql
+        elif m.denominator_if is not None:
+            flags.append(f"({m.denominator_if}) AS df{i}")
+            denominator = f"count_if(df{i})"
+        else:
+            denominator = "NULL::BIGINT"
+        aggs.append(f"{numerator} AS n{i}, {denominator} AS d{i}")
+    uses = sorted({c for m in measures for c in m.uses})
+    used = ", ".join(["p", "team_unit", "service_unit", "worker_unit", *flags, *uses])
+    listed = ", ".join(f"'{lv}'" for lv in levels if lv != "worker") or "NULL"
+    unpivot = "\n        UNION ALL\n        ".join(
+        f"""SELECT p, {KPIS.index(KPIS_BY_ID[m.kpi_id])} AS k, level, unit,
+               coalesce(n{i}, 0) AS numerator, coalesce(d{i}, 0) AS denominator
+        FROM joined
+        WHERE (listed OR coalesce(n{i}, 0) > 0 OR coalesce(d{i}, 0) > 0)"""
+        + ("" if m.kpi_id in worker_kpis else " AND level <> 'worker'")
+        for i, m in enumerate(measures)
+    )
+    return f"""
+    facts AS ({family.facts}),
+    used AS (SELECT {used} FROM facts),
+    agg AS (
+        SELECT p, {level_expr} AS level, {unit_expr} AS unit,
+               {", ".join(aggs)}
+        FROM used
+        GROUP BY GROUPING SETS ({sets})
+    ),
+    units AS (
+        SELECT 'trust' AS level, 'trust' AS unit
+        UNION ALL SELECT DISTINCT 'service', service FROM wh.teams
+        UNION ALL SELECT 'team', team_id FROM wh.teams
+    ),
+    base AS (SELECT periods.p, units.level, units.unit FROM periods CROSS JOIN units WHERE units.level IN ({listed})),
+    joined AS (
+        SELECT coalesce(a.p, b.p) AS p, coalesce(a.level, b.level) AS level, coalesce(a.unit, b.unit) AS unit,
+               b.unit IS NOT NULL AS listed, a.* EXCLUDE (p, level, unit)
+        FROM (SELECT * FROM agg WHERE unit IS NOT NULL) a
+        FULL JOIN base b ON a.p = b.p AND a.level = b.level AND a.unit = b.unit
+    ),
+    kpi_rows AS (
+        {unpivot}
+    )"""
+
+
+def figures(
+    wh: Warehouse, periods: Periods, levels: Sequence[str], kpis: Sequence[Kpi], unit: str | None = None,
+    with_period: bool = False,
+) -> list[dict]:
+    """The figures of the KPIs for every unit of the levels and every period, in registry order.
+
+    Each row: kpi, level, unit, numerator, denominator, value (the spec's JSON), after period_start
+    and period_end when with_period.
+    """
+    wanted = {k.id for k in kpis}
+    wh.ensure_calendar(periods.first, periods.last)
+    params = {**periods.params, "caseload_limit": wh.config.caseload_limit, "unit": unit}
+    out: list[dict] = []
+    with wh.cursor() as cur:
+        # rows carry the period's index; its ISO dates are looked up once, not fetched per row
+        period_sql = f"SELECT p, CAST(period_start AS VARCHAR), CAST(period_end AS VARCHAR) FROM ({periods.sql})"
+        dates = {p: (start, end) for p, start, end in cur.execute(period_sql, bind(period_sql, params)).fetchall()}
+        for family in FAMILIES:
+            measures = [m for m in family.measures if m.kpi_id in wanted]
+            family_levels = _levels_for(measures, levels)
+            if not measures or not family_levels:
+                continue
+            sql = f"""
+            WITH {periods_cte(periods)},
+            {_aggregate_sql(family, measures, family_levels)}
+            SELECT r.k, r.level, r.unit, r.numerator, r.denominator, r.p
+            FROM kpi_rows r
+            {"WHERE r.unit = $unit" if unit is not None else ""}
+            ORDER BY r.k, r.unit = 'UNKNOWN', r.unit, r.p
+            """
+            _append_json(out, cur.execute(sql, bind(sql, params)).fetchall(), dates if with_period else None)
+    return out
+
+
+_IDS = [k.id for k in KPIS]
+_MEASURE = [k.measure for k in KPIS]
+
+
+def _append_json(out: list[dict], rows: list[tuple], dates: dict[int, tuple[str, str]] | None) -> None:
+    """The spec's JSON types: counts int with null denominator; rates int/int; caseload int/float.
+
+    One plain loop: a national team-level trend has a million rows, so no per-row calls. With
+    dates (period index -> ISO start and end), each row starts with period_start and period_end.
+    """
+    append = out.append
+    for k, level, unit, n, d, p in rows:
+        n = int(n)
+        measure = _MEASURE[k]
+        if measure == "count":
+            den, value = None, n
+        elif measure == "rate":
+            den = int(d)
+            value = 100 * n / den if den else None
+        else:
+            den = float(d)
+            value = n / den if den else None
+        if dates is not None:
+            start, end = dates[p]
+            append({"period_start": start, "period_end": end, "kpi": _IDS[k], "level": level, "unit": unit,
+                    "numerator": n, "denominator": den, "value": value})
+        else:
+            append({"kpi": _IDS[k], "level": level, "unit": unit, "numerator": n, "denominator": den, "value": value})
+
+
+def check_period(date_from: dt.date, date_to: dt.date) -> None:
+    """A period the engine can count in, or an error that says what is wrong with it."""
+    if date_from > date_to:
+        raise InvalidPeriod(f"the period starts ({date_from}) after it ends ({date_to})")
+    for d in (date_from, date_to):
+        if not _EARLIEST <= d <= _LATEST:
+            raise InvalidPeriod(f"{d} is outside the dates kpidash counts in ({_EARLIEST} to {_LATEST})")

@@ -1,0 +1,367 @@
+"""How each KPI is counted: one facts query per KPI family, shared by figures, records and trends.
+
+A family's facts query reads the warehouse (`wh.*`), the working-day `calendar` and a `periods`
+relation (p, period_start, period_end, end_wdi = wdi(period_end), next_day = period_end + 1 as a
+timestamp) and returns one row per record and period it matters in, placed in its units
+(team_unit, service_unit, worker_unit). Each KPI is then two row conditions over those facts: in
+the numerator, and (for rates) in the denominator. Figures aggregate the conditions over all units
+at once (kpis/engine.py); drill-down lists the rows that meet them (kpis/records.py). Because both
+read the same facts, the records behind a figure always count to it.
+
+Flow facts join records to periods by their event date; stock facts join them to every period
+whose end they are open at. The period relation has one row for a single figure and N for a trend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from etl.contract import CASE_HOLDING_ROLES
+
+FAR_FUTURE = "DATE '9999-12-31'"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a drill-down record, and how to show it (dates as ISO text).
+
+    sql, when given, computes it in the drill-down query over the facts of its one period (for
+    details the figures never need, so the facts query does not carry them for every period).
+    """
+
+    name: str
+    kind: Literal["value", "date", "datetime"] = "value"
+    sql: str | None = None
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One KPI as conditions over its family's facts.
+
+    numerator_if / denominator_if are row conditions: the rows drill-down lists as counted in the
+    numerator, or only in the denominator. The figure counts them (count_if) unless numerator_sql /
+    denominator_sql give another aggregate over the same rows (distinct children, sum of fte).
+    """
+
+    kpi_id: str
+    numerator_if: str
+    denominator_if: str | None = None
+    numerator_sql: str | None = None
+    denominator_sql: str | None = None
+    record_columns: tuple[Column, ...] | None = None
+    one_record_per_child: bool = False  # children_missing_now counts children, not episodes
+    uses: tuple[str, ...] = ()  # the facts columns numerator_sql / denominator_sql read
+
+
+@dataclass(frozen=True)
+class Family:
+    """KPIs that share their records: one facts query computes all of them."""
+
+    name: str
+    facts: str
+    measures: tuple[Measure, ...]
+    record_columns: tuple[Column, ...]
+
+
+def _placed(table: str) -> str:
+    """A warehouse table's rows with the team and service they count in (UNKNOWN if not in teams.csv)."""
+    return f"""(
+        SELECT x.*,
+               CASE WHEN tm.team_id IS NULL THEN 'UNKNOWN' ELSE tm.team_id END AS team_unit,
+               coalesce(tm.service, 'UNKNOWN') AS service_unit
+        FROM wh.{table} x LEFT JOIN wh.teams tm ON tm.team_id = x.team_id
+    )"""
+
+
+_ROLES = ", ".join(f"'{r}'" for r in CASE_HOLDING_ROLES)
+
+# --- Caseload allocation (stock at each period end D) -------------------------------------------
+# "open at D": start <= D and (end empty or end > D). A child is allocated at D when an allocation
+# open at D names a worker of workers.csv active at D (start empty or <= D, end empty or >= D), of
+# any role. A case-holding worker's caseload is the distinct children with an episode (any team,
+# any type) open at D whom they hold by an allocation open at D; they count in their own team.
+#
+# Each child's allocations, each worker-child pair's allocations and each child's episodes are
+# gathered into one list per key, and a row at D asks its list whether an interval holds D. So a
+# 24-month trend never matches 24 copies of the allocations against 24 copies of the episodes, and
+# nothing needs de-duplicating: a co-worked child, or a pair held by two overlapping allocations,
+# is one list.
+def _holds(intervals: str, day: str) -> str:
+    """An interval of the list holds the day: from <= day < until."""
+    return f"coalesce(list_bool_or(list_transform({intervals}, lambda iv: iv.f <= {day} AND iv.u > {day})), FALSE)"
+
+
+CASELOAD_FACTS = f"""
+WITH bounds AS (
+    SELECT min(period_end) AS first_end, max(period_end) AS last_end FROM periods
+), held AS (
+    -- an allocation while its worker (known to workers.csv) is in post: the child is held at D
+    -- when f <= D < u (a worker's end_date is their last day in post); only allocations open at
+    -- some period end matter
+    SELECT al.child_id, al.worker_id, w.role IN ({_ROLES}) AS case_holding,
+           greatest(al.start_date, coalesce(w.start_date, al.start_date)) AS f,
+           least(coalesce(al.end_date, {FAR_FUTURE}), coalesce(w.end_date + 1, {FAR_FUTURE})) AS u
+    FROM wh.allocations al JOIN wh.workers w ON w.worker_id = al.worker_id, bounds b
+    WHERE al.start_date <= b.last_end AND coalesce(al.end_date, {FAR_FUTURE}) > b.first_end
+), child_held AS (
+    SELECT child_id, list({{'f': f, 'u': u}}) AS held FROM held GROUP BY child_id
+), pair_held AS (
+    SELECT worker_id, child_id, list({{'f': f, 'u': u}}) AS held, min(f) AS f, max(u) AS u
+    FROM held WHERE case_holding GROUP BY worker_id, child_id
+), child_open AS (
+    SELECT e.child_id, list({{'f': e.start_date, 'u': coalesce(e.end_date, {FAR_FUTURE})}}) AS open
+    FROM wh.episodes e, bounds b
+    WHERE e.start_date <= b.last_end AND coalesce(e.end_date, {FAR_FUTURE}) > b.first_end
+    GROUP BY e.child_id
+), open_episodes AS (
+    SELECT p.p, e.*, {_holds("ch.held", "p.period_end")} AS allocated
+    FROM {_placed("episodes")} e
+    JOIN periods p ON e.start_date <= p.period_end AND coalesce(e.end_date, {FAR_FUTURE}) > p.period_end
+    LEFT JOIN child_held ch ON ch.child_id = e.child_id
+), pairs AS (
+    -- each case-holding worker holding a child with an episode open at D
+    SELECT p.p, ph.worker_id, ph.child_id
+    FROM pair_held ph
+    JOIN periods p ON ph.f <= p.period_end AND ph.u > p.period_end
+    JOIN child_open co ON co.child_id = ph.child_id
+    WHERE {_holds("ph.held", "p.period_end")} AND {_holds("co.open", "p.period_end")}
+), workers AS (
+    SELECT w.* FROM {_placed("workers")} w WHERE w.role IN ({_ROLES})
+), caseloads AS (
+    SELECT p.p, w.worker_id, w.team_id, w.team_unit, w.service_unit, w.fte, coalesce(n.caseload, 0) AS caseload
+    FROM workers w
+    JOIN periods p ON coalesce(w.start_date, DATE '0001-01-01') <= p.period_end
+                  AND coalesce(w.end_date, {FAR_FUTURE}) >= p.period_end
+    LEFT JOIN (SELECT p, worker_id, count(*) AS caseload FROM pairs GROUP BY p, worker_id) n
+           ON n.p = p.p AND n.worker_id = w.worker_id
+)
+SELECT oe.p, 'episode' AS event, 'episode' AS record_type, oe.episode_id AS record_id, oe.child_id,
+       oe.team_id, oe.team_unit, oe.service_unit, NULL::VARCHAR AS worker_id, NULL::VARCHAR AS worker_unit,
+       oe.episode_type, oe.start_date, oe.end_date, oe.allocated, NULL::DOUBLE AS fte, NULL::BIGINT AS caseload
+FROM open_episodes oe
+UNION ALL
+SELECT pr.p, 'held', 'allocation', NULL, pr.child_id,
+       w.team_id, w.team_unit, w.service_unit, pr.worker_id, pr.worker_id,
+       NULL, NULL, NULL, NULL, w.fte, NULL
+FROM pairs pr JOIN workers w ON w.worker_id = pr.worker_id
+UNION ALL
+SELECT cl.p, 'worker', 'worker', cl.worker_id, NULL,
+       cl.team_id, cl.team_unit, cl.service_unit, cl.worker_id, cl.worker_id,
+       NULL, NULL, NULL, NULL, cl.fte, cl.caseload
+FROM caseloads cl
+"""
+
+# Drill-down details, computed for the one period of a drill-down only.
+_ALLOCATED_WORKERS = Column("allocated_workers", sql=f"""(
+    SELECT string_agg(DISTINCT a.worker_id, ', ' ORDER BY a.worker_id)
+    FROM wh.allocations a JOIN wh.workers w ON w.worker_id = a.worker_id, periods q
+    WHERE a.child_id = facts.child_id
+      AND a.start_date <= q.period_end AND coalesce(a.end_date, {FAR_FUTURE}) > q.period_end
+      AND coalesce(w.start_date, q.period_end) <= q.period_end AND coalesce(w.end_date, q.period_end) >= q.period_end
+)""")
+_ALLOCATION_ID = Column("record_id", sql=f"""coalesce(record_id, (
+    SELECT min(a.allocation_id) FROM wh.allocations a, periods q
+    WHERE a.worker_id = facts.worker_id AND a.child_id = facts.child_id
+      AND a.start_date <= q.period_end AND coalesce(a.end_date, {FAR_FUTURE}) > q.period_end
+))""")
+_CASELOAD = Column(
+    "caseload", sql="coalesce(caseload, count(*) FILTER (WHERE event = 'held') OVER (PARTITION BY worker_id))")
+_EPISODE_COLUMNS = (Column("episode_type"), Column("start_date", "date"), Column("end_date", "date"),
+                    _ALLOCATED_WORKERS)
+_WORKER_COLUMNS = (Column("fte"), _CASELOAD)
+# fte summed as decimals: a float sum depends on the order rows arrive in (5.4 or 5.3999999999999995).
+_FTE_SUM = "CAST(coalesce(sum(CAST(fte AS DECIMAL(18, 9))) FILTER (WHERE event = 'worker'), 0) AS DOUBLE)"
+
+CASELOAD = Family(
+    "caseload",
+    CASELOAD_FACTS,
+    (
+        Measure("open_cases", "event = 'episode'"),
+        Measure("unallocated_cases", "event = 'episode' AND NOT allocated"),
+        Measure("allocation_rate", "event = 'episode' AND allocated", "event = 'episode'"),
+        # Numerator: (worker, child) pairs, so a co-worked child counts for each worker. Denominator:
+        # every case-holding worker's fte; drill-down lists workers with no children as its rows.
+        Measure(
+            "average_caseload",
+            "event = 'held'",
+            "event = 'worker' AND caseload = 0",
+            denominator_sql=_FTE_SUM,
+            uses=("event", "fte"),
+            record_columns=(_ALLOCATION_ID, *_WORKER_COLUMNS),
+        ),
+        Measure(
+            "workers_over_caseload_limit",
+            "event = 'worker' AND caseload / fte > $caseload_limit",
+            record_columns=_WORKER_COLUMNS,
+        ),
+    ),
+    _EPISODE_COLUMNS,
+)
+
+# --- Single assessments ---------------------------------------------------------------------------
+# Flow: authorised in the period, wd(start_date, authorised_date). Stock: open at D (start <= D,
+# authorised empty or > D) with wd(start_date, D) > 40, the only ones overdue or due soon: open at D
+# and D on or after their 41st working day.
+ASSESSMENT_FACTS = f"""
+WITH a AS (
+    SELECT x.*, nullif(x.worker_id, '') AS worker, cs.wdi AS start_wdi
+    FROM {_placed("assessments")} x JOIN calendar cs ON cs.d = x.start_date
+), a41 AS (
+    -- from its 41st working day on, wd(start_date, D) > 40 (none if that day is beyond the calendar,
+    -- which reaches past every as-at date asked for)
+    SELECT a.*, c.d AS day_41 FROM a JOIN calendar c ON c.wdi = a.start_wdi + 41 AND c.working
+)
+SELECT p.p, 'authorised' AS event, 'assessment' AS record_type, a.assessment_id AS record_id, a.child_id,
+       a.team_id, a.team_unit, a.service_unit, a.worker AS worker_id, a.worker AS worker_unit,
+       a.start_date, a.authorised_date, ca.wdi - a.start_wdi AS working_days
+FROM a
+JOIN periods p ON a.authorised_date BETWEEN p.period_start AND p.period_end
+JOIN calendar ca ON ca.d = a.authorised_date
+UNION ALL
+SELECT p.p, 'open', 'assessment', a.assessment_id, a.child_id,
+       a.team_id, a.team_unit, a.service_unit, a.worker, a.worker,
+       a.start_date, a.authorised_date, p.end_wdi - a.start_wdi
+FROM a41 a
+JOIN periods p ON a.day_41 <= p.period_end AND coalesce(a.authorised_date, {FAR_FUTURE}) > p.period_end
+"""
+
+ASSESSMENTS = Family(
+    "assessments",
+    ASSESSMENT_FACTS,
+    (
+        Measure("assessments_completed", "event = 'authorised'"),
+        Measure("assessments_within_45wd", "event = 'authorised' AND working_days <= 45", "event = 'authorised'"),
+        Measure("assessments_overdue", "event = 'open' AND working_days > 45"),
+        Measure("assessments_due_soon", "event = 'open' AND working_days > 40 AND working_days <= 45"),
+    ),
+    (Column("start_date", "date"), Column("authorised_date", "date"), Column("working_days")),
+)
+
+# --- Section 47 enquiries -------------------------------------------------------------------------
+# Flow: started (strategy_date) and ICPCs held (icpc_date, wd(strategy_date, icpc_date)) in the
+# period. Stock: begun by D, not completed and no ICPC by D (each empty or > D), wd(strategy, D) > 15.
+S47_FACTS = f"""
+WITH s AS (
+    SELECT x.*, nullif(x.worker_id, '') AS worker, cs.wdi AS start_wdi,
+           least(coalesce(x.completed_date, {FAR_FUTURE}), coalesce(x.icpc_date, {FAR_FUTURE})) AS open_until
+    FROM {_placed("s47_enquiries")} x JOIN calendar cs ON cs.d = x.strategy_date
+), s16 AS (
+    -- from its 16th working day on, wd(strategy_date, D) > 15
+    SELECT s.*, c.d AS day_16 FROM s JOIN calendar c ON c.wdi = s.start_wdi + 16 AND c.working
+)
+SELECT p.p, 'started' AS event, 's47_enquiry' AS record_type, s.s47_id AS record_id, s.child_id,
+       s.team_id, s.team_unit, s.service_unit, s.worker AS worker_id, s.worker AS worker_unit,
+       s.strategy_date, s.completed_date, s.icpc_date, NULL::INTEGER AS working_days
+FROM s JOIN periods p ON s.strategy_date BETWEEN p.period_start AND p.period_end
+UNION ALL
+SELECT p.p, 'icpc', 's47_enquiry', s.s47_id, s.child_id,
+       s.team_id, s.team_unit, s.service_unit, s.worker, s.worker,
+       s.strategy_date, s.completed_date, s.icpc_date, ci.wdi - s.start_wdi
+FROM s
+JOIN periods p ON s.icpc_date BETWEEN p.period_start AND p.period_end
+JOIN calendar ci ON ci.d = s.icpc_date
+UNION ALL
+SELECT p.p, 'open', 's47_enquiry', s.s47_id, s.child_id,
+       s.team_id, s.team_unit, s.service_unit, s.worker, s.worker,
+       s.strategy_date, s.completed_date, s.icpc_date, p.end_wdi - s.start_wdi
+FROM s16 s JOIN periods p ON s.day_16 <= p.period_end AND s.open_until > p.period_end
+"""
+
+S47 = Family(
+    "s47",
+    S47_FACTS,
+    (
+        Measure("s47_started", "event = 'started'"),
+        Measure("icpcs_held", "event = 'icpc'"),
+        Measure("icpc_within_15wd", "event = 'icpc' AND working_days <= 15", "event = 'icpc'"),
+        Measure("s47_open_over_15wd", "event = 'open' AND working_days > 15"),
+    ),
+    (Column("strategy_date", "date"), Column("completed_date", "date"), Column("icpc_date", "date"),
+     Column("working_days")),
+)
+
+# --- Children missing -----------------------------------------------------------------------------
+# Local date-times compared as written (no time zone): started on a date in the period; returned
+# on a date in the period, RHI offered when rhi_offered_time - end_time <= 72 hours (an offer made
+# before the return counts); missing at the end of D: start_time < D+1 00:00 and (end_time empty
+# or >= D+1 00:00), counted as distinct children.
+MISSING_FACTS = f"""
+WITH m AS {_placed("missing_episodes")}
+SELECT p.p, 'started' AS event, 'missing_episode' AS record_type, m.missing_id AS record_id, m.child_id,
+       m.team_id, m.team_unit, m.service_unit, NULL::VARCHAR AS worker_id, NULL::VARCHAR AS worker_unit,
+       m.start_time, m.end_time, m.rhi_offered_time, NULL::DOUBLE AS hours, FALSE AS rhi_within_72h
+FROM m JOIN periods p ON CAST(m.start_time AS DATE) BETWEEN p.period_start AND p.period_end
+UNION ALL
+SELECT p.p, 'returned', 'missing_episode', m.missing_id, m.child_id,
+       m.team_id, m.team_unit, m.service_unit, NULL, NULL,
+       m.start_time, m.end_time, m.rhi_offered_time,
+       date_diff('second', m.end_time, m.rhi_offered_time) / 3600.0,
+       coalesce(m.rhi_offered_time <= m.end_time + INTERVAL 72 HOURS, FALSE)
+FROM m JOIN periods p ON CAST(m.end_time AS DATE) BETWEEN p.period_start AND p.period_end
+UNION ALL
+SELECT p.p, 'missing_now', 'missing_episode', m.missing_id, m.child_id,
+       m.team_id, m.team_unit, m.service_unit, NULL, NULL,
+       m.start_time, m.end_time, m.rhi_offered_time, NULL, FALSE
+FROM m JOIN periods p ON m.start_time < p.next_day AND coalesce(m.end_time, TIMESTAMP '9999-12-31') >= p.next_day
+"""
+
+_MISSING_TIMES = (Column("start_time", "datetime"), Column("end_time", "datetime"),
+                  Column("rhi_offered_time", "datetime"))
+
+MISSING = Family(
+    "missing",
+    MISSING_FACTS,
+    (
+        Measure(
+            "children_missing_now",
+            "event = 'missing_now'",
+            numerator_sql="count(DISTINCT child_id) FILTER (WHERE event = 'missing_now')",
+            uses=("event", "child_id"),
+            one_record_per_child=True,
+        ),
+        Measure("missing_episodes_started", "event = 'started'"),
+        Measure(
+            "rhi_offered_within_72h",
+            "event = 'returned' AND rhi_within_72h",
+            "event = 'returned'",
+            record_columns=(*_MISSING_TIMES, Column("hours")),
+        ),
+    ),
+    _MISSING_TIMES,
+)
+
+# --- Referrals ------------------------------------------------------------------------------------
+# A re-referral has another referral of the same child dated r' with referral_date - 12 months <=
+# r' < referral_date (calendar months, month ends clamped: 2024-02-29 looks back to 2023-02-28),
+# from any team; r' < referral_date also makes it another referral.
+REFERRAL_FACTS = f"""
+WITH r AS (
+    SELECT p.p, x.*, nullif(x.worker_id, '') AS worker,
+           CAST(x.referral_date - INTERVAL 12 MONTH AS DATE) AS looks_back_to
+    FROM {_placed("referrals")} x JOIN periods p ON x.referral_date BETWEEN p.period_start AND p.period_end
+), earlier AS (
+    SELECT r.referral_id, max(e.referral_date) AS previous_referral_date
+    FROM r JOIN wh.referrals e
+      ON e.child_id = r.child_id AND e.referral_date < r.referral_date AND e.referral_date >= r.looks_back_to
+    GROUP BY r.referral_id
+)
+SELECT r.p, 'referral' AS event, 'referral' AS record_type, r.referral_id AS record_id, r.child_id,
+       r.team_id, r.team_unit, r.service_unit, r.worker AS worker_id, r.worker AS worker_unit,
+       r.referral_date, e.previous_referral_date, e.previous_referral_date IS NOT NULL AS re_referral
+FROM r LEFT JOIN earlier e ON e.referral_id = r.referral_id
+"""
+
+REFERRALS = Family(
+    "referrals",
+    REFERRAL_FACTS,
+    (
+        Measure("referrals", "event = 'referral'"),
+        Measure("re_referral_rate", "event = 'referral' AND re_referral", "event = 'referral'"),
+    ),
+    (Column("referral_date", "date"), Column("previous_referral_date", "date")),
+)
+
+FAMILIES: tuple[Family, ...] = (CASELOAD, ASSESSMENTS, S47, MISSING, REFERRALS)
+FAMILIES_BY_NAME: dict[str, Family] = {f.name: f for f in FAMILIES}
+MEASURES: dict[str, Measure] = {m.kpi_id: m for f in FAMILIES for m in f.measures}

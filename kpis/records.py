@@ -1,0 +1,85 @@
+"""Drill-down: the child-level records behind one figure, each marked numerator or denominator.
+
+Records come from the same facts query as the figure (kpis/families.py), filtered to the unit and
+to the KPI's conditions, so they always count to it: rows counted_in "numerator" number the
+numerator; for a rate all rows number the denominator. Two KPIs count something other than rows:
+children_missing_now lists one row per child (their latest-started open episode), and
+average_caseload lists (worker, child) pairs plus a row for each worker holding no children, so its
+denominator is the sum of `fte` over the distinct workers listed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kpis.compute import check_unit, resolve_period
+from kpis.engine import bind, periods_cte, single_period
+from kpis.errors import KpiError
+from kpis.families import FAMILIES_BY_NAME, MEASURES, Column
+from kpis.registry import get_kpi
+from kpis.warehouse import TRUST, Warehouse, check_level
+
+COMMON_COLUMNS = (Column("record_type"), Column("record_id"), Column("child_id"), Column("team_id"),
+                  Column("team_unit"), Column("service_unit"), Column("worker_id"))
+_UNIT_COLUMN = {"service": "service_unit", "team": "team_unit", "worker": "worker_unit"}
+
+
+def _shown(c: Column) -> str:
+    value = c.sql or c.name
+    if c.kind == "date":
+        return f"strftime({value}, '%Y-%m-%d') AS {c.name}"
+    if c.kind == "datetime":
+        return f"strftime({value}, '%Y-%m-%dT%H:%M:%S') AS {c.name}"
+    return f"{value} AS {c.name}"
+
+
+def kpi_records(
+    wh: Warehouse,
+    kpi_id: str,
+    unit: str,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    level: str | None = None,
+) -> list[dict]:
+    """The records behind the figure of one KPI for one unit and period (numerator rows first).
+
+    level is inferred from unit when None: "trust", then a team id (UNKNOWN is a team), a service
+    name, a worker id.
+    """
+    kpi = get_kpi(kpi_id)
+    level = wh.infer_level(unit) if level is None else check_level(level)
+    check_unit(wh, level, unit)
+    if level == "worker" and not kpi.worker_level:
+        raise KpiError(f"{kpi.id} has no worker-level figures; ask for a team, a service or the trust")
+    date_from, date_to = resolve_period(wh, date_from, date_to)
+    periods = single_period(date_from, date_to)
+    wh.ensure_calendar(periods.first, periods.last)
+
+    measure = MEASURES[kpi.id]
+    family = FAMILIES_BY_NAME[kpi.family]
+    extra = measure.record_columns or family.record_columns
+    overrides = {c.name: c for c in extra}
+    columns = tuple(overrides.pop(c.name, c) for c in COMMON_COLUMNS) + tuple(c for c in extra if c.name in overrides)
+    selected = ", ".join(_shown(c) for c in columns)
+    num, den = measure.numerator_if, measure.denominator_if or "FALSE"
+    where = f"(({num}) OR ({den}))"
+    if level != TRUST:
+        where += f" AND {_UNIT_COLUMN[level]} = $unit"
+    per_child = ""
+    if measure.one_record_per_child:
+        selected += ", count(*) OVER (PARTITION BY child_id) AS open_episodes"
+        per_child = "QUALIFY row_number() OVER (PARTITION BY child_id ORDER BY start_time DESC, record_id) = 1"
+    sql = f"""
+    WITH {periods_cte(periods)},
+    facts AS ({family.facts})
+    SELECT {selected}, CASE WHEN {num} THEN 'numerator' ELSE 'denominator' END AS counted_in
+    FROM facts
+    WHERE {where}
+    {per_child}
+    ORDER BY counted_in DESC, record_id, child_id NULLS FIRST
+    """
+    params = {**periods.params, "caseload_limit": wh.config.caseload_limit, "unit": unit}
+    with wh.cursor() as cur:
+        result = cur.execute(sql, bind(sql, params))
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, row)) for row in result.fetchall()]

@@ -1,0 +1,135 @@
+"""Targets, tolerances and RAG status, read from the configuration file rather than code.
+
+The spec puts targets in configuration so a trust can set its own without a release; the
+packaged kpis/kpi_config.yaml holds the spec's defaults and KPIDASH_CONFIG_FILE points at a copy.
+The same file names the caseload limit and the extra closure days of the working-day calendar.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from core.settings import get_settings
+from kpis.errors import KpiError
+from kpis.registry import KPIS_BY_ID, Polarity
+
+DEFAULT_CONFIG = "kpi_config.yaml"
+
+
+def _iso_date(value: Any) -> dt.date:
+    """Closure days as YYYY-MM-DD only: pydantic alone would read 20251224 as a timestamp."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)")
+
+
+class Target(BaseModel):
+    """A KPI's target and the tolerance that separates amber from red."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    target: float
+    tolerance: float = Field(0.0, ge=0)
+
+
+class KpiConfig(BaseModel):
+    """The KPI configuration file, validated."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    targets: dict[str, Target] = Field(default_factory=dict)
+    caseload_limit: float = Field(20.0, gt=0)
+    closure_days: tuple[Annotated[dt.date, BeforeValidator(_iso_date)], ...] = ()
+
+    @model_validator(mode="after")
+    def _targets_name_rag_kpis(self) -> KpiConfig:
+        for kpi_id in self.targets:
+            kpi = KPIS_BY_ID.get(kpi_id)
+            if kpi is None:
+                raise ValueError(f'"{kpi_id}" in targets is not a KPI; known KPIs: {", ".join(KPIS_BY_ID)}')
+            if kpi.polarity is None:
+                raise ValueError(f'"{kpi_id}" has no better direction (higher or lower), so it cannot have a target')
+        return self
+
+
+def _describe(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        where = ".".join(str(x) for x in e["loc"])
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts)
+
+
+def load_kpi_config(path: Path | None = None) -> KpiConfig:
+    """The configuration at path, else KPIDASH_CONFIG_FILE, else the packaged defaults."""
+    path = path if path is not None else get_settings().config_file
+    if path is None:
+        text = resources.files("kpis").joinpath(DEFAULT_CONFIG).read_text(encoding="utf-8")
+        where = f"the packaged {DEFAULT_CONFIG}"
+    else:
+        where = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KpiError(f"cannot read the KPI configuration file {where}: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise KpiError(f"the KPI configuration file {where} is not valid YAML: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise KpiError(f"the KPI configuration file {where} must be a mapping (targets, caseload_limit, closure_days)")
+    try:
+        return KpiConfig.model_validate(data)
+    except ValidationError as exc:
+        raise KpiError(f"the KPI configuration file {where} has a problem: {_describe(exc)}") from None
+
+
+def rag_status(value: float | None, target: float | None, tolerance: float, polarity: Polarity | None) -> str | None:
+    """Green/amber/red against a target (the spec's rule); None (grey) without a target or a value."""
+    if value is None or target is None or polarity is None:
+        return None
+    if polarity == "higher":
+        if value >= target:
+            return "green"
+        return "amber" if value >= target - tolerance else "red"
+    if value <= target:
+        return "green"
+    return "amber" if value <= target + tolerance else "red"
+
+
+def with_targets(rows: Iterable[dict], config: KpiConfig) -> list[dict]:
+    """KPI rows with what a reader needs beside the number: title, unit, target, RAG, comparator."""
+    out = []
+    for row in rows:
+        kpi = KPIS_BY_ID[row["kpi"]]
+        t = config.targets.get(kpi.id)
+        target = t.target if t is not None else None
+        tolerance = t.tolerance if t is not None else None
+        out.append(
+            {
+                **row,
+                "title": kpi.title,
+                "unit_of_measure": kpi.unit_of_measure,
+                "target": target,
+                "tolerance": tolerance,
+                "rag": rag_status(row["value"], target, tolerance or 0.0, kpi.polarity),
+                "national_comparator": kpi.national_comparator,
+            }
+        )
+    return out

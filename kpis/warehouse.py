@@ -1,0 +1,167 @@
+"""The published warehouse as the KPI layer reads it: read-only, with its working-day calendar.
+
+An in-memory DuckDB database ATTACHes the published file READ_ONLY as `wh`, so the loader can
+publish a new file (os.replace) while readers keep the old one, and the calendar table lives in
+memory beside it, built once and widened only when a request reaches outside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+
+from core.settings import get_settings
+from etl.contract import TABLES
+from kpis.errors import KpiError, UnknownUnit
+from kpis.targets import KpiConfig, load_kpi_config
+from kpis.working_days import build_calendar
+
+LEVELS = ("trust", "service", "team", "worker")
+UNKNOWN = "UNKNOWN"
+TRUST = "trust"
+
+# Tables whose own team_id places a record, and the tables whose worker_id names a worker row.
+_TEAM_TABLES = ("referrals", "assessments", "s47_enquiries", "episodes", "missing_episodes", "workers")
+_WORKER_TABLES = ("referrals", "assessments", "s47_enquiries")
+# The dates that working days are counted between (besides the as-at dates of requests).
+_WD_DATES = (("assessments", "start_date"), ("assessments", "authorised_date"),
+             ("s47_enquiries", "strategy_date"), ("s47_enquiries", "icpc_date"))
+_CALENDAR_MARGIN = dt.timedelta(days=400)
+# No request reaches past 2199 (kpis.engine.check_period), so neither need the calendar: a mistyped
+# year 9999 in the data must not make it eight thousand years long.
+_CALENDAR_CAP = dt.date(2199, 12, 31)
+
+
+class Warehouse:
+    """A read-only view of one published warehouse; share it, take a cursor per thread."""
+
+    def __init__(self, path: Path, config: KpiConfig) -> None:
+        self.path = Path(path)
+        self.config = config
+        if not self.path.is_file():
+            raise KpiError(f"no published warehouse at {self.path}: load an extract first (kpidash load FOLDER)")
+        self._con = duckdb.connect(":memory:")
+        self._lock = threading.Lock()
+        try:
+            # no progress bar: a long national query would draw one over the CLI's output
+            self._con.execute("SET enable_progress_bar = false")
+            quoted = str(self.path).replace("'", "''")
+            self._con.execute(f"ATTACH '{quoted}' AS wh (READ_ONLY)")
+            have = {r[0] for r in self._con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh'").fetchall()}
+            missing = [t.name for t in TABLES if t.name not in have] + (
+                [] if "extract_meta" in have else ["extract_meta"])
+            if missing:
+                raise KpiError(
+                    f"{self.path} is not a published kpidash warehouse (missing tables: {', '.join(missing)})")
+            meta = self._con.execute(
+                "SELECT run_id, extracted_at FROM wh.extract_meta ORDER BY loaded_at DESC NULLS LAST LIMIT 1"
+            ).fetchone()
+            if meta is None or meta[1] is None:
+                raise KpiError(f"{self.path} has no extract date (extract_meta is empty): reload the extract")
+            self.run_id: str = str(meta[0])
+            self.extract_date: dt.date = meta[1].date()
+            self._read_units()
+            lo, hi = self._data_date_range()
+            first = min(lo, self.extract_date)
+            self._cal_first = first - _CALENDAR_MARGIN if first > dt.date.min + _CALENDAR_MARGIN else dt.date.min
+            self._cal_last = min(max(hi, self.extract_date), _CALENDAR_CAP) + _CALENDAR_MARGIN
+            build_calendar(self._con, self._cal_first, self._cal_last, config.closure_days)
+        except duckdb.Error as exc:
+            self._con.close()
+            raise KpiError(f"cannot read the warehouse {self.path}: {exc}") from None
+        except KpiError:
+            self._con.close()
+            raise
+
+    def _data_date_range(self) -> tuple[dt.date, dt.date]:
+        parts = " UNION ALL ".join(f"SELECT min({c}) AS lo, max({c}) AS hi FROM wh.{t}" for t, c in _WD_DATES)
+        lo, hi = self._con.execute(f"SELECT min(lo), max(hi) FROM ({parts})").fetchone()
+        return (lo or self.extract_date, hi or self.extract_date)
+
+    def _read_units(self) -> None:
+        self._teams = [
+            {"team_id": r[0], "team_name": r[1], "service": r[2]}
+            for r in self._con.execute("SELECT team_id, team_name, service FROM wh.teams ORDER BY team_id").fetchall()
+        ]
+        unknown_team = " OR ".join(
+            f"EXISTS (SELECT 1 FROM wh.{t} x ANTI JOIN wh.teams tm ON tm.team_id = x.team_id)" for t in _TEAM_TABLES
+        )
+        has_unknown = self._con.execute(f"SELECT {unknown_team}").fetchone()[0]
+        extra = [UNKNOWN] if has_unknown else []
+        workers = " UNION ".join(
+            ["SELECT worker_id FROM wh.workers"]
+            + [f"SELECT nullif(worker_id, '') FROM wh.{t}" for t in _WORKER_TABLES]
+        )
+        self._units = {
+            TRUST: [TRUST],
+            "service": sorted({t["service"] for t in self._teams}) + extra,
+            "team": [t["team_id"] for t in self._teams] + extra,
+            "worker": [r[0] for r in self._con.execute(
+                f"SELECT worker_id FROM ({workers}) w(worker_id) WHERE worker_id IS NOT NULL ORDER BY 1").fetchall()],
+        }
+        self._unit_sets = {level: set(units) for level, units in self._units.items()}
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for this thread: DuckDB connections must not be shared between threads."""
+        return self._con.cursor()
+
+    def ensure_calendar(self, first: dt.date, last: dt.date) -> None:
+        """Widen the working-day calendar when a request reaches outside it (rare: built wide)."""
+        if first >= self._cal_first and last <= self._cal_last:
+            return
+        with self._lock:
+            new_first, new_last = min(first, self._cal_first), max(last, self._cal_last)
+            if (new_first, new_last) != (self._cal_first, self._cal_last):
+                with self._con.cursor() as cur:
+                    build_calendar(cur, new_first, new_last, self.config.closure_days)
+                self._cal_first, self._cal_last = new_first, new_last
+
+    def units(self, level: str) -> list[str]:
+        """Units that exist at a level: teams.csv's teams and services, workers, UNKNOWN if used."""
+        check_level(level)
+        return list(self._units[level])
+
+    def has_unit(self, level: str, unit: str) -> bool:
+        """Whether the unit exists at the level (see units)."""
+        return unit in self._unit_sets[level]
+
+    def infer_level(self, unit: str) -> str:
+        """The level a unit name belongs to: trust, a team (first), a service, then a worker."""
+        for level in ("trust", "team", "service", "worker"):
+            if unit in self._unit_sets[level]:
+                return level
+        raise UnknownUnit(f'"{unit}" is not the trust, a team, a service or a worker in this extract')
+
+    def teams(self) -> list[dict]:
+        """The teams of teams.csv (team_id, team_name, service), ordered by team_id."""
+        return [dict(t) for t in self._teams]
+
+    def close(self) -> None:
+        """Release the file; the Warehouse is unusable afterwards."""
+        self._con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def check_level(level: str) -> str:
+    """The level, or an error naming the levels there are."""
+    if level not in LEVELS:
+        raise KpiError(f'"{level}" is not a level; use one of: {", ".join(LEVELS)}')
+    return level
+
+
+def open_warehouse(path: Path | None = None, config: KpiConfig | None = None) -> Warehouse:
+    """Open the published warehouse (default KPIDASH_DB) with the KPI configuration (default file)."""
+    return Warehouse(path if path is not None else get_settings().db,
+                     config if config is not None else load_kpi_config())

@@ -1,0 +1,34 @@
+"""Fixtures for the loader's tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core import appdb
+from core.settings import get_settings
+
+
+@pytest.fixture
+def permissive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Publish however many rows are rejected, so a test can look at the rejects and the tables."""
+    monkeypatch.setenv("KPIDASH_MAX_REJECT_PCT", "100")
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def module_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("etl_data")
+
+
+@pytest.fixture
+def shared_data(module_data: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """One warehouse, archive and load log for all the tests of a module that only look at their own run
+    (the app database's schema is then made once per module, not once per test)."""
+    monkeypatch.setenv("KPIDASH_DB", str(module_data / "warehouse.duckdb"))
+    monkeypatch.setenv("KPIDASH_ARCHIVE_DIR", str(module_data / "archive"))
+    monkeypatch.setenv("KPIDASH_APP_DB", f"sqlite:///{module_data / 'app.db'}")
+    get_settings.cache_clear()
+    appdb.get_engine.cache_clear()
+    return module_data

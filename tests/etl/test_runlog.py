@@ -1,0 +1,71 @@
+"""The load log: every run recorded with its files, kept across loads, readable by the API's /status."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from extract_builder import build_extract
+from sqlalchemy import inspect
+
+from core.appdb import get_engine
+from etl import UnknownRun, last_failed_run, last_good_run, list_runs, load_extract, run_issues
+
+
+def test_no_runs_yet() -> None:
+    assert list_runs() == []
+    assert last_good_run() is None
+    assert last_failed_run() is None
+    with pytest.raises(UnknownRun, match="no loads yet"):
+        run_issues()
+
+
+def test_every_run_is_kept_newest_first_with_its_files(tmp_path: Path) -> None:
+    good = load_extract(build_extract(tmp_path / "x", add={"referrals": [{"referral_id": "R2", "child_id": "C9"}]}))
+    bad = load_extract(build_extract(tmp_path / "y", drop=["teams.csv"]))
+    checked = load_extract(build_extract(tmp_path / "z"), publish=False)
+    runs = list_runs()
+    assert [r.run_id for r in runs] == [checked.run_id, bad.run_id, good.run_id]
+    assert [r.status for r in runs] == ["checked", "failed", "published"]
+    assert [r.run_id for r in list_runs(limit=2)] == [checked.run_id, bad.run_id]
+    assert last_good_run().run_id == good.run_id
+    assert last_failed_run().run_id == bad.run_id
+
+    info = runs[2]
+    assert info.source == str((tmp_path / "x").absolute())
+    assert info.extracted_at == dt.datetime(2025, 11, 24, 6, 30)
+    assert info.source_system == "test-fixture"
+    assert info.started_at <= info.finished_at
+    assert info.files == good.files
+    assert (info.rows_read, info.rows_loaded, info.rows_rejected, info.warnings) == (10, 10, 0, 1)
+    assert [f.file for f in info.files][:2] == ["teams.csv", "workers.csv"]
+    assert all(len(f.sha256) == 64 for f in info.files)
+
+
+def test_a_run_id_is_its_utc_start_time_and_a_random_suffix(tmp_path: Path) -> None:
+    ids = [load_extract(build_extract(tmp_path / "x"), publish=False).run_id for _ in range(3)]
+    assert len(set(ids)) == 3
+    for run in list_runs():
+        stamp, suffix = run.run_id.split("-")
+        assert stamp == f"{run.started_at:%Y%m%dT%H%M%S}"
+        assert len(suffix) == 4 and int(suffix, 16) >= 0
+
+
+def test_issues_of_the_newest_run_or_a_named_one(tmp_path: Path, permissive) -> None:
+    first = load_extract(build_extract(tmp_path / "x", add={"teams": [{"team_id": "T2", "service": ""}]}))
+    second = load_extract(build_extract(tmp_path / "y"))
+    assert run_issues() == []
+    assert [i.message for i in run_issues(first.run_id)] == ["teams.csv line 3: service is empty (a value is required)"]
+    assert run_issues(first.run_id)[0].run_id == first.run_id
+    assert second.run_id != first.run_id
+    with pytest.raises(UnknownRun, match="no run nope in the load log"):
+        run_issues("nope")
+
+
+def test_the_load_log_tables_are_plain_tables_of_the_app_database(tmp_path: Path) -> None:
+    load_extract(build_extract(tmp_path / "x"))
+    inspector = inspect(get_engine())
+    assert {"load_runs", "load_files"} <= set(inspector.get_table_names())
+    columns = {c["name"] for c in inspector.get_columns("load_files")}
+    assert {"run_id", "file", "sha256", "rows_read", "rows_loaded", "rows_rejected", "warnings"} <= columns

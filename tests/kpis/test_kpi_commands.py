@@ -1,0 +1,109 @@
+"""`kpidash kpis`, `records` and `trend` (cli/kpi_commands.py) on a hand-made warehouse at KPIDASH_DB."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+import test_kpi_assessments as assessments
+import typer
+from typer.testing import CliRunner
+from warehouse_builder import build_warehouse
+
+from cli.kpi_commands import register
+from core.settings import get_settings
+from kpis import compute_kpis, kpi_records, kpi_trend, open_warehouse
+
+app = typer.Typer()
+register(app)
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(isolated_settings):
+    path = build_warehouse(isolated_settings.db, {"assessments": assessments.ASSESSMENTS})
+    get_settings.cache_clear()
+    return path
+
+
+def _run(*args: str):
+    result = runner.invoke(app, list(args))
+    assert "Traceback" not in result.output
+    return result
+
+
+def test_kpis_json_is_exactly_compute_kpis(db) -> None:
+    result = _run("kpis", "--from", "2025-01-01", "--to", "2025-01-31", "--level", "team", "--format", "json")
+    assert result.exit_code == 0, result.output
+    with open_warehouse(db) as wh:
+        expected = compute_kpis(wh, dt.date(2025, 1, 1), dt.date(2025, 1, 31), level="team")
+    assert json.loads(result.stdout) == expected
+    row = next(r for r in json.loads(result.stdout) if r["kpi"] == "assessments_within_45wd" and r["unit"] == "T1")
+    assert row == {"kpi": "assessments_within_45wd", "level": "team", "unit": "T1", "numerator": 1, "denominator": 2,
+                   "value": 50.0}
+    assert '"denominator": null' in result.stdout  # counts
+
+
+def test_kpis_defaults_to_the_extract_month(db) -> None:
+    result = _run("kpis", "--format", "json", "--kpi", "assessments_overdue")
+    # as at the extract date 2025-11-24, O46, O45, O41 and O40 are still open (never authorised), all
+    # far beyond 45 working days; OLATE was authorised in February -> 4
+    assert json.loads(result.stdout) == [{"kpi": "assessments_overdue", "level": "trust", "unit": "trust",
+                                          "numerator": 4, "denominator": None, "value": 4}]
+
+
+def test_kpis_table_is_readable(db) -> None:
+    result = _run("kpis", "--from", "2025-01-01", "--to", "2025-01-31", "--kpi", "assessments_within_45wd")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["kpi", "unit", "value", "numerator", "denominator", "target", "rag"]
+    assert lines[2].split() == ["assessments_within_45wd", "trust", "40.0%", "2", "5", "90", "red"]
+
+
+def test_records_lists_the_children_behind_a_figure(db) -> None:
+    result = _run("records", "assessments_within_45wd", "--unit", "T1", "--from", "2025-01-01", "--to", "2025-01-31",
+                  "--format", "json")
+    assert result.exit_code == 0, result.output
+    with open_warehouse(db) as wh:
+        assert json.loads(result.stdout) == kpi_records(wh, "assessments_within_45wd", "T1", dt.date(2025, 1, 1),
+                                                        dt.date(2025, 1, 31))
+    table = _run("records", "assessments_within_45wd", "--unit", "T1", "--from", "2025-01-01", "--to", "2025-01-31")
+    assert "1 counted in the numerator, 1 only in the denominator" in table.stdout
+
+
+def test_trend_by_week(db) -> None:
+    result = _run("trend", "assessments_completed", "--by", "week", "--periods", "3", "--level", "team",
+                  "--to", "2025-01-19", "--format", "json")
+    assert result.exit_code == 0, result.output
+    with open_warehouse(db) as wh:
+        assert json.loads(result.stdout) == kpi_trend(wh, ["assessments_completed"], "week", 3, "team",
+                                                      date_to=dt.date(2025, 1, 19))
+    table = _run("trend", "all", "--periods", "2")
+    assert table.exit_code == 0 and "re_referral_rate" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["kpis", "--from", "2025-02-30"], 2, "is not a date (expected YYYY-MM-DD)"),
+        (["kpis", "--to", "31/01/2025"], 2, "is not a date"),
+        (["kpis", "--to", "2025-W01-1"], 2, "is not a date"),
+        (["kpis", "--from", "2025-02-01", "--to", "2025-01-31"], 1, "after it ends"),
+        (["kpis", "--level", "team", "--unit", "T9"], 1, '"T9" is not a team'),
+        (["kpis", "--kpi", "caseloads"], 1, '"caseloads" is not a KPI'),
+        (["records", "open_cases", "--unit", "Nowhere"], 1, "is not the trust, a team, a service or a worker"),
+        (["trend", "caseloads"], 1, '"caseloads" is not a KPI'),
+        (["trend", "referrals", "--periods", "0"], 2, "--periods"),
+    ],
+)
+def test_bad_input_is_explained_without_a_traceback(db, args: list[str], code: int, message: str) -> None:
+    result = _run(*args)
+    assert result.exit_code == code
+    assert message in result.output
+
+
+def test_no_warehouse_yet(isolated_settings) -> None:
+    result = _run("kpis")
+    assert result.exit_code == 1
+    assert "no published warehouse" in result.output and "kpidash load" in result.output

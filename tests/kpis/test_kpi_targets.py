@@ -1,0 +1,95 @@
+"""Targets and RAG from the configuration file: the spec's defaults, the override, bad files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from core.settings import get_settings
+from kpis import KpiConfig, KpiError, load_kpi_config, rag_status, with_targets
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(90.0, "green"), (95.0, "green"), (89.9, "amber"), (85.0, "amber"), (84.9, "red"), (None, None)],
+)
+def test_higher_is_better(value: float | None, expected: str | None) -> None:
+    # target 90, tolerance 5: green from 90, amber from 85, red below
+    assert rag_status(value, 90, 5, "higher") == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [(0, "green"), (5, "amber"), (6, "red"), (3, "amber")])
+def test_lower_is_better(value: float, expected: str) -> None:
+    # target 0, tolerance 5: green at 0, amber up to 5, red above
+    assert rag_status(value, 0, 5, "lower") == expected
+
+
+def test_no_target_or_no_direction_is_grey() -> None:
+    assert rag_status(50.0, None, 0, "higher") is None
+    assert rag_status(50.0, 10, 0, None) is None
+
+
+def test_packaged_defaults_are_the_spec_table() -> None:
+    config = load_kpi_config()
+    assert {k: (t.target, t.tolerance) for k, t in config.targets.items()} == {
+        "allocation_rate": (100, 2), "average_caseload": (18, 2), "assessments_within_45wd": (90, 5),
+        "icpc_within_15wd": (90, 10), "re_referral_rate": (20, 3), "rhi_offered_within_72h": (95, 10),
+        "unallocated_cases": (0, 5), "assessments_overdue": (0, 5), "s47_open_over_15wd": (0, 5)}
+    assert config.caseload_limit == 20
+    assert config.closure_days == ()
+
+
+def test_the_setting_points_at_another_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "kpidash.yaml"
+    path.write_text(
+        "targets:\n  allocation_rate: {target: 95, tolerance: 1}\ncaseload_limit: 18\n"
+        "closure_days: [2025-12-24, '2025-12-31']\n", encoding="utf-8")
+    monkeypatch.setenv("KPIDASH_CONFIG_FILE", str(path))
+    get_settings.cache_clear()
+    config = load_kpi_config()
+    assert set(config.targets) == {"allocation_rate"} and config.targets["allocation_rate"].target == 95
+    assert config.caseload_limit == 18
+    assert config.closure_days == (dt.date(2025, 12, 24), dt.date(2025, 12, 31))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("targets:\n  allocation_rte: {target: 95}\n", '"allocation_rte" in targets is not a KPI'),
+        ("targets:\n  referrals: {target: 95}\n", '"referrals" has no better direction'),
+        ("closure_days: [20251224]\n", "is not a date"),
+        ("closure_days: ['24/12/2025']\n", "is not a date"),
+        ("caseload_limit: 0\n", "caseload_limit"),
+        ("targets:\n  allocation_rate: {target: high}\n", "targets.allocation_rate.target"),
+        ("colour: blue\n", "colour"),
+        ("targets: [\n", "not valid YAML"),
+        ("- 1\n- 2\n", "must be a mapping"),
+    ],
+)
+def test_bad_files_are_explained(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(KpiError, match="the KPI configuration file .*bad.yaml") as err:
+        load_kpi_config(path)
+    assert message in str(err.value)
+
+
+def test_a_missing_file_is_explained(tmp_path: Path) -> None:
+    with pytest.raises(KpiError, match="cannot read the KPI configuration file"):
+        load_kpi_config(tmp_path / "absent.yaml")
+
+
+def test_with_targets_adds_what_a_reader_needs() -> None:
+    config = KpiConfig.model_validate({"targets": {"allocation_rate": {"target": 100, "tolerance": 2}}})
+    rows = [
+        {"kpi": "allocation_rate", "level": "team", "unit": "T1", "numerator": 49, "denominator": 50, "value": 98.0},
+        {"kpi": "allocation_rate", "level": "team", "unit": "T2", "numerator": 0, "denominator": 0, "value": None},
+        {"kpi": "referrals", "level": "team", "unit": "T1", "numerator": 4, "denominator": None, "value": 4},
+    ]
+    out = with_targets(rows, config)
+    assert out[0] == {**rows[0], "title": "Cases allocated", "unit_of_measure": "%", "target": 100.0,
+                      "tolerance": 2.0, "rag": "amber", "national_comparator": None}
+    assert out[1]["rag"] is None  # nothing to divide: grey
+    assert (out[2]["target"], out[2]["rag"]) == (None, None)
