@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     config_file: Path | None = Field(
         None,
         description="YAML file with targets, tolerances, caseload limit and extra closure days "
-        "(default: the packaged config/kpidash.yaml).",
+        "(default: the packaged kpis/kpi_config.yaml).",
     )
     api_cache: bool = Field(
         True,
@@ -56,6 +56,18 @@ class Settings(BaseSettings):
     login_lockout_minutes: float = Field(
         15.0,
         description="How long an account (or client address) is locked after too many failed sign-ins.",
+    )
+    api_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Base URL at which the dashboard reaches the API (loopback in the usual one-process setup).",
+    )
+    freshness_amber_hours: float = Field(
+        26.0,
+        description="The dashboard's freshness banner turns amber when the last good load is older than this.",
+    )
+    freshness_red_hours: float = Field(
+        50.0,
+        description="The dashboard's freshness banner turns red when the last good load is older than this.",
     )
 
 

@@ -34,16 +34,26 @@ FROM (
 )"""
 
 
+_DAYS = """
+SELECT i AS p, CAST($date_to::DATE - CAST($periods - 1 - i AS INTEGER) AS DATE) AS period_start,
+       CAST($date_to::DATE - CAST($periods - 1 - i AS INTEGER) AS DATE) AS period_end
+FROM range($periods) t(i)"""
+
+
 def trend_periods(by: str, periods: int, date_to: dt.date) -> Periods:
-    """The last `periods` months or weeks up to date_to, oldest first (p = 0)."""
-    if by not in ("month", "week"):
-        raise KpiError(f'"{by}" is not a trend period; use month or week')
+    """The last `periods` months, weeks or days up to date_to, oldest first (p = 0)."""
+    if by not in ("month", "week", "day"):
+        raise KpiError(f'"{by}" is not a trend period; use month, week or day')
     if not 1 <= periods <= MAX_PERIODS:
         raise KpiError(f"a trend has 1 to {MAX_PERIODS} periods, not {periods}")
     if by == "month":
         months_back = date_to.year * 12 + date_to.month - 1 - (periods - 1)
         first = dt.date(months_back // 12, months_back % 12 + 1, 1) if months_back >= 12 else dt.date.min
         sql = _MONTHS
+    elif by == "day":  # the dashboard's 30-day sparklines: stock at each day's end, flow on each day
+        back = dt.timedelta(days=periods - 1)
+        first = date_to - back if back <= date_to - dt.date.min else dt.date.min
+        sql = _DAYS
     else:
         back = dt.timedelta(days=date_to.weekday() + 7 * (periods - 1))
         first = date_to - back if back <= date_to - dt.date.min else dt.date.min

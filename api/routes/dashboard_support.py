@@ -1,0 +1,88 @@
+"""What the dashboard needs beyond the general endpoints: daily figures (30-day sparklines) and a
+team's workers with their caseloads (the team view's table). Aggregates: open to every signed-in user."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from api.errors import BAD_INPUT, NO_DATA, NOT_FOUND, SIGNED_IN, ApiError
+from api.deps import CurrentUser
+from api.live_warehouse import Version
+from api.params import LevelParam, ToDate, UnitParam, check_unit, resolve_as_at
+from api.response_cache import Representation, cached_response
+from api.routes.kpis import TrendRow, _known_kpi, _kpi_layer, _version_headers
+from kpis import compute_kpis, kpi_trend, with_targets
+
+router = APIRouter(tags=["dashboard"], responses={**SIGNED_IN, **BAD_INPUT, **NO_DATA})
+
+
+class WorkerCaseload(BaseModel):
+    worker_id: str
+    worker_name: str
+    team_id: str
+    caseload: int
+    fte: float
+    cases_per_fte: float | None
+    over_limit: bool
+
+
+@router.get("/kpis/{kpi}/daily", response_model=list[TrendRow], responses=NOT_FOUND)
+async def daily(
+    request: Request,
+    kpi: Annotated[str, Path(max_length=64)],
+    _user: CurrentUser,
+    days: Annotated[int, Query(ge=1, le=120, description="How many days, ending with `to`.")] = 30,
+    level: LevelParam = "trust",
+    unit: UnitParam = None,
+    date_to: ToDate = None,
+) -> Response:
+    """One KPI per day (flow: events that day; stock: at the day's end), the last day being `to`."""
+
+    def make(version: Version) -> Representation:
+        wh = version.warehouse
+        kpi_id = _known_kpi(kpi)
+        as_at = resolve_as_at(date_to, wh.extract_date)
+        checked = check_unit(version, level, unit)
+        rows = _kpi_layer(kpi_trend, wh, [kpi_id], by="day", periods=days, level=level, unit=checked, date_to=as_at)
+        return Representation.json(with_targets(rows, wh.config), _version_headers(version, None, as_at))
+
+    return await cached_response(request, ("daily", kpi, days, level, unit, date_to), make)
+
+
+@router.get("/teams/{team_id}/workers", response_model=list[WorkerCaseload], responses=NOT_FOUND)
+async def team_workers(
+    request: Request,
+    team_id: Annotated[str, Path(max_length=200)],
+    _user: CurrentUser,
+    date_to: ToDate = None,
+) -> Response:
+    """The team's case-holding workers in post on `to` (default: the extract date), each with cases,
+    FTE, cases per FTE and whether over the caseload limit; busiest first."""
+
+    def make(version: Version) -> Representation:
+        wh = version.warehouse
+        if not wh.has_unit("team", team_id):
+            raise ApiError(404, f"There is no team {team_id!r} in the published extract: see GET /api/v1/teams.")
+        as_at = resolve_as_at(date_to, wh.extract_date)
+        rows = _kpi_layer(compute_kpis, wh, as_at, as_at, "worker", None, ["average_caseload"])
+        with wh.cursor() as cur:
+            names = dict(cur.execute("SELECT worker_id, worker_name FROM wh.workers WHERE team_id = ?",
+                                     [team_id]).fetchall())
+        limit = wh.config.caseload_limit
+        body = sorted(
+            (
+                {"worker_id": r["unit"], "worker_name": names[r["unit"]], "team_id": team_id,
+                 "caseload": r["numerator"], "fte": r["denominator"], "cases_per_fte": r["value"],
+                 "over_limit": r["value"] is not None and r["value"] > limit}
+                for r in rows if r["unit"] in names
+            ),
+            key=lambda w: (-(w["cases_per_fte"] or 0), w["worker_name"]),
+        )
+        return Representation.json(body, _version_headers(version, None, as_at))
+
+    return await cached_response(request, ("team_workers", team_id, date_to), make)

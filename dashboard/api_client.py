@@ -1,0 +1,141 @@
+"""The dashboard's only way to the data: the HTTP API, over httpx, with the signed-in user's token.
+
+Every refusal or failure becomes an ApiProblem carrying a sentence a reader can act on, so pages show
+what happened and what to do, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+API = "/api/v1"
+TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+
+
+class ApiProblem(Exception):
+    """The API refused or could not answer; `message` is for the reader, `status` for the code."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+_ADVICE = {
+    401: "Your session has ended: sign in again.",
+    403: "",
+    503: "The figures are not available just now; try again in a few minutes or tell the data team.",
+}
+
+
+@dataclass
+class Session:
+    token: str
+    user: dict[str, Any]
+
+
+_shared: dict[str, httpx.Client] = {}
+
+
+def _http(base_url: str) -> httpx.Client:
+    """One keep-alive connection pool per API address for the whole process (loopback calls are cheap
+    when the TCP connection is reused)."""
+    client = _shared.get(base_url)
+    if client is None:
+        client = _shared[base_url] = httpx.Client(base_url=base_url, timeout=TIMEOUT)
+    return client
+
+
+class ApiClient:
+    """The API as one user sees it (their bearer token on every call)."""
+
+    def __init__(self, base_url: str, token: str | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+
+    def _get(self, path: str, params: Sequence[tuple[str, Any]] | dict[str, Any] | None = None) -> Any:
+        return self._send("GET", path, params=params).json()
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        if isinstance(kwargs.get("params"), dict):
+            kwargs["params"] = {k: _text(v) for k, v in kwargs["params"].items() if v is not None}
+        try:
+            response = _http(self.base_url).request(method, API + path, headers=headers, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ApiProblem(0, f"The dashboard could not reach the kpidash API ({type(exc).__name__}): try again "
+                             "in a minute; if it goes on, tell the service desk.") from None
+        if response.status_code >= 400:
+            raise ApiProblem(response.status_code, _message(response))
+        return response
+
+    # signing in
+    def login(self, username: str, password: str) -> Session:
+        body = self._send("POST", "/auth/login", json={"username": username, "password": password}).json()
+        return Session(token=body["token"], user=body["user"])
+
+    def logout(self) -> None:
+        self._send("POST", "/auth/logout")
+
+    def me(self) -> dict[str, Any]:
+        return self._get("/me")
+
+    # figures
+    def figures(self, level: str = "trust", unit: str | None = None, kpis: Sequence[str] = (),
+                date_from: dt.date | None = None, date_to: dt.date | None = None) -> list[dict[str, Any]]:
+        params: list[tuple[str, Any]] = [("level", level)]
+        params += [(k, _text(v)) for k, v in (("unit", unit), ("from", date_from), ("to", date_to)) if v is not None]
+        params += [("kpi", k) for k in kpis]
+        return self._get("/kpis", params)
+
+    def trend(self, kpi: str, by: str = "month", periods: int = 24, level: str = "trust", unit: str | None = None,
+              date_to: dt.date | None = None) -> list[dict[str, Any]]:
+        return self._get(f"/kpis/{kpi}/trend", {"by": by, "periods": periods, "level": level, "unit": unit,
+                                                  "to": date_to})
+
+    def daily(self, kpi: str, days: int = 30, level: str = "trust", unit: str | None = None,
+              date_to: dt.date | None = None) -> list[dict[str, Any]]:
+        return self._get(f"/kpis/{kpi}/daily", {"days": days, "level": level, "unit": unit, "to": date_to})
+
+    def records(self, kpi: str, unit: str = "trust", level: str | None = None, date_from: dt.date | None = None,
+                date_to: dt.date | None = None, page_size: int = 1000) -> dict[str, Any]:
+        return self._get(f"/kpis/{kpi}/records", {"unit": unit, "level": level, "from": date_from, "to": date_to,
+                                                   "page_size": page_size})
+
+    def definitions(self) -> list[dict[str, Any]]:
+        return self._get("/definitions")
+
+    def teams(self) -> list[dict[str, Any]]:
+        return self._get("/teams")
+
+    def services(self) -> list[dict[str, Any]]:
+        return self._get("/services")
+
+    def team_workers(self, team_id: str, date_to: dt.date | None = None) -> list[dict[str, Any]]:
+        return self._get(f"/teams/{team_id}/workers", {"to": date_to})
+
+    def status(self) -> dict[str, Any]:
+        return self._get("/status")
+
+
+def _text(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _message(response: httpx.Response) -> str:
+    """The API's own sentence (`{"detail": ...}`), with advice where the status calls for it."""
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        detail = None
+    if isinstance(detail, list):  # FastAPI validation errors
+        detail = "; ".join(str(d.get("msg", d)) for d in detail[:3])
+    advice = _ADVICE.get(response.status_code, "")
+    if response.status_code == 401 and detail:
+        return f"{detail} {advice}".strip()
+    return str(detail or advice or f"The API answered {response.status_code}.")

@@ -1,0 +1,127 @@
+"""The children behind a figure: a dialog with a sortable, filterable grid, CSV (in the browser) and
+XLSX (built on the server) export. Opened from a Today tile or a Team action list; the API decides
+who may see what and audits every request, and its refusal is shown as written."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import dash_ag_grid as dag
+import xlsxwriter
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+
+from dashboard.api_client import ApiClient, ApiProblem
+from dashboard.auth import request_token
+
+HIDDEN = {"display": "none"}
+SHOWN = {"display": "flex"}
+
+
+def open_button(kpi: str, level: str, unit: str, label: str) -> html.Button:
+    return html.Button(label, id={"type": "open-records", "kpi": kpi, "level": level, "unit": unit},
+                       className="btn btn-link", n_clicks=0)
+
+
+def drawer() -> html.Div:
+    return html.Div(
+        id="drawer", style=HIDDEN, className="drawer-backdrop",
+        children=html.Div(
+            className="drawer", role="dialog", **{"aria-modal": "true", "aria-labelledby": "drawer-title"},
+            children=[
+                html.Div(className="drawer-head", children=[
+                    html.H2(id="drawer-title", children="Records"),
+                    html.Button("Close", id="drawer-close", className="btn", n_clicks=0),
+                ]),
+                html.P(id="drawer-message", className="muted", role="status"),
+                html.Div(className="drawer-actions", children=[
+                    html.Button("Download CSV", id="drawer-csv", className="btn", n_clicks=0),
+                    html.Button("Download XLSX", id="drawer-xlsx", className="btn", n_clicks=0),
+                ]),
+                dcc.Loading(dag.AgGrid(
+                    id="drawer-grid", rowData=[], columnDefs=[],
+                    defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 110},
+                    dashGridOptions={"pagination": True, "paginationPageSize": 20, "ensureDomOrder": True,
+                                     "suppressCellFocus": False},
+                    style={"height": "58vh", "width": "100%"}, csvExportParams={"fileName": "records.csv"},
+                )),
+                dcc.Store(id="drawer-request"),
+                dcc.Download(id="drawer-download"),
+            ],
+        ),
+    )
+
+
+def column_defs(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A column per key of the records, in the API's order, with readable headers."""
+    keys = list(dict.fromkeys(k for r in records[:50] for k in r))
+    return [{"field": k, "headerName": k.replace("_", " ").capitalize()} for k in keys]
+
+
+def xlsx_bytes(sheets: dict[str, list[dict[str, Any]]]) -> bytes:
+    """One worksheet per named list of rows; text that looks like a formula is written as text."""
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    bold = book.add_format({"bold": True})
+    for name, rows in sheets.items():
+        sheet = book.add_worksheet(re.sub(r"[\[\]:*?/\\]", " ", name)[:31])
+        columns = list(dict.fromkeys(k for r in rows for k in r))
+        if not rows:
+            sheet.write(0, 0, "Nothing to list.")
+        for col, key in enumerate(columns):
+            sheet.write(0, col, key, bold)
+            sheet.set_column(col, col, max(12, len(key) + 2))
+            for line, row in enumerate(rows, start=1):
+                value = row.get(key)
+                sheet.write(line, col, "" if value is None else value)
+    book.close()
+    return out.getvalue()
+
+
+def fetch(api: ApiClient, request: dict[str, Any]) -> dict[str, Any]:
+    return api.records(request["kpi"], unit=request["unit"], level=request["level"],
+                       date_from=request.get("from"), date_to=request.get("to"))
+
+
+def register(app: Any, api_url: str) -> None:
+    @app.callback(
+        Output("drawer", "style"), Output("drawer-title", "children"), Output("drawer-message", "children"),
+        Output("drawer-grid", "rowData"), Output("drawer-grid", "columnDefs"), Output("drawer-request", "data"),
+        Output("drawer-grid", "csvExportParams"),
+        Input({"type": "open-records", "kpi": ALL, "level": ALL, "unit": ALL}, "n_clicks"),
+        Input("drawer-close", "n_clicks"), State("today-date", "data"),
+        prevent_initial_call=True,
+    )
+    def open_records(clicks: list[int], _close: int, extract_date: str | None) -> tuple:
+        trigger = ctx.triggered_id
+        if trigger == "drawer-close" or not isinstance(trigger, dict) or not any(clicks):
+            return HIDDEN, no_update, no_update, no_update, no_update, no_update, no_update
+        request = {"kpi": trigger["kpi"], "level": trigger["level"], "unit": trigger["unit"], "to": extract_date}
+        title = f"{trigger['kpi'].replace('_', ' ').capitalize()}: {trigger['unit']}"
+        try:
+            page = fetch(ApiClient(api_url, request_token()), request)
+        except ApiProblem as exc:
+            return SHOWN, title, f"These records cannot be shown: {exc.message}", [], [], None, no_update
+        records = page["records"]
+        shown = (f"{page['total']} records from {page['from']} to {page['to']}"
+                 + (f" (first {len(records)} shown; download for all)" if page["total"] > len(records) else "")
+                 if records else "No records: nothing is counted in this figure for this period.")
+        name = f"kpidash-{request['kpi']}-{request['unit']}.csv"
+        return SHOWN, title, shown, records, column_defs(records), request, {"fileName": name}
+
+    @app.callback(Output("drawer-grid", "exportDataAsCsv"), Input("drawer-csv", "n_clicks"), prevent_initial_call=True)
+    def export_csv(_n: int) -> bool:
+        return True
+
+    @app.callback(Output("drawer-download", "data"), Input("drawer-xlsx", "n_clicks"), State("drawer-request", "data"),
+                  prevent_initial_call=True)
+    def export_xlsx(_n: int, request: dict[str, Any] | None) -> Any:
+        if not request:
+            return no_update
+        try:
+            page = fetch(ApiClient(api_url, request_token()), request)
+        except ApiProblem:
+            return no_update
+        data = xlsx_bytes({request["kpi"]: page["records"]})
+        return dcc.send_bytes(data, f"kpidash-{request['kpi']}-{request['unit']}.xlsx")
