@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from a2wsgi import WSGIMiddleware
 from fastapi import Depends, FastAPI
 
 from api.deps import ApiState
@@ -14,7 +15,8 @@ from api.errors import install_error_handlers
 from api.live_warehouse import LiveWarehouse
 from api.params import known_query_parameters
 from api.response_cache import ResponseCache
-from api.routes import admin, auth, health, kpis, organisation, runs
+from api.routes import admin, auth, dashboard_support, health, kpis, organisation, runs
+from dashboard.app import create_dash_app
 from core.appdb import get_engine
 from core.settings import get_settings
 
@@ -58,6 +60,8 @@ def create_app(check_interval: float = 1.0, freeze_gc: bool = False) -> FastAPI:
     for router in (health.router, auth.router, auth.me_router, kpis.router, organisation.router, runs.router,
                    admin.router):
         app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
+    app.include_router(dashboard_support.router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
+    app.mount("/", WSGIMiddleware(create_dash_app().server))  # the dashboard (dashboard/), after every API route
     return app
 
 

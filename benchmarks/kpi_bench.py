@@ -25,9 +25,7 @@ import duckdb
 
 from core.settings import get_settings
 from etl.contract import META_DDL, TABLES, warehouse_ddl
-from kpis import KPIS, Warehouse, compute_kpis, kpi_trend, open_warehouse
-from kpis.engine import figures, single_period
-from kpis.trends import trend_periods
+from kpis import Warehouse, compute_kpis, kpi_trend, open_warehouse
 
 BENCH_DIR = Path("data/bench")
 SAMPLE_END = dt.date(2025, 11, 23)
@@ -110,15 +108,6 @@ def _same(engine_rows: Sequence[dict], pandas_rows: Sequence[dict]) -> bool:
     return True
 
 
-def _figures_all_levels(wh: Warehouse, levels: Sequence[str]) -> list[dict]:
-    start = wh.extract_date.replace(day=1)
-    return figures(wh, single_period(start, wh.extract_date), levels, KPIS)
-
-
-def _trend_all_levels(wh: Warehouse, levels: Sequence[str]) -> list[dict]:
-    return figures(wh, trend_periods("month", 24, wh.extract_date), levels, KPIS, with_period=True)
-
-
 def _pandas(path: Path, wh: Warehouse, levels: Sequence[str], repeat: int) -> tuple[float, bool] | None:
     try:
         from benchmarks.pandas_reference import compute_kpis_pandas, load_tables
@@ -132,7 +121,7 @@ def _pandas(path: Path, wh: Warehouse, levels: Sequence[str], repeat: int) -> tu
         return [r for lv in levels for r in compute_kpis_pandas(
             tables, start, end, lv, caseload_limit=config.caseload_limit, closure_days=config.closure_days)]
 
-    agree = _same([r for lv in levels for r in compute_kpis(wh, start, end, lv)], run())
+    agree = _same(compute_kpis(wh, start, end, levels), run())
     return _median_time(run, repeat), agree
 
 
@@ -157,15 +146,16 @@ def main(argv: list[str] | None = None) -> None:
     sample = sample_warehouse()
     with open_warehouse(sample) as wh:
         rows = [
-            ("all KPIs, all 4 levels, one period (4 compute_kpis calls)",
-             _median_time(lambda: [compute_kpis(wh, level=lv) for lv in LEVELS], args.repeat), "< 100 ms"),
-            ("all KPIs, all 4 levels, one period (one engine pass)",
-             _median_time(lambda: _figures_all_levels(wh, LEVELS), args.repeat), "< 100 ms"),
+            ('all KPIs, all 4 levels, one period: compute_kpis(level="all")',
+             _median_time(lambda: compute_kpis(wh, level="all"), args.repeat), "< 100 ms"),
+            ("all KPIs, all 4 levels, one period (4 compute_kpis calls, one level each)",
+             _median_time(lambda: [compute_kpis(wh, level=lv) for lv in LEVELS], args.repeat), "-"),
             ("24-month trend, every KPI, team level",
              _median_time(lambda: kpi_trend(wh, None, "month", 24, "team"), args.repeat), "< 500 ms"),
         ]
-        engine_trust_team = _median_time(lambda: [compute_kpis(wh, level=lv) for lv in ("trust", "team")], args.repeat)
-        rows.append(("all KPIs, trust + team, one period", engine_trust_team, "-"))
+        engine_trust_team = _median_time(lambda: compute_kpis(wh, level=("trust", "team")), args.repeat)
+        rows.append(('all KPIs, trust + team, one period: compute_kpis(level=("trust", "team"))',
+                     engine_trust_team, "-"))
         pandas = _pandas(sample, wh, ("trust", "team"), args.repeat)
         if pandas is not None:
             rows.append((f"pandas reference, trust + team (figures agree: {'yes' if pandas[1] else 'NO'})",
@@ -177,15 +167,11 @@ def main(argv: list[str] | None = None) -> None:
         with wh.cursor() as cur:
             referrals = cur.execute("SELECT count(*) FROM wh.referrals").fetchone()[0]
         repeat = max(1, min(args.repeat, 3))
-        trust_team = _median_time(lambda: [compute_kpis(wh, level=lv) for lv in ("trust", "team")], repeat)
+        trust_team = _median_time(lambda: compute_kpis(wh, level=("trust", "team")), repeat)
         rows = [
-            ("all KPIs, trust + team, one period", trust_team, "< 1 s"),
-            ("all KPIs, trust + team, one period (one engine pass)",
-             _median_time(lambda: _figures_all_levels(wh, ("trust", "team")), repeat), "< 1 s"),
-            ("24-month trend, every KPI, trust + team",
-             _median_time(lambda: [kpi_trend(wh, None, "month", 24, lv) for lv in ("trust", "team")], repeat), "< 5 s"),
-            ("24-month trend, every KPI, trust + team (one engine pass)",
-             _median_time(lambda: _trend_all_levels(wh, ("trust", "team")), repeat), "< 5 s"),
+            ('all KPIs, trust + team, one period: compute_kpis(level=("trust", "team"))', trust_team, "< 1 s"),
+            ("24-month trend, every KPI, trust + team: kpi_trend(level=(\"trust\", \"team\"))",
+             _median_time(lambda: kpi_trend(wh, None, "month", 24, ("trust", "team")), repeat), "< 5 s"),
         ]
         if not args.no_pandas_national:
             pandas = _pandas(national, wh, ("trust", "team"), 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import api_commands, etl_commands, kpi_commands, sample_commands
+from cli import api_commands, dashboard_commands, etl_commands, kpi_commands, sample_commands
 
 app = typer.Typer(
     help="kpidash: live KPI dashboards for children's social care.",
@@ -16,6 +16,7 @@ sample_commands.register(app)
 etl_commands.register(app)
 kpi_commands.register(app)
 api_commands.register(app)
+dashboard_commands.register(app)
 
 if __name__ == "__main__":
     app()

@@ -69,6 +69,51 @@ class Settings(BaseSettings):
         50.0,
         description="The dashboard's freshness banner turns red when the last good load is older than this.",
     )
+    drop_dir: Path | None = Field(
+        None,
+        description="Drop folder where the case-management system writes its extract (the contract's CSV "
+        "files and manifest.json); the scheduler loads it whenever it changes.",
+    )
+    sql_source_config: Path | None = Field(
+        None,
+        description="YAML file naming a SQLAlchemy URL and one SELECT per contract table: the scheduler pulls "
+        "the extract from that database instead of a drop folder.",
+    )
+    refresh_minutes: float = Field(
+        15.0,
+        description="How often, in minutes, the scheduler looks at the source and loads it if it changed.",
+    )
+    stable_seconds: float = Field(
+        5.0,
+        description="A drop-folder file whose size or modification time changes within this many seconds is "
+        "still being written and is not loaded yet.",
+    )
+    history_time: str = Field(
+        "23:30",
+        description="Local time (HH:MM, Europe/London) at which the scheduler stores the day's published KPI "
+        "figures in the history.",
+    )
+    pack_dir: Path = Field(
+        Path("data/packs"),
+        description="Where the weekly job writes each team's pack (one XLSX per team, a folder per week).",
+    )
+    pack_day: str = Field(
+        "mon",
+        description="Day of the week (mon..sun) on which the weekly team packs are written, at 07:00 local time.",
+    )
+    smtp_host: str | None = Field(
+        None,
+        description="SMTP server for emailing the weekly packs; packs are only written to pack_dir when unset.",
+    )
+    smtp_port: int = Field(25, description="Port of the SMTP server (smtp_host).")
+    smtp_from: str = Field(
+        "kpidash@localhost",
+        description="Sender address of the weekly pack emails.",
+    )
+    smtp_to: str | None = Field(
+        None,
+        description="Comma-separated recipients of the weekly pack emails.",
+    )
 
 
 @lru_cache

@@ -98,9 +98,11 @@ class ApiClient:
         return self._get(f"/kpis/{kpi}/trend", {"by": by, "periods": periods, "level": level, "unit": unit,
                                                   "to": date_to})
 
-    def daily(self, kpi: str, days: int = 30, level: str = "trust", unit: str | None = None,
+    def daily(self, kpis: Sequence[str], days: int = 30, level: str = "trust", unit: str | None = None,
               date_to: dt.date | None = None) -> list[dict[str, Any]]:
-        return self._get(f"/kpis/{kpi}/daily", {"days": days, "level": level, "unit": unit, "to": date_to})
+        params: list[tuple[str, Any]] = [("days", days), ("level", level)] + [("kpi", k) for k in kpis]
+        params += [(k, _text(v)) for k, v in (("unit", unit), ("to", date_to)) if v is not None]
+        return self._get("/dashboard/daily", params)
 
     def records(self, kpi: str, unit: str = "trust", level: str | None = None, date_from: dt.date | None = None,
                 date_to: dt.date | None = None, page_size: int = 1000) -> dict[str, Any]:
@@ -117,7 +119,7 @@ class ApiClient:
         return self._get("/services")
 
     def team_workers(self, team_id: str, date_to: dt.date | None = None) -> list[dict[str, Any]]:
-        return self._get(f"/teams/{team_id}/workers", {"to": date_to})
+        return self._get(f"/dashboard/teams/{team_id}/workers", {"to": date_to})
 
     def status(self) -> dict[str, Any]:
         return self._get("/status")
@@ -139,3 +141,9 @@ def _message(response: httpx.Response) -> str:
     if response.status_code == 401 and detail:
         return f"{detail} {advice}".strip()
     return str(detail or advice or f"The API answered {response.status_code}.")
+
+
+def close_all() -> None:
+    """Close the shared connection pools (a one-shot command does this before it exits)."""
+    while _shared:
+        _shared.popitem()[1].close()

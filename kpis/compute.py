@@ -1,4 +1,4 @@
-"""KPI figures for one period at one level: the spec's machine-readable output."""
+"""KPI figures for one period at one level (or several): the spec's machine-readable output."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 
 from kpis.engine import check_period, figures, single_period
-from kpis.errors import UnknownUnit
+from kpis.errors import KpiError, UnknownUnit
 from kpis.registry import KPIS, Kpi, get_kpi
-from kpis.warehouse import Warehouse, check_level
+from kpis.warehouse import LEVELS, Warehouse, check_level
 
 JSON_KEYS = ("kpi", "level", "unit", "numerator", "denominator", "value")
 
@@ -31,6 +31,24 @@ def resolve_period(wh: Warehouse, date_from: dt.date | None, date_to: dt.date | 
     return date_from, date_to
 
 
+def resolve_levels(level: str | Sequence[str], unit: str | None = None) -> list[str]:
+    """The levels asked for: one name, several, or "all" (trust, service, team, worker), in that order.
+
+    Several levels in one request share one query per family, which costs about what one level does.
+    """
+    if isinstance(level, str):
+        levels = list(LEVELS) if level == "all" else [level]
+    else:
+        levels = list(dict.fromkeys(level))
+    if not levels:
+        raise KpiError(f'no level asked for; use one or more of: {", ".join(LEVELS)}, or "all"')
+    for lv in levels:
+        check_level(lv)
+    if unit is not None and len(levels) > 1:
+        raise KpiError(f'a unit ("{unit}") belongs to one level: name its level, not {", ".join(levels)}')
+    return sorted(levels, key=LEVELS.index)
+
+
 def check_unit(wh: Warehouse, level: str, unit: str | None) -> None:
     """The unit exists at the level, or an error naming what the analyst can ask for."""
     if unit is not None and not wh.has_unit(level, unit):
@@ -42,16 +60,19 @@ def compute_kpis(
     wh: Warehouse,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
-    level: str = "trust",
+    level: str | Sequence[str] = "trust",
     unit: str | None = None,
     kpi_ids: Sequence[str] | None = None,
 ) -> list[dict]:
     """The KPIs for [date_from, date_to] at a level (one unit, or all), ordered by KPI then unit (UNKNOWN last).
 
-    Each dict has exactly the spec's keys: kpi, level, unit, numerator, denominator, value.
+    level may also be several levels or "all": one call then costs about what one level does, and
+    rows are ordered by KPI, level (trust, service, team, worker), unit. Each dict has exactly the
+    spec's keys: kpi, level, unit, numerator, denominator, value.
     """
-    check_level(level)
-    check_unit(wh, level, unit)
+    levels = resolve_levels(level, unit)
+    if unit is not None:
+        check_unit(wh, levels[0], unit)
     kpis = resolve_kpis(kpi_ids)
     date_from, date_to = resolve_period(wh, date_from, date_to)
-    return figures(wh, single_period(date_from, date_to), [level], kpis, unit)
+    return figures(wh, single_period(date_from, date_to), levels, kpis, unit)

@@ -136,6 +136,8 @@ def figures(
     wh.ensure_calendar(periods.first, periods.last)
     params = {**periods.params, "caseload_limit": wh.config.caseload_limit, "unit": unit}
     out: list[dict] = []
+    # several levels: each KPI's rows level by level, in the order given
+    level_rank = "CASE r.level " + " ".join(f"WHEN '{lv}' THEN {i}" for i, lv in enumerate(levels)) + " END"
     with wh.cursor() as cur:
         # rows carry the period's index; its ISO dates are looked up once, not fetched per row
         period_sql = f"SELECT p, CAST(period_start AS VARCHAR), CAST(period_end AS VARCHAR) FROM ({periods.sql})"
@@ -151,7 +153,7 @@ def figures(
             SELECT r.k, r.level, r.unit, r.numerator, r.denominator, r.p
             FROM kpi_rows r
             {"WHERE r.unit = $unit" if unit is not None else ""}
-            ORDER BY r.k, r.unit = 'UNKNOWN', r.unit, r.p
+            ORDER BY r.k, {level_rank}, r.unit = 'UNKNOWN', r.unit, r.p
             """
             _append_json(out, cur.execute(sql, bind(sql, params)).fetchall(), dates if with_period else None)
     return out

@@ -92,7 +92,7 @@ def _holds(intervals: str, day: str) -> str:
     return f"coalesce(list_bool_or(list_transform({intervals}, lambda iv: iv.f <= {day} AND iv.u > {day})), FALSE)"
 
 
-CASELOAD_FACTS = f"""
+CASELOAD_LIST_FACTS = f"""
 WITH bounds AS (
     SELECT min(period_end) AS first_end, max(period_end) AS last_end FROM periods
 ), held AS (
@@ -135,6 +135,96 @@ WITH bounds AS (
                   AND coalesce(w.end_date, {FAR_FUTURE}) >= p.period_end
     LEFT JOIN (SELECT p, worker_id, count(*) AS caseload FROM pairs GROUP BY p, worker_id) n
            ON n.p = p.p AND n.worker_id = w.worker_id
+)
+SELECT oe.p, 'episode' AS event, 'episode' AS record_type, oe.episode_id AS record_id, oe.child_id,
+       oe.team_id, oe.team_unit, oe.service_unit, NULL::VARCHAR AS worker_id, NULL::VARCHAR AS worker_unit,
+       oe.episode_type, oe.start_date, oe.end_date, oe.allocated, NULL::DOUBLE AS fte, NULL::BIGINT AS caseload
+FROM open_episodes oe
+UNION ALL
+SELECT pr.p, 'held', 'allocation', NULL, pr.child_id,
+       w.team_id, w.team_unit, w.service_unit, pr.worker_id, pr.worker_id,
+       NULL, NULL, NULL, NULL, w.fte, NULL
+FROM pairs pr JOIN workers w ON w.worker_id = pr.worker_id
+UNION ALL
+SELECT cl.p, 'worker', 'worker', cl.worker_id, NULL,
+       cl.team_id, cl.team_unit, cl.service_unit, cl.worker_id, cl.worker_id,
+       NULL, NULL, NULL, NULL, cl.fte, cl.caseload
+FROM caseloads cl
+"""
+
+# Up to 63 periods (every figure, and trends of up to 63 months, weeks or days), the periods a
+# record is open at are bits of a 64-bit mask. Period ends rise with p, so a record open on [f, u)
+# is open at the end of p exactly when lo <= p < hi, lo the first period ending on or after f and
+# hi the first ending on or after u (two ASOF joins on the small periods relation); its mask has
+# bits lo to hi - 1. A child's held mask is the OR of their allocations' masks, so an episode is
+# allocated at p when bit p of its child's mask is set, and a worker-child pair is held with an
+# open episode at p when bit p of (pair's held mask AND child's open-episode mask) is set: each
+# record is spread only over the periods it is open in, and nothing needs de-duplicating.
+MASK_PERIODS = 63
+
+
+def _open_periods(source: str, first: str, until: str) -> str:
+    """source's rows with lo and hi: open at the ends of periods lo to hi - 1 (rows open at none dropped)."""
+    return f"""(
+        SELECT * FROM (
+            SELECT x.*, lo.p AS lo, coalesce(hi.p, period_count.n) AS hi
+            FROM {source} x
+            ASOF JOIN ends lo ON {first} <= lo.period_end
+            ASOF LEFT JOIN ends hi ON {until} <= hi.period_end, period_count
+        ) WHERE lo < hi
+    )"""
+
+
+def _mask(lo: str, hi: str) -> str:
+    return f"((1::UBIGINT << ({hi})::UBIGINT) - (1::UBIGINT << ({lo})::UBIGINT))"
+
+
+def _bit(mask: str, p: str) -> str:
+    return f"((({mask}) >> ({p})::UBIGINT) & 1::UBIGINT) = 1::UBIGINT"
+
+
+_HELD_DATES = f"""(
+    -- an allocation while its worker (known to workers.csv) is in post: the child is held at D
+    -- when f <= D < u (a worker's end_date is their last day in post)
+    SELECT al.child_id, al.worker_id, w.role IN ({_ROLES}) AS case_holding,
+           greatest(al.start_date, coalesce(w.start_date, al.start_date)) AS f,
+           least(coalesce(al.end_date, {FAR_FUTURE}), coalesce(w.end_date + 1, {FAR_FUTURE})) AS u
+    FROM wh.allocations al JOIN wh.workers w ON w.worker_id = al.worker_id
+)"""
+
+CASELOAD_FACTS = f"""
+WITH ends AS (SELECT p, period_end FROM periods),
+period_count AS (SELECT count(*) AS n FROM periods),
+held AS {_open_periods(_HELD_DATES, "x.f", "x.u")},
+child_held AS (SELECT child_id, bit_or({_mask("lo", "hi")}) AS held FROM held GROUP BY child_id),
+pair_held AS (
+    SELECT worker_id, child_id, bit_or({_mask("lo", "hi")}) AS held, min(lo) AS lo, max(hi) AS hi
+    FROM held WHERE case_holding GROUP BY worker_id, child_id
+),
+episode_open AS {_open_periods(_placed("episodes"), "x.start_date", f"coalesce(x.end_date, {FAR_FUTURE})")},
+child_open AS (SELECT child_id, bit_or({_mask("lo", "hi")}) AS open FROM episode_open GROUP BY child_id),
+open_episodes AS (
+    SELECT p, e.* EXCLUDE (lo, hi, held), {_bit("coalesce(e.held, 0::UBIGINT)", "p")} AS allocated
+    FROM (SELECT unnest(range(e.lo, e.hi)) AS p, e.*, ch.held
+          FROM episode_open e LEFT JOIN child_held ch ON ch.child_id = e.child_id) e
+), pairs AS (
+    -- each case-holding worker holding a child with an episode open at D
+    SELECT p, worker_id, child_id FROM (
+        SELECT unnest(range(ph.lo, ph.hi)) AS p, ph.worker_id, ph.child_id, ph.held & co.open AS held_open
+        FROM pair_held ph JOIN child_open co ON co.child_id = ph.child_id
+        WHERE ph.held & co.open <> 0::UBIGINT
+    ) WHERE {_bit("held_open", "p")}
+), workers AS (
+    SELECT w.* FROM {_placed("workers")} w WHERE w.role IN ({_ROLES})
+), active AS (
+    -- active at D: start empty or <= D, end empty or >= D
+    SELECT unnest(range(lo, hi)) AS p, * EXCLUDE (lo, hi)
+    FROM {_open_periods("workers", "coalesce(x.start_date, DATE '0001-01-01')", f"coalesce(x.end_date + 1, {FAR_FUTURE})")}
+), caseloads AS (
+    SELECT w.p, w.worker_id, w.team_id, w.team_unit, w.service_unit, w.fte, coalesce(n.caseload, 0) AS caseload
+    FROM active w
+    LEFT JOIN (SELECT p, worker_id, count(*) AS caseload FROM pairs GROUP BY p, worker_id) n
+           ON n.p = w.p AND n.worker_id = w.worker_id
 )
 SELECT oe.p, 'episode' AS event, 'episode' AS record_type, oe.episode_id AS record_id, oe.child_id,
        oe.team_id, oe.team_unit, oe.service_unit, NULL::VARCHAR AS worker_id, NULL::VARCHAR AS worker_unit,

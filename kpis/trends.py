@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from kpis.compute import check_unit, resolve_kpis
+from kpis.compute import check_unit, resolve_kpis, resolve_levels
 from kpis.engine import Periods, check_period, figures
 from kpis.errors import KpiError
-from kpis.warehouse import Warehouse, check_level
+from kpis.warehouse import Warehouse
 
 MAX_PERIODS = 520
 
@@ -67,16 +67,18 @@ def kpi_trend(
     kpi_ids: Sequence[str] | None,
     by: str = "month",
     periods: int = 24,
-    level: str = "trust",
+    level: str | Sequence[str] = "trust",
     unit: str | None = None,
     date_to: dt.date | None = None,
 ) -> list[dict]:
     """Each KPI per period for every unit of the level (or one unit), ordered by KPI, unit, period.
 
-    Each dict: period_start, period_end (ISO dates) and the spec's six keys.
+    level may also be several levels or "all" (one pass for all of them; rows ordered by KPI, level,
+    unit, period). Each dict: period_start, period_end (ISO dates) and the spec's six keys.
     """
-    check_level(level)
-    check_unit(wh, level, unit)
+    levels = resolve_levels(level, unit)
+    if unit is not None:
+        check_unit(wh, levels[0], unit)
     kpis = resolve_kpis(kpi_ids)
     date_to = date_to if date_to is not None else wh.extract_date
-    return figures(wh, trend_periods(by, periods, date_to), [level], kpis, unit, with_period=True)
+    return figures(wh, trend_periods(by, periods, date_to), levels, kpis, unit, with_period=True)

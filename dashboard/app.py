@@ -1,0 +1,140 @@
+"""The Dash app: a shell (header, navigation, the records dialog) and a router that shows nothing
+with data until the API says who is signed in. Served by FastAPI at `/` (api/app.py mounts it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import flask
+from dash import Dash, Input, Output, State, dcc, html, no_update
+
+from core.settings import get_settings
+from dashboard import auth
+from dashboard.api_client import ApiClient, ApiProblem
+from dashboard.book import book_html
+from dashboard.components import records_drawer
+from dashboard.components.formatting import months_back
+from dashboard.pages import sign_in, team, today, trends
+
+ASSETS = Path(__file__).parent / "assets"
+PAGES = {"/": today, "/today": today, "/team": team, "/trends": trends}
+NAV = (("/today", "Today"), ("/team", "Team"), ("/trends", "Trends"))
+
+
+def shell() -> html.Div:
+    return html.Div([
+        html.A("Skip to the figures", href="#page", className="skip-link"),
+        dcc.Location(id="url"),
+        dcc.Location(id="redirect", refresh=True),
+        dcc.Store(id="today-date"),
+        html.Header(className="topbar", children=[
+            html.Div(className="brand", children=[html.Span("kpidash", className="brand-name"),
+                                                 html.Span("Children's services performance", className="brand-sub")]),
+            html.Nav(id="nav", **{"aria-label": "Pages"}),
+            html.Div(id="user-box", className="user-box"),
+        ]),
+        html.Main(id="page", tabIndex="-1", children=html.P("Loading…", className="muted")),
+        records_drawer.drawer(),
+    ])
+
+
+def _nav(pathname: str) -> list[Any]:
+    current = "/today" if pathname == "/" else pathname
+    return [dcc.Link([label, html.Span(" (current page)", className="visually-hidden")] if href == current else label,
+                     href=href, className="nav-link active" if href == current else "nav-link") for href, label in NAV]
+
+
+def create_dash_app(api_url: str | None = None) -> Dash:
+    """The dashboard, calling the API at api_url (default: the api_url setting)."""
+    settings = get_settings()
+    api_url = api_url or settings.api_url
+    app = Dash(__name__, title="kpidash", assets_folder=str(ASSETS), suppress_callback_exceptions=True,
+               update_title=None, serve_locally=True)
+    app.layout = shell()
+
+    @app.callback(Output("page", "children"), Output("nav", "children"), Output("user-box", "children"),
+                  Output("today-date", "data"), Input("url", "pathname"), State("url", "search"))
+    def route(pathname: str | None, search: str | None) -> tuple:
+        pathname = pathname or "/"
+        user = auth.current_user(api_url)
+        if user is None:
+            return sign_in.layout(), [], [], None
+        api = auth.client(api_url)
+        box = [html.Span(f"{user['username']} · {user['role'].replace('_', ' ')}", className="user-name"),
+               html.Button("Sign out", id="sign-out", className="btn btn-quiet", n_clicks=0)]
+        page = PAGES.get(pathname)
+        if page is None:
+            return (html.Div([html.H1("Page not found"), html.P(["There is no page ", html.Code(pathname),
+                    ". ", dcc.Link("Go to Today", href="/today")])]), _nav(pathname), box, None)
+        try:
+            status = api.status()
+        except ApiProblem as exc:
+            return error_state(exc), _nav(pathname), box, None
+        return page.layout(api, user, status, search or ""), _nav(pathname), box, status.get("extract_date")
+
+    @app.callback(Output("redirect", "href"), Output("signin-message", "children"),
+                  Input("signin-button", "n_clicks"), Input("signin-password", "n_submit"),
+                  State("signin-username", "value"), State("signin-password", "value"), prevent_initial_call=True)
+    def sign_in_submit(_n: int, _s: int, username: str | None, password: str | None) -> tuple:
+        if not username or not password:
+            return no_update, "Enter your username and your password."
+        try:
+            session = ApiClient(api_url).login(username.strip(), password)
+        except ApiProblem as exc:
+            return no_update, exc.message
+        auth.start_session(session.token, settings.session_hours, flask.request.scheme == "https")
+        return "/today", ""
+
+    @app.callback(Output("redirect", "href", allow_duplicate=True), Input("sign-out", "n_clicks"),
+                  prevent_initial_call=True)
+    def sign_out(n: int) -> str:
+        if not n:
+            return no_update
+        try:
+            auth.client(api_url).logout()
+        except ApiProblem:
+            pass  # already ended: signing out again is the same
+        auth.end_session()
+        return "/"
+
+    today.register(app, api_url)
+    team.register(app, api_url)
+    trends.register(app, api_url)
+    records_drawer.register(app, api_url)
+
+    @app.server.before_request
+    def not_an_api_path() -> flask.Response | None:
+        """An unknown /api/ address is a JSON 404, as the API answers, not the dashboard's page."""
+        if flask.request.path.startswith("/api/"):
+            return flask.Response('{"detail": "Not Found: there is no such API endpoint (see /api/docs)."}', status=404,
+                                  mimetype="application/json")
+        return None
+
+    @app.server.route("/book")
+    def book() -> flask.Response:
+        api = auth.client(api_url)
+        if not api.token:
+            return flask.redirect("/")
+        try:
+            status = api.status()
+            month = flask.request.args.get("month") or months_back(_date(status["extract_date"]), 1)[0]
+            return flask.Response(book_html(api, month), mimetype="text/html")
+        except (ApiProblem, ValueError) as exc:
+            message = exc.message if isinstance(exc, ApiProblem) else "The month must be written YYYY-MM, e.g. 2025-10."
+            return flask.Response(f"<!doctype html><title>Performance book</title><p>{message}</p>", status=422,
+                                  mimetype="text/html")
+
+    return app
+
+
+def _date(text: str):  # noqa: ANN202
+    import datetime as dt
+
+    return dt.date.fromisoformat(text)
+
+
+def error_state(exc: ApiProblem) -> html.Div:
+    """What happened and what to do, in place of the page."""
+    return html.Div(className="state state-error", role="alert", children=[
+        html.H2("The figures could not be shown"), html.P(exc.message)])

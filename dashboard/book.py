@@ -1,0 +1,65 @@
+"""The printable performance book: one section per KPI (chart, the last 12 months as a table, the
+definition), one HTML file with its styles inline and no script, so it prints cleanly to PDF from a
+browser and opens offline. Built from the API only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from concurrent.futures import ThreadPoolExecutor
+from html import escape
+
+from dashboard.api_client import ApiClient
+from dashboard.components.charts import line_chart_svg
+from dashboard.components.formatting import format_value, month_end, month_label, rag_word
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2731;margin:2rem auto;max-width:900px;padding:0 1rem}
+h1{font-size:1.8rem;margin-bottom:.2rem} h2{font-size:1.25rem;margin:0 0 .3rem}
+.muted{color:#4a5560} section{border-top:2px solid #1f5f8b;padding-top:1rem;margin-top:1.5rem;break-inside:avoid;page-break-inside:avoid}
+table{border-collapse:collapse;width:100%;font-size:.85rem;margin:.5rem 0} th,td{border:1px solid #c9d0d6;padding:.25rem .45rem;text-align:left}
+td.num{text-align:right;font-variant-numeric:tabular-nums} .rag-green{color:#00703c}.rag-amber{color:#8a5300}.rag-red{color:#b0182a}
+@media print{body{margin:0;max-width:none} section{page-break-before:always} section:first-of-type{page-break-before:auto} a{color:inherit}}
+@page{size:A4;margin:15mm}
+"""
+
+
+def book_html(api: ApiClient, month: str) -> str:
+    """The book for a YYYY-MM month: each KPI's 24 months to that month's end (or the extract date)."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise ValueError(month)
+    status = api.status()
+    extract = dt.date.fromisoformat(status["extract_date"])
+    as_at = month_end(month, extract)  # ValueError for a malformed month: the caller says how to write it
+    if as_at < dt.date(1990, 1, 1) or month > extract.strftime("%Y-%m"):
+        raise ValueError(month)
+    definitions = api.definitions()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        trends = list(pool.map(lambda d: api.trend(d["id"], "month", 24, "trust", None, as_at), definitions))
+    sections = [_section(d, rows) for d, rows in zip(definitions, trends)]
+    contents = "".join(f'<li><a href="#{d["id"]}">{escape(d["title"])}</a></li>' for d in definitions)
+    return (f"<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><title>Performance book, "
+            f"{month_label(month)}</title><style>{_CSS}</style></head><body><header><h1>Performance book: "
+            f"{month_label(month)}</h1><p class=\"muted\">Whole trust, figures to {as_at:%-d %B %Y} from the extract "
+            f"of {extract:%-d %B %Y}. Flow KPIs count the events in each month; stock KPIs are taken at its end.</p>"
+            f"<nav aria-label=\"Contents\"><ol>{contents}</ol></nav></header><main>{''.join(sections)}</main></body></html>")
+
+
+def _section(definition: dict, rows: list[dict]) -> str:
+    uom = definition["unit_of_measure"]
+    last12 = rows[-12:]
+    body = "".join(
+        f"<tr><th scope=\"row\">{escape(r['period_start'][:7])}</th><td class=\"num\">{r['numerator'] if r['numerator'] is not None else ''}</td>"
+        f"<td class=\"num\">{'' if r['denominator'] is None else format(r['denominator'], 'g')}</td>"
+        f"<td class=\"num\">{escape(format_value(r['value'], uom))}</td>"
+        f"<td class=\"rag-{r['rag'] or 'none'}\">{rag_word(r['rag'])[1]} {rag_word(r['rag'])[0]}</td></tr>" for r in last12)
+    target = (f"Target {format_value(definition['target'], uom)} (tolerance {definition['tolerance']:g})"
+              if definition.get("target") is not None else "No target")
+    comparator = (f"; England {format_value(definition['national_comparator'], uom)} ({escape(definition.get('comparator_note') or '')})"
+                  if definition.get("national_comparator") is not None else "")
+    better = {"higher": "Higher is better.", "lower": "Lower is better."}.get(definition.get("polarity"), "")
+    return (f"<section id=\"{definition['id']}\"><h2>{escape(definition['title'])}</h2>"
+            f"<p>{escape(definition['description'])} <span class=\"muted\">({definition['kind']}, {escape(uom)}; {better} "
+            f"{target}{comparator}.)</span></p>{line_chart_svg(rows, definition)}"
+            f"<table><caption class=\"muted\">The last 12 months</caption><thead><tr><th scope=\"col\">Month</th><th scope=\"col\">Numerator</th>"
+            f"<th scope=\"col\">Denominator</th><th scope=\"col\">Value</th><th scope=\"col\">RAG</th></tr></thead><tbody>{body}</tbody></table></section>")

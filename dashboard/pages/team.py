@@ -1,0 +1,176 @@
+"""Team: the weekly view for team managers. This week against last week and the trust, the workers'
+caseloads, the action lists, and the week's team pack as XLSX."""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import dash_ag_grid as dag
+from dash import Input, Output, State, dcc, html, no_update
+
+from dashboard.api_client import ApiClient, ApiProblem
+from dashboard.auth import request_token
+from dashboard.components.formatting import change, format_value, long_date, rag_word, week_bounds
+from dashboard.components.records_drawer import xlsx_bytes
+from dashboard.pages import scope as scope_picker
+
+# (heading, KPI, period: "now" = as at the extract date, "month" = month to date, filter on counted_in)
+ACTION_LISTS = (
+    ("Unallocated cases", "unallocated_cases", "now", None),
+    ("Assessments overdue", "assessments_overdue", "now", None),
+    ("Assessments due within 5 working days", "assessments_due_soon", "now", None),
+    ("Section 47 enquiries open over 15 working days", "s47_open_over_15wd", "now", None),
+    ("Children missing now", "children_missing_now", "now", None),
+    ("Return home interviews not offered within 72 hours (this month)", "rhi_offered_within_72h", "month",
+     "denominator"),
+)
+_pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="kpidash-team")
+
+
+def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search: str) -> html.Div:
+    opts, _ = scope_picker.options(api, teams_only=True)
+    start = user.get("team") if user.get("role") == "team_manager" else (opts[0]["value"] if opts else None)
+    return html.Div([
+        html.Div(className="page-head", children=[
+            html.H1("Team"),
+            html.Div(className="control", children=[
+                html.Label("Team", htmlFor="team-picker"),
+                dcc.Dropdown(id="team-picker", options=opts, value=start, clearable=False, className="dropdown"),
+            ]),
+            html.Button("Download the team pack (XLSX)", id="team-pack", className="btn btn-primary", n_clicks=0),
+            dcc.Download(id="team-pack-download"),
+        ]),
+        dcc.Loading(html.Div(id="team-body", **{"aria-live": "polite"}), type="dot", delay_show=150),
+    ])
+
+
+def week_data(api: ApiClient, team_id: str, as_at: dt.date) -> dict[str, Any]:
+    """Every KPI for the team this week (Monday to as_at) and last week, and the trust this week; the
+    workers; and the action lists (each a list of records, or the API's refusal)."""
+    monday, last_monday, last_sunday = week_bounds(as_at)
+    jobs = {
+        "this": _pool.submit(api.figures, "team", team_id, (), monday, as_at),
+        "last": _pool.submit(api.figures, "team", team_id, (), last_monday, last_sunday),
+        "trust": _pool.submit(api.figures, "trust", None, (), monday, as_at),
+        "workers": _pool.submit(api.team_workers, team_id, as_at),
+    }
+    lists = {kpi: _pool.submit(_action_list, api, kpi, team_id, as_at, period, only)
+             for _, kpi, period, only in ACTION_LISTS}
+    this, last, trust = (jobs[k].result() for k in ("this", "last", "trust"))
+    last_by, trust_by = {r["kpi"]: r for r in last}, {r["kpi"]: r for r in trust}
+    rows = [{"kpi": r["kpi"], "title": r["title"], "unit_of_measure": r["unit_of_measure"], "this": r["value"],
+             "last": last_by.get(r["kpi"], {}).get("value"), "trust": trust_by.get(r["kpi"], {}).get("value"),
+             "rag": r["rag"], "target": r["target"]} for r in this]
+    return {"monday": monday, "as_at": as_at, "summary": rows, "workers": jobs["workers"].result(),
+            "lists": {kpi: job.result() for kpi, job in lists.items()}}
+
+
+def _action_list(api: ApiClient, kpi: str, team_id: str, as_at: dt.date, period: str, only: str | None) -> dict[str, Any]:
+    try:
+        page = api.records(kpi, unit=team_id, level="team", date_to=as_at,
+                           date_from=as_at.replace(day=1) if period == "month" else None)
+    except ApiProblem as exc:
+        return {"refused": exc.message, "records": []}
+    records = [r for r in page["records"] if only is None or r.get("counted_in") == only]
+    return {"refused": None, "records": records}
+
+
+def summary_table(rows: list[dict[str, Any]], polarity: dict[str, str | None]) -> html.Table:
+    head = html.Thead(html.Tr([html.Th(h, scope="col") for h in
+                               ("KPI", "This week", "Last week", "Change", "Trust this week", "Status")]))
+    body = []
+    for r in rows:
+        uom = r["unit_of_measure"]
+        c = change(r["this"], r["last"], uom, polarity.get(r["kpi"]))
+        word, icon = rag_word(r["rag"])
+        body.append(html.Tr([
+            html.Th(r["title"], scope="row"), html.Td(format_value(r["this"], uom), className="num"),
+            html.Td(format_value(r["last"], uom), className="num"),
+            html.Td(f"{c['arrow']} {c['text']}" + {"better": " (better)", "worse": " (worse)"}.get(c["verdict"], ""),
+                    className=f"delta delta-{c['verdict']}"),
+            html.Td(format_value(r["trust"], uom), className="num"),
+            html.Td(html.Span([html.Span(icon, **{"aria-hidden": "true"}), " ", word], className=f"rag rag-{r['rag'] or 'none'}")),
+        ]))
+    return html.Table([html.Caption("This week against last week and the trust (counts of events in the week; "
+                                    "open cases and caseloads at the end of it)"), head, html.Tbody(body)],
+                      className="table", id="team-summary")
+
+
+def workers_table(workers: list[dict[str, Any]]) -> Any:
+    if not workers:
+        return html.P("No case-holding workers in post in this team on this date.", className="state")
+    head = html.Thead(html.Tr([html.Th(h, scope="col") for h in ("Worker", "Cases", "FTE", "Cases per FTE", "Over limit")]))
+    body = html.Tbody([html.Tr([
+        html.Th(f"{w['worker_name']} ({w['worker_id']})", scope="row"), html.Td(w["caseload"], className="num"),
+        html.Td(f"{w['fte']:g}", className="num"),
+        html.Td(format_value(w["cases_per_fte"], "cases per FTE"), className="num"),
+        html.Td(html.Span("✖ Over limit", className="rag rag-red") if w["over_limit"] else "No"),
+    ]) for w in workers])
+    return html.Table([html.Caption("Workers' caseloads"), head, body], className="table", id="team-workers")
+
+
+def action_grid(heading: str, kpi: str, data: dict[str, Any]) -> html.Section:
+    records = data["records"]
+    if data["refused"]:
+        content: Any = html.P(data["refused"], className="state state-refused", role="note")
+    elif not records:
+        content = html.P("None: nothing to act on here.", className="state")
+    else:
+        keys = list(dict.fromkeys(k for r in records[:50] for k in r))
+        content = dag.AgGrid(id=f"list-{kpi}", rowData=records,
+                             columnDefs=[{"field": k, "headerName": k.replace("_", " ").capitalize()} for k in keys],
+                             defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 110},
+                             dashGridOptions={"domLayout": "autoHeight", "pagination": len(records) > 10,
+                                              "paginationPageSize": 10},
+                             style={"width": "100%"})
+    return html.Section(className="card action", children=[
+        html.H3([heading, html.Span(f" {len(records)}" if not data["refused"] else "", className="count")]), content])
+
+
+def register(app: Any, api_url: str) -> None:
+    @app.callback(Output("team-body", "children"), Input("team-picker", "value"), State("today-date", "data"))
+    def show_team(team_id: str | None, extract_date: str | None) -> Any:
+        if not team_id or not extract_date:
+            return html.P("Choose a team.", className="state")
+        api = ApiClient(api_url, request_token())
+        try:
+            data = week_data(api, team_id, dt.date.fromisoformat(extract_date))
+            polarity = {d["id"]: d["polarity"] for d in api.definitions()}
+        except ApiProblem as exc:
+            return html.Div(className="state state-error", role="alert",
+                            children=[html.H2("The team's figures could not be shown"), html.P(exc.message)])
+        return [
+            html.P(f"Week from Monday {long_date(data['monday'])} to {long_date(data['as_at'])}.", className="as-at"),
+            html.Div(className="two-col", children=[
+                html.Section(className="card", children=[summary_table(data["summary"], polarity)]),
+                html.Section(className="card", children=[workers_table(data["workers"])]),
+            ]),
+            html.H2("Action lists"),
+            html.Div(className="actions", children=[action_grid(h, kpi, data["lists"][kpi]) for h, kpi, _, _ in ACTION_LISTS]),
+        ]
+
+    @app.callback(Output("team-pack-download", "data"), Input("team-pack", "n_clicks"), State("team-picker", "value"),
+                  State("today-date", "data"), prevent_initial_call=True)
+    def team_pack(_n: int, team_id: str | None, extract_date: str | None) -> Any:
+        if not team_id or not extract_date:
+            return no_update
+        try:
+            data = week_data(ApiClient(api_url, request_token()), team_id, dt.date.fromisoformat(extract_date))
+        except ApiProblem:
+            return no_update
+        return dcc.send_bytes(team_pack_bytes(data), f"kpidash-team-pack-{team_id}-{data['as_at']}.xlsx")
+
+
+def team_pack_bytes(data: dict[str, Any]) -> bytes:
+    """The week's pack: the summary, the workers, and one sheet per action list the user may see."""
+    sheets: dict[str, list[dict[str, Any]]] = {
+        "Summary": [{"KPI": r["title"], "This week": r["this"], "Last week": r["last"], "Trust this week": r["trust"],
+                     "RAG": r["rag"] or "no target", "Target": r["target"]} for r in data["summary"]],
+        "Workers": data["workers"],
+    }
+    for heading, kpi, _, _ in ACTION_LISTS:
+        listed = data["lists"][kpi]
+        sheets[heading[:31]] = listed["records"] if not listed["refused"] else [{"note": listed["refused"]}]
+    return xlsx_bytes(sheets)

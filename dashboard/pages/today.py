@@ -1,0 +1,130 @@
+"""Today: the daily live view. A tile per daily KPI with value, RAG (word and icon as well as colour),
+target, change since yesterday and a week ago, a 30-day sparkline, and the children behind it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from dash import Input, Output, State, dcc, html
+
+from dashboard.api_client import ApiClient, ApiProblem
+from dashboard.auth import current_user, request_token
+from dashboard.components import banner
+from dashboard.components.charts import sparkline_alt, sparkline_svg, svg_data_uri
+from dashboard.components.formatting import (change, default_scope, format_value, long_date, may_see_records,
+                                             parse_scope, rag_word)
+from dashboard.components.records_drawer import open_button
+from dashboard.pages import scope as scope_picker
+
+DAILY_KPIS = ("allocation_rate", "unallocated_cases", "average_caseload", "assessments_overdue",
+              "assessments_due_soon", "s47_open_over_15wd", "icpc_within_15wd", "children_missing_now",
+              "rhi_offered_within_72h", "re_referral_rate")
+MONTH_TO_DATE = {"icpc_within_15wd", "rhi_offered_within_72h", "re_referral_rate"}
+_pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="kpidash-today")
+
+
+def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search: str) -> html.Div:
+    opts, _ = scope_picker.options(api)
+    return html.Div([
+        banner.freshness_banner(status),
+        html.Div(className="page-head", children=[
+            html.H1("Today"),
+            html.Div(className="control", children=[
+                html.Label("Show figures for", htmlFor="today-scope"),
+                dcc.Dropdown(id="today-scope", options=opts, value=default_scope(user), clearable=False,
+                             searchable=True, className="dropdown"),
+            ]),
+        ]),
+        dcc.Loading(html.Div(id="today-tiles", className="tiles", **{"aria-live": "polite"}), type="dot",
+                    delay_show=150),
+    ])
+
+
+def tile_data(api: ApiClient, level: str, unit: str | None, as_at: dt.date) -> list[dict[str, Any]]:
+    """Each daily KPI at as_at, yesterday and a week before (month-to-date for flow KPIs, so each day
+    is compared like for like), with its last 30 days."""
+    dates = (as_at, as_at - dt.timedelta(days=1), as_at - dt.timedelta(days=7))
+    calls = [_pool.submit(api.figures, level, unit, DAILY_KPIS, None, d) for d in dates]
+    daily = _pool.submit(_daily, api, level, unit, as_at)
+    now, yesterday, week = ({(r["kpi"]): r for r in c.result()} for c in calls)
+    days = daily.result()
+    out = []
+    for kpi in DAILY_KPIS:
+        row = now.get(kpi)
+        if row is None:
+            continue
+        series = days.get(kpi, [])
+        out.append({**row, "yesterday": yesterday.get(kpi, {}).get("value"), "week_ago": week.get(kpi, {}).get("value"),
+                    "days": [r["period_start"] for r in series], "series": [r["value"] for r in series],
+                    "month_to_date": kpi in MONTH_TO_DATE})
+    return out
+
+
+def _daily(api: ApiClient, level: str, unit: str | None, as_at: dt.date) -> dict[str, list[dict[str, Any]]]:
+    rows = api.daily(list(DAILY_KPIS), 30, level, unit, as_at)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r["kpi"], []).append(r)
+    return out
+
+
+def tile(data: dict[str, Any], polarity: str | None, records_allowed: bool, level: str, unit: str) -> html.Article:
+    word, icon = rag_word(data.get("rag"))
+    rag = data.get("rag") or "none"
+    uom = data.get("unit_of_measure")
+    changes = []
+    for label, before in (("yesterday", data["yesterday"]), ("a week ago", data["week_ago"])):
+        c = change(data["value"], before, uom, polarity)
+        verdict = {"better": " (better)", "worse": " (worse)"}.get(c["verdict"], "")
+        changes.append(html.Li([html.Span(f"Since {label}: "),
+                                html.Span(f"{c['arrow']} {c['text']}{verdict}", className=f"delta delta-{c['verdict']}")]))
+    target = data.get("target")
+    spark_alt = sparkline_alt(data.get("title") or data["kpi"], data["series"], data["days"])
+    detail = (f"{data['numerator']} of {data['denominator']:g}" if uom == "%" and data.get("denominator") else
+              f"{data['numerator']} children / {data['denominator']:.1f} FTE" if uom == "cases per FTE" and data.get("denominator")
+              else None)
+    return html.Article(className=f"tile tile-{rag}", id=f"tile-{data['kpi']}", **{"aria-labelledby": f"t-{data['kpi']}"}, children=[
+        html.Div(className="tile-head", children=[
+            html.H2(data.get("title") or data["kpi"], id=f"t-{data['kpi']}"),
+            html.Span([html.Span(icon, **{"aria-hidden": "true"}), " ", word], className=f"rag rag-{rag}"),
+        ]),
+        html.P(className="tile-value", children=[
+            html.Span(format_value(data["value"], uom), className="value", **{"data-kpi": data["kpi"],
+                                                                               "data-value": "" if data["value"] is None else repr(data["value"])}),
+            html.Span(" cases per FTE" if uom == "cases per FTE" else "", className="uom")]),
+        html.P(className="tile-meta", children=[
+            f"Target {format_value(target, uom)}" if target is not None else "No target",
+            f" · {detail}" if detail else "",
+            " · month to date" if data["month_to_date"] else ""]),
+        html.Ul(changes, className="changes"),
+        html.Img(src=svg_data_uri(sparkline_svg(data["series"])), alt=spark_alt, className="spark", width=160, height=36),
+        open_button(data["kpi"], level, unit, "Show the children") if records_allowed else
+        html.P("The children behind this figure are open to this unit's managers.", className="muted small"),
+    ])
+
+
+def register(app: Any, api_url: str) -> None:
+    @app.callback(Output("today-tiles", "children"), Input("today-scope", "value"), State("today-date", "data"))
+    def show_tiles(scope: str, extract_date: str | None) -> Any:
+        api = ApiClient(api_url, request_token())
+        user = current_user(api_url)
+        if user is None:
+            return html.P("Your session has ended: sign in again.", role="alert")
+        level, unit = parse_scope(scope)
+        try:
+            as_at = dt.date.fromisoformat(extract_date) if extract_date else dt.date.fromisoformat(api.status()["extract_date"])
+            data = tile_data(api, level, unit, as_at)
+            polarity = {d["id"]: d["polarity"] for d in api.definitions()}
+            teams = api.teams()
+            team_service = {t['team_id']: t['service'] for t in teams}
+        except (ApiProblem, TypeError) as exc:
+            message = exc.message if isinstance(exc, ApiProblem) else "No extract has been loaded yet."
+            return html.Div(className="state state-error", role="alert",
+                            children=[html.H2("The figures could not be shown"), html.P(message)])
+        if not data:
+            return html.P("No figures for this unit on this date.", className="state")
+        allowed = may_see_records(user, level, unit, team_service)
+        return [html.P(f"As at the end of {long_date(as_at)}, {scope_picker.unit_name(level, unit, teams)}.",
+                       className="as-at")] + [tile(d, polarity.get(d["kpi"]), allowed, level, unit or "trust") for d in data]

@@ -1,0 +1,99 @@
+"""Dashboard fixtures: the whole service (API + dashboard) under a real uvicorn on a free loopback
+port, over a copy of the sample trust, with one user per role made through the API's account functions."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "correct-horse-battery-1"
+ROLES = ("executive", "head_of_service", "team_manager", "analyst", "admin")
+
+
+@dataclass
+class LiveService:
+    url: str
+    env: dict[str, str]
+    team: str
+    other_team: str
+    service: str
+    users: dict[str, str] = field(default_factory=dict)  # role -> username
+    tokens: dict[str, str] = field(default_factory=dict)  # role -> API token
+
+    def get(self, path: str, role: str = "executive", **params: object) -> httpx.Response:
+        return httpx.get(self.url + path, params=params, headers={"Authorization": f"Bearer {self.tokens[role]}"},
+                         timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_service(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
+    from api import accounts
+    from core import appdb
+
+    data = tmp_path_factory.mktemp("dash") / "data"
+    data.mkdir()
+    shutil.copy(sample_warehouse, data / "warehouse.duckdb")
+    with sqlite3.connect(sample_warehouse.parent / "app.db") as src, sqlite3.connect(data / "app.db") as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    shutil.copytree(sample_warehouse.parent / "archive", data / "archive")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {"KPIDASH_DB": str(data / "warehouse.duckdb"), "KPIDASH_ARCHIVE_DIR": str(data / "archive"),
+           "KPIDASH_APP_DB": f"sqlite:///{data / 'app.db'}", "KPIDASH_API_URL": url}
+    engine = appdb.make_engine(env["KPIDASH_APP_DB"])
+    appdb.ensure_schema(engine)
+    import duckdb
+
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        teams = con.execute("SELECT team_id, service FROM teams ORDER BY team_id").fetchall()
+    team, service = teams[0]
+    other_team = next(t for t, s in teams if s != service)
+    live = LiveService(url=url, env=env, team=team, other_team=other_team, service=service)
+    for role in ROLES:
+        scope = {"team": team} if role == "team_manager" else {"service": service} if role == "head_of_service" else {}
+        accounts.add_user(engine, f"dash_{role}", role, password=PASSWORD, **scope)
+        live.users[role] = f"dash_{role}"
+        live.tokens[role] = accounts.create_api_token(engine, f"dash_{role}", days=1).token
+    engine.dispose()
+    log = open(data / "server.log", "wb")  # noqa: SIM115  closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port",
+         str(port), "--log-level", "warning"],
+        cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the service did not start: " + (data / "server.log").read_text()[-2000:])
+            time.sleep(0.1)
+        yield live
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()

@@ -1,0 +1,36 @@
+"""`kpidash book` against the live service: one section per KPI, the month's figures as the API gives them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cli.main import app
+from dashboard.components.formatting import format_value
+
+
+def test_book_has_a_section_per_kpi_with_the_api_figures(live_service, tmp_path: Path) -> None:
+    out = tmp_path / "book.html"
+    result = CliRunner().invoke(app, ["book", "--month", "2025-10", "--out", str(out), "--token",
+                                      live_service.tokens["analyst"], "--api-url", live_service.url])
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    definitions = live_service.get("/api/v1/definitions").json()
+    assert html.count("<section id=") == len(definitions)
+    october = live_service.get("/api/v1/kpis/allocation_rate/trend", to="2025-10-31").json()[-1]
+    assert october["period_start"] == "2025-10-01"
+    section = html.split('<section id="allocation_rate">')[1].split("</section>")[0]
+    assert f"<th scope=\"row\">2025-10</th><td class=\"num\">{october['numerator']}</td>" in section
+    assert format_value(october["value"], "%") in section and "<script" not in html
+
+
+def test_book_refuses_a_bad_month_and_a_bad_token(live_service, tmp_path: Path) -> None:
+    runner = CliRunner()
+    bad_month = runner.invoke(app, ["book", "--month", "2025-13", "--out", str(tmp_path / "b.html"), "--token",
+                                    live_service.tokens["analyst"], "--api-url", live_service.url])
+    assert bad_month.exit_code == 2 and "YYYY-MM" in bad_month.output
+    bad_token = runner.invoke(app, ["book", "--month", "2025-10", "--out", str(tmp_path / "b.html"), "--token", "nope",
+                                    "--api-url", live_service.url])
+    assert bad_token.exit_code == 2 and "sign in" in bad_token.output.lower()
+    assert not (tmp_path / "b.html").exists()

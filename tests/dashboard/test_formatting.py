@@ -1,0 +1,97 @@
+"""The logic behind the pages, as plain functions, with answers worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dashboard.components.charts import rag_bands, sparkline_alt
+from dashboard.components.formatting import (change, default_scope, format_value, freshness, may_see_records,
+                                              month_end, months_back, parse_scope, rag_word, week_bounds)
+from dashboard.components.records_drawer import column_defs, xlsx_bytes
+
+
+@pytest.mark.parametrize(("value", "uom", "text"), [
+    (98.456, "%", "98.5%"), (15.24, "cases per FTE", "15.2"), (1953, "count", "1,953"), (None, "%", "no cases"),
+])
+def test_format_value(value: float | None, uom: str, text: str) -> None:
+    assert format_value(value, uom) == text
+
+
+def test_rag_is_a_word_and_an_icon_not_only_a_colour() -> None:
+    assert rag_word("red") == ("Off target", "✖")
+    assert rag_word(None) == ("No target", "–")
+
+
+def test_change_says_better_or_worse_by_polarity() -> None:
+    assert change(98.5, 98.2, "%", "higher") == {"text": "up 0.3 pts", "arrow": "↑", "verdict": "better"}
+    assert change(30, 36, "count", "lower") == {"text": "down 6", "arrow": "↓", "verdict": "better"}
+    assert change(20, 18, "count", "lower")["verdict"] == "worse"
+    assert change(5, 5, "count", "lower")["text"] == "no change"
+    assert change(None, 5, "%", "higher")["verdict"] == "none"
+
+
+def _status(finished: str, failed: bool = False) -> dict:
+    return {"extract_date": "2025-11-24", "last_good_load": {"finished_at": finished},
+            "failed_since_last_good": failed, "last_failed_load": {"message": "teams.csv is missing"} if failed else None}
+
+
+def test_freshness_turns_amber_then_red_with_age() -> None:
+    now = dt.datetime(2025, 11, 25, 12, tzinfo=dt.UTC)
+    assert freshness(_status("2025-11-25T06:00:00Z"), now, 26, 50)[0] == "green"
+    level, sentence = freshness(_status("2025-11-24T06:00:00Z"), now, 26, 50)  # 30 hours
+    assert level == "amber" and "30 hours ago" in sentence
+    assert freshness(_status("2025-11-22T06:00:00Z"), now, 26, 50)[0] == "red"  # 78 hours
+    level, sentence = freshness(_status("2025-11-25T06:00:00Z", failed=True), now, 26, 50)
+    assert level == "amber" and "teams.csv is missing" in sentence
+    assert freshness({"last_good_load": None}, now, 26, 50)[0] == "red"
+
+
+def test_weeks_months_and_scopes() -> None:
+    assert week_bounds(dt.date(2025, 11, 26)) == (dt.date(2025, 11, 24), dt.date(2025, 11, 17), dt.date(2025, 11, 23))
+    assert month_end("2024-02", dt.date(2025, 11, 24)) == dt.date(2024, 2, 29)
+    assert month_end("2025-11", dt.date(2025, 11, 24)) == dt.date(2025, 11, 24)
+    assert months_back(dt.date(2025, 1, 5), 3) == ["2025-01", "2024-12", "2024-11"]
+    assert parse_scope("team:T01") == ("team", "T01")
+    assert parse_scope("service:Front Door") == ("service", "Front Door")
+    assert parse_scope("worker:W1") == ("trust", None)
+    assert default_scope({"role": "team_manager", "team": "T01"}) == "team:T01"
+    assert default_scope({"role": "head_of_service", "service": "Front Door"}) == "service:Front Door"
+    assert default_scope({"role": "executive"}) == "trust"
+
+
+def test_who_is_offered_the_children() -> None:
+    services = {"T01": "Front Door", "T02": "Care"}
+    manager = {"role": "team_manager", "team": "T01"}
+    head = {"role": "head_of_service", "service": "Front Door"}
+    assert may_see_records(manager, "team", "T01", services)
+    assert not may_see_records(manager, "team", "T02", services)
+    assert not may_see_records(manager, "trust", None, services)
+    assert may_see_records(head, "team", "T01", services) and may_see_records(head, "service", "Front Door", services)
+    assert not may_see_records(head, "team", "T02", services)
+    assert may_see_records({"role": "executive"}, "trust", None, services)
+
+
+def test_rag_bands_mirror_for_lower_is_better() -> None:
+    assert rag_bands(90, 5, "higher", 70, 100) == [("green", 90, 100), ("amber", 85, 90), ("red", 70, 85)]
+    assert rag_bands(18, 2, "lower", 10, 25) == [("green", 10, 18), ("amber", 18, 20), ("red", 20, 25)]
+    assert rag_bands(None, None, "lower", 0, 1) == []
+
+
+def test_sparkline_alt_says_what_the_line_shows() -> None:
+    alt = sparkline_alt("Open cases", [3, None, 5, 1], ["d1", "d2", "d3", "d4"])
+    assert alt == "Open cases, daily for the last 4 days: from 3 on d1 to 1 on d4; lowest 1, highest 5."
+
+
+def test_xlsx_has_a_sheet_per_list_and_keeps_formulas_as_text() -> None:
+    import zipfile
+    from io import BytesIO
+
+    data = xlsx_bytes({"Summary": [{"a": 1}], "Unallocated: cases": [{"child_id": "=1+1"}], "Empty": []})
+    with zipfile.ZipFile(BytesIO(data)) as z:
+        workbook = z.read("xl/workbook.xml").decode()
+        strings = z.read("xl/sharedStrings.xml").decode()
+    assert 'name="Summary"' in workbook and 'name="Unallocated  cases"' in workbook and 'name="Empty"' in workbook
+    assert "=1+1" in strings  # written as a string, not a formula
+    assert column_defs([{"child_id": "C1", "worker_id": "W1"}])[1] == {"field": "worker_id", "headerName": "Worker id"}

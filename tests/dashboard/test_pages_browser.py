@@ -1,0 +1,167 @@
+"""The dashboard in a real headless Chromium against the real service: sign-in per role, each page's
+numbers equal the API's, a tile opens its children, a team manager cannot open another team's, no
+console errors. Screenshots go to test-artifacts/dashboard/."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dashboard.components.formatting import format_value
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+PASSWORD = "correct-horse-battery-1"
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)")]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+class Session:
+    def __init__(self, browser: object, url: str, width: int = 1366, height: int = 768) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+        self.page = self.context.new_page()
+        self.url = url
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def sign_in(self, username: str) -> None:
+        self.page.goto(self.url + "/")
+        self.page.fill("#signin-username", username)
+        self.page.fill("#signin-password", PASSWORD)
+        self.page.press("#signin-password", "Enter")  # the keyboard is enough
+        self.page.wait_for_selector(".tile .value", timeout=20_000)
+
+    def pick(self, dropdown: str, text: str) -> None:
+        """Choose the option holding `text` in a dropdown, as a user does: open it, then click."""
+        self.page.click(dropdown)
+        self.page.locator("[role=option]", has_text=text).first.click()
+
+    def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def _shown_values(page: object) -> dict[str, str]:
+    return {el.get_attribute("data-kpi"): el.inner_text() for el in page.query_selector_all(".tile .value")}
+
+
+def test_nothing_with_data_before_sign_in_and_a_wrong_password_says_so(browser, live_service) -> None:
+    s = Session(browser, live_service.url)
+    s.page.goto(live_service.url + "/today")
+    s.page.wait_for_selector("#signin-username")
+    assert s.page.query_selector(".tile") is None
+    s.page.fill("#signin-username", "dash_executive")
+    s.page.fill("#signin-password", "not-the-password")
+    s.page.click("#signin-button")
+    s.page.wait_for_function("document.querySelector('#signin-message').innerText.length > 0")
+    assert "password" in s.page.inner_text("#signin-message").lower()
+    assert s.page.query_selector(".tile") is None
+    s.shot("sign-in-refused")
+    assert not [e for e in s.errors if "401" not in e], s.errors
+    s.close()
+
+
+def test_executive_today_equals_the_api_and_a_tile_opens_its_children(browser, live_service) -> None:
+    s = Session(browser, live_service.url)
+    s.sign_in(live_service.users["executive"])
+    shown = _shown_values(s.page)
+    api = {r["kpi"]: r for r in live_service.get("/api/v1/kpis").json()}
+    assert len(shown) == 10
+    for kpi, text in shown.items():
+        assert text == format_value(api[kpi]["value"], api[kpi]["unit_of_measure"]), kpi
+    s.shot("today-executive")
+    s.page.click("#tile-unallocated_cases button")
+    s.page.wait_for_selector("#drawer .ag-row", timeout=20_000)
+    total = live_service.get("/api/v1/kpis/unallocated_cases/records", unit="trust").json()["total"]
+    assert s.page.inner_text("#drawer-message").startswith(f"{total} records")
+    assert total == api["unallocated_cases"]["value"]
+    s.shot("today-records")
+    s.page.click("#drawer-close")
+    # the scope picker: a service's figures
+    service = live_service.service
+    s.pick("#today-scope", service)
+    s.page.wait_for_selector(f"text=As at the end of", timeout=10_000)
+    s.page.wait_for_function(f"document.querySelector('.as-at').innerText.includes({json.dumps(service)})")
+    api = {r["kpi"]: r for r in live_service.get("/api/v1/kpis", level="service", unit=service).json()}
+    for kpi, text in _shown_values(s.page).items():
+        assert text == format_value(api[kpi]["value"], api[kpi]["unit_of_measure"]), kpi
+    assert not s.errors, s.errors
+    s.close()
+
+
+def test_team_manager_sees_their_team_and_not_another_teams_children(browser, live_service) -> None:
+    s = Session(browser, live_service.url)
+    s.sign_in(live_service.users["team_manager"])
+    assert f"({live_service.team})" in s.page.inner_text(".as-at")
+    assert s.page.query_selector("#tile-unallocated_cases button") is not None
+    s.page.click("text=Team")
+    s.page.wait_for_selector("#team-summary", timeout=20_000)
+    workers = live_service.get(f"/api/v1/dashboard/teams/{live_service.team}/workers").json()
+    table = s.page.inner_text("#team-workers")
+    assert all(w["worker_id"] in table for w in workers)
+    s.shot("team-own")
+    # another team: figures yes, children no
+    s.pick("#team-picker", live_service.other_team)
+    s.page.wait_for_selector(".state-refused", timeout=20_000)
+    assert "may see the child-level records of team" in s.page.inner_text(".state-refused")
+    s.shot("team-other-refused")
+    # and the Today tiles of another team offer no children
+    s.page.click("text=Today")
+    s.page.wait_for_selector(".tile .value", timeout=20_000)
+    s.pick("#today-scope", live_service.other_team)
+    s.page.wait_for_function(f"document.querySelector('#today-tiles .as-at')?.innerText.includes("
+                             f"{json.dumps(live_service.other_team)})", timeout=20_000)
+    assert s.page.query_selector("#tile-unallocated_cases button") is None
+    assert not s.errors, s.errors
+    s.close()
+
+
+def test_head_of_service_trends_and_phone_width(browser, live_service) -> None:
+    s = Session(browser, live_service.url, width=390, height=844)
+    s.sign_in(live_service.users["head_of_service"])
+    assert live_service.service in s.page.inner_text(".as-at")
+    s.shot("today-phone-head-of-service")
+    s.page.click("text=Trends")
+    s.page.wait_for_selector("#trend-allocation_rate", timeout=30_000)
+    rows = live_service.get("/api/v1/kpis/allocation_rate/trend").json()
+    label = s.page.get_attribute("#trend-allocation_rate [role=img]", "aria-label")
+    assert f"({rows[-1]['value']:.4g})" in label and label.startswith("Cases allocated by month")
+    s.shot("trends-phone")
+    assert s.page.evaluate("document.documentElement.scrollWidth") <= 400  # no sideways scrolling
+    assert not s.errors, s.errors
+    s.close()
+
+
+@pytest.mark.parametrize("role", ["analyst", "admin"])
+def test_other_roles_sign_in_and_sign_out(browser, live_service, role: str) -> None:
+    s = Session(browser, live_service.url)
+    s.sign_in(live_service.users[role])
+    assert re.search(role, s.page.inner_text(".user-box"))
+    s.page.click("#sign-out")
+    s.page.wait_for_selector("#signin-username", timeout=10_000)
+    s.page.goto(live_service.url + "/today")
+    s.page.wait_for_selector("#signin-username")
+    assert s.page.query_selector(".tile") is None
+    assert not s.errors, s.errors
+    s.close()
