@@ -9,17 +9,22 @@ COPY dashboard ./dashboard
 COPY etl ./etl
 COPY kpis ./kpis
 COPY sample_data ./sample_data
+COPY scheduler ./scheduler
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
-FROM python:3.11-slim
+FROM python:3.11-slim AS runtime
 RUN useradd --create-home --uid 10001 kpidash
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+# The warehouse, archive, packs and lock files live on the volume, owned by the service user.
+RUN mkdir -p /data && chown kpidash:kpidash /data
 USER kpidash
 WORKDIR /home/kpidash
 ENV KPIDASH_DB=/data/warehouse.duckdb \
     KPIDASH_ARCHIVE_DIR=/data/archive \
-    KPIDASH_APP_DB=sqlite:////data/app.db
+    KPIDASH_APP_DB=sqlite:////data/app.db \
+    KPIDASH_PACK_DIR=/data/packs \
+    PYTHONUNBUFFERED=1
 VOLUME ["/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \

@@ -29,8 +29,9 @@ sample: $(SAMPLE)/manifest.json
 load: sample
 	$(BIN)/kpidash load $(SAMPLE)
 
+# The scheduler (refresh, nightly history, weekly packs) runs beside the service and stops with it.
 run: load
-	$(BIN)/kpidash serve
+	@$(BIN)/kpidash scheduler & sched=$$!; trap 'kill $$sched 2>/dev/null' EXIT INT TERM; $(BIN)/kpidash serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api import accounts, audit
 from api.models import ROLES
 from core.appdb import get_engine
+from core.settings import get_settings
 
 users_app = typer.Typer(help="Who may sign in, with which role.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Bearer tokens for API clients (shown once, kept only hashed).", no_args_is_help=True)
@@ -224,6 +226,11 @@ def serve(
             typer.echo(f"(no team manager or head of service demo user: {why_not})")
         typer.echo("")
     url = f"http://{host}:{port}"
+    if "KPIDASH_API_URL" not in os.environ:
+        # The dashboard reaches the API over loopback: point it at the port this server listens on.
+        loopback = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        os.environ["KPIDASH_API_URL"] = f"http://{loopback}:{port}"
+        get_settings.cache_clear()
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:  # noqa: ANN001

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from cli import api_commands, dashboard_commands, etl_commands, kpi_commands, sample_commands
+from cli import (
+    annex_commands,
+    api_commands,
+    dashboard_commands,
+    etl_commands,
+    kpi_commands,
+    ops_commands,
+    sample_commands,
+)
 
 app = typer.Typer(
     help="kpidash: live KPI dashboards for children's social care.",
@@ -17,6 +25,8 @@ etl_commands.register(app)
 kpi_commands.register(app)
 api_commands.register(app)
 dashboard_commands.register(app)
+ops_commands.register(app)
+annex_commands.register(app)
 
 if __name__ == "__main__":
     app()

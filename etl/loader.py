@@ -12,6 +12,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +132,7 @@ class _Run:
         self.run_dir = Path(settings.archive_dir) / run_id
         self.extracted_at = local_now()  # until a manifest says otherwise
         self.source_system: str | None = None
+        self.origin = source  # what the analyst named: the folder, or an Annex A workbook
         self.archived: dict[str, ArchivedFile] = {}
         self.counts: dict[str, tuple[int, int, int]] = {}  # file -> rows read, rejected, warnings
 
@@ -153,6 +155,7 @@ class _Run:
             con.execute("SET enable_progress_bar = false")
             con.execute(RUN_ISSUES_DDL)
             try:
+                self._convert_workbook(con)
                 self._archive()
                 staged = self._stage(con)
                 self._check(con, staged)
@@ -161,6 +164,23 @@ class _Run:
                 write_issues(con, self.run_dir, self.run_id)
         finally:
             con.close()
+
+    def _convert_workbook(self, con: duckdb.DuckDBPyConnection) -> None:
+        """An Annex A workbook (.xlsx) becomes an extract folder in the run's archive; its issues join the run's."""
+        if self.source.suffix.lower() != ".xlsx" or not self.source.is_file():
+            return
+        from etl.annex_a import AnnexAError, convert_workbook
+
+        workbook = self.source
+        try:
+            shutil.copy2(workbook, self.run_dir / workbook.name)
+            converted = convert_workbook(workbook, self.run_dir / "annex_a_extract")
+        except AnnexAError as err:
+            raise LoadError(str(err)) from None
+        except OSError as err:
+            raise LoadError(f"{workbook} cannot be read ({err.strerror or err})") from None
+        con.execute(f"INSERT INTO issues SELECT * FROM read_parquet('{str(converted.issues_path).replace(chr(39), chr(39) * 2)}')")
+        self.source, self.origin = converted.folder, workbook
 
     def _archive(self) -> None:
         """Copy every input into the archive first, so even a failed run keeps what it was given."""
@@ -279,7 +299,7 @@ class _Run:
         try:
             publishing.build_warehouse(
                 con, tmp, run_id=self.run_id, extracted_at=self.extracted_at, source_system=self.source_system,
-                source=str(self.source.absolute()), loaded_at=utcnow(),
+                source=str(self.origin.absolute()), loaded_at=utcnow(),
             )
             publishing.replace_published(tmp, self.db)
         except (OSError, duckdb.Error) as err:

@@ -20,6 +20,8 @@ from typing import Literal
 from etl.contract import CASE_HOLDING_ROLES
 
 FAR_FUTURE = "DATE '9999-12-31'"
+# Periods a 64-bit mask holds, one bit each: the most a trend's fast facts count (Family.trend_facts)
+MASK_PERIODS = 63
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,22 @@ class Family:
     facts: str
     measures: tuple[Measure, ...]
     record_columns: tuple[Column, ...]
+    # facts giving the same figures, faster for a trend of 2 to MASK_PERIODS periods (figures only: drill-down is
+    # for one period, and reads `facts` as the figure of one period does)
+    trend_facts: str | None = None
+
+    def facts_for(self, periods: int) -> str:
+        """The facts query for a periods relation of this many rows."""
+        return self.trend_facts if self.trend_facts is not None and 1 < periods <= MASK_PERIODS else self.facts
 
 
-def _placed(table: str) -> str:
-    """A warehouse table's rows with the team and service they count in (UNKNOWN if not in teams.csv)."""
+def _placed(table: str, with_rowid: bool = False) -> str:
+    """A warehouse table's rows with the team and service they count in (UNKNOWN if not in teams.csv).
+
+    with_rowid: also the row's number in its table as rid, a cheap key to join it back by.
+    """
     return f"""(
-        SELECT x.*,
+        SELECT x.*,{" x.rowid AS rid," if with_rowid else ""}
                CASE WHEN tm.team_id IS NULL THEN 'UNKNOWN' ELSE tm.team_id END AS team_unit,
                coalesce(tm.service, 'UNKNOWN') AS service_unit
         FROM wh.{table} x LEFT JOIN wh.teams tm ON tm.team_id = x.team_id
@@ -92,7 +104,7 @@ def _holds(intervals: str, day: str) -> str:
     return f"coalesce(list_bool_or(list_transform({intervals}, lambda iv: iv.f <= {day} AND iv.u > {day})), FALSE)"
 
 
-CASELOAD_LIST_FACTS = f"""
+CASELOAD_FACTS = f"""
 WITH bounds AS (
     SELECT min(period_end) AS first_end, max(period_end) AS last_end FROM periods
 ), held AS (
@@ -152,54 +164,67 @@ SELECT cl.p, 'worker', 'worker', cl.worker_id, NULL,
 FROM caseloads cl
 """
 
-# Up to 63 periods (every figure, and trends of up to 63 months, weeks or days), the periods a
-# record is open at are bits of a 64-bit mask. Period ends rise with p, so a record open on [f, u)
-# is open at the end of p exactly when lo <= p < hi, lo the first period ending on or after f and
-# hi the first ending on or after u (two ASOF joins on the small periods relation); its mask has
-# bits lo to hi - 1. A child's held mask is the OR of their allocations' masks, so an episode is
-# allocated at p when bit p of its child's mask is set, and a worker-child pair is held with an
-# open episode at p when bit p of (pair's held mask AND child's open-episode mask) is set: each
-# record is spread only over the periods it is open in, and nothing needs de-duplicating.
-MASK_PERIODS = 63
+# The same facts for a trend of 2 to 63 periods (Family.trend_facts; tests/kpis/test_kpi_stock_facts.py
+# checks they equal the facts above): the periods a record is open at are bits of a 64-bit mask.
+# Period ends rise with p, so a record open on [f, u) is open at the end of p exactly when
+# lo <= p < hi, lo the first period ending on or after f and hi the first ending on or after u;
+# its mask has bits lo to hi - 1. A child's held mask is the OR of their allocations' masks, so an
+# episode is allocated at p when bit p of its child's mask is set, and a worker-child pair is held
+# with an open episode at p when bit p of (pair's held mask AND child's open-episode mask) is set.
+# Each record is spread (unnest(range(lo, hi))) only over the periods it is open in, with no
+# inequality join and no list to ask per row; worker-child pairs are keyed by the worker's rowid.
+# The (worker, child) 'held' rows are left out: only drill-down lists them, and figures count them
+# as the sum of the workers' caseloads.
 
 
 def _open_periods(source: str, first: str, until: str) -> str:
-    """source's rows with lo and hi: open at the ends of periods lo to hi - 1 (rows open at none dropped)."""
+    """source's rows with lo and hi: open at the ends of periods lo to hi - 1 (rows open at none dropped).
+
+    The periods are contiguous (each starts the day after the one before ends), so the first period
+    ending on or after a day inside them is the one holding it: one look-up in period_days.
+    """
     return f"""(
         SELECT * FROM (
-            SELECT x.*, lo.p AS lo, coalesce(hi.p, period_count.n) AS hi
-            FROM {source} x
-            ASOF JOIN ends lo ON {first} <= lo.period_end
-            ASOF LEFT JOIN ends hi ON {until} <= hi.period_end, period_count
+            SELECT x.*,
+                   CASE WHEN {first} < s.first_start THEN 0 WHEN {first} > s.last_end THEN s.n ELSE lo.p END AS lo,
+                   CASE WHEN {until} < s.first_start THEN 0 WHEN {until} > s.last_end THEN s.n ELSE hi.p END AS hi
+            FROM {source} x CROSS JOIN period_span s
+            LEFT JOIN period_days lo ON lo.d = {first}
+            LEFT JOIN period_days hi ON hi.d = {until}
         ) WHERE lo < hi
     )"""
 
 
 def _mask(lo: str, hi: str) -> str:
+    """Bits lo to hi - 1 (hi <= 63)."""
     return f"((1::UBIGINT << ({hi})::UBIGINT) - (1::UBIGINT << ({lo})::UBIGINT))"
 
 
 def _bit(mask: str, p: str) -> str:
+    """Bit p of the mask is set."""
     return f"((({mask}) >> ({p})::UBIGINT) & 1::UBIGINT) = 1::UBIGINT"
 
 
 _HELD_DATES = f"""(
     -- an allocation while its worker (known to workers.csv) is in post: the child is held at D
     -- when f <= D < u (a worker's end_date is their last day in post)
-    SELECT al.child_id, al.worker_id, w.role IN ({_ROLES}) AS case_holding,
+    SELECT al.child_id, w.rowid AS wk, w.role IN ({_ROLES}) AS case_holding,
            greatest(al.start_date, coalesce(w.start_date, al.start_date)) AS f,
            least(coalesce(al.end_date, {FAR_FUTURE}), coalesce(w.end_date + 1, {FAR_FUTURE})) AS u
     FROM wh.allocations al JOIN wh.workers w ON w.worker_id = al.worker_id
 )"""
 
-CASELOAD_FACTS = f"""
-WITH ends AS (SELECT p, period_end FROM periods),
-period_count AS (SELECT count(*) AS n FROM periods),
+CASELOAD_TREND_FACTS = f"""
+WITH period_span AS (
+    SELECT min(period_start) AS first_start, max(period_end) AS last_end, count(*) AS n FROM periods
+), period_days AS (
+    SELECT p, CAST(unnest(range(period_start, period_end + 1, INTERVAL 1 DAY)) AS DATE) AS d FROM periods
+),
 held AS {_open_periods(_HELD_DATES, "x.f", "x.u")},
 child_held AS (SELECT child_id, bit_or({_mask("lo", "hi")}) AS held FROM held GROUP BY child_id),
 pair_held AS (
-    SELECT worker_id, child_id, bit_or({_mask("lo", "hi")}) AS held, min(lo) AS lo, max(hi) AS hi
-    FROM held WHERE case_holding GROUP BY worker_id, child_id
+    SELECT wk, child_id, bit_or({_mask("lo", "hi")}) AS held, min(lo) AS lo, max(hi) AS hi
+    FROM held WHERE case_holding GROUP BY wk, child_id
 ),
 episode_open AS {_open_periods(_placed("episodes"), "x.start_date", f"coalesce(x.end_date, {FAR_FUTURE})")},
 child_open AS (SELECT child_id, bit_or({_mask("lo", "hi")}) AS open FROM episode_open GROUP BY child_id),
@@ -208,14 +233,14 @@ open_episodes AS (
     FROM (SELECT unnest(range(e.lo, e.hi)) AS p, e.*, ch.held
           FROM episode_open e LEFT JOIN child_held ch ON ch.child_id = e.child_id) e
 ), pairs AS (
-    -- each case-holding worker holding a child with an episode open at D
-    SELECT p, worker_id, child_id FROM (
-        SELECT unnest(range(ph.lo, ph.hi)) AS p, ph.worker_id, ph.child_id, ph.held & co.open AS held_open
+    -- each case-holding worker (wk: their row of workers.csv) holding a child with an episode open at D
+    SELECT p, wk, child_id FROM (
+        SELECT unnest(range(ph.lo, ph.hi)) AS p, ph.wk, ph.child_id, ph.held & co.open AS held_open
         FROM pair_held ph JOIN child_open co ON co.child_id = ph.child_id
         WHERE ph.held & co.open <> 0::UBIGINT
     ) WHERE {_bit("held_open", "p")}
 ), workers AS (
-    SELECT w.* FROM {_placed("workers")} w WHERE w.role IN ({_ROLES})
+    SELECT w.* FROM {_placed("workers", with_rowid=True)} w WHERE w.role IN ({_ROLES})
 ), active AS (
     -- active at D: start empty or <= D, end empty or >= D
     SELECT unnest(range(lo, hi)) AS p, * EXCLUDE (lo, hi)
@@ -223,18 +248,12 @@ open_episodes AS (
 ), caseloads AS (
     SELECT w.p, w.worker_id, w.team_id, w.team_unit, w.service_unit, w.fte, coalesce(n.caseload, 0) AS caseload
     FROM active w
-    LEFT JOIN (SELECT p, worker_id, count(*) AS caseload FROM pairs GROUP BY p, worker_id) n
-           ON n.p = w.p AND n.worker_id = w.worker_id
+    LEFT JOIN (SELECT p, wk, count(*) AS caseload FROM pairs GROUP BY p, wk) n ON n.p = w.p AND n.wk = w.rid
 )
 SELECT oe.p, 'episode' AS event, 'episode' AS record_type, oe.episode_id AS record_id, oe.child_id,
        oe.team_id, oe.team_unit, oe.service_unit, NULL::VARCHAR AS worker_id, NULL::VARCHAR AS worker_unit,
        oe.episode_type, oe.start_date, oe.end_date, oe.allocated, NULL::DOUBLE AS fte, NULL::BIGINT AS caseload
 FROM open_episodes oe
-UNION ALL
-SELECT pr.p, 'held', 'allocation', NULL, pr.child_id,
-       w.team_id, w.team_unit, w.service_unit, pr.worker_id, pr.worker_id,
-       NULL, NULL, NULL, NULL, w.fte, NULL
-FROM pairs pr JOIN workers w ON w.worker_id = pr.worker_id
 UNION ALL
 SELECT cl.p, 'worker', 'worker', cl.worker_id, NULL,
        cl.team_id, cl.team_unit, cl.service_unit, cl.worker_id, cl.worker_id,
@@ -270,14 +289,17 @@ CASELOAD = Family(
         Measure("open_cases", "event = 'episode'"),
         Measure("unallocated_cases", "event = 'episode' AND NOT allocated"),
         Measure("allocation_rate", "event = 'episode' AND allocated", "event = 'episode'"),
-        # Numerator: (worker, child) pairs, so a co-worked child counts for each worker. Denominator:
-        # every case-holding worker's fte; drill-down lists workers with no children as its rows.
+        # Numerator: (worker, child) pairs, so a co-worked child counts for each worker; the figure
+        # sums the workers' caseloads, the count of those pairs (a pair's worker is in post at D, so
+        # has a worker row), and drill-down lists the pairs. Denominator: every case-holding
+        # worker's fte; drill-down lists workers with no children as its rows.
         Measure(
             "average_caseload",
             "event = 'held'",
             "event = 'worker' AND caseload = 0",
+            numerator_sql="CAST(coalesce(sum(caseload) FILTER (WHERE event = 'worker'), 0) AS BIGINT)",
             denominator_sql=_FTE_SUM,
-            uses=("event", "fte"),
+            uses=("event", "fte", "caseload"),
             record_columns=(_ALLOCATION_ID, *_WORKER_COLUMNS),
         ),
         Measure(
@@ -287,6 +309,7 @@ CASELOAD = Family(
         ),
     ),
     _EPISODE_COLUMNS,
+    trend_facts=CASELOAD_TREND_FACTS,
 )
 
 # --- Single assessments ---------------------------------------------------------------------------

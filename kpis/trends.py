@@ -59,7 +59,7 @@ def trend_periods(by: str, periods: int, date_to: dt.date) -> Periods:
         first = date_to - back if back <= date_to - dt.date.min else dt.date.min
         sql = _WEEKS
     check_period(first, date_to)
-    return Periods(sql, {"date_to": date_to, "periods": periods}, first, date_to)
+    return Periods(sql, {"date_to": date_to, "periods": periods}, first, date_to, periods)
 
 
 def kpi_trend(

@@ -17,6 +17,7 @@ from api.datetimes import LondonDateTime, UtcDateTime
 from api.deps import CurrentUser, RunLogReader, StateDep
 from api.errors import BAD_INPUT, FORBIDDEN, NOT_FOUND, SIGNED_IN, ApiError
 from api.live_warehouse import WarehouseUnavailable
+from scheduler.state import next_refresh
 
 router = APIRouter(tags=["loads"], responses=SIGNED_IN)
 
@@ -65,6 +66,9 @@ class Status(BaseModel):
     last_good_load: RunOut | None
     last_failed_load: FailedRunOut | None
     failed_since_last_good: bool = Field(description="A newer extract than the one shown was refused.")
+    next_scheduled_run: UtcDateTime | None = Field(
+        None, description="When the scheduler next looks at the live source (None: no scheduler has said)."
+    )
 
 
 class Issue(BaseModel):
@@ -114,6 +118,7 @@ async def status(_user: CurrentUser, state: StateDep) -> Status:
             last_failed_load=FailedRunOut(run_id=failed.run_id, started_at=failed.started_at,
                                           finished_at=failed.finished_at, message=failed.message) if failed else None,
             failed_since_last_good=failed is not None and (good is None or failed.started_at > good.started_at),
+            next_scheduled_run=next_refresh(state.settings.db),
         )
 
     return await run_in_threadpool(read)

@@ -1,0 +1,55 @@
+"""`kpidash export annex-a`: write the Ofsted ILACS Annex A workbook from the published warehouse.
+
+Loading a workbook needs no command of its own: `kpidash load annex_a.xlsx` converts it (etl.annex_a).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import duckdb
+import typer
+
+from core.settings import get_settings
+from etl.annex_a.export import export_annex_a
+
+export_app = typer.Typer(help="Write returns and inspection lists from the published warehouse.", no_args_is_help=True)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f'"{text}" is not a date (expected YYYY-MM-DD, e.g. 2025-11-23)') from None
+
+
+def annex_a(
+    to: Annotated[str, typer.Option("--to", help="Last day of the six months the lists cover (YYYY-MM-DD).")],
+    out: Annotated[Path, typer.Option("--out", help="The workbook to write (.xlsx).")],
+) -> None:
+    """Write Lists 1 to 9 of Annex A for the six months ending on --to, in the Ofsted layout and headers."""
+    date_to = _date(to)
+    if out.suffix.lower() != ".xlsx":
+        raise typer.BadParameter(f"{out} must end in .xlsx (an Excel workbook)", param_hint="--out")
+    db = get_settings().db
+    if not Path(db).is_file():
+        typer.echo(f"no published warehouse at {db}: load an extract first (kpidash load FOLDER)", err=True)
+        raise typer.Exit(1)
+    try:
+        result = export_annex_a(Path(db), date_to, out)
+    except OSError as err:
+        typer.echo(f"{out} cannot be written ({err.strerror or err})", err=True)
+        raise typer.Exit(1) from None
+    except duckdb.Error as err:
+        typer.echo(f"the warehouse {db} cannot be read ({str(err).splitlines()[0]})", err=True)
+        raise typer.Exit(1) from None
+    counts = ", ".join(f"List {n}: {c:,}" for n, c in result.rows.items())
+    typer.echo(f"wrote {out} for {result.date_from} to {result.date_to}: {counts}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `kpidash export annex-a` to the kpidash app."""
+    export_app.command("annex-a")(annex_a)
+    app.add_typer(export_app, name="export")

@@ -1,0 +1,183 @@
+"""`kpidash export annex-a`: Lists 1 to 9 of the Ofsted ILACS Annex A workbook, from the warehouse.
+
+Each list is one DuckDB query over the published warehouse, as things stood at the end of `to`
+(an assessment authorised or an episode ended after `to` shows as still open), for the six months
+before `to`. Columns the warehouse cannot fill (e.g. "Primary Need Code") are left blank; Lists 1
+(contacts) and 2 (early help) have headers only, since the extract contract holds neither.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import xlsxwriter
+
+WINDOW_MONTHS = 6
+
+_COMMON = ["Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age of Child (Years)"]
+_DISABILITY = "Does the Child have a Disability"
+_TEAM_WORKER = ["Allocated Team", "Allocated Worker"]
+
+HEADERS: dict[int, list[str]] = {
+    1: [*_COMMON, "Date of Contact", "Contact Source"],
+    2: [*_COMMON, "Assessment start date", "Assessment completion date", "Organisation completing assessment"],
+    3: [*_COMMON, "Date of Referral", "Referral Source", "Referral NFA?", "Number of Referrals in Last 12 Months",
+        *_TEAM_WORKER],
+    4: [*_COMMON, _DISABILITY, "Continuous Assessment Start Date", "Child Seen During Continuous Assessment",
+        "Continuous Assessment Date of Authorisation",
+        "Was the child assessed as requiring LA children's social care support?", *_TEAM_WORKER],
+    5: [*_COMMON, _DISABILITY, "Strategy discussion initiating Section 47 Enquiry Start Date",
+        "Was an Initial Child Protection Conference deemed unnecessary?",
+        "Date of Initial Child Protection Conference",
+        "Did the Initial Child Protection Conference Result in a Child Protection Plan",
+        "Number of Section 47 Enquiries in the last 12 months", "Number of ICPCs in the last 12 months",
+        *_TEAM_WORKER],
+    6: [*_COMMON, _DISABILITY, "CIN Start Date", "Primary Need Code", "Date Child Was Last Seen", "CIN Closure Date",
+        "Reason for Closure", "Case Status", *_TEAM_WORKER],
+    7: [*_COMMON, _DISABILITY, "Child Protection Plan Start Date", "Initial Category of Abuse",
+        "Latest Category of Abuse", "Date of the Last Statutory Visit", "Was the Child Seen Alone?",
+        "Date of latest review conference", "Child Protection Plan End Date",
+        "Subject to Emergency Protection Order or Protected Under Police Powers in Last Six Months (Y/N)",
+        "Number of Previous Child Protection Plans", *_TEAM_WORKER],
+    8: [*_COMMON, "Unaccompanied Asylum Seeking Child (UASC) within the Last 12 Months (Y/N))", _DISABILITY,
+        "Date Started to be Looked After", "Child's Category of Need",
+        "Is this a second or subsequent period of being a Looked After Child within the last 12 months (Y/N)",
+        "Start date of current legal status", "Child's Legal Status", "Date of Latest Statutory Review",
+        "Date of Last Social Work Visit", "What is the permanence plan for this child?",
+        "Date of Last IRO Visit / Contact to the Child", "Date of Last Health Assessment",
+        "Date of Last Dental Check", "Number of Placements in the Last 12 months", "Date Ceased to be Looked After",
+        "Reason Ceased to be Looked After", "Start Date of Most Recent Placement", "Placement Type",
+        "Placement Provider", "Placement postcode", "URN of Placement", "Placement Location", "LA of Placement",
+        "Number of Episodes the Child has been \u2018Missing\u2019 from their Placement in the last 12 months",
+        "Number of Episodes the Child has been \u2018Absent\u2019 from their Placement in the last 12 months",
+        "Was the child offered a Return Interview after their last missing episode (Y/N)?",
+        "Did the child accept a Return Interview after their last missing episode (Y/N)?", *_TEAM_WORKER],
+    9: [*_COMMON, "Unaccompanied Asylum Seeking Child (UASC), or formerly UASC if 18 or over (Y/N)", _DISABILITY,
+        "Allocated Team", "Allocated Worker", "Allocated Personal Advisor", "Eligibility Category",
+        "Latest Pathway Plan Review Date", "LA in Touch", "Latest Date of Contact", "Type of Accommodation",
+        "Suitability of Accommodation", "Activity Status"],
+}
+
+_PERSON = {
+    "Child Unique ID": "x.child_id",
+    "Gender": """CASE c.gender WHEN 'M' THEN 'a) Male' WHEN 'F' THEN 'b) Female'
+                 WHEN 'U' THEN 'c) Not stated/recorded' WHEN 'N' THEN 'd) Neither' END""",
+    "Ethnicity": "c.ethnicity",
+    "Date of Birth": "c.date_of_birth",
+    "Age of Child (Years)": "CASE WHEN c.date_of_birth <= $to THEN date_sub('year', c.date_of_birth, $to) END",
+    _DISABILITY: "CASE c.disability WHEN true THEN 'a) Yes' WHEN false THEN 'b) No' END",
+    "Allocated Team": "t.team_name",
+    "Allocated Worker": "w.worker_name",
+}
+
+
+def _as_at(column: str) -> str:
+    """A date after `to` had not happened yet when the list was run."""
+    return f"CASE WHEN {column} <= $to THEN {column} END"
+
+
+def _yes_no(expr: str) -> str:
+    return f"CASE {expr} WHEN true THEN 'Yes' WHEN false THEN 'No' END"
+
+
+def _episodes(kind: str, start: str, end: str) -> tuple[dict[str, str], str]:
+    """An episode list: episodes of `kind` open at some time in the window; the worker holding the child at its end."""
+    fields = {start: "x.start_date", end: _as_at("x.end_date")}
+    source = f"""(SELECT e.*, a.worker_id FROM wh.episodes e
+                  LEFT JOIN wh.allocations a ON a.child_id = e.child_id
+                   AND a.start_date <= least(coalesce(e.end_date, $to), $to)
+                   AND (a.end_date IS NULL OR a.end_date >= least(coalesce(e.end_date, $to), $to))
+                  WHERE e.episode_type = '{kind}' AND e.start_date <= $to
+                    AND (e.end_date IS NULL OR e.end_date >= $from)
+                  QUALIFY row_number() OVER (PARTITION BY e.episode_id ORDER BY a.start_date DESC NULLS LAST) = 1)"""
+    return fields, source
+
+
+def _lists() -> dict[int, tuple[dict[str, str], str, str]]:
+    """List number -> (header -> SQL, FROM clause, ORDER BY) over the attached warehouse `wh`."""
+    cin = _episodes("CIN", "CIN Start Date", "CIN Closure Date")
+    cp = _episodes("CP", "Child Protection Plan Start Date", "Child Protection Plan End Date")
+    cla = _episodes("CLA", "Date Started to be Looked After", "Date Ceased to be Looked After")
+    leaver_fields, leaver_source = _episodes("CARE_LEAVER", "", "")
+    leaver_source = leaver_source.replace("AND (e.end_date IS NULL OR e.end_date >= $from)",
+                                          "AND (e.end_date IS NULL OR e.end_date > $to)")
+    return {
+        3: ({"Date of Referral": "x.referral_date", "Referral Source": "x.source",
+             "Referral NFA?": _yes_no("x.nfa"),
+             "Number of Referrals in Last 12 Months": """(SELECT count(*) FROM wh.referrals r
+                 WHERE r.child_id = x.child_id AND r.referral_date < x.referral_date
+                   AND r.referral_date >= x.referral_date - INTERVAL 12 MONTH)"""},
+            "(SELECT * FROM wh.referrals WHERE referral_date BETWEEN $from AND $to)", "x.referral_date"),
+        4: ({"Continuous Assessment Start Date": "x.start_date",
+             "Continuous Assessment Date of Authorisation": _as_at("x.authorised_date")},
+            """(SELECT * FROM wh.assessments WHERE start_date <= $to
+                AND (authorised_date IS NULL OR authorised_date >= $from))""", "x.start_date"),
+        5: ({"Strategy discussion initiating Section 47 Enquiry Start Date": "x.strategy_date",
+             "Was an Initial Child Protection Conference deemed unnecessary?": _yes_no("NOT x.icpc_required"),
+             "Date of Initial Child Protection Conference": _as_at("x.icpc_date")},
+            """(SELECT * FROM wh.s47_enquiries WHERE strategy_date <= $to
+                AND (strategy_date >= $from OR icpc_date BETWEEN $from AND $to))""", "x.strategy_date"),
+        6: (*cin, "x.start_date"),
+        7: (*cp, "x.start_date"),
+        8: (*cla, "x.start_date"),
+        9: ({}, leaver_source, "x.start_date"),
+    }
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What was written: rows per list and the window they cover."""
+
+    path: Path
+    date_from: dt.date
+    date_to: dt.date
+    rows: dict[int, int]
+
+
+def window_start(date_to: dt.date, months: int = WINDOW_MONTHS) -> dt.date:
+    """The first day of the `months` months that end on date_to (2025-11-23 -> 2025-05-24)."""
+    month = date_to.month - months
+    year = date_to.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    day = min(date_to.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30,
+                            31, 31, 30, 31, 30, 31][month - 1])
+    return dt.date(year, month, day) + dt.timedelta(days=1)
+
+
+def export_annex_a(db: Path, date_to: dt.date, out: Path) -> ExportResult:
+    """Write Lists 1 to 9 for the six months ending on date_to from the warehouse db into the workbook out."""
+    date_from = window_start(date_to)
+    counts: dict[int, int] = {}
+    quoted = str(db).replace("'", "''")
+    with duckdb.connect(":memory:") as con:
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"ATTACH '{quoted}' AS wh (READ_ONLY)")
+        book = xlsxwriter.Workbook(str(out), {"default_date_format": "dd/mm/yyyy", "constant_memory": True})
+        try:
+            bold = book.add_format({"bold": True})
+            specs = _lists()
+            for number, headers in HEADERS.items():
+                sheet = book.add_worksheet(f"List {number}")
+                sheet.write_row(0, 0, headers, bold)
+                if number not in specs:
+                    counts[number] = 0
+                    continue
+                fields, source, order = specs[number]
+                exprs = {**_PERSON, **fields}
+                select = ", ".join(f"{exprs.get(h, 'NULL')}" for h in headers)
+                sql = f"""SELECT {select} FROM {source} AS x
+                          LEFT JOIN wh.children c ON c.child_id = x.child_id
+                          LEFT JOIN wh.teams t ON t.team_id = x.team_id
+                          LEFT JOIN wh.workers w ON w.worker_id = x.worker_id
+                          ORDER BY {order}, x.child_id"""
+                params = {k: v for k, v in (("from", date_from), ("to", date_to)) if f"${k}" in sql}
+                rows = con.execute(sql, params).fetchall()
+                for i, row in enumerate(rows, start=1):
+                    sheet.write_row(i, 0, row)
+                counts[number] = len(rows)
+        finally:
+            book.close()
+    return ExportResult(out, date_from, date_to, counts)

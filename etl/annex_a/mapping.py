@@ -1,0 +1,330 @@
+"""Lists 3 to 9 of an Annex A workbook onto the extract contract's tables, as a folder the loader checks.
+
+Annex A is child-level lists, not a case-management extract, so the mapping builds what the contract
+needs: children from every list; teams and workers from the "Allocated Team" / "Allocated Worker"
+columns, with ids that stay the same from one workbook to the next (a hash of the folded name);
+referrals (List 3), assessments (List 4), section 47 enquiries (List 5), episodes (Lists 4, 6, 7, 8)
+and allocations (the allocated worker over each episode). What cannot be mapped is written to
+`mapping_issues.parquet` beside the CSV files, per list, row and column, for the loader to merge into
+the run's rejects and warnings. docs/annex-a.md lists every column and what is not available.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from etl.annex_a.reader import LIST_COLUMNS, LIST_NAMES, AnnexAError, ListSheet, read_workbook
+from etl.contract import TABLES
+
+SOURCE_SYSTEM = "annex_a"
+ISSUES_FILE = "mapping_issues.parquet"
+FILE_ORDER_OFFSET = -20  # the workbook's issues sort before the contract files' (List 3 -> -17)
+ERROR_VALUES = ("#N/A", "#NA", "N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!")
+SERVICES = {
+    3: "Assessment and MASH", 4: "Assessment and MASH", 5: "Assessment and MASH",
+    6: "Care Management", 7: "Care Management", 8: "Children in Care", 9: "Care Leavers",
+}
+EPISODE_LISTS = {4: "ASSESSMENT", 6: "CIN", 7: "CP", 8: "CLA"}
+# The date that makes a row of each list an event; a row without it cannot be used.
+KEY_DATES = {3: "referral_date", 4: "start_date", 5: "strategy_date", 6: "start_date", 7: "start_date", 8: "start_date"}
+END_DATES = {4: "authorised_date", 6: "end_date", 7: "end_date", 8: "end_date"}
+
+_MACROS = [
+    f"""CREATE OR REPLACE TEMP MACRO ax_text(v) AS
+        CASE WHEN upper(trim(replace(v, chr(160), ' '))) IN ({", ".join(f"'{e}'" for e in ERROR_VALUES)}) THEN NULL
+             ELSE nullif(trim(regexp_replace(replace(v, chr(160), ' '), '\\s+', ' ', 'g')), '') END""",
+    "CREATE OR REPLACE TEMP MACRO ax_code(v) AS regexp_replace(ax_text(v), '^[A-Za-z]{1,2}\\)\\s*', '')",
+    "CREATE OR REPLACE TEMP MACRO ax_id(v) AS regexp_replace(ax_text(v), '^(\\d+)\\.0+$', '\\1')",
+    """CREATE OR REPLACE TEMP MACRO ax_date(v) AS CASE
+        WHEN regexp_full_match(ax_text(v), '\\d{4}-\\d{2}-\\d{2}([ T]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?')
+            THEN try_strptime(left(ax_text(v), 10), '%Y-%m-%d')::DATE
+        WHEN regexp_full_match(ax_text(v), '\\d{1,2}/\\d{1,2}/\\d{4}') THEN try_strptime(ax_text(v), '%d/%m/%Y')::DATE
+        WHEN regexp_full_match(ax_text(v), '\\d{3,5}(\\.\\d+)?')
+            THEN DATE '1899-12-30' + CAST(floor(CAST(ax_text(v) AS DOUBLE)) AS INTEGER)
+        END""",
+    """CREATE OR REPLACE TEMP MACRO ax_bool(v) AS CASE
+        WHEN lower(ax_code(v)) IN ('yes', 'y', 'true', '1') THEN 'Y'
+        WHEN lower(ax_code(v)) IN ('no', 'n', 'false', '0') THEN 'N' END""",
+    """CREATE OR REPLACE TEMP MACRO ax_gender(v) AS CASE
+        WHEN lower(ax_code(v)) IN ('male', 'm', '1') THEN 'M'
+        WHEN lower(ax_code(v)) IN ('female', 'f', '2') THEN 'F'
+        WHEN lower(ax_code(v)) IN ('not stated/recorded', 'not stated', 'not recorded', 'not known', 'unknown',
+                                   'u', '0', '9') THEN 'U'
+        WHEN lower(ax_code(v)) IN ('neither', 'indeterminate', 'n') THEN 'N' END""",
+    "CREATE OR REPLACE TEMP MACRO ax_key(v) AS lower(ax_text(v))",
+]
+
+# How each column is read: the SQL macro, and the reason an analyst reads when a value does not fit.
+_PARSERS = {
+    "date": ("ax_date", "is not a date (expected an Excel date, dd/mm/yyyy or yyyy-mm-dd)"),
+    "bool": ("ax_bool", "is not Yes or No"),
+    "gender": ("ax_gender", "is not a gender kpidash knows (Male, Female, Not stated/recorded, Neither)"),
+}
+_KINDS = {
+    "date_of_birth": "date", "disability": "bool", "gender": "gender", "referral_date": "date", "nfa": "bool",
+    "start_date": "date", "authorised_date": "date", "end_date": "date", "strategy_date": "date",
+    "icpc_unnecessary": "bool", "icpc_date": "date", "rhi_offered": "bool", "rhi_accepted": "bool",
+}
+
+
+@dataclass(frozen=True)
+class MappingIssue:
+    """One thing the mapping could not carry over, where the analyst finds it in the workbook."""
+
+    file: str  # e.g. "Annex A List 3"
+    line: int | None  # the sheet's row as Excel numbers it; None for a whole list or column
+    column: str | None  # the header as written in the workbook
+    value: str | None
+    reason: str
+    severity: str  # reject | warning
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """The extract folder a workbook became."""
+
+    folder: Path
+    extracted_at: dt.datetime
+    issues_path: Path
+    lists: dict[int, ListSheet]
+
+
+def convert_workbook(workbook: Path, out: Path) -> Conversion:
+    """Write the contract's nine CSV files, manifest.json and mapping_issues.parquet into `out`.
+
+    Raises AnnexAError for a workbook that cannot be used at all (not a workbook, no List sheet).
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect() as con:
+        con.execute("SET enable_progress_bar = false")
+        for macro in _MACROS:
+            con.execute(macro)
+        lists = read_workbook(workbook, con)
+        if not lists:
+            raise AnnexAError(
+                f"{workbook.name} has none of the sheets List 3 to List 9: is it an Ofsted Annex A workbook?"
+            )
+        con.execute(
+            """CREATE TEMP TABLE mapping_issues (file VARCHAR, file_order INTEGER, line BIGINT, "column" VARCHAR,
+               col_order INTEGER, value VARCHAR, reason VARCHAR, severity VARCHAR)"""
+        )
+        usable = _check_lists(con, lists)
+        _clean(con, usable)
+        _write_tables(con, usable, out)
+        extracted = _extract_date(con, usable)
+        (out / "manifest.json").write_text(
+            json.dumps({"extracted_at": extracted.isoformat(), "source_system": SOURCE_SYSTEM}), encoding="utf-8"
+        )
+        issues_path = out / ISSUES_FILE
+        con.execute(f"COPY mapping_issues TO '{_sql_path(issues_path)}' (FORMAT parquet)")
+    return Conversion(out, extracted, issues_path, lists)
+
+
+def mapping_issues(path: Path) -> list[MappingIssue]:
+    """The issues a conversion wrote, in workbook order (for tests and reports)."""
+    with duckdb.connect() as con:
+        rows = con.execute(
+            f"""SELECT file, line, "column", value, reason, severity FROM read_parquet('{_sql_path(path)}')
+                ORDER BY file_order, line NULLS FIRST, col_order"""
+        ).fetchall()
+    return [MappingIssue(*row) for row in rows]
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _issue(con: duckdb.DuckDBPyConnection, sheet: ListSheet | int, column: str | None, reason: str,
+           col_order: int = 0) -> None:
+    number = sheet if isinstance(sheet, int) else sheet.number
+    con.execute(
+        "INSERT INTO mapping_issues VALUES (?, ?, NULL, ?, ?, NULL, ?, 'warning')",
+        [f"Annex A List {number}", number + FILE_ORDER_OFFSET, column, col_order, reason],
+    )
+
+
+def _check_lists(con: duckdb.DuckDBPyConnection, lists: dict[int, ListSheet]) -> dict[int, ListSheet]:
+    """Record per-list and per-cell problems; the lists whose rows can be used."""
+    usable: dict[int, ListSheet] = {}
+    for number in LIST_COLUMNS:
+        if number not in lists:
+            _issue(con, number, None, f"is not in the workbook: no {LIST_NAMES[number]} are loaded")
+            continue
+        sheet = lists[number]
+        for position, header in enumerate(sheet.unused):
+            _issue(con, sheet, header, "is not used by kpidash (the extract contract has nowhere to keep it)",
+                   1000 + position)
+        key = KEY_DATES.get(number)
+        if key and key not in sheet.columns:
+            _issue(con, sheet, None, f"has no {key.replace('_', ' ')} column: the list is not loaded")
+            continue
+        usable[number] = sheet
+        meanings = list(sheet.columns)
+        checks = []
+        for meaning in ("child_id", *meanings):
+            if meaning not in sheet.columns:
+                continue
+            col_order = meanings.index(meaning) + 1
+            header = sheet.columns[meaning].replace("'", "''")
+            raw = f'"{meaning}"'
+            checks.append(
+                f"""SELECT _row, '{header}', {col_order}, {raw}, 'is an Excel error value; taken as empty', 'warning'
+                    FROM list{number} WHERE upper(trim(replace({raw}, chr(160), ' ')))
+                                            IN ({", ".join(f"'{e}'" for e in ERROR_VALUES)})"""
+            )
+            kind = _KINDS.get(meaning)
+            if kind:
+                macro, reason = _PARSERS[kind]
+                required = meaning == key
+                severity = "reject" if required else "warning"
+                reason += "; the row is not loaded" if required else "; taken as empty"
+                checks.append(
+                    f"""SELECT _row, '{header}', {col_order}, {raw}, '{reason}', '{severity}' FROM list{number}
+                        WHERE ax_text({raw}) IS NOT NULL AND {macro}({raw}) IS NULL"""
+                )
+        if key:
+            header = sheet.columns[key].replace("'", "''")
+            checks.append(
+                f"""SELECT _row, '{header}', {meanings.index(key) + 1}, NULL, 'is empty; the row is not loaded', 'reject'
+                    FROM list{number} WHERE ax_text({key}) IS NULL AND ax_id(child_id) IS NOT NULL"""
+            )
+        child_header = sheet.columns["child_id"].replace("'", "''")
+        others = [f'ax_text("{m}")' for m in meanings if m != "child_id"] or ["NULL"]
+        checks.append(
+            f"""SELECT _row, '{child_header}', {meanings.index("child_id") + 1}, NULL,
+                       'is empty; the row is not loaded', 'reject'
+                FROM list{number} WHERE ax_id(child_id) IS NULL AND coalesce({", ".join(others)}) IS NOT NULL"""
+        )
+        con.execute(
+            f"""INSERT INTO mapping_issues
+                SELECT 'Annex A List {number}', {number + FILE_ORDER_OFFSET}, _row, c2, c3, c4, c5, c6
+                FROM ({" UNION ALL ".join(checks)}) AS t(_row, c2, c3, c4, c5, c6)"""
+        )
+    if 8 in usable and "missing_count" in usable[8].columns:
+        _issue(
+            con, 8, usable[8].columns["missing_count"],
+            "is not loaded: Annex A gives no missing-episode times, so the missing-children KPIs are not "
+            "available from this source", 900,
+        )
+    if 9 in usable:
+        _issue(con, 9, None, "has no start or end dates: care leavers are loaded as children, teams and workers, "
+               "not as open episodes", 0)
+    return usable
+
+
+def _clean(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet]) -> None:
+    """Typed views `c<N>` of the rows that can be used, with team and worker ids."""
+    for number in usable:
+        key = KEY_DATES.get(number)
+        extra = []
+        for meaning in LIST_COLUMNS[number]:
+            kind = _KINDS.get(meaning)
+            extra.append(f"{_PARSERS[kind][0]}({meaning}) AS {meaning}" if kind else f"ax_code({meaning}) AS {meaning}")
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE c{number} AS
+                SELECT _row, ax_id(child_id) AS child_id, ax_gender(gender) AS gender, ax_code(ethnicity) AS ethnicity,
+                       ax_date(date_of_birth) AS date_of_birth, ax_bool(disability) AS disability,
+                       ax_text(team) AS team_name, ax_text(worker) AS worker_name,
+                       'T' || left(md5(ax_key(team)), 8) AS team_id, 'W' || left(md5(ax_key(worker)), 8) AS worker_id,
+                       {", ".join(extra)}
+                FROM list{number}
+                WHERE ax_id(child_id) IS NOT NULL {f"AND ax_date({key}) IS NOT NULL" if key else ""}"""
+        )
+
+
+def _write_tables(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet], out: Path) -> None:
+    def union(select: str, lists: list[int]) -> str:
+        parts = [select.format(n=n) for n in lists if n in usable]
+        return " UNION ALL ".join(parts) if parts else None  # type: ignore[return-value]
+
+    every = sorted(usable)
+    people = union(
+        "SELECT {n} AS l, child_id, gender, ethnicity, date_of_birth, disability, team_id, team_name, worker_id, "
+        "worker_name FROM c{n}", every,
+    )
+    if 9 in usable:
+        people += (
+            " UNION ALL SELECT 9, child_id, NULL, NULL, NULL, NULL, team_id, team_name, "
+            "'W' || left(md5(ax_key(personal_advisor)), 8), ax_text(personal_advisor) FROM c9"
+            if "personal_advisor" in usable[9].columns else ""
+        )
+    con.execute(f"CREATE TEMP TABLE people AS {people}")
+    services = " ".join(f"WHEN {n} THEN '{s}'" for n, s in SERVICES.items())
+    queries = {
+        "children": """SELECT child_id,
+                              arg_min(date_of_birth, l) FILTER (WHERE date_of_birth IS NOT NULL) AS date_of_birth,
+                              arg_min(gender, l) FILTER (WHERE gender IS NOT NULL) AS gender,
+                              arg_min(ethnicity, l) FILTER (WHERE ethnicity IS NOT NULL) AS ethnicity,
+                              arg_min(disability, l) FILTER (WHERE disability IS NOT NULL) AS disability
+                       FROM people GROUP BY child_id ORDER BY child_id""",
+        "teams": f"""SELECT team_id, min(team_name) AS team_name, arg_max(service, n) AS service
+                     FROM (SELECT team_id, team_name, CASE l {services} END AS service, count(*) OVER
+                           (PARTITION BY team_id, l) AS n FROM people WHERE team_name IS NOT NULL)
+                     GROUP BY team_id ORDER BY team_id""",
+        "workers": """SELECT worker_id, min(worker_name) AS worker_name,
+                             coalesce(mode(team_id) FILTER (WHERE team_name IS NOT NULL), 'UNKNOWN') AS team_id,
+                             CASE WHEN bool_and(l = 9) THEN 'personal_advisor' ELSE 'social_worker' END AS role,
+                             CASE WHEN bool_and(l = 9) THEN 'N' ELSE 'Y' END AS qualified,
+                             1 AS fte, NULL AS agency, NULL AS start_date, NULL AS end_date
+                      FROM people WHERE worker_name IS NOT NULL GROUP BY worker_id ORDER BY worker_id""",
+    }
+    def ids(prefix: str, date: str) -> str:
+        return (f"'{prefix}-' || child_id || '-' || strftime({date}, '%Y%m%d') || "
+                f"CASE WHEN row_number() OVER (PARTITION BY child_id, {date} ORDER BY _row) > 1 "
+                f"THEN '-' || row_number() OVER (PARTITION BY child_id, {date} ORDER BY _row) ELSE '' END")
+
+    def team(n: int) -> str:
+        return "CASE WHEN team_name IS NOT NULL THEN team_id END"
+
+    def worker(n: int) -> str:
+        return "CASE WHEN worker_name IS NOT NULL THEN worker_id END"
+
+    if 3 in usable:
+        queries["referrals"] = f"""SELECT {ids('R', 'referral_date')} AS referral_id, child_id, referral_date, source,
+                                   nfa, {team(3)} AS team_id, {worker(3)} AS worker_id FROM c3 ORDER BY _row"""
+    if 4 in usable:
+        queries["assessments"] = f"""SELECT {ids('A', 'start_date')} AS assessment_id, child_id, NULL AS referral_id,
+                                     start_date, authorised_date, {team(4)} AS team_id, {worker(4)} AS worker_id
+                                     FROM c4 ORDER BY _row"""
+    if 5 in usable:
+        queries["s47_enquiries"] = f"""SELECT {ids('S', 'strategy_date')} AS s47_id, child_id, strategy_date,
+                                       NULL AS completed_date,
+                                       CASE icpc_unnecessary WHEN 'Y' THEN 'N' WHEN 'N' THEN 'Y'
+                                            ELSE CASE WHEN icpc_date IS NOT NULL THEN 'Y' END END AS icpc_required,
+                                       icpc_date, {team(5)} AS team_id, {worker(5)} AS worker_id
+                                       FROM c5 ORDER BY _row"""
+    episode_lists = [n for n in EPISODE_LISTS if n in usable]
+    if episode_lists:
+        con.execute(
+            "CREATE TEMP TABLE eps AS " + " UNION ALL ".join(
+                f"""SELECT {ids('E' + str(n), 'start_date')} AS episode_id, child_id, '{EPISODE_LISTS[n]}' AS episode_type,
+                           start_date, {END_DATES[n]} AS end_date, coalesce({team(n)}, 'UNKNOWN') AS team_id,
+                           {worker(n)} AS worker_id, {n} AS l, _row FROM c{n}"""
+                for n in episode_lists
+            )
+        )
+        queries["episodes"] = "SELECT * EXCLUDE (worker_id, l, _row) FROM eps ORDER BY l, _row"
+        queries["allocations"] = """SELECT 'L' || episode_id AS allocation_id, child_id, worker_id, start_date, end_date
+                                    FROM eps WHERE worker_id IS NOT NULL ORDER BY l, _row"""
+    for table in TABLES:
+        query = queries.get(table.name)
+        columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in table.column_names)
+        select = f"SELECT {', '.join(table.column_names)} FROM ({query})" if query else f"SELECT {columns} LIMIT 0"
+        con.execute(f"COPY ({select}) TO '{_sql_path(out / table.file_name)}' (FORMAT csv, HEADER, DATEFORMAT '%Y-%m-%d')")
+
+
+def _extract_date(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet]) -> dt.datetime:
+    """The workbook's latest event date: Annex A does not say when it was run."""
+    dates = [f"SELECT max({KEY_DATES[n]}) FROM c{n}" for n in usable if n in KEY_DATES]
+    dates += [f"SELECT max({END_DATES[n]}) FROM c{n}" for n in usable if n in END_DATES]
+    if 5 in usable:
+        dates.append("SELECT max(icpc_date) FROM c5")
+    latest = con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(dates)}) AS t(d)").fetchone()[0] if dates else None
+    if latest is None:
+        return dt.datetime.now().replace(microsecond=0)
+    return dt.datetime.combine(latest, dt.time())

@@ -1,0 +1,59 @@
+"""Which KPIs a source can support: a figure the source cannot give is "not available", never 0.
+
+An Ofsted Annex A workbook (extract_meta.source_system = "annex_a") lists children, not a case
+history: it has no missing-episode times, no worker FTE or allocation history, no date a section 47
+enquiry ended and only six months of referrals. A KPI that needs any of these would be computed from
+empty or partial tables and show a wrong number, so callers mark it unavailable instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+
+NOT_AVAILABLE = "not available from this source"
+
+_ANNEX_A_CASELOAD = "Annex A has no worker FTE or allocation history, and care leavers have no episode dates"
+SOURCE_GAPS: dict[str, dict[str, str]] = {
+    "annex_a": {
+        "open_cases": _ANNEX_A_CASELOAD,
+        "unallocated_cases": _ANNEX_A_CASELOAD,
+        "allocation_rate": _ANNEX_A_CASELOAD,
+        "average_caseload": _ANNEX_A_CASELOAD,
+        "workers_over_caseload_limit": _ANNEX_A_CASELOAD,
+        "s47_open_over_15wd": "Annex A List 5 has no date the section 47 enquiry ended",
+        "children_missing_now": "Annex A List 8 counts missing episodes but gives no times",
+        "missing_episodes_started": "Annex A List 8 counts missing episodes but gives no times",
+        "rhi_offered_within_72h": "Annex A List 8 gives no return interview times",
+        "re_referral_rate": "Annex A List 3 holds six months of referrals, not the twelve months before each",
+    },
+}
+
+
+def unavailable_kpis(source_system: str | None) -> dict[str, str]:
+    """KPI id -> why the source cannot support it (empty for a full case-management extract)."""
+    return dict(SOURCE_GAPS.get((source_system or "").lower(), {}))
+
+
+def warehouse_source_system(db: Path) -> str | None:
+    """extract_meta.source_system of a published warehouse (None if it names none)."""
+    quoted = str(db).replace("'", "''")
+    with duckdb.connect(":memory:") as con:
+        con.execute(f"ATTACH '{quoted}' AS wh (READ_ONLY)")
+        row = con.execute("SELECT source_system FROM wh.extract_meta LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def mark_unavailable(rows: Iterable[dict], source_system: str | None) -> list[dict]:
+    """KPI rows with `available` and `note`; an unavailable KPI's numerator, denominator and value are null."""
+    gaps = unavailable_kpis(source_system)
+    marked = []
+    for row in rows:
+        if row["kpi"] in gaps:
+            marked.append({**row, "numerator": None, "denominator": None, "value": None,
+                           "available": False, "note": NOT_AVAILABLE})
+        else:
+            marked.append({**row, "available": True, "note": None})
+    return marked

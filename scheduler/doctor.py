@@ -1,0 +1,130 @@
+"""`kpidash doctor`: is this deployment able to run? Configuration, the live source, disk space, the
+warehouse and the app database, each checked and reported in words an operator can act on."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+from pydantic import ValidationError
+from sqlalchemy import text
+
+from core.settings import Settings, get_settings
+
+MIN_FREE_BYTES = 1 << 30  # a load writes a new warehouse beside the old one, and archives its inputs
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check's outcome: `fail` makes doctor exit non-zero, `warn` does not."""
+
+    name: str
+    result: Literal["ok", "warn", "fail"]
+    detail: str
+
+
+def check_settings() -> tuple[Settings | None, Check]:
+    """The KPIDASH_* variables parse, and the schedule's times and days are usable."""
+    from scheduler.runner import ScheduleError, _history_trigger, _pack_trigger
+
+    try:
+        settings = get_settings()
+    except ValidationError as err:
+        problems = "; ".join(f"KPIDASH_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in err.errors())
+        return None, Check("configuration", "fail", problems)
+    try:
+        _history_trigger(settings)
+        _pack_trigger(settings)
+        if settings.refresh_minutes <= 0:
+            raise ScheduleError(f"KPIDASH_REFRESH_MINUTES is {settings.refresh_minutes:g}; it must be more than 0")
+    except ScheduleError as err:
+        return settings, Check("configuration", "fail", str(err))
+    return settings, Check("configuration", "ok", "every KPIDASH_ setting is usable")
+
+
+def check_source(settings: Settings) -> Check:
+    """The live source can be reached (without loading anything)."""
+    from etl.sources import SourceError, look_at_drop_folder, read_sql_source_config
+
+    try:
+        if settings.sql_source_config is not None:
+            source = read_sql_source_config(settings.sql_source_config)
+            from sqlalchemy import create_engine
+
+            engine = create_engine(source.url)
+            try:
+                with engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+            finally:
+                engine.dispose()
+            return Check("source", "ok", f"the SQL source in {settings.sql_source_config} answers")
+        if settings.drop_dir is not None:
+            state = look_at_drop_folder(Path(settings.drop_dir))
+            if state.missing:
+                return Check("source", "warn", f"the drop folder {settings.drop_dir} lacks {', '.join(state.missing)}")
+            return Check("source", "ok", f"the drop folder {settings.drop_dir} holds a complete extract")
+    except SourceError as err:
+        return Check("source", "fail", str(err))
+    except Exception as err:  # noqa: BLE001  any driver error means "unreachable", reported
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        return Check("source", "fail", f"the SQL source cannot be reached ({first})")
+    return Check("source", "warn", "no live source is set (KPIDASH_DROP_DIR or KPIDASH_SQL_SOURCE_CONFIG): "
+                 "only `kpidash load` updates the figures")
+
+
+def check_disk(settings: Settings) -> Check:
+    """Room for a new warehouse beside the published one."""
+    folder = Path(settings.db).absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    shown = f"{free / (1 << 30):.1f} GiB free in {folder}"
+    return Check("disk space", "ok" if free >= MIN_FREE_BYTES else "fail",
+                 shown if free >= MIN_FREE_BYTES else f"only {shown}; a load needs at least 1 GiB")
+
+
+def check_warehouse(settings: Settings) -> Check:
+    """The published warehouse opens and names its load."""
+    db = Path(settings.db)
+    if not db.exists():
+        return Check("warehouse", "fail", f"no warehouse has been published at {db}: load an extract (kpidash load FOLDER)")
+    try:
+        with duckdb.connect(str(db), read_only=True) as con:
+            run_id, extracted_at = con.execute("SELECT run_id, extracted_at FROM extract_meta").fetchone()
+    except (duckdb.Error, TypeError) as err:
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        return Check("warehouse", "fail", f"the warehouse file {db} cannot be read ({first}): it is damaged or not a "
+                     "kpidash warehouse; load the extract again (kpidash load FOLDER) to publish a good one")
+    return Check("warehouse", "ok", f"{db} holds load {run_id} (extract of {extracted_at})")
+
+
+def check_app_db(settings: Settings) -> Check:
+    """The app database answers and is at this code's schema."""
+    from core import appdb
+
+    try:
+        engine = appdb.make_engine(settings.app_db)
+        try:
+            with engine.connect() as conn:
+                revision = appdb.current_revision(conn)
+        finally:
+            engine.dispose()
+    except Exception as err:  # noqa: BLE001  any driver error means "unreachable", reported
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        return Check("app database", "fail", f"the app database (KPIDASH_APP_DB) cannot be reached ({first})")
+    head = appdb.head_revision()
+    if revision != head:
+        return Check("app database", "warn", f"the app database is at schema {revision or 'none'}, this code at "
+                     f"{head}; it is upgraded when the API or scheduler starts")
+    return Check("app database", "ok", "reachable, schema up to date")
+
+
+def run_checks() -> list[Check]:
+    """Every check, in the order an operator fixes things."""
+    settings, config = check_settings()
+    if settings is None:
+        return [config]
+    return [config, check_source(settings), check_disk(settings), check_warehouse(settings), check_app_db(settings)]

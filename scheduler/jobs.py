@@ -1,0 +1,48 @@
+"""The scheduler's jobs, as plain functions: the scheduler calls them on time, tests call them directly.
+
+Each job logs one structured line with what it did; an exception in a job is logged by APScheduler
+and the next run goes ahead as planned.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from core.appdb import get_engine
+from core.settings import get_settings
+from etl.refresh import RefreshOutcome, refresh
+from scheduler.history import Snapshot, store_snapshot, today_local
+from scheduler.packs import email_packs, weekly_subject, write_team_packs
+
+log = logging.getLogger("kpidash.scheduler")
+
+
+def refresh_job() -> RefreshOutcome:
+    """Load the live source if it changed."""
+    outcome = refresh()
+    level = logging.WARNING if outcome.action in ("failed", "unreachable") else logging.INFO
+    log.log(level, outcome.message, extra={"job": "refresh", "action": outcome.action, "run_id": outcome.run_id})
+    return outcome
+
+
+def history_job() -> Snapshot:
+    """Store today's published figures in the KPI history."""
+    snapshot = store_snapshot(get_engine(), Path(get_settings().db))
+    log.info(
+        f"stored {snapshot.figures} figures as reported on {snapshot.reported_on}",
+        extra={"job": "history", "run_id": snapshot.run_id},
+    )
+    return snapshot
+
+
+def packs_job() -> list[Path]:
+    """Write every team's weekly pack, and email them where SMTP is configured."""
+    settings = get_settings()
+    packs = write_team_packs(Path(settings.db), Path(settings.pack_dir))
+    sent = email_packs(settings, packs, weekly_subject(today_local()))
+    log.info(
+        f"wrote {len(packs)} team packs to {settings.pack_dir}" + (f", emailed to {settings.smtp_to}" if sent else ""),
+        extra={"job": "packs"},
+    )
+    return packs

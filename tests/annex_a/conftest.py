@@ -1,0 +1,45 @@
+"""Annex A test helpers: hand-made workbooks written with xlsxwriter, and the external samples."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+
+EXTERNAL = Path(__file__).resolve().parents[3] / "shared" / "external" / "annex_a"
+EXTERNAL_FILES = ("liia-tools_Annex_A.xlsx", "liia-tools-pipeline_Annex_A_2024_Jan.xlsx")
+
+
+@pytest.fixture
+def external_dir() -> Path:
+    """The folder of workbooks made outside this project (never copied into the repository)."""
+    if not EXTERNAL.is_dir():
+        pytest.skip(f"{EXTERNAL} is absent: the external Annex A samples are not on this machine")
+    return EXTERNAL
+
+
+Cell = object  # a value, or ("formula", "=G3+10", cached value)
+
+
+def write_workbook(path: Path, sheets: dict[str, list[list[Cell]]]) -> Path:
+    """A workbook with one sheet per name, rows as given; dates are written as Excel dates."""
+    book = xlsxwriter.Workbook(str(path), {"default_date_format": "dd/mm/yyyy"})
+    date_format = book.add_format({"num_format": "dd/mm/yyyy"})
+    for name, rows in sheets.items():
+        sheet = book.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if isinstance(value, tuple) and value[0] == "formula":
+                    sheet.write_formula(r, c, value[1], date_format, value[2])
+                elif isinstance(value, tuple) and value[0] == "number_as_date":
+                    sheet.write_number(r, c, value[1], date_format)
+                elif isinstance(value, str):
+                    sheet.write_string(r, c, value)
+                elif isinstance(value, dt.date):
+                    sheet.write_datetime(r, c, value, date_format)
+                elif value is not None:
+                    sheet.write(r, c, value)
+    book.close()
+    return path

@@ -1,0 +1,60 @@
+"""`kpidash load annex_a.xlsx`: the workbook is converted, checked and published like any extract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from core.settings import get_settings
+from etl import load_extract, run_issues
+from tests.annex_a.conftest import EXTERNAL_FILES, write_workbook
+from tests.annex_a.test_annex_reader import LIST3
+
+
+def _count(db: Path, sql: str):
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+@pytest.mark.parametrize("name", EXTERNAL_FILES)
+def test_external_workbooks_load(external_dir: Path, name: str):
+    result = load_extract(external_dir / name)
+    assert result.status == "published", result.message
+    db = get_settings().db
+    counts = {f.file: f.rows_loaded for f in result.files}
+    # worked out from the workbooks: List 3 has 6 referrals, List 4 5 assessments, List 5 5 enquiries,
+    # Lists 4/6/7/8 hold 5 + 5 + 7 + 5 episodes; 13 distinct teams and 25 distinct workers are named.
+    assert counts == {
+        "teams.csv": 13, "workers.csv": 25, "children.csv": 38, "referrals.csv": 6, "assessments.csv": 5,
+        "s47_enquiries.csv": 5, "episodes.csv": 22, "allocations.csv": 17, "missing_episodes.csv": 0,
+    }
+    assert _count(db, "SELECT source_system, extracted_at::DATE::VARCHAR FROM extract_meta") == [("annex_a", "2021-02-16")]
+    # the NBSP in "Dustin\u00a0Hazlett" is folded; "Yes, deemed unnecessary" means no ICPC was required
+    assert _count(db, "SELECT count(*) FROM workers WHERE worker_name = 'Dustin Hazlett'") == [(1,)]
+    assert _count(db, "SELECT count(*) FROM s47_enquiries WHERE NOT icpc_required AND icpc_date IS NULL") == [(2,)]
+    assert _count(db, "SELECT count(*) FROM episodes WHERE episode_type = 'CP'") == [(7,)]
+    issues = run_issues(result.run_id)
+    assert any(i.file == "Annex A List 8" and "missing-children KPIs" in i.reason for i in issues)
+    assert any(i.file == "Annex A List 9" and "no start or end dates" in i.reason for i in issues)
+
+
+def test_handmade_workbook_issues_join_the_run(tmp_path: Path):
+    book = write_workbook(tmp_path / "annex.xlsx", {"List 3": LIST3})
+    result = load_extract(book)
+    assert result.status == "published", result.message
+    assert _count(get_settings().db, "SELECT count(*) FROM referrals") == [(3,)]
+    messages = [i.message for i in run_issues(result.run_id)]
+    assert 'Annex A List 3 line 6: date of referral "31/02/2025" is not a date (expected an Excel date, ' \
+           "dd/mm/yyyy or yyyy-mm-dd); the row is not loaded" in messages
+    assert get_settings().archive_dir.joinpath(result.run_id, "annex.xlsx").is_file()  # the workbook is kept
+
+
+def test_an_unreadable_workbook_fails_the_load_with_a_message(tmp_path: Path):
+    bad = tmp_path / "annex.xlsx"
+    bad.write_bytes(b"not a workbook")
+    result = load_extract(bad)
+    assert result.status == "failed"
+    assert "annex.xlsx cannot be read as an Excel workbook" in result.message
+    assert not get_settings().db.exists()

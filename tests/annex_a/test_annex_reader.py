@@ -1,0 +1,129 @@
+"""Tolerant reading of a hand-made Annex A workbook with the quirks real exporters write."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from etl.annex_a.mapping import convert_workbook, mapping_issues
+from etl.annex_a.reader import AnnexAError, normalise_header
+from tests.annex_a.conftest import write_workbook
+
+NBSP = "\u00a0"
+LIST3 = [
+    ["Annex A - List 3: Referrals (fictional test data)"],  # a title row above the header
+    ["CHILD UNIQUE ID", "Gender", "Ethnicity", f"Date of{NBSP}Birth", "Age of Child (Years)", "date of referral",
+     "Referral Source", "Referral NFA?", "Allocated  Team", "Allocated Worker", "Something Else"],
+    ["C001", "a) Male", "a) WBRI", dt.date(2015, 1, 2), ("formula", "=5+5", 10), dt.date(2025, 3, 3),
+     "q) 6: Police", "b) No", f"Duty{NBSP}Team", f"Ann{NBSP}Example", "x"],
+    [1002, "b) Female", "k) APKN", None, None, "14/03/2025", "b) 1B: Individual", "a) Yes", "#N/A", "#N/A"],
+    ["C003", "z) Other", None, None, None, ("number_as_date", 45748), None, "NFA maybe", "duty team", "Ann Example"],
+    ["C004", "a) Male", None, None, None, "31/02/2025", None, "No", "Duty Team", None],
+    [],
+    [None, "a) Male", None, None, None, "01/04/2025"],
+]
+LIST4 = [
+    ["Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age", "Does the Child have a Disability",
+     "Continuous Assessment Start Date", "Continuous Assessment Date of Authorisation", "Allocated Team",
+     "Allocated Worker"],
+    ["C001", "Male", "WBRI", None, None, "b) No", ("number_as_date", 45748), ("formula", "=G2+10", 45758),
+     "Duty Team", "Ann Example"],
+]
+LIST5 = [
+    ["Child Unique ID", "Gender", "Strategy discussion initiating Section 47 Enquiry Start Date",
+     "Was an Initial Child Protection Conference deemed unnecessary?", "Date of Initial Child Protection Conference",
+     "Allocated Team", "Allocated Worker"],
+    ["C001", "a) Male", "2025-03-20", "No", "02/04/2025", "Duty Team", "Ann Example"],
+    ["1002", "b) Female", dt.date(2025, 3, 21), "Yes", None, "Duty Team", "Ben Sample"],
+]
+
+
+def _csv(folder: Path, name: str) -> list[dict[str, str]]:
+    with (folder / f"{name}.csv").open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture
+def converted(tmp_path: Path):
+    book = write_workbook(tmp_path / "annex.xlsx", {"List 3": LIST3, "List 4": LIST4, "List 5": LIST5})
+    return convert_workbook(book, tmp_path / "extract")
+
+
+def test_header_folding():
+    assert normalise_header(f"  Allocated{NBSP} TEAM ") == "allocated team"
+    assert normalise_header("Referral NFA?") == "referral nfa"
+    assert normalise_header("Number of Episodes the Child has been \u2018Missing\u2019") == (
+        "number of episodes the child has been 'missing'"
+    )
+
+
+def test_referrals_read_through_the_quirks(converted):
+    rows = _csv(converted.folder, "referrals")
+    assert [(r["child_id"], r["referral_date"], r["nfa"], r["source"]) for r in rows] == [
+        ("C001", "2025-03-03", "N", "6: Police"),  # Excel date cell, "b) No"
+        ("1002", "2025-03-14", "Y", "1B: Individual"),  # number id, dd/mm/yyyy text
+        ("C003", "2025-04-01", "", ""),  # an Excel serial number; an unreadable NFA is left empty
+    ]
+    teams = _csv(converted.folder, "teams")
+    # "Duty Team", "Duty\u00a0Team" and "duty team" are one team; "#N/A" is no team
+    assert [t["team_name"] for t in teams] == ["Duty Team"]
+    assert rows[0]["team_id"] == rows[2]["team_id"] == teams[0]["team_id"]
+    assert rows[1]["team_id"] == "" and rows[1]["worker_id"] == ""
+    workers = {w["worker_name"]: w for w in _csv(converted.folder, "workers")}
+    assert set(workers) == {"Ann Example", "Ben Sample"}
+    assert workers["Ann Example"]["worker_id"] == rows[0]["worker_id"] == rows[2]["worker_id"]
+
+
+def test_ids_are_stable_from_one_workbook_to_the_next(tmp_path: Path, converted):
+    other = write_workbook(tmp_path / "other.xlsx", {"List 5": LIST5})
+    again = convert_workbook(other, tmp_path / "again")
+    assert {t["team_id"] for t in _csv(again.folder, "teams")} == {t["team_id"] for t in _csv(converted.folder, "teams")}
+
+
+def test_children_take_their_first_known_details(converted):
+    children = {c["child_id"]: c for c in _csv(converted.folder, "children")}
+    assert set(children) == {"C001", "1002", "C003"}  # C004's only row was not loaded
+    assert children["C001"] == {"child_id": "C001", "date_of_birth": "2015-01-02", "gender": "M",
+                                "ethnicity": "WBRI", "disability": "N"}
+    assert children["C003"]["gender"] == ""
+
+
+def test_formula_cached_value_and_assessment_dates(converted):
+    [row] = _csv(converted.folder, "assessments")
+    assert (row["start_date"], row["authorised_date"]) == ("2025-04-01", "2025-04-11")
+
+
+def test_icpc_deemed_unnecessary_is_icpc_required_no(converted):
+    rows = _csv(converted.folder, "s47_enquiries")
+    assert [(r["child_id"], r["icpc_required"], r["icpc_date"]) for r in rows] == [
+        ("C001", "Y", "2025-04-02"), ("1002", "N", ""),
+    ]
+    assert converted.extracted_at == dt.datetime(2025, 4, 11)  # the latest event date in the workbook
+
+
+def test_problems_are_reported_per_list_row_and_column(converted):
+    found = {(i.file, i.line, i.column, i.value, i.severity) for i in mapping_issues(converted.issues_path)}
+    assert ("Annex A List 3", None, "Something Else", None, "warning") in found
+    assert ("Annex A List 3", 4, "Allocated  Team", "#N/A", "warning") in found
+    assert ("Annex A List 3", 5, "Gender", "z) Other", "warning") in found
+    assert ("Annex A List 3", 5, "Referral NFA?", "NFA maybe", "warning") in found
+    assert ("Annex A List 3", 6, "date of referral", "31/02/2025", "reject") in found
+    assert ("Annex A List 3", 8, "CHILD UNIQUE ID", None, "reject") in found
+    assert ("Annex A List 6", None, None, None, "warning") in found  # not in the workbook
+    assert not any(line == 7 for _, line, *_ in found)  # a blank row is no problem
+
+
+def test_a_file_that_is_not_a_workbook(tmp_path: Path):
+    bad = tmp_path / "annex.xlsx"
+    bad.write_text("Child Unique ID,Gender\n1,M\n")
+    with pytest.raises(AnnexAError, match="cannot be read as an Excel workbook"):
+        convert_workbook(bad, tmp_path / "out")
+
+
+def test_a_workbook_without_lists(tmp_path: Path):
+    book = write_workbook(tmp_path / "annex.xlsx", {"Sheet1": [["a", "b"]]})
+    with pytest.raises(AnnexAError, match="none of the sheets List 3 to List 9"):
+        convert_workbook(book, tmp_path / "out")
