@@ -23,6 +23,7 @@ class Level(str, Enum):
     service = "service"
     team = "team"
     worker = "worker"
+    all = "all"
 
 
 class Format(str, Enum):
@@ -73,6 +74,8 @@ def _warehouse() -> Iterator[Warehouse]:
 
 
 def _value(row: dict) -> str:
+    if row.get("available") is False:
+        return row["note"]
     v = row["value"]
     if v is None:
         return "-"
@@ -113,6 +116,7 @@ def _print_figures(rows: list[dict], wh: Warehouse, fmt: Format, with_period: bo
         columns += [("from", lambda r: r["period_start"]), ("to", lambda r: r["period_end"])]
     columns += [
         ("kpi", lambda r: r["kpi"]),
+        ("level", lambda r: r["level"]),
         ("unit", lambda r: r["unit"]),
         ("value", _value),
         ("numerator", lambda r: _number(r["numerator"])),
@@ -126,13 +130,13 @@ def _print_figures(rows: list[dict], wh: Warehouse, fmt: Format, with_period: bo
 def kpis_command(
     date_from: FromOpt = None,
     date_to: ToOpt = None,
-    level: Annotated[Level, typer.Option("--level", help="trust, service, team or worker.")] = Level.trust,
+    level: Annotated[Level, typer.Option("--level", help="trust, service, team, worker, or all four.")] = Level.trust,
     unit: Annotated[str | None, typer.Option("--unit", help="Only this unit (a team id, service name or "
                                              "worker id) of the level.")] = None,
     kpi: Annotated[list[str] | None, typer.Option("--kpi", help="Only this KPI id (repeat for more).")] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Every KPI (or those named) for a period, at one level, for every unit of that level."""
+    """Every KPI (or those named) for a period, at one level (or all), for every unit of that level."""
     with _warehouse() as wh:
         rows = compute_kpis(wh, date_from, date_to, level.value, unit, kpi or None)
         _print_figures(rows, wh, fmt)

@@ -46,6 +46,11 @@ def warehouse_source_system(db: Path) -> str | None:
     return row[0] if row else None
 
 
+def apply_availability(rows: list[dict], source_system: str | None) -> list[dict]:
+    """Rows as they are for a full extract; for a source with gaps, marked by mark_unavailable."""
+    return mark_unavailable(rows, source_system) if unavailable_kpis(source_system) else rows
+
+
 def mark_unavailable(rows: Iterable[dict], source_system: str | None) -> list[dict]:
     """KPI rows with `available` and `note`; an unavailable KPI's numerator, denominator and value are null."""
     gaps = unavailable_kpis(source_system)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from kpis.availability import apply_availability
 from kpis.engine import check_period, figures, single_period
 from kpis.errors import KpiError, UnknownUnit
 from kpis.registry import KPIS, Kpi, get_kpi
@@ -68,11 +69,13 @@ def compute_kpis(
 
     level may also be several levels or "all": one call then costs about what one level does, and
     rows are ordered by KPI, level (trust, service, team, worker), unit. Each dict has exactly the
-    spec's keys: kpi, level, unit, numerator, denominator, value.
+    spec's keys: kpi, level, unit, numerator, denominator, value; from a source that cannot
+    support some KPIs (an Annex A workbook) every row also has `available` and `note`, and those
+    KPIs' figures are null, never 0.
     """
     levels = resolve_levels(level, unit)
     if unit is not None:
         check_unit(wh, levels[0], unit)
     kpis = resolve_kpis(kpi_ids)
     date_from, date_to = resolve_period(wh, date_from, date_to)
-    return figures(wh, single_period(date_from, date_to), levels, kpis, unit)
+    return apply_availability(figures(wh, single_period(date_from, date_to), levels, kpis, unit), wh.source_system)

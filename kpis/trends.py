@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from kpis.availability import apply_availability
 from kpis.compute import check_unit, resolve_kpis, resolve_levels
 from kpis.engine import Periods, check_period, figures
 from kpis.errors import KpiError
@@ -81,4 +82,5 @@ def kpi_trend(
         check_unit(wh, levels[0], unit)
     kpis = resolve_kpis(kpi_ids)
     date_to = date_to if date_to is not None else wh.extract_date
-    return figures(wh, trend_periods(by, periods, date_to), levels, kpis, unit, with_period=True)
+    rows = figures(wh, trend_periods(by, periods, date_to), levels, kpis, unit, with_period=True)
+    return apply_availability(rows, wh.source_system)

@@ -59,12 +59,13 @@ class Warehouse:
                 raise KpiError(
                     f"{self.path} is not a published kpidash warehouse (missing tables: {', '.join(missing)})")
             meta = self._con.execute(
-                "SELECT run_id, extracted_at FROM wh.extract_meta ORDER BY loaded_at DESC NULLS LAST LIMIT 1"
+                "SELECT run_id, extracted_at, source_system FROM wh.extract_meta ORDER BY loaded_at DESC NULLS LAST LIMIT 1"
             ).fetchone()
             if meta is None or meta[1] is None:
                 raise KpiError(f"{self.path} has no extract date (extract_meta is empty): reload the extract")
             self.run_id: str = str(meta[0])
             self.extract_date: dt.date = meta[1].date()
+            self.source_system: str | None = meta[2]
             self._read_units()
             lo, hi = self._data_date_range()
             first = min(lo, self.extract_date)

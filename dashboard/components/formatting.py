@@ -10,6 +10,13 @@ RAG_WORDS = {"green": ("On target", "✔"), "amber": ("Near target", "▲"), "re
              None: ("No target", "–")}
 
 
+def row_value(row: dict, unit_of_measure: str | None) -> str:
+    """A KPI row's value as shown; a KPI the source cannot support says so, never 0 or 'no cases'."""
+    if row.get("available") is False:
+        return row.get("note") or "not available from this source"
+    return format_value(row.get("value"), unit_of_measure)
+
+
 def format_value(value: float | None, unit_of_measure: str | None) -> str:
     """97.3%, 14.2 (cases per FTE) or 12; a rate with no denominator reads as 'no cases'."""
     if value is None:

@@ -13,7 +13,7 @@ from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import current_user, request_token
 from dashboard.components import banner
 from dashboard.components.charts import sparkline_alt, sparkline_svg, svg_data_uri
-from dashboard.components.formatting import (change, default_scope, format_value, long_date, may_see_records,
+from dashboard.components.formatting import (change, default_scope, format_value, long_date, row_value, may_see_records,
                                              parse_scope, rag_word)
 from dashboard.components.records_drawer import open_button
 from dashboard.pages import scope as scope_picker
@@ -91,7 +91,7 @@ def tile(data: dict[str, Any], polarity: str | None, records_allowed: bool, leve
             html.Span([html.Span(icon, **{"aria-hidden": "true"}), " ", word], className=f"rag rag-{rag}"),
         ]),
         html.P(className="tile-value", children=[
-            html.Span(format_value(data["value"], uom), className="value", **{"data-kpi": data["kpi"],
+            html.Span(row_value(data, uom), className="value", **{"data-kpi": data["kpi"],
                                                                                "data-value": "" if data["value"] is None else repr(data["value"])}),
             html.Span(" cases per FTE" if uom == "cases per FTE" else "", className="uom")]),
         html.P(className="tile-meta", children=[

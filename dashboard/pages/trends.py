@@ -13,7 +13,7 @@ from plotly.subplots import make_subplots
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import request_token
 from dashboard.components.charts import BRAND, trend_alt, trend_figure
-from dashboard.components.formatting import format_value, month_end, month_label, months_back
+from dashboard.components.formatting import format_value, month_end, row_value, month_label, months_back
 
 _pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="kpidash-trends")
 
@@ -52,7 +52,7 @@ def trend_card(definition: dict[str, Any], rows: list[dict[str, Any]]) -> html.S
     uom = definition["unit_of_measure"]
     table = html.Details([html.Summary("The figures as a table"), html.Table([
         html.Thead(html.Tr([html.Th("Month", scope="col"), html.Th("Value", scope="col"), html.Th("RAG", scope="col")])),
-        html.Tbody([html.Tr([html.Th(r["period_start"][:7], scope="row"), html.Td(format_value(r["value"], uom), className="num"),
+        html.Tbody([html.Tr([html.Th(r["period_start"][:7], scope="row"), html.Td(row_value(r, uom), className="num"),
                              html.Td(r["rag"] or "no target")]) for r in rows])], className="table small")])
     alt = trend_alt(definition, rows)
     return html.Section(className="card chart-card", id=f"trend-{definition['id']}", children=[

@@ -57,8 +57,8 @@ def test_kpis_table_is_readable(db) -> None:
     result = _run("kpis", "--from", "2025-01-01", "--to", "2025-01-31", "--kpi", "assessments_within_45wd")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["kpi", "unit", "value", "numerator", "denominator", "target", "rag"]
-    assert lines[2].split() == ["assessments_within_45wd", "trust", "40.0%", "2", "5", "90", "red"]
+    assert lines[0].split() == ["kpi", "level", "unit", "value", "numerator", "denominator", "target", "rag"]
+    assert lines[2].split() == ["assessments_within_45wd", "trust", "trust", "40.0%", "2", "5", "90", "red"]
 
 
 def test_records_lists_the_children_behind_a_figure(db) -> None:
@@ -107,3 +107,15 @@ def test_no_warehouse_yet(isolated_settings) -> None:
     result = _run("kpis")
     assert result.exit_code == 1
     assert "no published warehouse" in result.output and "kpidash load" in result.output
+
+
+def test_kpis_level_all_lists_every_level_once(db) -> None:
+    result = _run("kpis", "--from", "2025-01-01", "--to", "2025-01-31", "--level", "all", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    with open_warehouse(db) as wh:
+        singles = [r for lv in ("trust", "service", "team", "worker")
+                   for r in compute_kpis(wh, dt.date(2025, 1, 1), dt.date(2025, 1, 31), level=lv)]
+    key = lambda r: (r["kpi"], r["level"], r["unit"])  # noqa: E731
+    assert sorted(rows, key=key) == sorted(singles, key=key)
+    assert {r["level"] for r in rows} == {"trust", "service", "team", "worker"}

@@ -42,6 +42,7 @@ def build_warehouse(
     rows: dict[str, list[dict[str, Any]]] | None = None,
     extracted_at: str = "2025-11-24T06:30:00",
     teams: list[dict[str, Any]] | None = None,
+    source_system: str = "hand-made",
 ) -> Path:
     """Write a published-shape warehouse at path holding the rows (teams default to TEAMS)."""
     rows = dict(rows or {})
@@ -65,8 +66,8 @@ def build_warehouse(
                 )
         con.execute(META_DDL)
         con.execute(
-            "INSERT INTO extract_meta VALUES ('test-run', ?, 'hand-made', 'tests', ?)",
-            [dt.datetime.fromisoformat(extracted_at), dt.datetime.fromisoformat(extracted_at)],
+            "INSERT INTO extract_meta VALUES ('test-run', ?, ?, 'tests', ?)",
+            [dt.datetime.fromisoformat(extracted_at), source_system, dt.datetime.fromisoformat(extracted_at)],
         )
         con.execute("CHECKPOINT")
     finally:

@@ -1,0 +1,37 @@
+"""A KPI the source cannot support is "not available from this source" (null), never 0."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import test_kpi_assessments as assessments
+from warehouse_builder import build_warehouse
+
+from kpis import compute_kpis, kpi_trend, open_warehouse
+from kpis.availability import NOT_AVAILABLE, unavailable_kpis
+
+PERIOD = (dt.date(2025, 1, 1), dt.date(2025, 1, 31))
+
+
+def test_annex_a_source_marks_what_it_cannot_support(tmp_path) -> None:
+    db = build_warehouse(tmp_path / "wh.duckdb", {"assessments": assessments.ASSESSMENTS}, source_system="annex_a")
+    gaps = unavailable_kpis("annex_a")
+    with open_warehouse(db) as wh:
+        rows = compute_kpis(wh, *PERIOD, level="team")
+        trend = kpi_trend(wh, ["children_missing_now", "assessments_completed"], "month", 3, "trust")
+    for row in rows + trend:
+        if row["kpi"] in gaps:
+            assert (row["available"], row["note"]) == (False, NOT_AVAILABLE)
+            assert row["numerator"] is None and row["denominator"] is None and row["value"] is None
+        else:
+            assert row["available"] is True and row["note"] is None
+    # open_cases would be 0 from the (empty) episodes table: it must not show as 0
+    assert any(r["kpi"] == "open_cases" and r["value"] is None for r in rows)
+    assert any(r["kpi"] == "assessments_completed" and r["value"] is not None for r in rows)
+
+
+def test_a_full_extract_keeps_exactly_the_spec_keys(tmp_path) -> None:
+    db = build_warehouse(tmp_path / "wh.duckdb", {"assessments": assessments.ASSESSMENTS})
+    with open_warehouse(db) as wh:
+        rows = compute_kpis(wh, *PERIOD, level="trust")
+    assert {tuple(r) for r in rows} == {("kpi", "level", "unit", "numerator", "denominator", "value")}
