@@ -63,6 +63,25 @@ def _first_team_and_service() -> tuple[str | None, str | None, str | None]:
     return teams[0]["team_id"], teams[0]["service"], None  # the head of service oversees the team manager
 
 
+def _refuse_unreadable_warehouse() -> None:
+    """A warehouse file that exists but cannot be read (corrupt, truncated) stops the start, saying how
+    to get the last good version back; no file yet is fine (the service says "load an extract")."""
+    from etl import last_good_run
+    from kpis import KpiError, open_warehouse
+
+    db = get_settings().db
+    if not db.exists():
+        return
+    try:
+        open_warehouse(db).close()
+    except KpiError as exc:
+        last = last_good_run()
+        again = (f"kpidash load {get_settings().archive_dir / last.run_id} (the archived input of the last good "
+                 f"load, {last.run_id})" if last else "kpidash load FOLDER")
+        typer.echo(f"error: not starting: {exc}\nTo serve the last good data again, run {again}.", err=True)
+        raise typer.Exit(1) from None
+
+
 def _check_scope_exists(team: str | None, service: str | None) -> None:
     """Refuse a team or service the published extract does not know (a typo would lock a manager out)."""
     if team is None and service is None:
@@ -215,6 +234,7 @@ def serve(
 
     from api.app import create_server_app
 
+    _refuse_unreadable_warehouse()
     team, service, why_not = _first_team_and_service()
     with _refusals():
         made = accounts.create_demo_users(get_engine(), team, service)

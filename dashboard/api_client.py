@@ -106,8 +106,14 @@ class ApiClient:
 
     def records(self, kpi: str, unit: str = "trust", level: str | None = None, date_from: dt.date | None = None,
                 date_to: dt.date | None = None, page_size: int = 1000) -> dict[str, Any]:
-        return self._get(f"/kpis/{kpi}/records", {"unit": unit, "level": level, "from": date_from, "to": date_to,
-                                                   "page_size": page_size})
+        """Every record behind the figure: the API pages them, the lists and exports need them all."""
+        path = f"/kpis/{kpi}/records"
+        params = {"unit": unit, "level": level, "from": date_from, "to": date_to, "page_size": page_size}
+        first = self._get(path, {**params, "page": 1})
+        records = list(first["records"])
+        for page in range(2, first["pages"] + 1):
+            records.extend(self._get(path, {**params, "page": page})["records"])
+        return {**first, "records": records}
 
     def definitions(self) -> list[dict[str, Any]]:
         return self._get("/definitions")

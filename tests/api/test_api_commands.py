@@ -160,3 +160,21 @@ def test_an_unreachable_app_database_is_a_message_not_a_traceback(monkeypatch: p
     result = run("users", "list")
     assert result.exit_code == 1
     assert result.output.startswith("error: the app database (KPIDASH_APP_DB) cannot be used: file is not a database")
+
+
+def test_serve_refuses_a_corrupt_warehouse_and_says_how_to_get_the_last_good_data_back(tmp_path: Path) -> None:
+    from etl import load_extract
+    from tests.etl.extract_builder import build_extract
+
+    good = load_extract(build_extract(tmp_path / "extract"))
+    assert good.status == "published", good.message
+    db = get_settings().db
+    db.write_bytes(b"this is not a DuckDB file" * 100)
+    result = run("serve", "--port", "1")
+    assert result.exit_code == 1
+    assert "not starting" in result.output and "Traceback" not in result.output
+    archived = get_settings().archive_dir / good.run_id
+    assert f"kpidash load {archived}" in result.output
+    # the archived input really is the last good data: loading it publishes a readable warehouse again
+    again = load_extract(archived)
+    assert again.status == "published", again.message

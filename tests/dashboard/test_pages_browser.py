@@ -97,7 +97,10 @@ def test_executive_today_equals_the_api_and_a_tile_opens_its_children(browser, l
     assert s.page.inner_text("#drawer-message").startswith(f"{total} records")
     assert total == api["unallocated_cases"]["value"]
     s.shot("today-records")
-    s.page.click("#drawer-close")
+    # keyboard: the dialog takes focus when it opens, and Escape closes it
+    assert s.page.evaluate("document.activeElement.id") == "drawer-close"
+    s.page.keyboard.press("Escape")
+    s.page.wait_for_selector("#drawer", state="hidden", timeout=5_000)
     # the scope picker: a service's figures
     service = live_service.service
     s.pick("#today-scope", service)
