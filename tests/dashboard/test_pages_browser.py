@@ -62,6 +62,14 @@ class Session:
         self.context.close()
 
 
+CONTRAST_AUDIT = (Path(__file__).parent / "contrast_audit.js").read_text(encoding="utf-8")
+
+
+def _contrast_failures(page: object) -> list[dict]:
+    """WCAG 2.2 AA text contrast of everything visible on the page (tests/dashboard/contrast_audit.js)."""
+    return page.evaluate(CONTRAST_AUDIT)
+
+
 def _shown_values(page: object) -> dict[str, str]:
     return {el.get_attribute("data-kpi"): el.inner_text() for el in page.query_selector_all(".tile .value")}
 
@@ -91,6 +99,7 @@ def test_executive_today_equals_the_api_and_a_tile_opens_its_children(browser, l
     for kpi, text in shown.items():
         assert text == format_value(api[kpi]["value"], api[kpi]["unit_of_measure"]), kpi
     s.shot("today-executive")
+    assert not _contrast_failures(s.page), _contrast_failures(s.page)
     s.page.click("#tile-unallocated_cases button")
     s.page.wait_for_selector("#drawer .ag-row", timeout=20_000)
     total = live_service.get("/api/v1/kpis/unallocated_cases/records", unit="trust").json()["total"]
@@ -124,6 +133,7 @@ def test_team_manager_sees_their_team_and_not_another_teams_children(browser, li
     table = s.page.inner_text("#team-workers")
     assert all(w["worker_id"] in table for w in workers)
     s.shot("team-own")
+    assert not _contrast_failures(s.page), _contrast_failures(s.page)
     # another team: figures yes, children no
     s.pick("#team-picker", live_service.other_team)
     s.page.wait_for_selector(".state-refused", timeout=20_000)
@@ -151,6 +161,7 @@ def test_head_of_service_trends_and_phone_width(browser, live_service) -> None:
     label = s.page.get_attribute("#trend-allocation_rate [role=img]", "aria-label")
     assert f"({rows[-1]['value']:.4g})" in label and label.startswith("Cases allocated by month")
     s.shot("trends-phone")
+    assert not _contrast_failures(s.page), _contrast_failures(s.page)
     assert s.page.evaluate("document.documentElement.scrollWidth") <= 400  # no sideways scrolling
     assert not s.errors, s.errors
     s.close()
