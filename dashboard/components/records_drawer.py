@@ -47,7 +47,8 @@ def drawer() -> html.Div:
                     style={"height": "58vh", "width": "100%"}, csvExportParams={"fileName": "records.csv"},
                 )),
                 dcc.Store(id="drawer-request"),
-                dcc.Download(id="drawer-download"),
+                # a spinner while the server builds the file (a long list takes a moment)
+                dcc.Loading(dcc.Download(id="drawer-download"), type="dot", delay_show=150),
             ],
         ),
     )

@@ -40,7 +40,7 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search
                 dcc.Dropdown(id="team-picker", options=opts, value=start, clearable=False, className="dropdown"),
             ]),
             html.Button("Download the team pack (XLSX)", id="team-pack", className="btn btn-primary", n_clicks=0),
-            dcc.Download(id="team-pack-download"),
+            dcc.Loading(dcc.Download(id="team-pack-download"), type="dot", delay_show=150),
         ]),
         dcc.Loading(html.Div(id="team-body", **{"aria-live": "polite"}), type="dot", delay_show=150),
     ])
