@@ -42,27 +42,11 @@ def sample_extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def sample_warehouse(sample_extract: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A published warehouse of the sample trust, read-only for the tests that share it."""
-    import os
-
     from etl import load_extract
+    from tests.etl.load_support import own_settings
 
     data = tmp_path_factory.mktemp("sample_wh")
-    env = {
-        "KPIDASH_DB": str(data / "warehouse.duckdb"),
-        "KPIDASH_ARCHIVE_DIR": str(data / "archive"),
-        "KPIDASH_APP_DB": f"sqlite:///{data / 'app.db'}",
-    }
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    get_settings.cache_clear()
-    try:
+    with own_settings(data) as db:
         result = load_extract(sample_extract)
         assert result.status == "published", result.message
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        get_settings.cache_clear()
-    return data / "warehouse.duckdb"
+    return db
