@@ -92,7 +92,7 @@ def _refresh_drop(settings: Settings, db: Path, force: bool, sleep: Callable[[fl
         )
     if not force and state.fingerprint == last_fingerprint(db):
         return RefreshOutcome("unchanged", f"the extract in {folder} has not changed since the last load")
-    return _load(db, folder, state.fingerprint)
+    return _load(db, state.load_path(folder), state.fingerprint)
 
 
 def _refresh_sql(settings: Settings, db: Path, force: bool) -> RefreshOutcome:

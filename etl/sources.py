@@ -34,28 +34,49 @@ class SourceError(Exception):
 
 @dataclass(frozen=True)
 class DropFolderState:
-    """What a look at the drop folder found: the files' sizes and times, and which contract files are missing."""
+    """What a look at the drop folder found: the files' sizes and times, which contract files are
+    missing, and the Annex A workbook to load when one was dropped instead of the CSV files."""
 
     fingerprint: str
     missing: tuple[str, ...]
+    workbook: Path | None = None
+
+    def load_path(self, folder: Path) -> Path:
+        """What the loader reads: the workbook, or the folder of CSV files."""
+        return self.workbook or folder
+
+
+def _stamp(path: Path) -> str | None:
+    """name:size:mtime of a file (None when it is absent), the cheap part of a fingerprint."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise SourceError(f"{path} cannot be read ({err.strerror or err})") from None
+    return f"{path.name}:{st.st_size}:{st.st_mtime_ns}"
 
 
 def look_at_drop_folder(folder: Path) -> DropFolderState:
-    """Sizes and modification times of the extract's files (no contents read: cheap every few minutes)."""
+    """Sizes and modification times of the extract's files (no contents read: cheap every few minutes).
+
+    A folder holding no contract CSV file but one Ofsted Annex A workbook (.xlsx) is that workbook's
+    extract; Excel's own lock files (~$name.xlsx) are not workbooks.
+    """
     if not folder.is_dir():
         raise SourceError(f"the drop folder {folder} does not exist or is not a folder (KPIDASH_DROP_DIR)")
-    seen, missing = [], []
-    for name in (*EXTRACT_FILES, MANIFEST):
-        try:
-            st = (folder / name).stat()
-        except FileNotFoundError:
-            if name != MANIFEST:
-                missing.append(name)
-            continue
-        except OSError as err:
-            raise SourceError(f"{folder / name} cannot be read ({err.strerror or err})") from None
-        seen.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
-    return DropFolderState(hashlib.sha256("\n".join(seen).encode()).hexdigest(), tuple(missing))
+    stamps = {name: _stamp(folder / name) for name in (*EXTRACT_FILES, MANIFEST)}
+    if not any(stamps[name] for name in EXTRACT_FILES):
+        workbooks = sorted(p for p in folder.glob("*.xlsx") if not p.name.startswith("~$"))
+        if len(workbooks) > 1:
+            raise SourceError(f"the drop folder {folder} holds {len(workbooks)} Annex A workbooks "
+                              f"({', '.join(p.name for p in workbooks)}): leave only the one to load")
+        if workbooks:
+            stamp = _stamp(workbooks[0]) or ""
+            return DropFolderState(hashlib.sha256(stamp.encode()).hexdigest(), (), workbooks[0])
+    seen = [stamp for stamp in stamps.values() if stamp]
+    missing = tuple(name for name in EXTRACT_FILES if not stamps[name])
+    return DropFolderState(hashlib.sha256("\n".join(seen).encode()).hexdigest(), missing)
 
 
 def stable_drop_folder(

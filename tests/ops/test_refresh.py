@@ -115,3 +115,23 @@ def test_kpidash_refresh_without_a_source_or_with_a_broken_one(cli, drop: Path, 
     get_settings.cache_clear()
     none = runner.invoke(cli, ["refresh"])
     assert none.exit_code == 2 and "no live source is configured" in none.output
+
+
+def test_an_annex_a_workbook_dropped_instead_of_csv_files_is_loaded(drop: Path) -> None:
+    from tests.annex_a.conftest import write_workbook
+    from tests.annex_a.test_annex_reader import LIST3
+
+    for csv_file in drop.glob("*.csv"):
+        csv_file.unlink()
+    (drop / "manifest.json").unlink(missing_ok=True)
+    (drop / "~$annex.xlsx").write_bytes(b"Excel's lock file, not a workbook")
+    write_workbook(drop / "annex.xlsx", {"List 3": LIST3})
+    first = refresh()
+    assert first.action == "loaded", first.message
+    with duckdb.connect(str(get_settings().db), read_only=True) as con:
+        assert con.execute("SELECT source_system FROM extract_meta").fetchall() == [("annex_a",)]
+        assert con.execute("SELECT count(*) FROM referrals").fetchall() == [(3,)]
+    assert refresh().action == "unchanged"
+    write_workbook(drop / "second.xlsx", {"List 3": LIST3})
+    two = refresh()
+    assert two.action == "unreachable" and "holds 2 Annex A workbooks" in two.message
