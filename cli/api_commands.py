@@ -50,36 +50,34 @@ def _table(header: list[str], rows: list[list[object]]) -> None:
 
 
 def _first_team_and_service() -> tuple[str | None, str | None, str | None]:
-    """The published warehouse's first team and its service, and why not when it cannot be read."""
+    """The published warehouse's first team and its service, and why not when there is none yet.
+
+    A warehouse file that exists but cannot be read (corrupt, truncated) stops the start, saying how
+    to get the last good version back; no file yet is fine (the service says "load an extract").
+    """
     from kpis import KpiError, open_warehouse
 
     try:
         with open_warehouse() as wh:
             teams = wh.teams()
     except KpiError as exc:
+        if get_settings().db.exists():
+            _refuse_to_start(exc)
         return None, None, str(exc)
     if not teams:
         return None, None, "the published warehouse has no teams"
     return teams[0]["team_id"], teams[0]["service"], None  # the head of service oversees the team manager
 
 
-def _refuse_unreadable_warehouse() -> None:
-    """A warehouse file that exists but cannot be read (corrupt, truncated) stops the start, saying how
-    to get the last good version back; no file yet is fine (the service says "load an extract")."""
+def _refuse_to_start(exc: Exception) -> None:
+    """Stop `serve` on an unreadable warehouse, naming the archived input of the last good load."""
     from etl import last_good_run
-    from kpis import KpiError, open_warehouse
 
-    db = get_settings().db
-    if not db.exists():
-        return
-    try:
-        open_warehouse(db).close()
-    except KpiError as exc:
-        last = last_good_run()
-        again = (f"kpidash load {get_settings().archive_dir / last.run_id} (the archived input of the last good "
-                 f"load, {last.run_id})" if last else "kpidash load FOLDER")
-        typer.echo(f"error: not starting: {exc}\nTo serve the last good data again, run {again}.", err=True)
-        raise typer.Exit(1) from None
+    last = last_good_run()
+    again = (f"kpidash load {get_settings().archive_dir / last.run_id} (the archived input of the last good "
+             f"load, {last.run_id})" if last else "kpidash load FOLDER")
+    typer.echo(f"error: not starting: {exc}\nTo serve the last good data again, run {again}.", err=True)
+    raise typer.Exit(1)
 
 
 def _check_scope_exists(team: str | None, service: str | None) -> None:
@@ -234,7 +232,6 @@ def serve(
 
     from api.app import create_server_app
 
-    _refuse_unreadable_warehouse()
     team, service, why_not = _first_team_and_service()
     with _refusals():
         made = accounts.create_demo_users(get_engine(), team, service)

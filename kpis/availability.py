@@ -9,9 +9,7 @@ empty or partial tables and show a wrong number, so callers mark it unavailable 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 
-import duckdb
 
 NOT_AVAILABLE = "not available from this source"
 
@@ -35,15 +33,6 @@ SOURCE_GAPS: dict[str, dict[str, str]] = {
 def unavailable_kpis(source_system: str | None) -> dict[str, str]:
     """KPI id -> why the source cannot support it (empty for a full case-management extract)."""
     return dict(SOURCE_GAPS.get((source_system or "").lower(), {}))
-
-
-def warehouse_source_system(db: Path) -> str | None:
-    """extract_meta.source_system of a published warehouse (None if it names none)."""
-    quoted = str(db).replace("'", "''")
-    with duckdb.connect(":memory:") as con:
-        con.execute(f"ATTACH '{quoted}' AS wh (READ_ONLY)")
-        row = con.execute("SELECT source_system FROM wh.extract_meta LIMIT 1").fetchone()
-    return row[0] if row else None
 
 
 def apply_availability(rows: list[dict], source_system: str | None) -> list[dict]:
