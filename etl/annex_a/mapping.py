@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from etl.annex_a.reader import LIST_COLUMNS, LIST_NAMES, AnnexAError, ListSheet, read_workbook
+from etl.annex_a.reader import LIST_COLUMNS, LIST_NAMES, AnnexAError, ListSheet, meanings, read_workbook
 from etl.contract import TABLES
 
 SOURCE_SYSTEM = "annex_a"
@@ -34,29 +34,34 @@ EPISODE_LISTS = {4: "ASSESSMENT", 6: "CIN", 7: "CP", 8: "CLA"}
 KEY_DATES = {3: "referral_date", 4: "start_date", 5: "strategy_date", 6: "start_date", 7: "start_date", 8: "start_date"}
 END_DATES = {4: "authorised_date", 6: "end_date", 7: "end_date", 8: "end_date"}
 
+# ax_text cleans a raw cell once (NBSP, runs of spaces, Excel error values); the others read text
+# that ax_text has already cleaned, so no cell is cleaned twice.
 _MACROS = [
-    f"""CREATE OR REPLACE TEMP MACRO ax_text(v) AS
-        CASE WHEN upper(trim(replace(v, chr(160), ' '))) IN ({", ".join(f"'{e}'" for e in ERROR_VALUES)}) THEN NULL
-             ELSE nullif(trim(regexp_replace(replace(v, chr(160), ' '), '\\s+', ' ', 'g')), '') END""",
-    "CREATE OR REPLACE TEMP MACRO ax_code(v) AS regexp_replace(ax_text(v), '^[A-Za-z]{1,2}\\)\\s*', '')",
-    "CREATE OR REPLACE TEMP MACRO ax_id(v) AS regexp_replace(ax_text(v), '^(\\d+)\\.0+$', '\\1')",
-    """CREATE OR REPLACE TEMP MACRO ax_date(v) AS CASE
-        WHEN regexp_full_match(ax_text(v), '\\d{4}-\\d{2}-\\d{2}([ T]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?')
-            THEN try_strptime(left(ax_text(v), 10), '%Y-%m-%d')::DATE
-        WHEN regexp_full_match(ax_text(v), '\\d{1,2}/\\d{1,2}/\\d{4}') THEN try_strptime(ax_text(v), '%d/%m/%Y')::DATE
-        WHEN regexp_full_match(ax_text(v), '\\d{3,5}(\\.\\d+)?')
-            THEN DATE '1899-12-30' + CAST(floor(CAST(ax_text(v) AS DOUBLE)) AS INTEGER)
+    f"""CREATE OR REPLACE MACRO ax_text(v) AS
+        CASE WHEN (contains(v, '#') OR contains(upper(v), 'N/A'))
+                  AND upper(trim(replace(v, chr(160), ' '))) IN ({", ".join(f"'{e}'" for e in ERROR_VALUES)}) THEN NULL
+             WHEN contains(v, '  ') OR contains(v, chr(160)) OR contains(v, chr(9)) OR contains(v, chr(10))
+                  OR contains(v, chr(12)) OR contains(v, chr(13))  -- the regex only where it has work to do
+                 THEN nullif(trim(regexp_replace(replace(v, chr(160), ' '), '\\s+', ' ', 'g')), '')
+             ELSE nullif(trim(v), '') END""",
+    "CREATE OR REPLACE MACRO ax_code(v) AS regexp_replace(v, '^[A-Za-z]{1,2}\\)\\s*', '')",
+    "CREATE OR REPLACE MACRO ax_id(v) AS regexp_replace(v, '^(\\d+)\\.0+$', '\\1')",
+    """CREATE OR REPLACE MACRO ax_date(v) AS CASE
+        WHEN regexp_full_match(v, '\\d{4}-\\d{2}-\\d{2}([ T]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?')
+            THEN try_strptime(left(v, 10), '%Y-%m-%d')::DATE
+        WHEN regexp_full_match(v, '\\d{1,2}/\\d{1,2}/\\d{4}') THEN try_strptime(v, '%d/%m/%Y')::DATE
+        WHEN regexp_full_match(v, '\\d{3,5}(\\.\\d+)?')
+            THEN DATE '1899-12-30' + CAST(floor(CAST(v AS DOUBLE)) AS INTEGER)
         END""",
-    """CREATE OR REPLACE TEMP MACRO ax_bool(v) AS CASE
+    """CREATE OR REPLACE MACRO ax_bool(v) AS CASE
         WHEN lower(ax_code(v)) IN ('yes', 'y', 'true', '1') THEN 'Y'
         WHEN lower(ax_code(v)) IN ('no', 'n', 'false', '0') THEN 'N' END""",
-    """CREATE OR REPLACE TEMP MACRO ax_gender(v) AS CASE
+    """CREATE OR REPLACE MACRO ax_gender(v) AS CASE
         WHEN lower(ax_code(v)) IN ('male', 'm', '1') THEN 'M'
         WHEN lower(ax_code(v)) IN ('female', 'f', '2') THEN 'F'
         WHEN lower(ax_code(v)) IN ('not stated/recorded', 'not stated', 'not recorded', 'not known', 'unknown',
                                    'u', '0', '9') THEN 'U'
         WHEN lower(ax_code(v)) IN ('neither', 'indeterminate', 'n') THEN 'N' END""",
-    "CREATE OR REPLACE TEMP MACRO ax_key(v) AS lower(ax_text(v))",
 ]
 
 # How each column is read: the SQL macro, and the reason an analyst reads when a value does not fit.
@@ -104,7 +109,7 @@ def convert_workbook(workbook: Path, out: Path) -> Conversion:
         con.execute("SET enable_progress_bar = false")
         for macro in _MACROS:
             con.execute(macro)
-        lists = read_workbook(workbook, con)
+        lists = read_workbook(workbook, con, then=_prepare)
         if not lists:
             raise AnnexAError(
                 f"{workbook.name} has none of the sheets List 3 to List 9: is it an Ofsted Annex A workbook?"
@@ -116,6 +121,7 @@ def convert_workbook(workbook: Path, out: Path) -> Conversion:
         usable = _check_lists(con, lists)
         _clean(con, usable)
         _write_tables(con, usable, out)
+        _check_workers(con)
         extracted = _extract_date(con, usable)
         (out / "manifest.json").write_text(
             json.dumps({"extracted_at": extracted.isoformat(), "source_system": SOURCE_SYSTEM}), encoding="utf-8"
@@ -148,6 +154,18 @@ def _issue(con: duckdb.DuckDBPyConnection, sheet: ListSheet | int, column: str |
     )
 
 
+def _prepare(con: duckdb.DuckDBPyConnection, number: int) -> None:
+    """p<N>: each row of list<N> with every cell as written (`<m>__raw`), cleaned (`<m>`) and, for the
+    columns that have a type, parsed (`<m>__v`); every cell is cleaned and parsed once, in two passes."""
+    columns = meanings(number)
+    raw = ", ".join(f'"{m}" AS "{m}__raw", ax_text("{m}") AS "{m}"' for m in columns)
+    con.execute(f"CREATE OR REPLACE TABLE t{number} AS SELECT _row, {raw} FROM list{number}")
+    typed = ", ".join(f'{_PARSERS[_KINDS[m]][0]}("{m}") AS "{m}__v"' for m in columns if m in _KINDS)
+    con.execute(f"""CREATE OR REPLACE TABLE p{number} AS
+                    SELECT *, ax_id(child_id) AS child_id__v{", " + typed if typed else ""} FROM t{number}""")
+    con.execute(f"DROP TABLE t{number}")
+
+
 def _check_lists(con: duckdb.DuckDBPyConnection, lists: dict[int, ListSheet]) -> dict[int, ListSheet]:
     """Record per-list and per-cell problems; the lists whose rows can be used."""
     usable: dict[int, ListSheet] = {}
@@ -164,41 +182,41 @@ def _check_lists(con: duckdb.DuckDBPyConnection, lists: dict[int, ListSheet]) ->
             _issue(con, sheet, None, f"has no {key.replace('_', ' ')} column: the list is not loaded")
             continue
         usable[number] = sheet
-        meanings = list(sheet.columns)
+        present = list(sheet.columns)
         checks = []
-        for meaning in ("child_id", *meanings):
+        for meaning in dict.fromkeys(("child_id", *present)):
             if meaning not in sheet.columns:
                 continue
-            col_order = meanings.index(meaning) + 1
+            col_order = present.index(meaning) + 1
             header = sheet.columns[meaning].replace("'", "''")
-            raw = f'"{meaning}"'
+            raw = f'"{meaning}__raw"'
             checks.append(
                 f"""SELECT _row, '{header}', {col_order}, {raw}, 'is an Excel error value; taken as empty', 'warning'
-                    FROM list{number} WHERE upper(trim(replace({raw}, chr(160), ' ')))
-                                            IN ({", ".join(f"'{e}'" for e in ERROR_VALUES)})"""
+                    FROM p{number} WHERE "{meaning}" IS NULL AND upper(trim(replace({raw}, chr(160), ' ')))
+                                         IN ({", ".join(f"'{e}'" for e in ERROR_VALUES)})"""
             )
             kind = _KINDS.get(meaning)
             if kind:
-                macro, reason = _PARSERS[kind]
+                reason = _PARSERS[kind][1]
                 required = meaning == key
                 severity = "reject" if required else "warning"
                 reason += "; the row is not loaded" if required else "; taken as empty"
                 checks.append(
-                    f"""SELECT _row, '{header}', {col_order}, {raw}, '{reason}', '{severity}' FROM list{number}
-                        WHERE ax_text({raw}) IS NOT NULL AND {macro}({raw}) IS NULL"""
+                    f"""SELECT _row, '{header}', {col_order}, {raw}, '{reason}', '{severity}' FROM p{number}
+                        WHERE "{meaning}" IS NOT NULL AND "{meaning}__v" IS NULL"""
                 )
         if key:
             header = sheet.columns[key].replace("'", "''")
             checks.append(
-                f"""SELECT _row, '{header}', {meanings.index(key) + 1}, NULL, 'is empty; the row is not loaded', 'reject'
-                    FROM list{number} WHERE ax_text({key}) IS NULL AND ax_id(child_id) IS NOT NULL"""
+                f"""SELECT _row, '{header}', {present.index(key) + 1}, NULL, 'is empty; the row is not loaded', 'reject'
+                    FROM p{number} WHERE {key} IS NULL AND child_id__v IS NOT NULL"""
             )
         child_header = sheet.columns["child_id"].replace("'", "''")
-        others = [f'ax_text("{m}")' for m in meanings if m != "child_id"] or ["NULL"]
+        others = [f'"{m}"' for m in present if m != "child_id"] or ["NULL"]
         checks.append(
-            f"""SELECT _row, '{child_header}', {meanings.index("child_id") + 1}, NULL,
+            f"""SELECT _row, '{child_header}', {present.index("child_id") + 1}, NULL,
                        'is empty; the row is not loaded', 'reject'
-                FROM list{number} WHERE ax_id(child_id) IS NULL AND coalesce({", ".join(others)}) IS NOT NULL"""
+                FROM p{number} WHERE child_id__v IS NULL AND coalesce({", ".join(others)}) IS NOT NULL"""
         )
         con.execute(
             f"""INSERT INTO mapping_issues
@@ -221,19 +239,16 @@ def _clean(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet]) -> None
     """Typed views `c<N>` of the rows that can be used, with team and worker ids."""
     for number in usable:
         key = KEY_DATES.get(number)
-        extra = []
-        for meaning in LIST_COLUMNS[number]:
-            kind = _KINDS.get(meaning)
-            extra.append(f"{_PARSERS[kind][0]}({meaning}) AS {meaning}" if kind else f"ax_code({meaning}) AS {meaning}")
+        extra = [f'"{m}__v" AS {m}' if m in _KINDS else f"ax_code({m}) AS {m}" for m in LIST_COLUMNS[number]]
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE c{number} AS
-                SELECT _row, ax_id(child_id) AS child_id, ax_gender(gender) AS gender, ax_code(ethnicity) AS ethnicity,
-                       ax_date(date_of_birth) AS date_of_birth, ax_bool(disability) AS disability,
-                       ax_text(team) AS team_name, ax_text(worker) AS worker_name,
-                       'T' || left(md5(ax_key(team)), 8) AS team_id, 'W' || left(md5(ax_key(worker)), 8) AS worker_id,
+                SELECT _row, child_id__v AS child_id, gender__v AS gender, ax_code(ethnicity) AS ethnicity,
+                       date_of_birth__v AS date_of_birth, disability__v AS disability,
+                       team AS team_name, worker AS worker_name,
+                       'T' || left(md5(lower(team)), 8) AS team_id, 'W' || left(md5(lower(worker)), 8) AS worker_id,
                        {", ".join(extra)}
-                FROM list{number}
-                WHERE ax_id(child_id) IS NOT NULL {f"AND ax_date({key}) IS NOT NULL" if key else ""}"""
+                FROM p{number}
+                WHERE child_id__v IS NOT NULL {f"AND {key}__v IS NOT NULL" if key else ""}"""
         )
 
 
@@ -250,7 +265,7 @@ def _write_tables(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet], 
     if 9 in usable:
         people += (
             " UNION ALL SELECT 9, child_id, NULL, NULL, NULL, NULL, team_id, team_name, "
-            "'W' || left(md5(ax_key(personal_advisor)), 8), ax_text(personal_advisor) FROM c9"
+            "'W' || left(md5(lower(personal_advisor)), 8), personal_advisor FROM c9"
             if "personal_advisor" in usable[9].columns else ""
         )
     con.execute(f"CREATE TEMP TABLE people AS {people}")
@@ -316,6 +331,21 @@ def _write_tables(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet], 
         columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in table.column_names)
         select = f"SELECT {', '.join(table.column_names)} FROM ({query})" if query else f"SELECT {columns} LIMIT 0"
         con.execute(f"COPY ({select}) TO '{_sql_path(out / table.file_name)}' (FORMAT csv, HEADER, DATEFORMAT '%Y-%m-%d')")
+
+
+def _check_workers(con: duckdb.DuckDBPyConnection) -> None:
+    """Warn where one worker name is allocated in several teams: Annex A gives names, not worker ids, so
+    namesakes in different teams become one worker, and the analyst should know where."""
+    con.execute(
+        f"""INSERT INTO mapping_issues
+            SELECT 'Annex A', {FILE_ORDER_OFFSET + 10}, NULL, 'Allocated Worker', 0, worker_name,
+                   'is the allocated worker in ' || count(*) || ' teams (' || string_agg(team_name, ', ' ORDER BY team_name)
+                   || '): Annex A has no worker ids, so kpidash counts one name as one worker, in the team with most '
+                   || 'of their children; if these are different people, their caseloads are added together', 'warning'
+            FROM (SELECT worker_id, min(worker_name) AS worker_name, team_id, min(team_name) AS team_name FROM people
+                  WHERE worker_name IS NOT NULL AND team_name IS NOT NULL GROUP BY worker_id, team_id)
+            GROUP BY worker_id, worker_name HAVING count(*) > 1 ORDER BY worker_name"""
+    )
 
 
 def _extract_date(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet]) -> dt.datetime:

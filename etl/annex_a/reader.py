@@ -1,6 +1,7 @@
 """Read the List sheets of an Annex A workbook into DuckDB, tolerating what real exporters write.
 
-python-calamine reads the cells (formulas give their cached values). Each List becomes a DuckDB
+fastexcel (calamine underneath) reads each sheet straight into Arrow as text (formulas give their cached
+values; Excel dates come as `yyyy-mm-dd hh:mm:ss`, error cells as empty). Each List becomes a DuckDB
 table `list<N>` of text columns named by what they mean (`child_id`, `referral_date`, ...) plus
 `_row`, the sheet's row number as Excel shows it, so every problem can be reported where an analyst
 finds it. Headers are matched after folding case, spaces, non-breaking spaces and curly quotes, and
@@ -13,14 +14,14 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path
 
 import duckdb
+import fastexcel
 import pyarrow as pa
-from python_calamine import CalamineError, CalamineWorkbook
 
 HEADER_SEARCH_ROWS = 10  # a title block above the header row is tolerated
 
@@ -78,6 +79,10 @@ LIST_NAMES = {
     7: "child protection", 8: "children in care", 9: "care leavers",
 }
 _SHEET = re.compile(r"list\s*(\d{1,2})\b")
+# calamine's names for Excel's error values, as Excel shows them
+EXCEL_ERRORS = {"NA": "#N/A", "Div0": "#DIV/0!", "Ref": "#REF!", "Value": "#VALUE!", "Name": "#NAME?",
+                "Null": "#NULL!", "Num": "#NUM!", "GettingData": "#GETTING_DATA"}
+_ERROR = re.compile(r"Error\((\w+)\)")
 
 
 class AnnexAError(Exception):
@@ -106,51 +111,90 @@ def normalise_header(text: object) -> str:
     return re.sub(r"\s+", " ", folded).strip().rstrip("?:. ").strip().lower()
 
 
+def meanings(number: int) -> list[str]:
+    """The columns kpidash reads from a list, by meaning, in the order `list<N>` tables have them."""
+    return [*_COMMON, *LIST_COLUMNS[number]]
+
+
 def _wanted(number: int) -> dict[str, str]:
     """Normalised header variant -> meaning, for one list."""
     variants = {**_COMMON, **LIST_COLUMNS.get(number, {})}
     return {v: meaning for meaning, names in variants.items() for v in names}
 
 
-def read_workbook(path: Path, con: duckdb.DuckDBPyConnection) -> dict[int, ListSheet]:
-    """Register `list3` .. `list9` in con for the List sheets the workbook has; AnnexAError if unreadable.
+def read_workbook(
+    path: Path, con: duckdb.DuckDBPyConnection, then: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None,
+) -> dict[int, ListSheet]:
+    """Create tables `list3` .. `list9` in con's database for the List sheets the workbook has, then run
+    `then(cursor, number)` on each; AnnexAError if the workbook is unreadable.
 
-    Sheets are parsed in parallel threads (calamine releases the GIL while it parses), each into an
-    Arrow table of only the columns kpidash uses, so a 50,000-row list never lives long as Python rows.
+    One thread per sheet (as many as there are cores): calamine parses the sheet straight into Arrow
+    text columns and DuckDB then runs `then` on that list, both without the GIL, so one list is parsed
+    while another is cleaned. The tables are ordinary (not TEMP) because each thread has its own cursor.
     """
     try:
-        names = CalamineWorkbook.from_path(str(path)).sheet_names
-    except (CalamineError, OSError, ValueError) as err:
-        raise AnnexAError(f"{path.name} cannot be read as an Excel workbook ({err})") from None
+        names = fastexcel.read_excel(path).sheet_names
+    except (fastexcel.FastExcelError, OSError, ValueError) as err:
+        raise AnnexAError(f"{path.name} cannot be read as an Excel workbook ({_first_line(err)})") from None
     chosen: dict[int, str] = {}
     for name in names:
         match = _SHEET.match(normalise_header(name))
         if match and int(match.group(1)) in LIST_COLUMNS and int(match.group(1)) not in chosen:
             chosen[int(match.group(1))] = name
+
+    def load(number: int, name: str) -> ListSheet:
+        sheet, table = _parse(path, number, name)  # a fastexcel reader is not shared between threads
+        with con.cursor() as cur:
+            cur.register("raw_list", table)
+            cur.execute(f"CREATE OR REPLACE TABLE list{number} AS SELECT * FROM raw_list")
+            cur.unregister("raw_list")
+            if then is not None:
+                then(cur, number)
+        return sheet
+
     with ThreadPoolExecutor(max_workers=max(1, min(len(chosen), os.cpu_count() or 1))) as pool:
-        parsed = dict(zip(chosen, pool.map(lambda item: _parse(path, *item), chosen.items())))
-    found: dict[int, ListSheet] = {}
-    for number, (sheet, table) in parsed.items():
-        con.register(f"raw_list{number}", table)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE list{number} AS SELECT * FROM raw_list{number}")
-        con.unregister(f"raw_list{number}")
-        found[number] = sheet
-    return found
+        return dict(zip(chosen, pool.map(lambda item: load(*item), chosen.items())))
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def _parse(path: Path, number: int, name: str) -> tuple[ListSheet, pa.Table]:
     try:
-        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(name).to_python(skip_empty_area=False)
-    except (CalamineError, OSError, ValueError) as err:
-        raise AnnexAError(f'{path.name}: sheet "{name}" cannot be read ({err})') from None
-    return _register(number, name, rows)
+        # skip_rows=0 keeps leading empty rows, so row i of the batch is the sheet's row i + 1
+        sheet = fastexcel.read_excel(path).load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
+        batch, errors = sheet.to_arrow_with_errors()
+    except (fastexcel.FastExcelError, OSError, ValueError) as err:
+        raise AnnexAError(f'{path.name}: sheet "{name}" cannot be read ({_first_line(err)})') from None
+    return _register(number, name, _with_error_text(batch, errors))
 
 
-def _register(number: int, name: str, rows: list[list]) -> tuple[ListSheet, pa.Table]:
+def _with_error_text(batch: pa.RecordBatch, errors: object) -> pa.RecordBatch:
+    """Put Excel's text (`#N/A`, `#REF!` ...) back into the error cells the text reader left empty, so
+    the mapping reports them where they are, like an `#N/A` typed as text."""
+    found = getattr(errors, "errors", None) or []
+    by_column: dict[int, dict[int, str]] = {}
+    for error in found:
+        row, column = error.position
+        kind = _ERROR.search(error.detail)
+        by_column.setdefault(column, {})[row] = EXCEL_ERRORS.get(kind.group(1) if kind else "", "#VALUE!")
+    if not by_column:
+        return batch
+    columns = list(batch.columns)
+    for column, cells in by_column.items():
+        values = columns[column].to_pylist()
+        for row, text in cells.items():
+            values[row] = text
+        columns[column] = pa.array(values, pa.string())
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+def _register(number: int, name: str, batch: pa.RecordBatch) -> tuple[ListSheet, pa.Table]:
     wanted = _wanted(number)
+    top = [list(row.values()) for row in batch.slice(0, HEADER_SEARCH_ROWS).to_pylist()]
     header_at = next(
-        (i for i, row in enumerate(rows[:HEADER_SEARCH_ROWS])
-         if any(wanted.get(normalise_header(c)) == "child_id" for c in row)),
+        (i for i, row in enumerate(top) if any(c is not None and wanted.get(normalise_header(c)) == "child_id" for c in row)),
         None,
     )
     if header_at is None:
@@ -158,28 +202,20 @@ def _register(number: int, name: str, rows: list[list]) -> tuple[ListSheet, pa.T
             f'sheet "{name}" (Annex A List {number}) has no "Child Unique ID" column in its first '
             f"{HEADER_SEARCH_ROWS} rows: is it an Annex A list?"
         )
-    header = rows[header_at]
     sheet = ListSheet(number, name, header_at + 1, {})
     positions: dict[str, int] = {}
-    for position, cell in enumerate(header):
-        text = str(cell).strip()
-        meaning = wanted.get(normalise_header(cell))
+    for position, cell in enumerate(top[header_at]):
+        text = "" if cell is None else cell.strip()
+        meaning = wanted.get(normalise_header(text))
         if meaning and meaning not in positions:
             positions[meaning] = position
             sheet.columns[meaning] = text
         elif text:
             sheet.unused.append(text)
-    data = rows[header_at + 1:]
-    sheet.rows = len(data)
-    used = [m for m in {**_COMMON, **LIST_COLUMNS[number]} if m in positions]
-    # only the used columns, picked in C (itemgetter) rather than row by row in Python
-    getter = itemgetter(*(positions[m] for m in used), positions["child_id"])  # always 2+ items: tuples
-    picked = list(zip(*map(getter, data)))[:-1] if data else []
-    arrays = {"_row": pa.array(range(header_at + 2, header_at + 2 + len(data)), pa.int64())}
-    values = dict(zip(used, picked))
-    for meaning in {**_COMMON, **LIST_COLUMNS[number]}:
-        if meaning in values:
-            arrays[meaning] = pa.array(list(map(str, values[meaning])), pa.string())
-        else:
-            arrays[meaning] = pa.nulls(len(data), pa.string())
+    data = batch.slice(header_at + 1)
+    sheet.rows = data.num_rows
+    arrays = {"_row": pa.array(range(header_at + 2, header_at + 2 + data.num_rows), pa.int64())}
+    for meaning in meanings(number):
+        arrays[meaning] = (data.column(positions[meaning]).cast(pa.string()) if meaning in positions
+                           else pa.nulls(data.num_rows, pa.string()))
     return sheet, pa.table(arrays)

@@ -127,3 +127,34 @@ def test_a_workbook_without_lists(tmp_path: Path):
     book = write_workbook(tmp_path / "annex.xlsx", {"Sheet1": [["a", "b"]]})
     with pytest.raises(AnnexAError, match="none of the sheets List 3 to List 9"):
         convert_workbook(book, tmp_path / "out")
+
+
+def test_one_worker_name_in_two_teams_is_one_worker_with_a_warning(tmp_path: Path):
+    # Ann Example holds a referral in Duty Team and another in Team B (hand-made): Annex A has no
+    # worker ids, so she is one worker, placed in Duty Team (two of her three rows), and the analyst is told.
+    header = ["Child Unique ID", "Date of Referral", "Allocated Team", "Allocated Worker"]
+    rows = [header, ["C1", "01/03/2025", "Duty Team", "Ann Example"], ["C2", "02/03/2025", "duty team", "ann example"],
+            ["C3", "03/03/2025", "Team B", "Ann Example"], ["C4", "04/03/2025", "Team B", "Ben Sample"]]
+    done = convert_workbook(write_workbook(tmp_path / "annex.xlsx", {"List 3": rows}), tmp_path / "out")
+    workers = _csv(done.folder, "workers")
+    teams = {t["team_id"]: t["team_name"] for t in _csv(done.folder, "teams")}
+    assert sorted((w["worker_name"], teams[w["team_id"]]) for w in workers) == [
+        ("Ann Example", "Duty Team"), ("Ben Sample", "Team B")]
+    [warning] = [i for i in mapping_issues(done.issues_path) if i.file == "Annex A"]
+    assert (warning.column, warning.value, warning.severity) == ("Allocated Worker", "Ann Example", "warning")
+    assert "in 2 teams (Duty Team, Team B)" in warning.reason
+
+
+def test_excel_error_cells_are_reported_where_they_are(tmp_path: Path):
+    # a VLOOKUP that failed leaves an error cell (not the text "#N/A"): reported at its row, taken as empty
+    rows = [["Child Unique ID", "Date of Referral", "Allocated Team"],
+            ["C1", "01/03/2025", ("formula", "=NA()", "#N/A")],
+            [("formula", "=1/0", "#DIV/0!"), "02/03/2025", "Duty Team"]]
+    done = convert_workbook(write_workbook(tmp_path / "annex.xlsx", {"List 3": rows}), tmp_path / "out")
+    found = [(i.line, i.column, i.value, i.reason) for i in mapping_issues(done.issues_path) if i.line is not None]
+    assert found == [
+        (2, "Allocated Team", "#N/A", "is an Excel error value; taken as empty"),
+        (3, "Child Unique ID", "#DIV/0!", "is an Excel error value; taken as empty"),
+        (3, "Child Unique ID", None, "is empty; the row is not loaded"),
+    ]
+    assert [r["child_id"] for r in _csv(done.folder, "referrals")] == ["C1"]
