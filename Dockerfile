@@ -10,12 +10,13 @@ COPY etl ./etl
 COPY kpis ./kpis
 COPY sample_data ./sample_data
 COPY scheduler ./scheduler
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# kpidash and every dependency as wheels, with the PostgreSQL driver for the app database
+RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[postgres]"
 
 FROM python:3.11-slim AS runtime
 RUN useradd --create-home --uid 10001 kpidash
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+RUN pip install --no-cache-dir --no-index --find-links /wheels "kpidash[postgres]" && rm -rf /wheels
 # The warehouse, archive, packs and lock files live on the volume, owned by the service user.
 RUN mkdir -p /data && chown kpidash:kpidash /data
 USER kpidash

@@ -1,6 +1,7 @@
 """The audit trail: every look at child-level records (allowed or refused) and every failed sign-in.
 
-Written in its own transaction, so the entry stays even when the request then fails.
+Entries are written by core.audit.record (re-exported here), in their own transaction, so the entry
+stays even when the request then fails.
 """
 
 from __future__ import annotations
@@ -12,12 +13,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from api.models import AuditEntry
-
-
-def record(engine: Engine, event: str, outcome: str, **fields: Any) -> None:
-    """Append one entry (fields: the AuditEntry columns: username, role, kpi, unit, ...)."""
-    with Session(engine) as session, session.begin():
-        session.add(AuditEntry(event=event, outcome=outcome, **fields))
+from core.audit import record  # noqa: F401  (the writer lives in core: the scheduler writes entries too)
 
 
 def entries(

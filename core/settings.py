@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         None,
         description="Comma-separated recipients of the weekly pack emails.",
     )
+    pack_email_records: bool = Field(
+        False,
+        description="Whether the emailed weekly packs carry the child-level action lists. Off by default: "
+        "special-category data must not travel by ordinary email, so the emailed packs give each list's "
+        "count only; the copies written to pack_dir are always full.",
+    )
 
 
 @lru_cache

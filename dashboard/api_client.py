@@ -127,6 +127,10 @@ class ApiClient:
     def team_workers(self, team_id: str, date_to: dt.date | None = None) -> list[dict[str, Any]]:
         return self._get(f"/dashboard/teams/{team_id}/workers", {"to": date_to})
 
+    def team_pack(self, team_id: str, as_at: dt.date | None = None) -> bytes:
+        """The team's weekly pack (XLSX), built by the API: the same workbook the scheduler emails."""
+        return self._send("GET", f"/teams/{team_id}/pack.xlsx", params={"as_at": as_at}).content
+
     def status(self) -> dict[str, Any]:
         return self._get("/status")
 

@@ -51,6 +51,23 @@ def kpi_records(
     check_unit(wh, level, unit)
     if level == "worker" and not kpi.worker_level:
         raise KpiError(f"{kpi.id} has no worker-level figures; ask for a team, a service or the trust")
+    return _records(wh, kpi_id, level, unit, date_from, date_to)
+
+
+def kpi_records_by_team(
+    wh: Warehouse, kpi_id: str, date_from: dt.date | None = None, date_to: dt.date | None = None,
+) -> dict[str, list[dict]]:
+    """team id -> what kpi_records gives for that team, for every team in one query (weekly packs)."""
+    by_team: dict[str, list[dict]] = {}
+    for row in _records(wh, kpi_id, "team", None, date_from, date_to):
+        by_team.setdefault(row["team_unit"], []).append(row)
+    return by_team
+
+
+def _records(wh: Warehouse, kpi_id: str, level: str, unit: str | None, date_from: dt.date | None,
+             date_to: dt.date | None) -> list[dict]:
+    """unit None at a level below the trust: every unit's records (one per child within each unit)."""
+    kpi = get_kpi(kpi_id)
     date_from, date_to = resolve_period(wh, date_from, date_to)
     periods = single_period(date_from, date_to)
     wh.ensure_calendar(periods.first, periods.last)
@@ -63,12 +80,14 @@ def kpi_records(
     selected = ", ".join(_shown(c) for c in columns)
     num, den = measure.numerator_if, measure.denominator_if or "FALSE"
     where = f"(({num}) OR ({den}))"
+    within = ""
     if level != TRUST:
-        where += f" AND {_UNIT_COLUMN[level]} = $unit"
+        where += f" AND {_UNIT_COLUMN[level]} = $unit" if unit is not None else ""
+        within = f"{_UNIT_COLUMN[level]}, "
     per_child = ""
     if measure.one_record_per_child:
-        selected += ", count(*) OVER (PARTITION BY child_id) AS open_episodes"
-        per_child = "QUALIFY row_number() OVER (PARTITION BY child_id ORDER BY start_time DESC, record_id) = 1"
+        selected += f", count(*) OVER (PARTITION BY {within}child_id) AS open_episodes"
+        per_child = f"QUALIFY row_number() OVER (PARTITION BY {within}child_id ORDER BY start_time DESC, record_id) = 1"
     sql = f"""
     WITH {periods_cte(periods)},
     facts AS ({family.facts})

@@ -13,7 +13,15 @@ from core.appdb import get_engine
 from core.settings import get_settings
 from etl.refresh import RefreshOutcome, refresh
 from scheduler.history import Snapshot, store_snapshot, today_local
-from scheduler.packs import email_packs, weekly_subject, write_team_packs
+from core.audit import record
+from scheduler.packs import (
+    ACTOR,
+    email_attachments,
+    email_packs,
+    weekly_packs,
+    weekly_subject,
+    write_team_packs,
+)
 
 log = logging.getLogger("kpidash.scheduler")
 
@@ -37,10 +45,17 @@ def history_job() -> Snapshot:
 
 
 def packs_job() -> list[Path]:
-    """Write every team's weekly pack, and email them where SMTP is configured."""
+    """Write every team's weekly pack, and email them where SMTP is configured (child-level lists
+    only with KPIDASH_PACK_EMAIL_RECORDS)."""
     settings = get_settings()
-    packs = write_team_packs(Path(settings.db), Path(settings.pack_dir))
-    sent = email_packs(settings, packs, weekly_subject(today_local()))
+    engine = get_engine()
+    weeks = weekly_packs(Path(settings.db))
+    packs = write_team_packs(weeks, Path(settings.pack_dir), engine)
+    attachments = email_attachments(weeks, packs, settings.pack_email_records)
+    sent = email_packs(settings, attachments, weekly_subject(today_local()))
+    if sent and settings.pack_email_records:
+        record(engine, "records", "ok", username=ACTOR, role=ACTOR, kpi="team_pack", level="team",
+               detail=f"{len(packs)} weekly team packs with their action lists emailed to {settings.smtp_to}"[:500])
     log.info(
         f"wrote {len(packs)} team packs to {settings.pack_dir}" + (f", emailed to {settings.smtp_to}" if sent else ""),
         extra={"job": "packs"},

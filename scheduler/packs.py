@@ -1,7 +1,10 @@
-"""The weekly team pack: each team's KPI figures for the default period, one XLSX per team, written to
-a dated folder and (where SMTP is configured) emailed.
+"""The weekly team packs: each team's pack (kpis/team_pack.py, the same workbook the dashboard
+downloads) for the week ending on the extract date, written to <pack_dir>/<extract date>/<team>.xlsx
+and, where SMTP is configured, emailed.
 
-A minimal pack of the scheduler's own; the figures are the KPI layer's, computed once for every team.
+A pack on disk holds child-level records, so writing one is audited (actor "scheduler"). Email is
+not a safe channel for special-category data: unless KPIDASH_PACK_EMAIL_RECORDS is set, the emailed
+copies give each action list's count only.
 """
 
 from __future__ import annotations
@@ -11,50 +14,54 @@ import re
 import smtplib
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
-import xlsxwriter
+from sqlalchemy import Engine
 
+from core.audit import record
 from core.settings import Settings
+from kpis import open_warehouse
+from kpis.team_pack import ACTION_LISTS, team_pack_xlsx, team_weeks, without_records
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-HEADER = ("KPI", "Title", "Numerator", "Denominator", "Value")
+ACTOR = "scheduler"
 
 
-def _file_name(team_id: str) -> str:
+def file_name(team_id: str) -> str:
+    """The pack's file name: the team id, made safe for any filesystem."""
     return re.sub(r"[^A-Za-z0-9_.-]", "_", team_id) + ".xlsx"
 
 
-def write_team_packs(warehouse_path: Path, out_dir: Path) -> list[Path]:
-    """One pack per team into out_dir/<extract date>/; returns the files written."""
-    from kpis import compute_kpis, get_kpi, open_warehouse
-
+def weekly_packs(warehouse_path: Path) -> dict[str, dict[str, Any]]:
+    """Every team's week ending on the warehouse's extract date (one computation for all teams)."""
     with open_warehouse(warehouse_path) as wh:
-        date_to = wh.extract_date
-        date_from = date_to.replace(day=1)
-        teams = {t["team_id"]: t for t in wh.teams()}
-        rows = compute_kpis(wh, date_from, date_to, level="team")
-    by_team: dict[str, list[dict]] = {team_id: [] for team_id in teams}
-    for row in rows:
-        by_team.setdefault(row["unit"], []).append(row)
-    folder = out_dir / date_to.isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
+        return team_weeks(wh, wh.extract_date)
+
+
+def write_team_packs(weeks: dict[str, dict[str, Any]], out_dir: Path, engine: Engine) -> list[Path]:
+    """Each team's full pack into out_dir/<as-at date>/, one audit entry per pack; the files written."""
     written = []
-    for team_id, figures in by_team.items():
-        path = folder / _file_name(team_id)
-        name = teams.get(team_id, {}).get("team_name", team_id)
-        with xlsxwriter.Workbook(str(path)) as book:
-            sheet = book.add_worksheet("KPIs")
-            bold = book.add_format({"bold": True})
-            sheet.write_row(0, 0, [f"{name} ({team_id}): KPIs {date_from} to {date_to}"], bold)
-            sheet.write_row(2, 0, HEADER, bold)
-            for i, f in enumerate(figures, start=3):
-                sheet.write_row(i, 0, [f["kpi"], get_kpi(f["kpi"]).title, f["numerator"], f["denominator"], f["value"]])
-            sheet.set_column(0, 1, 40)
+    for team_id, week in weeks.items():
+        folder = out_dir / week["as_at"].isoformat()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / file_name(team_id)
+        path.write_bytes(team_pack_xlsx(week))
+        record(engine, "records", "ok", username=ACTOR, role=ACTOR, kpi="team_pack", level="team", unit=team_id,
+               date_from=week["monday"], date_to=week["as_at"], record_count=_listed(week),
+               detail=f"weekly team pack written to {path}"[:500])
         written.append(path)
     return written
 
 
-def email_packs(settings: Settings, packs: list[Path], subject: str) -> bool:
+def email_attachments(weeks: dict[str, dict[str, Any]], written: list[Path], with_records: bool) -> dict[str, bytes]:
+    """file name -> the pack to email: the files written, or (by default) each pack without its child-level
+    rows, rebuilt from the same weeks."""
+    if with_records:
+        return {path.name: path.read_bytes() for path in written}
+    return {file_name(t): team_pack_xlsx(without_records(w)) for t, w in weeks.items()}
+
+
+def email_packs(settings: Settings, attachments: dict[str, bytes], subject: str) -> bool:
     """Send the packs as attachments of one email; False (nothing sent) where SMTP is not configured."""
     if not settings.smtp_host or not settings.smtp_to:
         return False
@@ -62,10 +69,11 @@ def email_packs(settings: Settings, packs: list[Path], subject: str) -> bool:
     message["Subject"] = subject
     message["From"] = settings.smtp_from
     message["To"] = settings.smtp_to
-    message.set_content(f"{len(packs)} team pack(s) attached, from kpidash.")
-    for path in packs:
-        message.add_attachment(path.read_bytes(), maintype="application", subtype=XLSX.split("/")[1],
-                               filename=path.name)
+    lists = ("The action lists are attached in full." if settings.pack_email_records else
+             "The action lists give counts only: the children themselves are in kpidash (sign in to see them).")
+    message.set_content(f"{len(attachments)} team pack(s) attached, from kpidash. {lists}")
+    for name, data in attachments.items():
+        message.add_attachment(data, maintype="application", subtype=XLSX.split("/")[1], filename=name)
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
         smtp.send_message(message)
     return True
@@ -74,3 +82,7 @@ def email_packs(settings: Settings, packs: list[Path], subject: str) -> bool:
 def weekly_subject(today: dt.date) -> str:
     """The email's subject line."""
     return f"kpidash weekly team packs, week of {today - dt.timedelta(days=today.weekday())}"
+
+
+def _listed(week: dict[str, Any]) -> int:
+    return sum(week["lists"][kpi]["count"] for _, kpi, _, _ in ACTION_LISTS)

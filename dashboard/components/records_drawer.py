@@ -4,16 +4,14 @@ who may see what and audits every request, and its refusal is shown as written."
 
 from __future__ import annotations
 
-import io
-import re
 from typing import Any
 
 import dash_ag_grid as dag
-import xlsxwriter
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import request_token
+from kpis.xlsx import xlsx_bytes  # noqa: F401  (moved to kpis: the API and the scheduler write packs too)
 
 HIDDEN = {"display": "none"}
 SHOWN = {"display": "flex"}
@@ -58,26 +56,6 @@ def column_defs(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A column per key of the records, in the API's order, with readable headers."""
     keys = list(dict.fromkeys(k for r in records[:50] for k in r))
     return [{"field": k, "headerName": k.replace("_", " ").capitalize()} for k in keys]
-
-
-def xlsx_bytes(sheets: dict[str, list[dict[str, Any]]]) -> bytes:
-    """One worksheet per named list of rows; text that looks like a formula is written as text."""
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
-    bold = book.add_format({"bold": True})
-    for name, rows in sheets.items():
-        sheet = book.add_worksheet(re.sub(r"[\[\]:*?/\\]", " ", name)[:31])
-        columns = list(dict.fromkeys(k for r in rows for k in r))
-        if not rows:
-            sheet.write(0, 0, "Nothing to list.")
-        for col, key in enumerate(columns):
-            sheet.write(0, col, key, bold)
-            sheet.set_column(col, col, max(12, len(key) + 2))
-            for line, row in enumerate(rows, start=1):
-                value = row.get(key)
-                sheet.write(line, col, "" if value is None else value)
-    book.close()
-    return out.getvalue()
 
 
 def fetch(api: ApiClient, request: dict[str, Any]) -> dict[str, Any]:

@@ -13,19 +13,9 @@ from dash import Input, Output, State, dcc, html, no_update
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import request_token
 from dashboard.components.formatting import change, format_value, long_date, rag_word, week_bounds
-from dashboard.components.records_drawer import xlsx_bytes
 from dashboard.pages import scope as scope_picker
+from kpis.team_pack import ACTION_LISTS
 
-# (heading, KPI, period: "now" = as at the extract date, "month" = month to date, filter on counted_in)
-ACTION_LISTS = (
-    ("Unallocated cases", "unallocated_cases", "now", None),
-    ("Assessments overdue", "assessments_overdue", "now", None),
-    ("Assessments due within 5 working days", "assessments_due_soon", "now", None),
-    ("Section 47 enquiries open over 15 working days", "s47_open_over_15wd", "now", None),
-    ("Children missing now", "children_missing_now", "now", None),
-    ("Return home interviews not offered within 72 hours (this month)", "rhi_offered_within_72h", "month",
-     "denominator"),
-)
 _pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="kpidash-team")
 
 
@@ -48,7 +38,8 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search
 
 def week_data(api: ApiClient, team_id: str, as_at: dt.date) -> dict[str, Any]:
     """Every KPI for the team this week (Monday to as_at) and last week, and the trust this week; the
-    workers; and the action lists (each a list of records, or the API's refusal)."""
+    workers; and the action lists (each a list of records, or the API's refusal as its note): the
+    on-screen view, in the shape of kpis.team_pack.team_week (the download is the API's pack)."""
     monday, last_monday, last_sunday = week_bounds(as_at)
     jobs = {
         "this": _pool.submit(api.figures, "team", team_id, (), monday, as_at),
@@ -72,9 +63,9 @@ def _action_list(api: ApiClient, kpi: str, team_id: str, as_at: dt.date, period:
         page = api.records(kpi, unit=team_id, level="team", date_to=as_at,
                            date_from=as_at.replace(day=1) if period == "month" else None)
     except ApiProblem as exc:
-        return {"refused": exc.message, "records": []}
+        return {"note": exc.message, "count": None, "records": []}
     records = [r for r in page["records"] if only is None or r.get("counted_in") == only]
-    return {"refused": None, "records": records}
+    return {"note": None, "count": len(records), "records": records}
 
 
 def summary_table(rows: list[dict[str, Any]], polarity: dict[str, str | None]) -> html.Table:
@@ -113,8 +104,8 @@ def workers_table(workers: list[dict[str, Any]]) -> Any:
 
 def action_grid(heading: str, kpi: str, data: dict[str, Any]) -> html.Section:
     records = data["records"]
-    if data["refused"]:
-        content: Any = html.P(data["refused"], className="state state-refused", role="note")
+    if data["note"]:
+        content: Any = html.P(data["note"], className="state state-refused", role="note")
     elif not records:
         content = html.P("None: nothing to act on here.", className="state")
     else:
@@ -126,7 +117,7 @@ def action_grid(heading: str, kpi: str, data: dict[str, Any]) -> html.Section:
                                               "paginationPageSize": 10},
                              style={"width": "100%"})
     return html.Section(className="card action", children=[
-        html.H3([heading, html.Span(f" {len(records)}" if not data["refused"] else "", className="count")]), content])
+        html.H3([heading, html.Span(f" {len(records)}" if not data["note"] else "", className="count")]), content])
 
 
 def register(app: Any, api_url: str) -> None:
@@ -157,20 +148,7 @@ def register(app: Any, api_url: str) -> None:
         if not team_id or not extract_date:
             return no_update
         try:
-            data = week_data(ApiClient(api_url, request_token()), team_id, dt.date.fromisoformat(extract_date))
+            pack = ApiClient(api_url, request_token()).team_pack(team_id, dt.date.fromisoformat(extract_date))
         except ApiProblem:
             return no_update
-        return dcc.send_bytes(team_pack_bytes(data), f"kpidash-team-pack-{team_id}-{data['as_at']}.xlsx")
-
-
-def team_pack_bytes(data: dict[str, Any]) -> bytes:
-    """The week's pack: the summary, the workers, and one sheet per action list the user may see."""
-    sheets: dict[str, list[dict[str, Any]]] = {
-        "Summary": [{"KPI": r["title"], "This week": r["this"], "Last week": r["last"], "Trust this week": r["trust"],
-                     "RAG": r["rag"] or "no target", "Target": r["target"]} for r in data["summary"]],
-        "Workers": data["workers"],
-    }
-    for heading, kpi, _, _ in ACTION_LISTS:
-        listed = data["lists"][kpi]
-        sheets[heading[:31]] = listed["records"] if not listed["refused"] else [{"note": listed["refused"]}]
-    return xlsx_bytes(sheets)
+        return dcc.send_bytes(pack, f"kpidash-team-pack-{team_id}-{extract_date}.xlsx")
