@@ -4,6 +4,15 @@ publishes a new file, and never pulled from under a request that is still using 
 The loader replaces the file atomically (os.replace), so a new inode/mtime means a new version. The
 file is stat-ed at most once a second; a changed file is opened in full before it replaces the
 current version, and the old version closes when its last request lets go of it.
+
+A changed file that cannot be read (garbage, truncated, not DuckDB) never replaces a good version:
+- replaced (a new inode): the version in hand still reads its own, intact inode and is kept;
+- written over in place (the same inode): the version in hand reads the damaged bytes too (blocks
+  DuckDB has not cached fail their checksum; tests/api/test_live_warehouse.py shows it), so the kept
+  copy of the last publish (`<db>.last-good`, see etl.publish) is served read-only instead; failing
+  that, the version in hand as long as a full read of it still works.
+With no version in hand (start-up), an unreadable file means the kept copy, if it opens. Either way
+`warning` says what is served, and a WARNING is logged once per bad file.
 """
 
 from __future__ import annotations
@@ -17,6 +26,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from etl.contract import TABLES
+from etl.publish import last_good_path
+
 log = logging.getLogger("kpidash.api")
 
 
@@ -27,8 +39,10 @@ class WarehouseUnavailable(Exception):
 class Version:
     """One open warehouse, how many requests hold it, and lookups memoised for its lifetime."""
 
-    def __init__(self, warehouse: Any) -> None:
+    def __init__(self, warehouse: Any, inode: int, kept_copy: bool = False) -> None:
         self.warehouse = warehouse
+        self.inode = inode  # of the file it was opened from: written over in place, it is damaged too
+        self.kept_copy = kept_copy
         self.users = 0
         self.retired = False
         self.memo: dict[Any, Any] = {}
@@ -52,14 +66,18 @@ class LiveWarehouse:
         opener: Callable[[Path], Any],
         on_swap: Callable[[str | None], None] = lambda run_id: None,
         check_interval: float = 1.0,
+        kept_copy: Path | None = None,
     ) -> None:
         self.path = path
+        self.kept_copy = kept_copy if kept_copy is not None else last_good_path(path)
         self._open = opener
         self._on_swap = on_swap
         self._interval = check_interval
         self._current: Version | None = None
-        self._signature: tuple[int, int, int] | None = None
-        self._problem = f"No warehouse has been published at {path} yet: load an extract (kpidash load FOLDER)."
+        self._signature: tuple[int, int, int] | None = None  # of the published file the version came from
+        self._bad_signature: tuple[int, int, int] | None = None  # of a published file found unreadable
+        self._problem = _not_published(path)
+        self._warning: str | None = None
         self._checked_at = float("-inf")
         self._lock = threading.Lock()  # guards _current and the users counts
         self._refreshing = threading.Lock()  # one thread at a time opens a new version
@@ -69,6 +87,12 @@ class LiveWarehouse:
         """Why there is no warehouse to serve, or None when there is one."""
         self.refresh_if_due()
         return None if self._current is not None else self._problem
+
+    @property
+    def warning(self) -> str | None:
+        """What is wrong with the published file while an older good version is served, or None."""
+        self.refresh_if_due()
+        return self._warning if self._current is not None else None
 
     def due(self) -> bool:
         """True when the file should be looked at again (cheap; lets async callers skip a thread hop).
@@ -94,23 +118,58 @@ class LiveWarehouse:
     def _refresh(self) -> None:
         self._checked_at = time.monotonic()
         signature = _signature(self.path)
-        if signature is not None and signature == self._signature and self._current is not None:
-            return
+        if signature is not None and self._current is not None and signature in (self._signature, self._bad_signature):
+            return  # unchanged: the same good file, or the same bad one already reported
         if signature is None:
-            self._signature = None
-            self._problem = f"No warehouse has been published at {self.path} yet: load an extract (kpidash load FOLDER)."
+            self._signature = self._bad_signature = self._warning = None
+            self._problem = _not_published(self.path)
             self._swap(None)
             return
         try:
             warehouse = self._open(self.path)
         except Exception as exc:  # noqa: BLE001  any failure to open is "unreadable", never a crash
-            log.warning("cannot open the warehouse at %s: %s", self.path, exc)
-            self._signature = None
-            self._problem = f"The warehouse at {self.path} cannot be read ({exc}); the last load may need to be re-run."
-            self._swap(None)
+            self._unreadable(signature, _first_line(exc))
             return
-        self._signature = signature
-        self._swap(Version(warehouse))
+        if self._warning is not None:
+            log.warning("the warehouse at %s can be read again (run %s): serving it", self.path, warehouse.run_id)
+        self._signature, self._bad_signature, self._warning = signature, None, None
+        self._swap(Version(warehouse, signature[0]))
+
+    def _unreadable(self, signature: tuple[int, int, int], reason: str) -> None:
+        """The published file changed and cannot be read: keep or find a good version, and say so."""
+        self._bad_signature = signature
+        cannot = f"The published warehouse file {self.path} cannot be read ({reason})"
+        current = self._current
+        if current is not None and current.inode != signature[0] and _reads_in_full(current):
+            self._warning = f"{cannot}; still serving {_described(current)}."
+            log.warning("%s", self._warning)
+            return
+        kept = self._open_kept_copy()
+        if kept is not None:
+            self._signature = None
+            self._warning = f"{cannot}; serving {_described(kept)} read-only until a load publishes a good one."
+            log.warning("%s", self._warning)
+            self._swap(kept)
+            return
+        if current is not None and _reads_in_full(current):  # written over in place, but still reads
+            self._warning = f"{cannot}; still serving {_described(current)}, which may fail: reload the extract."
+            log.warning("%s", self._warning)
+            return
+        log.warning("%s, and there is no good kept copy (%s) to serve", cannot, self.kept_copy)
+        self._signature = self._warning = None
+        self._problem = f"The warehouse at {self.path} cannot be read ({reason}); the last load may need to be re-run."
+        self._swap(None)
+
+    def _open_kept_copy(self) -> Version | None:
+        """The kept copy of the last publish, opened in full, or None (missing or unreadable too)."""
+        kept = _signature(self.kept_copy)
+        if kept is None:
+            return None
+        try:
+            return Version(self._open(self.kept_copy), kept[0], kept_copy=True)
+        except Exception as exc:  # noqa: BLE001  unreadable like the published file: nothing to serve
+            log.warning("the kept copy %s cannot be read either: %s", self.kept_copy, _first_line(exc))
+            return None
 
     def _swap(self, new: Version | None) -> None:
         with self._lock:
@@ -160,7 +219,43 @@ class LiveWarehouse:
         """At shutdown: retire the current version (closed now, or by its last request)."""
         with self._refreshing:
             self._swap(None)
-            self._signature = None
+            self._signature = self._bad_signature = self._warning = None
+
+
+def _not_published(path: Path) -> str:
+    return f"No warehouse has been published at {path} yet: load an extract (kpidash load FOLDER)."
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
+def _reads_in_full(version: Version) -> bool:
+    """Whether every column of every table of the version can still be read (a damaged block fails
+    DuckDB's checksum). Run only when the published file has changed and cannot be read: rare."""
+    try:
+        with version.warehouse.cursor() as cur:
+            for table in TABLES:
+                cur.execute(f"SELECT count(COLUMNS(*)) FROM wh.{table.name}").fetchall()
+    except Exception as exc:  # noqa: BLE001  any failure means "damaged"
+        log.warning("the warehouse version in hand (run %s) cannot be read in full: %s",
+                    version.warehouse.run_id, _first_line(exc))
+        return False
+    return True
+
+
+def _described(version: Version) -> str:
+    """'the version from run R loaded at T' (or 'the last good copy ... (run R loaded at T)')."""
+    try:
+        with version.warehouse.cursor() as cur:
+            loaded = cur.execute("SELECT max(loaded_at) FROM wh.extract_meta").fetchone()[0]
+        when = f"{loaded:%Y-%m-%d %H:%M} UTC" if loaded is not None else "an unknown time"
+    except Exception:  # noqa: BLE001  only the wording suffers
+        when = "an unknown time"
+    run = f"run {version.warehouse.run_id} loaded at {when}"
+    if version.kept_copy:
+        return f"the last good copy {version.warehouse.path} ({run})"
+    return f"the version from {run}"
 
 
 def memoised(version: Version, key: Any, make: Callable[[], Any]) -> Any:

@@ -52,21 +52,52 @@ def _table(header: list[str], rows: list[list[object]]) -> None:
 def _first_team_and_service() -> tuple[str | None, str | None, str | None]:
     """The published warehouse's first team and its service, and why not when there is none yet.
 
-    A warehouse file that exists but cannot be read (corrupt, truncated) stops the start, saying how
-    to get the last good version back; no file yet is fine (the service says "load an extract").
+    A warehouse file that exists but cannot be read (corrupt, truncated) means the kept copy of the
+    last publish is served (with a warning); with no good kept copy either, the start stops, saying
+    how to get the last good version back. No file yet is fine (the service says "load an extract").
     """
+    from etl.publish import last_good_path
     from kpis import KpiError, open_warehouse
 
+    db = get_settings().db
     try:
         with open_warehouse() as wh:
             teams = wh.teams()
     except KpiError as exc:
-        if get_settings().db.exists():
+        if not db.exists():
+            return None, None, str(exc)
+        kept = last_good_path(db)
+        try:
+            with open_warehouse(kept) as wh:
+                teams = wh.teams()
+                run_id, extract_date = wh.run_id, wh.extract_date
+        except KpiError:
             _refuse_to_start(exc)
-        return None, None, str(exc)
+        typer.echo(f"warning: {exc}\nServing the last good copy {kept} instead (run {run_id}, extract of "
+                   f"{extract_date:%Y-%m-%d}), read-only, until a load publishes a good warehouse; "
+                   "/api/v1/status says so too.", err=True)
     if not teams:
         return None, None, "the published warehouse has no teams"
     return teams[0]["team_id"], teams[0]["service"], None  # the head of service oversees the team manager
+
+
+def _finish_unfinished_runs() -> None:
+    """Finish the load-log entries left "running" by a load whose app database failed (or that was
+    killed): only when no load is running (the load lock is free), else the next load does it."""
+    import socket
+
+    from etl import publish, runlog
+
+    db = get_settings().db.absolute()
+    try:
+        with publish.load_lock(db):
+            finished = runlog.mark_interrupted(host=socket.gethostname(), warehouse=str(db),
+                                               published=publish.published_runs(db))
+    except publish.LoadBusy:
+        return
+    if finished:
+        typer.echo(f"Finished {len(finished)} load-log entries left running: {', '.join(finished)} "
+                   "(see kpidash runs).")
 
 
 def _refuse_to_start(exc: Exception) -> None:
@@ -234,6 +265,7 @@ def serve(
 
     team, service, why_not = _first_team_and_service()
     with _refusals():
+        _finish_unfinished_runs()
         made = accounts.create_demo_users(get_engine(), team, service)
     if made:
         typer.echo("First start: one demo user per role. The passwords are shown this once and kept only hashed:")

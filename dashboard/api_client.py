@@ -88,7 +88,7 @@ class ApiClient:
     # figures
     def figures(self, level: str = "trust", unit: str | None = None, kpis: Sequence[str] = (),
                 date_from: dt.date | None = None, date_to: dt.date | None = None) -> list[dict[str, Any]]:
-        params: list[tuple[str, Any]] = [("level", level)]
+        params: list[tuple[str, Any]] = [("level", level), ("fields", "all")]  # titles, targets and RAG too
         params += [(k, _text(v)) for k, v in (("unit", unit), ("from", date_from), ("to", date_to)) if v is not None]
         params += [("kpi", k) for k in kpis]
         return self._get("/kpis", params)

@@ -20,6 +20,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import duckdb
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.settings import Settings, get_settings
 from etl import publish as publishing
@@ -39,6 +40,12 @@ SHOWN_REJECTS = 5  # rejects quoted in a failed run's message; `kpidash rejects`
 
 class LoadError(Exception):
     """Why a run failed, in words an analyst can act on."""
+
+
+class RunLogUnfinished(SQLAlchemyError):
+    """The new warehouse is published, but the app database failed before the run's load-log entry
+    was finished. An app-database error (callers already report those); the message says the figures
+    are published and when the entry will be finished."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +107,7 @@ def load_extract(source: Path, *, publish: bool = True) -> LoadResult:
     run = _Run(settings, run_id, source, db, publish)
     try:
         with publishing.load_lock(db):
-            runlog.mark_interrupted(host=host, warehouse=str(db))
+            runlog.mark_interrupted(host=host, warehouse=str(db), published=publishing.published_runs(db))
             publishing.remove_leftovers(db)
             runlog.start_run(run_id, str(source.absolute()), started, host=host, pid=pid, warehouse=str(db))
             try:
@@ -113,10 +120,20 @@ def load_extract(source: Path, *, publish: bool = True) -> LoadResult:
                     extracted_at=run.extracted_at, source_system=run.source_system, files=run.file_results(),
                 )
                 raise
-            runlog.finish_run(
-                run_id, status, message,
-                extracted_at=run.extracted_at, source_system=run.source_system, files=run.file_results(),
-            )
+            try:
+                runlog.finish_run(
+                    run_id, status, message,
+                    extracted_at=run.extracted_at, source_system=run.source_system, files=run.file_results(),
+                )
+            except SQLAlchemyError as err:
+                if status != "published":
+                    raise
+                cause = str(getattr(err, "orig", None) or err).splitlines()[0]
+                raise RunLogUnfinished(
+                    f"run {run_id} published the new warehouse ({message}), but its load-log entry could not be "
+                    f"finished ({cause}); it is finished as published by the next load or `kpidash serve` once the "
+                    "app database is back"
+                ) from err
     except publishing.LoadBusy as err:
         status, message = "failed", str(err)
         runlog.start_run(run_id, str(source.absolute()), started, host=host, pid=pid, warehouse=str(db))

@@ -3,6 +3,10 @@
 Readers open the published file read-only; one that holds the old file keeps its inode and keeps
 reading the old data after a switch. A load killed at any point leaves the published file as it was
 (and at worst a `<db>.<run_id>.tmp` file, which the next load removes).
+
+Each publish also keeps an independent copy of what it published, `<db>.last-good` (its own inode, so
+bytes written in place over the published file do not reach it): the API serves it read-only when the
+published file cannot be read.
 """
 
 from __future__ import annotations
@@ -10,13 +14,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import logging
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 
 from etl.contract import ISSUES_DDL, META_DDL, TABLES, warehouse_ddl
+
+log = logging.getLogger("kpidash.etl")
 
 
 class LoadBusy(Exception):
@@ -45,6 +53,11 @@ def load_lock(db: Path) -> Iterator[None]:
 def tmp_path(db: Path, run_id: str) -> Path:
     """Where a run builds its warehouse: beside the published file, so os.replace is one rename."""
     return db.with_name(f"{db.name}.{run_id}.tmp")
+
+
+def last_good_path(db: Path) -> Path:
+    """The kept copy of the last published warehouse (a separate file, not a link)."""
+    return db.with_name(f"{db.name}.last-good")
 
 
 def remove_leftovers(db: Path) -> list[Path]:
@@ -96,11 +109,55 @@ def build_warehouse(
 
 
 def replace_published(tmp: Path, db: Path) -> None:
-    """Make the new file durable, then switch it in atomically and make the switch durable."""
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, db)
-    dir_fd = os.open(db.parent, os.O_RDONLY)
+    """Make the new file durable, copy it as the next kept copy, switch it in atomically, then switch
+    the kept copy in; each switch made durable.
+
+    The copy is made from the closed, checkpointed tmp file before the publish, so a failed copy
+    (disk full) publishes nothing. A kept copy that cannot be switched in after the publish is only
+    logged: the figures are published, and the previous kept copy is still a good (older) version.
+    """
+    keep, keep_tmp = last_good_path(db), last_good_path(db).with_name(last_good_path(db).name + ".tmp")
+    try:
+        shutil.copyfile(tmp, keep_tmp)
+        for path in (tmp, keep_tmp):
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+        os.replace(tmp, db)
+        _fsync_dir(db.parent)
+    except OSError:
+        keep_tmp.unlink(missing_ok=True)
+        raise
+    try:
+        # A WAL left beside the old kept copy would be replayed into the new one on open: drop it first.
+        keep.with_name(keep.name + ".wal").unlink(missing_ok=True)
+        os.replace(keep_tmp, keep)
+        _fsync_dir(db.parent)
+    except OSError as err:
+        keep_tmp.unlink(missing_ok=True)
+        log.warning("published %s, but its kept copy %s could not be made (%s)", db, keep, err.strerror or err)
+
+
+def published_runs(db: Path) -> dict[str, tuple[dt.datetime | None, str | None]]:
+    """run id -> (extracted_at, source_system) of the published warehouse and of its kept copy, from
+    their own metadata (read-only; an unreadable or missing file gives nothing): proof that the run
+    published, whatever the load log says."""
+    found: dict[str, tuple[dt.datetime | None, str | None]] = {}
+    for path in (db, last_good_path(db)):
+        if not path.is_file():
+            continue
+        try:
+            with duckdb.connect() as con:
+                con.execute("ATTACH ? AS wh (READ_ONLY)", [str(path)])
+                rows = con.execute("SELECT run_id, extracted_at, source_system FROM wh.extract_meta").fetchall()
+        except duckdb.Error:
+            continue
+        for run_id, extracted_at, source_system in rows:
+            found.setdefault(str(run_id), (extracted_at, source_system))
+    return found
+
+
+def _fsync_dir(folder: Path) -> None:
+    dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:

@@ -8,6 +8,7 @@ extract's own local (Europe/London) date-time as the manifest gives it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, String, Text, UniqueConstraint, select, update
@@ -16,7 +17,14 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selecti
 from core.appdb import Base, get_engine
 
 RUN_STATUSES = ("running", "published", "checked", "failed")
-INTERRUPTED = "interrupted: the load stopped before it finished (killed or crashed); nothing was published"
+INTERRUPTED = (
+    "interrupted: the load stopped before its load-log entry was finished (killed, crashed, or the app "
+    "database could not be reached); nothing was published"
+)
+FINISHED_LATE = (
+    "published; this load-log entry was finished after the app database came back (the warehouse holds this "
+    "run's data; the per-file counts were not recorded)"
+)
 
 
 def utcnow() -> dt.datetime:
@@ -196,15 +204,29 @@ def finish_run(
         ]
 
 
-def mark_interrupted(*, host: str, warehouse: str) -> list[str]:
-    """Fail the runs of this machine and warehouse still marked "running"; call only under the load lock."""
-    stale = (LoadRun.status == "running") & (LoadRun.host == host) & (LoadRun.warehouse == warehouse)
+def mark_interrupted(
+    *, host: str, warehouse: str, published: Mapping[str, tuple[dt.datetime | None, str | None]] | None = None
+) -> list[str]:
+    """Finish the runs still marked "running" that no process is finishing; call only under the load lock.
+
+    A run whose id is in `published` (run id -> extracted_at, source_system, read from the warehouse's
+    own metadata) did publish: the app database failed before its entry was finished, so it is
+    finished as published, whichever machine ran it. The other runs of this machine and warehouse
+    were interrupted and are failed.
+    """
+    published = published or {}
+    running = (LoadRun.status == "running") & (LoadRun.warehouse == warehouse)
+    now = utcnow()
     with Session(get_engine()) as session, session.begin():
+        done = list(session.scalars(select(LoadRun).where(running & LoadRun.id.in_(list(published)))))
+        finished = [run.id for run in done]
+        for run in done:
+            run.status, run.message, run.finished_at = "published", FINISHED_LATE, now
+            run.extracted_at, run.source_system = published[run.id]
+        stale = running & (LoadRun.host == host) & LoadRun.id.not_in(list(published))
         ids = list(session.scalars(select(LoadRun.id).where(stale)))
         if ids:
             session.execute(
-                update(LoadRun)
-                .where(LoadRun.id.in_(ids))
-                .values(status="failed", message=INTERRUPTED, finished_at=utcnow())
+                update(LoadRun).where(LoadRun.id.in_(ids)).values(status="failed", message=INTERRUPTED, finished_at=now)
             )
-    return ids
+    return finished + ids

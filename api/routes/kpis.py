@@ -144,9 +144,10 @@ async def figures(
     unit: UnitParam = None,
     kpi: Annotated[list[str] | None, Query(max_length=40, description="Only these KPI ids (repeat the parameter).")] = None,
     fields: Annotated[
-        Literal["all", "spec"],
-        Query(description="`spec`: exactly the spec's six keys (kpi, level, unit, numerator, denominator, value)."),
-    ] = "all",
+        Literal["spec", "all"],
+        Query(description="`spec` (the default): exactly the spec's six keys (kpi, level, unit, numerator, "
+              "denominator, value). `all` adds title, unit of measure, target, tolerance, RAG and comparator."),
+    ] = "spec",
 ) -> Response:
     """Every KPI (or those named) for a period, at a level: one row per KPI and unit, ordered as the spec."""
 

@@ -66,6 +66,10 @@ class Status(BaseModel):
     last_good_load: RunOut | None
     last_failed_load: FailedRunOut | None
     failed_since_last_good: bool = Field(description="A newer extract than the one shown was refused.")
+    warehouse_problem: str | None = Field(
+        None, description="The published warehouse file cannot be read, and which good version is served instead "
+        "(None: no problem)."
+    )
     next_scheduled_run: UtcDateTime | None = Field(
         None, description="When the scheduler next looks at the live source (None: no scheduler has said)."
     )
@@ -110,6 +114,7 @@ async def status(_user: CurrentUser, state: StateDep) -> Status:
                 warehouse = WarehouseOut(available=True, problem=None, run_id=wh.run_id, extract_date=wh.extract_date)
         except WarehouseUnavailable as exc:
             warehouse = WarehouseOut(available=False, problem=str(exc), run_id=None, extract_date=None)
+        warehouse_problem = state.live.warning
         good, failed = etl.last_good_run(), etl.last_failed_run()
         return Status(
             extract_date=warehouse.extract_date,
@@ -119,6 +124,7 @@ async def status(_user: CurrentUser, state: StateDep) -> Status:
                                           finished_at=failed.finished_at, message=failed.message) if failed else None,
             failed_since_last_good=failed is not None and (good is None or failed.started_at > good.started_at),
             next_scheduled_run=next_refresh(state.settings.db),
+            warehouse_problem=warehouse_problem,
         )
 
     return await run_in_threadpool(read)

@@ -18,6 +18,9 @@ def freshness_banner(status: dict[str, Any], now: dt.datetime | None = None) -> 
     settings = get_settings()
     level, sentence = freshness(status, now or dt.datetime.now(dt.UTC), settings.freshness_amber_hours,
                                 settings.freshness_red_hours)
+    problem = status.get("warehouse_problem")
+    if problem:  # an older good version is served: never "Up to date", and say why
+        level, sentence = ("amber" if level == "green" else level), f"{sentence} {problem}"
     _, icon = rag_word(level)
     return html.Div(className=f"banner banner-{level}", role="status" if level == "green" else "alert",
                     id="freshness", children=[html.Strong([html.Span(icon, **{"aria-hidden": "true"}), " ",

@@ -170,6 +170,7 @@ def test_serve_refuses_a_corrupt_warehouse_and_says_how_to_get_the_last_good_dat
     assert good.status == "published", good.message
     db = get_settings().db
     db.write_bytes(b"this is not a DuckDB file" * 100)
+    Path(f"{db}.last-good").unlink()  # no kept copy to serve instead (tests/ops/test_corrupt_warehouse_serve.py)
     result = run("serve", "--port", "1")
     assert result.exit_code == 1
     assert "not starting" in result.output and "Traceback" not in result.output

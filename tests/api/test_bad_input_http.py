@@ -22,7 +22,7 @@ V1 = "/api/v1"
         ("/kpis?level=team&unit=NO-SUCH-TEAM", 422, "unit 'NO-SUCH-TEAM' is not a team in the published extract"),
         ("/kpis?level=trust&unit=T01", 422, "unit 'T01' is not the trust: at level trust the only unit is `trust`"),
         ("/kpis?kpi=caseloads", 422, "'caseloads' is not a KPI; KPIs are: open_cases, "),
-        ("/kpis?fields=some", 422, "fields ('some') must be one of 'all' or 'spec'."),
+        ("/kpis?fields=some", 422, "fields ('some') must be one of 'spec' or 'all'."),
         ("/kpis/caseloads/trend", 404, "'caseloads' is not a KPI; KPIs are: open_cases, "),
         ("/kpis/open_cases/trend?periods=0", 422, "periods ('0') must be at least 1."),
         ("/kpis/open_cases/trend?periods=121", 422, "periods ('121') must be at most 120."),

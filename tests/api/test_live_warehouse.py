@@ -94,3 +94,126 @@ def test_the_file_is_looked_at_at_most_once_per_interval(tmp_path: Path, publish
     with live.use() as version:  # within the interval: still the version in hand, no stat, no reopen
         assert version.warehouse.run_id == "run-1"
     live.close()
+
+
+# A published file that cannot be read never replaces a good version (etl.publish keeps <db>.last-good).
+
+GARBAGE = b"this is not a duckdb file" * 400
+
+
+def _sample_copy(sample_warehouse: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(sample_warehouse, path)
+    return path
+
+
+def _write_in_place(path: Path, data: bytes) -> None:
+    """Overwrite the file's own bytes (the same inode), as `cp garbage warehouse.duckdb` does."""
+    inode = path.stat().st_ino
+    with open(path, "r+b") as f:
+        f.write(data * (path.stat().st_size // len(data) + 1))
+    assert path.stat().st_ino == inode
+
+
+def test_duckdb_reads_damaged_bytes_through_an_open_handle_when_the_file_is_written_over_in_place(
+    sample_warehouse: Path, tmp_path: Path
+) -> None:
+    """What the live warehouse is built on: an open version does NOT keep the old data when its own
+    inode is written over; blocks it has not cached fail DuckDB's checksum."""
+    path = _sample_copy(sample_warehouse, tmp_path)
+    with open_warehouse(path) as wh:
+        _write_in_place(path, GARBAGE)
+        with pytest.raises(duckdb.Error, match="checksum"), wh.cursor() as cur:
+            for table in ("children", "referrals", "episodes", "allocations"):
+                cur.execute(f"SELECT count(COLUMNS(*)) FROM wh.{table}").fetchall()
+
+
+def test_a_replaced_unreadable_file_keeps_the_version_in_hand_and_says_so(
+    tmp_path: Path, publish_tiny, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    publish_tiny(path, "run-1", TEAMS_V1)
+    swaps: list = []
+    live = _live(path, swaps)
+    with live.use():
+        pass
+    assert live.warning is None
+    bad = tmp_path / "bad"
+    bad.write_bytes(GARBAGE)
+    bad.replace(path)  # a new inode: the version in hand still reads its own
+    with caplog.at_level("WARNING", logger="kpidash.api"), live.use() as version:
+        assert version.warehouse.run_id == "run-1" and not version.kept_copy
+        assert [t["team_id"] for t in version.warehouse.teams()] == ["T1"]
+    expected = (f"The published warehouse file {path} cannot be read (")
+    assert live.warning.startswith(expected)
+    assert live.warning.endswith("; still serving the version from run run-1 loaded at 2025-11-24 06:30 UTC.")
+    assert live.problem is None and swaps == ["run-1"]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [live.warning]
+
+    publish_tiny(path, "run-2", TEAMS_V2)  # a good file again: picked up, and the problem clears
+    with live.use() as version:
+        assert version.warehouse.run_id == "run-2"
+    assert live.warning is None and swaps == ["run-1", "run-2"]
+    live.close()
+
+
+def test_a_file_written_over_in_place_switches_to_the_kept_copy(tmp_path: Path, publish_tiny) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    publish_tiny(path, "run-1", TEAMS_V1)
+    publish_tiny(tmp_path / "warehouse.duckdb.last-good", "run-1", TEAMS_V1)
+    swaps: list = []
+    live = _live(path, swaps)
+    with live.use() as first:
+        assert not first.kept_copy
+    _write_in_place(path, GARBAGE)
+    with live.use() as version:
+        assert version.kept_copy and version.warehouse.path == tmp_path / "warehouse.duckdb.last-good"
+        assert version.warehouse.run_id == "run-1"
+    assert live.warning.endswith(
+        f"; serving the last good copy {tmp_path / 'warehouse.duckdb.last-good'} (run run-1 loaded at "
+        "2025-11-24 06:30 UTC) read-only until a load publishes a good one.")
+    assert swaps == ["run-1"]  # the same run: its cached answers stay
+    live.close()
+
+
+def test_a_damaged_version_in_hand_with_no_kept_copy_is_unavailable(sample_warehouse: Path, tmp_path: Path) -> None:
+    path = _sample_copy(sample_warehouse, tmp_path)
+    swaps: list = []
+    live = _live(path, swaps)
+    with live.use():
+        pass
+    _write_in_place(path, GARBAGE)
+    with pytest.raises(WarehouseUnavailable, match="cannot be read"):
+        live.acquire()
+    assert live.warning is None and swaps[-1] is None
+    live.close()
+
+
+def test_at_start_up_an_unreadable_file_serves_the_kept_copy_until_a_good_one_is_published(
+    tmp_path: Path, publish_tiny
+) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    path.write_bytes(b"")  # truncated
+    publish_tiny(tmp_path / "warehouse.duckdb.last-good", "run-1", TEAMS_V1)
+    swaps: list = []
+    live = _live(path, swaps)
+    with live.use() as version:
+        assert version.kept_copy and version.warehouse.run_id == "run-1"
+    assert "serving the last good copy" in live.warning
+    publish_tiny(path, "run-2", TEAMS_V2)
+    with live.use() as version:
+        assert not version.kept_copy and version.warehouse.run_id == "run-2"
+    assert live.warning is None and swaps == ["run-1", "run-2"]
+    live.close()
+
+
+def test_an_unreadable_kept_copy_too_is_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    path.write_bytes(GARBAGE)
+    (tmp_path / "warehouse.duckdb.last-good").write_bytes(GARBAGE)
+    live = _live(path, [])
+    with pytest.raises(WarehouseUnavailable, match=f"The warehouse at {path} cannot be read"):
+        live.acquire()
+    assert live.warning is None

@@ -36,10 +36,10 @@ def test_the_team_manager_gets_their_teams_pack_with_the_weeks_figures(api) -> N
     assert f'filename="kpidash-team-pack-{api.team}-{AS_AT}.xlsx"' in response.headers["content-disposition"]
     sheets = _sheets(response.content)
     assert list(sheets) == ["Summary", "Workers", *(h[:31] for h, _, _, _ in ACTION_LISTS), "About"]
-    figures = api.client.get(f"{V1}/kpis?level=team&unit={api.team}&from=2025-11-17&to={AS_AT}",
+    figures = api.client.get(f"{V1}/kpis?level=team&unit={api.team}&from=2025-11-17&to={AS_AT}&fields=all",
                              headers=api.auth("team_manager")).json()
     assert {r[0]: _cell(r[1]) for r in sheets["Summary"][1:]} == {f["title"]: _cell(f["value"]) for f in figures}
-    last = api.client.get(f"{V1}/kpis?level=team&unit={api.team}&from=2025-11-10&to=2025-11-16",
+    last = api.client.get(f"{V1}/kpis?level=team&unit={api.team}&from=2025-11-10&to=2025-11-16&fields=all",
                           headers=api.auth("team_manager")).json()
     assert {r[0]: _cell(r[2]) for r in sheets["Summary"][1:]} == {f["title"]: _cell(f["value"]) for f in last}
     workers = api.client.get(f"{V1}/dashboard/teams/{api.team}/workers?to={AS_AT}",

@@ -170,3 +170,33 @@ def test_a_load_killed_midway_leaves_the_published_warehouse_untouched(tmp_path:
     assert statuses[killed.run_id] == ("failed", INTERRUPTED)
     assert query(db, "SELECT referral_id FROM referrals ORDER BY 1") == [("R1",), ("R2",)]
     assert [p.name for p in db.parent.iterdir() if ".tmp" in p.name] == []
+
+
+def test_each_publish_keeps_an_independent_copy_of_what_it_published(tmp_path: Path) -> None:
+    db = get_settings().db
+    kept = db.with_name(db.name + ".last-good")
+    first = load_extract(build_extract(tmp_path / "one"))
+    assert query(kept, "SELECT run_id FROM extract_meta") == [(first.run_id,)]
+    second = load_extract(build_extract(tmp_path / "two", add={"referrals": [{"referral_id": "R2"}]}))
+    assert second.status == "published"
+    assert query(kept, "SELECT run_id FROM extract_meta") == [(second.run_id,)]
+    assert _tables(kept) == _tables(db)
+    assert kept.stat().st_ino != db.stat().st_ino and kept.stat().st_nlink == 1  # a copy, not a link
+    assert sorted(p.name for p in db.parent.iterdir() if p.name.startswith(db.name)) == [
+        "warehouse.duckdb", "warehouse.duckdb.last-good", "warehouse.duckdb.lock"]
+
+    # bytes written over the published file in place do not reach the kept copy
+    with open(db, "r+b") as f:
+        f.write(b"\0" * db.stat().st_size)
+    assert query(kept, "SELECT referral_id FROM referrals ORDER BY 1") == [("R1",), ("R2",)]
+
+
+def test_a_failed_load_leaves_the_kept_copy_as_it_was(tmp_path: Path) -> None:
+    db = get_settings().db
+    kept = db.with_name(db.name + ".last-good")
+    good = load_extract(build_extract(tmp_path / "one"))
+    digest = hashlib.sha256(kept.read_bytes()).hexdigest()
+    bad = load_extract(build_extract(tmp_path / "two", drop=["teams.csv"]))
+    assert bad.status == "failed"
+    assert hashlib.sha256(kept.read_bytes()).hexdigest() == digest
+    assert query(kept, "SELECT run_id FROM extract_meta") == [(good.run_id,)]

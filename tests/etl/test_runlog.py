@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,56 @@ def test_the_load_log_tables_are_plain_tables_of_the_app_database(tmp_path: Path
     assert {"load_runs", "load_files"} <= set(inspector.get_table_names())
     columns = {c["name"] for c in inspector.get_columns("load_files")}
     assert {"run_id", "file", "sha256", "rows_read", "rows_loaded", "rows_rejected", "warnings"} <= columns
+
+
+def test_a_publish_whose_load_log_entry_cannot_be_finished_is_finished_as_published_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app database (a real SQLite file) becomes unreachable right after the warehouse is published."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from core.settings import get_settings
+    from etl import publish, runlog
+    from load_support import query
+
+    settings = get_settings()
+    app_db = Path(settings.app_db.removeprefix("sqlite:///"))
+    away = app_db.with_name("app.db.away")
+    earlier = load_extract(build_extract(tmp_path / "one"))
+    # a run of this machine left running by a load that was killed: not published, so failed later
+    runlog.start_run("20250101T000000-dead", "x", dt.datetime(2025, 1, 1), host=socket.gethostname(),
+                     pid=1, warehouse=str(settings.db.absolute()))
+    real_replace = publish.replace_published
+
+    def publish_then_lose_the_app_database(tmp: Path, db: Path) -> None:
+        real_replace(tmp, db)
+        get_engine().dispose()  # no pooled connection keeps the old file open
+        app_db.rename(away)
+        app_db.mkdir()  # the URL now names a folder: "unable to open database file"
+
+    monkeypatch.setattr(publish, "replace_published", publish_then_lose_the_app_database)
+    result = CliRunner().invoke(app, ["load", str(build_extract(tmp_path / "two", add={"teams": [{"team_id": "T2"}]}))])
+    monkeypatch.undo()
+    assert result.exit_code == 1, result.output
+    assert "published the new warehouse (published: 10 rows loaded from 9 files" in result.output
+    assert "it is finished as published by the next load or `kpidash serve`" in result.output
+    assert "Traceback" not in result.output
+    (published_id,) = query(settings.db, "SELECT run_id FROM extract_meta")[0]
+    assert published_id != earlier.run_id
+
+    app_db.rmdir()  # the app database comes back
+    away.rename(app_db)
+    get_engine().dispose()
+    assert runlog.get_run(published_id).status == "running"
+    assert last_good_run().run_id == earlier.run_id  # inconsistent with the figures, until ...
+
+    later = load_extract(build_extract(tmp_path / "three", drop=["teams.csv"]))  # ... the next load
+    assert later.status == "failed"
+    fixed = runlog.get_run(published_id)
+    assert (fixed.status, fixed.message) == ("published", runlog.FINISHED_LATE)
+    assert (fixed.extracted_at, fixed.source_system) == (dt.datetime(2025, 11, 24, 6, 30), "test-fixture")
+    assert fixed.finished_at is not None
+    assert last_good_run().run_id == published_id
+    dead = runlog.get_run("20250101T000000-dead")
+    assert (dead.status, dead.message) == ("failed", runlog.INTERRUPTED)
