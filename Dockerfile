@@ -25,6 +25,7 @@ ENV KPIDASH_DB=/data/warehouse.duckdb \
     KPIDASH_ARCHIVE_DIR=/data/archive \
     KPIDASH_APP_DB=sqlite:////data/app.db \
     KPIDASH_PACK_DIR=/data/packs \
+    KPIDASH_DEMO_USERS=false \
     PYTHONUNBUFFERED=1
 VOLUME ["/data"]
 EXPOSE 8000

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import shutil
 import statistics
 import tempfile
 import time
@@ -25,7 +23,7 @@ from pathlib import Path
 import duckdb
 import xlsxwriter
 
-from core.settings import get_settings
+from benchmarks.kpi_bench import load_settings
 from etl.annex_a.export import HEADERS
 from etl.annex_a.mapping import convert_workbook
 from etl.annex_a.reader import read_workbook
@@ -77,20 +75,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     def load() -> None:
         from etl.loader import load_extract
 
-        scratch = Path(tempfile.mkdtemp(prefix="annex-bench-"))
-        saved = dict(os.environ)
-        os.environ.update({"KPIDASH_DB": str(scratch / "warehouse.duckdb"), "KPIDASH_ARCHIVE_DIR": str(scratch / "archive"),
-                           "KPIDASH_APP_DB": f"sqlite:///{scratch / 'app.db'}"})
-        get_settings.cache_clear()
-        try:
-            result = load_extract(path)
+        with tempfile.TemporaryDirectory(prefix="annex-bench-") as scratch:
+            with load_settings(Path(scratch) / "warehouse.duckdb", Path(scratch) / "archive", Path(scratch) / "app.db"):
+                result = load_extract(path)
             if result.status != "published":
-                raise SystemExit(f"the benchmark workbook did not load: {result}")
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-            get_settings.cache_clear()
-            shutil.rmtree(scratch, ignore_errors=True)
+                raise SystemExit(f"the benchmark workbook did not load: {result.message}")
 
     for name, fn in (("read (fastexcel -> DuckDB)", read), ("convert (read + clean + map + write CSVs)", convert),
                      ("load (kpidash load: convert + check + publish)", load)):

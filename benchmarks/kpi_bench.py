@@ -13,12 +13,13 @@ compared with the engine's before its time counts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import math
 import os
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
@@ -53,20 +54,26 @@ def sample_warehouse(bench_dir: Path = BENCH_DIR) -> Path:
 
     extract = bench_dir / "sample" / "extract"
     generate_sample(extract, seed=1, scale=1.0, end_date=SAMPLE_END)
-    env = {"KPIDASH_DB": str(db), "KPIDASH_ARCHIVE_DIR": str(bench_dir / "sample" / "archive"),
-           "KPIDASH_APP_DB": f"sqlite:///{bench_dir / 'sample' / 'app.db'}"}
+    with load_settings(db, bench_dir / "sample" / "archive", bench_dir / "sample" / "app.db"):
+        result = load_extract(extract)
+    if result.status != "published":
+        raise SystemExit(f"the sample trust did not load: {result.message}")
+    return db
+
+
+@contextlib.contextmanager
+def load_settings(db: Path, archive: Path, app_db: Path) -> Iterator[None]:
+    """Loads inside the block go to these files, not to the settings of the shell that ran the bench."""
+    env = {"KPIDASH_DB": str(db), "KPIDASH_ARCHIVE_DIR": str(archive), "KPIDASH_APP_DB": f"sqlite:///{app_db}"}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     get_settings.cache_clear()
     try:
-        result = load_extract(extract)
-        if result.status != "published":
-            raise SystemExit(f"the sample trust did not load: {result.message}")
+        yield
     finally:
         for k, v in old.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
         get_settings.cache_clear()
-    return db
 
 
 def national_warehouse(sample: Path, factor: int, bench_dir: Path = BENCH_DIR) -> Path:

@@ -266,7 +266,10 @@ def serve(
     team, service, why_not = _first_team_and_service()
     with _refusals():
         _finish_unfinished_runs()
-        made = accounts.create_demo_users(get_engine(), team, service)
+        made = accounts.create_demo_users(get_engine(), team, service) if get_settings().demo_users else []
+        if not get_settings().demo_users and not accounts.list_users(get_engine()):
+            typer.echo("No one can sign in yet: add the first administrator with "
+                       "`kpidash users add NAME --role admin` (KPIDASH_DEMO_USERS is false).")
     if made:
         typer.echo("First start: one demo user per role. The passwords are shown this once and kept only hashed:")
         _table(["username", "role", "scope", "password"],

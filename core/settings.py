@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         None,
         description="Comma-separated recipients of the weekly pack emails.",
     )
+    demo_users: bool = Field(
+        True,
+        description="Whether `kpidash serve`, on a first start with no users at all, makes one demo user per "
+        "role and prints their random passwords once. Right for a laptop trial; the container image sets it "
+        "false, and the first administrator is made with `kpidash users add NAME --role admin`.",
+    )
     pack_email_records: bool = Field(
         False,
         description="Whether the emailed weekly packs carry the child-level action lists. Off by default: "

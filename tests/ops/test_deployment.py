@@ -130,9 +130,13 @@ def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _wheel_env(site: Path, data: Path) -> dict[str, str]:
+    """The image's own ENV, with its /data volume moved to `data`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KPIDASH_")}
-    env.update(PYTHONPATH=str(site), KPIDASH_DB=str(data / "warehouse.duckdb"), KPIDASH_ARCHIVE_DIR=str(data / "archive"),
-               KPIDASH_APP_DB=f"sqlite:///{data / 'app.db'}", KPIDASH_PACK_DIR=str(data / "packs"))
+    env["PYTHONPATH"] = str(site)
+    for word, rest in _runtime_stage():
+        if word == "ENV":
+            for key, value in re.findall(r"(\w+)=(\S+)", rest):
+                env[key] = value.replace("/data", str(data))
     return env
 
 
@@ -163,6 +167,8 @@ def test_the_wheel_starts_with_the_images_command_and_passes_its_healthcheck(ins
             time.sleep(0.5)
         assert server.poll() is None, log.read_text()
         assert result.returncode == 0, result.stderr
+        # a deployment makes no demo users: it says how to make the first administrator
+        assert "kpidash users add NAME --role admin" in log.read_text() and "demo_" not in log.read_text()
     finally:
         server.terminate()
         server.wait(timeout=30)
