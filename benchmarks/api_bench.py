@@ -1,4 +1,5 @@
-"""API benchmark: GET /api/v1/kpis?level=team under 32 concurrent clients, cache on and off.
+"""API benchmark: GET /api/v1/kpis?level=team&fields=all (as the dashboard asks) under 32 concurrent
+clients, cache on and off.
 
 The server is uvicorn with one worker in its own process; the load comes from another process (32
 keep-alive HTTP/1.1 clients on asyncio) over loopback, so server and client share the machine's two
@@ -25,7 +26,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "data" / "bench" / "api"
-PATH = "/api/v1/kpis?level=team"
+PATH = "/api/v1/kpis?level=team&fields=all"
 CONCURRENCY = 32
 WARMUP = 64
 
