@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import text
 
 from core.settings import Settings, get_settings
+from etl.publish import last_good_path
 
 MIN_FREE_BYTES = 1 << 30  # a load writes a new warehouse beside the old one, and archives its inputs
 
@@ -86,19 +87,42 @@ def check_disk(settings: Settings) -> Check:
                  shown if free >= MIN_FREE_BYTES else f"only {shown}; a load needs at least 1 GiB")
 
 
+def _load_in(path: Path) -> tuple[str, object] | str:
+    """(run id, extracted at) of the warehouse file, or why it cannot be read."""
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            run_id, extracted_at = con.execute("SELECT run_id, extracted_at FROM extract_meta").fetchone()
+    except (duckdb.Error, TypeError) as err:
+        return (str(err).splitlines() or [type(err).__name__])[0]
+    return run_id, extracted_at
+
+
 def check_warehouse(settings: Settings) -> Check:
     """The published warehouse opens and names its load."""
     db = Path(settings.db)
     if not db.exists():
         return Check("warehouse", "fail", f"no warehouse has been published at {db}: load an extract (kpidash load FOLDER)")
-    try:
-        with duckdb.connect(str(db), read_only=True) as con:
-            run_id, extracted_at = con.execute("SELECT run_id, extracted_at FROM extract_meta").fetchone()
-    except (duckdb.Error, TypeError) as err:
-        first = (str(err).splitlines() or [type(err).__name__])[0]
-        return Check("warehouse", "fail", f"the warehouse file {db} cannot be read ({first}): it is damaged or not a "
-                     "kpidash warehouse; load the extract again (kpidash load FOLDER) to publish a good one")
-    return Check("warehouse", "ok", f"{db} holds load {run_id} (extract of {extracted_at})")
+    found = _load_in(db)
+    if isinstance(found, str):
+        kept = _load_in(last_good_path(db)) if last_good_path(db).exists() else None
+        meanwhile = (f"; meanwhile the API serves the kept copy {last_good_path(db)} (load {kept[0]}) read-only"
+                     if isinstance(kept, tuple) else "")
+        return Check("warehouse", "fail", f"the warehouse file {db} cannot be read ({found}): it is damaged or not a "
+                     f"kpidash warehouse; load the extract again (kpidash load FOLDER) to publish a good one{meanwhile}")
+    return Check("warehouse", "ok", f"{db} holds load {found[0]} (extract of {found[1]})")
+
+
+def check_kept_copy(settings: Settings) -> Check:
+    """The copy of the last publish that the API falls back on when the published file is damaged."""
+    db = Path(settings.db)
+    kept = last_good_path(db)
+    if not kept.exists():
+        return Check("kept copy", "warn", f"there is no kept copy {kept} of the last publish (the next load makes "
+                     "one): a damaged warehouse file could not be served from it")
+    found = _load_in(kept)
+    if isinstance(found, str):
+        return Check("kept copy", "warn", f"the kept copy {kept} cannot be read ({found}); the next load replaces it")
+    return Check("kept copy", "ok", f"{kept} holds load {found[0]}")
 
 
 def check_app_db(settings: Settings) -> Check:
@@ -127,4 +151,5 @@ def run_checks() -> list[Check]:
     settings, config = check_settings()
     if settings is None:
         return [config]
-    return [config, check_source(settings), check_disk(settings), check_warehouse(settings), check_app_db(settings)]
+    return [config, check_source(settings), check_disk(settings), check_warehouse(settings), check_kept_copy(settings),
+            check_app_db(settings)]

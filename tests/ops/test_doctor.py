@@ -22,7 +22,8 @@ def doctor() -> tuple[int, dict[str, str]]:
     lines = {}
     for line in result.output.splitlines():
         status, rest = line.split(maxsplit=1)
-        name = next(n for n in ("configuration", "source", "disk space", "warehouse", "app database") if rest.startswith(n))
+        name = next(n for n in ("configuration", "source", "disk space", "warehouse", "kept copy", "app database")
+                    if rest.startswith(n))
         lines[name] = f"{status} {rest[len(name):].strip()}"
     return result.exit_code, lines
 
@@ -36,7 +37,7 @@ def healthy(drop: Path) -> Path:
 def test_a_healthy_deployment_passes_every_check(healthy: Path) -> None:
     code, lines = doctor()
     assert code == 0, lines
-    assert set(lines) == {"configuration", "source", "disk space", "warehouse", "app database"}
+    assert set(lines) == {"configuration", "source", "disk space", "warehouse", "kept copy", "app database"}
     assert all(v.startswith("OK") for v in lines.values()), lines
 
 
@@ -46,6 +47,20 @@ def test_a_corrupt_warehouse_is_named_with_what_to_do(healthy: Path) -> None:
     assert code == 1
     assert lines["warehouse"].startswith("FAIL") and "cannot be read" in lines["warehouse"]
     assert "kpidash load" in lines["warehouse"]
+    # the load's kept copy is intact, and the operator is told the API serves it meanwhile
+    assert lines["kept copy"].startswith("OK")
+    assert "meanwhile the API serves the kept copy" in lines["warehouse"]
+
+
+def test_a_missing_or_damaged_kept_copy_is_a_warning(healthy: Path) -> None:
+    kept = Path(f"{get_settings().db}.last-good")
+    kept.write_bytes(b"damaged" * 100)
+    code, lines = doctor()
+    assert code == 0 and lines["kept copy"].startswith("WARN") and "cannot be read" in lines["kept copy"]
+    assert "meanwhile" not in lines["warehouse"]
+    kept.unlink()
+    code, lines = doctor()
+    assert code == 0 and lines["kept copy"].startswith("WARN") and "no kept copy" in lines["kept copy"]
 
 
 def test_an_unreachable_app_database_and_source_fail(healthy: Path, tmp_path: Path, monkeypatch) -> None:
