@@ -1,0 +1,140 @@
+"""Differential fuzzing: the DuckDB engine (kpis/) and the pandas reference agree on random extracts.
+
+Each example is a small contract-valid extract drawn by extract_strategies.py (dates on the KPIs'
+edges, a few deliberately invalid rows), written as CSV files with a manifest, published by the real
+loader, and compared for two periods at every level, as test_agreement.py compares the sample trust.
+A disagreement shrinks to a minimal extract; settle it by hand against kpis.md, never by copying a side.
+
+KPIDASH_FUZZ_EXAMPLES sets the number of examples (default sized for CI); set it to 1000 or more to hunt.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from extract_strategies import DrawnExtract, extracts, shift_working_days
+from hypothesis import HealthCheck, given, note, settings
+from test_agreement import _differences, _reference
+
+from benchmarks.pandas_reference import KPI_MEASURES, LEVELS, compute_kpis_pandas, load_tables
+from core.settings import get_settings
+from etl import load_extract
+from etl.contract import TABLES, TABLES_BY_NAME
+from kpis import KpiConfig, compute_kpis, open_warehouse
+
+FUZZ_EXAMPLES = int(os.environ.get("KPIDASH_FUZZ_EXAMPLES", "20"))
+
+
+def write_extract(drawn: DrawnExtract, folder: Path) -> None:
+    """The drawn tables as the contract's CSV files (None is an empty cell) and manifest.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for table in TABLES:
+        with (folder / table.file_name).open("w", newline="", encoding="utf-8") as f:
+            out = csv.writer(f)
+            out.writerow(table.column_names)
+            out.writerows(drawn.written_rows(table.name))
+    (folder / "manifest.json").write_text(drawn.manifest(), encoding="utf-8")
+
+
+def loaded_keys(db: Path) -> dict[str, list[str]]:
+    """Each table's keys as published, repeats kept, so a row loaded twice shows."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {t.name: sorted(r[0] for r in con.execute(f"SELECT {t.key} FROM {t.name}").fetchall()) for t in TABLES}
+
+
+@pytest.fixture
+def fuzz_data(isolated_settings, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test's data folder, shared by its examples (one app database); invalid rows may exceed 2%."""
+    monkeypatch.setenv("KPIDASH_MAX_REJECT_PCT", "100")
+    get_settings.cache_clear()
+    return Path(get_settings().db)
+
+
+@settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(drawn=extracts())
+def test_engine_and_reference_agree_on_random_extracts(fuzz_data: Path, drawn: DrawnExtract) -> None:
+    note(drawn.as_csv())
+    with tempfile.TemporaryDirectory() as tmp:
+        write_extract(drawn, Path(tmp) / "extract")
+        result = load_extract(Path(tmp) / "extract")
+    assert result.status == "published", result.message
+    assert loaded_keys(fuzz_data) == drawn.valid_keys, "the loader kept other rows than the valid ones"
+
+    tables = load_tables(fuzz_data)
+    config = KpiConfig(caseload_limit=drawn.caseload_limit, closure_days=drawn.closure_days)
+    with open_warehouse(fuzz_data, config=config) as wh:
+        for start, end in drawn.periods:
+            sql_rows = compute_kpis(wh, start, end, "all")
+            pandas_rows = [row for level in LEVELS for row in _reference(wh, tables, start, end, level)]
+            diffs = _differences(sql_rows, pandas_rows)
+            assert not diffs, (f"{start}..{end} limit={drawn.caseload_limit} closures={drawn.closure_days}: "
+                               f"{len(diffs)} disagreements\n" + "\n".join(diffs[:40]))
+
+
+# --- the strategy itself: the draws reach the edges they are meant to ---------------------------
+
+
+def test_shift_working_days_lands_on_the_threshold() -> None:
+    # Mon 2024-12-23 + 1 wd = Tue 24th; + 2 = Fri 27th (25th, 26th bank holidays); - 1 from Mon = Fri 20th
+    assert shift_working_days(dt.date(2024, 12, 23), 1) == dt.date(2024, 12, 24)
+    assert shift_working_days(dt.date(2024, 12, 23), 2) == dt.date(2024, 12, 27)
+    assert shift_working_days(dt.date(2024, 12, 23), -1) == dt.date(2024, 12, 20)
+    # Sat 2025-01-04 + 1 wd: counting starts on Monday the 6th, which is day 1
+    assert shift_working_days(dt.date(2025, 1, 4), 1) == dt.date(2025, 1, 6)
+
+
+def _draws(n: int) -> list[DrawnExtract]:
+    """The first n extracts the strategy draws (derandomized: the same ones every run)."""
+    seen: list[DrawnExtract] = []
+
+    @settings(max_examples=n, derandomize=True, database=None, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(drawn=extracts())
+    def collect(drawn: DrawnExtract) -> None:
+        seen.append(drawn)
+
+    collect()
+    return seen[:n]
+
+
+def test_draws_give_the_comparison_something_to_compare() -> None:
+    """Agreement on zeros proves nothing: across 60 draws every KPI counts something, every rate
+    has records in and out of its numerator, and the sharpest edges (RHI at exactly 72 hours, a re-referral exactly 12
+    months on, a return at midnight, an invalid row) occur."""
+    draws = _draws(60)
+    numerators: dict[str, int] = {}
+    left_out: set[str] = set()  # rates with a record in the denominator only
+    for drawn in draws:
+        frames = {name: pd.DataFrame(rows, columns=TABLES_BY_NAME[name].column_names, dtype=object)
+                  for name, rows in drawn.tables.items()}
+        start, end = drawn.periods[0]
+        for row in compute_kpis_pandas(frames, start, end, "trust", drawn.caseload_limit, drawn.closure_days):
+            numerators[row["kpi"]] = numerators.get(row["kpi"], 0) + row["numerator"]
+            if row["denominator"] is not None and row["numerator"] < row["denominator"]:
+                left_out.add(row["kpi"])
+    assert [k for k, n in numerators.items() if not n] == []
+    assert {k for k, m in KPI_MEASURES.items() if m == "rate"} - left_out == set()
+
+    missing = [row for d in draws for row in d.tables["missing_episodes"]]
+    assert any(r[3] and r[4] and _moment(r[4]) - _moment(r[3]) == dt.timedelta(hours=72) for r in missing)
+    assert any(r[3] and r[3][11:16] == "00:00" for r in missing)
+    referral_days = {(r[1], r[2]) for d in draws for r in d.tables["referrals"]}
+    assert any((c, day.replace("2025-", "2024-")) in referral_days for c, day in referral_days if day[:5] == "2025-")
+    assert any(d.invalid for d in draws)
+
+
+def _moment(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
