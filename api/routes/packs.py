@@ -4,7 +4,6 @@ signed-in user; the action lists are child-level records, scoped and audited as 
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Annotated
 
