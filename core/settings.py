@@ -126,6 +126,11 @@ class Settings(BaseSettings):
         "special-category data must not travel by ordinary email, so the emailed packs give each list's "
         "count only; the copies written to pack_dir are always full.",
     )
+    cube: bool = Field(
+        True,
+        description="Build the daily KPI cube into each published warehouse and answer figures from it; "
+        "false counts every figure from the records (the facts engine), as before the cube.",
+    )
 
 
 @lru_cache

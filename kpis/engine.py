@@ -9,10 +9,13 @@ the KPI has something to count. Figures for one period and trends differ only in
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from kpis.cube import CUBE_LEVELS
 from kpis.errors import InvalidPeriod
 from kpis.families import FAMILIES, Family, Measure
 from kpis.registry import KPIS, KPIS_BY_ID, Kpi
@@ -135,54 +138,102 @@ def figures(
     """The figures of the KPIs for every unit of the levels and every period, in registry order.
 
     Each row: kpi, level, unit, numerator, denominator, value (the spec's JSON), after period_start
-    and period_end when with_period. families: the facts to count with (tests give other versions
-    of the same facts, to check they agree).
+    and period_end when with_period. Read from the warehouse's daily cube (kpis/cube.py) where it
+    holds the figure, else counted from the facts. families: the facts to count with (tests give
+    other versions of the same facts, to check they agree; the cube is not read then).
     """
     wanted = {k.id for k in kpis}
-    wh.ensure_calendar(periods.first, periods.last)
-    params = {**periods.params, "caseload_limit": wh.config.caseload_limit, "unit": unit}
-    out: list[dict] = []
-    # several levels: each KPI's rows level by level, in the order given
-    level_rank = "CASE r.level " + " ".join(f"WHEN '{lv}' THEN {i}" for i, lv in enumerate(levels)) + " END"
-    dates: dict[int, tuple[str, str]] | None = None
-    if with_period:  # rows carry the period's index; its ISO dates are looked up once, not fetched per row
-        period_sql = f"SELECT p, CAST(period_start AS VARCHAR), CAST(period_end AS VARCHAR) FROM ({periods.sql})"
+    cube = wh.cube if families is FAMILIES else None
+    bounds: list[tuple[dt.date, dt.date]] = [(periods.first, periods.last)] if periods.count == 1 else []
+    iso: list[tuple[str, str]] | None = None
+    if with_period or not bounds:  # the periods' dates, looked up once (rows carry only the index)
+        period_sql = f"SELECT p, period_start, period_end FROM ({periods.sql}) ORDER BY p"
         with wh.cursor() as cur:
-            dates = {p: (s, e) for p, s, e in cur.execute(period_sql, bind(period_sql, params)).fetchall()}
+            found = cur.execute(period_sql, bind(period_sql, periods.params)).fetchall()
+        bounds = [(start, end) for _, start, end in found]
+        iso = [(start.isoformat(), end.isoformat()) for start, end in bounds]
+    cube_levels = [lv for lv in levels if lv in CUBE_LEVELS] if cube is not None else []
+    from_cube = {k.id for k in kpis if cube_levels and cube.serves(k, bounds)}
+
+    chunks: dict[tuple[str, str], list[dict]] = {}  # (kpi, level) -> its rows, units then periods in order
+    if from_cube:
+        with wh.cursor() as cur, _no_gc():
+            chunks.update(cube.figures(cur, bounds, cube_levels, [k for k in kpis if k.id in from_cube], unit,
+                                       iso if with_period else None))
     queries = []
     for family in families:
         measures = [m for m in family.measures if m.kpi_id in wanted]
-        family_levels = _levels_for(measures, levels)
-        if measures and family_levels:
-            queries.append(f"""
-            WITH {periods_cte(periods)},
-            {_aggregate_sql(family, measures, family_levels, periods.count)}
-            SELECT r.k, r.level, r.unit, r.numerator, r.denominator, r.p
-            FROM kpi_rows r
-            {"WHERE r.unit = $unit" if unit is not None else ""}
-            ORDER BY r.k, {level_rank}, r.unit = 'UNKNOWN', r.unit, r.p
-            """)
+        counted = [m for m in measures if m.kpi_id not in from_cube]
+        # what the cube holds is still counted from the facts at the levels it does not hold (worker)
+        for group, group_levels in ((counted, levels), ([m for m in measures if m.kpi_id in from_cube],
+                                                        [lv for lv in levels if lv not in cube_levels])):
+            family_levels = _levels_for(group, group_levels)
+            if group and family_levels:
+                queries.append(_facts_query(family, group, family_levels, periods, unit))
+    if queries:
+        wh.ensure_calendar(periods.first, periods.last)
+        params = {**periods.params, "caseload_limit": wh.config.caseload_limit, "unit": unit}
+        dates = dict(enumerate(iso)) if with_period and iso is not None else None
+        with wh.cursor() as cur:
+            for sql in queries:
+                # columns through numpy, then zipped: a third of fetchall's cost on a national trend
+                columns = cur.execute(sql, bind(sql, params)).fetchnumpy().values()
+                with _no_gc():
+                    _add_rows(chunks, zip(*(c.tolist() for c in columns)), dates)
 
-    with wh.cursor() as cur:
-        for sql in queries:
-            # columns through numpy, then zipped: a third of fetchall's cost on a national trend
-            columns = cur.execute(sql, bind(sql, params)).fetchnumpy().values()
-            _append_json(out, zip(*(c.tolist() for c in columns)), dates)
+    out: list[dict] = []
+    for family in families:  # family by family, each KPI's rows level by level, in the order given
+        for kpi in sorted((m.kpi_id for m in family.measures if m.kpi_id in wanted), key=_INDEX.__getitem__):
+            for level in levels:
+                out.extend(chunks.get((kpi, level), ()))
     return out
+
+
+def _facts_query(family: Family, measures: Sequence[Measure], levels: Sequence[str], periods: Periods,
+                 unit: str | None) -> str:
+    level_rank = "CASE r.level " + " ".join(f"WHEN '{lv}' THEN {i}" for i, lv in enumerate(levels)) + " END"
+    return f"""
+    WITH {periods_cte(periods)},
+    {_aggregate_sql(family, measures, levels, periods.count)}
+    SELECT r.k, r.level, r.unit, r.numerator, r.denominator, r.p
+    FROM kpi_rows r
+    {"WHERE r.unit = $unit" if unit is not None else ""}
+    ORDER BY r.k, {level_rank}, r.unit = 'UNKNOWN', r.unit, r.p
+    """
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a result's rows are made: a national trend makes a million
+    dicts, none of them cyclic, and the collector's passes over them cost more than making them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 _IDS = [k.id for k in KPIS]
 _MEASURE = [k.measure for k in KPIS]
+_INDEX = {k.id: i for i, k in enumerate(KPIS)}
 
 
-def _append_json(out: list[dict], rows: Iterable[tuple], dates: dict[int, tuple[str, str]] | None) -> None:
+def _add_rows(chunks: dict[tuple[str, str], list[dict]], rows: Iterable[tuple],
+              dates: dict[int, tuple[str, str]] | None) -> None:
     """The spec's JSON types: counts int with null denominator; rates int/int; caseload int/float.
 
     One plain loop: a national team-level trend has a million rows, so no per-row calls. With
     dates (period index -> ISO start and end), each row starts with period_start and period_end.
+    Rows come ordered by KPI and level, and go to chunks[(kpi, level)].
     """
-    append = out.append
+    key = None
+    append = None
     for k, level, unit, n, d, p in rows:
+        if (k, level) != key:
+            key = (k, level)
+            append = chunks.setdefault((_IDS[k], level), []).append
         n = int(n)
         measure = _MEASURE[k]
         if measure == "count":

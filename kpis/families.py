@@ -57,6 +57,24 @@ class Measure:
 
 
 @dataclass(frozen=True)
+class DailyStock:
+    """A family's stock KPIs as stretches of days, for the daily cube (kpis/cube.py).
+
+    sql returns (kpi, level, team_unit, service_unit, valid_from, valid_until, numerator, denominator):
+    each row adds its numerator and denominator to the figure at the end of every day D with
+    valid_from <= D < valid_until (FAR_FUTURE: no end). With level NULL the row counts at the trust,
+    its service_unit and its team_unit, as a record that adds up does; with level 'trust', 'service'
+    or 'team' only in that level's unit (a distinct count: a child counted once in each unit). It is a
+    second reading of the family's facts, not a new definition: tests/kpis/test_kpi_cube.py and the
+    differential fuzz test keep the two equal for every KPI, level and as-at date. kpis: the stock
+    KPIs it gives.
+    """
+
+    kpis: tuple[str, ...]
+    sql: str
+
+
+@dataclass(frozen=True)
 class Family:
     """KPIs that share their records: one facts query computes all of them."""
 
@@ -67,9 +85,19 @@ class Family:
     # facts giving the same figures, faster for a trend of 2 to MASK_PERIODS periods (figures only: drill-down is
     # for one period, and reads `facts` as the figure of one period does)
     trend_facts: str | None = None
+    # The same facts for a periods relation of one row (figures and drill-down of one period): plain
+    # joins at the one as-at date, none of the general form's machinery for many periods.
+    one_period_facts: str | None = None
+    # For the daily cube (kpis/cube.py), both optional: without them the family's KPIs are counted
+    # from the facts on every request. flow_day: the date a flow row of the facts is dated by (the
+    # date its facts query compares with the period), NULL on other rows; daily_stock: see DailyStock.
+    flow_day: str | None = None
+    daily_stock: DailyStock | None = None
 
     def facts_for(self, periods: int) -> str:
         """The facts query for a periods relation of this many rows."""
+        if periods == 1 and self.one_period_facts is not None:
+            return self.one_period_facts
         return self.trend_facts if self.trend_facts is not None and 1 < periods <= MASK_PERIODS else self.facts
 
 
@@ -261,6 +289,135 @@ SELECT cl.p, 'worker', 'worker', cl.worker_id, NULL,
 FROM caseloads cl
 """
 
+# The same facts for one period (Family.one_period_facts; tests/kpis/test_kpi_stock_facts.py checks
+# they equal the facts above, figures and drill-down): at one as-at date D "held" is a plain filter,
+# an allocation open at D whose worker is in post at D, so no interval list is built for any child.
+CASELOAD_ONE_PERIOD_FACTS = f"""
+WITH held AS (
+    SELECT p.p, al.child_id, al.worker_id, w.role IN ({_ROLES}) AS case_holding
+    FROM wh.allocations al JOIN wh.workers w ON w.worker_id = al.worker_id, periods p
+    WHERE al.start_date <= p.period_end AND coalesce(al.end_date, {FAR_FUTURE}) > p.period_end
+      AND coalesce(w.start_date, p.period_end) <= p.period_end AND coalesce(w.end_date, p.period_end) >= p.period_end
+), open_episodes AS (
+    SELECT p.p, e.*, e.child_id IN (SELECT child_id FROM held) AS allocated
+    FROM {_placed("episodes")} e
+    JOIN periods p ON e.start_date <= p.period_end AND coalesce(e.end_date, {FAR_FUTURE}) > p.period_end
+), pairs AS (
+    -- each case-holding worker holding a child with an episode open at D
+    SELECT DISTINCT p, worker_id, child_id FROM held
+    WHERE case_holding AND child_id IN (SELECT child_id FROM open_episodes)
+), workers AS (
+    SELECT w.* FROM {_placed("workers")} w WHERE w.role IN ({_ROLES})
+), caseloads AS (
+    SELECT p.p, w.worker_id, w.team_id, w.team_unit, w.service_unit, w.fte, coalesce(n.caseload, 0) AS caseload
+    FROM workers w
+    JOIN periods p ON coalesce(w.start_date, DATE '0001-01-01') <= p.period_end
+                  AND coalesce(w.end_date, {FAR_FUTURE}) >= p.period_end
+    LEFT JOIN (SELECT p, worker_id, count(*) AS caseload FROM pairs GROUP BY p, worker_id) n
+           ON n.p = p.p AND n.worker_id = w.worker_id
+)
+SELECT oe.p, 'episode' AS event, 'episode' AS record_type, oe.episode_id AS record_id, oe.child_id,
+       oe.team_id, oe.team_unit, oe.service_unit, NULL::VARCHAR AS worker_id, NULL::VARCHAR AS worker_unit,
+       oe.episode_type, oe.start_date, oe.end_date, oe.allocated, NULL::DOUBLE AS fte, NULL::BIGINT AS caseload
+FROM open_episodes oe
+UNION ALL
+SELECT pr.p, 'held', 'allocation', NULL, pr.child_id,
+       w.team_id, w.team_unit, w.service_unit, pr.worker_id, pr.worker_id,
+       NULL, NULL, NULL, NULL, w.fte, NULL
+FROM pairs pr JOIN workers w ON w.worker_id = pr.worker_id
+UNION ALL
+SELECT cl.p, 'worker', 'worker', cl.worker_id, NULL,
+       cl.team_id, cl.team_unit, cl.service_unit, cl.worker_id, cl.worker_id,
+       NULL, NULL, NULL, NULL, cl.fte, cl.caseload
+FROM caseloads cl
+"""
+
+
+# --- The daily cube's reading of the stock facts (Family.daily_stock) --------------------------------
+# Each stock KPI as stretches of days [valid_from, valid_until) over which a record counts, so the
+# cube adds up +1 where a stretch begins and -1 where it ends instead of counting every record at
+# every day's end. The stretches follow the facts' conditions exactly ("open at D" is start <= D <
+# end, a worker in post to their end_date is active until end_date + 1).
+def _islands(source: str, keys: str) -> str:
+    """The union of each key's [f, u) stretches in source, as disjoint stretches (touching ones joined)."""
+    return f"""(
+        SELECT {keys}, min(f) AS f, max(u) AS u FROM (
+            SELECT *, count(*) FILTER (WHERE starts) OVER (PARTITION BY {keys} ORDER BY f, u ROWS UNBOUNDED PRECEDING)
+                      AS island
+            FROM (
+                SELECT {keys}, f, u,
+                       coalesce(f > max(u) OVER (PARTITION BY {keys} ORDER BY f, u
+                                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), TRUE) AS starts
+                FROM {source} WHERE f < u
+            )
+        ) GROUP BY {keys}, island
+    )"""
+
+
+_FTE = "CAST(fte AS DECIMAL(18, 9))"  # as _FTE_SUM adds them, so the cube's sums are the same numbers
+
+# Episodes count while open; days on which the child is allocated (the episode's days inside the
+# child's allocation islands) make an episode allocated, so unallocated = open - allocated. Worker-
+# child pairs count while held with an open episode; a worker's caseload is the number of their
+# pairs counting, a step at each pair's first and last day.
+CASELOAD_DAILY = DailyStock(
+    ("open_cases", "unallocated_cases", "allocation_rate", "average_caseload", "workers_over_caseload_limit"),
+    f"""
+WITH held AS (
+    SELECT al.child_id, al.worker_id, w.role IN ({_ROLES}) AS case_holding,
+           greatest(al.start_date, coalesce(w.start_date, al.start_date)) AS f,
+           least(coalesce(al.end_date, {FAR_FUTURE}), coalesce(w.end_date + 1, {FAR_FUTURE})) AS u
+    FROM wh.allocations al JOIN wh.workers w ON w.worker_id = al.worker_id
+),
+child_held AS {_islands("held", "child_id")},
+pair_held AS {_islands("(SELECT * FROM held WHERE case_holding)", "worker_id, child_id")},
+episodes AS (
+    SELECT team_unit, service_unit, child_id, start_date AS f, coalesce(end_date, {FAR_FUTURE}) AS u
+    FROM {_placed("episodes")}
+),
+child_open AS {_islands("episodes", "child_id")},
+allocated AS (
+    SELECT e.team_unit, e.service_unit, greatest(e.f, h.f) AS f, least(e.u, h.u) AS u
+    FROM episodes e JOIN child_held h ON h.child_id = e.child_id AND h.f < e.u AND e.f < h.u
+),
+workers AS (
+    SELECT worker_id, team_unit, service_unit, fte, coalesce(start_date, DATE '0001-01-01') AS f,
+           coalesce(end_date + 1, {FAR_FUTURE}) AS u
+    FROM {_placed("workers")} WHERE role IN ({_ROLES})
+),
+pairs AS (
+    SELECT ph.worker_id, greatest(ph.f, co.f) AS f, least(ph.u, co.u) AS u
+    FROM pair_held ph JOIN child_open co ON co.child_id = ph.child_id AND co.f < ph.u AND ph.f < co.u
+),
+steps AS (
+    SELECT worker_id, day, sum(step) AS step FROM (
+        SELECT worker_id, f AS day, 1 AS step FROM pairs
+        UNION ALL SELECT worker_id, u, -1 FROM pairs WHERE u < {FAR_FUTURE}
+    ) GROUP BY worker_id, day
+),
+caseloads AS (
+    SELECT worker_id, day AS f, lead(day, 1, {FAR_FUTURE}) OVER (PARTITION BY worker_id ORDER BY day) AS u,
+           CAST(sum(step) OVER (PARTITION BY worker_id ORDER BY day ROWS UNBOUNDED PRECEDING) AS BIGINT) AS caseload
+    FROM steps
+),
+counted AS (
+    SELECT 'open_cases' AS kpi, team_unit, service_unit, f AS valid_from, u AS valid_until,
+           1 AS numerator, NULL::DECIMAL(18, 9) AS denominator FROM episodes
+    UNION ALL SELECT 'unallocated_cases', team_unit, service_unit, f, u, 1, NULL FROM episodes
+    UNION ALL SELECT 'unallocated_cases', team_unit, service_unit, f, u, -1, NULL FROM allocated
+    UNION ALL SELECT 'allocation_rate', team_unit, service_unit, f, u, 0, 1 FROM episodes
+    UNION ALL SELECT 'allocation_rate', team_unit, service_unit, f, u, 1, 0 FROM allocated
+    UNION ALL SELECT 'average_caseload', w.team_unit, w.service_unit, pr.f, pr.u, 1, 0
+              FROM pairs pr JOIN workers w ON w.worker_id = pr.worker_id
+    UNION ALL SELECT 'average_caseload', team_unit, service_unit, f, u, 0, {_FTE} FROM workers
+    UNION ALL SELECT 'workers_over_caseload_limit', w.team_unit, w.service_unit, c.f, c.u, 1, NULL
+              FROM caseloads c JOIN workers w ON w.worker_id = c.worker_id
+              WHERE c.caseload / w.fte > $caseload_limit
+)
+SELECT kpi, NULL AS level, team_unit, service_unit, valid_from, valid_until, numerator, denominator FROM counted
+""",
+)
+
 # Drill-down details, computed for the one period of a drill-down only.
 _ALLOCATED_WORKERS = Column("allocated_workers", sql=f"""(
     SELECT string_agg(DISTINCT a.worker_id, ', ' ORDER BY a.worker_id)
@@ -310,6 +467,8 @@ CASELOAD = Family(
     ),
     _EPISODE_COLUMNS,
     trend_facts=CASELOAD_TREND_FACTS,
+    one_period_facts=CASELOAD_ONE_PERIOD_FACTS,
+    daily_stock=CASELOAD_DAILY,
 )
 
 # --- Single assessments ---------------------------------------------------------------------------
@@ -339,6 +498,28 @@ FROM a41 a
 JOIN periods p ON a.day_41 <= p.period_end AND coalesce(a.authorised_date, {FAR_FUTURE}) > p.period_end
 """
 
+# Daily cube: open at D and D from its 41st working day to the day before its 46th: due soon; from
+# its 46th (wd(start_date, D) > 45) on: overdue; either until it is authorised.
+_ASSESSMENT_STRETCHES = """
+    SELECT 'assessments_due_soon' AS kpi, NULL AS level, team_unit, service_unit, day_41 AS valid_from,
+           least(day_46, authorised) AS valid_until, 1 AS numerator, NULL::INTEGER AS denominator FROM a
+    UNION ALL
+    SELECT 'assessments_overdue', NULL, team_unit, service_unit, day_46, authorised, 1, NULL FROM a"""
+ASSESSMENT_DAILY = DailyStock(
+    ("assessments_overdue", "assessments_due_soon"),
+    f"""
+WITH a AS (
+    SELECT x.team_unit, x.service_unit, coalesce(x.authorised_date, {FAR_FUTURE}) AS authorised,
+           c41.d AS day_41, coalesce(c46.d, {FAR_FUTURE}) AS day_46
+    FROM {_placed("assessments")} x
+    JOIN calendar cs ON cs.d = x.start_date
+    JOIN calendar c41 ON c41.wdi = cs.wdi + 41 AND c41.working
+    LEFT JOIN calendar c46 ON c46.wdi = cs.wdi + 46 AND c46.working
+)
+{_ASSESSMENT_STRETCHES}
+""",
+)
+
 ASSESSMENTS = Family(
     "assessments",
     ASSESSMENT_FACTS,
@@ -349,6 +530,8 @@ ASSESSMENTS = Family(
         Measure("assessments_due_soon", "event = 'open' AND working_days > 40 AND working_days <= 45"),
     ),
     (Column("start_date", "date"), Column("authorised_date", "date"), Column("working_days")),
+    flow_day="CASE WHEN event = 'authorised' THEN authorised_date END",
+    daily_stock=ASSESSMENT_DAILY,
 )
 
 # --- Section 47 enquiries -------------------------------------------------------------------------
@@ -392,6 +575,18 @@ S47 = Family(
     ),
     (Column("strategy_date", "date"), Column("completed_date", "date"), Column("icpc_date", "date"),
      Column("working_days")),
+    flow_day="CASE event WHEN 'started' THEN strategy_date WHEN 'icpc' THEN icpc_date END",
+    daily_stock=DailyStock(
+        ("s47_open_over_15wd",),
+        # from its 16th working day until completed or conferenced, whichever is first
+        f"""
+        SELECT 's47_open_over_15wd' AS kpi, NULL AS level, x.team_unit, x.service_unit, c16.d AS valid_from,
+               least(coalesce(x.completed_date, {FAR_FUTURE}), coalesce(x.icpc_date, {FAR_FUTURE})) AS valid_until,
+               1 AS numerator, NULL::INTEGER AS denominator
+        FROM {_placed("s47_enquiries")} x
+        JOIN calendar cs ON cs.d = x.strategy_date
+        JOIN calendar c16 ON c16.wdi = cs.wdi + 16 AND c16.working""",
+    ),
 )
 
 # --- Children missing -----------------------------------------------------------------------------
@@ -442,6 +637,27 @@ MISSING = Family(
         ),
     ),
     _MISSING_TIMES,
+    flow_day="CASE event WHEN 'started' THEN CAST(start_time AS DATE) WHEN 'returned' THEN CAST(end_time AS DATE) END",
+    # missing at the end of D: from the date it started until the date it ended (end_time >= D+1 00:00 is
+    # a later date); a child counts once per unit, so each unit's stretches are joined per child
+    daily_stock=DailyStock(
+        ("children_missing_now",),
+        f"""
+WITH m AS (
+    SELECT child_id, team_unit, service_unit, CAST(start_time AS DATE) AS f,
+           coalesce(CAST(end_time AS DATE), {FAR_FUTURE}) AS u
+    FROM {_placed("missing_episodes")}
+), placed AS (
+    SELECT 'trust' AS level, 'trust' AS unit, child_id, f, u FROM m
+    UNION ALL SELECT 'service', service_unit, child_id, f, u FROM m
+    UNION ALL SELECT 'team', team_unit, child_id, f, u FROM m
+)
+SELECT 'children_missing_now' AS kpi, level, CASE WHEN level = 'team' THEN unit END AS team_unit,
+       CASE WHEN level = 'service' THEN unit END AS service_unit, f AS valid_from, u AS valid_until,
+       1 AS numerator, NULL::INTEGER AS denominator
+FROM {_islands("placed", "level, unit, child_id")}
+""",
+    ),
 )
 
 # --- Referrals ------------------------------------------------------------------------------------
@@ -473,6 +689,7 @@ REFERRALS = Family(
         Measure("re_referral_rate", "event = 'referral' AND re_referral", "event = 'referral'"),
     ),
     (Column("referral_date", "date"), Column("previous_referral_date", "date")),
+    flow_day="referral_date",
 )
 
 FAMILIES: tuple[Family, ...] = (CASELOAD, ASSESSMENTS, S47, MISSING, REFERRALS)

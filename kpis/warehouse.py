@@ -8,6 +8,7 @@ memory beside it, built once and widened only when a request reaches outside it.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -16,9 +17,12 @@ import duckdb
 
 from core.settings import get_settings
 from etl.contract import TABLES
+from kpis.cube import Cube, read_cube
 from kpis.errors import KpiError, UnknownUnit
 from kpis.targets import KpiConfig, load_kpi_config
 from kpis.working_days import build_calendar
+
+log = logging.getLogger("kpidash.kpis")
 
 LEVELS = ("trust", "service", "team", "worker")
 UNKNOWN = "UNKNOWN"
@@ -37,11 +41,17 @@ _CALENDAR_CAP = dt.date(2199, 12, 31)
 
 
 class Warehouse:
-    """A read-only view of one published warehouse; share it, take a cursor per thread."""
+    """A read-only view of one published warehouse; share it, take a cursor per thread.
 
-    def __init__(self, path: Path, config: KpiConfig) -> None:
+    cube: read figures from the warehouse's daily cube where it holds them (kpis/cube.py); False
+    counts every figure from the records. read_only=False is for the cube's builder only, which
+    writes into a warehouse file before it is published.
+    """
+
+    def __init__(self, path: Path, config: KpiConfig, *, cube: bool = True, read_only: bool = True) -> None:
         self.path = Path(path)
         self.config = config
+        self.cube: Cube | None = None
         if not self.path.is_file():
             raise KpiError(f"no published warehouse at {self.path}: load an extract first (kpidash load FOLDER)")
         self._con = duckdb.connect(":memory:")
@@ -50,7 +60,7 @@ class Warehouse:
             # no progress bar: a long national query would draw one over the CLI's output
             self._con.execute("SET enable_progress_bar = false")
             quoted = str(self.path).replace("'", "''")
-            self._con.execute(f"ATTACH '{quoted}' AS wh (READ_ONLY)")
+            self._con.execute(f"ATTACH '{quoted}' AS wh{' (READ_ONLY)' if read_only else ''}")
             have = {r[0] for r in self._con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh'").fetchall()}
             missing = [t.name for t in TABLES if t.name not in have] + (
@@ -72,12 +82,24 @@ class Warehouse:
             self._cal_first = first - _CALENDAR_MARGIN if first > dt.date.min + _CALENDAR_MARGIN else dt.date.min
             self._cal_last = min(max(hi, self.extract_date), _CALENDAR_CAP) + _CALENDAR_MARGIN
             build_calendar(self._con, self._cal_first, self._cal_last, config.closure_days)
+            if cube:
+                self._read_cube()
         except duckdb.Error as exc:
             self._con.close()
             raise KpiError(f"cannot read the warehouse {self.path}: {exc}") from None
         except KpiError:
             self._con.close()
             raise
+
+    def _read_cube(self) -> None:
+        """The daily cube, when the warehouse has one this code can read: a cube that cannot be read
+        only costs speed (every figure is counted from the records), never the warehouse."""
+        try:
+            self.cube = read_cube(self._con, self.config)
+        except (duckdb.Error, ValueError, TypeError) as exc:
+            log.warning("the daily KPI cube of %s cannot be read (%s); figures are counted from the records",
+                        self.path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            self.cube = None
 
     def _data_date_range(self) -> tuple[dt.date, dt.date]:
         parts = " UNION ALL ".join(f"SELECT min({c}) AS lo, max({c}) AS hi FROM wh.{t}" for t, c in _WD_DATES)
@@ -162,7 +184,9 @@ def check_level(level: str) -> str:
     return level
 
 
-def open_warehouse(path: Path | None = None, config: KpiConfig | None = None) -> Warehouse:
-    """Open the published warehouse (default KPIDASH_DB) with the KPI configuration (default file)."""
+def open_warehouse(path: Path | None = None, config: KpiConfig | None = None, cube: bool | None = None) -> Warehouse:
+    """Open the published warehouse (default KPIDASH_DB) with the KPI configuration (default file);
+    cube: read figures from its daily cube (default KPIDASH_CUBE)."""
     return Warehouse(path if path is not None else get_settings().db,
-                     config if config is not None else load_kpi_config())
+                     config if config is not None else load_kpi_config(),
+                     cube=get_settings().cube if cube is None else cube)

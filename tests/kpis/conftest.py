@@ -10,17 +10,32 @@ import pytest
 from warehouse_builder import TEAMS, build_warehouse
 
 from kpis import KpiConfig, Warehouse, open_warehouse
+from kpis.cube_builder import build_cube
 
 
-@pytest.fixture
-def make_wh(tmp_path: Path) -> Iterator[Callable[..., Warehouse]]:
+# Every hand-made case is counted twice: from the daily cube (built as a load builds it, under the
+# configuration the warehouse is opened with) and from the facts alone.
+ENGINES = ("cube", "facts")
+
+
+def _opened(path: Path, config: KpiConfig | None, engine: str) -> Warehouse:
+    config = config if config is not None else KpiConfig()
+    if engine == "cube":
+        build_cube(path, config)
+    wh = open_warehouse(path, config, cube=engine == "cube")
+    assert (wh.cube is not None) == (engine == "cube")
+    return wh
+
+
+@pytest.fixture(params=ENGINES)
+def make_wh(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., Warehouse]]:
     """Build a warehouse from hand-made rows and open it (closed after the test)."""
     opened: list[Warehouse] = []
 
     def make(rows: dict[str, list[dict[str, Any]]], *, config: KpiConfig | None = None,
              extracted_at: str = "2025-11-24T06:30:00", teams: list[dict[str, Any]] | None = None) -> Warehouse:
         path = build_warehouse(tmp_path / f"wh{len(opened)}.duckdb", rows, extracted_at, teams)
-        wh = open_warehouse(path, config)
+        wh = _opened(path, config, request.param)
         opened.append(wh)
         return wh
 
@@ -29,15 +44,16 @@ def make_wh(tmp_path: Path) -> Iterator[Callable[..., Warehouse]]:
         wh.close()
 
 
-@pytest.fixture(scope="session")
-def shared_wh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Warehouse]]:
+@pytest.fixture(scope="session", params=ENGINES)
+def shared_wh(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+              ) -> Iterator[Callable[..., Warehouse]]:
     """Build each named hand-made warehouse once a session; the tests that share one only read it."""
     cache: dict[str, Warehouse] = {}
 
     def get(name: str, rows: dict[str, list[dict[str, Any]]], teams: list[dict[str, Any]] | None = None) -> Warehouse:
         if name not in cache:
             path = build_warehouse(tmp_path_factory.mktemp(name) / "warehouse.duckdb", rows, teams=teams)
-            cache[name] = open_warehouse(path, KpiConfig())
+            cache[name] = _opened(path, None, request.param)
         return cache[name]
 
     yield get

@@ -1,0 +1,251 @@
+"""The daily KPI cube: every KPI's figure for every day of the extract's history, built when a load
+publishes (kpis/cube_builder.py), so the figure for any period is a lookup, not a count of records.
+
+The cube is a table of the warehouse version it was built from, one row per unit (trust, services,
+teams) and day D of [first, last], two columns per KPI:
+- flow KPIs: the running totals of numerator and denominator events dated on or before D, so a
+  period [a, b] is total(b) - total(a - 1);
+- stock KPIs: the numerator and denominator at the end of D, so a period is the row at its end.
+A rate or ratio is then computed from its numerator and denominator exactly as the facts engine
+computes it (kpis/engine.py), and a row exists exactly where the engine's does: every unit of
+teams.csv always, UNKNOWN only where something counts.
+
+The facts queries stay the definition. The cube answers only what it can answer exactly: the trust,
+service and team levels (worker rows are counted from the facts), the KPIs of families that declare
+how (Family.flow_day, Family.daily_stock), and periods whose days it holds. A cube built under
+another KPI configuration (caseload limit, closure days) or from another definition of a family (its
+fingerprint) is not read at all, or not for that family's KPIs: those figures come from the facts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+from kpis.families import FAMILIES, Family, Measure
+from kpis.registry import KPIS, KPIS_BY_ID, Kpi
+from kpis.targets import KpiConfig
+
+log = logging.getLogger("kpidash.kpis")
+
+# Bump when the builder's arithmetic changes: a cube of another format is not read.
+CUBE_FORMAT = 1
+CUBE_TABLE = "kpi_cube"
+META_TABLE = "kpi_cube_meta"
+KPI_TABLE = "kpi_cube_kpis"
+UNIT_TABLE = "kpi_cube_units"
+CUBE_LEVELS = ("trust", "service", "team")
+
+
+def numerator_column(kpi_id: str) -> str:
+    return f"n_{kpi_id}"
+
+
+def denominator_column(kpi_id: str) -> str:
+    return f"d_{kpi_id}"
+
+
+def cube_measures(family: Family) -> list[Measure]:
+    """The family's measures the cube can hold: flow ones counted row by row (a distinct count or a
+    sum of decimals does not add up day by day) when the family dates its flow rows, and the stock
+    ones its DailyStock gives."""
+    stock = set(family.daily_stock.kpis) if family.daily_stock is not None else set()
+    out = []
+    for m in family.measures:
+        kpi = KPIS_BY_ID.get(m.kpi_id)
+        if kpi is None:
+            continue
+        if kpi.kind == "flow" and family.flow_day is not None and m.numerator_sql is None and m.denominator_sql is None:
+            out.append(m)
+        elif kpi.kind == "stock" and m.kpi_id in stock:
+            out.append(m)
+    return out
+
+
+def fingerprint(family: Family) -> str:
+    """What a family's cube columns were built from: its whole declaration and its KPIs' kinds. A
+    warehouse published by another version of the definition is read from the facts instead."""
+    kinds = [(k.id, k.kind, k.measure) for k in KPIS if k.family == family.name]
+    text = f"{CUBE_FORMAT}|{family!r}|{kinds!r}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class CubeUnits:
+    """The cube's units in its row order (level, then UNKNOWN last, then name: the engine's order)."""
+
+    levels: tuple[str, ...]
+    names: tuple[str, ...]
+    listed: np.ndarray  # bool per unit: in teams.csv (always has a row) or not (UNKNOWN)
+    ranges: dict[str, tuple[int, int]]  # level -> [lo, hi) of its units
+    index: dict[tuple[str, str], int]
+
+
+class Cube:
+    """The cube of one opened warehouse version: what it holds, and how to read figures from it."""
+
+    def __init__(self, first: dt.date, last: dt.date, kpis: dict[str, Kpi], units: CubeUnits) -> None:
+        self.first = first
+        self.last = last
+        self.kpis = kpis  # the KPIs it serves (current definition, same configuration)
+        self.units = units
+
+    def serves(self, kpi: Kpi, bounds: Sequence[tuple[dt.date, dt.date]]) -> bool:
+        """Whether every period's figure of the KPI is in the cube (stock: its end; flow: the day
+        before its start and its end)."""
+        if kpi.id not in self.kpis:
+            return False
+        for start, end in bounds:
+            if not self.first <= end <= self.last:
+                return False
+            if kpi.kind == "flow" and start - dt.timedelta(days=1) < self.first:
+                return False
+        return True
+
+    def figures(
+        self, cursor: duckdb.DuckDBPyConnection, bounds: Sequence[tuple[dt.date, dt.date]], levels: Sequence[str],
+        kpis: Sequence[Kpi], unit: str | None, dates: Sequence[tuple[str, str]] | None,
+    ) -> dict[tuple[str, str], list[dict]]:
+        """(kpi id, level) -> the figure rows of that KPI at that level, for every period (rows per
+        unit, periods in order), as the engine gives them. levels: trust, service or team only."""
+        units = self.units
+        if unit is not None:
+            u = units.index.get((levels[0], unit))
+            if u is None:  # a unit with nothing the cube counts (UNKNOWN with no records): no rows
+                return {}
+            spans = {levels[0]: (u, u + 1)}
+        else:
+            spans = {lv: units.ranges[lv] for lv in levels if lv in units.ranges}
+        if not spans:
+            return {}
+        lo, hi = min(s[0] for s in spans.values()), max(s[1] for s in spans.values())
+        flows = any(k.kind == "flow" for k in kpis)
+        ends = [end for _, end in bounds]
+        befores = [start - dt.timedelta(days=1) for start, _ in bounds] if flows else []
+        days = sorted(set(ends) | set(befores))
+        row_of = {d: i for i, d in enumerate(days)}
+        columns = []
+        for k in kpis:
+            columns.append(numerator_column(k.id))
+            if k.measure != "count":
+                columns.append(denominator_column(k.id))
+        listed_days = ", ".join(f"DATE '{d.isoformat()}'" for d in days)
+        sql = (f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)} FROM wh.{CUBE_TABLE} "
+               f"WHERE d IN ({listed_days}) AND u >= {lo} AND u < {hi} ORDER BY d, u")
+        fetched = cursor.execute(sql).fetchnumpy()
+        width = hi - lo
+        grid = {c: np.asarray(fetched[c]).reshape(len(days), width) for c in columns}
+        end_rows = np.array([row_of[d] for d in ends])
+        before_rows = np.array([row_of[d] for d in befores]) if flows else None
+        n_periods = len(bounds)
+
+        out: dict[tuple[str, str], list[dict]] = {}
+        for k in kpis:
+            for level, (a, b) in spans.items():
+                cols = slice(a - lo, b - lo)
+                num = _period_values(grid[numerator_column(k.id)], cols, end_rows, before_rows, k.kind)
+                den = (_period_values(grid[denominator_column(k.id)], cols, end_rows, before_rows, k.kind)
+                       if k.measure != "count" else None)
+                names = units.names[a:b]
+                listed = units.listed[a:b]
+                out[(k.id, level)] = _rows(k, level, names, listed, num, den, n_periods, dates)
+        return out
+
+
+def _period_values(grid: np.ndarray, cols: slice, end_rows: np.ndarray, before_rows: np.ndarray | None,
+                   kind: str) -> np.ndarray:
+    """The (unit, period) figures of one column: stock the row at each period's end, flow the
+    running total at its end less the one the day before it starts."""
+    values = grid[end_rows, cols]
+    if kind == "flow":
+        values = values - grid[before_rows, cols]
+    return values.T  # unit by unit, periods in order within each (the engine's row order)
+
+
+def _rows(kpi: Kpi, level: str, names: Sequence[str], listed: np.ndarray, num: np.ndarray,
+          den: np.ndarray | None, n_periods: int, dates: Sequence[tuple[str, str]] | None) -> list[dict]:
+    """One KPI's rows at one level, with the engine's JSON types, where the engine has a row: every
+    listed unit, an unlisted one (UNKNOWN) only where its numerator or denominator is not 0."""
+    keep = np.repeat(listed, n_periods) | (num.ravel() > 0)
+    if den is not None:
+        keep |= den.ravel() > 0
+    all_kept = bool(keep.all())
+    n = num.ravel() if all_kept else num.ravel()[keep]
+    unit_list = np.repeat(np.array(names, dtype=object), n_periods)
+    unit_list = (unit_list if all_kept else unit_list[keep]).tolist()
+    numerators = n.astype(np.int64).tolist()
+    if den is None:
+        denominators: list = [None] * len(numerators)
+        values: list = numerators
+    else:
+        d = den.ravel() if all_kept else den.ravel()[keep]
+        if kpi.measure == "rate":
+            d = d.astype(np.int64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v = 100 * n.astype(np.int64) / d
+        else:
+            d = d.astype(np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v = n.astype(np.int64) / d
+        denominators = d.tolist()
+        values = v.tolist()
+        for i in np.flatnonzero(d == 0).tolist():
+            values[i] = None
+    kid = kpi.id
+    if dates is None:
+        return [{"kpi": kid, "level": level, "unit": u, "numerator": x, "denominator": y, "value": v}
+                for u, x, y, v in zip(unit_list, numerators, denominators, values)]
+    starts = np.tile(np.array([s for s, _ in dates], dtype=object), len(names))
+    ends = np.tile(np.array([e for _, e in dates], dtype=object), len(names))
+    if not all_kept:
+        starts, ends = starts[keep], ends[keep]
+    return [{"period_start": s, "period_end": e, "kpi": kid, "level": level, "unit": u, "numerator": x,
+             "denominator": y, "value": v}
+            for s, e, u, x, y, v in zip(starts.tolist(), ends.tolist(), unit_list, numerators, denominators, values)]
+
+
+def read_cube(con: duckdb.DuckDBPyConnection, config: KpiConfig,
+              families: Sequence[Family] = FAMILIES) -> Cube | None:
+    """The cube of the attached warehouse `wh`, or None when it has none this code can read."""
+    have = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh'").fetchall()}
+    if not {CUBE_TABLE, META_TABLE, KPI_TABLE, UNIT_TABLE} <= have:
+        return None
+    meta = con.execute(f"SELECT format, first_day, last_day, caseload_limit, closure_days FROM wh.{META_TABLE}").fetchone()
+    if meta is None or meta[0] != CUBE_FORMAT:
+        return None
+    _, first, last, limit, closures = meta
+    if limit != config.caseload_limit or set(closures or ()) != set(config.closure_days):
+        log.info("the warehouse's KPI cube was built under another KPI configuration; figures are counted "
+                 "from the records until the next load")
+        return None
+    prints = {f.name: fingerprint(f) for f in families}
+    columns = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = 'wh' AND table_name = ?", [CUBE_TABLE]
+    ).fetchall()}
+    served: dict[str, Kpi] = {}
+    for kpi_id, family, kind, measure, print_ in con.execute(
+            f"SELECT kpi, family, kind, measure, fingerprint FROM wh.{KPI_TABLE}").fetchall():
+        kpi = KPIS_BY_ID.get(kpi_id)
+        if kpi is None or kpi.family != family or prints.get(family) != print_ or (kind, measure) != (kpi.kind, kpi.measure):
+            continue
+        needed = {numerator_column(kpi_id)} | ({denominator_column(kpi_id)} if kpi.measure != "count" else set())
+        if needed <= columns:
+            served[kpi_id] = kpi
+    rows = con.execute(f"SELECT u, level, unit, listed FROM wh.{UNIT_TABLE} ORDER BY u").fetchall()
+    if not served or not rows or [r[0] for r in rows] != list(range(len(rows))):
+        return None
+    levels = tuple(r[1] for r in rows)
+    ranges: dict[str, tuple[int, int]] = {}
+    for i, level in enumerate(levels):
+        lo, _ = ranges.get(level, (i, i))
+        ranges[level] = (lo, i + 1)
+    units = CubeUnits(levels, tuple(r[2] for r in rows), np.array([bool(r[3]) for r in rows]), ranges,
+                      {(r[1], r[2]): r[0] for r in rows})
+    return Cube(first, last, served, units)
