@@ -14,7 +14,9 @@ from api.deps import ApiState
 from api.errors import install_error_handlers
 from api.live_warehouse import LiveWarehouse
 from api.params import known_query_parameters
+from api.request_log import RequestLog
 from api.response_cache import ResponseCache
+from api.token_cache import TokenCache
 from api.routes import admin, auth, dashboard_support, health, history, kpis, organisation, packs, runs
 from dashboard.app import create_dash_app
 from core.appdb import get_engine
@@ -35,7 +37,8 @@ def create_app(check_interval: float = 1.0, freeze_gc: bool = False) -> FastAPI:
     settings = get_settings()
     cache = ResponseCache(enabled=settings.api_cache)
     live = LiveWarehouse(settings.db, _open_warehouse, on_swap=cache.keep_only, check_interval=check_interval)
-    state = ApiState(settings=settings, engine=get_engine(), live=live, cache=cache)
+    state = ApiState(settings=settings, engine=get_engine(), live=live, cache=cache,
+                     tokens=TokenCache(settings.token_cache_seconds))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -44,6 +47,8 @@ def create_app(check_interval: float = 1.0, freeze_gc: bool = False) -> FastAPI:
             gc.freeze()
         yield
         live.close()
+        if (request_log := getattr(_app.state, "request_log", None)) is not None:
+            request_log.flush()
 
     app = FastAPI(
         title="kpidash API",
@@ -64,6 +69,7 @@ def create_app(check_interval: float = 1.0, freeze_gc: bool = False) -> FastAPI:
     app.include_router(history.router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
     app.include_router(packs.router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
     app.mount("/", WSGIMiddleware(create_dash_app().server))  # the dashboard (dashboard/), after every API route
+    app.add_middleware(RequestLog, keeper=app.state)  # requests in the log, a summary a minute
     return app
 
 

@@ -15,6 +15,7 @@ from api.accounts import RUN_LOG_ROLES, AccountError, Principal, authenticate
 from api.errors import ApiError
 from api.live_warehouse import LiveWarehouse, WarehouseUnavailable, Version
 from api.response_cache import ResponseCache
+from api.token_cache import TokenCache
 from core.settings import Settings
 
 SESSION_COOKIE = "kpidash_session"
@@ -30,6 +31,7 @@ class ApiState:
     live: LiveWarehouse
     cache: ResponseCache
     query_parameters: dict[int, frozenset[str]] = field(default_factory=dict)  # per route id, see params.py
+    tokens: TokenCache = field(default_factory=TokenCache)  # recently checked tokens, see token_cache.py
 
 
 async def get_state(request: Request) -> ApiState:
@@ -39,10 +41,10 @@ async def get_state(request: Request) -> ApiState:
 class SignedIn(HTTPBearer):
     """The signed-in user, from `Authorization: Bearer <token>` or else the session cookie; 401 otherwise.
 
-    One dependency does it all because it runs on every request. The token is checked against the
-    database every time, so a revoked token stops at once: on SQLite that is a local indexed read of
-    microseconds, done on the event loop; a database server is a network round trip, so it goes to a
-    worker thread.
+    One dependency does it all because it runs on every request. A token is checked against the
+    database (on SQLite a local indexed read, done on the event loop; a database server is a network
+    round trip, so it goes to a worker thread), and what passed is trusted for a few seconds
+    (api/token_cache.py: revocation by another process takes effect within KPIDASH_TOKEN_CACHE_SECONDS).
     """
 
     def __init__(self) -> None:
@@ -65,13 +67,20 @@ class SignedIn(HTTPBearer):
             )
         if len(token) > MAX_TOKEN_LENGTH:
             raise ApiError(401, "This token is not valid: sign in again.", {"WWW-Authenticate": "Bearer"})
-        engine = request.app.state.kpidash.engine
+        state = request.app.state.kpidash
+        known = state.tokens.get(token)
+        if known is not None:
+            return known
+        engine = state.engine
         try:
             if engine.dialect.name == "sqlite":
-                return authenticate(engine, token)
-            return await run_in_threadpool(authenticate, engine, token)
+                principal = authenticate(engine, token)
+            else:
+                principal = await run_in_threadpool(authenticate, engine, token)
         except AccountError as exc:
             raise ApiError(exc.status, str(exc), {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+        state.tokens.put(token, principal)
+        return principal
 
 
 current_user = SignedIn()

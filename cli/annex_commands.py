@@ -9,11 +9,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
-import duckdb
 import typer
-
-from core.settings import get_settings
-from etl.annex_a.export import export_annex_a
 
 export_app = typer.Typer(help="Write returns and inspection lists from the published warehouse.", no_args_is_help=True)
 
@@ -30,6 +26,11 @@ def annex_a(
     out: Annotated[Path, typer.Option("--out", help="The workbook to write (.xlsx).")],
 ) -> None:
     """Write Lists 1 to 9 of Annex A for the six months ending on --to, in the Ofsted layout and headers."""
+    import duckdb
+
+    from core.settings import get_settings
+    from etl.annex_a.export import export_annex_a
+
     date_to = _date(to)
     if out.suffix.lower() != ".xlsx":
         raise typer.BadParameter(f"{out} must end in .xlsx (an Excel workbook)", param_hint="--out")

@@ -9,12 +9,11 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
-from api import accounts, audit
-from api.models import ROLES
-from core.appdb import get_engine
-from core.settings import get_settings
+# As api.models.ROLES and api.accounts.MAX_TOKEN_DAYS (tests/test_cli_startup.py checks): named
+# here so that building the command line does not import the app database's models.
+ROLES = ("executive", "head_of_service", "team_manager", "analyst", "admin")
+MAX_TOKEN_DAYS = 366
 
 users_app = typer.Typer(help="Who may sign in, with which role.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Bearer tokens for API clients (shown once, kept only hashed).", no_args_is_help=True)
@@ -29,6 +28,10 @@ def _fail(message: str) -> typer.Exit:
 def _refusals() -> Iterator[None]:
     """A refusal, or an app database that cannot be reached, becomes a message on stderr and exit
     code 1 (never a traceback)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from api import accounts
+
     try:
         yield
     except accounts.AccountError as exc:
@@ -56,6 +59,7 @@ def _first_team_and_service() -> tuple[str | None, str | None, str | None]:
     last publish is served (with a warning); with no good kept copy either, the start stops, saying
     how to get the last good version back. No file yet is fine (the service says "load an extract").
     """
+    from core.settings import get_settings
     from etl.publish import last_good_path
     from kpis import KpiError, open_warehouse
 
@@ -86,6 +90,7 @@ def _finish_unfinished_runs() -> None:
     killed): only when no load is running (the load lock is free), else the next load does it."""
     import socket
 
+    from core.settings import get_settings
     from etl import publish, runlog
 
     db = get_settings().db.absolute()
@@ -102,6 +107,7 @@ def _finish_unfinished_runs() -> None:
 
 def _refuse_to_start(exc: Exception) -> None:
     """Stop `serve` on an unreadable warehouse, naming the archived input of the last good load."""
+    from core.settings import get_settings
     from etl import last_good_run
 
     last = last_good_run()
@@ -142,6 +148,9 @@ def users_add(
     ] = False,
 ) -> None:
     """Add a user. Without --password-stdin a random password is made and printed once."""
+    from api import accounts
+    from core.appdb import get_engine
+
     with _refusals():
         accounts.check_new_user(name, role, team, service)
     _check_scope_exists(team, service)
@@ -157,6 +166,9 @@ def users_add(
 @users_app.command("list")
 def users_list() -> None:
     """Every user: role, scope, whether active, last sign-in."""
+    from api import accounts
+    from core.appdb import get_engine
+
     with _refusals():
         users = accounts.list_users(get_engine())
     _table(
@@ -169,6 +181,9 @@ def users_list() -> None:
 @users_app.command("disable")
 def users_disable(name: Annotated[str, typer.Argument(help="The username.")]) -> None:
     """Stop a user signing in and revoke all their tokens (users are kept, for the audit trail)."""
+    from api import accounts
+    from core.appdb import get_engine
+
     with _refusals():
         accounts.set_active(get_engine(), name, active=False)
     typer.echo(f"Disabled {name}; their sessions and API tokens no longer work.")
@@ -177,6 +192,9 @@ def users_disable(name: Annotated[str, typer.Argument(help="The username.")]) ->
 @users_app.command("enable")
 def users_enable(name: Annotated[str, typer.Argument(help="The username.")]) -> None:
     """Let a disabled (or locked-out) user sign in again."""
+    from api import accounts
+    from core.appdb import get_engine
+
     with _refusals():
         accounts.set_active(get_engine(), name, active=True)
     typer.echo(f"Enabled {name}.")
@@ -190,6 +208,9 @@ def users_reset_password(
     ] = False,
 ) -> None:
     """Give a user a new password and lift any lock-out."""
+    from api import accounts
+    from core.appdb import get_engine
+
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     with _refusals():
         password = accounts.set_password(get_engine(), name, password)
@@ -201,10 +222,13 @@ def users_reset_password(
 @tokens_app.command("create")
 def tokens_create(
     user: Annotated[str, typer.Argument(help="The user the token acts as (their role and scope apply).")],
-    days: Annotated[int, typer.Option(help=f"Days until it expires (1 to {accounts.MAX_TOKEN_DAYS}).")] = 30,
+    days: Annotated[int, typer.Option(help=f"Days until it expires (1 to {MAX_TOKEN_DAYS}).")] = 30,
     name: Annotated[str | None, typer.Option(help="A label, e.g. the client's name.")] = None,
 ) -> None:
     """Make an API token; it is printed once and only its hash is kept."""
+    from api import accounts
+    from core.appdb import get_engine
+
     with _refusals():
         issued = accounts.create_api_token(get_engine(), user, days, name)
     typer.echo(f"Token {issued.id} for {issued.username}, expires {_when(issued.expires_at)}.")
@@ -215,6 +239,9 @@ def tokens_create(
 @tokens_app.command("revoke")
 def tokens_revoke(token_id: Annotated[int, typer.Argument(help="The token's id (see `kpidash tokens list`).")]) -> None:
     """Stop a token working at once."""
+    from api import accounts
+    from core.appdb import get_engine
+
     with _refusals():
         accounts.revoke_token(get_engine(), token_id)
     typer.echo(f"Revoked token {token_id}.")
@@ -226,6 +253,9 @@ def tokens_list(
     sessions: Annotated[bool, typer.Option("--sessions", help="Include sign-in sessions, not only API tokens.")] = False,
 ) -> None:
     """Tokens (never their secret, which is not kept): who, what, when they expire, whether revoked."""
+    from api import accounts
+    from core.appdb import get_engine
+
     with _refusals():
         tokens = accounts.list_tokens(get_engine(), user, include_sessions=sessions)
     _table(
@@ -242,6 +272,9 @@ def audit_command(
     event: Annotated[str | None, typer.Option(help="Only `records` or `login_failed`.")] = None,
 ) -> None:
     """The audit trail: who looked at which child-level records, when, from where; failed sign-ins."""
+    from api import audit
+    from core.appdb import get_engine
+
     if event not in (None, "records", "login_failed"):
         raise _fail("--event must be `records` or `login_failed`.")
     with _refusals():
@@ -259,6 +292,10 @@ def serve(
 ) -> None:
     """Run the service (one worker). On the first start, make one demo user per role and print their
     passwords once."""
+    from api import accounts
+    from core.appdb import get_engine
+    from core.settings import get_settings
+
     import uvicorn
 
     from api.app import create_server_app
@@ -290,7 +327,12 @@ def serve(
             if self.started:
                 typer.echo(f"kpidash is running at {url} (API docs at /api/docs)")
 
-    Server(uvicorn.Config(create_server_app(), host=host, port=port, workers=1, log_level="info")).run()
+    from scheduler.logs import configure_json_logging
+
+    configure_json_logging()  # kpidash's own lines (request summaries, warnings) as JSON on stderr
+    # no access log: a line per request cost a twelfth of a cached request; api/request_log.py summarises
+    Server(uvicorn.Config(create_server_app(), host=host, port=port, workers=1, log_level="info",
+                          access_log=False)).run()
 
 
 def register(app: typer.Typer) -> None:

@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from core.settings import get_settings
-
 
 def register(app: typer.Typer) -> None:
     @app.command("book")
@@ -20,6 +18,7 @@ def register(app: typer.Typer) -> None:
         api_url: Annotated[str | None, typer.Option(help="The API's address (default: KPIDASH_API_URL).")] = None,
     ) -> None:
         """Write the performance book for a month: each KPI's chart, last 12 months and definition."""
+        from core.settings import get_settings
         from dashboard.api_client import ApiClient, ApiProblem, close_all
         from dashboard.book import book_html
 

@@ -11,14 +11,12 @@ import sys
 from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
-from core.appdb import get_engine
-from etl import Issue, LoadResult, list_runs, load_extract, run_issues
-from etl.runlog import get_run
+if TYPE_CHECKING:  # the ETL layer is imported by the commands that use it, not for every command
+    from etl import Issue, LoadResult
 
 EXTRACT_ARG = typer.Argument(
     help="Folder holding the extract: the nine CSV files of the contract and, optionally, manifest.json.",
@@ -62,6 +60,10 @@ def _log_unusable(err: Exception) -> typer.Exit:
 
 def _open_load_log() -> None:
     """Reach the app database first, so a wrong KPIDASH_APP_DB is one clear error, not a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core.appdb import get_engine
+
     try:
         get_engine()
     except (SQLAlchemyError, OSError) as err:
@@ -86,6 +88,10 @@ def _report(result: LoadResult) -> None:
 
 
 def _run_load(extract: Path, publish: bool) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from etl import load_extract
+
     _open_load_log()
     try:
         result = load_extract(extract, publish=publish)
@@ -111,6 +117,10 @@ def runs(
     limit: Annotated[int, typer.Option("--limit", "-n", help="Show at most this many runs (0: all).", min=0)] = 20,
 ) -> None:
     """List the load log, newest first."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from etl import list_runs
+
     _open_load_log()
     try:
         found = list_runs(limit or None)
@@ -149,6 +159,11 @@ def rejects(
     ] = Format.text,
 ) -> None:
     """List a run's rejected rows and data-quality warnings, by file and line."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from etl import list_runs, run_issues
+    from etl.runlog import get_run
+
     _open_load_log()
     try:
         run = get_run(run_id) if run_id else next(iter(list_runs(1)), None)

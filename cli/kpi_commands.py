@@ -8,14 +8,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kpis import KpiError, Warehouse, compute_kpis, get_kpi, kpi_records, kpi_trend, open_warehouse, with_targets
+if TYPE_CHECKING:  # the KPI layer is imported when a command runs, not for every command
+    from kpis import Warehouse
 
 
 class Level(str, Enum):
@@ -59,6 +61,8 @@ FormatOpt = Annotated[Format, typer.Option("--format", help="json: the spec's ma
 @contextmanager
 def _warehouse() -> Iterator[Warehouse]:
     """The published warehouse; bad input ends the command with the analyst's message, exit 1."""
+    from kpis import KpiError, open_warehouse
+
     try:
         wh = open_warehouse()
     except KpiError as exc:
@@ -107,9 +111,27 @@ def _print_table(rows: Sequence[dict], columns: Sequence[tuple[str, Callable[[di
         typer.echo("  ".join(x.ljust(w) for x, w in zip(c, widths)).rstrip())
 
 
+def _print_json(rows: list[dict]) -> None:
+    """The rows as one JSON array: indented on a terminal, where a person reads it; compact and
+    written a slice at a time otherwise (a national trend is a million rows: one indented string of
+    them all took seconds and gigabytes)."""
+    out = sys.stdout
+    if out.isatty():
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    out.write("[")
+    for i in range(0, len(rows), _JSON_SLICE):
+        out.write(("," if i else "") + json.dumps(rows[i : i + _JSON_SLICE], separators=(",", ":"))[1:-1])
+    out.write("]\n")
+    out.flush()
+
+
+_JSON_SLICE = 10_000
+
+
 def _print_figures(rows: list[dict], wh: Warehouse, fmt: Format, with_period: bool = False) -> None:
     if fmt is Format.json:
-        typer.echo(json.dumps(rows, indent=2))
+        _print_json(rows)
         return
     columns: list[tuple[str, Callable[[dict], str]]] = []
     if with_period:
@@ -124,6 +146,8 @@ def _print_figures(rows: list[dict], wh: Warehouse, fmt: Format, with_period: bo
         ("target", lambda r: _number(r["target"])),
         ("rag", lambda r: r["rag"] or "-"),
     ]
+    from kpis import with_targets
+
     _print_table(with_targets(rows, wh.config), columns)
 
 
@@ -137,6 +161,8 @@ def kpis_command(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Every KPI (or those named) for a period, at one level (or all), for every unit of that level."""
+    from kpis import compute_kpis
+
     with _warehouse() as wh:
         rows = compute_kpis(wh, date_from, date_to, level.value, unit, kpi or None)
         _print_figures(rows, wh, fmt)
@@ -152,10 +178,12 @@ def records_command(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """The child-level records behind one figure, each counted in the numerator or only the denominator."""
+    from kpis import kpi_records
+
     with _warehouse() as wh:
         rows = kpi_records(wh, kpi, unit, date_from, date_to, level.value if level else None)
         if fmt is Format.json:
-            typer.echo(json.dumps(rows, indent=2))
+            _print_json(rows)
             return
         names = list(rows[0]) if rows else []
         _print_table(rows, [(n, lambda r, n=n: _number(r[n])) for n in names])
@@ -174,6 +202,8 @@ def trend_command(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """A KPI per month or week (flow: events in the period; stock: at its end), last period partial."""
+    from kpis import get_kpi, kpi_trend
+
     with _warehouse() as wh:
         ids = None if kpi == "all" else [get_kpi(kpi).id]
         rows = kpi_trend(wh, ids, by.value, periods, level.value, unit, date_to)

@@ -10,12 +10,12 @@ import datetime as dt
 import re
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sample_data import SampleSummary, generate_sample
-from sample_data.generator import MAX_SCALE, MIN_SCALE
+if TYPE_CHECKING:
+    from sample_data import SampleSummary
 
 
 HELP = (
@@ -38,6 +38,8 @@ def _end_date(value: str | None) -> dt.date | None:
 
 
 def _scale(value: float) -> float:
+    from sample_data.generator import MAX_SCALE, MIN_SCALE
+
     if not MIN_SCALE <= value <= MAX_SCALE:
         raise typer.BadParameter(f"{value:g} is out of range: use a number from {MIN_SCALE:g} to {MAX_SCALE:g} (1 = a trust the size of Sandwell)")
     return value
@@ -61,6 +63,8 @@ def sample(
     end_date: Annotated[str | None, typer.Option("--end-date", metavar="YYYY-MM-DD", help="Last day of the three years of history (the extract is dated the day after). Default: yesterday.", show_default=False)] = None,
 ) -> None:
     """A realistic extract to demo, test and benchmark with, and no real child's data anywhere."""
+    from sample_data import generate_sample
+
     began = time.perf_counter()
     last_day = _end_date(end_date)
     try:

@@ -131,6 +131,13 @@ class Settings(BaseSettings):
         description="Build the daily KPI cube into each published warehouse and answer figures from it; "
         "false counts every figure from the records (the facts engine), as before the cube.",
     )
+    token_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How long the API trusts a token it has checked before it checks it in the app database "
+        "again: a token revoked (or a user disabled) by another process stops working within this many seconds; "
+        "signing out through the API stops a session at once; 0 checks every request.",
+    )
 
 
 @lru_cache

@@ -19,6 +19,7 @@ fingerprint) is not read at all, or not for that family's KPIs: those figures co
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -51,15 +52,39 @@ def denominator_column(kpi_id: str) -> str:
     return f"d_{kpi_id}"
 
 
+# The declarations the cube knows how to read. A family or measure declaring anything else (a field
+# added later, e.g. rows split by another key) is counted from the facts until the cube learns it.
+_FAMILY_FIELDS = frozenset({"name", "facts", "measures", "record_columns", "trend_facts", "one_period_facts",
+                            "flow_day", "daily_stock"})
+_MEASURE_FIELDS = frozenset({"kpi_id", "numerator_if", "denominator_if", "numerator_sql", "denominator_sql",
+                             "record_columns", "one_record_per_child", "uses"})
+
+
+def _only_known(declaration: object, known: frozenset[str]) -> bool:
+    """Every field of the declaration the cube does not know is at its default (or it is not a dataclass)."""
+    if not dataclasses.is_dataclass(declaration):
+        return False
+    for f in dataclasses.fields(declaration):
+        if f.name in known:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else dataclasses.MISSING)
+        if getattr(declaration, f.name) != default:
+            return False
+    return True
+
+
 def cube_measures(family: Family) -> list[Measure]:
     """The family's measures the cube can hold: flow ones counted row by row (a distinct count or a
     sum of decimals does not add up day by day) when the family dates its flow rows, and the stock
     ones its DailyStock gives."""
+    if not _only_known(family, _FAMILY_FIELDS):
+        return []
     stock = set(family.daily_stock.kpis) if family.daily_stock is not None else set()
     out = []
     for m in family.measures:
         kpi = KPIS_BY_ID.get(m.kpi_id)
-        if kpi is None:
+        if kpi is None or kpi.family != family.name or not _only_known(m, _MEASURE_FIELDS):
             continue
         if kpi.kind == "flow" and family.flow_day is not None and m.numerator_sql is None and m.denominator_sql is None:
             out.append(m)
@@ -211,8 +236,10 @@ def _rows(kpi: Kpi, level: str, names: Sequence[str], listed: np.ndarray, num: n
 
 
 def read_cube(con: duckdb.DuckDBPyConnection, config: KpiConfig,
-              families: Sequence[Family] = FAMILIES) -> Cube | None:
-    """The cube of the attached warehouse `wh`, or None when it has none this code can read."""
+              families: Sequence[Family] | None = None) -> Cube | None:
+    """The cube of the attached warehouse `wh`, or None when it has none this code can read; it
+    serves the KPIs whose family (default: the registry's) is declared as when it was built."""
+    families = FAMILIES if families is None else families
     have = {r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh'").fetchall()}
     if not {CUBE_TABLE, META_TABLE, KPI_TABLE, UNIT_TABLE} <= have:

@@ -68,7 +68,7 @@ def cube_last_day(extract_date: dt.date) -> dt.date:
 
 def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Family, ...] = FAMILIES) -> CubeSummary:
     """Write the cube's tables into the (unpublished) warehouse file at path, in one transaction: a
-    failure leaves the file without a cube, which readers then do without."""
+    failure leaves the file as it was, and readers count from the facts what no cube holds."""
     started = time.perf_counter()
     config = config if config is not None else load_kpi_config()
     with Warehouse(path, config, read_only=False, cube=False) as wh, wh.cursor() as cur:
@@ -77,6 +77,8 @@ def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Fami
         served = [(f, KPIS_BY_ID[m.kpi_id]) for f in families for m in cube_measures(f)]
         cur.execute("BEGIN TRANSACTION")
         try:
+            for table in (CUBE_TABLE, UNIT_TABLE, META_TABLE, KPI_TABLE):  # a cube built before: replaced
+                cur.execute(f"DROP TABLE IF EXISTS wh.{table}")
             first, units = _build(wh, cur, families, served, last)
             cur.execute("COMMIT")
         except BaseException:

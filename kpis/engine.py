@@ -133,17 +133,18 @@ def _aggregate_sql(family: Family, measures: Sequence[Measure], levels: Sequence
 
 def figures(
     wh: Warehouse, periods: Periods, levels: Sequence[str], kpis: Sequence[Kpi], unit: str | None = None,
-    with_period: bool = False, families: Sequence[Family] = FAMILIES,
+    with_period: bool = False, families: Sequence[Family] | None = None,
 ) -> list[dict]:
     """The figures of the KPIs for every unit of the levels and every period, in registry order.
 
     Each row: kpi, level, unit, numerator, denominator, value (the spec's JSON), after period_start
     and period_end when with_period. Read from the warehouse's daily cube (kpis/cube.py) where it
-    holds the figure, else counted from the facts. families: the facts to count with (tests give
-    other versions of the same facts, to check they agree; the cube is not read then).
+    holds the figure, else counted from the facts. families: the facts to count every figure with,
+    cube or not (tests give other versions of the same facts, to check they agree).
     """
     wanted = {k.id for k in kpis}
-    cube = wh.cube if families is FAMILIES else None
+    cube = wh.cube if families is None else None
+    families = FAMILIES if families is None else families
     bounds: list[tuple[dt.date, dt.date]] = [(periods.first, periods.last)] if periods.count == 1 else []
     iso: list[tuple[str, str]] | None = None
     if with_period or not bounds:  # the periods' dates, looked up once (rows carry only the index)

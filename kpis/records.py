@@ -90,7 +90,7 @@ def _records(wh: Warehouse, kpi_id: str, level: str, unit: str | None, date_from
         per_child = f"QUALIFY row_number() OVER (PARTITION BY {within}child_id ORDER BY start_time DESC, record_id) = 1"
     sql = f"""
     WITH {periods_cte(periods)},
-    facts AS ({family.facts})
+    facts AS ({family.facts_for(periods.count)})
     SELECT {selected}, CASE WHEN {num} THEN 'numerator' ELSE 'denominator' END AS counted_in
     FROM facts
     WHERE {where}

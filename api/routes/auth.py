@@ -82,6 +82,7 @@ def logout(user: CurrentUser, response: Response, state: StateDep) -> ErrorMessa
         raise ApiError(422, "This is an API token, not a sign-in session: revoke it with `kpidash tokens revoke "
                        f"{user.token_id}`.")
     accounts.sign_out(state.engine, user)
+    state.tokens.forget(user.token_id)  # at once in this process, not after the token cache's seconds
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return ErrorMessage(detail="Signed out.")
 

@@ -128,6 +128,7 @@ def make_harness(
         "KPIDASH_DB": str(data / "warehouse.duckdb"),
         "KPIDASH_ARCHIVE_DIR": str(data / "archive"),
         "KPIDASH_APP_DB": app_db,
+        "KPIDASH_TOKEN_CACHE_SECONDS": "1",  # revocation by another process within a second (token_cache.py)
         **env_extra,
     }
     with pytest.MonkeyPatch.context() as mp:

@@ -3,6 +3,9 @@
 Each example is a small contract-valid extract drawn by extract_strategies.py (dates on the KPIs'
 edges, a few deliberately invalid rows), written as CSV files with a manifest, published by the real
 loader, and compared for two periods at every level, as test_agreement.py compares the sample trust.
+The load builds the daily cube under the drawn configuration, so the figures compared are the cube's;
+the cube is also compared with the facts engine for every period shape (inside, across and outside
+its days) and for trends by month, week and day.
 A disagreement shrinks to a minimal extract; settle it by hand against kpis.md, never by copying a side.
 
 KPIDASH_FUZZ_EXAMPLES sets the number of examples (default sized for CI); set it to 1000 or more to hunt.
@@ -10,13 +13,16 @@ KPIDASH_FUZZ_EXAMPLES sets the number of examples (default sized for CI); set it
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import holidays
 import pandas as pd
 import pytest
 from extract_strategies import DrawnExtract, extracts, shift_working_days
@@ -27,7 +33,7 @@ from benchmarks.pandas_reference import KPI_MEASURES, LEVELS, compute_kpis_panda
 from core.settings import get_settings
 from etl import load_extract
 from etl.contract import TABLES, TABLES_BY_NAME
-from kpis import KpiConfig, compute_kpis, open_warehouse
+from kpis import KpiConfig, Warehouse, compute_kpis, kpi_trend, open_warehouse
 
 FUZZ_EXAMPLES = int(os.environ.get("KPIDASH_FUZZ_EXAMPLES", "20"))
 
@@ -69,19 +75,70 @@ def test_engine_and_reference_agree_on_random_extracts(fuzz_data: Path, drawn: D
     note(drawn.as_csv())
     with tempfile.TemporaryDirectory() as tmp:
         write_extract(drawn, Path(tmp) / "extract")
-        result = load_extract(Path(tmp) / "extract")
+        # the load builds the daily cube under the configuration the figures are then read with
+        with kpi_config_file(drawn, Path(tmp) / "kpi_config.yaml"):
+            result = load_extract(Path(tmp) / "extract")
     assert result.status == "published", result.message
     assert loaded_keys(fuzz_data) == drawn.valid_keys, "the loader kept other rows than the valid ones"
 
     tables = load_tables(fuzz_data)
     config = KpiConfig(caseload_limit=drawn.caseload_limit, closure_days=drawn.closure_days)
-    with open_warehouse(fuzz_data, config=config) as wh:
+    with open_warehouse(fuzz_data, config=config, cube=True) as wh, \
+            open_warehouse(fuzz_data, config=config, cube=False) as facts:
+        assert wh.cube is not None, "the load built no cube the engine can read"
         for start, end in drawn.periods:
             sql_rows = compute_kpis(wh, start, end, "all")
             pandas_rows = [row for level in LEVELS for row in _reference(wh, tables, start, end, level)]
             diffs = _differences(sql_rows, pandas_rows)
             assert not diffs, (f"{start}..{end} limit={drawn.caseload_limit} closures={drawn.closure_days}: "
                                f"{len(diffs)} disagreements\n" + "\n".join(diffs[:40]))
+        # the cube against the facts for every period shape, at every level, figures and trends
+        for name, (start, end) in cube_shapes(wh).items():
+            assert repr(compute_kpis(wh, start, end, "all")) == repr(compute_kpis(facts, start, end, "all")), name
+        for by, periods in (("month", 13), ("week", 9), ("day", 15)):
+            for date_to in (wh.extract_date, wh.cube.last):
+                assert repr(kpi_trend(wh, None, by, periods, "all", date_to=date_to)) == repr(
+                    kpi_trend(facts, None, by, periods, "all", date_to=date_to)), (by, date_to)
+
+
+@contextlib.contextmanager
+def kpi_config_file(drawn: DrawnExtract, path: Path) -> Iterator[None]:
+    """KPIDASH_CONFIG_FILE naming the drawn caseload limit and closure days, for the block."""
+    closures = "".join(f"\n  - {d.isoformat()}" for d in drawn.closure_days)
+    path.write_text(f"caseload_limit: {drawn.caseload_limit}\nclosure_days:{closures or ' []'}\n", encoding="utf-8")
+    old = os.environ.get("KPIDASH_CONFIG_FILE")
+    os.environ["KPIDASH_CONFIG_FILE"] = str(path)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("KPIDASH_CONFIG_FILE", None)
+        else:
+            os.environ["KPIDASH_CONFIG_FILE"] = old
+        get_settings.cache_clear()
+
+
+def cube_shapes(wh: Warehouse) -> dict[str, tuple[dt.date, dt.date]]:
+    """Periods of every shape around the extract and the cube's days, inside and outside them."""
+    extract, first, last = wh.extract_date, wh.cube.first, wh.cube.last
+    saturday = extract - dt.timedelta(days=(extract.weekday() - 5) % 7 or 7)
+    bank = max(d for d in holidays.country_holidays("GB", subdiv="ENG", years=(extract.year - 1, extract.year))
+               if d < extract)
+    return {
+        "single day": (extract - dt.timedelta(days=3),) * 2,
+        "month to date": (extract.replace(day=1), extract),
+        "year": (extract - dt.timedelta(days=364), extract),
+        "arbitrary span": (min(first + dt.timedelta(days=2), extract - dt.timedelta(days=17)),
+                           extract - dt.timedelta(days=17)),
+        "as-at on a weekend": (saturday - dt.timedelta(days=6), saturday),
+        "as-at on a bank holiday": (bank - dt.timedelta(days=40), bank),
+        "first day of the history": (first + dt.timedelta(days=1),) * 2,
+        "before the history": (first - dt.timedelta(days=30), first - dt.timedelta(days=1)),
+        "from before the history": (first - dt.timedelta(days=30), extract),
+        "after the extract date": (extract + dt.timedelta(days=1), last),
+        "past the cube's last day": (extract, last + dt.timedelta(days=10)),
+    }
 
 
 # --- the strategy itself: the draws reach the edges they are meant to ---------------------------

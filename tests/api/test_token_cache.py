@@ -1,0 +1,96 @@
+"""The API trusts a checked token for a few seconds (api/token_cache.py): fewer app-database reads, and
+revocation still takes effect within those seconds (at once when this process signs a session out)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+
+from api import accounts, deps
+from api.accounts import Principal
+from api.models import utcnow
+from api.token_cache import TokenCache
+
+V1 = "/api/v1"
+
+
+def _principal(token_id: int = 1, expires_in: dt.timedelta = dt.timedelta(hours=1)) -> Principal:
+    return Principal(7, "someone", "analyst", None, None, token_id, "api", utcnow() + expires_in)
+
+
+def test_a_token_is_trusted_for_its_seconds_then_checked_again() -> None:
+    cache = TokenCache(seconds=0.2)
+    who = _principal()
+    assert cache.get("kpa_token") is None
+    cache.put("kpa_token", who)
+    assert cache.get("kpa_token") is who
+    assert cache.get("kpa_other") is None
+    time.sleep(0.25)
+    assert cache.get("kpa_token") is None
+
+
+def test_an_expired_token_is_not_trusted_from_the_cache() -> None:
+    cache = TokenCache(seconds=60)
+    cache.put("kpa_token", _principal(expires_in=dt.timedelta(seconds=-1)))
+    assert cache.get("kpa_token") is None
+
+
+def test_forget_and_no_cache_and_a_bounded_size() -> None:
+    cache = TokenCache(seconds=60, max_entries=4)
+    cache.put("a", _principal(1))
+    cache.put("b", _principal(2))
+    cache.forget(1)
+    assert cache.get("a") is None and cache.get("b") is not None
+    for i in range(10):
+        cache.put(f"t{i}", _principal(10 + i))
+    assert len(cache) <= 4 and cache.get("t9") is not None
+    off = TokenCache(seconds=0)
+    off.put("a", _principal())
+    assert off.get("a") is None and len(off) == 0
+
+
+def test_tokens_are_kept_only_as_their_digest() -> None:
+    cache = TokenCache(seconds=60)
+    cache.put("kpa_secret", _principal())
+    assert all("kpa_secret" not in key for key in cache._entries)
+
+
+def test_a_busy_client_is_checked_once_per_cache_period(api, monkeypatch: pytest.MonkeyPatch) -> None:
+    issued = accounts.create_api_token(api.engine, "test_analyst", days=1)
+    headers = {"Authorization": f"Bearer {issued.token}"}
+    checks = []
+    real = deps.authenticate
+    monkeypatch.setattr(deps, "authenticate", lambda engine, token: checks.append(token) or real(engine, token))
+    for _ in range(20):
+        assert api.client.get(f"{V1}/me", headers=headers).status_code == 200
+    assert len(checks) == 1
+    time.sleep(float(api.env["KPIDASH_TOKEN_CACHE_SECONDS"]))
+    assert api.client.get(f"{V1}/me", headers=headers).status_code == 200
+    assert len(checks) == 2
+
+
+def test_revocation_by_another_process_takes_effect_within_the_cache_seconds(api) -> None:
+    accounts.add_user(api.engine, "leaver", "analyst", password="leaver-password-123")
+    issued = accounts.create_api_token(api.engine, "leaver", days=1)
+    headers = {"Authorization": f"Bearer {issued.token}"}
+    assert api.client.get(f"{V1}/me", headers=headers).status_code == 200
+    accounts.set_active(api.engine, "leaver", active=False)  # as `kpidash users disable` in another process
+    disabled = time.monotonic()
+    while api.client.get(f"{V1}/me", headers=headers).status_code == 200:
+        assert time.monotonic() - disabled < float(api.env["KPIDASH_TOKEN_CACHE_SECONDS"]) + 0.5
+        time.sleep(0.05)
+    assert api.client.get(f"{V1}/me", headers=headers).status_code == 401
+
+
+def test_signing_out_ends_the_session_at_once_despite_the_cache(api) -> None:
+    session = api.client.post(f"{V1}/auth/login", json={"username": "test_analyst",
+                                                        "password": "analyst-password-123"}).json()["token"]
+    headers = {"Authorization": f"Bearer {session}"}
+    try:
+        assert api.client.get(f"{V1}/me", headers=headers).status_code == 200  # now cached
+        assert api.client.post(f"{V1}/auth/logout", headers=headers).status_code == 200
+        assert api.client.get(f"{V1}/me", headers=headers).status_code == 401
+    finally:
+        api.client.cookies.clear()

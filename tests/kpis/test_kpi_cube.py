@@ -1,0 +1,274 @@
+"""The daily cube gives exactly the facts engine's figures: every KPI, level and period shape, on the
+sample trust (as a load builds it) and under another configuration; periods outside its days and
+warehouses whose cube does not match this code or configuration are counted from the facts.
+
+Rows are compared by repr, so 3 and 3.0 differ: the JSON types must match as well as the numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import holidays
+import pytest
+
+from kpis import KPIS, KpiConfig, Warehouse, compute_kpis, kpi_trend, open_warehouse
+from kpis import cube as cube_module
+from kpis.cube_builder import build_cube, cube_last_day
+from kpis.families import FAMILIES, FAMILIES_BY_NAME, Measure
+from kpis.registry import KPIS_BY_ID
+from warehouse_builder import build_warehouse
+
+D = dt.date.fromisoformat
+ONE_DAY = dt.timedelta(days=1)
+ALL_LEVELS = ("trust", "service", "team", "worker")
+
+
+def _same(a: list[dict], b: list[dict]) -> None:
+    assert len(a) == len(b)
+    diffs = [(x, y) for x, y in zip(a, b) if repr(x) != repr(y)]
+    assert not diffs, f"{len(diffs)} rows differ, e.g. {diffs[:3]}"
+
+
+def _served(wh: Warehouse, start: dt.date, end: dt.date) -> set[str]:
+    return {k.id for k in KPIS if wh.cube.serves(k, [(start, end)])}
+
+
+@pytest.fixture(scope="module")
+def engines(sample_warehouse: Path) -> Iterator[tuple[Warehouse, Warehouse]]:
+    """The sample trust read from its cube, and counted from the facts."""
+    with open_warehouse(sample_warehouse, cube=True) as cube, open_warehouse(sample_warehouse, cube=False) as facts:
+        assert cube.cube is not None and facts.cube is None
+        yield cube, facts
+
+
+def _periods(extract: dt.date, first: dt.date, last: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
+    saturday = extract - dt.timedelta(days=(extract.weekday() - 5) % 7 or 7)
+    bank = max(d for d in holidays.country_holidays("GB", subdiv="ENG", years=(extract.year - 1, extract.year))
+               if d < extract)
+    return {
+        "single day": (extract - dt.timedelta(days=10),) * 2,
+        "as-at only": (extract, extract),
+        "month to date": (extract.replace(day=1), extract),
+        "past month": ((extract.replace(day=1) - ONE_DAY).replace(day=1), extract.replace(day=1) - ONE_DAY),
+        "year": (extract - dt.timedelta(days=364), extract),
+        "arbitrary span": (D("2023-03-03"), D("2024-07-19")),
+        "christmas": (D("2024-12-15"), D("2025-01-06")),
+        "as-at on a weekend": (saturday - dt.timedelta(days=20), saturday),
+        "as-at on a bank holiday": (bank.replace(day=1), bank),
+        "first day of the history": (first + ONE_DAY, first + ONE_DAY),
+        "after the extract date": (extract + ONE_DAY, last),
+        "whole cube": (first + ONE_DAY, last),
+    }
+
+
+@pytest.mark.parametrize("shape", ["single day", "as-at only", "month to date", "past month", "year",
+                                   "arbitrary span", "christmas", "as-at on a weekend", "as-at on a bank holiday",
+                                   "first day of the history", "after the extract date", "whole cube"])
+def test_cube_gives_the_facts_figures_for_every_period_shape(engines: tuple[Warehouse, Warehouse], shape: str) -> None:
+    cube, facts = engines
+    start, end = _periods(cube.extract_date, cube.cube.first, cube.cube.last)[shape]
+    assert _served(cube, start, end) == {k.id for k in KPIS}  # the cube answers all of it
+    _same(compute_kpis(cube, start, end, "all"), compute_kpis(facts, start, end, "all"))
+
+
+@pytest.mark.parametrize(("start", "end", "served"), [
+    (D("2020-01-01"), D("2020-03-31"), set()),                      # before the history: all from the facts
+    (D("2022-10-01"), D("2023-01-31"), {"stock"}),                  # starts before it: flow from the facts
+    (D("2025-11-01"), D("2026-02-15"), set()),                      # ends after the cube's last day
+])
+def test_periods_outside_the_cube_are_counted_from_the_facts(
+    engines: tuple[Warehouse, Warehouse], start: dt.date, end: dt.date, served: set[str]
+) -> None:
+    cube, facts = engines
+    assert cube.cube.first < D("2023-01-31") < cube.cube.last < D("2026-02-15")
+    assert _served(cube, start, end) == {k.id for k in KPIS if k.kind in served}
+    _same(compute_kpis(cube, start, end, "all"), compute_kpis(facts, start, end, "all"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("by", "periods", "to"), [
+    ("month", 24, None), ("week", 53, None), ("day", 30, None), ("month", 40, None),  # 40 months: before the history
+    ("week", 9, D("2025-12-28")), ("day", 45, D("2025-12-31")), ("month", 2, D("2026-01-31")),
+])
+def test_trends_from_the_cube_are_the_facts_trends(
+    engines: tuple[Warehouse, Warehouse], by: str, periods: int, to: dt.date | None
+) -> None:
+    cube, facts = engines
+    _same(kpi_trend(cube, None, by, periods, ALL_LEVELS, date_to=to),
+          kpi_trend(facts, None, by, periods, ALL_LEVELS, date_to=to))
+
+
+def test_one_unit_is_the_unit_of_the_whole_level(engines: tuple[Warehouse, Warehouse]) -> None:
+    cube, facts = engines
+    team, service = cube.teams()[0]["team_id"], cube.teams()[0]["service"]
+    for level, unit in (("team", team), ("service", service), ("trust", "trust"), ("team", "UNKNOWN"),
+                        ("service", "UNKNOWN")):
+        every = [r for r in compute_kpis(cube, level=level) if r["unit"] == unit]
+        _same(compute_kpis(cube, level=level, unit=unit), every)
+        _same(kpi_trend(cube, None, "month", 6, level, unit), kpi_trend(facts, None, "month", 6, level, unit))
+
+
+def test_average_caseload_denominators_are_the_same_doubles(engines: tuple[Warehouse, Warehouse]) -> None:
+    """FTE sums added day by day in the cube are the engine's decimal sums, to the last bit."""
+    cube, facts = engines
+    rows = kpi_trend(cube, ["average_caseload"], "day", 60, ("trust", "service", "team"))
+    expected = kpi_trend(facts, ["average_caseload"], "day", 60, ("trust", "service", "team"))
+    assert [r["denominator"].hex() for r in rows] == [r["denominator"].hex() for r in expected]
+    assert any(r["denominator"] % 1 for r in rows)  # part-time workers in the sums
+
+
+def test_fte_sums_that_floats_would_get_wrong(tmp_path: Path) -> None:
+    """Thirds and tenths: added as floats in another order they give other doubles (0.1 + 0.2 is not
+    0.3); the cube adds the engine's decimals, so every day's sum is the engine's double."""
+    ftes = ["0.1", "0.2", "0.3333333333333333", "0.6666666666666666", "0.7", "0.1", "0.25"]
+    workers = [{"worker_id": f"W{i}", "worker_name": f"Worker {i}", "team_id": "T1", "role": "social_worker",
+                "qualified": "Y", "fte": fte, "start_date": f"2025-10-{10 + i:02d}", "end_date": None}
+               for i, fte in enumerate(ftes)]
+    path = build_warehouse(tmp_path / "wh.duckdb", {
+        "workers": workers,
+        "referrals": [{"referral_id": "R1", "child_id": "C1", "referral_date": "2025-10-01", "team_id": "T1"}],
+    })
+    build_cube(path, KpiConfig())
+    with open_warehouse(path, cube=True) as cube, open_warehouse(path, cube=False) as facts:
+        rows = kpi_trend(cube, ["average_caseload"], "day", 30, ("trust", "team"), date_to=D("2025-10-30"))
+        expected = kpi_trend(facts, ["average_caseload"], "day", 30, ("trust", "team"), date_to=D("2025-10-30"))
+    assert [r["denominator"].hex() for r in rows] == [r["denominator"].hex() for r in expected]
+    last = [r["denominator"] for r in rows if r["level"] == "trust" and r["period_end"] == "2025-10-30"]
+    assert last == [2.35]  # 0.1 + 0.2 + 1/3 + 2/3 + 0.7 + 0.1 + 0.25 to 9 places, the nearest double
+    assert sum(float(f) for f in ftes) != 2.35
+
+
+@pytest.fixture(scope="module")
+def closures_engines(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
+                     ) -> Iterator[tuple[Warehouse, Warehouse]]:
+    """The sample's cube rebuilt under closure days in every month and a low caseload limit."""
+    path = tmp_path_factory.mktemp("closures") / "warehouse.duckdb"
+    shutil.copyfile(sample_warehouse, path)
+    with open_warehouse(path, cube=False) as probe:
+        extract = probe.extract_date
+    config = KpiConfig(caseload_limit=12.0, closure_days=[extract - dt.timedelta(days=n) for n in range(1, 700, 13)])
+    build_cube(path, config)
+    with open_warehouse(path, config, cube=True) as cube, open_warehouse(path, config, cube=False) as facts:
+        assert cube.cube is not None
+        yield cube, facts
+
+
+@pytest.mark.parametrize("shape", ["month to date", "year", "christmas", "as-at on a bank holiday"])
+def test_cube_under_another_configuration(closures_engines: tuple[Warehouse, Warehouse], shape: str) -> None:
+    cube, facts = closures_engines
+    start, end = _periods(cube.extract_date, cube.cube.first, cube.cube.last)[shape]
+    assert _served(cube, start, end) == {k.id for k in KPIS}
+    _same(compute_kpis(cube, start, end, "all"), compute_kpis(facts, start, end, "all"))
+    _same(kpi_trend(cube, None, "week", 20, ALL_LEVELS, date_to=end),
+          kpi_trend(facts, None, "week", 20, ALL_LEVELS, date_to=end))
+
+
+def test_a_cube_built_under_another_configuration_is_not_read(sample_warehouse: Path) -> None:
+    for config in (KpiConfig(caseload_limit=19.5), KpiConfig(closure_days=[D("2025-11-03")])):
+        with open_warehouse(sample_warehouse, config, cube=True) as wh:
+            assert wh.cube is None
+            assert compute_kpis(wh, level="team")  # counted from the facts
+
+
+def test_a_changed_definition_is_counted_from_the_facts(sample_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """A warehouse published by another version of a family's definition: that family from the facts."""
+    changed = dataclasses.replace(FAMILIES_BY_NAME["missing"], facts=FAMILIES_BY_NAME["missing"].facts + "\n-- v2")
+    monkeypatch.setattr(cube_module, "FAMILIES", tuple(changed if f.name == "missing" else f for f in FAMILIES))
+    with open_warehouse(sample_warehouse, cube=True) as wh, open_warehouse(sample_warehouse, cube=False) as facts:
+        assert set(wh.cube.kpis) == {k.id for k in KPIS if k.family != "missing"}
+        _same(compute_kpis(wh, level="all"), compute_kpis(facts, level="all"))
+
+
+def _copy(sample_warehouse: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(sample_warehouse, path)
+    return path
+
+
+def test_a_cube_of_another_format_or_damaged_is_not_read(sample_warehouse: Path, tmp_path: Path) -> None:
+    path = _copy(sample_warehouse, tmp_path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("UPDATE kpi_cube_meta SET format = format + 1")
+    with open_warehouse(path, cube=True) as wh:
+        assert wh.cube is None and compute_kpis(wh)
+    with duckdb.connect(str(path)) as con:
+        con.execute("UPDATE kpi_cube_meta SET format = format - 1")
+        con.execute("ALTER TABLE kpi_cube DROP COLUMN n_referrals")
+    with open_warehouse(path, cube=True) as wh, open_warehouse(path, cube=False) as facts:
+        assert wh.cube is not None and "referrals" not in wh.cube.kpis and "re_referral_rate" in wh.cube.kpis
+        _same(compute_kpis(wh, level="all"), compute_kpis(facts, level="all"))
+
+
+def test_a_family_without_cube_declarations_is_counted_from_the_facts(sample_warehouse: Path, tmp_path: Path) -> None:
+    """The cube derives from the families' declarations: one that declares nothing for it (a new
+    family, say) is left out, and its KPIs are counted from the facts."""
+    path = _copy(sample_warehouse, tmp_path)
+    plain = tuple(dataclasses.replace(f, flow_day=None, daily_stock=None) if f.name == "referrals" else f
+                  for f in FAMILIES)
+    summary = build_cube(path, families=plain)
+    assert set(summary.kpis) == {k.id for k in KPIS if k.family != "referrals"}
+    with open_warehouse(path, cube=True) as wh, open_warehouse(path, cube=False) as facts:
+        assert "referrals" not in wh.cube.kpis
+        _same(compute_kpis(wh, level="all"), compute_kpis(facts, level="all"))
+
+
+def test_measures_the_cube_cannot_add_up_are_left_to_the_facts() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class SplitMeasure(Measure):  # a declaration added later, e.g. rows split by a further key
+        by: tuple[str, ...] = ()
+
+    referrals = FAMILIES_BY_NAME["referrals"]
+    distinct = dataclasses.replace(referrals, measures=(
+        Measure("referrals", "event = 'referral'", numerator_sql="count(DISTINCT child_id)"),
+        SplitMeasure("re_referral_rate", "event = 'referral' AND re_referral", "event = 'referral'", by=("domain",)),
+    ))
+    assert cube_module.cube_measures(referrals) == list(referrals.measures)
+    assert cube_module.cube_measures(distinct) == []  # a distinct count over days; an unknown declaration
+    missing = FAMILIES_BY_NAME["missing"]  # a distinct count at each day's end is a stock: it is held
+    assert "children_missing_now" in {m.kpi_id for m in cube_module.cube_measures(missing)}
+    assert KPIS_BY_ID["children_missing_now"].kind == "stock"
+
+
+def test_the_cube_covers_the_history_and_the_month_after_the_extract(engines: tuple[Warehouse, Warehouse]) -> None:
+    cube, _ = engines
+    assert cube.cube.first == D("2022-11-23")  # the day before the sample's first event
+    assert cube.cube.last == cube_last_day(cube.extract_date) == D("2025-12-31")
+    assert cube_last_day(D("2025-12-05")) == D("2026-01-31") and cube_last_day(D("2024-01-31")) == D("2024-02-29")
+
+
+def test_a_load_publishes_its_cube_and_a_failed_cube_does_not_stop_it(
+    sample_extract: Path, isolated_settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etl import load_extract
+
+    def broken(path: Path) -> None:
+        raise duckdb.OutOfMemoryException("out of memory")
+
+    monkeypatch.setattr("kpis.cube_builder.build_cube", broken)
+    result = load_extract(sample_extract)
+    assert result.status == "published" and "cube could not be built (out of memory)" in result.message
+    with open_warehouse(cube=True) as wh:
+        assert wh.cube is None and compute_kpis(wh)
+    monkeypatch.undo()
+    assert load_extract(sample_extract).status == "published"
+    with open_warehouse(cube=True) as wh:
+        assert wh.cube is not None and set(wh.cube.kpis) == {k.id for k in KPIS}
+
+
+def test_no_cube_with_kpidash_cube_false(sample_extract: Path, isolated_settings, monkeypatch: pytest.MonkeyPatch
+                                         ) -> None:
+    from core.settings import get_settings
+    from etl import load_extract
+
+    monkeypatch.setenv("KPIDASH_CUBE", "false")
+    get_settings.cache_clear()
+    assert load_extract(sample_extract).status == "published"
+    with duckdb.connect(str(get_settings().db), read_only=True) as con:
+        assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'kpi_cube%'").fetchone()[0]

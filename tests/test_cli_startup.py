@@ -1,0 +1,50 @@
+"""The command line starts fast: building `kpidash` imports no layer, each command imports what it uses
+(the API and dashboard only for `serve`), and nothing expensive runs at import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("fastapi", "dash", "plotly", "uvicorn", "sqlalchemy", "duckdb", "argon2", "pandas", "pyarrow", "numpy",
+         "holidays", "httpx", "pydantic", "yaml")
+
+
+def _imported_after(code: str) -> list[str]:
+    """The heavy packages a fresh interpreter has imported after running code."""
+    probe = f"{code}\nimport sys, json\nprint(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_command_line_imports_no_layer() -> None:
+    assert _imported_after("import cli.main") == []
+
+
+def test_help_builds_every_command_without_importing_a_layer() -> None:
+    code = ("import sys\nsys.argv = ['kpidash', '--help']\nfrom cli.main import app\n"
+            "try:\n    app()\nexcept SystemExit:\n    pass")
+    assert _imported_after(code) == []
+
+
+def test_user_commands_do_not_import_the_web_app() -> None:
+    imported = _imported_after("from api import accounts, audit")
+    assert "sqlalchemy" in imported and "argon2" in imported
+    assert not {"fastapi", "dash", "plotly", "uvicorn"} & set(imported)
+
+
+def test_no_password_hash_is_made_at_import() -> None:
+    code = "import api.security as s\nassert s._dummy_hash.cache_info().currsize == 0, 'hashed at import'"
+    assert "argon2" in _imported_after(code)
+
+
+def test_the_command_line_names_the_roles_and_token_days_of_the_api() -> None:
+    from api import accounts
+    from api.models import ROLES
+    from cli import api_commands
+
+    assert api_commands.ROLES == ROLES
+    assert api_commands.MAX_TOKEN_DAYS == accounts.MAX_TOKEN_DAYS
