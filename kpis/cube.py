@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
+import inspect
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -93,11 +95,25 @@ def cube_measures(family: Family) -> list[Measure]:
     return out
 
 
+def _stable(value: object) -> str:
+    """A declaration as text that is the same in every process: code by its source, not its address."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        parts = ", ".join(f"{f.name}={_stable(getattr(value, f.name))}" for f in dataclasses.fields(value))
+        return f"{type(value).__name__}({parts})"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_stable(v) for v in value) + ")"
+    if callable(value):
+        return f"{value.__module__}.{value.__qualname__}:{inspect.getsource(inspect.getmodule(value))!r}"
+    return repr(value)
+
+
+@functools.lru_cache(maxsize=64)
 def fingerprint(family: Family) -> str:
-    """What a family's cube columns were built from: its whole declaration and its KPIs' kinds. A
-    warehouse published by another version of the definition is read from the facts instead."""
+    """What a family's cube columns were built from: its whole declaration (the code of a DailyStock's
+    compute: its module's source) and its KPIs' kinds. A warehouse published by another version of the
+    definition has that family's figures counted from the facts instead."""
     kinds = [(k.id, k.kind, k.measure) for k in KPIS if k.family == family.name]
-    text = f"{CUBE_FORMAT}|{family!r}|{kinds!r}"
+    text = f"{CUBE_FORMAT}|{_stable(family)}|{kinds!r}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 

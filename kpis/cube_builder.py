@@ -92,62 +92,76 @@ def _build(wh: Warehouse, cur: duckdb.DuckDBPyConnection, families: tuple[Family
            served: list[tuple[Family, Kpi]], last: dt.date) -> tuple[dt.date, int]:
     extract = wh.extract_date
     everything = single_period(dt.date(1, 1, 1), last)  # flow: every event up to the cube's last day
-    params = {"caseload_limit": wh.config.caseload_limit, "last": last, **everything.params}
-    ratios = {k.id for _, k in served if k.measure == "ratio"}
     floor = dt.date(extract.year - MAX_YEARS, extract.month, 1)
-    params["floor"] = floor
-    flow = [_fetch(cur, _flow_sql(f, [k for g, k in served if g is f and k.kind == "flow"], everything), params)
-            for f in families if any(g is f and k.kind == "flow" for g, k in served)]
-    stock = [_fetch(cur, _stock_sql(f, [k.id for g, k in served if g is f and k.kind == "stock"], ratios), params)
-             for f in families if any(g is f and k.kind == "stock" for g, k in served)]
-    # The history starts with the first flow event (with none, the first stock change); earlier
-    # changes are in the first day's figures (a running total, or what is open at its end).
-    earliest = min((np.min(part["day"]).item() for part in flow if len(part["day"])), default=None)
-    if earliest is None:
-        earliest = min((np.min(part["day"]).item() for part in stock if len(part["day"])), default=None)
-    first = max(min(earliest or extract, extract) - dt.timedelta(days=1), floor)
-    changes = {name: np.concatenate([part[name] for part in flow + stock]) if flow or stock else np.array([])
-               for name in ("kpi", "level", "team_unit", "service_unit", "day", "n", "d")}
-    day = np.maximum((changes["day"].astype("datetime64[D]") - np.datetime64(first, "D")).astype(np.int64), 0)
+    params = {"caseload_limit": wh.config.caseload_limit, "last": last, "floor": floor, **everything.params}
+    ratios = {k.id for _, k in served if k.measure == "ratio"}
 
-    # Units in the engine's row order: level, then UNKNOWN last, then name. Listed: in teams.csv.
+    # Units in the engine's row order: level, then UNKNOWN last, then name. Listed: in teams.csv; the
+    # UNKNOWN team and service are always in the cube, with rows only where something counts there.
     teams = wh.teams()
     listed = {("trust", "trust")} | {("service", t["service"]) for t in teams} | {("team", t["team_id"]) for t in teams}
-    level = changes["level"]
-    rolled = np.equal(level, None)  # a NULL level counts at every level
-    rows_at = {name: np.flatnonzero(rolled | (level == name)) for name in _LEVEL_RANK}
-    names_at = {"trust": None}  # level -> (distinct unit names, each row's position among them)
-    for name, column in (("service", "service_unit"), ("team", "team_unit")):
-        names, position = np.unique(changes[column][rows_at[name]].astype(str), return_inverse=True)
-        names_at[name] = (names.tolist(), position)
-    seen = {(name, unit) for name, found in names_at.items() if found is not None for unit in found[0]}
-    units = sorted(listed | seen, key=lambda lu: (_LEVEL_RANK[lu[0]], lu[1] == "UNKNOWN", lu[1]))
-    index = {lu: i for i, lu in enumerate(units)}
-    n_units, n_days = len(units), (last - first).days + 1
+    units = sorted(listed | {("service", "UNKNOWN"), ("team", "UNKNOWN")},
+                   key=lambda lu: (_LEVEL_RANK[lu[0]], lu[1] == "UNKNOWN", lu[1]))
+    kpi_ids = [k.id for _, k in served]
+    cur.execute("CREATE TEMP TABLE cube_units (u INTEGER, level VARCHAR, unit VARCHAR)")
+    cur.executemany("INSERT INTO cube_units VALUES (?, ?, ?)", [[i, lv, unit] for i, (lv, unit) in enumerate(units)])
+    cur.execute("CREATE TEMP TABLE cube_kpis (k INTEGER, kpi VARCHAR)")
+    cur.executemany("INSERT INTO cube_kpis VALUES (?, ?)", [[i, kpi] for i, kpi in enumerate(kpi_ids)])
 
-    # Where each change lands: the trust, its service and its team when it adds up, else its own unit.
-    targets = []
-    for name, rows in rows_at.items():
-        found = names_at[name]
-        where = (np.zeros(len(rows), dtype=np.int64) if found is None else
-                 np.array([index[(name, unit)] for unit in found[0]], dtype=np.int64)[found[1]])
-        targets.append((rows, where))
-    kpi_of = changes["kpi"]
+    flow = [_fetch(cur, _flow_sql(f, [k for g, k in served if g is f and k.kind == "flow"], everything), params)
+            for f in families if any(g is f and k.kind == "flow" for g, k in served)]
+    stock = [_stretches(cur, f, kpi_ids, [k.id for g, k in served if g is f and k.kind == "stock"], ratios, params)
+             for f in families if any(g is f and k.kind == "stock" for g, k in served)]
+    cur.execute("DROP TABLE cube_units")
+    cur.execute("DROP TABLE cube_kpis")
+    # The history starts with the first flow event (with none, the first stock change); earlier
+    # changes are in the first day's figures (a running total, or what is open at its end).
+    epoch = dt.date(1970, 1, 1)
+    earliest = min((int(part["day"].min()) for part in flow if len(part["day"])), default=None)
+    if earliest is None:
+        earliest = min((int(part["f"][part["f"] < part["u"]].min(initial=2**40)) for part in stock), default=None)
+        earliest = None if earliest == 2**40 else earliest
+    earliest_day = epoch + dt.timedelta(days=earliest) if earliest is not None else extract
+    first = max(min(earliest_day, extract), floor + dt.timedelta(days=1)) - dt.timedelta(days=1)
+    start, end = (first - epoch).days, (last - epoch).days
+    n_units, n_days = len(units), end - start + 1
+
+    # Every change added into its KPI's cells (KPI, day, unit), day by day: the trust, its service and
+    # its team when it adds up (lv 0), else its own level's unit (lv 1 trust, 2 service, 3 team). Days
+    # before the first are in the first day's figures; a stretch ending after the last never ends.
+    size = n_days * n_units
+    totals = {"n": np.zeros(len(kpi_ids) * size, np.int64), "d": np.zeros(len(kpi_ids) * size, np.int64)}
+
+    def add(part: dict[str, np.ndarray], day: np.ndarray, sign: int, rows: np.ndarray | slice) -> None:
+        lv = part["lv"][rows]
+        base = part["k"][rows] * size + np.maximum(day[rows] - start, 0) * n_units
+        rolled = lv == 0
+        for level, units_of in ((1, None), (2, "service_u"), (3, "team_u")):
+            at = slice(None) if rolled.all() else np.flatnonzero(rolled | (lv == level))
+            cell = base[at] + (0 if units_of is None else part[units_of][rows][at])
+            for name in ("n", "d"):
+                values = part[name][rows][at]
+                if values.any():
+                    np.add.at(totals[name], cell, values if sign > 0 else -values)
+
+    for part in flow:
+        add(part, part["day"], 1, slice(None))
+    for part in stock:  # + where a stretch begins, - where it ends
+        f, u = part["f"], part["u"]
+        kept = (f < u) & (f <= end) & (u > start)
+        add(part, f, 1, np.flatnonzero(kept))
+        add(part, u, -1, np.flatnonzero(kept & (u <= end)))
 
     grid: dict[str, np.ndarray] = {}
-    for _, kpi in served:
-        of_kpi = kpi_of == kpi.id
-        for column, part in ((numerator_column(kpi.id), "n"), (denominator_column(kpi.id), "d")):
-            if part == "d" and kpi.measure == "count":
+    for i, kpi in enumerate(kpi_ids):
+        for column, name in ((numerator_column(kpi), "n"), (denominator_column(kpi), "d")):
+            if name == "d" and KPIS_BY_ID[kpi].measure == "count":
                 continue
-            values = np.zeros((n_days, n_units), dtype=np.int64)
-            for rows, where in targets:
-                mine = of_kpi[rows]
-                np.add.at(values, (day[rows][mine], where[mine]), changes[part][rows][mine].astype(np.int64))
-            np.cumsum(values, axis=0, out=values)
+            values = np.cumsum(totals[name][i * size:(i + 1) * size].reshape(n_days, n_units), axis=0).ravel()
             if np.abs(values).max(initial=0) < 2**31:  # half the memory for a national cube
                 values = values.astype(np.int32)
-            grid[column] = values.ravel()  # day by day, units in order within each day
+            grid[column] = values  # day by day, units in order within each day
+    del totals
     grid["d"] = np.repeat(np.arange(n_days, dtype=np.int32), n_units)
     grid["u"] = np.tile(np.arange(n_units, dtype=np.int32), n_days)
 
@@ -158,8 +172,9 @@ def _build(wh: Warehouse, cur: duckdb.DuckDBPyConnection, families: tuple[Family
         if column.startswith("d_") and column[2:] in ratios:
             shown.append(f'CAST(CAST("{column}" AS DECIMAL(28, 0)) * CAST(0.000000001 AS DECIMAL(10, 9)) AS DOUBLE) '
                          f'AS "{column}"')
-        else:
-            shown.append(f'CAST("{column}" AS BIGINT) AS "{column}"')
+        else:  # INTEGER where the numbers fit: a third of BIGINT's cost to write
+            kind = "INTEGER" if grid[column].dtype == np.int32 else "BIGINT"
+            shown.append(f'CAST("{column}" AS {kind}) AS "{column}"')
     cur.register("cube_grid", grid)
     try:
         # rows stay in the grid's order (day, unit): a day's rows are together, so a day's look-up reads little
@@ -190,12 +205,13 @@ def _flow_sql(family: Family, kpis: list[Kpi], everything: Periods) -> str:
     for i, m in enumerate(measures):
         flags.append(f"({m.numerator_if}) AS nf{i}, ({m.denominator_if or 'FALSE'}) AS df{i}")
         sums.append(f"count_if(nf{i}) AS n{i}, count_if(df{i}) AS d{i}")
-        unpivot.append(f"SELECT '{m.kpi_id}' AS kpi, NULL::VARCHAR AS level, team_unit, service_unit, day, "
-                       f"n{i} AS n, d{i} AS d FROM agg WHERE n{i} > 0 OR d{i} > 0")
+        unpivot.append(f"SELECT '{m.kpi_id}' AS kpi, NULL::VARCHAR AS level, team_unit, service_unit, "
+                       f"date_diff('day', DATE '1970-01-01', day) AS day, n{i} AS n, d{i} AS d FROM agg "
+                       f"WHERE n{i} > 0 OR d{i} > 0")
     return f"""
     WITH {periods_cte(everything)},
     facts AS ({family.facts_for(1)}),
-    dated AS (SELECT ({family.flow_day}) AS day, team_unit, service_unit, {", ".join(flags)} FROM facts),
+    dated AS (SELECT CAST(({family.flow_day}) AS DATE) AS day, team_unit, service_unit, {", ".join(flags)} FROM facts),
     agg AS (
         SELECT day, team_unit, service_unit, {", ".join(sums)}
         FROM dated WHERE day IS NOT NULL GROUP BY day, team_unit, service_unit
@@ -203,39 +219,49 @@ def _flow_sql(family: Family, kpis: list[Kpi], everything: Periods) -> str:
     {" UNION ALL ".join(unpivot)}"""
 
 
-def _stock_sql(family: Family, kpis: list[str], ratios: set[str]) -> str:
-    """The family's stock changes per day and unit: + where a stretch begins (from the earliest day
-    the cube may start on), - where it ends (within the cube's days)."""
+def _stretches(cur: duckdb.DuckDBPyConnection, family: Family, kpi_ids: list[str], kpis: list[str],
+               ratios: set[str], params: dict) -> dict[str, np.ndarray]:
+    """The family's DailyStock rows as int64 columns k, lv, team_u, service_u, f, u (days since
+    1970-01-01), n, d (a ratio's denominator in units of 1e-9), for the KPIs asked."""
+    stock = family.daily_stock
+    if stock.compute is not None:
+        got = stock.compute(cur, {"kpis": kpi_ids, "caseload_limit": params["caseload_limit"]})
+        wanted = np.isin(got["kpi"], [kpi_ids.index(k) for k in kpis])
+        return {"k": got["kpi"][wanted], "lv": np.zeros(int(wanted.sum()), np.int64),
+                "team_u": got["team_u"][wanted], "service_u": got["service_u"][wanted],
+                "f": got["valid_from"][wanted], "u": got["valid_until"][wanted],
+                "n": got["numerator"][wanted], "d": got["denominator"][wanted]}
     wanted = ", ".join(f"'{k}'" for k in kpis)
     scaled = ", ".join(f"'{k}'" for k in kpis if k in ratios) or "NULL"
-    return f"""
-    WITH stretches AS ({family.daily_stock.sql}),
-    kept AS (
-        SELECT * FROM stretches
-        WHERE kpi IN ({wanted}) AND valid_from < valid_until AND valid_from <= $last AND valid_until > $floor
-    ), changes AS (
-        SELECT kpi, level, team_unit, service_unit,
-               unnest([greatest(valid_from, $floor), CASE WHEN valid_until <= $last THEN valid_until END]) AS day,
-               unnest([numerator, -numerator]) AS n, unnest([denominator, -denominator]) AS d
-        FROM kept
-    )
-    SELECT kpi, level, team_unit, service_unit, day, sum(n) AS n,
-           CASE WHEN kpi IN ({scaled}) THEN sum(d) * {_NANO} ELSE sum(d) END AS d
-    FROM changes WHERE day IS NOT NULL
-    GROUP BY kpi, level, team_unit, service_unit, day"""
+    sql = f"""
+    SELECT kpi, level, team_unit, service_unit,
+           date_diff('day', DATE '1970-01-01', CAST(valid_from AS DATE)) AS day,
+           date_diff('day', DATE '1970-01-01', CAST(valid_until AS DATE)) AS until, numerator AS n,
+           CASE WHEN kpi IN ({scaled}) THEN denominator * {_NANO} ELSE denominator END AS d
+    FROM ({stock.sql})
+    WHERE kpi IN ({wanted}) AND valid_from < valid_until AND valid_from <= $last AND valid_until > $floor"""
+    got = _fetch(cur, sql, params, extra=["until"])
+    got["f"], got["u"] = got.pop("day"), got.pop("until")
+    return got
 
 
-def _fetch(cur: duckdb.DuckDBPyConnection, sql: str, params: dict) -> dict[str, np.ndarray]:
-    """The changes as numpy columns: kpi, level, team_unit, service_unit (objects), day (datetime64),
-    n and d (int64, 0 for no denominator)."""
-    typed = f"""SELECT kpi, CAST(level AS VARCHAR) AS level, team_unit, service_unit, CAST(day AS DATE) AS day,
-                       CAST(n AS BIGINT) AS n, CAST(coalesce(d, 0) AS BIGINT) AS d FROM ({sql})"""
-    got = cur.execute(typed, bind(typed, params)).fetchnumpy()
-    out = {}
-    for name in ("kpi", "level", "team_unit", "service_unit"):
-        column = np.ma.asarray(got[name])
-        out[name] = np.where(np.ma.getmaskarray(column), None, np.ma.getdata(column)).astype(object)
-    out["day"] = np.asarray(got["day"]).astype("datetime64[D]")
-    out["n"] = np.asarray(got["n"], dtype=np.int64)
-    out["d"] = np.asarray(got["d"], dtype=np.int64)
+def _fetch(cur: duckdb.DuckDBPyConnection, sql: str, params: dict, extra: list[str] | None = None
+           ) -> dict[str, np.ndarray]:
+    """The changes as int64 numpy columns: k (the KPI's place among those served), lv (0: adds up at
+    every level, else 1 trust, 2 service, 3 team), team_u and service_u (cube units), day (days since
+    1970-01-01), n and d (0 for no denominator). Codes, not names: a national cube has millions."""
+    more = "".join(f", CAST(c.{name} AS BIGINT) AS {name}" for name in extra or [])
+    coded = f"""
+    SELECT k.k, CASE c.level WHEN 'trust' THEN 1 WHEN 'service' THEN 2 WHEN 'team' THEN 3 ELSE 0 END AS lv,
+           coalesce(tu.u, -1) AS team_u, coalesce(su.u, -1) AS service_u,
+           CAST(c.day AS BIGINT) AS day, CAST(c.n AS BIGINT) AS n, CAST(coalesce(c.d, 0) AS BIGINT) AS d{more}
+    FROM ({sql}) c JOIN cube_kpis k ON k.kpi = c.kpi
+    LEFT JOIN cube_units tu ON tu.level = 'team' AND tu.unit = c.team_unit
+    LEFT JOIN cube_units su ON su.level = 'service' AND su.unit = c.service_unit"""
+    got = cur.execute(coded, bind(coded, params)).fetchnumpy()
+    out = {name: np.asarray(got[name]).astype(np.int64)
+           for name in ("k", "lv", "team_u", "service_u", "day", "n", "d", *(extra or []))}
+    lost = ((np.isin(out["lv"], (0, 3)) & (out["team_u"] < 0)) | (np.isin(out["lv"], (0, 2)) & (out["service_u"] < 0)))
+    if lost.any():  # a unit that is neither in teams.csv nor UNKNOWN: a family's SQL is wrong
+        raise ValueError(f"{int(lost.sum())} changes of the daily cube are placed in no known unit")
     return out

@@ -14,10 +14,12 @@ whose end they are open at. The period relation has one row for a single figure 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from etl.contract import CASE_HOLDING_ROLES
+from kpis.caseload_daily import caseload_stretches
 
 FAR_FUTURE = "DATE '9999-12-31'"
 # Periods a 64-bit mask holds, one bit each: the most a trend's fast facts count (Family.trend_facts)
@@ -68,10 +70,17 @@ class DailyStock:
     second reading of the family's facts, not a new definition: tests/kpis/test_kpi_cube.py and the
     differential fuzz test keep the two equal for every KPI, level and as-at date. kpis: the stock
     KPIs it gives.
+
+    compute, instead of sql, computes the same rows (level NULL) in Python, for sweeps SQL can only
+    write slowly: compute(cursor, {"kpis": the cube's KPI ids, "caseload_limit": ...}) returns int64
+    numpy columns kpi (its place in kpis), team_u and service_u (the cube's unit numbers, from the
+    temporary table cube_units), valid_from and valid_until (days since 1970-01-01), numerator, and
+    denominator (a ratio's decimal denominator in units of 1e-9).
     """
 
     kpis: tuple[str, ...]
-    sql: str
+    sql: str | None = None
+    compute: Callable[[Any, dict], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -354,69 +363,12 @@ def _islands(source: str, keys: str) -> str:
     )"""
 
 
-_FTE = "CAST(fte AS DECIMAL(18, 9))"  # as _FTE_SUM adds them, so the cube's sums are the same numbers
-
-# Episodes count while open; days on which the child is allocated (the episode's days inside the
-# child's allocation islands) make an episode allocated, so unallocated = open - allocated. Worker-
-# child pairs count while held with an open episode; a worker's caseload is the number of their
-# pairs counting, a step at each pair's first and last day.
+# Caseload as stretches of days is a chain of per-child and per-worker sweeps: numpy, in kpis/caseload_daily.py.
 CASELOAD_DAILY = DailyStock(
     ("open_cases", "unallocated_cases", "allocation_rate", "average_caseload", "workers_over_caseload_limit"),
-    f"""
-WITH held AS (
-    SELECT al.child_id, al.worker_id, w.role IN ({_ROLES}) AS case_holding,
-           greatest(al.start_date, coalesce(w.start_date, al.start_date)) AS f,
-           least(coalesce(al.end_date, {FAR_FUTURE}), coalesce(w.end_date + 1, {FAR_FUTURE})) AS u
-    FROM wh.allocations al JOIN wh.workers w ON w.worker_id = al.worker_id
-),
-child_held AS {_islands("held", "child_id")},
-pair_held AS {_islands("(SELECT * FROM held WHERE case_holding)", "worker_id, child_id")},
-episodes AS (
-    SELECT team_unit, service_unit, child_id, start_date AS f, coalesce(end_date, {FAR_FUTURE}) AS u
-    FROM {_placed("episodes")}
-),
-child_open AS {_islands("episodes", "child_id")},
-allocated AS (
-    SELECT e.team_unit, e.service_unit, greatest(e.f, h.f) AS f, least(e.u, h.u) AS u
-    FROM episodes e JOIN child_held h ON h.child_id = e.child_id AND h.f < e.u AND e.f < h.u
-),
-workers AS (
-    SELECT worker_id, team_unit, service_unit, fte, coalesce(start_date, DATE '0001-01-01') AS f,
-           coalesce(end_date + 1, {FAR_FUTURE}) AS u
-    FROM {_placed("workers")} WHERE role IN ({_ROLES})
-),
-pairs AS (
-    SELECT ph.worker_id, greatest(ph.f, co.f) AS f, least(ph.u, co.u) AS u
-    FROM pair_held ph JOIN child_open co ON co.child_id = ph.child_id AND co.f < ph.u AND ph.f < co.u
-),
-steps AS (
-    SELECT worker_id, day, sum(step) AS step FROM (
-        SELECT worker_id, f AS day, 1 AS step FROM pairs
-        UNION ALL SELECT worker_id, u, -1 FROM pairs WHERE u < {FAR_FUTURE}
-    ) GROUP BY worker_id, day
-),
-caseloads AS (
-    SELECT worker_id, day AS f, lead(day, 1, {FAR_FUTURE}) OVER (PARTITION BY worker_id ORDER BY day) AS u,
-           CAST(sum(step) OVER (PARTITION BY worker_id ORDER BY day ROWS UNBOUNDED PRECEDING) AS BIGINT) AS caseload
-    FROM steps
-),
-counted AS (
-    SELECT 'open_cases' AS kpi, team_unit, service_unit, f AS valid_from, u AS valid_until,
-           1 AS numerator, NULL::DECIMAL(18, 9) AS denominator FROM episodes
-    UNION ALL SELECT 'unallocated_cases', team_unit, service_unit, f, u, 1, NULL FROM episodes
-    UNION ALL SELECT 'unallocated_cases', team_unit, service_unit, f, u, -1, NULL FROM allocated
-    UNION ALL SELECT 'allocation_rate', team_unit, service_unit, f, u, 0, 1 FROM episodes
-    UNION ALL SELECT 'allocation_rate', team_unit, service_unit, f, u, 1, 0 FROM allocated
-    UNION ALL SELECT 'average_caseload', w.team_unit, w.service_unit, pr.f, pr.u, 1, 0
-              FROM pairs pr JOIN workers w ON w.worker_id = pr.worker_id
-    UNION ALL SELECT 'average_caseload', team_unit, service_unit, f, u, 0, {_FTE} FROM workers
-    UNION ALL SELECT 'workers_over_caseload_limit', w.team_unit, w.service_unit, c.f, c.u, 1, NULL
-              FROM caseloads c JOIN workers w ON w.worker_id = c.worker_id
-              WHERE c.caseload / w.fte > $caseload_limit
+    compute=caseload_stretches,
 )
-SELECT kpi, NULL AS level, team_unit, service_unit, valid_from, valid_until, numerator, denominator FROM counted
-""",
-)
+
 
 # Drill-down details, computed for the one period of a drill-down only.
 _ALLOCATED_WORKERS = Column("allocated_workers", sql=f"""(

@@ -42,7 +42,8 @@ def test_kpis_json_is_exactly_compute_kpis(db) -> None:
     row = next(r for r in json.loads(result.stdout) if r["kpi"] == "assessments_within_45wd" and r["unit"] == "T1")
     assert row == {"kpi": "assessments_within_45wd", "level": "team", "unit": "T1", "numerator": 1, "denominator": 2,
                    "value": 50.0}
-    assert '"denominator": null' in result.stdout  # counts
+    assert '"denominator":null' in result.stdout  # counts; compact JSON off a terminal (cli/kpi_commands.py)
+    assert "\n" not in result.stdout.rstrip("\n")
 
 
 def test_kpis_defaults_to_the_extract_month(db) -> None:
@@ -119,3 +120,13 @@ def test_kpis_level_all_lists_every_level_once(db) -> None:
     key = lambda r: (r["kpi"], r["level"], r["unit"])  # noqa: E731
     assert sorted(rows, key=key) == sorted(singles, key=key)
     assert {r["level"] for r in rows} == {"trust", "service", "team", "worker"}
+
+
+def test_json_written_a_slice_at_a_time_is_one_valid_array(db, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("cli.kpi_commands._JSON_SLICE", 7)  # many slices, one not full
+    result = _run("trend", "all", "--periods", "3", "--level", "team", "--to", "2025-11-23", "--format", "json")
+    assert result.exit_code == 0, result.output
+    with open_warehouse(db) as wh:
+        expected = kpi_trend(wh, None, "month", 3, "team", date_to=dt.date(2025, 11, 23))
+    assert len(expected) > 7 * 3 and len(expected) % 7
+    assert json.loads(result.stdout) == expected
