@@ -25,6 +25,7 @@ import functools
 import hashlib
 import inspect
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,6 +45,8 @@ META_TABLE = "kpi_cube_meta"
 KPI_TABLE = "kpi_cube_kpis"
 UNIT_TABLE = "kpi_cube_units"
 CUBE_LEVELS = ("trust", "service", "team")
+# A cube up to this size is read into memory whole on first use (a trust's; a national one is queried)
+IN_MEMORY_BYTES = 64 * 2**20
 
 
 def numerator_column(kpi_id: str) -> str:
@@ -136,6 +139,24 @@ class Cube:
         self.last = last
         self.kpis = kpis  # the KPIs it serves (current definition, same configuration)
         self.units = units
+        self._held: dict[str, np.ndarray] | None = None  # every column, (day, unit), once read: see _in_memory
+        self._lock = threading.Lock()
+
+    def _in_memory(self, cursor: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray] | None:
+        """The whole cube as arrays, when it is small (a trust's: a few megabytes): a figure is then a
+        few array look-ups instead of a query (whose planning alone costs more). A national cube is
+        queried day by day instead. Read on first use, once."""
+        n_days, n_units = (self.last - self.first).days + 1, len(self.units.names)
+        columns = [numerator_column(k) for k in self.kpis] + [
+            denominator_column(k.id) for k in self.kpis.values() if k.measure != "count"]
+        if n_days * n_units * len(columns) * 8 > IN_MEMORY_BYTES:
+            return None
+        with self._lock:
+            if self._held is None:
+                quoted = ", ".join(f'"{c}"' for c in columns)
+                got = cursor.execute(f"SELECT {quoted} FROM wh.{CUBE_TABLE} ORDER BY d, u").fetchnumpy()
+                self._held = {c: np.asarray(got[c]).reshape(n_days, n_units) for c in columns}
+        return self._held
 
     def serves(self, kpi: Kpi, bounds: Sequence[tuple[dt.date, dt.date]]) -> bool:
         """Whether every period's figure of the KPI is in the cube (stock: its end; flow: the day
@@ -176,26 +197,27 @@ class Cube:
             columns.append(numerator_column(k.id))
             if k.measure != "count":
                 columns.append(denominator_column(k.id))
-        listed_days = ", ".join(f"DATE '{d.isoformat()}'" for d in days)
-        sql = (f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)} FROM wh.{CUBE_TABLE} "
-               f"WHERE d IN ({listed_days}) AND u >= {lo} AND u < {hi} ORDER BY d, u")
-        fetched = cursor.execute(sql).fetchnumpy()
-        width = hi - lo
-        grid = {c: np.asarray(fetched[c]).reshape(len(days), width) for c in columns}
+        held = self._in_memory(cursor)
+        if held is not None:
+            rows = np.array([(d - self.first).days for d in days])
+            grid = {c: held[c][rows, lo:hi] for c in columns}
+        else:
+            listed_days = ", ".join(f"DATE '{d.isoformat()}'" for d in days)
+            sql = (f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)} FROM wh.{CUBE_TABLE} "
+                   f"WHERE d IN ({listed_days}) AND u >= {lo} AND u < {hi} ORDER BY d, u")
+            fetched = cursor.execute(sql).fetchnumpy()
+            grid = {c: np.asarray(fetched[c]).reshape(len(days), hi - lo) for c in columns}
         end_rows = np.array([row_of[d] for d in ends])
         before_rows = np.array([row_of[d] for d in befores]) if flows else None
-        n_periods = len(bounds)
-
         out: dict[tuple[str, str], list[dict]] = {}
-        for k in kpis:
-            for level, (a, b) in spans.items():
-                cols = slice(a - lo, b - lo)
-                num = _period_values(grid[numerator_column(k.id)], cols, end_rows, before_rows, k.kind)
-                den = (_period_values(grid[denominator_column(k.id)], cols, end_rows, before_rows, k.kind)
-                       if k.measure != "count" else None)
-                names = units.names[a:b]
-                listed = units.listed[a:b]
-                out[(k.id, level)] = _rows(k, level, names, listed, num, den, n_periods, dates)
+        for level, (a, b) in spans.items():
+            cols = slice(a - lo, b - lo)
+            num = np.stack([_period_values(grid[numerator_column(k.id)], cols, end_rows, before_rows, k.kind)
+                            for k in kpis])
+            den = np.stack([_period_values(grid[denominator_column(k.id)], cols, end_rows, before_rows, k.kind)
+                            if k.measure != "count" else np.zeros(num.shape[1:]) for k in kpis])
+            rows = _rows(kpis, level, units.names[a:b], units.listed[a:b], num, den, dates)
+            out.update(((k.id, level), r) for k, r in zip(kpis, rows))
         return out
 
 
@@ -209,46 +231,46 @@ def _period_values(grid: np.ndarray, cols: slice, end_rows: np.ndarray, before_r
     return values.T  # unit by unit, periods in order within each (the engine's row order)
 
 
-def _rows(kpi: Kpi, level: str, names: Sequence[str], listed: np.ndarray, num: np.ndarray,
-          den: np.ndarray | None, n_periods: int, dates: Sequence[tuple[str, str]] | None) -> list[dict]:
-    """One KPI's rows at one level, with the engine's JSON types, where the engine has a row: every
-    listed unit, an unlisted one (UNKNOWN) only where its numerator or denominator is not 0."""
-    keep = np.repeat(listed, n_periods) | (num.ravel() > 0)
-    if den is not None:
-        keep |= den.ravel() > 0
-    all_kept = bool(keep.all())
-    n = num.ravel() if all_kept else num.ravel()[keep]
-    unit_list = np.repeat(np.array(names, dtype=object), n_periods)
-    unit_list = (unit_list if all_kept else unit_list[keep]).tolist()
-    numerators = n.astype(np.int64).tolist()
-    if den is None:
-        denominators: list = [None] * len(numerators)
-        values: list = numerators
-    else:
-        d = den.ravel() if all_kept else den.ravel()[keep]
-        if kpi.measure == "rate":
-            d = d.astype(np.int64)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                v = 100 * n.astype(np.int64) / d
+def _rows(kpis: Sequence[Kpi], level: str, names: Sequence[str], listed: np.ndarray, num: np.ndarray,
+          den: np.ndarray, dates: Sequence[tuple[str, str]] | None) -> list[list[dict]]:
+    """Each KPI's rows at one level (num, den: KPI by unit by period), with the engine's JSON types,
+    where the engine has a row: every listed unit, an unlisted one (UNKNOWN) only where its numerator
+    or denominator is not 0. The array work is done once for all the KPIs, then each KPI's slice."""
+    n_kpis, n_units, n_periods = num.shape
+    keep = (np.repeat(listed, n_periods)[None, :] | (num.reshape(n_kpis, -1) > 0)
+            | (den.reshape(n_kpis, -1) > 0)).ravel()
+    n, d = num.ravel()[keep].astype(np.int64), den.ravel()[keep]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate, ratio = (100 * n / d).tolist(), (n / d).tolist()
+    numerators = n.tolist()
+    whole, real = d.astype(np.int64).tolist(), d.astype(np.float64).tolist()
+    for i in np.flatnonzero(d == 0).tolist():
+        rate[i] = ratio[i] = None
+    per_kpi = n_units * n_periods
+    unit = np.repeat(np.array(names, dtype=object), n_periods)
+    unit = np.tile(unit, n_kpis)[keep].tolist()
+    if dates is not None:
+        starts = np.tile(np.array([s for s, _ in dates], dtype=object), n_units * n_kpis)[keep].tolist()
+        ends = np.tile(np.array([e for _, e in dates], dtype=object), n_units * n_kpis)[keep].tolist()
+    bounds = np.concatenate(([0], np.cumsum(keep.reshape(n_kpis, per_kpi).sum(axis=1)))).tolist()
+    out = []
+    for i, kpi in enumerate(kpis):
+        part = slice(bounds[i], bounds[i + 1])
+        kid, xs, us = kpi.id, numerators[part], unit[part]
+        if kpi.measure == "count":
+            ys, vs = [None] * len(xs), xs
+        elif kpi.measure == "rate":
+            ys, vs = whole[part], rate[part]
         else:
-            d = d.astype(np.float64)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                v = n.astype(np.int64) / d
-        denominators = d.tolist()
-        values = v.tolist()
-        for i in np.flatnonzero(d == 0).tolist():
-            values[i] = None
-    kid = kpi.id
-    if dates is None:
-        return [{"kpi": kid, "level": level, "unit": u, "numerator": x, "denominator": y, "value": v}
-                for u, x, y, v in zip(unit_list, numerators, denominators, values)]
-    starts = np.tile(np.array([s for s, _ in dates], dtype=object), len(names))
-    ends = np.tile(np.array([e for _, e in dates], dtype=object), len(names))
-    if not all_kept:
-        starts, ends = starts[keep], ends[keep]
-    return [{"period_start": s, "period_end": e, "kpi": kid, "level": level, "unit": u, "numerator": x,
-             "denominator": y, "value": v}
-            for s, e, u, x, y, v in zip(starts.tolist(), ends.tolist(), unit_list, numerators, denominators, values)]
+            ys, vs = real[part], ratio[part]
+        if dates is None:
+            out.append([{"kpi": kid, "level": level, "unit": u, "numerator": x, "denominator": y, "value": v}
+                        for u, x, y, v in zip(us, xs, ys, vs)])
+        else:
+            out.append([{"period_start": s, "period_end": e, "kpi": kid, "level": level, "unit": u,
+                         "numerator": x, "denominator": y, "value": v}
+                        for s, e, u, x, y, v in zip(starts[part], ends[part], us, xs, ys, vs)])
+    return out
 
 
 def read_cube(con: duckdb.DuckDBPyConnection, config: KpiConfig,
