@@ -1,5 +1,7 @@
 """API benchmark: GET /api/v1/kpis?level=team&fields=all (as the dashboard asks) under 32 concurrent
-clients, cache on and off.
+clients: the same request again (answered from the response cache), and a new period in every request
+(never cached: a board member picking a quarter), read from the daily cube and, side by side, counted
+from the facts (KPIDASH_CUBE=false, the engine before the cube).
 
 The server is uvicorn with one worker in its own process; the load comes from another process (32
 keep-alive HTTP/1.1 clients on asyncio) over loopback, so server and client share the machine's two
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
+import itertools
 import json
 import os
 import socket
@@ -24,14 +28,17 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.kpi_bench import SAMPLE_END, with_cube
+
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "data" / "bench" / "api"
 PATH = "/api/v1/kpis?level=team&fields=all"
 CONCURRENCY = 32
 WARMUP = 64
+SAMPLE_TO = SAMPLE_END  # the last day a new period may end on (28,000 periods back from it)
 
 
-def _env(cache: bool | None = None) -> dict[str, str]:
+def _env(cache: bool | None = None, cube: bool | None = None) -> dict[str, str]:
     env = {
         **os.environ,
         "KPIDASH_DB": str(WORK / "warehouse.duckdb"),
@@ -40,11 +47,14 @@ def _env(cache: bool | None = None) -> dict[str, str]:
     }
     if cache is not None:
         env["KPIDASH_API_CACHE"] = "true" if cache else "false"
+    if cube is not None:
+        env["KPIDASH_CUBE"] = "true" if cube else "false"
     return env
 
 
-def prepare() -> str:
-    """The sample trust (seed 1, scale 1) loaded once under data/bench/api, and a fresh API token."""
+def prepare_user(username: str = "bench") -> tuple[str, str]:
+    """The sample trust (seed 1, scale 1) loaded once under data/bench/api, and an analyst of that
+    name with a new random password: (username, password)."""
     from api import accounts
     from core.appdb import get_engine
     from core.settings import get_settings
@@ -58,17 +68,42 @@ def prepare() -> str:
             from etl import load_extract
             from sample_data import generate_sample
 
-            generate_sample(WORK / "extract", seed=1, scale=1.0)
+            generate_sample(WORK / "extract", seed=1, scale=1.0, end_date=SAMPLE_END)
             result = load_extract(WORK / "extract")
             if result.status != "published":
                 raise SystemExit(f"could not load the sample trust: {result.message}")
+        with_cube(WORK / "warehouse.duckdb")  # a warehouse loaded before the cube existed gets one
         engine = get_engine()
-        if "bench" not in {u.username for u in accounts.list_users(engine)}:
-            accounts.add_user(engine, "bench", "analyst")
-        token = accounts.create_api_token(engine, "bench", days=1, name="benchmark").token
+        if username in {u.username for u in accounts.list_users(engine)}:
+            password = accounts.set_password(engine, username, None)
+        else:
+            _, password = accounts.add_user(engine, username, "analyst")
+        engine.dispose()
+        return username, password
+    finally:  # other benchmarks in the same process must not inherit this one's settings
+        os.environ.clear()
+        os.environ.update(saved)
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+
+
+def prepare() -> str:
+    """A fresh API token of the benchmark's user."""
+    from api import accounts
+    from core.appdb import get_engine
+    from core.settings import get_settings
+
+    username, _ = prepare_user("bench")
+    saved = dict(os.environ)
+    os.environ.update(_env())
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        engine = get_engine()
+        token = accounts.create_api_token(engine, username, days=1, name="benchmark").token
         engine.dispose()
         return token
-    finally:  # other benchmarks in the same process must not inherit this one's settings
+    finally:
         os.environ.clear()
         os.environ.update(saved)
         get_settings.cache_clear()
@@ -81,14 +116,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_server(cache: bool) -> tuple[subprocess.Popen, str]:
+def start_server(cache: bool = True, cube: bool = True) -> tuple[subprocess.Popen, str]:
+    """uvicorn with one worker on the benchmark's warehouse, in its own process: (process, base URL)."""
     port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = (WORK / "server.log").open("ab")  # the server's warnings (slow requests) kept out of the tables
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.app:create_server_app", "--factory", "--host", "127.0.0.1", "--port",
          str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=_env(cache),
+        cwd=ROOT, env={**_env(cache, cube), "KPIDASH_API_URL": base}, stderr=log,
     )
-    base = f"http://127.0.0.1:{port}"
+    log.close()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -101,7 +139,19 @@ def _start_server(cache: bool) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the API server did not become ready within 60 s")
 
 
-async def _keep_alive_client(host: str, port: int, request: bytes, until: Callable[[], bool],
+_start_server = start_server
+
+
+def _path(new_period: bool, n: int) -> str:
+    """The request: the dashboard's, or with the n-th of 28,000 different periods (never one twice)."""
+    if not new_period:
+        return PATH
+    end = SAMPLE_TO - dt.timedelta(days=n % 1000)
+    start = end - dt.timedelta(days=n // 1000 % 28)
+    return f"{PATH}&from={start.isoformat()}&to={end.isoformat()}"
+
+
+async def _keep_alive_client(host: str, port: int, request: Callable[[], bytes], until: Callable[[], bool],
                              latencies: list[float]) -> int:
     """One client on one keep-alive connection: send, read the whole answer, repeat. Returns errors."""
     reader, writer = await asyncio.open_connection(host, port)
@@ -109,7 +159,7 @@ async def _keep_alive_client(host: str, port: int, request: bytes, until: Callab
     try:
         while until():
             t0 = time.perf_counter()
-            writer.write(request)
+            writer.write(request())
             status = (await reader.readline()).split(b" ", 2)[1]
             length = 0
             while (line := await reader.readline()) not in (b"\r\n", b""):
@@ -124,14 +174,20 @@ async def _keep_alive_client(host: str, port: int, request: bytes, until: Callab
     return errors
 
 
-async def _load(base: str, token: str, requests: int, seconds: float) -> dict[str, float]:
+async def _load(base: str, token: str, requests: int, seconds: float, new_period: bool = False,
+                offset: int = 0) -> dict[str, float]:
     """CONCURRENCY clients, each sending its next request when the last one is answered.
 
     Plain HTTP/1.1 over asyncio streams rather than httpx: on this 2-core machine httpx spent about
     twice the server's CPU per request, so it measured itself rather than the server.
     """
     host, port = base.removeprefix("http://").split(":")
-    request = (f"GET {PATH} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n\r\n").encode()
+    numbers = itertools.count(offset)
+
+    def request() -> bytes:
+        path = _path(new_period, next(numbers))
+        return f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+
     warm: list[float] = []
     budget = [WARMUP]
 
@@ -162,42 +218,56 @@ async def _load(base: str, token: str, requests: int, seconds: float) -> dict[st
     }
 
 
-def _client_process(base: str, token: str, requests: int, seconds: float) -> dict[str, float]:
+def _client_process(base: str, token: str, requests: int, seconds: float, new_period: bool = False,
+                    offset: int = 0) -> dict[str, float]:
     """Run the load generator in its own process and read its JSON result."""
+    extra = ["--new-period", "--offset", str(offset)] if new_period else []
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.api_bench", "--client", base, "--token", token, "--requests",
-         str(requests), "--seconds", str(seconds)],
+         str(requests), "--seconds", str(seconds), *extra],
         cwd=ROOT, capture_output=True, text=True, check=True,
     )
     return json.loads(out.stdout)
 
 
+MODES = (  # (label, response cache, daily cube, a new period in every request)
+    ("same request, cache on (default)", True, True, False),
+    ("new period each request, daily cube", True, True, True),
+    ("new period each request, facts (KPIDASH_CUBE=false)", True, False, True),
+)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the benchmark and print a table of medians (cache on, cache off)."""
+    """Run the benchmark and print a table of medians, one row per mode."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=6000, help="requests per round (at most)")
     parser.add_argument("--seconds", type=float, default=20, help="time per round (at most)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per mode; medians are reported")
     parser.add_argument("--client", help=argparse.SUPPRESS)  # internal: be the load generator
     parser.add_argument("--token", help=argparse.SUPPRESS)
+    parser.add_argument("--new-period", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--offset", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.client:
-        print(json.dumps(asyncio.run(_load(args.client, args.token, args.requests, args.seconds))))
+        print(json.dumps(asyncio.run(_load(args.client, args.token, args.requests, args.seconds, args.new_period,
+                                           args.offset))))
         return
 
     token = prepare()
-    print(f"GET {PATH}, {CONCURRENCY} concurrent clients, one uvicorn worker, {args.rounds} rounds per mode")
-    print(f"{'cache':6} {'requests':>9} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
-    for cache in (True, False):
-        proc, base = _start_server(cache)
+    print(f"\nGET {PATH}, {CONCURRENCY} concurrent clients, one uvicorn worker, {args.rounds} rounds per mode\n")
+    print("| mode | requests | errors | p50 | p99 | requests/s |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for label, cache, cube, new_period in MODES:
+        proc, base = start_server(cache, cube)
         try:
-            rounds = [_client_process(base, token, args.requests, args.seconds) for _ in range(args.rounds)]
+            rounds = [_client_process(base, token, args.requests, args.seconds, new_period,
+                                      offset=r * (args.requests + WARMUP)) for r in range(args.rounds)]
         finally:
             proc.terminate()
             proc.wait(timeout=10)
         med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
-        print(f"{'on' if cache else 'off':6} {med['requests']:>9.0f} {med['errors']:>7.0f} {med['p50_ms']:>8.1f} "
-              f"{med['p99_ms']:>8.1f} {med['rps']:>8.0f}")
+        print(f"| {label} | {med['requests']:,.0f} | {med['errors']:.0f} | {med['p50_ms']:,.1f} ms | "
+              f"{med['p99_ms']:,.1f} ms | {med['rps']:,.0f} |", flush=True)
 
 
 if __name__ == "__main__":
