@@ -235,41 +235,44 @@ def _rows(kpis: Sequence[Kpi], level: str, names: Sequence[str], listed: np.ndar
           den: np.ndarray, dates: Sequence[tuple[str, str]] | None) -> list[list[dict]]:
     """Each KPI's rows at one level (num, den: KPI by unit by period), with the engine's JSON types,
     where the engine has a row: every listed unit, an unlisted one (UNKNOWN) only where its numerator
-    or denominator is not 0. The array work is done once for all the KPIs, then each KPI's slice."""
+    or denominator is not 0. The masks are made once for all the KPIs; a national trend makes a
+    million rows here, so each is one dict display and nothing else."""
     n_kpis, n_units, n_periods = num.shape
     keep = (np.repeat(listed, n_periods)[None, :] | (num.reshape(n_kpis, -1) > 0)
-            | (den.reshape(n_kpis, -1) > 0)).ravel()
-    n, d = num.ravel()[keep].astype(np.int64), den.ravel()[keep]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate, ratio = (100 * n / d).tolist(), (n / d).tolist()
-    numerators = n.tolist()
-    whole, real = d.astype(np.int64).tolist(), d.astype(np.float64).tolist()
-    for i in np.flatnonzero(d == 0).tolist():
-        rate[i] = ratio[i] = None
-    per_kpi = n_units * n_periods
+            | (den.reshape(n_kpis, -1) > 0))
     unit = np.repeat(np.array(names, dtype=object), n_periods)
-    unit = np.tile(unit, n_kpis)[keep].tolist()
     if dates is not None:
-        starts = np.tile(np.array([s for s, _ in dates], dtype=object), n_units * n_kpis)[keep].tolist()
-        ends = np.tile(np.array([e for _, e in dates], dtype=object), n_units * n_kpis)[keep].tolist()
-    bounds = np.concatenate(([0], np.cumsum(keep.reshape(n_kpis, per_kpi).sum(axis=1)))).tolist()
+        starts = np.tile(np.array([s for s, _ in dates], dtype=object), n_units)
+        ends = np.tile(np.array([e for _, e in dates], dtype=object), n_units)
     out = []
     for i, kpi in enumerate(kpis):
-        part = slice(bounds[i], bounds[i + 1])
-        kid, xs, us = kpi.id, numerators[part], unit[part]
+        kept = keep[i]
+        every = bool(kept.all())
+        n, d = num[i].ravel(), den[i].ravel()
+        if not every:
+            n, d = n[kept], d[kept]
+        xs = n.astype(np.int64).tolist()
+        us = (unit if every else unit[kept]).tolist()
         if kpi.measure == "count":
             ys, vs = [None] * len(xs), xs
-        elif kpi.measure == "rate":
-            ys, vs = whole[part], rate[part]
         else:
-            ys, vs = real[part], ratio[part]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if kpi.measure == "rate":
+                    ys, vs = d.astype(np.int64).tolist(), (100 * n.astype(np.int64) / d).tolist()
+                else:
+                    ys, vs = d.astype(np.float64).tolist(), (n.astype(np.int64) / d).tolist()
+            for j in np.flatnonzero(d == 0).tolist():
+                vs[j] = None
+        kid = kpi.id
         if dates is None:
             out.append([{"kpi": kid, "level": level, "unit": u, "numerator": x, "denominator": y, "value": v}
                         for u, x, y, v in zip(us, xs, ys, vs)])
         else:
-            out.append([{"period_start": s, "period_end": e, "kpi": kid, "level": level, "unit": u,
+            ss = (starts if every else starts[kept]).tolist()
+            es = (ends if every else ends[kept]).tolist()
+            out.append([{"period_start": a, "period_end": b, "kpi": kid, "level": level, "unit": u,
                          "numerator": x, "denominator": y, "value": v}
-                        for s, e, u, x, y, v in zip(starts[part], ends[part], us, xs, ys, vs)])
+                        for a, b, u, x, y, v in zip(ss, es, us, xs, ys, vs)])
     return out
 
 
