@@ -272,3 +272,46 @@ def test_no_cube_with_kpidash_cube_false(sample_extract: Path, isolated_settings
     assert load_extract(sample_extract).status == "published"
     with duckdb.connect(str(get_settings().db), read_only=True) as con:
         assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'kpi_cube%'").fetchone()[0]
+
+
+def _worker(wid: str, team: str, fte: str, start: str | None = None, end: str | None = None,
+            role: str = "social_worker") -> dict:
+    return {"worker_id": wid, "worker_name": f"Worker {wid}", "team_id": team, "role": role, "qualified": "Y",
+            "fte": fte, "start_date": start, "end_date": end}
+
+
+def test_caseload_sweeps_on_hand_made_edges(tmp_path: Path) -> None:
+    """The caseload KPIs swept day by day (kpis/caseload_daily.py) against the facts, every day of four
+    months, on allocations nested in, touching and overlapping each other, a worker leaving in the
+    middle of an allocation and one joining late, episodes touching and overlapping, co-working, a
+    part-time worker crossing the limit and back, teams unknown to teams.csv."""
+    workers = [_worker("W1", "T1", "0.5"), _worker("W2", "T1", "1", end="2025-03-14"),
+               _worker("W3", "T2", "0.3333333333333333", start="2025-02-10"), _worker("W4", "TX", "0.1"),
+               _worker("W5", "T3", "1", role="team_manager")]
+    episodes = [("E1", "C1", "T1", "2025-01-01", "2025-02-01"), ("E2", "C1", "T1", "2025-02-01", None),
+                ("E3", "C2", "T2", "2025-01-15", "2025-03-01"), ("E4", "C2", "T3", "2025-02-15", "2025-04-10"),
+                ("E5", "C3", "TZ", "2025-01-01", None), ("E6", "C4", "T1", "2025-03-01", "2025-03-02"),
+                *[(f"E9{i}", f"C9{i}", "T2", "2025-02-01", "2025-03-20") for i in range(12)]]
+    allocations = [("A1", "C1", "W1", "2025-01-05", "2025-03-01"), ("A2", "C1", "W1", "2025-01-10", "2025-01-20"),
+                   ("A3", "C1", "W1", "2025-03-01", None), ("A4", "C2", "W2", "2025-01-15", None),
+                   ("A5", "C2", "W3", "2025-01-20", "2025-02-20"), ("A6", "C3", "W4", "2025-01-01", None),
+                   ("A7", "C4", "W5", "2025-03-01", None), ("A8", "C2", "WX", "2025-01-01", None),
+                   *[(f"A9{i}", f"C9{i}", "W1", f"2025-02-{10 + i:02d}", "2025-03-10") for i in range(12)]]
+    path = build_warehouse(tmp_path / "wh.duckdb", {
+        "workers": workers,
+        "episodes": [dict(zip(("episode_id", "child_id", "team_id", "start_date", "end_date"), e), episode_type="CIN")
+                     for e in episodes],
+        "allocations": [dict(zip(("allocation_id", "child_id", "worker_id", "start_date", "end_date"), a))
+                        for a in allocations],
+        "referrals": [{"referral_id": "R1", "child_id": "C1", "referral_date": "2024-12-01", "team_id": "T1"}],
+    }, extracted_at="2025-04-30T06:30:00")
+    config = KpiConfig(caseload_limit=10.0)
+    build_cube(path, config)
+    kpis = [k.id for k in KPIS if k.family == "caseload"]
+    with open_warehouse(path, config, cube=True) as cube, open_warehouse(path, config, cube=False) as facts:
+        rows = kpi_trend(cube, kpis, "day", 130, ("trust", "service", "team"), date_to=D("2025-04-30"))
+        _same(rows, kpi_trend(facts, kpis, "day", 130, ("trust", "service", "team"), date_to=D("2025-04-30")))
+    over = {r["period_end"] for r in rows if r["kpi"] == "workers_over_caseload_limit" and r["level"] == "trust"
+            and r["numerator"]}
+    assert "2025-02-21" in over and "2025-03-10" not in over  # W1 (0.5 FTE) over 10 per FTE, then not
+    assert any(r["kpi"] == "unallocated_cases" and r["numerator"] for r in rows)
