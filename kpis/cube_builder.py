@@ -103,10 +103,9 @@ def _build(wh: Warehouse, cur: duckdb.DuckDBPyConnection, families: tuple[Family
     units = sorted(listed | {("service", "UNKNOWN"), ("team", "UNKNOWN")},
                    key=lambda lu: (_LEVEL_RANK[lu[0]], lu[1] == "UNKNOWN", lu[1]))
     kpi_ids = [k.id for _, k in served]
-    cur.execute("CREATE TEMP TABLE cube_units (u INTEGER, level VARCHAR, unit VARCHAR)")
-    cur.executemany("INSERT INTO cube_units VALUES (?, ?, ?)", [[i, lv, unit] for i, (lv, unit) in enumerate(units)])
-    cur.execute("CREATE TEMP TABLE cube_kpis (k INTEGER, kpi VARCHAR)")
-    cur.executemany("INSERT INTO cube_kpis VALUES (?, ?)", [[i, kpi] for i, kpi in enumerate(kpi_ids)])
+    _table(cur, "TEMP TABLE cube_units", {"u": range(len(units)), "level": [lv for lv, _ in units],
+                                           "unit": [unit for _, unit in units]})
+    _table(cur, "TEMP TABLE cube_kpis", {"k": range(len(kpi_ids)), "kpi": kpi_ids})
 
     flow = [_fetch(cur, _flow_sql(f, [k for g, k in served if g is f and k.kind == "flow"], everything), params)
             for f in families if any(g is f and k.kind == "flow" for g, k in served)]
@@ -182,9 +181,9 @@ def _build(wh: Warehouse, cur: duckdb.DuckDBPyConnection, families: tuple[Family
                     "FROM cube_grid", {"first": first})
     finally:
         cur.unregister("cube_grid")
-    cur.execute(f"CREATE TABLE wh.{UNIT_TABLE} (u INTEGER, level VARCHAR, unit VARCHAR, listed BOOLEAN)")
-    cur.executemany(f"INSERT INTO wh.{UNIT_TABLE} VALUES (?, ?, ?, ?)",
-                    [[i, lv, unit, (lv, unit) in listed] for i, (lv, unit) in enumerate(units)])
+    _table(cur, f"TABLE wh.{UNIT_TABLE}", {"u": range(len(units)), "level": [lv for lv, _ in units],
+                                            "unit": [unit for _, unit in units],
+                                            "listed": [lu in listed for lu in units]})
     cur.execute(f"""CREATE TABLE wh.{META_TABLE} (format INTEGER, first_day DATE, last_day DATE,
                     caseload_limit DOUBLE, closure_days DATE[], built_at TIMESTAMP)""")
     cur.execute(f"INSERT INTO wh.{META_TABLE} VALUES (?, ?, ?, ?, ?, current_localtimestamp())",
@@ -195,6 +194,17 @@ def _build(wh: Warehouse, cur: duckdb.DuckDBPyConnection, families: tuple[Family
         cur.executemany(f"INSERT INTO wh.{KPI_TABLE} VALUES (?, ?, ?, ?, ?)",
                         [[k.id, f.name, k.kind, k.measure, fingerprint(f)] for f, k in served])
     return first, n_units
+
+
+def _table(cur: duckdb.DuckDBPyConnection, what: str, columns: dict[str, object]) -> None:
+    """CREATE what from columns of values (one statement, not an INSERT per row)."""
+    kinds = {"u": np.int32, "k": np.int32, "listed": bool}  # the rest text (object: VARCHAR, not ENUM)
+    arrays = {name: np.asarray(list(values), dtype=kinds.get(name, object)) for name, values in columns.items()}
+    cur.register("cube_rows", arrays)
+    try:
+        cur.execute(f"CREATE {what} AS SELECT * FROM cube_rows")
+    finally:
+        cur.unregister("cube_rows")
 
 
 def _flow_sql(family: Family, kpis: list[Kpi], everything: Periods) -> str:
