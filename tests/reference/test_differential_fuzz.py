@@ -27,6 +27,7 @@ import pandas as pd
 import pytest
 from extract_strategies import DrawnExtract, extracts, shift_working_days
 from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
 from test_agreement import _differences, _reference
 
 from benchmarks.pandas_reference import KPI_MEASURES, LEVELS, compute_kpis_pandas, load_tables
@@ -36,6 +37,11 @@ from etl.contract import TABLES, TABLES_BY_NAME
 from kpis import KpiConfig, Warehouse, compute_kpis, kpi_trend, open_warehouse
 
 FUZZ_EXAMPLES = int(os.environ.get("KPIDASH_FUZZ_EXAMPLES", "20"))
+# The cube is compared with the facts on three of these period shapes and one trend per example.
+SHAPES = ("single day", "month to date", "year", "arbitrary span", "as-at on a weekend", "as-at on a bank holiday",
+          "first day of the history", "before the history", "from before the history", "after the extract date",
+          "past the cube's last day")
+TRENDS = (("month", 13), ("week", 9), ("day", 15))
 
 
 def write_extract(drawn: DrawnExtract, folder: Path) -> None:
@@ -70,8 +76,11 @@ def fuzz_data(isolated_settings, monkeypatch: pytest.MonkeyPatch) -> Path:
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(drawn=extracts())
-def test_engine_and_reference_agree_on_random_extracts(fuzz_data: Path, drawn: DrawnExtract) -> None:
+@given(drawn=extracts(), shapes=st.lists(st.sampled_from(SHAPES), min_size=3, max_size=3, unique=True),
+       trend=st.sampled_from(TRENDS), trend_to_cube_end=st.booleans())
+def test_engine_and_reference_agree_on_random_extracts(
+    fuzz_data: Path, drawn: DrawnExtract, shapes: list[str], trend: tuple[str, int], trend_to_cube_end: bool
+) -> None:
     note(drawn.as_csv())
     with tempfile.TemporaryDirectory() as tmp:
         write_extract(drawn, Path(tmp) / "extract")
@@ -92,13 +101,15 @@ def test_engine_and_reference_agree_on_random_extracts(fuzz_data: Path, drawn: D
             diffs = _differences(sql_rows, pandas_rows)
             assert not diffs, (f"{start}..{end} limit={drawn.caseload_limit} closures={drawn.closure_days}: "
                                f"{len(diffs)} disagreements\n" + "\n".join(diffs[:40]))
-        # the cube against the facts for every period shape, at every level, figures and trends
-        for name, (start, end) in cube_shapes(wh).items():
+        # the cube against the facts, at every level: three period shapes and a trend drawn per example
+        periods = cube_shapes(wh)
+        for name in shapes:
+            start, end = periods[name]
             assert repr(compute_kpis(wh, start, end, "all")) == repr(compute_kpis(facts, start, end, "all")), name
-        for by, periods in (("month", 13), ("week", 9), ("day", 15)):
-            for date_to in (wh.extract_date, wh.cube.last):
-                assert repr(kpi_trend(wh, None, by, periods, "all", date_to=date_to)) == repr(
-                    kpi_trend(facts, None, by, periods, "all", date_to=date_to)), (by, date_to)
+        by, count = trend
+        date_to = wh.cube.last if trend_to_cube_end else wh.extract_date
+        assert repr(kpi_trend(wh, None, by, count, "all", date_to=date_to)) == repr(
+            kpi_trend(facts, None, by, count, "all", date_to=date_to)), (by, date_to)
 
 
 @contextlib.contextmanager
@@ -195,3 +206,12 @@ def test_draws_give_the_comparison_something_to_compare() -> None:
 
 def _moment(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
+
+
+def test_every_cube_shape_is_named() -> None:
+    from types import SimpleNamespace
+
+    wh = SimpleNamespace(extract_date=dt.date(2025, 11, 24),
+                         cube=SimpleNamespace(first=dt.date(2022, 11, 23), last=dt.date(2025, 12, 31)))
+    shapes = cube_shapes(wh)
+    assert set(shapes) == set(SHAPES) and all(start <= end for start, end in shapes.values())
