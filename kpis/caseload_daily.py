@@ -115,8 +115,8 @@ def caseload_stretches(cur: duckdb.DuckDBPyConnection, params: dict) -> dict[str
     p_worker = (pair // n_children)[p_row]
 
     # each worker's caseload, a step at each pair's first day and the day after its last
-    of_worker = {w: i for i, w in enumerate(workers["w"].tolist())}
-    p_index = np.array([of_worker[w] for w in p_worker.tolist()], dtype=np.int64)
+    by_rowid = np.argsort(workers["w"])
+    p_index = by_rowid[np.searchsorted(workers["w"], p_worker, sorter=by_rowid)]  # each pair's worker
     far = int(_far_day(cur))
     step_worker = np.concatenate([p_index, p_index[p_until < far]])
     step_day = np.concatenate([p_from, p_until[p_until < far]])

@@ -125,31 +125,53 @@ def _build(wh: Warehouse, cur: duckdb.DuckDBPyConnection, families: tuple[Family
     start, end = (first - epoch).days, (last - epoch).days
     n_units, n_days = len(units), end - start + 1
 
-    # Every change added into its KPI's cells (KPI, day, unit), day by day: the trust, its service and
-    # its team when it adds up (lv 0), else its own level's unit (lv 1 trust, 2 service, 3 team). Days
+    # Every change added into its KPI's cells (KPI, day, unit). Those that add up (lv 0) go to their team,
+    # and each team's are then added into its service and the trust (a team is in one service; UNKNOWN
+    # in UNKNOWN); then those of a single level (lv 1 trust, 2 service, 3 team) to their unit. Days
     # before the first are in the first day's figures; a stretch ending after the last never ends.
     size = n_days * n_units
     totals = {"n": np.zeros(len(kpi_ids) * size, np.int64), "d": np.zeros(len(kpi_ids) * size, np.int64)}
+    index = {lu: i for i, lu in enumerate(units)}
+    service_of = {t["team_id"]: t["service"] for t in teams} | {"UNKNOWN": "UNKNOWN"}
+    team_units = np.array([i for i, (lv, _) in enumerate(units) if lv == "team"])
+    their_service = np.array([index[("service", service_of[units[i][1]])] for i in team_units])
 
-    def add(part: dict[str, np.ndarray], day: np.ndarray, sign: int, rows: np.ndarray | slice) -> None:
-        lv = part["lv"][rows]
-        base = part["k"][rows] * size + np.maximum(day[rows] - start, 0) * n_units
-        rolled = lv == 0
-        for level, units_of in ((1, None), (2, "service_u"), (3, "team_u")):
-            at = slice(None) if rolled.all() else np.flatnonzero(rolled | (lv == level))
-            cell = base[at] + (0 if units_of is None else part[units_of][rows][at])
-            for name in ("n", "d"):
-                values = part[name][rows][at]
-                if values.any():
-                    np.add.at(totals[name], cell, values if sign > 0 else -values)
+    def add(part: dict[str, np.ndarray], day: np.ndarray, rows: np.ndarray, sign: int, level: int) -> None:
+        """The changes of rows whose lv is level into their unit's cells (lv 0: the team's)."""
+        rows = rows[part["lv"][rows] == level]
+        units_of = {0: "team_u", 1: None, 2: "service_u", 3: "team_u"}[level]
+        cell = part["k"][rows] * size + np.maximum(day[rows] - start, 0) * n_units
+        if units_of is not None:
+            cell += part[units_of][rows]
+        for name in ("n", "d"):
+            values = part[name][rows]
+            if values.any():
+                np.add.at(totals[name], cell, values if sign > 0 else -values)
 
-    for part in flow:
-        add(part, part["day"], 1, slice(None))
-    for part in stock:  # + where a stretch begins, - where it ends
-        f, u = part["f"], part["u"]
-        kept = (f < u) & (f <= end) & (u > start)
-        add(part, f, 1, np.flatnonzero(kept))
-        add(part, u, -1, np.flatnonzero(kept & (u <= end)))
+    def changes(level: int) -> None:
+        for part in flow:
+            add(part, part["day"], np.arange(len(part["day"])), 1, level)
+        for part in stock:  # + where a stretch begins, - where it ends
+            f, u = part["f"], part["u"]
+            kept = (f < u) & (f <= end) & (u > start)
+            add(part, f, np.flatnonzero(kept), 1, level)
+            add(part, u, np.flatnonzero(kept & (u <= end)), -1, level)
+
+    service_of_unit = np.full(n_units, -1)
+    service_of_unit[team_units] = their_service
+    for part in flow + stock:
+        rolled = part["lv"] == 0
+        if (part["service_u"][rolled] != service_of_unit[part["team_u"][rolled]]).any():
+            raise ValueError("a change of the daily cube is placed in a team and another team's service")
+    changes(0)
+    for name in ("n", "d"):  # each team's changes into its service and the trust, every KPI at once
+        cells = totals[name].reshape(len(kpi_ids), n_days, n_units)
+        by_team = cells[:, :, team_units]
+        cells[:, :, 0] += by_team.sum(axis=2)
+        for service in np.unique(their_service).tolist():
+            cells[:, :, service] += by_team[:, :, their_service == service].sum(axis=2)
+    for level in (1, 2, 3):
+        changes(level)
 
     grid: dict[str, np.ndarray] = {}
     for i, kpi in enumerate(kpi_ids):

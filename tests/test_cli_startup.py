@@ -48,3 +48,21 @@ def test_the_command_line_names_the_roles_and_token_days_of_the_api() -> None:
 
     assert api_commands.ROLES == ROLES
     assert api_commands.MAX_TOKEN_DAYS == accounts.MAX_TOKEN_DAYS
+
+
+def test_the_migrations_head_is_read_without_alembic_as_alembic_reads_it() -> None:
+    from core.appdb import head_revision, shipped_head
+
+    assert shipped_head() == head_revision()
+
+
+def test_an_up_to_date_app_database_is_opened_without_importing_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    code = ("import os, sys\nos.environ['KPIDASH_APP_DB'] = {url!r}\nfrom core.appdb import get_engine\n"
+            "get_engine()\nprint('alembic' in sys.modules)")
+    first = subprocess.run([sys.executable, "-c", code.format(url=url)], cwd=ROOT, capture_output=True, text=True,
+                           check=True)
+    again = subprocess.run([sys.executable, "-c", code.format(url=url)], cwd=ROOT, capture_output=True, text=True,
+                           check=True)
+    assert first.stdout.split() == ["True"]  # a new database: Alembic makes it
+    assert again.stdout.split() == ["False"]
