@@ -41,7 +41,7 @@ def _islands(key: np.ndarray, f: np.ndarray, u: np.ndarray) -> tuple[np.ndarray,
     keep = f < u
     key, f, u = key[keep], f[keep], u[keep]
     base = key.astype(np.int64) * _SPAN
-    order = np.argsort(base + f, kind="stable")
+    order = np.argsort(base + f)
     key, f, u, base = key[order], f[order], u[order], base[order]
     reach = np.maximum.accumulate(base + u)
     starts = np.ones(len(key), dtype=bool)
@@ -57,9 +57,11 @@ def _overlaps(islands: tuple[np.ndarray, np.ndarray, np.ndarray], key: np.ndarra
     """(row, f, u): for each row of (key, f, u), its stretch within each island of the same key it
     overlaps (islands sorted by key, as _islands gives them)."""
     ikey, ifrom, iuntil = islands
-    lo = np.searchsorted(ikey, key, side="left")
-    hi = np.searchsorted(ikey, key, side="right")
-    count = hi - lo
+    # keys are small numbers (children, numbered from 1): each key's first island and count by index
+    size = int(max(ikey.max(initial=0), key.max(initial=0))) + 1
+    per_key = np.bincount(ikey, minlength=size)
+    first = np.concatenate(([0], np.cumsum(per_key)[:-1]))
+    lo, count = first[key], per_key[key]
     row = np.repeat(np.arange(len(key)), count)
     island = np.repeat(lo - np.concatenate(([0], np.cumsum(count)[:-1])), count) + np.arange(count.sum())
     start = np.maximum(f[row], ifrom[island])

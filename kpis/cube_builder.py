@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,44 +76,73 @@ def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Fami
         last = cube_last_day(wh.extract_date)
         wh.ensure_calendar(wh.extract_date, last)
         served = [(f, KPIS_BY_ID[m.kpi_id]) for f in families for m in cube_measures(f)]
+        # Units in the engine's row order: level, then UNKNOWN last, then name. Listed: in teams.csv; the
+        # UNKNOWN team and service are always in the cube, with rows only where something counts there.
+        teams = wh.teams()
+        listed = ({("trust", "trust")} | {("service", t["service"]) for t in teams}
+                  | {("team", t["team_id"]) for t in teams})
+        units = sorted(listed | {("service", "UNKNOWN"), ("team", "UNKNOWN")},
+                       key=lambda lu: (_LEVEL_RANK[lu[0]], lu[1] == "UNKNOWN", lu[1]))
+        # the families' queries read these by name, each from its own cursor (so not TEMP tables)
+        _table(cur, "OR REPLACE TABLE cube_units", {"u": range(len(units)), "level": [lv for lv, _ in units],
+                                                    "unit": [unit for _, unit in units]})
+        _table(cur, "OR REPLACE TABLE cube_kpis", {"k": range(len(served)), "kpi": [k.id for _, k in served]})
+        try:
+            flow, stock = _read(wh, families, served, last)
+        finally:
+            cur.execute("DROP TABLE IF EXISTS cube_units")
+            cur.execute("DROP TABLE IF EXISTS cube_kpis")
         cur.execute("BEGIN TRANSACTION")
         try:
             for table in (CUBE_TABLE, UNIT_TABLE, META_TABLE, KPI_TABLE):  # a cube built before: replaced
                 cur.execute(f"DROP TABLE IF EXISTS wh.{table}")
-            first, units = _build(wh, cur, families, served, last)
+            first = _write(wh, cur, teams, listed, units, served, flow, stock, last)
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
             raise
         cur.execute("CHECKPOINT wh")
-    return CubeSummary(first, last, units, tuple(k.id for _, k in served), time.perf_counter() - started)
+    return CubeSummary(first, last, len(units), tuple(k.id for _, k in served), time.perf_counter() - started)
 
 
-def _build(wh: Warehouse, cur: duckdb.DuckDBPyConnection, families: tuple[Family, ...],
-           served: list[tuple[Family, Kpi]], last: dt.date) -> tuple[dt.date, int]:
-    extract = wh.extract_date
+def _floor(extract: dt.date) -> dt.date:
+    return dt.date(extract.year - MAX_YEARS, extract.month, 1)
+
+
+def _read(wh: Warehouse, families: tuple[Family, ...], served: list[tuple[Family, Kpi]], last: dt.date
+          ) -> tuple[list[dict[str, np.ndarray]], list[dict[str, np.ndarray]]]:
+    """Every family's flow changes and stock stretches, as int64 arrays. The families' queries are
+    independent, so they run two at a time, each on its own cursor (DuckDB and numpy let go of the GIL)."""
     everything = single_period(dt.date(1, 1, 1), last)  # flow: every event up to the cube's last day
-    floor = dt.date(extract.year - MAX_YEARS, extract.month, 1)
-    params = {"caseload_limit": wh.config.caseload_limit, "last": last, "floor": floor, **everything.params}
+    params = {"caseload_limit": wh.config.caseload_limit, "last": last, "floor": _floor(wh.extract_date),
+              **everything.params}
+    kpi_ids = [k.id for _, k in served]
     ratios = {k.id for _, k in served if k.measure == "ratio"}
 
-    # Units in the engine's row order: level, then UNKNOWN last, then name. Listed: in teams.csv; the
-    # UNKNOWN team and service are always in the cube, with rows only where something counts there.
-    teams = wh.teams()
-    listed = {("trust", "trust")} | {("service", t["service"]) for t in teams} | {("team", t["team_id"]) for t in teams}
-    units = sorted(listed | {("service", "UNKNOWN"), ("team", "UNKNOWN")},
-                   key=lambda lu: (_LEVEL_RANK[lu[0]], lu[1] == "UNKNOWN", lu[1]))
-    kpi_ids = [k.id for _, k in served]
-    _table(cur, "TEMP TABLE cube_units", {"u": range(len(units)), "level": [lv for lv, _ in units],
-                                           "unit": [unit for _, unit in units]})
-    _table(cur, "TEMP TABLE cube_kpis", {"k": range(len(kpi_ids)), "kpi": kpi_ids})
+    def flow_of(family: Family) -> dict[str, np.ndarray]:
+        with wh.cursor() as cur:
+            return _fetch(cur, _flow_sql(family, [k for g, k in served if g is family and k.kind == "flow"],
+                                         everything), params)
 
-    flow = [_fetch(cur, _flow_sql(f, [k for g, k in served if g is f and k.kind == "flow"], everything), params)
-            for f in families if any(g is f and k.kind == "flow" for g, k in served)]
-    stock = [_stretches(cur, f, kpi_ids, [k.id for g, k in served if g is f and k.kind == "stock"], ratios, params)
-             for f in families if any(g is f and k.kind == "stock" for g, k in served)]
-    cur.execute("DROP TABLE cube_units")
-    cur.execute("DROP TABLE cube_kpis")
+    def stock_of(family: Family) -> dict[str, np.ndarray]:
+        with wh.cursor() as cur:
+            return _stretches(cur, family, kpi_ids, [k.id for g, k in served if g is family and k.kind == "stock"],
+                              ratios, params)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        stock = pool.map(stock_of, [f for f in families if any(g is f and k.kind == "stock" for g, k in served)])
+        flow = pool.map(flow_of, [f for f in families if any(g is f and k.kind == "flow" for g, k in served)])
+        return list(flow), list(stock)
+
+
+def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], listed: set[tuple[str, str]],
+           units: list[tuple[str, str]], served: list[tuple[Family, Kpi]], flow: list[dict[str, np.ndarray]],
+           stock: list[dict[str, np.ndarray]], last: dt.date) -> dt.date:
+    """The cube's tables from the changes; returns its first day."""
+    extract = wh.extract_date
+    floor = _floor(extract)
+    kpi_ids = [k.id for _, k in served]
+    ratios = {k.id for _, k in served if k.measure == "ratio"}
     # The history starts with the first flow event (with none, the first stock change); earlier
     # changes are in the first day's figures (a running total, or what is open at its end).
     epoch = dt.date(1970, 1, 1)
@@ -215,7 +245,7 @@ def _build(wh: Warehouse, cur: duckdb.DuckDBPyConnection, families: tuple[Family
     if served:
         cur.executemany(f"INSERT INTO wh.{KPI_TABLE} VALUES (?, ?, ?, ?, ?)",
                         [[k.id, f.name, k.kind, k.measure, fingerprint(f)] for f, k in served])
-    return first, n_units
+    return first
 
 
 def _table(cur: duckdb.DuckDBPyConnection, what: str, columns: dict[str, object]) -> None:
