@@ -321,7 +321,7 @@ class _Run:
                 con, tmp, run_id=self.run_id, extracted_at=self.extracted_at, source_system=self.source_system,
                 source=str(self.origin.absolute()), loaded_at=utcnow(),
             )
-            cube_note = _build_cube(tmp) if self.settings.cube else ""
+            cube_note = _build_cube(tmp, self.db) if self.settings.cube else ""
             publishing.replace_published(tmp, self.db)
         except (OSError, duckdb.Error) as err:
             tmp.unlink(missing_ok=True)
@@ -332,14 +332,14 @@ class _Run:
         return "published", f"published: {tally}{cube_note}"
 
 
-def _build_cube(tmp: Path) -> str:
+def _build_cube(tmp: Path, published: Path) -> str:
     """The KPI layer's daily cube, written into the new file before it is published so that it
     belongs to this version (the one call from etl into kpis: only the writer can write it). A cube
     that cannot be built costs speed, not the load: figures are then counted from the records."""
     from kpis.cube_builder import build_cube
 
     try:
-        build_cube(tmp)
+        build_cube(tmp, holidays_from=published)
     except Exception as err:  # noqa: BLE001  (any failure: publish the data without a cube)
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         log.warning("the daily KPI cube could not be built (%s); figures are counted from the records", first)

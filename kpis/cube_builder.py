@@ -42,6 +42,7 @@ from kpis.families import FAMILIES, Family
 from kpis.registry import KPIS_BY_ID, Kpi
 from kpis.targets import KpiConfig, load_kpi_config
 from kpis.warehouse import Warehouse
+from kpis.working_days import STORED_HOLIDAYS_TABLE, bank_holidays, store_bank_holidays, stored_bank_holidays
 
 MAX_YEARS = 10
 _LEVEL_RANK = {"trust": 0, "service": 1, "team": 2}
@@ -67,11 +68,16 @@ def cube_last_day(extract_date: dt.date) -> dt.date:
     return dt.date(month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
 
 
-def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Family, ...] = FAMILIES) -> CubeSummary:
+def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Family, ...] = FAMILIES,
+               holidays_from: Path | None = None) -> CubeSummary:
     """Write the cube's tables into the (unpublished) warehouse file at path, in one transaction: a
-    failure leaves the file as it was, and readers count from the facts what no cube holds."""
+    failure leaves the file as it was, and readers count from the facts what no cube holds. The bank
+    holidays counted with are kept beside it (readers use them, kpis/working_days.py); holidays_from:
+    a warehouse published before, whose kept bank holidays spare the holidays package if they cover."""
     started = time.perf_counter()
     config = config if config is not None else load_kpi_config()
+    if holidays_from is not None and Path(holidays_from).is_file():
+        _bank_holidays_from(path, Path(holidays_from))
     with Warehouse(path, config, read_only=False, cube=False) as wh, wh.cursor() as cur:
         last = cube_last_day(wh.extract_date)
         wh.ensure_calendar(wh.extract_date, last)
@@ -97,12 +103,28 @@ def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Fami
             for table in (CUBE_TABLE, UNIT_TABLE, META_TABLE, KPI_TABLE):  # a cube built before: replaced
                 cur.execute(f"DROP TABLE IF EXISTS wh.{table}")
             first = _write(wh, cur, teams, listed, units, served, flow, stock, last)
+            years = wh.calendar_years
+            if stored_bank_holidays(cur, "wh", *years) is None:
+                store_bank_holidays(cur, "wh", *years, bank_holidays(*years))
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
             raise
         cur.execute("CHECKPOINT wh")
     return CubeSummary(first, last, len(units), tuple(k.id for _, k in served), time.perf_counter() - started)
+
+
+def _bank_holidays_from(path: Path, published: Path) -> None:
+    """Copy the bank holidays kept in the published warehouse into the one being built (if it keeps any)."""
+    try:
+        with duckdb.connect(str(path)) as con:
+            con.execute("ATTACH ? AS published (READ_ONLY)", [str(published)])
+            if con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'published' "
+                           "AND table_name = ?", [STORED_HOLIDAYS_TABLE]).fetchone()[0]:
+                con.execute(f"CREATE OR REPLACE TABLE {STORED_HOLIDAYS_TABLE} AS "
+                            f"SELECT * FROM published.{STORED_HOLIDAYS_TABLE}")
+    except duckdb.Error:
+        pass  # an unreadable published file: the holidays package gives them
 
 
 def _floor(extract: dt.date) -> dt.date:

@@ -20,7 +20,7 @@ from etl.contract import TABLES
 from kpis.cube import Cube, read_cube
 from kpis.errors import KpiError, UnknownUnit
 from kpis.targets import KpiConfig, load_kpi_config
-from kpis.working_days import build_calendar
+from kpis.working_days import build_calendar, stored_bank_holidays
 
 log = logging.getLogger("kpidash.kpis")
 
@@ -81,7 +81,8 @@ class Warehouse:
             first = min(lo, self.extract_date)
             self._cal_first = first - _CALENDAR_MARGIN if first > dt.date.min + _CALENDAR_MARGIN else dt.date.min
             self._cal_last = min(max(hi, self.extract_date), _CALENDAR_CAP) + _CALENDAR_MARGIN
-            build_calendar(self._con, self._cal_first, self._cal_last, config.closure_days)
+            known = stored_bank_holidays(self._con, "wh", self._cal_first.year, self._cal_last.year)
+            build_calendar(self._con, self._cal_first, self._cal_last, config.closure_days, known)
             if cube:
                 self._read_cube()
         except duckdb.Error as exc:
@@ -133,6 +134,11 @@ class Warehouse:
         """A cursor for this thread: DuckDB connections must not be shared between threads."""
         return self._con.cursor()
 
+    @property
+    def calendar_years(self) -> tuple[int, int]:
+        """The years the working-day calendar spans (all of them, bank holidays included)."""
+        return self._cal_first.year, self._cal_last.year
+
     def ensure_calendar(self, first: dt.date, last: dt.date) -> None:
         """Widen the working-day calendar when a request reaches outside it (rare: built wide)."""
         if first >= self._cal_first and last <= self._cal_last:
@@ -141,7 +147,8 @@ class Warehouse:
             new_first, new_last = min(first, self._cal_first), max(last, self._cal_last)
             if (new_first, new_last) != (self._cal_first, self._cal_last):
                 with self._con.cursor() as cur:
-                    build_calendar(cur, new_first, new_last, self.config.closure_days)
+                    known = stored_bank_holidays(cur, "wh", new_first.year, new_last.year)
+                    build_calendar(cur, new_first, new_last, self.config.closure_days, known)
                 self._cal_first, self._cal_last = new_first, new_last
 
     def units(self, level: str) -> list[str]:

@@ -14,9 +14,12 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import duckdb
-import holidays
 
 CALENDAR_TABLE = "calendar"
+# The bank holidays a publish counted with, kept in its warehouse (kpis/cube_builder.py writes them):
+# readers, and the next load, take them from there instead of the holidays package, whose import and
+# first look-up cost more than a short command's whole start-up.
+STORED_HOLIDAYS_TABLE = "kpi_bank_holidays"
 
 
 @lru_cache(maxsize=32)
@@ -25,15 +28,44 @@ def bank_holidays(first_year: int, last_year: int) -> tuple[dt.date, ...]:
 
     Cached: the holidays package takes a noticeable time per year and every warehouse opened asks.
     """
+    import holidays
+
     days = holidays.country_holidays("GB", subdiv="ENG", years=range(first_year, last_year + 1))
     return tuple(sorted(days))
 
 
+def stored_bank_holidays(con: duckdb.DuckDBPyConnection, database: str, first_year: int, last_year: int
+                         ) -> tuple[dt.date, ...] | None:
+    """The bank holidays of the years kept in an attached warehouse, if it keeps them all."""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
+        [database, STORED_HOLIDAYS_TABLE]).fetchone()[0]
+    if not found:
+        return None
+    row = con.execute(f"SELECT first_year, last_year, days FROM {database}.{STORED_HOLIDAYS_TABLE}").fetchone()
+    if row is None or row[0] > first_year or row[1] < last_year:
+        return None
+    return tuple(d for d in row[2] if first_year <= d.year <= last_year)
+
+
+def store_bank_holidays(con: duckdb.DuckDBPyConnection, database: str, first_year: int, last_year: int,
+                        days: Iterable[dt.date]) -> None:
+    """Keep the years' bank holidays in a warehouse being built."""
+    con.execute(f"CREATE OR REPLACE TABLE {database}.{STORED_HOLIDAYS_TABLE} "
+                "(first_year INTEGER, last_year INTEGER, days DATE[])")
+    con.execute(f"INSERT INTO {database}.{STORED_HOLIDAYS_TABLE} VALUES (?, ?, ?)",
+                [first_year, last_year, sorted(days)])
+
+
 def build_calendar(
-    con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, closure_days: Iterable[dt.date] = ()
+    con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, closure_days: Iterable[dt.date] = (),
+    known_holidays: Iterable[dt.date] | None = None,
 ) -> None:
-    """(Re)create the calendar table over [first, last] in the connection's in-memory database."""
-    closed = sorted(set(bank_holidays(first.year, last.year)) | set(closure_days))
+    """(Re)create the calendar table over [first, last] in the connection's in-memory database.
+
+    known_holidays: the bank holidays of those years, when already known (a warehouse keeps them)."""
+    holidays_ = bank_holidays(first.year, last.year) if known_holidays is None else known_holidays
+    closed = sorted(set(holidays_) | set(closure_days))
     con.execute(
         f"""
         CREATE OR REPLACE TABLE memory.main.{CALENDAR_TABLE} AS

@@ -248,7 +248,7 @@ def test_a_load_publishes_its_cube_and_a_failed_cube_does_not_stop_it(
 ) -> None:
     from etl import load_extract
 
-    def broken(path: Path) -> None:
+    def broken(path: Path, **_: object) -> None:
         raise duckdb.OutOfMemoryException("out of memory")
 
     monkeypatch.setattr("kpis.cube_builder.build_cube", broken)
@@ -315,3 +315,31 @@ def test_caseload_sweeps_on_hand_made_edges(tmp_path: Path) -> None:
             and r["numerator"]}
     assert "2025-02-21" in over and "2025-03-10" not in over  # W1 (0.5 FTE) over 10 per FTE, then not
     assert any(r["kpi"] == "unallocated_cases" and r["numerator"] for r in rows)
+
+
+def test_a_publish_keeps_its_bank_holidays_and_readers_and_the_next_load_use_them(
+    sample_extract: Path, isolated_settings, tmp_path: Path
+) -> None:
+    """The calendar a version is counted with travels with it: readers (and the next load) take the
+    bank holidays from the warehouse, without importing the holidays package."""
+    import subprocess
+    import sys
+
+    from etl import load_extract
+    from kpis.working_days import bank_holidays, stored_bank_holidays
+
+    assert load_extract(sample_extract).status == "published"
+    with open_warehouse(cube=True) as wh, wh.cursor() as cur:
+        years = wh.calendar_years
+        assert stored_bank_holidays(cur, "wh", *years) == bank_holidays(*years)
+        assert stored_bank_holidays(cur, "wh", years[0] - 1, years[1]) is None  # not kept: the package
+    env = {**__import__("os").environ, "KPIDASH_DB": str(isolated_settings.db),
+           "KPIDASH_ARCHIVE_DIR": str(tmp_path / "archive2"), "KPIDASH_APP_DB": isolated_settings.app_db}
+    code = ("import sys\nfrom pathlib import Path\nfrom etl import load_extract\nfrom kpis import compute_kpis, "
+            "open_warehouse\nassert load_extract(Path(sys.argv[1])).status == 'published'\n"
+            "with open_warehouse() as wh:\n    assert wh.cube is not None and compute_kpis(wh, level='all')\n"
+            "print('holidays' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, str(sample_extract)], env=env, capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False"]
