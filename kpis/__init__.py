@@ -1,7 +1,7 @@
 """The KPI layer: every KPI of ../shared/spec/kpis.md, at every level, for any period, with the
 child-level records behind each figure. Public surface below; the rest is internal."""
 
-from kpis.compute import compute_kpis
+from kpis.compute import answered_from_cube, compute_kpis
 from kpis.errors import InvalidPeriod, KpiError, UnknownKpi, UnknownUnit
 from kpis.records import kpi_records
 from kpis.registry import KPIS, Kpi, get_kpi
@@ -26,4 +26,5 @@ __all__ = [
     "UnknownKpi",
     "UnknownUnit",
     "InvalidPeriod",
+    "answered_from_cube",
 ]

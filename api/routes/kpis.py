@@ -34,7 +34,17 @@ from api.params import (
 from api.live_warehouse import Version
 from api.response_cache import Representation, cached_response
 from api.scopes import records_refusal
-from kpis import KPIS, KpiError, UnknownKpi, compute_kpis, get_kpi, kpi_records, kpi_trend, with_targets
+from kpis import (
+    KPIS,
+    KpiError,
+    UnknownKpi,
+    answered_from_cube,
+    compute_kpis,
+    get_kpi,
+    kpi_records,
+    kpi_trend,
+    with_targets,
+)
 
 router = APIRouter(tags=["KPIs"], responses={**SIGNED_IN, **BAD_INPUT, **NO_DATA})
 
@@ -162,7 +172,8 @@ async def figures(
         return Representation.json(rows, _version_headers(version, *period))
 
     key = ("kpis", date_from, date_to, level, unit, tuple(kpi or ()), fields)
-    return await cached_response(request, key, make)
+    return await cached_response(request, key, make, inline=lambda version: answered_from_cube(
+        version.warehouse, date_from, date_to, level, tuple(kpi) if kpi else None))
 
 
 @router.get("/kpis/{kpi}/trend", response_model=list[TrendRow], responses=NOT_FOUND)

@@ -343,3 +343,15 @@ def test_a_publish_keeps_its_bank_holidays_and_readers_and_the_next_load_use_the
                           cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["False"]
+
+
+def test_answered_from_cube_says_when_no_figure_is_counted(engines: tuple[Warehouse, Warehouse]) -> None:
+    from kpis import answered_from_cube
+
+    cube, facts = engines
+    assert answered_from_cube(cube, level="team") and answered_from_cube(cube, level=("trust", "service"))
+    assert answered_from_cube(cube, D("2024-01-01"), D("2024-03-31"), "team", ["referrals", "open_cases"])
+    assert not answered_from_cube(cube, level="worker") and not answered_from_cube(cube, level="all")
+    assert not answered_from_cube(cube, D("2020-01-01"), D("2020-01-31"), "team")  # before the history
+    assert not answered_from_cube(cube, level="nonsense") and not answered_from_cube(cube, kpi_ids=["nope"])
+    assert not answered_from_cube(facts, level="team")
