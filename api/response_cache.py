@@ -41,24 +41,25 @@ def json_bytes(payload: Any) -> bytes:
 
     orjson writes it (a tenth of json.dumps's time for a team-level answer, the larger part of an
     uncached request) but would write NaN as null, so the payload is looked over for one first."""
-    _refuse_nan(payload)
+    _refuse_nan([payload])
     return orjson.dumps(payload, default=_jsonable, option=orjson.OPT_NON_STR_KEYS)
 
 
 def _refuse_nan(value: Any) -> None:
-    """ValueError on a NaN or infinity anywhere in lists, tuples and dicts (json.dumps's allow_nan=False)."""
-    if isinstance(value, dict):
-        value = value.values()
-    elif not isinstance(value, (list, tuple)):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"{value} is not JSON")
-        return
-    for item in value:
-        if isinstance(item, float):
-            if not math.isfinite(item):
-                raise ValueError(f"{item} is not JSON")
-        elif isinstance(item, (dict, list, tuple)):
-            _refuse_nan(item)
+    """ValueError on a NaN or infinity anywhere in lists, tuples and dicts (json.dumps's allow_nan=False).
+
+    One pass with a stack, not a call per container: a team-level answer is four thousand values."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        values = item.values() if type(item) is dict else item
+        for v in values:
+            kind = type(v)
+            if kind is float:
+                if v - v != 0.0:  # NaN and infinities only
+                    raise ValueError(f"{v} is not JSON")
+            elif kind is dict or kind is list or kind is tuple:
+                stack.append(v)
 
 
 @dataclass(frozen=True)

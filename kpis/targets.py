@@ -115,21 +115,17 @@ def rag_status(value: float | None, target: float | None, tolerance: float, pola
 
 def with_targets(rows: Iterable[dict], config: KpiConfig) -> list[dict]:
     """KPI rows with what a reader needs beside the number: title, unit, target, RAG, comparator."""
-    out = []
-    for row in rows:
-        kpi = KPIS_BY_ID[row["kpi"]]
+    extras: dict[str, tuple[dict, float | None, float, Polarity | None]] = {}
+    for kpi in KPIS_BY_ID.values():  # what does not depend on the row, once per KPI
         t = config.targets.get(kpi.id)
         target = t.target if t is not None else None
         tolerance = t.tolerance if t is not None else None
-        out.append(
-            {
-                **row,
-                "title": kpi.title,
-                "unit_of_measure": kpi.unit_of_measure,
-                "target": target,
-                "tolerance": tolerance,
-                "rag": rag_status(row["value"], target, tolerance or 0.0, kpi.polarity),
-                "national_comparator": kpi.national_comparator,
-            }
-        )
+        extras[kpi.id] = ({"title": kpi.title, "unit_of_measure": kpi.unit_of_measure, "target": target,
+                           "tolerance": tolerance}, target, tolerance or 0.0, kpi.polarity)
+    out = []
+    for row in rows:
+        static, target, tolerance, polarity = extras[row["kpi"]]
+        rag = rag_status(row["value"], target, tolerance, polarity) if target is not None else None
+        out.append({**row, **static, "rag": rag,
+                    "national_comparator": KPIS_BY_ID[row["kpi"]].national_comparator})
     return out
