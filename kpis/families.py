@@ -141,6 +141,35 @@ def _holds(intervals: str, day: str) -> str:
     return f"coalesce(list_bool_or(list_transform({intervals}, lambda iv: iv.f <= {day} AND iv.u > {day})), FALSE)"
 
 
+# How the caseload facts end, once open_episodes and pairs (p, worker_id, child_id: each case-holding
+# worker holding a child with an episode open at D) are made: the case-holding workers active at each
+# D with their caseloads, and the facts' rows.
+_CASELOAD_ROWS = f"""), workers AS (
+    SELECT w.* FROM {_placed("workers")} w WHERE w.role IN ({_ROLES})
+), caseloads AS (
+    SELECT p.p, w.worker_id, w.team_id, w.team_unit, w.service_unit, w.fte, coalesce(n.caseload, 0) AS caseload
+    FROM workers w
+    JOIN periods p ON coalesce(w.start_date, DATE '0001-01-01') <= p.period_end
+                  AND coalesce(w.end_date, {FAR_FUTURE}) >= p.period_end
+    LEFT JOIN (SELECT p, worker_id, count(*) AS caseload FROM pairs GROUP BY p, worker_id) n
+           ON n.p = p.p AND n.worker_id = w.worker_id
+)
+SELECT oe.p, 'episode' AS event, 'episode' AS record_type, oe.episode_id AS record_id, oe.child_id,
+       oe.team_id, oe.team_unit, oe.service_unit, NULL::VARCHAR AS worker_id, NULL::VARCHAR AS worker_unit,
+       oe.episode_type, oe.start_date, oe.end_date, oe.allocated, NULL::DOUBLE AS fte, NULL::BIGINT AS caseload
+FROM open_episodes oe
+UNION ALL
+SELECT pr.p, 'held', 'allocation', NULL, pr.child_id,
+       w.team_id, w.team_unit, w.service_unit, pr.worker_id, pr.worker_id,
+       NULL, NULL, NULL, NULL, w.fte, NULL
+FROM pairs pr JOIN workers w ON w.worker_id = pr.worker_id
+UNION ALL
+SELECT cl.p, 'worker', 'worker', cl.worker_id, NULL,
+       cl.team_id, cl.team_unit, cl.service_unit, cl.worker_id, cl.worker_id,
+       NULL, NULL, NULL, NULL, cl.fte, cl.caseload
+FROM caseloads cl
+"""
+
 CASELOAD_FACTS = f"""
 WITH bounds AS (
     SELECT min(period_end) AS first_end, max(period_end) AS last_end FROM periods
@@ -175,31 +204,7 @@ WITH bounds AS (
     JOIN periods p ON ph.f <= p.period_end AND ph.u > p.period_end
     JOIN child_open co ON co.child_id = ph.child_id
     WHERE {_holds("ph.held", "p.period_end")} AND {_holds("co.open", "p.period_end")}
-), workers AS (
-    SELECT w.* FROM {_placed("workers")} w WHERE w.role IN ({_ROLES})
-), caseloads AS (
-    SELECT p.p, w.worker_id, w.team_id, w.team_unit, w.service_unit, w.fte, coalesce(n.caseload, 0) AS caseload
-    FROM workers w
-    JOIN periods p ON coalesce(w.start_date, DATE '0001-01-01') <= p.period_end
-                  AND coalesce(w.end_date, {FAR_FUTURE}) >= p.period_end
-    LEFT JOIN (SELECT p, worker_id, count(*) AS caseload FROM pairs GROUP BY p, worker_id) n
-           ON n.p = p.p AND n.worker_id = w.worker_id
-)
-SELECT oe.p, 'episode' AS event, 'episode' AS record_type, oe.episode_id AS record_id, oe.child_id,
-       oe.team_id, oe.team_unit, oe.service_unit, NULL::VARCHAR AS worker_id, NULL::VARCHAR AS worker_unit,
-       oe.episode_type, oe.start_date, oe.end_date, oe.allocated, NULL::DOUBLE AS fte, NULL::BIGINT AS caseload
-FROM open_episodes oe
-UNION ALL
-SELECT pr.p, 'held', 'allocation', NULL, pr.child_id,
-       w.team_id, w.team_unit, w.service_unit, pr.worker_id, pr.worker_id,
-       NULL, NULL, NULL, NULL, w.fte, NULL
-FROM pairs pr JOIN workers w ON w.worker_id = pr.worker_id
-UNION ALL
-SELECT cl.p, 'worker', 'worker', cl.worker_id, NULL,
-       cl.team_id, cl.team_unit, cl.service_unit, cl.worker_id, cl.worker_id,
-       NULL, NULL, NULL, NULL, cl.fte, cl.caseload
-FROM caseloads cl
-"""
+{_CASELOAD_ROWS}"""
 
 # The same facts for a trend of 2 to 63 periods (Family.trend_facts; tests/kpis/test_kpi_stock_facts.py
 # checks they equal the facts above): the periods a record is open at are bits of a 64-bit mask.
@@ -315,31 +320,7 @@ WITH held AS (
     -- each case-holding worker holding a child with an episode open at D
     SELECT DISTINCT p, worker_id, child_id FROM held
     WHERE case_holding AND child_id IN (SELECT child_id FROM open_episodes)
-), workers AS (
-    SELECT w.* FROM {_placed("workers")} w WHERE w.role IN ({_ROLES})
-), caseloads AS (
-    SELECT p.p, w.worker_id, w.team_id, w.team_unit, w.service_unit, w.fte, coalesce(n.caseload, 0) AS caseload
-    FROM workers w
-    JOIN periods p ON coalesce(w.start_date, DATE '0001-01-01') <= p.period_end
-                  AND coalesce(w.end_date, {FAR_FUTURE}) >= p.period_end
-    LEFT JOIN (SELECT p, worker_id, count(*) AS caseload FROM pairs GROUP BY p, worker_id) n
-           ON n.p = p.p AND n.worker_id = w.worker_id
-)
-SELECT oe.p, 'episode' AS event, 'episode' AS record_type, oe.episode_id AS record_id, oe.child_id,
-       oe.team_id, oe.team_unit, oe.service_unit, NULL::VARCHAR AS worker_id, NULL::VARCHAR AS worker_unit,
-       oe.episode_type, oe.start_date, oe.end_date, oe.allocated, NULL::DOUBLE AS fte, NULL::BIGINT AS caseload
-FROM open_episodes oe
-UNION ALL
-SELECT pr.p, 'held', 'allocation', NULL, pr.child_id,
-       w.team_id, w.team_unit, w.service_unit, pr.worker_id, pr.worker_id,
-       NULL, NULL, NULL, NULL, w.fte, NULL
-FROM pairs pr JOIN workers w ON w.worker_id = pr.worker_id
-UNION ALL
-SELECT cl.p, 'worker', 'worker', cl.worker_id, NULL,
-       cl.team_id, cl.team_unit, cl.service_unit, cl.worker_id, cl.worker_id,
-       NULL, NULL, NULL, NULL, cl.fte, cl.caseload
-FROM caseloads cl
-"""
+{_CASELOAD_ROWS}"""
 
 
 # --- The daily cube's reading of the stock facts (Family.daily_stock) --------------------------------
