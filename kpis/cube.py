@@ -106,7 +106,11 @@ def _stable(value: object) -> str:
     if isinstance(value, tuple):
         return "(" + ", ".join(_stable(v) for v in value) + ")"
     if callable(value):
-        return f"{value.__module__}.{value.__qualname__}:{inspect.getsource(inspect.getmodule(value))!r}"
+        try:
+            source = inspect.getsource(inspect.getmodule(value))
+        except (OSError, TypeError):  # no source shipped: the name alone
+            source = ""
+        return f"{value.__module__}.{value.__qualname__}:{source!r}"
     return repr(value)
 
 

@@ -97,7 +97,7 @@ class Warehouse:
         only costs speed (every figure is counted from the records), never the warehouse."""
         try:
             self.cube = read_cube(self._con, self.config)
-        except (duckdb.Error, ValueError, TypeError) as exc:
+        except (duckdb.Error, ValueError, TypeError, OSError) as exc:
             log.warning("the daily KPI cube of %s cannot be read (%s); figures are counted from the records",
                         self.path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             self.cube = None
