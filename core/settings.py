@@ -126,6 +126,20 @@ class Settings(BaseSettings):
         "special-category data must not travel by ordinary email, so the emailed packs give each list's "
         "count only; the copies written to pack_dir are always full.",
     )
+    ssd_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the reporting database that holds the Standard Safeguarding Dataset "
+        "(ssd_person, ...): the scheduler reads the SSD from it whenever it changes (docs/ssd.md).",
+    )
+    ssd_schema: str | None = Field(
+        None,
+        description="Schema of the SSD tables in ssd_url (e.g. ssd_development); the database's default when unset.",
+    )
+    ssd_config: Path | None = Field(
+        None,
+        description="YAML file of the SSD source's options: which involvement roles are allocations, the job-title "
+        "rules for worker roles, and a team-to-service map (docs/ssd.md).",
+    )
 
 
 @lru_cache

@@ -30,6 +30,7 @@ from etl.contract import TABLES
 from etl.issues import Issue, write_issues
 from etl.reader import FileError, StagedFile, stage_file
 from etl.runlog import FileResult, utcnow
+from etl.ssd.convert import SsdConversion
 from etl.validation import RUN_ISSUES_DDL, add_warnings, check_table, file_issue
 
 MANIFEST = "manifest.json"
@@ -152,6 +153,7 @@ class _Run:
         self.origin = source  # what the analyst named: the folder, or an Annex A workbook
         self.archived: dict[str, ArchivedFile] = {}
         self.counts: dict[str, tuple[int, int, int]] = {}  # file -> rows read, rejected, warnings
+        self.ssd: SsdConversion | None = None  # set when the source is the Standard Safeguarding Dataset
 
     def file_results(self) -> list[FileResult]:
         results = []
@@ -173,6 +175,7 @@ class _Run:
             con.execute(RUN_ISSUES_DDL)
             try:
                 self._convert_workbook(con)
+                self._convert_ssd(con)
                 self._archive()
                 staged = self._stage(con)
                 self._check(con, staged)
@@ -198,6 +201,20 @@ class _Run:
             raise LoadError(f"{workbook} cannot be read ({err.strerror or err})") from None
         con.execute(f"INSERT INTO issues SELECT * FROM read_parquet('{str(converted.issues_path).replace(chr(39), chr(39) * 2)}')")
         self.source, self.origin = converted.folder, workbook
+
+    def _convert_ssd(self, con: duckdb.DuckDBPyConnection) -> None:
+        """A folder of SSD CSV files becomes an extract folder in the run's archive (etl.ssd); its own issues
+        join the run's, and the contract's are reported by SSD table, row and field (in _check)."""
+        from etl.ssd import SsdError, convert_ssd_folder, is_ssd_folder
+
+        if not is_ssd_folder(self.source):
+            return
+        try:
+            self.ssd = convert_ssd_folder(self.source, self.run_dir, self.settings.ssd_config)
+        except SsdError as err:
+            raise LoadError(str(err)) from None
+        con.execute(f"INSERT INTO issues SELECT * FROM read_parquet('{str(self.ssd.issues_path).replace(chr(39), chr(39) * 2)}')")
+        self.source = self.ssd.folder
 
     def _archive(self) -> None:
         """Copy every input into the archive first, so even a failed run keeps what it was given."""
@@ -277,6 +294,8 @@ class _Run:
         ).fetchall():
             tallies[file] = (rejected, warnings)
         self.counts = {s.archived.name: (s.rows_read, *tallies[s.archived.name]) for s in staged}
+        if self.ssd is not None:
+            self.counts = self.ssd.report(con, self.counts)
 
     def _finish(self, con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
         limit = self.settings.max_reject_pct
@@ -287,15 +306,15 @@ class _Run:
         ]
         if over:
             lines = [
-                f"{file}: {rejected:,} of {read:,} rows rejected ({rejected * 100 / read:.1f}%), "
+                f"{self._label(file)}: {rejected:,} of {read:,} rows rejected ({rejected * 100 / read:.1f}%), "
                 f"more than the {limit:g}% allowed (KPIDASH_MAX_REJECT_PCT)"
                 for file, read, rejected in over
             ]
             shown = con.execute(
                 f"""SELECT file, line, "column", value, reason, severity FROM issues
-                    WHERE severity = 'reject' AND file IN ({", ".join("?" for _ in over)})
+                    WHERE severity = 'reject' AND file_order IN ({", ".join("?" for _ in over)})
                     ORDER BY file_order, line, col_order LIMIT {SHOWN_REJECTS}""",
-                [file for file, _, _ in over],
+                [[t.file_name for t in TABLES].index(file) for file, _, _ in over],
             ).fetchall()
             examples = [Issue(self.run_id, *row).message for row in shown]
             raise LoadError(
@@ -326,6 +345,14 @@ class _Run:
                 f"the new warehouse could not be written ({first}); the published one is unchanged"
             ) from None
         return "published", f"published: {tally}"
+
+    def _label(self, file: str) -> str:
+        """A contract file as the analyst knows it: for an SSD, the SSD table its rows come from."""
+        if self.ssd is None:
+            return file
+        from etl.ssd.report import SOURCE_TABLE
+
+        return f"{file} (from {self.ssd.labels.file(SOURCE_TABLE[file])})"
 
 
 def _listed(intro: str, items: list[str]) -> str:

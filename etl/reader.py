@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -84,9 +85,16 @@ def _near_misses(missing: list[str], header: list[str]) -> str:
     return f" (found {', '.join(near)}: names must match exactly)" if near else ""
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, table: Table, archived: ArchivedFile, file_order: int) -> StagedFile:
-    """Read the file into `stg_<table>` and its unreadable rows into `issues`; FileError if unusable."""
+def stage_file(
+    con: duckdb.DuckDBPyConnection, table: Table, archived: ArchivedFile, file_order: int,
+    normalize: Callable[[str], str] | None = None,
+) -> StagedFile:
+    """Read the file into `stg_<table>` and its unreadable rows into `issues`; FileError if unusable.
+
+    `normalize` folds the header's names before they are matched (the SSD reader trims and lower-cases)."""
     header = read_header(archived)
+    if normalize is not None:
+        header = [normalize(h) for h in header]
     missing_optional, extra = check_header(table, archived.name, header)
     staged = StagedFile(table, archived, header, extra_columns=extra, missing_optional=missing_optional)
 
