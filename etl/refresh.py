@@ -64,6 +64,10 @@ def source_description(settings: Settings) -> str | None:
     """The configured source in words (the SQL source wins when both are set), None when there is none."""
     if settings.sql_source_config is not None:
         return f"SQL source {settings.sql_source_config}"
+    if settings.ssd_url is not None:
+        from etl.ssd import describe
+
+        return f"SSD database {describe(settings.ssd_url, settings.ssd_schema)}"
     if settings.drop_dir is not None:
         return f"drop folder {settings.drop_dir}"
     return None
@@ -75,9 +79,11 @@ def refresh(*, force: bool = False, sleep: Callable[[float], None] = time.sleep)
     db = Path(settings.db).absolute()
     if settings.sql_source_config is not None:
         return _refresh_sql(settings, db, force)
+    if settings.ssd_url is not None:
+        return _refresh_ssd(settings, db, force)
     if settings.drop_dir is not None:
         return _refresh_drop(settings, db, force, sleep)
-    raise SourceError("no live source is configured: set KPIDASH_DROP_DIR or KPIDASH_SQL_SOURCE_CONFIG")
+    raise SourceError("no live source is configured: set KPIDASH_DROP_DIR, KPIDASH_SQL_SOURCE_CONFIG or KPIDASH_SSD_URL")
 
 
 def _refresh_drop(settings: Settings, db: Path, force: bool, sleep: Callable[[float], None]) -> RefreshOutcome:
@@ -103,6 +109,23 @@ def _refresh_sql(settings: Settings, db: Path, force: bool) -> RefreshOutcome:
         fingerprint = pull_sql_source(source, staging, local_now())
         if not force and fingerprint == last_fingerprint(db):
             return RefreshOutcome("unchanged", "the SQL source's results have not changed since the last load")
+        return _load(db, staging, fingerprint)
+    except SourceError as err:
+        return RefreshOutcome("unreachable", str(err))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _refresh_ssd(settings: Settings, db: Path, force: bool) -> RefreshOutcome:
+    """The SSD read from its database into a staging folder of ssd_*.csv files, loaded if they changed."""
+    from etl.ssd import pull_ssd_database
+
+    staging = db.with_name(db.name + ".ssd-staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        fingerprint = pull_ssd_database(settings.ssd_url, settings.ssd_schema, staging, local_now())  # type: ignore[arg-type]
+        if not force and fingerprint == last_fingerprint(db):
+            return RefreshOutcome("unchanged", "the SSD database has not changed since the last load")
         return _load(db, staging, fingerprint)
     except SourceError as err:
         return RefreshOutcome("unreachable", str(err))

@@ -60,12 +60,15 @@ def _stamp(path: Path) -> str | None:
 def look_at_drop_folder(folder: Path) -> DropFolderState:
     """Sizes and modification times of the extract's files (no contents read: cheap every few minutes).
 
-    A folder holding no contract CSV file but one Ofsted Annex A workbook (.xlsx) is that workbook's
-    extract; Excel's own lock files (~$name.xlsx) are not workbooks.
+    A folder holding no contract CSV file but the SSD's CSV files (ssd_person.csv, ...) is an SSD, whose
+    required tables must all be there; one holding neither but one Ofsted Annex A workbook (.xlsx) is that
+    workbook's extract; Excel's own lock files (~$name.xlsx) are not workbooks.
     """
     if not folder.is_dir():
         raise SourceError(f"the drop folder {folder} does not exist or is not a folder (KPIDASH_DROP_DIR)")
     stamps = {name: _stamp(folder / name) for name in (*EXTRACT_FILES, MANIFEST)}
+    if not any(stamps[name] for name in EXTRACT_FILES) and (ssd := _ssd_state(folder, stamps[MANIFEST])) is not None:
+        return ssd
     if not any(stamps[name] for name in EXTRACT_FILES):
         workbooks = sorted(p for p in folder.glob("*.xlsx") if not p.name.startswith("~$"))
         if len(workbooks) > 1:
@@ -76,6 +79,21 @@ def look_at_drop_folder(folder: Path) -> DropFolderState:
             return DropFolderState(hashlib.sha256(stamp.encode()).hexdigest(), (), workbooks[0])
     seen = [stamp for stamp in stamps.values() if stamp]
     missing = tuple(name for name in EXTRACT_FILES if not stamps[name])
+    return DropFolderState(hashlib.sha256("\n".join(seen).encode()).hexdigest(), missing)
+
+
+def _ssd_state(folder: Path, manifest: str | None) -> DropFolderState | None:
+    """The state of a drop folder holding the Standard Safeguarding Dataset's CSV files (docs/ssd.md), if it does."""
+    from etl.ssd import REQUIRED_TABLES, SsdError, find_ssd_files
+
+    try:
+        found = find_ssd_files(folder)
+    except SsdError as err:
+        raise SourceError(str(err)) from None
+    if not found:
+        return None
+    seen = [stamp for stamp in (*(_stamp(p) for p in found.values()), manifest) if stamp]
+    missing = tuple(f"{name}.csv" for name in REQUIRED_TABLES if name not in found)
     return DropFolderState(hashlib.sha256("\n".join(seen).encode()).hexdigest(), missing)
 
 

@@ -57,7 +57,7 @@ def build_scheduler(settings: Settings, scheduler: BaseScheduler | None = None) 
         raise ScheduleError(f"KPIDASH_REFRESH_MINUTES is {settings.refresh_minutes:g}; it must be more than 0")
     scheduler = scheduler or BlockingScheduler(timezone=LONDON)
     defaults = {"max_instances": 1, "coalesce": True, "misfire_grace_time": MISFIRE_GRACE_SECONDS}
-    if settings.drop_dir is not None or settings.sql_source_config is not None:
+    if settings.drop_dir is not None or settings.sql_source_config is not None or settings.ssd_url is not None:
         scheduler.add_job(jobs.refresh_job, IntervalTrigger(minutes=settings.refresh_minutes, timezone=LONDON),
                           id="refresh", name="refresh from the live source", **defaults)
     scheduler.add_job(jobs.history_job, _history_trigger(settings), id="history", name="nightly KPI history",

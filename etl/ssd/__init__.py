@@ -8,7 +8,7 @@ cannot give.
 """
 
 from etl.ssd.convert import SOURCE_SYSTEM, SsdConversion, convert_ssd_folder
-from etl.ssd.database import describe, pull_ssd_database
+from etl.ssd.database import describe, pull_ssd_database, ssd_tables_present
 from etl.ssd.options import SsdOptions, SsdOptionsError, read_options
 from etl.ssd.reader import SsdError, find_ssd_files, is_ssd_folder
 from etl.ssd.tables import REQUIRED_TABLES, SSD_TABLES
@@ -27,4 +27,5 @@ __all__ = [
     "is_ssd_folder",
     "pull_ssd_database",
     "read_options",
+    "ssd_tables_present",
 ]

@@ -51,7 +51,7 @@ class SsdConversion:
     def report(self, con: duckdb.DuckDBPyConnection, counts: Mapping[str, tuple[int, int, int]]) -> dict[str, tuple[int, int, int]]:
         """Translate the run's `issues` to SSD tables, rows and fields; the per-file counts with the SSD's own."""
         translate(con, str(self.rowmap_path), self.labels, self.allocated_roles)
-        return adjusted_counts(counts, self.refused, self.warnings)
+        return adjusted_counts(con, counts, self.refused, self.warnings)
 
 
 def _sql_path(path: Path) -> str:

@@ -15,6 +15,7 @@ import datetime as dt
 import decimal
 import hashlib
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -74,11 +75,25 @@ def pull_ssd_database(url: str, schema: str | None, out: Path, read_at: dt.datet
     return digest.hexdigest()
 
 
+def ssd_tables_present(url: str, schema: str | None) -> list[str]:
+    """The SSD tables kpidash reads that the database holds (SourceError when it cannot be reached)."""
+    with tempfile.TemporaryDirectory(prefix="kpidash-ssd-") as scratch:
+        try:
+            backend = make_url(url).get_backend_name()
+        except (ArgumentError, ValueError) as err:
+            raise SourceError(f"KPIDASH_SSD_URL is not a database URL ({err})") from None
+        if backend == "duckdb":
+            _pull_duckdb(make_url(url).database or "", schema, Path(scratch), names_only=True)
+        else:
+            _pull_sqlalchemy(url, schema, Path(scratch), names_only=True)
+        return sorted(p.stem for p in Path(scratch).glob("ssd_*.csv"))
+
+
 def _present(names: list[str], table_def: SsdTable) -> str | None:
     return next((n for n in names if n.lower() == table_def.name), None)
 
 
-def _pull_sqlalchemy(url: str, schema: str | None, out: Path) -> None:
+def _pull_sqlalchemy(url: str, schema: str | None, out: Path, names_only: bool = False) -> None:
     where = f"the SSD database {describe(url, schema)}"
     try:
         engine = create_engine(url)
@@ -91,6 +106,9 @@ def _pull_sqlalchemy(url: str, schema: str | None, out: Path) -> None:
             for table_def in SSD_TABLES:
                 name = _present(names, table_def)
                 if name is None:
+                    continue
+                if names_only:
+                    (out / table_def.file_name).touch()
                     continue
                 actual = {c["name"].lower(): c["name"] for c in found.get_columns(name, schema=schema)}
                 fields = [f for f in table_def.fields if f in actual]
@@ -110,7 +128,7 @@ def _pull_sqlalchemy(url: str, schema: str | None, out: Path) -> None:
         engine.dispose()
 
 
-def _pull_duckdb(path: str, schema: str | None, out: Path) -> None:
+def _pull_duckdb(path: str, schema: str | None, out: Path, names_only: bool = False) -> None:
     where = f"the SSD database {path}"
     if not path or not Path(path).is_file():
         raise SourceError(f"{where} does not exist (KPIDASH_SSD_URL duckdb:///path/to/file.duckdb)")
@@ -127,6 +145,9 @@ def _pull_duckdb(path: str, schema: str | None, out: Path) -> None:
             for table_def in SSD_TABLES:
                 name = _present(list({t for t, _ in rows}), table_def)
                 if name is None:
+                    continue
+                if names_only:
+                    (out / table_def.file_name).touch()
                     continue
                 actual = columns[table_def.name]
                 fields = [f for f in table_def.fields if f in actual]

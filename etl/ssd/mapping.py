@@ -56,7 +56,7 @@ def map_tables(con: duckdb.DuckDBPyConnection, options: SsdOptions, extract_day:
     _team_references(con, options)
     con.execute(f"SET VARIABLE ssd_extract_day = DATE '{extract_day.isoformat()}'")
     con.execute(_TEAMS)
-    con.execute(_WORKERS.format(role=_role_case(options), fte=_FTE))
+    con.execute(_WORKERS.format(role=_role_case(options), fte=_FTE, fte_ok=_FTE_OK))
     con.execute(_CHILDREN)
     con.execute(_REFERRALS)
     con.execute(_ASSESSMENTS)
@@ -115,9 +115,10 @@ SELECT d._line, d._row, d.dept_team_id AS team_id, d.dept_team_name AS team_name
                 d.dept_team_parent_name, d.dept_team_parent_id, '{NO_SERVICE}') AS service
 FROM ssd_department d"""
 
-_FTE = f"""CASE WHEN isfinite(TRY_CAST(p.prof_full_time_equivalency AS DOUBLE))
+_FTE_OK = """isfinite(TRY_CAST(p.prof_full_time_equivalency AS DOUBLE))
                   AND TRY_CAST(p.prof_full_time_equivalency AS DOUBLE) > 0
-                  AND TRY_CAST(p.prof_full_time_equivalency AS DOUBLE) <= 1
+                  AND TRY_CAST(p.prof_full_time_equivalency AS DOUBLE) <= 1"""
+_FTE = f"""CASE WHEN {_FTE_OK}
              THEN CASE WHEN regexp_full_match(p.prof_full_time_equivalency, '{NUMBER_RE}') THEN p.prof_full_time_equivalency
                        ELSE CAST(CAST(TRY_CAST(p.prof_full_time_equivalency AS DOUBLE) AS DECIMAL(18, 12)) AS VARCHAR) END
              ELSE '1' END"""
@@ -129,7 +130,8 @@ SELECT p._line, p._row, p.prof_professional_id AS worker_id, p.prof_professional
        {role} AS role,
        CASE WHEN p.prof_social_worker_registration_no IS NOT NULL THEN 'Y' ELSE 'N' END AS qualified,
        {fte} AS fte,
-       ssd_flag(p.prof_agency_worker_flag) AS agency, NULL::VARCHAR AS start_date, NULL::VARCHAR AS end_date
+       ssd_flag(p.prof_agency_worker_flag) AS agency, NULL::VARCHAR AS start_date, NULL::VARCHAR AS end_date,
+       NOT coalesce({fte_ok}, false) AS _fte_defaulted
 FROM ssd_professionals p LEFT JOIN team_refs t ON t.ref = p.prof_professional_department"""
 
 _CHILDREN = """

@@ -95,6 +95,7 @@ class Labels:
 def mapping_warnings(con: duckdb.DuckDBPyConnection, labels: Labels, allocated_roles: tuple[str, ...]) -> dict[str, int]:
     """Insert the mapping's grouped warnings into `issues`; how many there are per contract file."""
     counts: dict[str, int] = {}
+    con.execute("CREATE OR REPLACE MACRO ssd_rows(n) AS n || CASE WHEN n = 1 THEN ' row' ELSE ' rows' END")
 
     def add(table: str, field: str | None, sql: str, contract_file: str) -> None:
         """sql gives (value, reason) rows, one per warning."""
@@ -109,28 +110,26 @@ def mapping_warnings(con: duckdb.DuckDBPyConnection, labels: Labels, allocated_r
     where = "row" if labels.database else "line"
     for table, field, contract_file in FLAGS:
         add(table, field, f"""
-            SELECT {field} AS value, 'is not a flag (Y/N, 1/0, Yes/No or True/False, in any case) in ' || count(*)
-                   || ' rows (first on {where} ' || min({row}) || '): taken as empty' AS reason
+            SELECT {field} AS value, 'is not a flag (Y/N, 1/0, Yes/No or True/False, in any case) in ' || ssd_rows(count(*))
+                   || ' (first on {where} ' || min({row}) || '): taken as empty' AS reason
             FROM {table} WHERE NOT ssd_is_flag({field}) GROUP BY {field}""", contract_file)
     add("ssd_person", "pers_sex", f"""
-        SELECT pers_sex AS value, 'is not M, F, U or N in ' || count(*) || ' rows (first on {where} ' || min({row})
+        SELECT pers_sex AS value, 'is not M, F, U or N in ' || ssd_rows(count(*)) || ' (first on {where} ' || min({row})
                || '): gender U (not stated/recorded) is used' AS reason
         FROM ssd_person WHERE pers_sex IS NOT NULL AND upper(pers_sex) NOT IN ('M', 'F', 'U', 'N') GROUP BY pers_sex""",
         "children.csv")
     add("ssd_professionals", "prof_full_time_equivalency", f"""
         SELECT p.prof_full_time_equivalency AS value,
                CASE WHEN p.prof_full_time_equivalency IS NULL THEN 'is empty' ELSE 'is not a number more than 0 and at most 1' END
-               || ' in ' || count(*) || ' rows (first on {where} ' || min(p.{row}) || '): an FTE of 1 is used' AS reason
+               || ' in ' || ssd_rows(count(*)) || ' (first on {where} ' || min(p.{row}) || '): an FTE of 1 is used' AS reason
         FROM ssd_professionals p JOIN m_workers w ON w._line = p._line
-        WHERE w.fte = '1' AND p.prof_full_time_equivalency IS DISTINCT FROM '1'
-          AND NOT (TRY_CAST(p.prof_full_time_equivalency AS DOUBLE) = 1)
-        GROUP BY p.prof_full_time_equivalency""", "workers.csv")
+        WHERE w._fte_defaulted GROUP BY p.prof_full_time_equivalency""", "workers.csv")
     refs = " UNION ALL ".join(f"SELECT {_lit(field)} AS field, {field} AS ref FROM {table}"
                               for table, field in TEAM_REFERENCES)
     add("ssd_department", None, f"""
         WITH uses AS (SELECT ref, field, count(*) AS n FROM ({refs}) WHERE ref IS NOT NULL GROUP BY ref, field)
         SELECT t.ref AS value,
-               'is a team reference (' || string_agg(u.field || ' in ' || u.n || ' rows', ', ' ORDER BY u.field) || ') '
+               'is a team reference (' || string_agg(u.field || ' in ' || ssd_rows(u.n), ', ' ORDER BY u.field) || ') '
                || CASE WHEN t.ambiguous_ids IS NOT NULL
                        THEN 'naming several teams of ssd_department (dept_team_id ' || t.ambiguous_ids || '): it does not resolve'
                        ELSE 'that is neither a dept_team_id nor a dept_team_name of ssd_department' END
@@ -241,12 +240,20 @@ def translate(con: duckdb.DuckDBPyConnection, rowmap: str, labels: Labels, alloc
 
 
 def adjusted_counts(
-    counts: Mapping[str, tuple[int, int, int]], refused: Mapping[str, int], warnings: Mapping[str, int]
+    con: duckdb.DuckDBPyConnection, counts: Mapping[str, tuple[int, int, int]], refused: Mapping[str, int],
+    warnings: Mapping[str, int],
 ) -> dict[str, tuple[int, int, int]]:
-    """Per contract file (read, rejected, warnings) with the SSD rows the CSV reader refused (rejected rows of
-    every contract file the SSD table feeds) and the mapping's grouped warnings added."""
+    """Per contract file (read, rejected, warnings) once translated: the SSD rows the CSV reader refused are
+    rejected rows of every contract file their table feeds; the warnings are those left after translation
+    (by their contract file) and the mapping's grouped ones."""
+    names = [t.file_name for t in TABLES]
+    left = dict.fromkeys(names, 0)
+    for order, n in con.execute(
+        "SELECT file_order, count(*) FROM issues WHERE severity = 'warning' AND file_order >= 0 GROUP BY 1"
+    ).fetchall():
+        left[names[order]] = n
     out = dict(counts)
-    for file, (read, rejected, warned) in counts.items():
+    for file, (read, rejected, _) in counts.items():
         extra = refused.get(file, 0)
-        out[file] = (read + extra, rejected + extra, warned + warnings.get(file, 0))
+        out[file] = (read + extra, rejected + extra, left.get(file, 0) + warnings.get(file, 0))
     return out
