@@ -141,8 +141,8 @@ def mapping_warnings(con: duckdb.DuckDBPyConnection, labels: Labels, allocated_r
                || '): a team reference by this name cannot be resolved' AS reason
         FROM ssd_department WHERE dept_team_name IS NOT NULL AND dept_team_id IS NOT NULL
         GROUP BY lower(dept_team_name) HAVING count(DISTINCT dept_team_id) > 1""", "teams.csv")
-    add("ssd_initial_cp_conference", "icpc_s47_enquiry_id", f"""
-        SELECT NULL AS value, count(*) || ' conferences (first on {where} ' || min({row})
+    add("ssd_initial_cp_conference", None, f"""
+        SELECT NULL AS value, ssd_rows(count(*)) || ' (first on {where} ' || min({row})
                || ') have an icpc_s47_enquiry_id that is empty or not an enquiry of ssd_s47_enquiry: they are not used'
                AS reason
         FROM ssd_initial_cp_conference c
@@ -150,10 +150,11 @@ def mapping_warnings(con: duckdb.DuckDBPyConnection, labels: Labels, allocated_r
            OR c.icpc_s47_enquiry_id NOT IN (SELECT s47e_s47_enquiry_id FROM ssd_s47_enquiry WHERE s47e_s47_enquiry_id IS NOT NULL)
         HAVING count(*) > 0""", "s47_enquiries.csv")
     prefixes = " or ".join(allocated_roles)
-    add("ssd_cin_episodes", "cine_referral_team", f"""
-        SELECT NULL AS value, count(*) || ' CIN episodes (first on {where} ' || min(e.{row}) || ') have no allocated '
+    add("ssd_cin_episodes", None, f"""
+        SELECT NULL AS value, count(*) || CASE WHEN count(*) = 1 THEN ' CIN episode (on {where} ' ELSE ' CIN episodes (first on {where} ' END
+               || min(e.{row}) || CASE WHEN count(*) = 1 THEN ') has' ELSE ') have' END || ' no allocated '
                || 'involvement with a team (invo_professional_role_id starting with {prefixes.replace("'", "''")}) and no '
-               || 'cine_referral_team: they count in team UNKNOWN' AS reason
+               || 'cine_referral_team: ' || CASE WHEN count(*) = 1 THEN 'it counts' ELSE 'they count' END || ' in team UNKNOWN' AS reason
         FROM ssd_cin_episodes e JOIN ep_teams t USING (_line) WHERE t.no_team HAVING count(*) > 0""", "episodes.csv")
     return counts
 
