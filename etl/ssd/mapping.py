@@ -43,16 +43,22 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """The value rules (dates, flags, ids) as SQL macros on the connection."""
+    for macro in MACROS:
+        con.execute(macro)
+
+
 def extract_date(con: duckdb.DuckDBPyConnection, today: dt.date) -> dt.date | None:
     """The latest date of the spec's list that is not after today (None: the SSD holds none)."""
+    install_macros(con)
     parts = " UNION ALL ".join(f"SELECT ssd_day({field}) AS d FROM {table}" for table, field in EXTRACT_DATE_FIELDS)
     return con.execute(f"SELECT max(d) FROM ({parts}) WHERE d <= ?", [today]).fetchone()[0]
 
 
 def map_tables(con: duckdb.DuckDBPyConnection, options: SsdOptions, extract_day: dt.date) -> None:
     """Build `m_<contract table>` (contract columns as text, plus the SSD row's `_line` and `_row`)."""
-    for macro in MACROS:
-        con.execute(macro)
+    install_macros(con)
     _team_references(con, options)
     con.execute(f"SET VARIABLE ssd_extract_day = DATE '{extract_day.isoformat()}'")
     con.execute(_TEAMS)
