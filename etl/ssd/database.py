@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from sqlalchemy import column, create_engine, inspect, select, table
+from sqlalchemy import Select, column, create_engine, inspect, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -89,6 +89,14 @@ def ssd_tables_present(url: str, schema: str | None) -> list[str]:
         return sorted(p.stem for p in Path(scratch).glob("ssd_*.csv"))
 
 
+def ssd_select(table_def: SsdTable, name: str, actual: dict[str, str], schema: str | None) -> Select:
+    """The one SELECT of a table: the fields kpidash uses that the table has (named as the SSD names them),
+    in id order. Plain SQL: no function, no cast, nothing one database has and another lacks."""
+    fields = [f for f in table_def.fields if f in actual]
+    query = select(*(column(actual[f]).label(f) for f in fields)).select_from(table(name, schema=schema))
+    return query.order_by(column(actual[table_def.key])) if table_def.key in actual else query
+
+
 def _present(names: list[str], table_def: SsdTable) -> str | None:
     return next((n for n in names if n.lower() == table_def.name), None)
 
@@ -112,9 +120,7 @@ def _pull_sqlalchemy(url: str, schema: str | None, out: Path, names_only: bool =
                     continue
                 actual = {c["name"].lower(): c["name"] for c in found.get_columns(name, schema=schema)}
                 fields = [f for f in table_def.fields if f in actual]
-                query = select(*(column(actual[f]).label(f) for f in fields)).select_from(table(name, schema=schema))
-                if table_def.key in actual:
-                    query = query.order_by(column(actual[table_def.key]))
+                query = ssd_select(table_def, name, actual, schema)
                 result = conn.execution_options(stream_results=True).execute(query)
                 with (out / table_def.file_name).open("w", encoding="utf-8", newline="") as fh:
                     writer = csv.writer(fh, lineterminator="\n")
