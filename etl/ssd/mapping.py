@@ -21,16 +21,10 @@ NO_SERVICE = "No service recorded"
 NUMBER_RE = r"[+-]?(\d+(\.\d*)?|\.\d+)"  # the contract's plain decimal
 
 MACROS = (
-    # a datetime with or without a time, and with any fraction of a second; NULL when it cannot be read
-    r"""CREATE OR REPLACE MACRO ssd_ts(v) AS
-        CASE WHEN regexp_full_match(v, '\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?')
-                  AND NOT starts_with(v, '0000')
-             THEN try_strptime(regexp_replace(replace(v, 'T', ' '), '\.\d+$', ''),
-                               ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', '%Y-%m-%d']) END""",
-    "CREATE OR REPLACE MACRO ssd_day(v) AS CAST(ssd_ts(v) AS DATE)",
-    # "date of" as the contract writes dates; an unreadable value goes on as it is, to be rejected
-    "CREATE OR REPLACE MACRO ssd_date(v) AS coalesce(strftime(ssd_day(v), '%Y-%m-%d'), v)",
-    "CREATE OR REPLACE MACRO ssd_datetime(v) AS coalesce(strftime(ssd_ts(v), '%Y-%m-%dT%H:%M:%S'), v)",
+    # "date of" as the contract writes dates, from the text and its timestamp (etl.ssd.reader reads each
+    # datetime field once into <field>__ts); an unreadable value goes on as it is, to be rejected
+    "CREATE OR REPLACE MACRO ssd_date(v, ts) AS coalesce(strftime(ts, '%Y-%m-%d'), v)",
+    "CREATE OR REPLACE MACRO ssd_datetime(v, ts) AS coalesce(strftime(ts, '%Y-%m-%dT%H:%M:%S'), v)",
     """CREATE OR REPLACE MACRO ssd_flag(v) AS
         CASE WHEN lower(v) IN ('y', 'yes', '1', 'true') THEN 'Y' WHEN lower(v) IN ('n', 'no', '0', 'false') THEN 'N' END""",
     "CREATE OR REPLACE MACRO ssd_is_flag(v) AS v IS NULL OR ssd_flag(v) IS NOT NULL",
@@ -52,7 +46,7 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
 def extract_date(con: duckdb.DuckDBPyConnection, today: dt.date) -> dt.date | None:
     """The latest date of the spec's list that is not after today (None: the SSD holds none)."""
     install_macros(con)
-    parts = " UNION ALL ".join(f"SELECT ssd_day({field}) AS d FROM {table}" for table, field in EXTRACT_DATE_FIELDS)
+    parts = " UNION ALL ".join(f"SELECT CAST({field}__ts AS DATE) AS d FROM {table}" for table, field in EXTRACT_DATE_FIELDS)
     return con.execute(f"SELECT max(d) FROM ({parts}) WHERE d <= ?", [today]).fetchone()[0]
 
 
@@ -145,7 +139,7 @@ CREATE OR REPLACE TEMP TABLE m_children AS
 WITH disabled AS (
     SELECT disa_person_id AS id, bool_or(disa_disability_code IS NOT NULL AND upper(disa_disability_code) <> 'NONE') AS yes
     FROM ssd_disability WHERE disa_person_id IS NOT NULL GROUP BY 1)
-SELECT p._line, p._row, p.pers_person_id AS child_id, ssd_date(p.pers_dob) AS date_of_birth,
+SELECT p._line, p._row, p.pers_person_id AS child_id, ssd_date(p.pers_dob, p.pers_dob__ts) AS date_of_birth,
        CASE WHEN upper(p.pers_sex) IN ('M', 'F', 'U', 'N') THEN upper(p.pers_sex) ELSE 'U' END AS gender,
        p.pers_ethnicity AS ethnicity, CASE WHEN d.yes THEN 'Y' ELSE 'N' END AS disability
 FROM ssd_person p LEFT JOIN disabled d ON d.id = p.pers_person_id"""
@@ -153,7 +147,7 @@ FROM ssd_person p LEFT JOIN disabled d ON d.id = p.pers_person_id"""
 _REFERRALS = """
 CREATE OR REPLACE TEMP TABLE m_referrals AS
 SELECT e._line, e._row, e.cine_referral_id AS referral_id, e.cine_person_id AS child_id,
-       ssd_date(e.cine_referral_date) AS referral_date, e.cine_referral_source_code AS source,
+       ssd_date(e.cine_referral_date, e.cine_referral_date__ts) AS referral_date, e.cine_referral_source_code AS source,
        ssd_flag(e.cine_referral_nfa) AS nfa, """ + _resolved("e.cine_referral_team", "t") + """ AS team_id,
        e.cine_referral_worker_id AS worker_id
 FROM ssd_cin_episodes e LEFT JOIN team_refs t ON t.ref = e.cine_referral_team"""
@@ -161,8 +155,8 @@ FROM ssd_cin_episodes e LEFT JOIN team_refs t ON t.ref = e.cine_referral_team"""
 _ASSESSMENTS = """
 CREATE OR REPLACE TEMP TABLE m_assessments AS
 SELECT a._line, a._row, a.cina_assessment_id AS assessment_id, a.cina_person_id AS child_id,
-       a.cina_referral_id AS referral_id, ssd_date(a.cina_assessment_start_date) AS start_date,
-       ssd_date(a.cina_assessment_auth_date) AS authorised_date,
+       a.cina_referral_id AS referral_id, ssd_date(a.cina_assessment_start_date, a.cina_assessment_start_date__ts) AS start_date,
+       ssd_date(a.cina_assessment_auth_date, a.cina_assessment_auth_date__ts) AS authorised_date,
        """ + _resolved("a.cina_assessment_team", "t") + """ AS team_id, a.cina_assessment_worker_id AS worker_id
 FROM ssd_cin_assessments a LEFT JOIN team_refs t ON t.ref = a.cina_assessment_team"""
 
@@ -171,7 +165,7 @@ FROM ssd_cin_assessments a LEFT JOIN team_refs t ON t.ref = a.cina_assessment_te
 _S47 = """
 CREATE OR REPLACE TEMP TABLE m_s47 AS
 WITH c AS (
-    SELECT icpc_s47_enquiry_id AS s47, _line, _row, icpc_icpc_date AS raw, ssd_day(icpc_icpc_date) AS day
+    SELECT icpc_s47_enquiry_id AS s47, _line, _row, icpc_icpc_date AS raw, CAST(icpc_icpc_date__ts AS DATE) AS day
     FROM ssd_initial_cp_conference WHERE icpc_s47_enquiry_id IS NOT NULL),
 conf AS (
     SELECT s47,
@@ -184,7 +178,7 @@ conf AS (
            min(_line) AS any_line, arg_min(_row, _line) AS any_row
     FROM c GROUP BY s47)
 SELECT s._line, s._row, s.s47e_s47_enquiry_id AS s47_id, s.s47e_person_id AS child_id,
-       ssd_date(s.s47e_s47_start_date) AS strategy_date, ssd_date(s.s47e_s47_end_date) AS completed_date,
+       ssd_date(s.s47e_s47_start_date, s.s47e_s47_start_date__ts) AS strategy_date, ssd_date(s.s47e_s47_end_date, s.s47e_s47_end_date__ts) AS completed_date,
        CASE WHEN c.s47 IS NOT NULL THEN 'Y' WHEN s.s47e_s47_end_date IS NOT NULL THEN 'N' END AS icpc_required,
        coalesce(c.bad, strftime(c.first_day, '%Y-%m-%d')) AS icpc_date,
        """ + _resolved("s.s47e_s47_completed_by_team", "t") + """ AS team_id,
@@ -200,8 +194,8 @@ LEFT JOIN team_refs t ON t.ref = s.s47e_s47_completed_by_team"""
 _ALLOCATIONS = """
 CREATE OR REPLACE TEMP TABLE m_allocations AS
 SELECT i._line, i._row, i.invo_involvements_id AS allocation_id, i.invo_person_id AS child_id,
-       i.invo_professional_id AS worker_id, ssd_date(i.invo_involvement_start_date) AS start_date,
-       ssd_date(i.invo_involvement_end_date) AS end_date
+       i.invo_professional_id AS worker_id, ssd_date(i.invo_involvement_start_date, i.invo_involvement_start_date__ts) AS start_date,
+       ssd_date(i.invo_involvement_end_date, i.invo_involvement_end_date__ts) AS end_date
 FROM ssd_involvements i WHERE ssd_allocated(i.invo_professional_role_id)"""
 
 # An episode's current team (ssd-source.md): of its allocated involvements with a team that started
@@ -211,19 +205,19 @@ _EPISODE_TEAMS = """
 CREATE OR REPLACE TEMP TABLE ep_teams AS
 WITH ep AS (
     SELECT e._line, e.cine_referral_id AS id, e.cine_person_id AS child,
-           ssd_day(e.cine_referral_date) AS s, ssd_day(e.cine_close_date) AS e,
-           ssd_day(e.cine_referral_date) IS NULL
-               OR (e.cine_close_date IS NOT NULL AND ssd_day(e.cine_close_date) IS NULL) AS unreadable,
+           CAST(e.cine_referral_date__ts AS DATE) AS s, CAST(e.cine_close_date__ts AS DATE) AS e,
+           CAST(e.cine_referral_date__ts AS DATE) IS NULL
+               OR (e.cine_close_date IS NOT NULL AND CAST(e.cine_close_date__ts AS DATE) IS NULL) AS unreadable,
            """ + _resolved("e.cine_referral_team", "t") + """ AS referral_team
     FROM ssd_cin_episodes e LEFT JOIN team_refs t ON t.ref = e.cine_referral_team),
 inv AS (
     SELECT i.invo_involvements_id AS id, i.invo_referral_id AS referral, i.invo_person_id AS child,
-           ssd_day(i.invo_involvement_start_date) AS s, ssd_day(i.invo_involvement_end_date) AS e,
+           CAST(i.invo_involvement_start_date__ts AS DATE) AS s, CAST(i.invo_involvement_end_date__ts AS DATE) AS e,
            i.invo_involvement_end_date IS NULL AS open,
            """ + _resolved("i.invo_professional_team", "t") + """ AS team
     FROM ssd_involvements i LEFT JOIN team_refs t ON t.ref = i.invo_professional_team
     WHERE ssd_allocated(i.invo_professional_role_id) AND i.invo_professional_team IS NOT NULL
-      AND ssd_day(i.invo_involvement_start_date) <= getvariable('ssd_extract_day')),
+      AND CAST(i.invo_involvement_start_date__ts AS DATE) <= getvariable('ssd_extract_day')),
 cand AS (
     SELECT ep._line, inv.s, inv.id, inv.team FROM ep JOIN inv ON inv.referral = ep.id
     UNION ALL
@@ -242,14 +236,14 @@ FROM ep LEFT JOIN chosen c USING (_line)"""
 _EPISODES = """
 CREATE OR REPLACE TEMP TABLE m_episodes AS
 SELECT e._line, e._row, e.cine_referral_id AS episode_id, e.cine_person_id AS child_id, 'CIN' AS episode_type,
-       ssd_date(e.cine_referral_date) AS start_date, ssd_date(e.cine_close_date) AS end_date, t.team AS team_id
+       ssd_date(e.cine_referral_date, e.cine_referral_date__ts) AS start_date, ssd_date(e.cine_close_date, e.cine_close_date__ts) AS end_date, t.team AS team_id
 FROM ssd_cin_episodes e JOIN ep_teams t USING (_line)"""
 
 # A missing episode's team: that of the child's episode open on its start date (the latest start, then
 # the greatest episode id), else empty.
 _MISSING = """
 CREATE OR REPLACE TEMP TABLE m_missing AS
-WITH m AS (SELECT *, ssd_day(miss_missing_episode_start_date) AS day FROM ssd_missing),
+WITH m AS (SELECT *, CAST(miss_missing_episode_start_date__ts AS DATE) AS day FROM ssd_missing),
 cand AS (
     SELECT m._line, e.team, e.s, e.id, bool_and(ssd_int(e.id) IS NOT NULL) OVER (PARTITION BY m._line, e.s) AS ints
     FROM m JOIN ep_teams e ON e.child = m.miss_person_id
@@ -259,8 +253,8 @@ chosen AS (
     QUALIFY row_number() OVER (PARTITION BY _line ORDER BY s DESC,
                                 CASE WHEN ints THEN ssd_int(id) END DESC NULLS LAST, id DESC NULLS LAST) = 1)
 SELECT m._line, m._row, m.miss_table_id AS missing_id, m.miss_person_id AS child_id,
-       ssd_datetime(m.miss_missing_episode_start_date) AS start_time,
-       ssd_datetime(m.miss_missing_episode_end_date) AS end_time, NULL::VARCHAR AS rhi_offered_time,
+       ssd_datetime(m.miss_missing_episode_start_date, m.miss_missing_episode_start_date__ts) AS start_time,
+       ssd_datetime(m.miss_missing_episode_end_date, m.miss_missing_episode_end_date__ts) AS end_time, NULL::VARCHAR AS rhi_offered_time,
        ssd_flag(m.miss_missing_rhi_accepted) AS rhi_accepted, c.team AS team_id
 FROM m LEFT JOIN chosen c USING (_line)"""
 

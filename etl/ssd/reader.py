@@ -7,7 +7,8 @@ reported and left out. Headers are matched after trimming and ignoring case; fil
 Each table becomes `<ssd table>` (e.g. `ssd_person`) with `_line` (the CSV line where the row starts),
 `_row` (its position among the rows, 1 = first: the "source row number" of a database read) and one
 VARCHAR column per field kpidash uses, every value cleaned as the spec says: trimmed of surrounding
-spaces, and empty when it is then empty or `NULL` in any case.
+spaces, and empty when it is then empty or `NULL` in any case; each datetime field is also read once
+into `<field>__ts` (a TIMESTAMP, NULL when it cannot be read).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import duckdb
 from etl.archive import ArchivedFile
 from etl.contract import Column, Table
 from etl.reader import FileError, read_header, stage_file
-from etl.ssd.tables import SSD_BY_NAME, SSD_TABLES, SsdTable
+from etl.ssd.tables import DATETIME_FIELDS, SSD_BY_NAME, SSD_TABLES, SsdTable
 
 CONTRACT_FILES = ("teams.csv", "workers.csv", "children.csv", "referrals.csv", "assessments.csv",
                   "s47_enquiries.csv", "episodes.csv", "allocations.csv", "missing_episodes.csv")
@@ -29,6 +30,13 @@ CLEAN_MACRO = f"""CREATE OR REPLACE MACRO ssd_text(v) AS
     CASE WHEN v IS NULL THEN NULL
          WHEN upper(trim(v, '{SPACES}')) IN ('', 'NULL') THEN NULL
          ELSE trim(v, '{SPACES}') END"""
+# A datetime with or without a time (a space or T before it) and with any fraction of a second; NULL when
+# it cannot be read. Read once per value, into <field>__ts, for every datetime field.
+TIMESTAMP_MACRO = r"""CREATE OR REPLACE MACRO ssd_ts(v) AS
+    CASE WHEN regexp_full_match(v, '\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?')
+              AND NOT starts_with(v, '0000')
+         THEN try_strptime(regexp_replace(replace(v, 'T', ' '), '\.\d+$', ''),
+                           ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', '%Y-%m-%d']) END"""
 
 
 class SsdError(Exception):
@@ -55,6 +63,14 @@ def is_ssd_folder(path: Path) -> bool:
     if names & set(CONTRACT_FILES):
         return False
     return any(n.startswith("ssd_") and n.endswith(".csv") for n in names)
+
+
+def _clean(field: str) -> str:
+    """ssd_text(field), with a fast path for the usual value that has no space at either end (trimming
+    with a set of characters costs several times a plain comparison)."""
+    edges = ", ".join(str(ord(c)) for c in SPACES)
+    return (f"CASE WHEN ascii({field}) IN ({edges}) OR ascii(right({field}, 1)) IN ({edges}) THEN ssd_text({field}) "
+            f"WHEN length({field}) = 4 AND upper({field}) = 'NULL' THEN NULL ELSE {field} END")
 
 
 def _normalize(name: str) -> str:
@@ -92,10 +108,12 @@ def stage_tables(con: duckdb.DuckDBPyConnection, present: dict[str, ArchivedFile
 
     Expects an `issues` table (etl.validation.RUN_ISSUES_DDL) for the rows the CSV reader refuses."""
     con.execute(CLEAN_MACRO)
+    con.execute(TIMESTAMP_MACRO)
     for table in SSD_TABLES:
         archived = present.get(table.name)
         if archived is None:
-            cols = ", ".join(f"NULL::VARCHAR AS {f}" for f in table.fields)
+            cols = ", ".join([f"NULL::VARCHAR AS {f}" for f in table.fields]
+                             + [f"NULL::TIMESTAMP AS {f}__ts" for f in table.fields if f in DATETIME_FIELDS])
             con.execute(f"CREATE OR REPLACE TEMP TABLE {table.name} AS "
                         f"SELECT NULL::BIGINT AS _line, NULL::BIGINT AS _row, {cols} LIMIT 0")
             continue
@@ -108,9 +126,11 @@ def _stage(con: duckdb.DuckDBPyConnection, table: SsdTable, archived: ArchivedFi
         stage_file(con, as_contract, archived, file_order, normalize=_normalize)
     except FileError as err:
         raise SsdError(f"the SSD cannot be loaded: {err}") from None
-    cleaned = ", ".join(f"ssd_text({f}) AS {f}" for f in table.fields)
+    cleaned = ", ".join(f"{_clean(f)} AS {f}" for f in table.fields)
+    stamps = "".join(f", ssd_ts({f}) AS {f}__ts" for f in table.fields if f in DATETIME_FIELDS)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {table.name} AS
-            SELECT _line, row_number() OVER (ORDER BY _line) AS _row, {cleaned}
-            FROM stg_{table.name}_src ORDER BY _line"""
+            SELECT *{stamps} FROM (
+                SELECT _line, row_number() OVER (ORDER BY _line) AS _row, {cleaned}
+                FROM stg_{table.name}_src ORDER BY _line)"""
     )

@@ -64,6 +64,13 @@ EXTRACT_DATE_FIELDS: tuple[tuple[str, str], ...] = (
     ("ssd_missing", "miss_missing_episode_start_date"), ("ssd_missing", "miss_missing_episode_end_date"),
 )
 
+# The datetime fields kpidash reads (the SSD's type datetime): a date, with or without a time.
+DATETIME_FIELDS = frozenset({
+    "pers_dob", "cine_referral_date", "cine_close_date", "cina_assessment_start_date", "cina_assessment_auth_date",
+    "s47e_s47_start_date", "s47e_s47_end_date", "icpc_icpc_date", "invo_involvement_start_date",
+    "invo_involvement_end_date", "miss_missing_episode_start_date", "miss_missing_episode_end_date",
+})
+
 # Fields that may name a team by its id or its name.
 TEAM_REFERENCES: tuple[tuple[str, str], ...] = (
     ("ssd_cin_episodes", "cine_referral_team"), ("ssd_cin_assessments", "cina_assessment_team"),
