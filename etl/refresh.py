@@ -83,7 +83,8 @@ def refresh(*, force: bool = False, sleep: Callable[[float], None] = time.sleep)
         return _refresh_ssd(settings, db, force)
     if settings.drop_dir is not None:
         return _refresh_drop(settings, db, force, sleep)
-    raise SourceError("no live source is configured: set KPIDASH_DROP_DIR, KPIDASH_SQL_SOURCE_CONFIG or KPIDASH_SSD_URL")
+    raise SourceError("no live source is configured: set KPIDASH_DROP_DIR or KPIDASH_SQL_SOURCE_CONFIG "
+                      "(or KPIDASH_SSD_URL for a Standard Safeguarding Dataset)")
 
 
 def _refresh_drop(settings: Settings, db: Path, force: bool, sleep: Callable[[float], None]) -> RefreshOutcome:

@@ -81,7 +81,7 @@ def check_source(settings: Settings) -> Check:
     except Exception as err:  # noqa: BLE001  any driver error means "unreachable", reported
         first = (str(err).splitlines() or [type(err).__name__])[0]
         return Check("source", "fail", f"the SQL source cannot be reached ({first})")
-    return Check("source", "warn", "no live source is set (KPIDASH_DROP_DIR, KPIDASH_SQL_SOURCE_CONFIG or KPIDASH_SSD_URL): "
+    return Check("source", "warn", "no live source is set (KPIDASH_DROP_DIR or KPIDASH_SQL_SOURCE_CONFIG, or KPIDASH_SSD_URL): "
                  "only `kpidash load` updates the figures")
 
 

@@ -46,7 +46,8 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
 def extract_date(con: duckdb.DuckDBPyConnection, today: dt.date) -> dt.date | None:
     """The latest date of the spec's list that is not after today (None: the SSD holds none)."""
     install_macros(con)
-    parts = " UNION ALL ".join(f"SELECT CAST({field}__ts AS DATE) AS d FROM {table}" for table, field in EXTRACT_DATE_FIELDS)
+    parts = " UNION ALL ".join(f"SELECT CAST({field}__ts AS DATE) AS d FROM {table}"
+                               for table, field in EXTRACT_DATE_FIELDS)
     return con.execute(f"SELECT max(d) FROM ({parts}) WHERE d <= ?", [today]).fetchone()[0]
 
 
@@ -61,9 +62,8 @@ def map_tables(con: duckdb.DuckDBPyConnection, options: SsdOptions, extract_day:
     con.execute(_REFERRALS)
     con.execute(_ASSESSMENTS)
     con.execute(_S47)
-    allocated = " OR ".join(f"starts_with(upper(invo_professional_role_id), {_lit(p.upper())})"
-                            for p in options.allocated_roles)
-    con.execute(f"CREATE OR REPLACE MACRO ssd_allocated(r) AS coalesce({allocated.replace('invo_professional_role_id', 'r')}, false)")
+    allocated = " OR ".join(f"starts_with(upper(r), {_lit(p.upper())})" for p in options.allocated_roles)
+    con.execute(f"CREATE OR REPLACE MACRO ssd_allocated(r) AS coalesce({allocated}, false)")
     con.execute(_ALLOCATIONS)
     con.execute(_EPISODE_TEAMS)
     con.execute(_EPISODES)
@@ -155,7 +155,8 @@ FROM ssd_cin_episodes e LEFT JOIN team_refs t ON t.ref = e.cine_referral_team"""
 _ASSESSMENTS = """
 CREATE OR REPLACE TEMP TABLE m_assessments AS
 SELECT a._line, a._row, a.cina_assessment_id AS assessment_id, a.cina_person_id AS child_id,
-       a.cina_referral_id AS referral_id, ssd_date(a.cina_assessment_start_date, a.cina_assessment_start_date__ts) AS start_date,
+       a.cina_referral_id AS referral_id,
+       ssd_date(a.cina_assessment_start_date, a.cina_assessment_start_date__ts) AS start_date,
        ssd_date(a.cina_assessment_auth_date, a.cina_assessment_auth_date__ts) AS authorised_date,
        """ + _resolved("a.cina_assessment_team", "t") + """ AS team_id, a.cina_assessment_worker_id AS worker_id
 FROM ssd_cin_assessments a LEFT JOIN team_refs t ON t.ref = a.cina_assessment_team"""
@@ -178,7 +179,8 @@ conf AS (
            min(_line) AS any_line, arg_min(_row, _line) AS any_row
     FROM c GROUP BY s47)
 SELECT s._line, s._row, s.s47e_s47_enquiry_id AS s47_id, s.s47e_person_id AS child_id,
-       ssd_date(s.s47e_s47_start_date, s.s47e_s47_start_date__ts) AS strategy_date, ssd_date(s.s47e_s47_end_date, s.s47e_s47_end_date__ts) AS completed_date,
+       ssd_date(s.s47e_s47_start_date, s.s47e_s47_start_date__ts) AS strategy_date,
+       ssd_date(s.s47e_s47_end_date, s.s47e_s47_end_date__ts) AS completed_date,
        CASE WHEN c.s47 IS NOT NULL THEN 'Y' WHEN s.s47e_s47_end_date IS NOT NULL THEN 'N' END AS icpc_required,
        coalesce(c.bad, strftime(c.first_day, '%Y-%m-%d')) AS icpc_date,
        """ + _resolved("s.s47e_s47_completed_by_team", "t") + """ AS team_id,
@@ -194,7 +196,8 @@ LEFT JOIN team_refs t ON t.ref = s.s47e_s47_completed_by_team"""
 _ALLOCATIONS = """
 CREATE OR REPLACE TEMP TABLE m_allocations AS
 SELECT i._line, i._row, i.invo_involvements_id AS allocation_id, i.invo_person_id AS child_id,
-       i.invo_professional_id AS worker_id, ssd_date(i.invo_involvement_start_date, i.invo_involvement_start_date__ts) AS start_date,
+       i.invo_professional_id AS worker_id,
+       ssd_date(i.invo_involvement_start_date, i.invo_involvement_start_date__ts) AS start_date,
        ssd_date(i.invo_involvement_end_date, i.invo_involvement_end_date__ts) AS end_date
 FROM ssd_involvements i WHERE ssd_allocated(i.invo_professional_role_id)"""
 
@@ -236,7 +239,8 @@ FROM ep LEFT JOIN chosen c USING (_line)"""
 _EPISODES = """
 CREATE OR REPLACE TEMP TABLE m_episodes AS
 SELECT e._line, e._row, e.cine_referral_id AS episode_id, e.cine_person_id AS child_id, 'CIN' AS episode_type,
-       ssd_date(e.cine_referral_date, e.cine_referral_date__ts) AS start_date, ssd_date(e.cine_close_date, e.cine_close_date__ts) AS end_date, t.team AS team_id
+       ssd_date(e.cine_referral_date, e.cine_referral_date__ts) AS start_date,
+       ssd_date(e.cine_close_date, e.cine_close_date__ts) AS end_date, t.team AS team_id
 FROM ssd_cin_episodes e JOIN ep_teams t USING (_line)"""
 
 # A missing episode's team: that of the child's episode open on its start date (the latest start, then
@@ -254,7 +258,8 @@ chosen AS (
                                 CASE WHEN ints THEN ssd_int(id) END DESC NULLS LAST, id DESC NULLS LAST) = 1)
 SELECT m._line, m._row, m.miss_table_id AS missing_id, m.miss_person_id AS child_id,
        ssd_datetime(m.miss_missing_episode_start_date, m.miss_missing_episode_start_date__ts) AS start_time,
-       ssd_datetime(m.miss_missing_episode_end_date, m.miss_missing_episode_end_date__ts) AS end_time, NULL::VARCHAR AS rhi_offered_time,
+       ssd_datetime(m.miss_missing_episode_end_date, m.miss_missing_episode_end_date__ts) AS end_time,
+       NULL::VARCHAR AS rhi_offered_time,
        ssd_flag(m.miss_missing_rhi_accepted) AS rhi_accepted, c.team AS team_id
 FROM m LEFT JOIN chosen c USING (_line)"""
 
