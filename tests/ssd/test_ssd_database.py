@@ -110,3 +110,19 @@ def test_an_unreachable_database_is_reported_not_remembered(monkeypatch: pytest.
     get_settings.cache_clear()
     outcome = refresh()
     assert outcome.action == "unreachable" and "secret" not in outcome.message
+
+
+def test_the_scheduler_refreshes_and_the_doctor_checks_an_ssd_database(ssd_database, tmp_path: Path) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from scheduler.doctor import check_source
+    from scheduler.runner import build_scheduler
+
+    url, schema = ssd_database
+    assert "refresh" in {job.id for job in build_scheduler(get_settings(), BackgroundScheduler()).get_jobs()}
+    fill_database(url, schema, build_ssd(tmp_path / "ssd", manifest=False), skip=("ssd_missing", "ssd_disability"))
+    lacking = check_source(get_settings())
+    assert (lacking.result, lacking.detail.endswith("lacks ssd_missing")) == ("warn", True), lacking
+    fill_database(url, schema, build_ssd(tmp_path / "ssd", manifest=False))
+    ok = check_source(get_settings())
+    assert ok.result == "ok" and "holds every SSD table kpidash needs" in ok.detail and "PASSWORD" not in ok.detail
