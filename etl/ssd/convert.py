@@ -76,12 +76,12 @@ def convert_ssd_folder(folder: Path, run_dir: Path, options_path: Path | None = 
     with duckdb.connect() as con:
         con.execute("SET enable_progress_bar = false")
         con.execute(RUN_ISSUES_DDL)
-        stage_tables(con, present, {t.name: labels.order(t.name) for t in SSD_TABLES})
+        multi_line = stage_tables(con, present, {t.name: labels.order(t.name) for t in SSD_TABLES}, labels.database)
         extracted_at = _extracted_at(con, manifest)
         map_tables(con, options, extracted_at.date())
         warnings = mapping_warnings(con, labels, options.allocated_roles)
         refused = _refused(con, labels)
-        rowmap = _write_tables(con, out)
+        rowmap = _write_tables(con, out, multi_line)
         issues_path = out / ISSUES_FILE
         con.execute(f"COPY issues TO '{_sql_path(issues_path)}' (FORMAT parquet)")
     (out / MANIFEST).write_text(
@@ -146,8 +146,11 @@ def _refused(con: duckdb.DuckDBPyConnection, labels: Labels) -> dict[str, int]:
     return out
 
 
-def _write_tables(con: duckdb.DuckDBPyConnection, out: Path) -> Path:
-    """The contract CSV files in SSD row order, and the row map: contract (file, line) -> SSD row."""
+def _write_tables(con: duckdb.DuckDBPyConnection, out: Path, multi_line: bool) -> Path:
+    """The contract CSV files in SSD row order, and the row map: contract (file, line) -> SSD row.
+
+    A contract value holds a line break only if an SSD value did (`multi_line`); then its row spans lines
+    in the contract file too, and the lines are counted as the loader counts them."""
     maps = []
     for table in TABLES:
         mapped, cols = MAPPED[table.name], table.column_names
@@ -156,13 +159,13 @@ def _write_tables(con: duckdb.DuckDBPyConnection, out: Path) -> Path:
                     "(FORMAT csv, HEADER true)")
         # a value holding a line break spans lines in the file: count them, as the loader numbers lines
         breaks = " + ".join(f"coalesce(strlen({c}) - strlen(replace({c}, chr(10), '')), 0)" for c in cols)
+        before = (f"coalesce(sum({breaks}) OVER (ORDER BY _line ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
+                  if multi_line else "0")
         icpc = ("_icpc_line AS icpc_line, _icpc_row AS icpc_row" if table.name == "s47_enquiries"
                 else "NULL::BIGINT AS icpc_line, NULL::BIGINT AS icpc_row")
         maps.append(
             f"""SELECT '{table.file_name}' AS file,
-                       1 + row_number() OVER (ORDER BY _line)
-                         + coalesce(sum({breaks}) OVER (ORDER BY _line ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
-                         AS line,
+                       1 + row_number() OVER (ORDER BY _line) + {before} AS line,
                        _line AS ssd_line, _row AS ssd_row, {icpc} FROM {mapped}"""
         )
     rowmap = out / ROWMAP_FILE

@@ -103,10 +103,15 @@ def check_tables(present: dict[str, ArchivedFile]) -> None:
                        + "\n".join(f"  - {p}" for p in problems))
 
 
-def stage_tables(con: duckdb.DuckDBPyConnection, present: dict[str, ArchivedFile], file_orders: dict[str, int]) -> None:
+def stage_tables(
+    con: duckdb.DuckDBPyConnection, present: dict[str, ArchivedFile], file_orders: dict[str, int], number_rows: bool,
+) -> bool:
     """Every SSD table as a cleaned DuckDB table; an optional table that is absent is an empty one.
+    `number_rows`: count `_row` (a database's rows are reported by number), else `_row` is `_line - 1`.
+    Returns whether some row spans several lines (a value holds a line break).
 
     Expects an `issues` table (etl.validation.RUN_ISSUES_DDL) for the rows the CSV reader refuses."""
+    multi_line = False
     con.execute(CLEAN_MACRO)
     con.execute(TIMESTAMP_MACRO)
     for table in SSD_TABLES:
@@ -117,20 +122,22 @@ def stage_tables(con: duckdb.DuckDBPyConnection, present: dict[str, ArchivedFile
             con.execute(f"CREATE OR REPLACE TEMP TABLE {table.name} AS "
                         f"SELECT NULL::BIGINT AS _line, NULL::BIGINT AS _row, {cols} LIMIT 0")
             continue
-        _stage(con, table, archived, file_orders[table.name])
+        multi_line |= _stage(con, table, archived, file_orders[table.name], number_rows)
+    return multi_line
 
 
-def _stage(con: duckdb.DuckDBPyConnection, table: SsdTable, archived: ArchivedFile, file_order: int) -> None:
+def _stage(con: duckdb.DuckDBPyConnection, table: SsdTable, archived: ArchivedFile, file_order: int,
+           number_rows: bool) -> bool:
     as_contract = Table(f"{table.name}_src", table.key, tuple(Column(f) for f in table.fields))
     try:
-        stage_file(con, as_contract, archived, file_order, normalize=_normalize)
+        staged = stage_file(con, as_contract, archived, file_order, normalize=_normalize)
     except FileError as err:
         raise SsdError(f"the SSD cannot be loaded: {err}") from None
     cleaned = ", ".join(f"{_clean(f)} AS {f}" for f in table.fields)
     stamps = "".join(f", ssd_ts({f}) AS {f}__ts" for f in table.fields if f in DATETIME_FIELDS)
+    row = "row_number() OVER (ORDER BY _line)" if number_rows else "_line - 1"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {table.name} AS
-            SELECT *{stamps} FROM (
-                SELECT _line, row_number() OVER (ORDER BY _line) AS _row, {cleaned}
-                FROM stg_{table.name}_src ORDER BY _line)"""
+            SELECT *{stamps} FROM (SELECT _line, {row} AS _row, {cleaned} FROM stg_{table.name}_src)"""
     )
+    return staged.rows_read + 1 != archived.physical_lines

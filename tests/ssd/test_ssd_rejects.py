@@ -109,3 +109,21 @@ def test_check_reports_without_publishing(tmp_path: Path, load_ssd) -> None:
     assert loaded.result.status == "checked"
     published = loaded.rows("SELECT run_id FROM extract_meta") if get_settings().db.exists() else []
     assert (loaded.result.run_id,) not in published
+
+
+def test_rows_that_span_lines_are_reported_at_the_ssd_line_where_they_start(tmp_path: Path, load_ssd) -> None:
+    # involvement 1 is no allocation; 2 is one whose worker id holds a line break (lines 3-4); 3 has a bad date
+    ssd = build_ssd(tmp_path / "ssd", rows={"ssd_involvements": [
+        {"invo_involvements_id": "I1", "invo_professional_role_id": "SUPERVISOR"},
+        {"invo_involvements_id": "I2", "invo_professional_id": "W1\nW2"},
+        {"invo_involvements_id": "I3", "invo_involvement_start_date": "2025-13-01"},
+    ], "ssd_cin_episodes": [{"cine_referral_nfa": "Y\nN"}, {"cine_referral_id": "R2", "cine_close_date": "2024-01-01"}]})
+    loaded = load_ssd(ssd)
+    rejects = loaded.messages("reject")
+    assert rejects == [
+        'ssd_cin_episodes.csv line 4: cine_close_date "2024-01-01" is before cine_referral_date "2025-01-06": '
+        "the CIN episode is not loaded",
+        'ssd_involvements.csv line 5: invo_involvement_start_date "2025-13-01" is not a date '
+        "(expected YYYY-MM-DD, with or without a time)",
+    ]
+    assert loaded.rows("SELECT allocation_id, worker_id FROM allocations") == [("I2", "W1\nW2")]
