@@ -48,7 +48,9 @@ class SsdConversion:
     refused: dict[str, int]  # contract file -> SSD rows the CSV reader refused, of the SSD table it comes from
     warnings: dict[str, int]  # contract file -> the mapping's grouped warnings about it
 
-    def report(self, con: duckdb.DuckDBPyConnection, counts: Mapping[str, tuple[int, int, int]]) -> dict[str, tuple[int, int, int]]:
+    def report(
+        self, con: duckdb.DuckDBPyConnection, counts: Mapping[str, tuple[int, int, int]]
+    ) -> dict[str, tuple[int, int, int]]:
         """Translate the run's `issues` to SSD tables, rows and fields; the per-file counts with the SSD's own."""
         translate(con, str(self.rowmap_path), self.labels, self.allocated_roles)
         return adjusted_counts(con, counts, self.refused, self.warnings)

@@ -147,14 +147,16 @@ def mapping_warnings(con: duckdb.DuckDBPyConnection, labels: Labels, allocated_r
                AS reason
         FROM ssd_initial_cp_conference c
         WHERE c.icpc_s47_enquiry_id IS NULL
-           OR c.icpc_s47_enquiry_id NOT IN (SELECT s47e_s47_enquiry_id FROM ssd_s47_enquiry WHERE s47e_s47_enquiry_id IS NOT NULL)
+           OR c.icpc_s47_enquiry_id NOT IN (
+                  SELECT s47e_s47_enquiry_id FROM ssd_s47_enquiry WHERE s47e_s47_enquiry_id IS NOT NULL)
         HAVING count(*) > 0""", "s47_enquiries.csv")
     prefixes = " or ".join(allocated_roles)
     add("ssd_cin_episodes", None, f"""
-        SELECT NULL AS value, count(*) || CASE WHEN count(*) = 1 THEN ' CIN episode (on {where} ' ELSE ' CIN episodes (first on {where} ' END
-               || min(e.{row}) || CASE WHEN count(*) = 1 THEN ') has' ELSE ') have' END || ' no allocated '
-               || 'involvement with a team (invo_professional_role_id starting with {prefixes.replace("'", "''")}) and no '
-               || 'cine_referral_team: ' || CASE WHEN count(*) = 1 THEN 'it counts' ELSE 'they count' END || ' in team UNKNOWN' AS reason
+        SELECT NULL AS value,
+               count(*) || CASE WHEN count(*) = 1 THEN ' CIN episode (on {where} ' ELSE ' CIN episodes (first on {where} ' END
+               || min(e.{row}) || CASE WHEN count(*) = 1 THEN ') has' ELSE ') have' END || ' no allocated involvement with '
+               || 'a team (invo_professional_role_id starting with {prefixes.replace("'", "''")}) and no cine_referral_team: '
+               || CASE WHEN count(*) = 1 THEN 'it counts' ELSE 'they count' END || ' in team UNKNOWN' AS reason
         FROM ssd_cin_episodes e JOIN ep_teams t USING (_line) WHERE t.no_team HAVING count(*) > 0""", "episodes.csv")
     return counts
 
@@ -166,11 +168,13 @@ def translate(con: duckdb.DuckDBPyConnection, rowmap: str, labels: Labels, alloc
     warnings that a team id is not in teams.csv are dropped: the grouped team-reference warning says it
     once per value."""
     contract_files = [t.file_name for t in TABLES]
+
+    def source(file: str, col: str) -> str:
+        return "ssd_initial_cp_conference" if (file, col) in CONFERENCE_COLUMNS else SOURCE_TABLE[file]
+
     fields = " UNION ALL ".join(
-        f"SELECT {_lit(f)} AS file, {_lit(c)} AS col, {_lit(field)} AS field, "
-        f"{_lit(labels.file('ssd_initial_cp_conference' if (f, c) in CONFERENCE_COLUMNS else SOURCE_TABLE[f]))} AS ssd_file, "
-        f"{labels.col_order('ssd_initial_cp_conference' if (f, c) in CONFERENCE_COLUMNS else SOURCE_TABLE[f], field)} AS f_order, "
-        f"{(f, c) in CONFERENCE_COLUMNS} AS conference"
+        f"SELECT {_lit(f)} AS file, {_lit(c)} AS col, {_lit(field)} AS field, {_lit(labels.file(source(f, c)))} AS "
+        f"ssd_file, {labels.col_order(source(f, c), field)} AS f_order, {(f, c) in CONFERENCE_COLUMNS} AS conference"
         for (f, c), field in FIELDS.items()
     )
     main = " ".join(f"WHEN {_lit(f)} THEN {_lit(labels.file(t))}" for f, t in SOURCE_TABLE.items())
@@ -222,7 +226,8 @@ def translate(con: duckdb.DuckDBPyConnection, rowmap: str, labels: Labels, alloc
                    CASE WHEN line IS NULL AND file = 'allocations.csv' AND reason = 'has a header but no rows'
                             THEN 'has no allocation: no invo_professional_role_id starts with {prefixes.replace("'", "''")}'
                         WHEN at_line IS NULL THEN reason
-                        ELSE CASE WHEN other_line IS NULL THEN reason2 ELSE regexp_replace(reason2, 'line \\d+', 'line ' || other_line) END
+                        ELSE CASE WHEN other_line IS NULL THEN reason2
+                                  ELSE regexp_replace(reason2, 'line \\d+', 'line ' || other_line) END
                              || CASE WHEN conference THEN ' (the enquiry on line ' || at_line || ' of {enquiries})' ELSE '' END
                         END AS reason,
                    severity
