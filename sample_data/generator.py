@@ -173,8 +173,10 @@ class _Assembly:
             "qualified": wf.qualified,
             "fte": wf.fte,
             "agency": wf.agency,
-            "start_date": self._dates(wf.start),
-            "end_date": self._dates(wf.end),
+            # the SSD has no dates in post: its shape keeps every worker in post and ends a leaver's
+            # allocations on the day after their last day instead (_allocations)
+            "start_date": self._dates(np.full_like(wf.start, BEFORE) if self.ssd_compatible else wf.start),
+            "end_date": self._dates(np.full_like(wf.end, OPEN) if self.ssd_compatible else wf.end),
         })
 
     def _children(self) -> pa.Table:
@@ -261,12 +263,16 @@ class _Assembly:
     def _allocations(self) -> pa.Table:
         a, child = self.alloc, self.c.ep_child[self.eps][self.alloc.episode]
         order = np.lexsort((a.worker, child, a.start))
+        end = a.end
+        if self.ssd_compatible:  # a leaver's allocations end the day after their last day in post
+            left = self.wf.end[a.worker]
+            end = np.where(left <= self.w.end, np.minimum(a.end, left + 1), a.end)
         columns = {
             "allocation_id": _ids("AL", np.arange(1, order.size + 1), order.size),
             "child_id": self._child_ids(child[order]),
             "worker_id": self._worker_ids(a.worker[order]),
             "start_date": self._dates(a.start[order]),
-            "end_date": self._dates(a.end[order]),
+            "end_date": self._dates(end[order]),
         }
         if self.ssd_compatible:  # what the SSD's involvements also say: the case and the team of the allocation
             columns["case"] = pa.array(self.c.ep_ref[self.eps][a.episode][order])

@@ -5,12 +5,9 @@ format `generate_sample(..., ssd_compatible=True)`; sample_data/ssd_shape.py say
 Compared for one period (the extract's month) and a 24-month trend, at trust, service, team and worker
 level, for every KPI but rhi_offered_within_72h, which the SSD cannot give.
 
-One part cannot hold, and is checked for exactly what it must be instead: `average_caseload` counts the
-FTE of every case-holding worker in ssd_professionals, because the SSD has no start or end dates (a
-leaver's cases are encoded by their involvements ending when they left, so the caseloads themselves
-agree). So the SSD's denominator is the contract's plus the FTE of the case-holding workers not in post
-on the day, unit by unit; its numerator is the same; and its worker-level rows are the contract's plus
-one (caseload 0) for each such worker.
+Every worker of the SSD counts as in post (it has no dates in post), so the SSD-shaped trust keeps its
+workers in post too and ends a leaver's allocations on the day after their last day: average_caseload
+then agrees as well, its denominator counting every case-holding worker.
 """
 
 from __future__ import annotations
@@ -19,7 +16,6 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
 from ssd_database_support import fill_database
 
@@ -32,7 +28,6 @@ from tests.etl.load_support import own_settings
 
 pytestmark = pytest.mark.slow
 CANNOT_GIVE = "rhi_offered_within_72h"
-DIFFERS_BY_WORKERS_IN_POST = "average_caseload"
 
 
 def _figures(db: Path) -> dict[str, dict]:
@@ -66,15 +61,15 @@ def _by_key(rows: list[dict]) -> dict[tuple, tuple]:
 @pytest.mark.parametrize("kind", ["period", "trend"])
 def test_every_kpi_the_ssd_supports_agrees_at_every_level(trust: dict, kind: str) -> None:
     contract, ssd = _by_key(trust["contract"][kind]), _by_key(trust["ssd"][kind])
-    compared = {k for k in contract if k[0] not in (CANNOT_GIVE, DIFFERS_BY_WORKERS_IN_POST)}
-    assert compared == {k for k in ssd if k[0] not in (CANNOT_GIVE, DIFFERS_BY_WORKERS_IN_POST)}
+    compared = {k for k in contract if k[0] != CANNOT_GIVE}
+    assert compared == {k for k in ssd if k[0] != CANNOT_GIVE}
     assert {k[1] for k in compared} == {"trust", "service", "team", "worker"}
     if kind == "trend":
         assert len({k[3] for k in compared}) == 24
     different = {k: (contract[k], ssd[k]) for k in compared if contract[k] != ssd[k]}
     assert not different, f"{len(different)} figures differ, e.g. {list(different.items())[:5]}"
     # the comparison is not empty: every period has referrals, open cases and missing children
-    for kpi in ("referrals", "open_cases", "missing_episodes_started", "icpcs_held"):
+    for kpi in ("referrals", "open_cases", "missing_episodes_started", "icpcs_held", "average_caseload"):
         assert all(v[0] > 0 for k, v in contract.items() if k[:3] == (kpi, "trust", "trust")), kpi
 
 
@@ -83,46 +78,6 @@ def test_the_figure_the_ssd_cannot_give_is_not_available(trust: dict) -> None:
     assert rows and all(r["value"] is None and r["numerator"] is None and r["available"] is False
                         and r["note"] == "not available from this source" for r in rows)
     assert any(r["value"] is not None for r in trust["contract"]["period"] if r["kpi"] == CANNOT_GIVE)
-
-
-def _not_in_post(db: Path, days: list[str]) -> dict[tuple, float]:
-    """(level, unit, D) -> FTE of the case-holding workers of that unit not in post on D."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        rows = con.execute(
-            f"""WITH d(day) AS (SELECT unnest([{", ".join(f"DATE '{d}'" for d in days)}])),
-                w AS (SELECT w.*, coalesce(t.service, 'UNKNOWN') AS service, d.day FROM workers w CROSS JOIN d
-                      LEFT JOIN teams t USING (team_id)
-                      WHERE w.role IN ('social_worker', 'senior_social_worker', 'personal_advisor')
-                        AND NOT ((w.start_date IS NULL OR w.start_date <= d.day) AND (w.end_date IS NULL OR w.end_date >= d.day)))
-                SELECT 'trust', 'trust', day, sum(fte) FROM w GROUP BY day
-                UNION ALL SELECT 'service', service, day, sum(fte) FROM w GROUP BY service, day
-                UNION ALL SELECT 'team', team_id, day, sum(fte) FROM w GROUP BY team_id, day
-                UNION ALL SELECT 'worker', worker_id, day, sum(fte) FROM w GROUP BY worker_id, day"""
-        ).fetchall()
-    return {(level, unit, str(day)): fte for level, unit, day, fte in rows}
-
-
-@pytest.mark.parametrize("kind", ["period", "trend"])
-def test_average_caseload_differs_by_exactly_the_fte_of_workers_not_in_post(trust: dict, kind: str) -> None:
-    def rows(name: str) -> dict[tuple, dict]:
-        return {_key(r): r for r in trust[name][kind] if r["kpi"] == DIFFERS_BY_WORKERS_IN_POST}
-
-    contract, ssd = rows("contract"), rows("ssd")
-    day = str(_extract_date(trust))
-    as_at = {k: r.get("period_end", day) for k, r in ssd.items()}  # the stock is taken at the period's end
-    extra = _not_in_post(trust["contract_db"], sorted(set(as_at.values())))
-    assert contract.keys() <= ssd.keys()
-    checked_extra = 0
-    for k, row in ssd.items():
-        fte = extra.get((k[1], k[2], as_at[k]), 0.0)
-        if k in contract:
-            assert row["numerator"] == contract[k]["numerator"], k
-            assert row["denominator"] == pytest.approx((contract[k]["denominator"] or 0) + fte), k
-        else:  # a worker not in post that day: in the SSD with no cases
-            assert k[1] == "worker" and row["numerator"] == 0 and row["denominator"] == pytest.approx(fte) and fte > 0, k
-            checked_extra += 1
-    assert checked_extra > 0  # the sample's leavers and starters are there, so the check has something to check
-    assert sum(1 for k in ssd if k[1] == "trust" and extra.get(("trust", "trust", as_at[k]), 0) > 0) >= 1
 
 
 def _extract_date(trust: dict) -> dt.date:
