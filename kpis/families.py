@@ -490,7 +490,8 @@ REFERRALS = Family(
 # when set, else grade, whenever the moderation happened. Flow: completed (or moderated) in the period;
 # stock at D: due_date < D and (completed_date empty or > D).
 _GOOD = ", ".join(f"'{g}'" for g in GOOD_OR_BETTER)
-_AUDITS = f"""(
+# audits with the units they count in and their final grade (also read by kpis/qa.py)
+AUDITS_PLACED = f"""(
     SELECT x.*, x.worker_id AS worker, coalesce(x.moderated_grade, x.grade) AS final_grade
     FROM {_placed("audits")} x
 )"""
@@ -498,7 +499,7 @@ _AUDIT_WORKERS = "SELECT DISTINCT worker_id FROM wh.audits WHERE worker_id IS NO
 _AUDIT_COLUMNS = """a.audit_type, a.auditor_id, a.assigned_date, a.due_date, a.completed_date, a.grade,
        a.moderated_date, a.moderated_grade, a.final_grade"""
 QA_AUDIT_FACTS = f"""
-WITH a AS {_AUDITS}
+WITH a AS {AUDITS_PLACED}
 SELECT p.p, 'completed' AS event, 'audit' AS record_type, a.audit_id AS record_id, a.child_id,
        a.team_id, a.team_unit, a.service_unit, a.worker AS worker_id, a.worker AS worker_unit, {_AUDIT_COLUMNS}
 FROM a JOIN periods p ON a.completed_date BETWEEN p.period_start AND p.period_end
@@ -532,7 +533,7 @@ QA_AUDITS = Family(
 )
 
 QA_ACTION_FACTS = f"""
-WITH a AS {_AUDITS}
+WITH a AS {AUDITS_PLACED}
 SELECT p.p, 'overdue' AS event, 'audit_action' AS record_type, ac.action_id AS record_id, a.child_id,
        a.team_id, a.team_unit, a.service_unit, a.worker AS worker_id, a.worker AS worker_unit,
        ac.audit_id, ac.description, ac.owner_id, ac.due_date, ac.completed_date
@@ -553,7 +554,7 @@ QA_ACTIONS = Family(
 
 # One row per (audit completed in the period, domain it graded): the domain's grade is final.
 QA_DOMAIN_FACTS = f"""
-WITH a AS {_AUDITS}
+WITH a AS {AUDITS_PLACED}
 SELECT p.p, 'graded' AS event, 'audit_domain' AS record_type, a.audit_id AS record_id, a.child_id,
        a.team_id, a.team_unit, a.service_unit, a.worker AS worker_id, a.worker AS worker_unit,
        d.domain, d.grade AS domain_grade, a.completed_date

@@ -47,6 +47,7 @@ class KpiRow(BaseModel):
     kpi: str
     level: Level
     unit: str
+    domain: str | None = Field(None, description="Only on domain_good_or_better's rows: the audit domain.")
     numerator: int | None
     denominator: float | None
     value: float | None
@@ -244,6 +245,8 @@ def records(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
     format: Annotated[Literal["json", "csv"], Query(description="csv: every record at once, paging ignored.")] = "json",
+    domain: Annotated[str | None, Query(max_length=40, description="domain_good_or_better only: the audit domain "
+                                        "whose figure the records count to.")] = None,
 ) -> Response:
     """The child-level records behind one figure, each counted in the numerator or only the denominator.
 
@@ -263,24 +266,25 @@ def records(
         if refusal:
             raise ApiError(403, refusal)
         rep = state.cache.get_or_make(
-            (wh.run_id, "records", kpi, level, unit, date_from, date_to, format, page, page_size),
-            lambda: _records_representation(version, kpi, level, unit, date_from, date_to, format, page, page_size),
+            (wh.run_id, "records", kpi, level, unit, date_from, date_to, format, page, page_size, domain),
+            lambda: _records_representation(version, kpi, level, unit, date_from, date_to, format, page, page_size,
+                                            domain),
         )
     except ApiError as exc:
         audit.record(state.engine, "records", _OUTCOMES.get(exc.status, str(exc.status)), detail=exc.detail[:500],
                      **trail)
         raise
-    audit.record(state.engine, "records", "ok", record_count=rep.count, detail=f"format={format} page={page}",
-                 **trail)
+    detail = f"format={format} page={page}" + (f" domain={domain}" if domain else "")
+    audit.record(state.engine, "records", "ok", record_count=rep.count, detail=detail, **trail)
     return rep.respond(request)
 
 
 def _records_representation(
     version: Version, kpi: str, level: str, unit: str, date_from: dt.date, date_to: dt.date,
-    format: str, page: int, page_size: int,
+    format: str, page: int, page_size: int, domain: str | None = None,
 ) -> Representation:
     wh = version.warehouse
-    rows = _kpi_layer(kpi_records, wh, kpi, unit, date_from, date_to, level=level)
+    rows = _kpi_layer(kpi_records, wh, kpi, unit, date_from, date_to, level=level, domain=domain)
     headers = _version_headers(version, date_from, date_to)
     if format == "csv":
         headers["Content-Disposition"] = f'attachment; filename="{_filename("kpidash", kpi, unit, date_from, date_to)}"'
