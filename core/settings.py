@@ -126,6 +126,11 @@ class Settings(BaseSettings):
         "special-category data must not travel by ordinary email, so the emailed packs give each list's "
         "count only; the copies written to pack_dir are always full.",
     )
+    chromium: str | None = Field(
+        None,
+        description="The headless Chromium (or Chrome) that prints PDFs (QA on a Page); default: the first of "
+        "chromium, chromium-browser, google-chrome on the PATH.",
+    )
 
 
 @lru_cache

@@ -35,6 +35,7 @@ from api.live_warehouse import Version
 from api.response_cache import Representation, cached_response
 from api.scopes import records_refusal
 from kpis import KPIS, KpiError, UnknownKpi, compute_kpis, get_kpi, kpi_records, kpi_trend, with_targets
+from kpis.families import FAMILIES_BY_NAME
 
 router = APIRouter(tags=["KPIs"], responses={**SIGNED_IN, **BAD_INPUT, **NO_DATA})
 
@@ -94,6 +95,8 @@ class KpiDefinition(BaseModel):
     comparator_note: str | None
     target: float | None
     tolerance: float | None
+    keyed_by: str | None = Field(None, description="A further key of the KPI's rows (domain_good_or_better: "
+                                 "`domain`), or null.")
 
 
 def _known_kpi(kpi_id: str, status: int = 404) -> str:
@@ -130,6 +133,7 @@ def definitions(_user: CurrentUser, version: WarehouseVersion) -> list[KpiDefini
             national_comparator=k.national_comparator, comparator_note=k.comparator_note,
             target=targets[k.id].target if k.id in targets else None,
             tolerance=targets[k.id].tolerance if k.id in targets else None,
+            keyed_by=FAMILIES_BY_NAME[k.family].extra_key,
         )
         for k in KPIS
     ]

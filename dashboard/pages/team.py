@@ -33,6 +33,7 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search
             dcc.Loading(dcc.Download(id="team-pack-download"), type="dot", delay_show=150),
         ]),
         dcc.Loading(html.Div(id="team-body", **{"aria-live": "polite"}), type="dot", delay_show=150),
+        dcc.Loading(html.Div(id="team-qa", **{"aria-live": "polite"}), type="dot", delay_show=150),  # pages/qa.py
     ])
 
 
