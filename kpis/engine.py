@@ -211,15 +211,19 @@ def _append_json(out: list[dict], rows: Iterable[tuple], dates: dict[int, tuple[
         else:
             den = float(d)
             value = n / den if den else None
-        if xk is not None:
-            row = {"kpi": _IDS[k], "level": level, "unit": unit, "domain": xk, "numerator": n, "denominator": den,
-                   "value": value}
-        else:
-            row = {"kpi": _IDS[k], "level": level, "unit": unit, "numerator": n, "denominator": den, "value": value}
         if dates is not None:
             start, end = dates[p]
-            row = {"period_start": start, "period_end": end, **row}
-        append(row)
+            if xk is None:
+                append({"period_start": start, "period_end": end, "kpi": _IDS[k], "level": level, "unit": unit,
+                        "numerator": n, "denominator": den, "value": value})
+            else:
+                append({"period_start": start, "period_end": end, "kpi": _IDS[k], "level": level, "unit": unit,
+                        "domain": xk, "numerator": n, "denominator": den, "value": value})
+        elif xk is None:
+            append({"kpi": _IDS[k], "level": level, "unit": unit, "numerator": n, "denominator": den, "value": value})
+        else:
+            append({"kpi": _IDS[k], "level": level, "unit": unit, "domain": xk, "numerator": n, "denominator": den,
+                    "value": value})
 
 
 def check_period(date_from: dt.date, date_to: dt.date) -> None:
