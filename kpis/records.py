@@ -128,7 +128,7 @@ def _records(wh: Warehouse, kpi_id: str, level: str, unit: str | None, date_from
     WITH {periods_cte(periods)},
     facts AS ({family.facts})
     SELECT * FROM ({listed})
-    ORDER BY counted_in DESC, record_id, child_id NULLS FIRST
+    ORDER BY counted_in DESC, record_id, child_id NULLS FIRST{", " + family.extra_key if family.extra_key else ""}
     """
     params = {**periods.params, "caseload_limit": wh.config.caseload_limit, "unit": unit, "domain": domain}
     with wh.cursor() as cur:
