@@ -165,7 +165,7 @@ def figures(
     for family in families:
         if not all(wh.has_table(t) for t in family.requires):
             continue  # an optional file the extract did not hold: no rows, never 0
-        measures = [m for m in family.measures if m.kpi_id in wanted]
+        measures = [m for m in family.measures if m.kpi_id in wanted and all(wh.has_table(t) for t in m.requires)]
         family_levels = _levels_for(measures, levels)
         if measures and family_levels:
             queries.append(f"""

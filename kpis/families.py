@@ -54,6 +54,8 @@ class Measure:
     record_columns: tuple[Column, ...] | None = None
     one_record_per_child: bool = False  # children_missing_now counts children, not episodes
     uses: tuple[str, ...] = ()  # the facts columns numerator_sql / denominator_sql read
+    # tables this KPI needs beyond its family's (an optional QA file): without them, no rows at all
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -498,19 +500,31 @@ AUDITS_PLACED = f"""(
 _AUDIT_WORKERS = "SELECT DISTINCT worker_id FROM wh.audits WHERE worker_id IS NOT NULL"
 _AUDIT_COLUMNS = """a.audit_type, a.auditor_id, a.assigned_date, a.due_date, a.completed_date, a.grade,
        a.moderated_date, a.moderated_grade, a.final_grade"""
+_NO_ACTION = "NULL::VARCHAR AS audit_id, NULL::VARCHAR AS description, NULL::VARCHAR AS owner_id"
+# Audits and their actions in one query (one plan, one pass): an action row carries its own due and
+# completed dates and its audit's units; audit_actions_overdue needs audit_actions.csv besides.
 QA_AUDIT_FACTS = f"""
 WITH a AS {AUDITS_PLACED}
 SELECT p.p, 'completed' AS event, 'audit' AS record_type, a.audit_id AS record_id, a.child_id,
-       a.team_id, a.team_unit, a.service_unit, a.worker AS worker_id, a.worker AS worker_unit, {_AUDIT_COLUMNS}
+       a.team_id, a.team_unit, a.service_unit, a.worker AS worker_id, a.worker AS worker_unit, {_AUDIT_COLUMNS},
+       {_NO_ACTION}
 FROM a JOIN periods p ON a.completed_date BETWEEN p.period_start AND p.period_end
 UNION ALL
 SELECT p.p, 'moderated', 'audit', a.audit_id, a.child_id,
-       a.team_id, a.team_unit, a.service_unit, a.worker, a.worker, {_AUDIT_COLUMNS}
+       a.team_id, a.team_unit, a.service_unit, a.worker, a.worker, {_AUDIT_COLUMNS}, {_NO_ACTION}
 FROM a JOIN periods p ON a.moderated_date BETWEEN p.period_start AND p.period_end
 UNION ALL
 SELECT p.p, 'overdue', 'audit', a.audit_id, a.child_id,
-       a.team_id, a.team_unit, a.service_unit, a.worker, a.worker, {_AUDIT_COLUMNS}
+       a.team_id, a.team_unit, a.service_unit, a.worker, a.worker, {_AUDIT_COLUMNS}, {_NO_ACTION}
 FROM a JOIN periods p ON a.due_date < p.period_end AND coalesce(a.completed_date, {FAR_FUTURE}) > p.period_end
+UNION ALL
+SELECT p.p, 'action_overdue', 'audit_action', ac.action_id, a.child_id,
+       a.team_id, a.team_unit, a.service_unit, a.worker, a.worker,
+       NULL, NULL, NULL, ac.due_date, ac.completed_date, NULL, NULL, NULL, NULL,
+       ac.audit_id, ac.description, ac.owner_id
+FROM wh.audit_actions ac
+JOIN a ON a.audit_id = ac.audit_id
+JOIN periods p ON ac.due_date < p.period_end AND coalesce(ac.completed_date, {FAR_FUTURE}) > p.period_end
 """
 
 _COMPLETED = "event = 'completed'"
@@ -524,31 +538,14 @@ QA_AUDITS = Family(
         Measure("audits_good_or_better", f"{_COMPLETED} AND final_grade IN ({_GOOD})", _COMPLETED),
         Measure("audits_inadequate", f"{_COMPLETED} AND final_grade = 'inadequate'"),
         Measure("moderation_agreement", "event = 'moderated' AND moderated_grade = grade", "event = 'moderated'"),
+        Measure("audit_actions_overdue", "event = 'action_overdue'", requires=("audit_actions",),
+                record_columns=(Column("audit_id"), Column("description"), Column("owner_id"),
+                                Column("due_date", "date"), Column("completed_date", "date"))),
     ),
     (Column("audit_type"), Column("auditor_id"), Column("assigned_date", "date"), Column("due_date", "date"),
      Column("completed_date", "date"), Column("grade"), Column("moderated_date", "date"), Column("moderated_grade"),
      Column("final_grade")),
     requires=("audits",),
-    listed_workers=_AUDIT_WORKERS,
-)
-
-QA_ACTION_FACTS = f"""
-WITH a AS {AUDITS_PLACED}
-SELECT p.p, 'overdue' AS event, 'audit_action' AS record_type, ac.action_id AS record_id, a.child_id,
-       a.team_id, a.team_unit, a.service_unit, a.worker AS worker_id, a.worker AS worker_unit,
-       ac.audit_id, ac.description, ac.owner_id, ac.due_date, ac.completed_date
-FROM wh.audit_actions ac
-JOIN a ON a.audit_id = ac.audit_id
-JOIN periods p ON ac.due_date < p.period_end AND coalesce(ac.completed_date, {FAR_FUTURE}) > p.period_end
-"""
-
-QA_ACTIONS = Family(
-    "qa_actions",
-    QA_ACTION_FACTS,
-    (Measure("audit_actions_overdue", "event = 'overdue'"),),
-    (Column("audit_id"), Column("description"), Column("owner_id"), Column("due_date", "date"),
-     Column("completed_date", "date")),
-    requires=("audits", "audit_actions"),
     listed_workers=_AUDIT_WORKERS,
 )
 
@@ -573,6 +570,6 @@ QA_DOMAINS = Family(
     extra_key="domain",
 )
 
-FAMILIES: tuple[Family, ...] = (CASELOAD, ASSESSMENTS, S47, MISSING, REFERRALS, QA_AUDITS, QA_ACTIONS, QA_DOMAINS)
+FAMILIES: tuple[Family, ...] = (CASELOAD, ASSESSMENTS, S47, MISSING, REFERRALS, QA_AUDITS, QA_DOMAINS)
 FAMILIES_BY_NAME: dict[str, Family] = {f.name: f for f in FAMILIES}
 MEASURES: dict[str, Measure] = {m.kpi_id: m for f in FAMILIES for m in f.measures}

@@ -65,7 +65,7 @@ def kpi_records(
             raise KpiError(f"{kpi.id} has no domains; domain is only for domain_good_or_better")
         if domain not in AUDIT_DOMAINS:
             raise KpiError(f'"{domain}" is not an audit domain; domains: {", ".join(AUDIT_DOMAINS)}')
-    missing = [t for t in family.requires if not wh.has_table(t)]
+    missing = [t for t in (*family.requires, *MEASURES[kpi.id].requires) if not wh.has_table(t)]
     if missing:
         raise KpiError(f"{kpi.id} has no figures: {NOT_LOADED[missing[0]]} (the extract holds no {missing[0]}.csv)")
     return _records(wh, kpi_id, level, unit, date_from, date_to, domain)

@@ -116,7 +116,7 @@ KPIS: tuple[Kpi, ...] = (
         "flow", "rate", "%", "higher", "qa_audits", True, "audit"),
     Kpi("audit_actions_overdue", "Audit actions overdue",
         "Actions from audits past their due date and not completed at the end of the as-at date.",
-        "stock", "count", "count", "lower", "qa_actions", True, "audit_action"),
+        "stock", "count", "count", "lower", "qa_audits", True, "audit_action"),
     Kpi("domain_good_or_better", "Audit domains good or better",
         "For each audit domain, the share of audits completed in the period that graded it good or outstanding.",
         "flow", "rate", "%", "higher", "qa_domains", True, "audit_domain"),
