@@ -118,6 +118,7 @@ def _print_figures(rows: list[dict], wh: Warehouse, fmt: Format, with_period: bo
         ("kpi", lambda r: r["kpi"]),
         ("level", lambda r: r["level"]),
         ("unit", lambda r: r["unit"]),
+        *([("domain", lambda r: r.get("domain") or "-")] if any("domain" in r for r in rows) else []),
         ("value", _value),
         ("numerator", lambda r: _number(r["numerator"])),
         ("denominator", lambda r: _number(r["denominator"])),

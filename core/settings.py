@@ -140,6 +140,11 @@ class Settings(BaseSettings):
         description="YAML file of the SSD source's options: which involvement roles are allocations, the job-title "
         "rules for worker roles, and a team-to-service map (docs/ssd.md).",
     )
+    chromium: str | None = Field(
+        None,
+        description="The headless Chromium (or Chrome) that prints PDFs (QA on a Page); default: the first of "
+        "chromium, chromium-browser, google-chrome on the PATH.",
+    )
 
 
 @lru_cache

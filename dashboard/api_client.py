@@ -134,6 +134,18 @@ class ApiClient:
     def status(self) -> dict[str, Any]:
         return self._get("/status")
 
+    # quality assurance (aggregates; the audits and actions themselves come through records)
+    def qa_summary(self, level: str = "trust", unit: str | None = None, date_from: dt.date | None = None,
+                   date_to: dt.date | None = None) -> dict[str, Any]:
+        return self._get("/qa/summary", {"level": level, "unit": unit, "from": date_from, "to": date_to})
+
+    def qa_findings(self, level: str = "trust", unit: str | None = None, date_from: dt.date | None = None,
+                    date_to: dt.date | None = None) -> dict[str, Any]:
+        return self._get("/qa/findings", {"level": level, "unit": unit, "from": date_from, "to": date_to})
+
+    def qa_page(self, month: str, level: str = "trust", unit: str | None = None) -> dict[str, Any]:
+        return self._get("/qa/page", {"month": month, "level": level, "unit": unit})
+
 
 def _text(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value

@@ -12,6 +12,7 @@ from html import escape
 from dashboard.api_client import ApiClient
 from dashboard.components.charts import line_chart_svg
 from dashboard.components.formatting import format_value, month_end, month_label, rag_word
+from dashboard.components.qa_html import domains_section, findings_html
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2731;margin:2rem auto;max-width:900px;padding:0 1rem}
@@ -34,9 +35,13 @@ def book_html(api: ApiClient, month: str) -> str:
     if as_at < dt.date(1990, 1, 1) or month > extract.strftime("%Y-%m"):
         raise ValueError(month)
     definitions = api.definitions()
+    charted = [d for d in definitions if not d.get("keyed_by")]  # domain_good_or_better: a table, below
     with ThreadPoolExecutor(max_workers=4) as pool:
-        trends = list(pool.map(lambda d: api.trend(d["id"], "month", 24, "trust", None, as_at), definitions))
-    sections = [_section(d, rows) for d, rows in zip(definitions, trends)]
+        found = pool.submit(api.qa_findings, "trust", None, as_at.replace(day=1), as_at)
+        trends = list(pool.map(lambda d: api.trend(d["id"], "month", 24, "trust", None, as_at), charted))
+        findings = found.result()
+    sections = [_section(d, rows, findings_html(d["id"], findings)) for d, rows in zip(charted, trends)]
+    sections += [domains_section(d, findings) for d in definitions if d.get("keyed_by")]
     contents = "".join(f'<li><a href="#{d["id"]}">{escape(d["title"])}</a></li>' for d in definitions)
     return (f"<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><title>Performance book, "
             f"{month_label(month)}</title><style>{_CSS}</style></head><body><header><h1>Performance book: "
@@ -45,7 +50,7 @@ def book_html(api: ApiClient, month: str) -> str:
             f"<nav aria-label=\"Contents\"><ol>{contents}</ol></nav></header><main>{''.join(sections)}</main></body></html>")
 
 
-def _section(definition: dict, rows: list[dict]) -> str:
+def _section(definition: dict, rows: list[dict], found: str = "") -> str:
     uom = definition["unit_of_measure"]
     last12 = rows[-12:]
     body = "".join(
@@ -62,4 +67,4 @@ def _section(definition: dict, rows: list[dict]) -> str:
             f"<p>{escape(definition['description'])} <span class=\"muted\">({definition['kind']}, {escape(uom)}; {better} "
             f"{target}{comparator}.)</span></p>{line_chart_svg(rows, definition)}"
             f"<table><caption class=\"muted\">The last 12 months</caption><thead><tr><th scope=\"col\">Month</th><th scope=\"col\">Numerator</th>"
-            f"<th scope=\"col\">Denominator</th><th scope=\"col\">Value</th><th scope=\"col\">RAG</th></tr></thead><tbody>{body}</tbody></table></section>")
+            f"<th scope=\"col\">Denominator</th><th scope=\"col\">Value</th><th scope=\"col\">RAG</th></tr></thead><tbody>{body}</tbody></table>{found}</section>")

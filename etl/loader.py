@@ -26,7 +26,7 @@ from core.settings import Settings, get_settings
 from etl import publish as publishing
 from etl import runlog
 from etl.archive import ArchivedFile, ArchiveError, archive_file, write_checksums
-from etl.contract import TABLES
+from etl.contract import EXTRACT_TABLES, TABLES_BY_NAME
 from etl.issues import Issue, write_issues
 from etl.reader import FileError, StagedFile, stage_file
 from etl.runlog import FileResult, utcnow
@@ -154,11 +154,14 @@ class _Run:
         self.archived: dict[str, ArchivedFile] = {}
         self.counts: dict[str, tuple[int, int, int]] = {}  # file -> rows read, rejected, warnings
         self.ssd: SsdConversion | None = None  # set when the source is the Standard Safeguarding Dataset
+        self.loaded: set[str] = set()  # tables staged and checked (an optional file may be absent)
 
     def file_results(self) -> list[FileResult]:
         results = []
-        for table in TABLES:
+        for table in EXTRACT_TABLES:
             archived = self.archived.get(table.file_name)
+            if table.optional and archived is None:
+                continue  # an optional file the extract did not hold
             read, rejected, warnings = self.counts.get(table.file_name, (0, 0, 0))
             sha256 = archived.sha256 if archived else None
             results.append(FileResult(table.file_name, sha256, read, read - rejected, rejected, warnings))
@@ -223,12 +226,13 @@ class _Run:
         if not self.source.is_dir():
             raise LoadError(f"{self.source} is not a folder: give the folder that holds the extract's CSV files")
         problems = []
-        names = [t.file_name for t in TABLES] + [MANIFEST]
+        names = [t.file_name for t in EXTRACT_TABLES] + [MANIFEST]
+        optional = {t.file_name for t in EXTRACT_TABLES if t.optional} | {MANIFEST}
         present = {p.name for p in self.source.iterdir()}
         for name in names:
             src = self.source / name
             if not src.is_file():
-                if name != MANIFEST:
+                if name not in optional:
                     near = [p for p in present if p.lower() == name.lower()]
                     hint = f" (found {near[0]}: names must match exactly)" if near else ""
                     problems.append(f"{name} is missing{hint}")
@@ -255,18 +259,29 @@ class _Run:
 
     def _stage(self, con: duckdb.DuckDBPyConnection) -> list[StagedFile]:
         staged, problems = [], []
-        for order, table in enumerate(TABLES):
+        for order, table in enumerate(EXTRACT_TABLES):
+            archived = self.archived.get(table.file_name)
+            if archived is None:
+                continue  # an optional QA file the extract does not hold
+            if table.parent is not None and TABLES_BY_NAME[table.parent[1]].file_name not in self.archived:
+                # rows that belong to audits, without the audits: nothing to attach them to
+                parent = TABLES_BY_NAME[table.parent[1]].file_name
+                file_issue(con, archived.name, order, None, None, 0,
+                           f"is not loaded: its rows belong to the audits of {parent}, which the extract does not hold")
+                self.counts[archived.name] = (0, 0, 1)
+                continue
             try:
-                staged.append(stage_file(con, table, self.archived[table.file_name], order))
+                staged.append(stage_file(con, table, archived, order))
             except FileError as err:
                 problems.append(str(err))
         if problems:
             raise LoadError(_listed("the extract cannot be loaded", problems))
+        self.loaded = {s.table.name for s in staged}
         return staged
 
     def _check(self, con: duckdb.DuckDBPyConnection, staged: list[StagedFile]) -> None:
-        for order, s in enumerate(staged):
-            name = s.archived.name
+        for s in staged:
+            name, order = s.archived.name, EXTRACT_TABLES.index(s.table)  # the order _stage gave it
             for position, column in s.extra_columns:
                 shown = column if column.strip() else f"(column {position + 1}, no name)"
                 file_issue(
@@ -285,7 +300,7 @@ class _Run:
                     "has line breaks the loader could not follow; its line numbers count rows, not lines",
                 )
             check_table(con, s.table, order)
-        add_warnings(con, [(s.table, order) for order, s in enumerate(staged)], self.extracted_at.date())
+        add_warnings(con, [(s.table, EXTRACT_TABLES.index(s.table)) for s in staged], self.extracted_at.date())
         tallies = dict.fromkeys((s.archived.name for s in staged), (0, 0))
         for file, rejected, warnings in con.execute(
             """SELECT file, count(DISTINCT line) FILTER (WHERE severity = 'reject'),
@@ -293,7 +308,7 @@ class _Run:
                FROM issues GROUP BY file"""
         ).fetchall():
             tallies[file] = (rejected, warnings)
-        self.counts = {s.archived.name: (s.rows_read, *tallies[s.archived.name]) for s in staged}
+        self.counts.update({s.archived.name: (s.rows_read, *tallies[s.archived.name]) for s in staged})
         if self.ssd is not None:
             self.counts = self.ssd.report(con, self.counts)
 
@@ -314,7 +329,7 @@ class _Run:
                 f"""SELECT file, line, "column", value, reason, severity FROM issues
                     WHERE severity = 'reject' AND file_order IN ({", ".join("?" for _ in over)})
                     ORDER BY file_order, line, col_order LIMIT {SHOWN_REJECTS}""",
-                [[t.file_name for t in TABLES].index(file) for file, _, _ in over],
+                [[t.file_name for t in EXTRACT_TABLES].index(file) for file, _, _ in over],
             ).fetchall()
             examples = [Issue(self.run_id, *row).message for row in shown]
             raise LoadError(
@@ -335,7 +350,7 @@ class _Run:
         try:
             publishing.build_warehouse(
                 con, tmp, run_id=self.run_id, extracted_at=self.extracted_at, source_system=self.source_system,
-                source=str(self.origin.absolute()), loaded_at=utcnow(),
+                source=str(self.origin.absolute()), loaded_at=utcnow(), loaded=self.loaded,
             )
             publishing.replace_published(tmp, self.db)
         except (OSError, duckdb.Error) as err:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from etl.contract import ISSUES_DDL, META_DDL, TABLES, warehouse_ddl
+from etl.contract import EXTRACT_TABLES, FILES_DDL, ISSUES_DDL, META_DDL, warehouse_ddl
 
 log = logging.getLogger("kpidash.etl")
 
@@ -79,17 +79,26 @@ def build_warehouse(
     source_system: str | None,
     source: str,
     loaded_at: dt.datetime,
+    loaded: set[str] | None = None,
 ) -> None:
-    """Write the valid rows (in file order, so equal input gives equal tables), the metadata and
-    the run's issues into a new DuckDB file, checkpointed and closed."""
+    """Write the valid rows (in file order, so equal input gives equal tables), the metadata, which
+    files were loaded and the run's issues into a new DuckDB file, checkpointed and closed.
+
+    loaded: the tables staged and checked (default: the nine required ones). An optional file that
+    was not loaded gets an empty table, and `extract_files` says it was not supplied."""
     tmp.unlink(missing_ok=True)
     con.execute("ATTACH ? AS wh", [str(tmp)])
     con.execute("USE wh")
     try:
-        for table in TABLES:
+        loaded = loaded if loaded is not None else {t.name for t in EXTRACT_TABLES if not t.optional}
+        con.execute(FILES_DDL)
+        for table in EXTRACT_TABLES:
             con.execute(warehouse_ddl(table))
             cols = ", ".join(table.column_names)
-            con.execute(f"INSERT INTO {table.name} SELECT {cols} FROM valid_{table.name} ORDER BY _line")
+            if table.name in loaded:
+                con.execute(f"INSERT INTO {table.name} SELECT {cols} FROM valid_{table.name} ORDER BY _line")
+            con.execute(f"INSERT INTO extract_files SELECT ?, ?, count(*) FROM {table.name}",
+                        [table.file_name, table.name in loaded])
         con.execute(META_DDL)
         con.execute(
             "INSERT INTO extract_meta VALUES (?, ?, ?, ?, ?)",

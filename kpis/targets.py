@@ -18,10 +18,20 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from core.settings import get_settings
+from etl.contract import AUDIT_DOMAINS
 from kpis.errors import KpiError
 from kpis.registry import KPIS_BY_ID, Polarity
 
 DEFAULT_CONFIG = "kpi_config.yaml"
+# qa-audits.md's default cross-reference of audit domains to KPIs (the packaged file says the same)
+_STAFFING = ("allocation_rate", "unallocated_cases", "average_caseload")
+_MISSING = ("rhi_offered_within_72h", "children_missing_now")
+DEFAULT_DOMAIN_KPIS: dict[str, tuple[str, ...]] = {
+    "child_experience": _MISSING, "voice_of_child": _MISSING,
+    "assessment": ("assessments_within_45wd", "assessments_overdue"),
+    "planning": _STAFFING, "management_oversight": _STAFFING,
+    "multi_agency": ("icpc_within_15wd", "s47_open_over_15wd"), "recording": (),
+}
 
 
 def _iso_date(value: Any) -> dt.date:
@@ -53,6 +63,22 @@ class KpiConfig(BaseModel):
     targets: dict[str, Target] = Field(default_factory=dict)
     caseload_limit: float = Field(20.0, gt=0)
     closure_days: tuple[Annotated[dt.date, BeforeValidator(_iso_date)], ...] = ()
+    # audit domain -> the KPIs it is cross-referenced to (qa-audits.md); the spec's map by default
+    domain_kpis: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(DEFAULT_DOMAIN_KPIS))
+
+    def domains_of(self, kpi_id: str) -> list[str]:
+        """The audit domains mapped to a KPI, in the contract's order of domains."""
+        return [d for d in AUDIT_DOMAINS if kpi_id in self.domain_kpis.get(d, ())]
+
+    @model_validator(mode="after")
+    def _domains_name_kpis(self) -> KpiConfig:
+        for domain, kpi_ids in self.domain_kpis.items():
+            if domain not in AUDIT_DOMAINS:
+                raise ValueError(f'"{domain}" in domain_kpis is not an audit domain; domains: {", ".join(AUDIT_DOMAINS)}')
+            unknown = [k for k in kpi_ids if k not in KPIS_BY_ID]
+            if unknown:
+                raise ValueError(f'domain_kpis.{domain} names "{unknown[0]}", which is not a KPI')
+        return self
 
     @model_validator(mode="after")
     def _targets_name_rag_kpis(self) -> KpiConfig:
@@ -93,7 +119,8 @@ def load_kpi_config(path: Path | None = None) -> KpiConfig:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise KpiError(f"the KPI configuration file {where} must be a mapping (targets, caseload_limit, closure_days)")
+        raise KpiError(f"the KPI configuration file {where} must be a mapping (targets, caseload_limit, closure_days, "
+                       "domain_kpis)")
     try:
         return KpiConfig.model_validate(data)
     except ValidationError as exc:

@@ -1,8 +1,8 @@
 """The synthetic sample trust: `generate_sample` simulates a trust the size of Sandwell and writes its extract.
 
 Steps: teams -> casework (referral chains from the warm-up to the end date) -> keep the three years of
-history -> workers sized from the cases -> allocations -> missing episodes -> the nine contract CSVs
-and manifest.json. Every random draw comes from numpy generators seeded from `seed`, so the same seed,
+history -> workers sized from the cases -> allocations -> missing episodes -> the audit programme ->
+the nine contract CSVs, the three QA files and manifest.json. Every random draw comes from numpy generators seeded from `seed`, so the same seed,
 scale and end date give byte-identical files.
 """
 
@@ -16,9 +16,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.contract import EPISODE_TYPES, GENDERS, WORKER_ROLES
+from etl.contract import AUDIT_DOMAINS, AUDIT_TYPES, EPISODE_TYPES, GENDERS, GRADES, WORKER_ROLES
 from sample_data import profile
 from sample_data.allocations import PostBook, allocate
+from sample_data.audits import AuditProgramme, simulate_audits
 from sample_data.casework import ASSESSMENT, Casework, simulate_casework
 from sample_data.extract_writer import write_extract
 from sample_data.missing import MissingEpisodes, simulate_missing
@@ -70,12 +71,14 @@ def generate_sample(
     ssd_compatible = ssd_compatible or fmt == "ssd"
 
     window = Window.ending(end_date, profile.HISTORY_YEARS, profile.WARMUP_YEARS)
-    rng_teams, rng_cases, rng_staff, rng_alloc, rng_missing, rng_detail = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)
+    # a seventh stream for the audit programme: the first six (and so the other files) are as before it
+    rng_teams, rng_cases, rng_staff, rng_alloc, rng_missing, rng_detail, rng_audits = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)
     )
     teams = build_teams(scale, rng_teams)
     cases = simulate_casework(window, teams, scale, rng_cases)
-    assembly = _Assembly(window, teams, cases, scale, (rng_staff, rng_alloc, rng_missing, rng_detail), ssd_compatible)
+    assembly = _Assembly(window, teams, cases, scale, (rng_staff, rng_alloc, rng_missing, rng_detail, rng_audits),
+                         ssd_compatible)
     tables = assembly.tables()
     manifest = {
         "extracted_at": f"{(end_date + dt.timedelta(days=1)).isoformat()}T06:30:00",
@@ -97,7 +100,7 @@ class _Assembly:
         self, window: Window, teams: Teams, cases: Casework, scale: float, rngs: tuple[np.random.Generator, ...],
         ssd_compatible: bool = False,
     ) -> None:
-        rng_staff, rng_alloc, rng_missing, self.rng = rngs
+        rng_staff, rng_alloc, rng_missing, self.rng, rng_audits = rngs
         self.ssd_compatible = ssd_compatible
         if ssd_compatible:
             cases = fit_to_ssd(cases)
@@ -116,6 +119,8 @@ class _Assembly:
         self.missing = simulate_missing(
             c.ep_type[e], c.ep_child[e], c.ep_start[e], c.ep_end[e], self.ep_team, c.children.dob, teams, scale, window, rng_missing
         )
+        self.audits: AuditProgramme = simulate_audits(
+            c.ep_start[e], c.ep_end[e], c.ep_team[e], self.alloc.first_worker, teams, self.wf, window, rng_audits)
         # the worker of each assessment: the first worker allocated to its assessment episode
         self.assessment_worker = np.full(c.ref_day.size, -1, dtype=np.int64)
         is_assessment = c.ep_type[e] == ASSESSMENT
@@ -157,6 +162,7 @@ class _Assembly:
             "episodes": self._episodes(),
             "allocations": self._allocations(),
             "missing_episodes": self._missing(),
+            **({} if self.ssd_compatible else self._audit_files()),  # the SSD holds no case-file audits
         }
 
     def _teams(self) -> pa.Table:
@@ -325,6 +331,48 @@ class _Assembly:
             "team_id": self._team_ids(m.team, blank_some=not self.ssd_compatible),
         })
 
+    def _audit_files(self) -> dict[str, pa.Table]:
+        au: AuditProgramme = self.audits
+        n, c = au.episode.size, self.c
+        done, moderated = au.grade >= 0, au.moderated_grade >= 0
+        audit_ids = _ids("AU", np.arange(1, n + 1), n)
+        managed = au.auditor >= 0
+        audits = pa.table({
+            "audit_id": audit_ids,
+            "child_id": self._child_ids(c.ep_child[self.eps][au.episode]),
+            "audit_type": _codes(au.audit_type, AUDIT_TYPES),
+            "theme": pa.array(np.where(au.audit_type == AUDIT_TYPES.index("thematic"), "Neglect", None)),
+            "team_id": self._team_ids(au.team),
+            "worker_id": self._worker_ids(au.worker),
+            "auditor_id": pc.if_else(pa.array(managed), self._worker_ids(au.auditor), pa.scalar("QA-AUDITOR")),
+            "auditor_role": _codes(np.where(managed, 0, 4), ("team_manager", "", "", "", "qa")),
+            "assigned_date": self._dates(au.assigned),
+            "due_date": pa.array(au.due.astype("datetime64[D]")),  # may be after the extract: due in the future
+            "completed_date": self._dates(au.completed),
+            "grade": _codes(np.clip(au.grade, 0, None), GRADES, done),
+            "moderated_date": self._dates(au.moderated),
+            "moderated_grade": _codes(np.clip(au.moderated_grade, 0, None), GRADES, moderated),
+        })
+        a = au.domain_audit
+        domains = pa.table({
+            "audit_id": audit_ids.take(pa.array(a)),
+            "domain": _codes(au.domain, AUDIT_DOMAINS),
+            "grade": _codes(au.domain_grade, GRADES),
+        })
+        k = au.action_audit.size
+        actions = pa.table({
+            "action_id": _ids("AC", np.arange(1, k + 1), k),
+            "audit_id": audit_ids.take(pa.array(au.action_audit)),
+            "description": pa.array(np.array(ACTION_TEXTS)[np.arange(k) % len(ACTION_TEXTS)]),
+            "owner_id": self._worker_ids(au.action_owner),
+            "due_date": pa.array(au.action_due.astype("datetime64[D]")),
+            "completed_date": self._dates(au.action_completed),
+        })
+        return {"audits": audits, "audit_domains": domains, "audit_actions": actions}
+
+
+ACTION_TEXTS = ("Update the chronology", "Record the child's views in their own words", "Review the plan with the family",
+                "Hold a multi-agency meeting", "Add management oversight of the plan", "Complete the overdue visit")
 
 _MIN_DIGITS = {"T": 2, "W": 4, "C": 6}  # "T01", "W0042", "C000123"; the other ids have 7 digits
 

@@ -35,6 +35,7 @@ from api.live_warehouse import Version
 from api.response_cache import Representation, cached_response
 from api.scopes import records_refusal
 from kpis import KPIS, KpiError, UnknownKpi, compute_kpis, get_kpi, kpi_records, kpi_trend, with_targets
+from kpis.families import FAMILIES_BY_NAME
 
 router = APIRouter(tags=["KPIs"], responses={**SIGNED_IN, **BAD_INPUT, **NO_DATA})
 
@@ -47,6 +48,7 @@ class KpiRow(BaseModel):
     kpi: str
     level: Level
     unit: str
+    domain: str | None = Field(None, description="Only on domain_good_or_better's rows: the audit domain.")
     numerator: int | None
     denominator: float | None
     value: float | None
@@ -93,6 +95,8 @@ class KpiDefinition(BaseModel):
     comparator_note: str | None
     target: float | None
     tolerance: float | None
+    keyed_by: str | None = Field(None, description="A further key of the KPI's rows (domain_good_or_better: "
+                                 "`domain`), or null.")
 
 
 def _known_kpi(kpi_id: str, status: int = 404) -> str:
@@ -129,6 +133,7 @@ def definitions(_user: CurrentUser, version: WarehouseVersion) -> list[KpiDefini
             national_comparator=k.national_comparator, comparator_note=k.comparator_note,
             target=targets[k.id].target if k.id in targets else None,
             tolerance=targets[k.id].tolerance if k.id in targets else None,
+            keyed_by=FAMILIES_BY_NAME[k.family].extra_key,
         )
         for k in KPIS
     ]
@@ -244,6 +249,8 @@ def records(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
     format: Annotated[Literal["json", "csv"], Query(description="csv: every record at once, paging ignored.")] = "json",
+    domain: Annotated[str | None, Query(max_length=40, description="domain_good_or_better only: the audit domain "
+                                        "whose figure the records count to.")] = None,
 ) -> Response:
     """The child-level records behind one figure, each counted in the numerator or only the denominator.
 
@@ -263,24 +270,25 @@ def records(
         if refusal:
             raise ApiError(403, refusal)
         rep = state.cache.get_or_make(
-            (wh.run_id, "records", kpi, level, unit, date_from, date_to, format, page, page_size),
-            lambda: _records_representation(version, kpi, level, unit, date_from, date_to, format, page, page_size),
+            (wh.run_id, "records", kpi, level, unit, date_from, date_to, format, page, page_size, domain),
+            lambda: _records_representation(version, kpi, level, unit, date_from, date_to, format, page, page_size,
+                                            domain),
         )
     except ApiError as exc:
         audit.record(state.engine, "records", _OUTCOMES.get(exc.status, str(exc.status)), detail=exc.detail[:500],
                      **trail)
         raise
-    audit.record(state.engine, "records", "ok", record_count=rep.count, detail=f"format={format} page={page}",
-                 **trail)
+    detail = f"format={format} page={page}" + (f" domain={domain}" if domain else "")
+    audit.record(state.engine, "records", "ok", record_count=rep.count, detail=detail, **trail)
     return rep.respond(request)
 
 
 def _records_representation(
     version: Version, kpi: str, level: str, unit: str, date_from: dt.date, date_to: dt.date,
-    format: str, page: int, page_size: int,
+    format: str, page: int, page_size: int, domain: str | None = None,
 ) -> Representation:
     wh = version.warehouse
-    rows = _kpi_layer(kpi_records, wh, kpi, unit, date_from, date_to, level=level)
+    rows = _kpi_layer(kpi_records, wh, kpi, unit, date_from, date_to, level=level, domain=domain)
     headers = _version_headers(version, date_from, date_to)
     if format == "csv":
         headers["Content-Disposition"] = f'attachment; filename="{_filename("kpidash", kpi, unit, date_from, date_to)}"'

@@ -33,6 +33,7 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search
             dcc.Loading(dcc.Download(id="team-pack-download"), type="dot", delay_show=150),
         ]),
         dcc.Loading(html.Div(id="team-body", **{"aria-live": "polite"}), type="dot", delay_show=150),
+        dcc.Loading(html.Div(id="team-qa", **{"aria-live": "polite"}), type="dot", delay_show=150),  # pages/qa.py
     ])
 
 
@@ -49,7 +50,8 @@ def week_data(api: ApiClient, team_id: str, as_at: dt.date) -> dict[str, Any]:
     }
     lists = {kpi: _pool.submit(_action_list, api, kpi, team_id, as_at, period, only)
              for _, kpi, period, only in ACTION_LISTS}
-    this, last, trust = (jobs[k].result() for k in ("this", "last", "trust"))
+    # domain_good_or_better's rows (one per audit domain) are in the team's audit section (pages/qa.py)
+    this, last, trust = ([r for r in jobs[k].result() if "domain" not in r] for k in ("this", "last", "trust"))
     last_by, trust_by = {r["kpi"]: r for r in last}, {r["kpi"]: r for r in trust}
     rows = [{"kpi": r["kpi"], "title": r["title"], "unit_of_measure": r["unit_of_measure"], "this": r["value"],
              "last": last_by.get(r["kpi"], {}).get("value"), "trust": trust_by.get(r["kpi"], {}).get("value"),

@@ -39,6 +39,7 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search
         ]),
         dcc.Loading(html.Div(id="today-tiles", className="tiles", **{"aria-live": "polite"}), type="dot",
                     delay_show=150),
+        html.Section(id="today-qa", className="card qa-today-card", **{"aria-live": "polite"}),  # pages/qa.py
     ])
 
 

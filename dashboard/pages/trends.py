@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import request_token
+from dashboard.components import qa_panels
 from dashboard.components.charts import BRAND, trend_alt, trend_figure
 from dashboard.components.formatting import format_value, month_end, row_value, month_label, months_back
 
@@ -22,7 +23,7 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search
     extract = dt.date.fromisoformat(status["extract_date"]) if status.get("extract_date") else dt.date.today()
     months = months_back(extract)
     try:
-        definitions = api.definitions()
+        definitions = qa_panels.charted(api.definitions())
     except ApiProblem:
         definitions = []
     return html.Div([
@@ -93,9 +94,11 @@ def register(app: Any, api_url: str) -> None:
         api = ApiClient(api_url, request_token())
         try:
             as_at = month_end(month, dt.date.fromisoformat(extract_date))
-            definitions = api.definitions()
+            definitions = qa_panels.charted(api.definitions())
+            found = _pool.submit(qa_panels.findings_or_none, api, "trust", None, as_at.replace(day=1), as_at)
             jobs = [_pool.submit(api.trend, d["id"], "month", 24, "trust", None, as_at) for d in definitions]
-            cards = [trend_card(d, job.result()) for d, job in zip(definitions, jobs)]
+            cards = [qa_panels.beside(trend_card(d, job.result()), d["id"], found.result())
+                     for d, job in zip(definitions, jobs)]
         except (ApiProblem, TypeError, ValueError) as exc:
             message = exc.message if isinstance(exc, ApiProblem) else "No extract has been loaded yet."
             return html.Div(className="state state-error", role="alert", children=[html.H2("No trends"), html.P(message)]), f"/book?month={month}"
