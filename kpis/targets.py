@@ -20,6 +20,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from core.settings import get_settings
 from kpis.errors import KpiError
 from kpis.registry import KPIS_BY_ID, Polarity
+from kpis.spc_settings import DEFAULT_SPC, SpcSettings
 
 DEFAULT_CONFIG = "kpi_config.yaml"
 
@@ -53,6 +54,7 @@ class KpiConfig(BaseModel):
     targets: dict[str, Target] = Field(default_factory=dict)
     caseload_limit: float = Field(20.0, gt=0)
     closure_days: tuple[Annotated[dt.date, BeforeValidator(_iso_date)], ...] = ()
+    spc: dict[str, SpcSettings] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _targets_name_rag_kpis(self) -> KpiConfig:
@@ -62,7 +64,14 @@ class KpiConfig(BaseModel):
                 raise ValueError(f'"{kpi_id}" in targets is not a KPI; known KPIs: {", ".join(KPIS_BY_ID)}')
             if kpi.polarity is None:
                 raise ValueError(f'"{kpi_id}" has no better direction (higher or lower), so it cannot have a target')
+        for kpi_id in self.spc:
+            if kpi_id not in KPIS_BY_ID:
+                raise ValueError(f'"{kpi_id}" in spc is not a KPI; known KPIs: {", ".join(KPIS_BY_ID)}')
         return self
+
+    def spc_settings(self, kpi_id: str) -> SpcSettings:
+        """The KPI's SPC settings: those of the file, else the spec's defaults (R = T = 7, no rebase)."""
+        return self.spc.get(kpi_id, DEFAULT_SPC)
 
 
 def _describe(err: ValidationError) -> str:
@@ -93,7 +102,7 @@ def load_kpi_config(path: Path | None = None) -> KpiConfig:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise KpiError(f"the KPI configuration file {where} must be a mapping (targets, caseload_limit, closure_days)")
+        raise KpiError(f"the KPI configuration file {where} must be a mapping (targets, caseload_limit, closure_days, spc)")
     try:
         return KpiConfig.model_validate(data)
     except ValidationError as exc:
