@@ -99,6 +99,9 @@ def load_kpi_config(path: Path | None = None) -> KpiConfig:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise KpiError(f"the KPI configuration file {where} is not valid YAML: {exc}") from None
+    except ValueError as exc:  # YAML reads 2025-13-01 as a date and fails
+        raise KpiError(f"the KPI configuration file {where} has a date that does not exist ({exc}): "
+                       "write dates YYYY-MM-DD") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
