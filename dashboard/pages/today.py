@@ -1,5 +1,6 @@
-"""Today: the daily live view. A tile per daily KPI with value, RAG (word and icon as well as colour),
-target, change since yesterday and a week ago, a 30-day sparkline, and the children behind it."""
+"""Today: the daily live view. First "what needs attention" (the weekly SPC signals, ranked); then a tile
+per daily KPI with value, RAG (word and icon as well as colour), target, its variation icon, the change
+since the last working day and a week ago, a 30-day sparkline, and the children behind it."""
 
 from __future__ import annotations
 
@@ -12,16 +13,20 @@ from dash import Input, Output, State, dcc, html
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import current_user, request_token
 from dashboard.components import banner
+from dashboard.components.attention import attention_items, attention_list
 from dashboard.components.charts import sparkline_alt, sparkline_svg, svg_data_uri
 from dashboard.components.formatting import (change, default_scope, format_value, long_date, row_value, may_see_records,
                                              parse_scope, rag_word)
 from dashboard.components.records_drawer import open_button
+from dashboard.components.spc_icons import variation_badge
+from dashboard.components.spc_words import headline
 from dashboard.pages import scope as scope_picker
 
 DAILY_KPIS = ("allocation_rate", "unallocated_cases", "average_caseload", "assessments_overdue",
               "assessments_due_soon", "s47_open_over_15wd", "icpc_within_15wd", "children_missing_now",
               "rhi_offered_within_72h", "re_referral_rate")
 MONTH_TO_DATE = {"icpc_within_15wd", "rhi_offered_within_72h", "re_referral_rate"}
+SPC_BY, SPC_PERIODS = "week", 24  # Today reads the weekly charts: they show a change within weeks
 _pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="kpidash-today")
 
 
@@ -37,19 +42,23 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search
                              searchable=True, className="dropdown"),
             ]),
         ]),
+        dcc.Loading(html.Div(id="today-attention", **{"aria-live": "polite"}), type="dot", delay_show=150),
         dcc.Loading(html.Div(id="today-tiles", className="tiles", **{"aria-live": "polite"}), type="dot",
                     delay_show=150),
     ])
 
 
 def tile_data(api: ApiClient, level: str, unit: str | None, as_at: dt.date) -> list[dict[str, Any]]:
-    """Each daily KPI at as_at, yesterday and a week before (month-to-date for flow KPIs, so each day
-    is compared like for like), with its last 30 days."""
-    dates = (as_at, as_at - dt.timedelta(days=1), as_at - dt.timedelta(days=7))
+    """Each daily KPI at as_at, the last working day before it and a week before (month-to-date for flow
+    KPIs, so each day is compared like for like), with its last 30 days and its weekly SPC chart."""
+    charts = _pool.submit(api.spc, DAILY_KPIS, SPC_BY, SPC_PERIODS, level, unit, as_at)
+    before = api.last_working_day(as_at) or as_at - dt.timedelta(days=1)
+    dates = (as_at, before, as_at - dt.timedelta(days=7))
     calls = [_pool.submit(api.figures, level, unit, DAILY_KPIS, None, d) for d in dates]
     daily = _pool.submit(_daily, api, level, unit, as_at)
     now, yesterday, week = ({(r["kpi"]): r for r in c.result()} for c in calls)
     days = daily.result()
+    spc = {c["kpi"]: c for c in charts.result()}
     out = []
     for kpi in DAILY_KPIS:
         row = now.get(kpi)
@@ -58,7 +67,7 @@ def tile_data(api: ApiClient, level: str, unit: str | None, as_at: dt.date) -> l
         series = days.get(kpi, [])
         out.append({**row, "yesterday": yesterday.get(kpi, {}).get("value"), "week_ago": week.get(kpi, {}).get("value"),
                     "days": [r["period_start"] for r in series], "series": [r["value"] for r in series],
-                    "month_to_date": kpi in MONTH_TO_DATE})
+                    "month_to_date": kpi in MONTH_TO_DATE, "before": before, "as_at": as_at, "spc": spc.get(kpi)})
     return out
 
 
@@ -75,7 +84,7 @@ def tile(data: dict[str, Any], polarity: str | None, records_allowed: bool, leve
     rag = data.get("rag") or "none"
     uom = data.get("unit_of_measure")
     changes = []
-    for label, before in (("yesterday", data["yesterday"]), ("a week ago", data["week_ago"])):
+    for label, before in ((_since(data["before"], data["as_at"]), data["yesterday"]), ("a week ago", data["week_ago"])):
         c = change(data["value"], before, uom, polarity)
         verdict = {"better": " (better)", "worse": " (worse)"}.get(c["verdict"], "")
         changes.append(html.Li([html.Span(f"Since {label}: "),
@@ -98,14 +107,50 @@ def tile(data: dict[str, Any], polarity: str | None, records_allowed: bool, leve
             f"Target {format_value(target, uom)}" if target is not None else "No target",
             f" · {detail}" if detail else "",
             " · month to date" if data["month_to_date"] else ""]),
-        html.Ul(changes, className="changes"),
+        variation_badge(data["spc"], SPC_BY, size=28) if data.get("spc") else None,
+        html.P(headline(data["spc"]).capitalize() + " (weekly chart)", className="small spc-reason")
+        if data.get("spc") and headline(data["spc"]) else None,
+        html.Details([html.Summary("Day to day"), html.Ul(changes, className="changes")], className="day-to-day"),
         html.Img(src=svg_data_uri(sparkline_svg(data["series"])), alt=spark_alt, className="spark", width=160, height=36),
         open_button(data["kpi"], level, unit, "Show the children") if records_allowed else
         html.P("The children behind this figure are open to this unit's managers.", className="muted small"),
     ])
 
 
+def _since(before: dt.date, as_at: dt.date) -> str:
+    """'yesterday', or the last working day by name when it was not yesterday (a Monday: 'Friday 21 Nov')."""
+    if before == as_at - dt.timedelta(days=1):
+        return "yesterday"
+    return f"{before:%A} {before.day} {before:%b} (the last working day)"
+
+
+def attention(api: ApiClient, user: dict[str, Any], level: str, unit: str | None, as_at: dt.date) -> html.Section:
+    """What needs attention in the scope: its own weekly charts, then its teams'."""
+    own = _pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, level, unit, as_at)
+    teams_charts = _pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, "team", None, as_at) if level != "team" else None
+    definitions, teams = _pool.submit(api.definitions), _pool.submit(api.teams)
+    team_list = teams.result()
+    team_service = {t["team_id"]: t["service"] for t in team_list}
+    in_scope = {t for t, s in team_service.items() if s == unit} if level == "service" else None
+    items = attention_items(own.result(), teams_charts.result() if teams_charts else [], definitions.result(),
+                            {t["team_id"]: t["team_name"] for t in team_list}, in_scope)
+    return attention_list(items, lambda lv, u: may_see_records(user, lv, u, team_service), SPC_PERIODS)
+
+
 def register(app: Any, api_url: str) -> None:
+    @app.callback(Output("today-attention", "children"), Input("today-scope", "value"), State("today-date", "data"))
+    def show_attention(scope: str, extract_date: str | None) -> Any:
+        api = ApiClient(api_url, request_token())
+        user = current_user(api_url)
+        if user is None or not extract_date:
+            return None
+        level, unit = parse_scope(scope)
+        try:
+            return attention(api, user, level, unit, dt.date.fromisoformat(extract_date))
+        except ApiProblem as exc:
+            return html.P(f"What needs attention could not be worked out: {exc.message}", className="state",
+                          role="alert")
+
     @app.callback(Output("today-tiles", "children"), Input("today-scope", "value"), State("today-date", "data"))
     def show_tiles(scope: str, extract_date: str | None) -> Any:
         api = ApiClient(api_url, request_token())
