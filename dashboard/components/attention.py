@@ -2,7 +2,7 @@
 
 First the scope's own series showing special cause of concern, then its KPIs failing assurance, then
 the teams within the scope whose own series show special cause of concern. Within a group the most
-telling signal first (a point outside the limits, then a trend, a shift, 2 of 3 near a limit; longer
+telling signal first (a trend, then a shift, a point outside the limits, 2 of 3 near a limit; longer
 runs first), then the KPIs in the registry's order. Each line links to the chart that shows it and, where
 the role allows, to the children behind the figure.
 """
@@ -20,7 +20,7 @@ from dashboard.components.spc_chart import anchor
 from dashboard.components.spc_words import headline, reason, signal
 
 MAX_LINES = 8
-_RULE_RANK = {"outside": 0, "trend": 1, "shift": 2, "two_of_three": 3}
+_RULE_RANK = {"trend": 0, "shift": 1, "outside": 2, "two_of_three": 3}
 
 
 def where(level: str, unit: str, team_names: dict[str, str]) -> str:

@@ -45,14 +45,14 @@ def _run_back(points: list[dict[str, Any]], same: Any) -> int:
 
 
 def signal(chart: dict[str, Any]) -> dict[str, Any] | None:
-    """The last point's signal: which rule (the most telling of those it breaks), its side and how many
-    periods it spans; None when the last point is common cause or has no limits."""
+    """The last point's signal: which rule (the most telling of those it breaks: a trend, a shift, a point
+    outside the limits, 2 of 3 near a limit), its side and how many periods it spans; None when the last
+    point is common cause or has no limits."""
     points = chart.get("points") or []
     if not points or points[-1]["special_cause"] is None:
         return None
     last, side = points[-1], last_side(chart)
-    if last["outside"]:
-        return {"rule": "outside", "side": "up" if last["value"] > last["mean"] else "down", "length": 1}
+    # a run says more than one point: a trend, then a shift, then a point outside the limits
     if last["trend"]:
         up = side == "up"
         length = _run_back(points, lambda a, b: a["trend"] and b["trend"] and (b["value"] > a["value"]) == up
@@ -62,6 +62,8 @@ def signal(chart: dict[str, Any]) -> dict[str, Any] | None:
         above = last["value"] > last["mean"]
         length = _run_back(points, lambda a, b: a["shift"] and a["mean"] == b["mean"] and (a["value"] > a["mean"]) == above)
         return {"rule": "shift", "side": "up" if above else "down", "length": length}
+    if last["outside"]:
+        return {"rule": "outside", "side": "up" if last["value"] > last["mean"] else "down", "length": 1}
     return {"rule": "two_of_three", "side": "up" if last["value"] > last["mean"] else "down", "length": 3}
 
 
