@@ -234,13 +234,14 @@ def _two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
 
-def _row_means(cells: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Each row's sum over `counts` values (zeros elsewhere) divided by counts, correctly rounded:
-    the sum is carried exactly as hi + lo (error-free additions), then divided with the remainder."""
-    hi = np.zeros(cells.shape[0])
-    lo = np.zeros(cells.shape[0])
-    for k in range(cells.shape[1]):
-        hi, err = _two_sum(hi, cells[:, k])
+def _column_means(cells: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Each column's sum (zeros pad the short ones) divided by its count, correctly rounded: the sum is
+    carried exactly as hi + lo (error-free additions, one row of every column at a time), then divided
+    with its remainder."""
+    hi = np.zeros(cells.shape[1])
+    lo = np.zeros(cells.shape[1])
+    for row in cells:
+        hi, err = _two_sum(hi, row)
         lo += err
     hi, lo = _two_sum(hi, lo)
     n = counts.astype(np.float64)
@@ -290,15 +291,15 @@ def xmr(values: np.ndarray, segments: np.ndarray, shift_run: np.ndarray, trend_r
     width = int(n.max())
 
     in_base = pos < b_len[gid]
-    cells = np.zeros((len(starts), width))
-    cells[gid[in_base], pos[in_base]] = x[in_base]
-    mean = _row_means(cells, b_len)
+    cells = np.zeros((width, len(starts)))  # position in the segment x segment: each row contiguous
+    cells[pos[in_base], gid[in_base]] = x[in_base]
+    mean = _column_means(cells, b_len)
     mr = np.zeros(m)
     mr[1:] = np.abs(x[1:] - x[:-1])
     in_mr = in_base & (pos >= 1)
     cells[:] = 0.0
-    cells[gid[in_mr], pos[in_mr]] = mr[in_mr]
-    mr_bar = _row_means(cells, b_len - 1)
+    cells[pos[in_mr], gid[in_mr]] = mr[in_mr]
+    mr_bar = _column_means(cells, b_len - 1)
     mean = np.where(has, mean, np.nan)
     mr_bar = np.where(has, mr_bar, np.nan)
     upper, lower = mean + SIGMA * mr_bar, mean - SIGMA * mr_bar
