@@ -99,7 +99,7 @@ def register(app: Any, api_url: str) -> None:
             return html.Div(className="state state-error", role="alert", children=[html.H2("No trends"), html.P(message)]), f"/book?month={month}"
         by_kpi = {c["kpi"]: c for c in charts}
         cards = [trend_card(d, by_kpi[d["id"]], partials.get((d["id"], "trust"))) for d in definitions if d["id"] in by_kpi]
-        return [summary_grid(definitions, charts, _scope_caption(by, charts)),
+        return [html.Section(summary_grid(definitions, charts, _scope_caption(by, charts)), className="card summary-card"),
                 html.Div(cards, className="charts")], f"/book?month={month}"
 
     @app.callback(Output("trends-services", "children"), Input("trends-kpi", "value"), Input("trends-month", "value"),
