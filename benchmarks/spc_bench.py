@@ -25,28 +25,19 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
 from benchmarks.kpi_bench import NATIONAL_FACTOR, national_warehouse, sample_warehouse
+from benchmarks.kpi_bench import _median_time as _median
 from kpis import kpi_spc, kpi_trend, open_warehouse
 from kpis.spc import last_complete_period_end
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "data" / "bench" / "spc"
 USER, PASSWORD = "spc_bench", "spc-bench-password-1"
-
-
-def _median(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _ms(seconds: float) -> str:

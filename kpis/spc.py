@@ -23,7 +23,7 @@ import numpy as np
 from kpis.compute import resolve_kpis, resolve_levels
 from kpis.errors import KpiError
 from kpis.registry import Kpi
-from kpis.spc_settings import DEFAULT_SPC, SpcSettings
+from kpis.targets import DEFAULT_SPC, SpcSettings
 from kpis.trends import MAX_PERIODS, kpi_trend
 from kpis.warehouse import LEVELS, Warehouse
 

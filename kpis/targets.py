@@ -2,7 +2,8 @@
 
 The spec puts targets in configuration so a trust can set its own without a release; the
 packaged kpis/kpi_config.yaml holds the spec's defaults and KPIDASH_CONFIG_FILE points at a copy.
-The same file names the caseload limit and the extra closure days of the working-day calendar.
+The same file names the caseload limit, the extra closure days of the working-day calendar and each
+KPI's SPC settings (run lengths, baseline, rebase dates: docs/spc.md).
 """
 
 from __future__ import annotations
@@ -15,18 +16,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError, model_validator
 
 from core.settings import get_settings
 from kpis.errors import KpiError
 from kpis.registry import KPIS_BY_ID, Polarity
-from kpis.spc_settings import DEFAULT_SPC, SpcSettings
 
 DEFAULT_CONFIG = "kpi_config.yaml"
 
 
 def _iso_date(value: Any) -> dt.date:
-    """Closure days as YYYY-MM-DD only: pydantic alone would read 20251224 as a timestamp."""
+    """Closure days and rebase dates as YYYY-MM-DD only: pydantic alone would read 20251224 as a timestamp."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
@@ -35,6 +35,31 @@ def _iso_date(value: Any) -> dt.date:
         except ValueError:
             pass
     raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)")
+
+
+DEFAULT_RUN_LENGTH = 7  # SPC (docs/spc.md): points in a row that make a shift or a trend
+MIN_RUN_LENGTH, MAX_RUN_LENGTH = 6, 9
+
+
+RunLength = Annotated[StrictInt, Field(ge=MIN_RUN_LENGTH, le=MAX_RUN_LENGTH)]
+
+
+class SpcSettings(BaseModel):
+    """One KPI's SPC settings: the run lengths R and T, the baseline length B and the rebase dates."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    shift_run_length: RunLength = Field(
+        DEFAULT_RUN_LENGTH, description="R: points in a row above (or below) the mean that make a shift (6 to 9).")
+    trend_run_length: RunLength = Field(
+        DEFAULT_RUN_LENGTH, description="T: points in a row each higher (or lower) than the last that make a trend (6 to 9).")
+    baseline_length: Annotated[StrictInt, Field(ge=2)] | None = Field(
+        None, description="B: the mean and limits come from the first B points of each segment (default: all points).")
+    rebase_dates: tuple[Annotated[dt.date, BeforeValidator(_iso_date)], ...] = Field(
+        (), description="Dates from which the limits are worked out afresh (a change of process).")
+
+
+DEFAULT_SPC = SpcSettings()
 
 
 class Target(BaseModel):

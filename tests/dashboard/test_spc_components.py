@@ -12,7 +12,7 @@ from dashboard.components.spc_icons import assurance_svg, variation_svg
 from dashboard.components.spc_words import (assurance_meaning, headline, last_side, reason, signal,
                                             variation_meaning)
 from kpis.spc import xmr_series
-from kpis.spc_settings import SpcSettings
+from kpis.targets import SpcSettings
 
 D = dt.date.fromisoformat
 DEFINITION = {"id": "assessments_overdue", "title": "Assessments overdue", "unit_of_measure": "count"}

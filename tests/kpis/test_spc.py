@@ -13,7 +13,7 @@ from warehouse_builder import build_warehouse
 from kpis import KpiConfig, KpiError, kpi_spc, kpi_trend, load_kpi_config, open_warehouse
 from kpis.registry import Kpi
 from kpis.spc import POINT_KEYS, SPC_KEYS, last_complete_period_end, period_bounds, spc_from_trend
-from kpis.spc_settings import SpcSettings
+from kpis.targets import SpcSettings
 
 D = dt.date.fromisoformat
 SUNDAY = "2025-11-23T06:00:00"  # the extract date is a Sunday: October is the last whole month, 17-23 Nov the last week

@@ -7,18 +7,12 @@ import datetime as dt
 import json
 
 import pytest
-import typer
+from test_kpi_commands import _run
 from test_spc import EPISODES, REFERRALS, SUNDAY
-from typer.testing import CliRunner
 from warehouse_builder import build_warehouse
 
-from cli.kpi_commands import register
 from core.settings import get_settings
 from kpis import kpi_spc, open_warehouse
-
-app = typer.Typer()
-register(app)
-runner = CliRunner()
 
 
 @pytest.fixture
@@ -26,12 +20,6 @@ def db(isolated_settings):
     path = build_warehouse(isolated_settings.db, {"referrals": REFERRALS, "episodes": EPISODES}, extracted_at=SUNDAY)
     get_settings.cache_clear()
     return path
-
-
-def _run(*args: str):
-    result = runner.invoke(app, list(args))
-    assert "Traceback" not in result.output
-    return result
 
 
 def test_json_is_exactly_kpi_spc(db) -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from spc_reference import reference_spc
 
 from kpis.spc import xmr_series
-from kpis.spc_settings import SpcSettings
+from kpis.targets import SpcSettings
 
 # A baseline of 8 points alternating 11, 10 fixes mean 10.5 and mR_bar 1 (seven moving ranges of 1):
 # limits 10.5 +- 2.66 = 7.84 and 13.16, near limits 10.5 +- 1.7733... = 8.7266... and 12.2733...
