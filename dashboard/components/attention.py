@@ -34,8 +34,11 @@ def where(level: str, unit: str, team_names: dict[str, str]) -> str:
     return f"in Team {unit}" + (f" ({name})" if name else "")
 
 
-def chart_link(kpi: str, level: str, unit: str, by: str) -> str:
-    """The page and anchor of the chart that shows the series."""
+def chart_link(kpi: str, level: str, unit: str, by: str) -> str | None:
+    """The page and anchor of the chart that shows the series (None for records of no known team,
+    which no page charts)."""
+    if unit == "UNKNOWN":
+        return None
     if level == "team":
         return f"/team?team={quote(unit)}#spc-{kpi}"
     if level == "service":
@@ -86,8 +89,8 @@ def attention_list(items: list[dict[str, Any]], may_open: Any, periods: int) -> 
     shown = items[:MAX_LINES]
     lines = []
     for i, item in enumerate(shown):
-        links = [dcc.Link("See the chart", href=chart_link(item["kpi"], item["level"], item["unit"], item["by"]),
-                          className="attention-chart")]
+        href = chart_link(item["kpi"], item["level"], item["unit"], item["by"])
+        links = [dcc.Link("See the chart", href=href, className="attention-chart")] if href else []
         if may_open(item["level"], item["unit"]):
             links.append(open_button(item["kpi"], item["level"], item["unit"], "Show the children",
                                      kind="attention-records"))

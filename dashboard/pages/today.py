@@ -52,10 +52,11 @@ def tile_data(api: ApiClient, level: str, unit: str | None, as_at: dt.date) -> l
     """Each daily KPI at as_at, the last working day before it and a week before (month-to-date for flow
     KPIs, so each day is compared like for like), with its last 30 days and its weekly SPC chart."""
     charts = _pool.submit(api.spc, DAILY_KPIS, SPC_BY, SPC_PERIODS, level, unit, as_at)
-    before = api.last_working_day(as_at) or as_at - dt.timedelta(days=1)
-    dates = (as_at, before, as_at - dt.timedelta(days=7))
-    calls = [_pool.submit(api.figures, level, unit, DAILY_KPIS, None, d) for d in dates]
+    last_working_day = _pool.submit(api.last_working_day, as_at)
+    calls = [_pool.submit(api.figures, level, unit, DAILY_KPIS, None, d) for d in (as_at, as_at - dt.timedelta(days=7))]
     daily = _pool.submit(_daily, api, level, unit, as_at)
+    before = last_working_day.result() or as_at - dt.timedelta(days=1)
+    calls.insert(1, _pool.submit(api.figures, level, unit, DAILY_KPIS, None, before))
     now, yesterday, week = ({(r["kpi"]): r for r in c.result()} for c in calls)
     days = daily.result()
     spc = {c["kpi"]: c for c in charts.result()}

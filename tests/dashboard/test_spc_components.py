@@ -166,5 +166,6 @@ def test_attention_ranks_own_concerns_then_failed_assurance_then_teams() -> None
 def test_chart_links() -> None:
     assert chart_link("assessments_overdue", "team", "T07", "week") == "/team?team=T07#spc-assessments_overdue"
     assert chart_link("referrals", "trust", "trust", "week") == "/trends?by=week#trend-referrals"
+    assert chart_link("referrals", "team", "UNKNOWN", "week") is None  # no page charts records of no known team
     assert chart_link("referrals", "service", "Children in Care", "week") == (
         "/trends?by=week&kpi=referrals#service-Children-in-Care")
