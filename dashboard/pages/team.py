@@ -20,9 +20,7 @@ from dashboard.pages import scope as scope_picker
 from kpis.team_pack import ACTION_LISTS
 
 _pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="kpidash-team")
-
-
-SPC_PERIODS = 24
+SPC_PERIODS = 24  # weeks of each KPI's chart
 
 
 def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search: str) -> html.Div:

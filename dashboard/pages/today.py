@@ -51,7 +51,7 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search
 def tile_data(api: ApiClient, level: str, unit: str | None, as_at: dt.date) -> list[dict[str, Any]]:
     """Each daily KPI at as_at, the last working day before it and a week before (month-to-date for flow
     KPIs, so each day is compared like for like), with its last 30 days and its weekly SPC chart."""
-    charts = _pool.submit(api.spc, DAILY_KPIS, SPC_BY, SPC_PERIODS, level, unit, as_at)
+    charts = _pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, level, unit, as_at)  # the attention list asks the same
     last_working_day = _pool.submit(api.last_working_day, as_at)
     calls = [_pool.submit(api.figures, level, unit, DAILY_KPIS, None, d) for d in (as_at, as_at - dt.timedelta(days=7))]
     daily = _pool.submit(_daily, api, level, unit, as_at)
