@@ -265,6 +265,9 @@ def xmr_card(definition: dict[str, Any], chart: dict[str, Any], partial: dict[st
         children.append(html.P(f"{VARIATION_TITLES[chart['variation']]}: {why}.", className="spc-reason"))
     if chart.get("trial_limits") and chart.get("points"):
         children.append(html.P("Trial limits: fewer than 12 points, so the limits may still move.", className="muted small"))
+    if definition.get("national_comparator") is not None:
+        children.append(html.P(f"England: {format_value(definition['national_comparator'], definition.get('unit_of_measure'))}"
+                               f" ({definition.get('comparator_note') or 'national figure'})", className="muted small"))
     children.append(html_host(chart_html(chart, definition, partial, compact), "xmr-host"))
     return html.Section(className="card chart-card xmr-card", id=card_id, children=children,
                         **{"data-kpi": chart["kpi"], "data-variation": chart.get("variation") or "none"})
