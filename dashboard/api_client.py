@@ -105,10 +105,13 @@ class ApiClient:
         return self._get("/dashboard/daily", params)
 
     def spc(self, kpis: Sequence[str] = (), by: str = "month", periods: int = 24, level: str = "trust",
-            unit: str | None = None, date_to: dt.date | None = None) -> list[dict[str, Any]]:
+            unit: str | None = None, date_to: dt.date | None = None,
+            variations: Sequence[str] = ()) -> list[dict[str, Any]]:
         """XmR charts (../shared/spec/spc.md) of the KPIs (all when none are named) for every unit of the level,
-        or one, over the complete periods ending on or before date_to."""
+        or one, over the complete periods ending on or before date_to; only those whose latest point reads as
+        one of `variations`, when named."""
         params: list[tuple[str, Any]] = [("by", by), ("periods", periods), ("level", level)] + [("kpi", k) for k in kpis]
+        params += [("variation", v) for v in variations]
         params += [(k, _text(v)) for k, v in (("unit", unit), ("to", date_to)) if v is not None]
         return self._get("/spc", params)
 

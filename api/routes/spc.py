@@ -28,6 +28,9 @@ SpcTo = Annotated[IsoDate | None, Query(alias="to", description="The chart ends 
                                 "before this date (YYYY-MM-DD); default: the extract date.")]
 
 
+Variation = Literal["common_cause", "special_cause_improvement", "special_cause_concern", "special_cause_neither"]
+
+
 class SpcPoint(BaseModel):
     """One period with a figure: its value, the limits of its segment and the rules it breaks."""
 
@@ -59,18 +62,19 @@ class SpcChart(BaseModel):
     better: Literal["higher", "lower"] | None
     target: float | None
     trial_limits: bool = Field(description="Fewer than 12 points in the last segment: the limits may still move.")
-    variation: Literal["common_cause", "special_cause_improvement", "special_cause_concern",
-                       "special_cause_neither"] | None
+    variation: Variation | None
     assurance: Literal["pass", "fail", "hit_and_miss"] | None
     points: list[SpcPoint]
 
 
 def _charts(version: Version, kpi_ids: list[str] | None, by: str, periods: int, level: str, unit: str | None,
-            date_to: dt.date | None) -> Representation:
+            date_to: dt.date | None, variations: list[str] | None = None) -> Representation:
     wh = version.warehouse
     as_at = resolve_as_at(date_to, wh.extract_date)
     checked = check_unit(version, level, unit)
     charts = _kpi_layer(kpi_spc, wh, kpi_ids, by, periods, level, checked, as_at)
+    if variations:
+        charts = [c for c in charts if c["variation"] in variations]
     return Representation.json(charts, _version_headers(version, None, as_at))
 
 
@@ -103,10 +107,12 @@ async def spc_all(
     level: LevelParam = "trust",
     unit: UnitParam = None,
     date_to: SpcTo = None,
+    variation: Annotated[list[Variation] | None, Query(max_length=4, description="Only the charts whose latest "
+                                                       "point reads so (repeatable), e.g. special_cause_concern.")] = None,
 ) -> Response:
     """Every KPI's XmR charts (or those named) at a level in one answer, ordered by KPI then unit: what a
     page of charts (Trends, Team, Today's attention list) asks for."""
     return await cached_response(
-        request, ("spc_all", tuple(kpi or ()), by, periods, level, unit, date_to),
+        request, ("spc_all", tuple(kpi or ()), by, periods, level, unit, date_to, tuple(variation or ())),
         lambda version: _charts(version, list(dict.fromkeys(_known_kpi(k, 422) for k in kpi)) if kpi else None,
-                                by, periods, level, unit, date_to))
+                                by, periods, level, unit, date_to, variation))

@@ -128,7 +128,8 @@ def _since(before: dt.date, as_at: dt.date) -> str:
 def attention(api: ApiClient, user: dict[str, Any], level: str, unit: str | None, as_at: dt.date) -> html.Section:
     """What needs attention in the scope: its own weekly charts, then its teams'."""
     own = _pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, level, unit, as_at)
-    teams_charts = _pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, "team", None, as_at) if level != "team" else None
+    teams_charts = _pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, "team", None, as_at,
+                                ("special_cause_concern",)) if level != "team" else None  # the signals only
     definitions, teams = _pool.submit(api.definitions), _pool.submit(api.teams)
     team_list = teams.result()
     team_service = {t["team_id"]: t["service"] for t in team_list}

@@ -51,6 +51,9 @@ def test_every_kpi_at_once(api) -> None:
     some = api.client.get(f"{V1}/spc", params=[("kpi", "referrals"), ("kpi", "open_cases")],
                           headers=api.auth("admin"))
     assert [c["kpi"] for c in some.json()] == ["open_cases", "referrals"]
+    concerns = api.client.get(f"{V1}/spc", params={"level": "team", "by": "week", "variation": "special_cause_concern"},
+                              headers=api.auth("admin")).json()
+    assert concerns == [c for c in response.json() if c["variation"] == "special_cause_concern"] and concerns
 
 
 def test_spc_needs_sign_in(api) -> None:
@@ -71,6 +74,7 @@ def test_spc_needs_sign_in(api) -> None:
     ("/kpis/referrals/spc?levl=team", 422, "unknown parameter 'levl': this endpoint takes by, level, periods, to, unit."),
     ("/spc?kpi=caseloads", 422, "'caseloads' is not a KPI; KPIs are: open_cases, "),
     ("/spc?by=day", 422, "by ('day') must be one of 'month' or 'week'."),
+    ("/spc?variation=bad", 422, "variation.0 ('bad') must be one of 'common_cause', 'special_cause_improvement'"),
 ])
 def test_bad_parameters_say_what_to_fix(api, path: str, status: int, message: str) -> None:
     response = api.client.get(V1 + path, headers=api.auth("admin"))
