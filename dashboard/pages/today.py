@@ -28,6 +28,7 @@ DAILY_KPIS = ("allocation_rate", "unallocated_cases", "average_caseload", "asses
 MONTH_TO_DATE = {"icpc_within_15wd", "rhi_offered_within_72h", "re_referral_rate"}
 SPC_BY, SPC_PERIODS = "week", 24  # Today reads the weekly charts: they show a change within weeks
 _pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="kpidash-today")
+_attention_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpidash-attention")  # never queues the tiles
 
 
 def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search: str) -> html.Div:
@@ -127,10 +128,10 @@ def _since(before: dt.date, as_at: dt.date) -> str:
 
 def attention(api: ApiClient, user: dict[str, Any], level: str, unit: str | None, as_at: dt.date) -> html.Section:
     """What needs attention in the scope: its own weekly charts, then its teams'."""
-    own = _pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, level, unit, as_at)
-    teams_charts = _pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, "team", None, as_at,
-                                ("special_cause_concern",)) if level != "team" else None  # the signals only
-    definitions, teams = _pool.submit(api.definitions), _pool.submit(api.teams)
+    own = _attention_pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, level, unit, as_at)
+    teams_charts = _attention_pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, "team", None, as_at,
+                                          ("special_cause_concern",)) if level != "team" else None  # signals only
+    definitions, teams = _attention_pool.submit(api.definitions), _attention_pool.submit(api.teams)
     team_list = teams.result()
     team_service = {t["team_id"]: t["service"] for t in team_list}
     in_scope = {t for t, s in team_service.items() if s == unit} if level == "service" else None
