@@ -5,7 +5,7 @@ since the last working day and a week ago, a 30-day sparkline, and the children 
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from dash import Input, Output, State, dcc, html
@@ -28,7 +28,7 @@ DAILY_KPIS = ("allocation_rate", "unallocated_cases", "average_caseload", "asses
 MONTH_TO_DATE = {"icpc_within_15wd", "rhi_offered_within_72h", "re_referral_rate"}
 SPC_BY, SPC_PERIODS = "week", 24  # Today reads the weekly charts: they show a change within weeks
 _pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="kpidash-today")
-_attention_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpidash-attention")  # never queues the tiles
+_attention_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpidash-attention")  # the tiles never queue
 
 
 def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search: str) -> html.Div:
@@ -49,10 +49,12 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search
     ])
 
 
-def tile_data(api: ApiClient, level: str, unit: str | None, as_at: dt.date) -> list[dict[str, Any]]:
+def tile_data(api: ApiClient, level: str, unit: str | None, as_at: dt.date,
+              charts: Future[list[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
     """Each daily KPI at as_at, the last working day before it and a week before (month-to-date for flow
-    KPIs, so each day is compared like for like), with its last 30 days and its weekly SPC chart."""
-    charts = _pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, level, unit, as_at)  # the attention list asks the same
+    KPIs, so each day is compared like for like), with its last 30 days and its weekly SPC chart (from
+    `charts`, the scope's weekly charts being fetched, when given)."""
+    charts = charts or _pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, level, unit, as_at)
     last_working_day = _pool.submit(api.last_working_day, as_at)
     calls = [_pool.submit(api.figures, level, unit, DAILY_KPIS, None, d) for d in (as_at, as_at - dt.timedelta(days=7))]
     daily = _pool.submit(_daily, api, level, unit, as_at)
@@ -126,53 +128,45 @@ def _since(before: dt.date, as_at: dt.date) -> str:
     return f"{before:%A} {before.day} {before:%b} (the last working day)"
 
 
-def attention(api: ApiClient, user: dict[str, Any], level: str, unit: str | None, as_at: dt.date) -> html.Section:
-    """What needs attention in the scope: its own weekly charts, then its teams'."""
-    own = _attention_pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, level, unit, as_at)
-    teams_charts = _attention_pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, "team", None, as_at,
-                                          ("special_cause_concern",)) if level != "team" else None  # signals only
-    definitions, teams = _attention_pool.submit(api.definitions), _attention_pool.submit(api.teams)
-    team_list = teams.result()
-    team_service = {t["team_id"]: t["service"] for t in team_list}
+def attention(own: list[dict], concerns: list[dict], definitions: list[dict[str, Any]], teams: list[dict[str, Any]],
+              user: dict[str, Any], level: str, unit: str | None) -> html.Section:
+    """What needs attention in the scope: its own weekly charts, then its teams' signals of concern."""
+    team_service = {t["team_id"]: t["service"] for t in teams}
     in_scope = {t for t, s in team_service.items() if s == unit} if level == "service" else None
-    items = attention_items(own.result(), teams_charts.result() if teams_charts else [], definitions.result(),
-                            {t["team_id"]: t["team_name"] for t in team_list}, in_scope)
+    items = attention_items(own, concerns, definitions, {t["team_id"]: t["team_name"] for t in teams}, in_scope)
     return attention_list(items, lambda lv, u: may_see_records(user, lv, u, team_service), SPC_PERIODS)
 
 
 def register(app: Any, api_url: str) -> None:
-    @app.callback(Output("today-attention", "children"), Input("today-scope", "value"), State("today-date", "data"))
-    def show_attention(scope: str, extract_date: str | None) -> Any:
-        api = ApiClient(api_url, request_token())
-        user = current_user(api_url)
-        if user is None or not extract_date:
-            return None
-        level, unit = parse_scope(scope)
-        try:
-            return attention(api, user, level, unit, dt.date.fromisoformat(extract_date))
-        except ApiProblem as exc:
-            return html.P(f"What needs attention could not be worked out: {exc.message}", className="state",
-                          role="alert")
-
-    @app.callback(Output("today-tiles", "children"), Input("today-scope", "value"), State("today-date", "data"))
+    @app.callback(Output("today-tiles", "children"), Output("today-attention", "children"), Input("today-scope", "value"),
+                  State("today-date", "data"))
     def show_tiles(scope: str, extract_date: str | None) -> Any:
         api = ApiClient(api_url, request_token())
         user = current_user(api_url)
         if user is None:
-            return html.P("Your session has ended: sign in again.", role="alert")
+            return html.P("Your session has ended: sign in again.", role="alert"), None
         level, unit = parse_scope(scope)
         try:
             as_at = dt.date.fromisoformat(extract_date) if extract_date else dt.date.fromisoformat(api.status()["extract_date"])
-            data = tile_data(api, level, unit, as_at)
-            polarity = {d["id"]: d["polarity"] for d in api.definitions()}
+            own = _attention_pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, level, unit, as_at)
+            concerns = (_attention_pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, "team", None, as_at,
+                                               ("special_cause_concern",)) if level != "team" else None)
+            data = tile_data(api, level, unit, as_at, own)
+            definitions = api.definitions()
+            polarity = {d["id"]: d["polarity"] for d in definitions}
             teams = api.teams()
             team_service = {t['team_id']: t['service'] for t in teams}
         except (ApiProblem, TypeError) as exc:
             message = exc.message if isinstance(exc, ApiProblem) else "No extract has been loaded yet."
             return html.Div(className="state state-error", role="alert",
-                            children=[html.H2("The figures could not be shown"), html.P(message)])
+                            children=[html.H2("The figures could not be shown"), html.P(message)]), None
+        try:
+            needs = attention(own.result(), concerns.result() if concerns else [], definitions, teams, user, level, unit)
+        except ApiProblem as exc:
+            needs = html.P(f"What needs attention could not be worked out: {exc.message}", className="state",
+                           role="alert")
         if not data:
-            return html.P("No figures for this unit on this date.", className="state")
+            return html.P("No figures for this unit on this date.", className="state"), needs
         allowed = may_see_records(user, level, unit, team_service)
         return [html.P(f"As at the end of {long_date(as_at)}, {scope_picker.unit_name(level, unit, teams)}.",
-                       className="as-at")] + [tile(d, polarity.get(d["kpi"]), allowed, level, unit or "trust") for d in data]
+                       className="as-at")] + [tile(d, polarity.get(d["kpi"]), allowed, level, unit or "trust") for d in data], needs
