@@ -102,6 +102,6 @@ def attention_list(items: list[dict[str, Any]], may_open: Any, periods: int) -> 
     return html.Section(className="attention", id="attention", children=[
         html.H2("What needs attention"),
         html.Ol(lines),
-        html.P(f"And {more} more signal{'s' if more > 1 else ''} of concern in teams' own figures: see Team.",
-               className="muted small") if more else None,
+        html.P(f"And {more} more, less severe: see each team's weekly charts on Team.", className="muted small")
+        if more else None,
     ])

@@ -17,7 +17,7 @@ from typing import Any
 from dash import html
 
 from dashboard.components.formatting import format_value
-from dashboard.components.spc_icons import CAUSE_COLOURS, COMMON, assurance_badge, variation_badge
+from dashboard.components.spc_icons import CAUSE_COLOURS, assurance_badge, variation_badge
 from dashboard.components.spc_words import VARIATION_TITLES, period_label, reason
 
 INK = "#1d2731"
@@ -117,7 +117,8 @@ def xmr_svg(chart: dict[str, Any], definition: dict[str, Any], partial: dict[str
                      f'{escape(_tick(tick, uom))}</text>')
     # the average and limits of each segment (a rebase starts a new one)
     segment: list[dict[str, Any]] = []
-    for p in points + [None]:
+    last_with_limits = max((i for i, p in enumerate(points) if p["mean"] is not None), default=-1)
+    for i, p in enumerate(points + [None]):
         if p is not None and p["mean"] is not None and (not segment or segment[0]["mean"] == p["mean"]
                                                         and segment[0]["upper_limit"] == p["upper_limit"]):
             segment.append(p)
@@ -131,7 +132,7 @@ def xmr_svg(chart: dict[str, Any], definition: dict[str, Any], partial: dict[str
                              f'y2="{y(s0[key]):.1f}" stroke="{INK if key == "mean" else LIMIT}" '
                              f'stroke-width="{widthpx}"{dash_attr}/>')
             for key, words in (("mean", "Average"), ("upper_limit", "Upper limit"), ("lower_limit", "Lower limit")):
-                if p is None:  # label the last segment's lines at the right
+                if i > last_with_limits:  # label the last segment with limits at the right
                     parts.append(f'<text x="{width - pad_r + 4}" y="{y(s0[key]) + 4:.1f}" font-size="10" '
                                  f'fill="{INK}">{words}</text>')
         segment = [p] if p is not None and p["mean"] is not None else []

@@ -112,7 +112,11 @@ def test_the_chart_draws_limits_target_and_a_hollow_partial_period() -> None:
 def test_each_segment_has_its_own_limits() -> None:
     c = chart([10, 11, 10, 11, 20, 21, 20, 21])
     c["points"] = [dict(p, mean=10.5 if i < 4 else 20.5) for i, p in enumerate(c["points"])]
-    assert xmr_svg(c, DEFINITION).count('class="mean"') == 2
+    svg = xmr_svg(c, DEFINITION)
+    assert svg.count('class="mean"') == 2 and svg.count(">Average</text>") == 1  # the last segment is labelled
+    # a last segment of one point has no limits: the labels go on the segment before it
+    c["points"][-1] = dict(c["points"][-1], mean=None, lower_limit=None, upper_limit=None)
+    assert xmr_svg(c, DEFINITION).count(">Average</text>") == 1
 
 
 def test_names_in_a_chart_are_escaped() -> None:
