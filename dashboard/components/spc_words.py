@@ -49,7 +49,7 @@ def signal(chart: dict[str, Any]) -> dict[str, Any] | None:
     outside the limits, 2 of 3 near a limit), its side and how many periods it spans; None when the last
     point is common cause or has no limits."""
     points = chart.get("points") or []
-    if not points or points[-1]["special_cause"] is None:
+    if not points or points[-1]["special_cause"] is None or points[-1]["mean"] is None:
         return None
     last, side = points[-1], last_side(chart)
     # a run says more than one point: a trend, then a shift, then a point outside the limits

@@ -115,7 +115,7 @@ def test_each_segment_has_its_own_limits() -> None:
     svg = xmr_svg(c, DEFINITION)
     assert svg.count('class="mean"') == 2 and svg.count(">Average</text>") == 1  # the last segment is labelled
     # a last segment of one point has no limits: the labels go on the segment before it
-    c["points"][-1] = dict(c["points"][-1], mean=None, lower_limit=None, upper_limit=None)
+    c["points"][-1] = dict(c["points"][-1], mean=None, lower_limit=None, upper_limit=None, special_cause=None)
     assert xmr_svg(c, DEFINITION).count(">Average</text>") == 1
 
 
