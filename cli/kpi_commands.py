@@ -1,6 +1,6 @@
 """`kpidash kpis`, `kpidash records`, `kpidash trend` and `kpidash spc`: the KPI layer from the command line.
 
-All three read the published warehouse at KPIDASH_DB and the KPI configuration (KPIDASH_CONFIG_FILE).
+All four read the published warehouse at KPIDASH_DB and the KPI configuration (KPIDASH_CONFIG_FILE).
 """
 
 from __future__ import annotations
