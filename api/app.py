@@ -16,6 +16,7 @@ from api.live_warehouse import LiveWarehouse
 from api.params import known_query_parameters
 from api.response_cache import ResponseCache
 from api.routes import admin, auth, dashboard_support, health, history, kpis, organisation, packs, qa, runs
+from api.routes import spc as spc_routes
 from dashboard.app import create_dash_app
 from core.appdb import get_engine
 from core.settings import get_settings
@@ -64,6 +65,7 @@ def create_app(check_interval: float = 1.0, freeze_gc: bool = False) -> FastAPI:
     app.include_router(history.router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
     app.include_router(packs.router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
     app.include_router(qa.router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
+    app.include_router(spc_routes.router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
     app.mount("/", WSGIMiddleware(create_dash_app().server))  # the dashboard (dashboard/), after every API route
     return app
 

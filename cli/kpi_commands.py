@@ -1,6 +1,6 @@
-"""`kpidash kpis`, `kpidash records` and `kpidash trend`: the KPI layer from the command line.
+"""`kpidash kpis`, `kpidash records`, `kpidash trend` and `kpidash spc`: the KPI layer from the command line.
 
-All three read the published warehouse at KPIDASH_DB and the KPI configuration (KPIDASH_CONFIG_FILE).
+All four read the published warehouse at KPIDASH_DB and the KPI configuration (KPIDASH_CONFIG_FILE).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from typing import Annotated
 
 import typer
 
-from kpis import KpiError, Warehouse, compute_kpis, get_kpi, kpi_records, kpi_trend, open_warehouse, with_targets
+from kpis import (KpiError, Warehouse, compute_kpis, get_kpi, kpi_records, kpi_spc, kpi_trend, open_warehouse,
+                  with_targets)
+from kpis.spc import DEFAULT_PERIODS as SPC_PERIODS, SPC_KEYS
 
 
 class Level(str, Enum):
@@ -181,8 +183,63 @@ def trend_command(
         _print_figures(rows, wh, fmt, with_period=True)
 
 
+class SpcLevel(str, Enum):
+    trust = "trust"
+    service = "service"
+    team = "team"
+    worker = "worker"
+
+
+_FLAGS = (("outside", "outside"), ("two_of_three", "2 of 3"), ("shift", "shift"), ("trend", "trend"))
+
+
+def _print_spc(charts: list[dict]) -> None:
+    """Each chart: its icons, then one line per point with its limits and the rules it breaks."""
+    if not charts:
+        typer.echo("(no units with figures in these periods)")
+    for c in charts:
+        extra = "".join(f" {k}={c[k]}" for k in c if k not in SPC_KEYS and k not in ("available", "note"))
+        typer.echo(f"{c['kpi']}  {c['level']} {c['unit']}{extra}  by {c['by']}: variation {c['variation'] or '-'}, "
+                   f"assurance {c['assurance'] or '-'}" + ("  (trial limits)" if c["trial_limits"] else ""))
+        _print_table(c["points"], [
+            ("from", lambda p: p["period_start"]), ("to", lambda p: p["period_end"]),
+            ("value", lambda p: _number(p["value"])), ("mean", lambda p: _short(p["mean"])),
+            ("lower", lambda p: _short(p["lower_limit"])), ("upper", lambda p: _short(p["upper_limit"])),
+            ("rules", lambda p: ", ".join(label for key, label in _FLAGS if p[key]) or "-"),
+            ("special cause", lambda p: p["special_cause"] or "-"),
+        ])
+        typer.echo("")
+
+
+def _short(v: float | None) -> str:
+    return "-" if v is None else f"{v:.4g}"
+
+
+def spc_command(
+    kpi: Annotated[str, typer.Argument(help='The KPI id, or "all" for every KPI.')],
+    by: Annotated[By, typer.Option("--by", help="month (calendar months) or week (Monday to Sunday).")] = By.month,
+    periods: Annotated[int, typer.Option("--periods", min=1, help="How many complete periods, ending with the last "
+                                         "one that ends on or before --to.")] = SPC_PERIODS,
+    level: Annotated[SpcLevel, typer.Option("--level", help="trust, service, team or worker.")] = SpcLevel.trust,
+    unit: Annotated[str | None, typer.Option("--unit", help="Only this unit of the level.")] = None,
+    date_to: Annotated[dt.date | None, typer.Option("--to", parser=_date, metavar="YYYY-MM-DD",
+                                                    help="The series ends with the last period that ends on or "
+                                                    "before this date (default: the extract date).")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """XmR chart of a KPI (docs/spc.md): mean, limits, special-cause rules, variation and assurance, per unit."""
+    with _warehouse() as wh:
+        ids = None if kpi == "all" else [get_kpi(kpi).id]
+        charts = kpi_spc(wh, ids, by.value, periods, level.value, unit, date_to)
+        if fmt is Format.json:
+            typer.echo(json.dumps(charts, indent=2))
+        else:
+            _print_spc(charts)
+
+
 def register(app: typer.Typer) -> None:
-    """Add the KPI commands (kpis, records, trend) to the kpidash app."""
+    """Add the KPI commands (kpis, records, trend, spc) to the kpidash app."""
     app.command("kpis")(kpis_command)
     app.command("records")(records_command)
     app.command("trend")(trend_command)
+    app.command("spc")(spc_command)

@@ -104,6 +104,22 @@ class ApiClient:
         params += [(k, _text(v)) for k, v in (("unit", unit), ("to", date_to)) if v is not None]
         return self._get("/dashboard/daily", params)
 
+    def spc(self, kpis: Sequence[str] = (), by: str = "month", periods: int = 24, level: str = "trust",
+            unit: str | None = None, date_to: dt.date | None = None,
+            variations: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """XmR charts (../shared/spec/spc.md) of the KPIs (all when none are named) for every unit of the level,
+        or one, over the complete periods ending on or before date_to; only those whose latest point reads as
+        one of `variations`, when named."""
+        params: list[tuple[str, Any]] = [("by", by), ("periods", periods), ("level", level)] + [("kpi", k) for k in kpis]
+        params += [("variation", v) for v in variations]
+        params += [(k, _text(v)) for k, v in (("unit", unit), ("to", date_to)) if v is not None]
+        return self._get("/spc", params)
+
+    def last_working_day(self, date_to: dt.date | None = None) -> dt.date | None:
+        """The working day before date_to by the trust's calendar (bank holidays and closure days)."""
+        day = self._get("/dashboard/last-working-day", {"to": date_to})["last_working_day"]
+        return dt.date.fromisoformat(day) if day else None
+
     def records(self, kpi: str, unit: str = "trust", level: str | None = None, date_from: dt.date | None = None,
                 date_to: dt.date | None = None, page_size: int = 1000) -> dict[str, Any]:
         """Every record behind the figure: the API pages them, the lists and exports need them all."""

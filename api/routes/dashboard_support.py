@@ -17,6 +17,7 @@ from api.params import LevelParam, ToDate, UnitParam, check_unit, resolve_as_at
 from api.response_cache import Representation, cached_response
 from api.routes.kpis import TrendRow, _known_kpi, _kpi_layer, _version_headers
 from kpis import compute_kpis, kpi_trend, with_targets
+from kpis.working_days import previous_working_day
 
 router = APIRouter(tags=["dashboard"], responses={**SIGNED_IN, **BAD_INPUT, **NO_DATA})
 
@@ -87,3 +88,24 @@ async def team_workers(
         return Representation.json(body, _version_headers(version, None, as_at))
 
     return await cached_response(request, ("team_workers", team_id, date_to), make)
+
+
+class LastWorkingDay(BaseModel):
+    to: dt.date
+    last_working_day: dt.date | None
+
+
+@router.get("/dashboard/last-working-day", response_model=LastWorkingDay)
+async def last_working_day(request: Request, _user: CurrentUser, date_to: ToDate = None) -> Response:
+    """The last working day before `to` (default: the extract date), by the trust's calendar (bank
+    holidays and closure days): what a tile's "since the last working day" compares with."""
+
+    def make(version: Version) -> Representation:
+        wh = version.warehouse
+        as_at = resolve_as_at(date_to, wh.extract_date)
+        wh.ensure_calendar(as_at - dt.timedelta(days=60), as_at)
+        with wh.cursor() as cur:
+            day = previous_working_day(cur, as_at)
+        return Representation.json({"to": as_at, "last_working_day": day}, _version_headers(version, None, as_at))
+
+    return await cached_response(request, ("last_working_day", date_to), make)

@@ -17,8 +17,10 @@ HIDDEN = {"display": "none"}
 SHOWN = {"display": "flex"}
 
 
-def open_button(kpi: str, level: str, unit: str, label: str) -> html.Button:
-    return html.Button(label, id={"type": "open-records", "kpi": kpi, "level": level, "unit": unit},
+def open_button(kpi: str, level: str, unit: str, label: str, kind: str = "open-records") -> html.Button:
+    """A button that opens the records dialog; kind "attention-records" for Today's attention list, so a
+    figure named there and in a tile has two buttons with different ids."""
+    return html.Button(label, id={"type": kind, "kpi": kpi, "level": level, "unit": unit},
                        className="btn btn-link", n_clicks=0)
 
 
@@ -70,11 +72,12 @@ def register(app: Any, api_url: str) -> None:
         Output("drawer-grid", "csvExportParams"),
         Input({"type": "open-records", "kpi": ALL, "level": ALL, "unit": ALL}, "n_clicks"),
         Input("drawer-close", "n_clicks"), State("today-date", "data"),
+        Input({"type": "attention-records", "kpi": ALL, "level": ALL, "unit": ALL}, "n_clicks"),
         prevent_initial_call=True,
     )
-    def open_records(clicks: list[int], _close: int, extract_date: str | None) -> tuple:
+    def open_records(clicks: list[int], _close: int, extract_date: str | None, more: list[int]) -> tuple:
         trigger = ctx.triggered_id
-        if trigger == "drawer-close" or not isinstance(trigger, dict) or not any(clicks):
+        if trigger == "drawer-close" or not isinstance(trigger, dict) or not any(clicks + more):
             return HIDDEN, no_update, no_update, no_update, no_update, no_update, no_update
         request = {"kpi": trigger["kpi"], "level": trigger["level"], "unit": trigger["unit"], "to": extract_date}
         title = f"{trigger['kpi'].replace('_', ' ').capitalize()}: {trigger['unit']}"

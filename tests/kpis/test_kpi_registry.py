@@ -62,7 +62,7 @@ def test_unknown_kpi_lists_the_known_ones() -> None:
 
 def test_public_surface_is_what_was_agreed() -> None:
     assert sorted(kpis.__all__) == sorted([
-        "KPIS", "Kpi", "get_kpi", "Warehouse", "open_warehouse", "compute_kpis", "kpi_records", "kpi_trend",
+        "KPIS", "Kpi", "get_kpi", "Warehouse", "open_warehouse", "compute_kpis", "kpi_records", "kpi_trend", "kpi_spc",
         "KpiConfig", "load_kpi_config", "with_targets", "rag_status", "KpiError", "UnknownKpi", "UnknownUnit",
         "InvalidPeriod"])
     assert all(hasattr(kpis, name) for name in kpis.__all__)
