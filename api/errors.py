@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -110,3 +111,24 @@ def install_error_handlers(app: FastAPI) -> None:
             {"detail": "Something went wrong on the server; it has been logged. Please tell the kpidash team."},
             status_code=500,
         )
+
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+NO_SUCH_ENDPOINT = "Not Found: there is no such API endpoint (see /api/docs)."
+
+
+def install_api_fallback(app: FastAPI, prefix: str = "/api") -> None:
+    """After every API route: an API path asked with a method it does not take is a 405 naming the
+    methods it takes (Allow), and an unknown API path a JSON 404 (rather than the dashboard's page,
+    which is mounted at `/` behind the API)."""
+
+    @app.api_route(prefix + "/{rest:path}", methods=_ALL_METHODS, include_in_schema=False)
+    async def _fallback(request: Request) -> JSONResponse:
+        path = request.url.path
+        allowed = sorted({m for route in app.routes
+                          if isinstance(route, APIRoute) and route.endpoint is not _fallback and route.path_regex.match(path)
+                          for m in route.methods})
+        if allowed:
+            return JSONResponse({"detail": f"{request.method} is not a method of {path}: use {', '.join(allowed)}."},
+                                status_code=405, headers={"Allow": ", ".join(allowed)})
+        return JSONResponse({"detail": NO_SUCH_ENDPOINT}, status_code=404)

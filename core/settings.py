@@ -126,6 +126,35 @@ class Settings(BaseSettings):
         "special-category data must not travel by ordinary email, so the emailed packs give each list's "
         "count only; the copies written to pack_dir are always full.",
     )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks (e.g. 10.0.0.5, 10.1.0.0/16) of the reverse proxies in "
+        "front of kpidash. Only requests from these are believed when X-Forwarded-For names the client; from "
+        "anyone else the header is ignored. Empty: no proxy is trusted.",
+    )
+    shrink_min_fraction: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="A load fails when a file has fewer rows than this fraction of the published warehouse's rows "
+        "for that file (and always when a file that had rows has none), unless --allow-shrink is given.",
+    )
+    extract_future_tolerance_minutes: float = Field(
+        60.0,
+        ge=0.0,
+        description="How far after now (Europe/London) a manifest's extracted_at may be (clock differences) "
+        "before the load is refused as dated in the future.",
+    )
+    load_memory_limit: str = Field(
+        "512MB",
+        description="The most memory DuckDB may use while a load validates and builds the warehouse; beyond it "
+        "the work spills to disk beside the warehouse.",
+    )
+    load_threads: int = Field(
+        2,
+        ge=1,
+        description="Threads DuckDB uses for a load (fewer threads also means less memory).",
+    )
 
 
 @lru_cache

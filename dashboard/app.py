@@ -8,6 +8,7 @@ from typing import Any
 
 import flask
 from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash.exceptions import DependencyException
 
 from core.settings import get_settings
 from dashboard import auth
@@ -110,6 +111,11 @@ def create_dash_app(api_url: str | None = None) -> Dash:
             return flask.Response('{"detail": "Not Found: there is no such API endpoint (see /api/docs)."}', status=404,
                                   mimetype="application/json")
         return None
+
+    @app.server.errorhandler(DependencyException)
+    def no_such_component_file(_exc: DependencyException) -> flask.Response:
+        """A script or style Dash does not serve (a wrong name or version): a plain 404, not a 500."""
+        return flask.Response("Not Found", status=404, mimetype="text/plain")
 
     @app.server.route("/book")
     def book() -> flask.Response:

@@ -40,18 +40,23 @@ def kpi_records(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     level: str | None = None,
+    within: tuple[str, str] | None = None,
 ) -> list[dict]:
     """The records behind the figure of one KPI for one unit and period (numerator rows first).
 
     level is inferred from unit when None: "trust", then a team id (UNKNOWN is a team), a service
-    name, a worker id.
+    name, a worker id. within, ("team", T) or ("service", S): only the records that belong to that
+    team or service themselves (their own team_unit / service_unit): a worker's records can belong to
+    another team than the worker's, and a reader scoped to a team sees only their team's children.
     """
     kpi = get_kpi(kpi_id)
     level = wh.infer_level(unit) if level is None else check_level(level)
     check_unit(wh, level, unit)
     if level == "worker" and not kpi.worker_level:
         raise KpiError(f"{kpi.id} has no worker-level figures; ask for a team, a service or the trust")
-    return _records(wh, kpi_id, level, unit, date_from, date_to)
+    if within is not None and within[0] not in ("team", "service"):
+        raise KpiError(f"records can be limited to a team or a service, not a {within[0]}")
+    return _records(wh, kpi_id, level, unit, date_from, date_to, within)
 
 
 def kpi_records_by_team(
@@ -65,7 +70,7 @@ def kpi_records_by_team(
 
 
 def _records(wh: Warehouse, kpi_id: str, level: str, unit: str | None, date_from: dt.date | None,
-             date_to: dt.date | None) -> list[dict]:
+             date_to: dt.date | None, within: tuple[str, str] | None = None) -> list[dict]:
     """unit None at a level below the trust: every unit's records (one per child within each unit)."""
     kpi = get_kpi(kpi_id)
     date_from, date_to = resolve_period(wh, date_from, date_to)
@@ -80,14 +85,18 @@ def _records(wh: Warehouse, kpi_id: str, level: str, unit: str | None, date_from
     selected = ", ".join(_shown(c) for c in columns)
     num, den = measure.numerator_if, measure.denominator_if or "FALSE"
     where = f"(({num}) OR ({den}))"
-    within = ""
     if level != TRUST:
         where += f" AND {_UNIT_COLUMN[level]} = $unit" if unit is not None else ""
-        within = f"{_UNIT_COLUMN[level]}, "
+        within_unit = f"{_UNIT_COLUMN[level]}, "
+    else:
+        within_unit = ""
+    if within is not None:
+        where += f" AND {_UNIT_COLUMN[within[0]]} = $within"
     per_child = ""
     if measure.one_record_per_child:
-        selected += f", count(*) OVER (PARTITION BY {within}child_id) AS open_episodes"
-        per_child = f"QUALIFY row_number() OVER (PARTITION BY {within}child_id ORDER BY start_time DESC, record_id) = 1"
+        selected += f", count(*) OVER (PARTITION BY {within_unit}child_id) AS open_episodes"
+        per_child = (f"QUALIFY row_number() OVER (PARTITION BY {within_unit}child_id ORDER BY start_time DESC, "
+                     "record_id) = 1")
     sql = f"""
     WITH {periods_cte(periods)},
     facts AS ({family.facts})
@@ -97,7 +106,8 @@ def _records(wh: Warehouse, kpi_id: str, level: str, unit: str | None, date_from
     {per_child}
     ORDER BY counted_in DESC, record_id, child_id NULLS FIRST
     """
-    params = {**periods.params, "caseload_limit": wh.config.caseload_limit, "unit": unit}
+    params = {**periods.params, "caseload_limit": wh.config.caseload_limit, "unit": unit,
+              "within": within[1] if within else None}
     with wh.cursor() as cur:
         result = cur.execute(sql, bind(sql, params))
         names = [d[0] for d in result.description]
