@@ -59,3 +59,11 @@ def command_line_actor() -> tuple[str, str]:
     ssh = os.environ.get("SSH_CLIENT") or os.environ.get("SSH_CONNECTION") or ""
     address = ssh.split()[0] if ssh.split() else f"local:{socket.gethostname()}"
     return user, address
+
+
+def record_command(engine: Engine, event: str, **fields: Any) -> None:
+    """The entry of a CLI command that hands out child-level data (`kpidash records`, `rejects`, `export
+    annex-a`): the operating-system account, where it ran from, channel `cli`. Written before the data
+    is shown (or, for a file, the file is kept), so a command whose entry cannot be written shows nothing."""
+    user, address = command_line_actor()
+    record(engine, event, "ok", username=user, client_address=address, channel="cli", **fields)

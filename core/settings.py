@@ -136,8 +136,9 @@ class Settings(BaseSettings):
         0.5,
         ge=0.0,
         le=1.0,
-        description="A load fails when a file has fewer rows than this fraction of the published warehouse's rows "
-        "for that file (and always when a file that had rows has none), unless --allow-shrink is given.",
+        description="A load fails when a file has fewer rows to load than this fraction of the rows the published "
+        "warehouse holds for it (so, by default, an empty file where rows were published), unless --allow-shrink "
+        "is given; 0 turns the check off.",
     )
     extract_future_tolerance_minutes: float = Field(
         60.0,

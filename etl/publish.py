@@ -60,14 +60,44 @@ def last_good_path(db: Path) -> Path:
     return db.with_name(f"{db.name}.last-good")
 
 
+def spill_path(db: Path, run_id: str) -> Path:
+    """The folder a run's DuckDB spills to when its work does not fit in KPIDASH_LOAD_MEMORY_LIMIT."""
+    return db.with_name(f"{db.name}.{run_id}.spill")
+
+
 def remove_leftovers(db: Path) -> list[Path]:
-    """Delete half-built warehouses of killed loads; call only under the load lock."""
+    """Delete half-built warehouses and spill folders of killed loads; call only under the load lock."""
     removed = []
     for pattern in (f"{db.name}.*.tmp", f"{db.name}.*.tmp.wal"):
         for path in db.parent.glob(pattern):
             path.unlink(missing_ok=True)
             removed.append(path)
+    for path in db.parent.glob(f"{db.name}.*.spill"):
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
     return removed
+
+
+def published_counts(db: Path) -> dict[str, int]:
+    """table -> rows, of the published warehouse (else its kept copy; nothing when neither can be
+    read): what a new load would replace."""
+    for path in (db, last_good_path(db)):
+        if not path.is_file():
+            continue
+        try:
+            with duckdb.connect() as con:
+                con.execute("ATTACH ? AS wh (READ_ONLY)", [str(path)])
+                present = {r[0] for r in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh'").fetchall()}
+                tables = [t.name for t in TABLES if t.name in present]
+                if not tables:
+                    continue
+                counts = con.execute(" UNION ALL ".join(
+                    f"SELECT '{t}', count(*) FROM wh.{t}" for t in tables)).fetchall()
+                return {name: n for name, n in counts}
+        except duckdb.Error:
+            continue
+    return {}
 
 
 def build_warehouse(
