@@ -94,7 +94,12 @@ class ApiClient:
 
     # signing in
     def login(self, username: str, password: str) -> Session:
-        body = self._send("POST", "/auth/login", json={"username": username, "password": password}).json()
+        try:
+            body = self._send("POST", "/auth/login", json={"username": username, "password": password}).json()
+        except ApiProblem as exc:
+            if exc.status == 401:  # a wrong password, not an ended session: the API's words alone
+                raise ApiProblem(401, exc.message.removesuffix(" " + _ADVICE[401])) from None
+            raise
         return Session(token=body["token"], user=body["user"])
 
     def logout(self) -> None:
