@@ -12,7 +12,7 @@ from api.datetimes import UtcDateTime
 from api.deps import Admin, StateDep
 from api.errors import BAD_INPUT, FORBIDDEN, SIGNED_IN
 
-router = APIRouter(tags=["admin"], responses={**SIGNED_IN, **FORBIDDEN})
+router = APIRouter(tags=["admin"], responses={**SIGNED_IN, **FORBIDDEN, **BAD_INPUT})
 
 
 class UserOut(BaseModel):

@@ -90,7 +90,7 @@ def logout(user: CurrentUser, response: Response, state: StateDep) -> ErrorMessa
     return ErrorMessage(detail="Signed out.")
 
 
-me_router = APIRouter(tags=["sign-in"])
+me_router = APIRouter(tags=["sign-in"], responses=BAD_INPUT)  # 422: a query parameter it does not take
 
 
 @me_router.get("/me", response_model=Me, responses=SIGNED_IN)

@@ -20,7 +20,7 @@ from api.errors import BAD_INPUT, FORBIDDEN, NOT_FOUND, SIGNED_IN, ApiError
 from api.live_warehouse import WarehouseUnavailable
 from scheduler.state import next_refresh
 
-router = APIRouter(tags=["loads"], responses=SIGNED_IN)
+router = APIRouter(tags=["loads"], responses={**SIGNED_IN, **BAD_INPUT})
 
 
 class FileOut(BaseModel):
