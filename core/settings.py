@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -156,6 +156,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Threads DuckDB uses for a load (fewer threads also means less memory).",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        from core.client_address import trusted_networks  # (it imports the app database, which imports us)
+
+        trusted_networks(value)  # ValueError naming the entry that is not an address or network
+        return value
 
 
 @lru_cache

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import secrets
@@ -38,6 +39,7 @@ from etl.reader import FileError, StagedFile, stage_file
 from etl.runlog import FileResult, utcnow
 from etl.validation import RUN_ISSUES_DDL, add_warnings, check_table, file_issue, future_reason
 
+log = logging.getLogger("kpidash.etl")
 MANIFEST = "manifest.json"
 LONDON = ZoneInfo("Europe/London")
 MANIFEST_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?")
@@ -197,8 +199,18 @@ class _Run:
                 staged = self._stage(con)
                 self._check(con, staged)
                 return self._finish(con)
+            except duckdb.OutOfMemoryException:
+                raise LoadError(
+                    f"the extract needs more memory than KPIDASH_LOAD_MEMORY_LIMIT ({self.settings.load_memory_limit}) "
+                    "allows, even spilling to disk; nothing was published. Raise the limit (the machine's memory "
+                    "allowing) and load it again"
+                ) from None
             finally:
-                write_issues(con, self.run_dir, self.run_id)
+                try:
+                    write_issues(con, self.run_dir, self.run_id)
+                except duckdb.Error as err:  # the run's outcome stands; only its list of issues is lost
+                    log.warning("run %s: its issues could not be written to the archive (%s)", self.run_id,
+                                str(err).splitlines()[0])
         finally:
             con.close()
             shutil.rmtree(self.spill, ignore_errors=True)

@@ -159,6 +159,8 @@ def _read(con: duckdb.DuckDBPyConnection, target: str, archived: ArchivedFile, p
                 header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', {listing})""",
             [str(path)],
         )
+    except duckdb.OutOfMemoryException:
+        raise  # not the file's fault: the load says what to do (etl.loader)
     except duckdb.Error as err:
         if 0 < archived.crlf < archived.newlines and "invalid state" in str(err):
             raise FileError(
