@@ -1,6 +1,6 @@
 """Loader memory benchmark: the peak resident memory of `kpidash load` refusing or loading a ~100 MB file.
 
-    .venv/bin/python -m benchmarks loader_memory_bench [--mb 100] [--repeat 1] [--old DIR]
+    .venv/bin/python -m benchmarks loader_memory_bench [--mb 100] [--repeat 1] [--old DIR] [--kinds junk,ragged,good]
 
 Builds (once, under data/bench/loader_memory/) four extracts: a small sample trust, and the same trust
 with referrals.csv replaced by ~`--mb` MB of
@@ -95,10 +95,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--mb", type=float, default=100, help="size of the big referrals.csv (default 100 MB)")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--old", type=Path, help="a checkout of other code to run side by side")
+    parser.add_argument("--kinds", default="junk,ragged,good", help="which big files (default: all three)")
     args = parser.parse_args(argv)
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     cases = [("small sample trust (baseline)", _base(BENCH_DIR), 0)]
+    kinds = args.kinds.split(",")
     for kind, outcome in (("junk", "refused"), ("ragged", "refused"), ("good", "loaded")):
+        if kind not in kinds:
+            continue
         start = time.perf_counter()
         folder = build(BENCH_DIR, kind, args.mb)
         size = (folder / "referrals.csv").stat().st_size
