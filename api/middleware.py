@@ -69,7 +69,7 @@ class ServiceMiddleware:
             if proto in ("http", "https"):
                 scope["scheme"] = proto
             forwarded_host = (headers.get("x-forwarded-host") or [None])[0]
-        if scope["method"] not in SAFE_METHODS and _from_another_site(scope, headers, forwarded_host):
+        if scope["method"] not in SAFE_METHODS and _from_another_site(headers, forwarded_host):
             await _refuse(send, 403, "This request came from another site: kpidash only accepts changes made from "
                                      "its own pages.")
             return
@@ -102,23 +102,25 @@ def _headers(scope: Scope) -> dict[str, list[str]]:
     return found
 
 
-def _from_another_site(scope: Scope, headers: dict[str, list[str]], forwarded_host: str | None) -> bool:
-    """A browser's cross-site request: an Origin that is not this service (or `null`), or, from a
+def _from_another_site(headers: dict[str, list[str]], forwarded_host: str | None) -> bool:
+    """A browser's cross-site request: an Origin whose host is not this service's (or `null`), or, from a
     browser that sent no Origin, Sec-Fetch-Site: cross-site. Clients that are not browsers send
-    neither and are not refused (they cannot carry a victim's cookie)."""
+    neither and are not refused (they cannot carry a victim's cookie). Hosts are compared without the
+    scheme: behind a proxy that ends TLS without saying so, the service sees http for an https page."""
     origin = (headers.get("origin") or [None])[0]
     if origin is None:
         return (headers.get("sec-fetch-site") or [""])[0] == "cross-site"
     host = forwarded_host or (headers.get("host") or [""])[0]
-    return _normal(origin) != _normal(f"{scope.get('scheme', 'http')}://{host}")
+    return _host(origin.partition("://")[2] or origin) != _host(host)
 
 
-def _normal(origin: str) -> str:
-    origin = origin.strip().lower().rstrip("/")
-    for scheme, port in (("http://", ":80"), ("https://", ":443")):
-        if origin.startswith(scheme) and origin.endswith(port):
-            return origin[: -len(port)]
-    return origin
+def _host(netloc: str) -> str:
+    """host[:port] as compared: lower case, no path, no default port."""
+    netloc = netloc.strip().lower().split("/")[0]
+    for port in (":80", ":443"):
+        if netloc.endswith(port):
+            return netloc[: -len(port)]
+    return netloc
 
 
 async def _refuse(send: Send, status: int, detail: str) -> None:

@@ -165,3 +165,14 @@ def test_a_missing_dash_file_is_a_404_not_a_500(api, path: str) -> None:
 def test_a_crafted_dashboard_callback_is_a_400_not_a_500(api, body: object) -> None:
     response = api.client.post("/_dash-update-component", json=body)
     assert response.status_code == 400 and response.json()["detail"].startswith("This is not a request the dashboard")
+
+
+@pytest.mark.parametrize(("origin", "status"), [
+    ("http://testserver", 401), ("https://testserver", 401),  # the same host, whatever the scheme (TLS ended by a proxy)
+    ("http://TestServer:80", 401), ("http://testserver:8000", 403), ("http://testserver.evil.example", 403),
+    ("null", 403),
+])
+def test_the_origin_must_name_this_services_host(api, origin: str, status: int) -> None:
+    response = api.client.post(f"{V1}/auth/login", json={"username": "origin-check", "password": "wrong"},
+                               headers={"Origin": origin})
+    assert response.status_code == status
