@@ -87,6 +87,8 @@ def test_child_level_answers_are_never_stored(api) -> None:
         "no-store"}
     figures = api.client.get(f"{V1}/kpis", headers=api.auth("executive"))
     assert figures.headers["cache-control"] == "private, no-cache"  # aggregates: revalidated by ETag
+    script = api.client.get("/_dash-component-suites/plotly/package_data/plotly.min.js")
+    assert script.status_code == 200 and "no-store" not in script.headers.get("cache-control", "")  # no data
 
 
 def test_signing_out_from_another_site_is_refused(api) -> None:
