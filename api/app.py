@@ -11,14 +11,16 @@ from a2wsgi import WSGIMiddleware
 from fastapi import Depends, FastAPI
 
 from api.deps import ApiState
-from api.errors import install_error_handlers
+from api.errors import install_api_fallback, install_error_handlers
 from api.live_warehouse import LiveWarehouse
+from api.middleware import ServiceMiddleware, content_security_policy
 from api.params import known_query_parameters
 from api.response_cache import ResponseCache
 from api.routes import admin, auth, dashboard_support, health, history, kpis, organisation, packs, qa, runs
 from api.routes import spc as spc_routes
 from dashboard.app import create_dash_app
 from core.appdb import get_engine
+from core.client_address import trusted_networks
 from core.settings import get_settings
 
 API_PREFIX = "/api/v1"
@@ -66,7 +68,12 @@ def create_app(check_interval: float = 1.0, freeze_gc: bool = False) -> FastAPI:
     app.include_router(packs.router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
     app.include_router(qa.router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
     app.include_router(spc_routes.router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
-    app.mount("/", WSGIMiddleware(create_dash_app().server))  # the dashboard (dashboard/), after every API route
+    install_api_fallback(app)  # 405 for a known API path with another method, JSON 404 for an unknown one
+    dash_app = create_dash_app()
+    app.mount("/", WSGIMiddleware(dash_app.server))  # the dashboard (dashboard/), after every API route
+    # Real client address, cross-site refusals, security headers (CSP allows Dash's inline script by hash)
+    app.add_middleware(ServiceMiddleware, trusted=trusted_networks(settings.trusted_proxies),
+                       csp=content_security_policy(dash_app.csp_hashes()))
     return app
 
 

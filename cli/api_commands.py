@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api import accounts, audit
 from api.models import ROLES
 from core.appdb import get_engine
+from core.audit import one_line
 from core.settings import get_settings
 
 users_app = typer.Typer(help="Who may sign in, with which role.", no_args_is_help=True)
@@ -43,7 +44,8 @@ def _when(value: object) -> str:
 
 
 def _table(header: list[str], rows: list[list[object]]) -> None:
-    cells = [[str(c) for c in header]] + [["-" if c is None else str(c) for c in row] for row in rows]
+    """Aligned columns, one line per row whatever the cells hold (control characters shown escaped)."""
+    cells = [[str(c) for c in header]] + [["-" if c is None else one_line(str(c)) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     for row in cells:
         typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
@@ -239,17 +241,20 @@ def tokens_list(
 def audit_command(
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many entries, newest first.")] = 50,
     user: Annotated[str | None, typer.Option(help="Only this user's entries.")] = None,
-    event: Annotated[str | None, typer.Option(help="Only `records` or `login_failed`.")] = None,
+    event: Annotated[str | None, typer.Option(
+        help="Only `records` (views), `export` (files), `rejects` (a run's rejected rows) or `login_failed`.")] = None,
 ) -> None:
-    """The audit trail: who looked at which child-level records, when, from where; failed sign-ins."""
-    if event not in (None, "records", "login_failed"):
-        raise _fail("--event must be `records` or `login_failed`.")
+    """The audit trail: who looked at or downloaded which child-level records, when, from where and
+    through which door (api, dashboard, cli, scheduler); failed sign-ins. One line per entry: control
+    characters in what people typed (a username) are shown escaped."""
+    if event not in (None, *audit.EVENTS):
+        raise _fail("--event must be `records`, `export`, `rejects` or `login_failed`.")
     with _refusals():
         trail = audit.entries(get_engine(), limit, user, event)
     _table(
-        ["when", "event", "user", "outcome", "kpi", "level", "unit", "from", "to", "records", "address"],
+        ["when", "event", "user", "outcome", "kpi", "level", "unit", "from", "to", "records", "address", "via"],
         [[_when(e.at), e.event, e.username, e.outcome, e.kpi, e.level, e.unit, e.date_from, e.date_to, e.record_count,
-          e.client_address] for e in trail],
+          e.client_address, e.channel] for e in trail],
     )
 
 
@@ -290,7 +295,10 @@ def serve(
             if self.started:
                 typer.echo(f"kpidash is running at {url} (API docs at /api/docs)")
 
-    Server(uvicorn.Config(create_server_app(), host=host, port=port, workers=1, log_level="info")).run()
+    # proxy_headers=False: uvicorn would believe X-Forwarded-For from 127.0.0.1 (anyone on this machine, or
+    # a forged header through a local proxy); the app decides from KPIDASH_TRUSTED_PROXIES (api/middleware.py).
+    Server(uvicorn.Config(create_server_app(), host=host, port=port, workers=1, log_level="info",
+                          proxy_headers=False)).run()
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,7 @@ from scheduler.packs import (
     ACTOR,
     email_attachments,
     email_packs,
+    listed_count,
     weekly_packs,
     weekly_subject,
     write_team_packs,
@@ -54,8 +55,9 @@ def packs_job() -> list[Path]:
     attachments = email_attachments(weeks, packs, settings.pack_email_records)
     sent = email_packs(settings, attachments, weekly_subject(today_local()))
     if sent and settings.pack_email_records:
-        record(engine, "records", "ok", username=ACTOR, role=ACTOR, kpi="team_pack", level="team",
-               detail=f"{len(packs)} weekly team packs with their action lists emailed to {settings.smtp_to}"[:500])
+        record(engine, "export", "ok", username=ACTOR, role=ACTOR, kpi="team_pack", level="team",
+               record_count=sum(listed_count(w) for w in weeks.values()), channel="scheduler",
+               detail=f"{len(packs)} weekly team packs with their action lists emailed to {settings.smtp_to}")
     log.info(
         f"wrote {len(packs)} team packs to {settings.pack_dir}" + (f", emailed to {settings.smtp_to}" if sent else ""),
         extra={"job": "packs"},
