@@ -16,6 +16,7 @@ from api.models import ROLES
 from core.appdb import get_engine
 from core.settings import get_settings
 
+AUDIT_EVENTS = ("records", "login_failed", "prune", "backup", "restore")
 users_app = typer.Typer(help="Who may sign in, with which role.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Bearer tokens for API clients (shown once, kept only hashed).", no_args_is_help=True)
 
@@ -239,11 +240,12 @@ def tokens_list(
 def audit_command(
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many entries, newest first.")] = 50,
     user: Annotated[str | None, typer.Option(help="Only this user's entries.")] = None,
-    event: Annotated[str | None, typer.Option(help="Only `records` or `login_failed`.")] = None,
+    event: Annotated[str | None, typer.Option(help=f"Only one kind: {', '.join(AUDIT_EVENTS)}.")] = None,
 ) -> None:
-    """The audit trail: who looked at which child-level records, when, from where; failed sign-ins."""
-    if event not in (None, "records", "login_failed"):
-        raise _fail("--event must be `records` or `login_failed`.")
+    """The audit trail: who looked at which child-level records, when, from where; failed sign-ins;
+    data removed (prune), backed up and restored."""
+    if event not in (None, *AUDIT_EVENTS):
+        raise _fail(f"--event must be one of {', '.join(AUDIT_EVENTS)}.")
     with _refusals():
         trail = audit.entries(get_engine(), limit, user, event)
     _table(
@@ -256,9 +258,12 @@ def audit_command(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=64, help="Worker processes sharing the port (default KPIDASH_WORKERS, 1). They share the app "
+        "database (sessions, lock-outs) and the warehouse; each keeps its own response cache.",
+        show_default=False)] = None,
 ) -> None:
-    """Run the service (one worker). On the first start, make one demo user per role and print their
-    passwords once."""
+    """Run the service. On the first start, make one demo user per role and print their passwords once."""
     import uvicorn
 
     from api.app import create_server_app
@@ -283,6 +288,15 @@ def serve(
         loopback = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         os.environ["KPIDASH_API_URL"] = f"http://{loopback}:{port}"
         get_settings.cache_clear()
+
+    workers = workers or get_settings().workers
+    if workers > 1:
+        # uvicorn's supervisor starts each worker as a fresh process that builds its own app from the
+        # environment (KPIDASH_API_URL included, set above); the demo users and the load log are done.
+        typer.echo(f"kpidash is starting {workers} workers at {url} (API docs at /api/docs)")
+        uvicorn.run("api.app:create_server_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="info")
+        return
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:  # noqa: ANN001

@@ -17,7 +17,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.appdb import get_engine
-from etl import Issue, LoadResult, list_runs, load_extract, run_issues
+from etl import Issue, LoadResult, UnknownRun, list_runs, load_extract, run_issues
 from etl.runlog import get_run
 
 EXTRACT_ARG = typer.Argument(
@@ -155,6 +155,8 @@ def rejects(
         if run is None:
             raise _fail(f"no run {run_id} in the load log (kpidash runs lists them)" if run_id else "no loads yet")
         issues = run_issues(run.run_id)
+    except UnknownRun as err:  # its archive folder was pruned
+        raise _fail(str(err)) from None
     except SQLAlchemyError as err:
         raise _log_unusable(err) from None
     if severity is not Severity.all:

@@ -30,6 +30,7 @@ from scheduler.state import write_next_runs
 
 log = logging.getLogger("kpidash.scheduler")
 MISFIRE_GRACE_SECONDS = 3600
+PRUNE_TIME = (2, 30)  # nightly, London time: after the history snapshot, before the working day
 
 
 class ScheduleError(Exception):
@@ -63,6 +64,8 @@ def build_scheduler(settings: Settings, scheduler: BaseScheduler | None = None) 
     scheduler.add_job(jobs.history_job, _history_trigger(settings), id="history", name="nightly KPI history",
                       **defaults)
     scheduler.add_job(jobs.packs_job, _pack_trigger(settings), id="packs", name="weekly team packs", **defaults)
+    scheduler.add_job(jobs.prune_job, CronTrigger(hour=PRUNE_TIME[0], minute=PRUNE_TIME[1], timezone=LONDON),
+                      id="prune", name="nightly retention (kpidash prune)", **defaults)
     db = Path(settings.db)
 
     def publish_next_runs(_event: object = None) -> None:

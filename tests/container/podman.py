@@ -166,7 +166,7 @@ runroot = "{c}/run"
 
     # images -----------------------------------------------------------------------------------
     def _debootstrap_image(self, tag: str, packages: tuple[str, ...], change: list[str],
-                           prepare: list[list[str]] | None = None, files: dict[str, Path] | None = None) -> None:
+                           prepare: list[list[str]] | None = None) -> None:
         """A Debian image from Debian's own packages: debootstrap into a folder, then podman import."""
         if shutil.which("debootstrap") is None:
             raise Unavailable("debootstrap is not installed (apt-get install debootstrap; .ci/run does it)")
@@ -185,9 +185,6 @@ runroot = "{c}/run"
                                   f"made (debootstrap: {tail.splitlines()[-1] if tail else 'failed'})")
             raise AssertionError(f"debootstrap failed:\n{tail}")
         try:
-            for name, source in (files or {}).items():
-                target = rootfs / name.lstrip("/")
-                shutil.copy2(source, target)
             for command in prepare or []:
                 subprocess.run(["chroot", str(rootfs), *command], check=True, capture_output=True, timeout=120)
             # Nothing the image needs at run time: the package lists and downloaded packages.
@@ -211,22 +208,25 @@ runroot = "{c}/run"
         return tag
 
     def postgres_image(self) -> str:
-        entrypoint = HERE / "postgres" / "entrypoint.sh"
-        tag = f"localhost/kpidash-postgres:{SUITE}-{_key(SUITE, POSTGRES_PACKAGES, entrypoint.read_text())}"
-        if not self.image_exists(tag):
-            with self.timings.step("PostgreSQL image (debootstrap + import)"):
+        """Debian's PostgreSQL on the same kind of base (debootstrap + import, cached by its packages),
+        with the entrypoint the compose file expects added by a small offline build on top."""
+        base = f"localhost/kpidash-postgres-base:{SUITE}-{_key(SUITE, POSTGRES_PACKAGES)}"
+        if not self.image_exists(base):
+            with self.timings.step("PostgreSQL base image (debootstrap + import)"):
                 self._debootstrap_image(
-                    tag, POSTGRES_PACKAGES,
-                    ['ENTRYPOINT ["/usr/local/bin/postgres-entrypoint"]', "USER postgres",
-                     'VOLUME ["/var/lib/postgresql/data"]', "EXPOSE 5432", "STOPSIGNAL SIGINT"],
+                    base, POSTGRES_PACKAGES, ['CMD ["/bin/bash"]'],
                     prepare=[
                         # the package's own cluster is not used: the entrypoint makes one on the volume
                         ["sh", "-c", "rm -rf /var/lib/postgresql/[0-9]* /etc/postgresql/[0-9]*"],
                         ["install", "-d", "-o", "postgres", "-g", "postgres", "-m", "700", "/var/lib/postgresql/data"],
-                        ["chmod", "755", "/usr/local/bin/postgres-entrypoint"],
                     ],
-                    files={"/usr/local/bin/postgres-entrypoint": entrypoint},
                 )
+        context = HERE / "postgres"
+        tag = f"localhost/kpidash-postgres:{SUITE}-{_key(base, (context / 'entrypoint.sh').read_text())}"
+        if not self.image_exists(tag):
+            with self.timings.step("PostgreSQL image (entrypoint)"):
+                self.run("build", "--format", "docker", "--network", "none", "--build-arg", f"BASE={base}",
+                         "-t", tag, str(context), timeout=600)
         return tag
 
     def wheelhouse(self) -> Path:

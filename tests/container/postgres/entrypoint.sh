@@ -8,8 +8,10 @@ export PGDATA="${PGDATA:-/var/lib/postgresql/data}"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
     pwfile=$(mktemp)
     printf '%s' "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}" > "$pwfile"
+    # UTF-8, as the official image: with no locale set initdb would choose SQL_ASCII, and psycopg hands
+    # SQL_ASCII text back as bytes (SQLAlchemy then fails reading the server's version)
     "$PGBIN/initdb" -D "$PGDATA" -U "${POSTGRES_USER:-postgres}" --pwfile="$pwfile" \
-        --auth-host=scram-sha-256 --auth-local=trust >/dev/null
+        --encoding=UTF8 --locale=C.UTF-8 --auth-host=scram-sha-256 --auth-local=trust >/dev/null
     rm -f "$pwfile"
     echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
     db="${POSTGRES_DB:-${POSTGRES_USER:-postgres}}"
