@@ -90,7 +90,7 @@ def restore_command(
     warehouse (KPIDASH_DB). Stop the service and the scheduler first."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from core.appdb import get_engine
+    from core.appdb import get_engine, make_engine
     from core.audit import record
     from core.settings import get_settings
     from scheduler.backup import BackupError, restore
@@ -98,9 +98,13 @@ def restore_command(
     settings = get_settings()
     try:
         manifest = restore(settings, backup_file, replace=replace)
-        get_engine.cache_clear()
-        record(get_engine(), "restore", "ok", username=_actor()[:64], role="cli",
-               detail=f"restored from {backup_file.absolute()} (made {manifest['created_at']})"[:500])
+        get_engine.cache_clear()  # this process's engine predates the restored schema
+        engine = make_engine(settings.app_db)
+        try:
+            record(engine, "restore", "ok", username=_actor()[:64], role="cli",
+                   detail=f"restored from {backup_file.absolute()} (made {manifest['created_at']})"[:500])
+        finally:
+            engine.dispose()
     except BackupError as exc:
         raise _fail(str(exc)) from None
     except SQLAlchemyError as exc:

@@ -307,10 +307,11 @@ runroot = "{c}/run"
             status = self.health(container)
             if status == "healthy":
                 return time.monotonic() - start
-            if time.monotonic() - start > timeout or self.state(container) not in ("running", "created"):
-                logs = self.run("logs", container, check=False).stdout[-3000:]
-                raise AssertionError(f"{container} is {status!r} (state {self.state(container)}) after "
-                                     f"{time.monotonic() - start:.0f} s:\n{logs}")
+            state = self.state(container)
+            if time.monotonic() - start > timeout or state in ("exited", "stopped", "dead"):
+                logs = self.run("logs", container, check=False)
+                raise AssertionError(f"{container} is {status!r} (state {state!r}) after "
+                                     f"{time.monotonic() - start:.0f} s:\n{logs.stdout[-2000:]}\n{logs.stderr[-3000:]}")
             time.sleep(1)
 
     def health(self, container: str) -> str:
