@@ -156,9 +156,9 @@ runroot = "{c}/run"
     def remove_leftovers(self) -> None:
         """Containers, pods and volumes an earlier, killed run left behind."""
         for kind in ("container", "pod", "volume"):
-            listed = self.run(kind, "ls", "-q", "--filter", f"label={LABEL}", check=False).stdout.split()
-            if kind == "container":
-                listed += self.run("ps", "-aq", "--filter", "label=io.podman.compose.project=kpidash-ct",
+            listed = []
+            for label in (LABEL, "io.podman.compose.project=kpidash-ct"):  # the compose test's project
+                listed += self.run(kind, "ls", "-aq" if kind == "container" else "-q", "--filter", f"label={label}",
                                    check=False).stdout.split()
             if listed:
                 self.run(kind, "rm", "-f", *listed, check=False)
