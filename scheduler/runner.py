@@ -7,6 +7,7 @@ run once, not once per missed slot (coalesce), and only within a grace period.
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 
 from apscheduler.events import (
@@ -82,7 +83,18 @@ def run_scheduler() -> None:
     """Hold the leader lock and run the jobs until stopped (NotLeader if another scheduler runs)."""
     configure_json_logging()
     settings = get_settings()
+    # `docker stop` sends SIGTERM, and a container's first process gets no default handler for it:
+    # stop as on Ctrl-C (a job still running finishes first), not after the engine's kill timeout.
+    signal.signal(signal.SIGTERM, _interrupt)
     with leader_lock(Path(settings.db).absolute()):
         scheduler = build_scheduler(settings)
         log.info("scheduler started", extra={"detail": [j.id for j in scheduler.get_jobs()]})
-        scheduler.start()
+        try:
+            scheduler.start()
+        finally:
+            if scheduler.running:
+                scheduler.shutdown(wait=True)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt

@@ -106,3 +106,26 @@ def test_status_gives_the_next_scheduled_run(tmp_path: Path) -> None:
     assert read_next_runs(db) == {"refresh": when, "history": None}
     (tmp_path / "w.duckdb.schedule.json").write_text("{not json", encoding="utf-8")
     assert next_refresh(db) is None
+
+
+def test_the_scheduler_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    """`docker stop` sends SIGTERM: the scheduler stops at once (exit 0), not when the engine kills it."""
+    import os
+    import signal
+    import time
+
+    env = {**os.environ, "KPIDASH_DB": str(tmp_path / "warehouse.duckdb"),
+           "KPIDASH_APP_DB": f"sqlite:///{tmp_path / 'app.db'}"}
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "scheduler"], env=env, stderr=subprocess.PIPE,
+                            text=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        deadline = time.monotonic() + 60
+        while "scheduler started" not in proc.stderr.readline():
+            assert time.monotonic() < deadline and proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+        assert "scheduler stopped" in proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stderr.close()
