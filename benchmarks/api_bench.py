@@ -188,15 +188,19 @@ def main(argv: list[str] | None = None) -> None:
     token = prepare()
     print(f"GET {PATH}, {CONCURRENCY} concurrent clients, {args.rounds} rounds per mode")
     print(f"{'cache':6} {'workers':>7} {'requests':>9} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
-    for cache, workers in ((True, 1), (True, 2), (False, 1), (False, 2)):
-        proc, base = _start_server(cache, workers)
-        try:
-            if workers > 1:
-                time.sleep(5)  # every worker up, not only the first to answer /ready
-            rounds = [_client_process(base, token, args.requests, args.seconds) for _ in range(args.rounds)]
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+    modes = ((True, 1), (True, 2), (False, 1), (False, 2))
+    results: dict[tuple[bool, int], list[dict[str, float]]] = {mode: [] for mode in modes}
+    for _ in range(args.rounds):  # the modes alternate, so a busy spell of the machine hits them all
+        for cache, workers in modes:
+            proc, base = _start_server(cache, workers)
+            try:
+                if workers > 1:
+                    time.sleep(5)  # every worker up, not only the first to answer /ready
+                results[(cache, workers)].append(_client_process(base, token, args.requests, args.seconds))
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+    for (cache, workers), rounds in results.items():
         med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
         print(f"{'on' if cache else 'off':6} {workers:>7} {med['requests']:>9.0f} {med['errors']:>7.0f} "
               f"{med['p50_ms']:>8.1f} {med['p99_ms']:>8.1f} {med['rps']:>8.0f}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import socket
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ import pytest
 from tests.container.podman import Podman, Unavailable
 
 _timings: dict[str, float] = {}
+BLOB_INFO_CACHE = Path("/var/lib/containers/cache/blob-info-cache-v1.boltdb")
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -38,6 +40,9 @@ def podman() -> Iterator[Podman]:
     except Unavailable as exc:
         pytest.skip(str(exc))
     engine.configure()
+    # podman (containers/image 5.23) keeps a cache of layer digests in /var/lib/containers/cache when run
+    # as root, whatever the storage configuration says: if this run made the folder, it goes again after
+    made_outside = not BLOB_INFO_CACHE.parent.exists()
     with engine.lock():
         engine.run("info")
         engine.remove_leftovers()
@@ -47,6 +52,8 @@ def podman() -> Iterator[Podman]:
             engine.remove_leftovers()
             engine.prune()
             _timings.update(engine.timings.steps)
+            if made_outside and {p.name for p in BLOB_INFO_CACHE.parent.rglob("*")} <= {"cache", BLOB_INFO_CACHE.name}:
+                shutil.rmtree(BLOB_INFO_CACHE.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
