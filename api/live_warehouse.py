@@ -248,10 +248,15 @@ class LiveWarehouse:
             version.warehouse.close()
 
     def close(self) -> None:
-        """At shutdown: retire the current version (closed now, or by its last request)."""
-        with self._refreshing:
+        """At shutdown: retire the current version (closed now, or by its last request). A warm-up still
+        running in the background is not waited for beyond a few seconds: it holds its own version."""
+        held = self._refreshing.acquire(timeout=5)
+        try:
             self._swap(None)
             self._signature = self._bad_signature = self._warning = None
+        finally:
+            if held:
+                self._refreshing.release()
 
 
 def _not_published(path: Path) -> str:

@@ -26,6 +26,9 @@ from dashboard.components.formatting import week_bounds
 
 log = logging.getLogger("kpidash.api")
 View = tuple[tuple, Callable[[Version], Representation]]
+# At most this many views per load (half the response cache's 2,048 entries): a trust with more teams
+# than this covers gets its first scopes warmed (the trust, the services, then teams in id order).
+MAX_VIEWS = 1024
 
 
 def first_views(version: Version) -> Iterator[View]:
@@ -54,7 +57,10 @@ def warm(cache: ResponseCache, version: Version) -> int:
     skipped (its request will say why, as it always has): warming never stops a version serving."""
     start, made = time.monotonic(), 0
     run_id = version.warehouse.run_id
-    for key, make in first_views(version):
+    for number, (key, make) in enumerate(first_views(version)):
+        if number >= MAX_VIEWS:
+            log.info("warming stopped at %d views for run %s (the rest are made when first asked)", MAX_VIEWS, run_id)
+            break
         try:
             cache.get_or_make((run_id, *key), lambda make=make: make(version))
             made += 1

@@ -141,7 +141,11 @@ def _round(warm: bool, token: str, paths: list[str], seconds: float) -> dict[str
         samples = json.loads(client.communicate()[0])
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
     after = sorted(lat for t0, lat, _ in samples if published_at <= t0 < published_at + seconds)
     errors = sum(1 for t0, _, status in samples if status != 200)
     return {"requests": len(after), "errors": errors, "p50_ms": 1000 * after[len(after) // 2],
