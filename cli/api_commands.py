@@ -16,6 +16,7 @@ from api.models import ROLES
 from core.appdb import get_engine
 from core.settings import get_settings
 
+WORKER_HEALTHCHECK_SECONDS = 60
 AUDIT_EVENTS = ("records", "login_failed", "prune", "backup", "restore")
 users_app = typer.Typer(help="Who may sign in, with which role.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Bearer tokens for API clients (shown once, kept only hashed).", no_args_is_help=True)
@@ -294,8 +295,10 @@ def serve(
         # uvicorn's supervisor starts each worker as a fresh process that builds its own app from the
         # environment (KPIDASH_API_URL included, set above); the demo users and the load log are done.
         typer.echo(f"kpidash is starting {workers} workers at {url} (API docs at /api/docs)")
+        # The supervisor kills a worker that misses its health ping; uvicorn's 5 s is too short for a
+        # worker starting (imports, the warehouse) on a busy small machine, which it then restarts forever.
         uvicorn.run("api.app:create_server_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="info")
+                    log_level="info", timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
         return
 
     class Server(uvicorn.Server):

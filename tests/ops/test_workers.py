@@ -87,13 +87,35 @@ class Worker:
         headers = {"Content-Type": "application/json"} if body is not None else {}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        try:
+            answer, data = self._send(method, path, body, headers)
+        except (http.client.RemoteDisconnected, ConnectionError):
+            # the worker closed the idle keep-alive connection (after 5 s): a new one to the same worker
+            self._reconnect()
+            answer, data = self._send(method, path, body, headers)
+        return answer.status, dict(answer.getheaders()), json.loads(data) if data else None
+
+    def _send(self, method: str, path: str, body: dict | None, headers: dict[str, str]
+              ) -> tuple[http.client.HTTPResponse, bytes]:
         sock = self.conn.sock
         self.conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
         answer = self.conn.getresponse()
         data = answer.read()
         # http.client reconnects silently if the server closed the connection: it must still be the same one
         assert self.conn.sock is sock and _worker_holding(self.conn, self.port, self.workers) == self.pid
-        return answer.status, dict(answer.getheaders()), json.loads(data) if data else None
+        return answer, data
+
+    def _reconnect(self) -> None:
+        self.conn.close()
+        for _ in range(100):
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            conn.request("GET", "/api/v1/health")
+            conn.getresponse().read()
+            if _worker_holding(conn, self.port, self.workers) == self.pid:
+                self.conn = conn
+                return
+            conn.close()
+        raise AssertionError(f"100 new connections, none to worker {self.pid}")
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +201,7 @@ def test_each_worker_moves_to_a_new_load_and_caches_by_version(two_workers: dict
 
     with own_settings(two_workers["data"]):
         new_run = load_extract(two_workers["extract"]).run_id
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 300  # each worker warms the new version before serving it (api.warm)
     seen: dict[int, str] = {}
     while time.monotonic() < deadline:
         seen = {w.pid: w.request("GET", path, token)[1]["x-kpidash-run-id"] for w in (a, b)}
