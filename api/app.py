@@ -32,12 +32,21 @@ def _open_warehouse(path: Path):  # noqa: ANN202  (kpis.Warehouse)
     return open_warehouse(path)
 
 
-def create_app(check_interval: float = 1.0, freeze_gc: bool = False) -> FastAPI:
+def create_app(check_interval: float = 1.0, freeze_gc: bool = False, warm: bool = False) -> FastAPI:
     """A new app reading today's settings (KPIDASH_*). check_interval: how often, in seconds, the
-    published warehouse file is looked at for a new version; freeze_gc: see create_server_app."""
+    published warehouse file is looked at for a new version; freeze_gc: see create_server_app; warm:
+    make the dashboard's first views of each new version before it serves (api.warm)."""
     settings = get_settings()
     cache = ResponseCache(enabled=settings.api_cache)
-    live = LiveWarehouse(settings.db, _open_warehouse, on_swap=cache.keep_only, check_interval=check_interval)
+    warm_up = None
+    if warm and settings.api_cache:
+        from api.warm import warm as warm_views
+
+        def warm_up(version):  # noqa: ANN001, ANN202
+            return warm_views(cache, version)
+
+    live = LiveWarehouse(settings.db, _open_warehouse, on_swap=cache.keep_only, check_interval=check_interval,
+                         warm=warm_up)
     state = ApiState(settings=settings, engine=get_engine(), live=live, cache=cache)
 
     @asynccontextmanager
@@ -80,5 +89,6 @@ def create_app(check_interval: float = 1.0, freeze_gc: bool = False) -> FastAPI:
 def create_server_app() -> FastAPI:
     """The app as `kpidash serve` runs it, in a process of its own: after start-up the garbage
     collector's full passes skip everything start-up made (the libraries, the open warehouse), which
-    keeps their pauses out of the slowest requests."""
-    return create_app(freeze_gc=True)
+    keeps their pauses out of the slowest requests. Each new load is warmed before it serves
+    (KPIDASH_WARM_AFTER_LOAD)."""
+    return create_app(freeze_gc=True, warm=get_settings().warm_after_load)

@@ -84,7 +84,7 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    event: Mapped[str] = mapped_column(String(32))  # core.audit.EVENTS: records | export | rejects | login_failed
+    event: Mapped[str] = mapped_column(String(32))  # one of core.audit.EVENTS
     username: Mapped[str | None] = mapped_column(String(64), index=True)
     role: Mapped[str | None] = mapped_column(String(32))
     kpi: Mapped[str | None] = mapped_column(String(64))

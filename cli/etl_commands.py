@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.appdb import get_engine
 from core.audit import record_command
 from core.spreadsheet import safe_cells
-from etl import Issue, LoadResult, list_runs, load_extract, run_issues
+from etl import Issue, LoadResult, UnknownRun, list_runs, load_extract, run_issues
 from etl.runlog import get_run
 
 EXTRACT_ARG = typer.Argument(
@@ -171,6 +171,8 @@ def rejects(
         # The values quote the extract's cells: audited before they are shown.
         record_command(get_engine(), "rejects", record_count=len(shown),
                        detail=f"kpidash rejects {run.run_id} --severity {severity.value} --format {fmt.value}")
+    except UnknownRun as err:  # its archive folder was pruned
+        raise _fail(str(err)) from None
     except SQLAlchemyError as err:
         raise _log_unusable(err) from None
     if fmt is Format.csv:

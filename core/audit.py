@@ -21,7 +21,8 @@ from sqlalchemy import Engine, String
 from core.appdb import load_models
 
 AUDIT_TABLE = "audit_log"
-EVENTS = ("records", "export", "rejects", "login_failed")  # a view, a file, a run's rejected rows, a sign-in
+# a view, a file, a run's rejected rows, a sign-in; data removed (retention), backed up, restored
+EVENTS = ("records", "export", "rejects", "login_failed", "prune", "backup", "restore")
 CHANNELS = ("api", "dashboard", "cli", "scheduler")
 
 # C0 and C1 controls, DEL, line and paragraph separators, and bidirectional overrides (which can make a

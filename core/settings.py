@@ -183,6 +183,26 @@ class Settings(BaseSettings):
 
         trusted_networks(value)  # ValueError naming the entry that is not an address or network
         return value
+    workers: int = Field(
+        1,
+        ge=1,
+        description="Worker processes `kpidash serve` starts (--workers overrides it). They share the app "
+        "database, so a session or a lock-out made in one is valid in every one; each keeps its own response "
+        "cache. About one per core: docs/operations.md gives the measured throughput.",
+    )
+    warm_after_load: bool = Field(
+        True,
+        description="After each new load, compute the views the dashboard asks for first (Today, the team "
+        "pages, the trends) into the response cache before the new version is served, so its first users "
+        "do not wait for them.",
+    )
+    retention_days: int = Field(
+        30,
+        ge=1,
+        description="Days that each load's raw child-level input (the archive's run folders, rejected rows "
+        "included) and the weekly pack files are kept; `kpidash prune` (nightly, by the scheduler) removes "
+        "older ones, and always keeps the last good load's input.",
+    )
 
 
 @lru_cache

@@ -14,6 +14,7 @@ from core.settings import get_settings
 from etl.refresh import RefreshOutcome, refresh
 from scheduler.history import Snapshot, store_snapshot, today_local
 from core.audit import record
+from scheduler.retention import PruneReport, prune
 from scheduler.packs import (
     ACTOR,
     email_attachments,
@@ -63,3 +64,10 @@ def packs_job() -> list[Path]:
         extra={"job": "packs"},
     )
     return packs
+
+
+def prune_job() -> PruneReport:
+    """Remove child-level raw data older than KPIDASH_RETENTION_DAYS (audited when anything goes)."""
+    report = prune(get_settings(), get_engine(), actor=ACTOR)
+    log.info(f"removed {report.summary()}", extra={"job": "prune"})
+    return report

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -157,6 +158,12 @@ async def figures(
     ] = "spec",
 ) -> Response:
     """Every KPI (or those named) for a period, at a level: one row per KPI and unit, ordered as the spec."""
+    return await cached_response(request, *figures_view(date_from, date_to, level, unit, kpi, fields))
+
+
+def figures_view(date_from: dt.date | None, date_to: dt.date | None, level: str, unit: str | None,
+                 kpi: list[str] | tuple[str, ...] | None, fields: str) -> tuple[tuple, Callable[[Version], Representation]]:
+    """GET /kpis as its cache key and the function that makes its answer (api.warm makes it ahead of time)."""
 
     def make(version: Version) -> Representation:
         wh = version.warehouse
@@ -168,8 +175,7 @@ async def figures(
             rows = with_targets(rows, wh.config)
         return Representation.json(rows, _version_headers(version, *period))
 
-    key = ("kpis", date_from, date_to, level, unit, tuple(kpi or ()), fields)
-    return await cached_response(request, key, make)
+    return ("kpis", date_from, date_to, level, unit, tuple(kpi or ()), fields), make
 
 
 @router.get("/kpis/{kpi}/trend", response_model=list[TrendRow], responses=NOT_FOUND)
@@ -187,6 +193,12 @@ async def trend(
 ) -> Response:
     """One KPI per month or week (flow: events in the period; stock: at its end), the last period
     ending on `to`."""
+    return await cached_response(request, *trend_view(kpi, by, periods, level, unit, date_to))
+
+
+def trend_view(kpi: str, by: str, periods: int, level: str, unit: str | None, date_to: dt.date | None
+               ) -> tuple[tuple, Callable[[Version], Representation]]:
+    """GET /kpis/{kpi}/trend as its cache key and the function that makes its answer."""
 
     def make(version: Version) -> Representation:
         wh = version.warehouse
@@ -197,8 +209,7 @@ async def trend(
                           date_to=as_at)
         return Representation.json(with_targets(rows, wh.config), _version_headers(version, None, as_at))
 
-    key = ("trend", kpi, by, periods, level, unit, date_to)
-    return await cached_response(request, key, make)
+    return ("trend", kpi, by, periods, level, unit, date_to), make
 
 
 _BASE_COLUMNS = ["record_type", "record_id", "child_id", "team_id", "team_unit", "service_unit", "worker_id",
