@@ -116,7 +116,9 @@ def create_dash_app(api_url: str | None = None) -> Dash:
         if flask.request.path == "/_dash-update-component" and flask.request.method == "POST":
             body = flask.request.get_json(silent=True)
             if not (isinstance(body, dict) and isinstance(body.get("inputs"), list) and "outputs" in body
-                    and isinstance(body.get("output"), str) and body["output"] in app.callback_map):
+                    and isinstance(body.get("output"), str) and body["output"] in app.callback_map
+                    and len(body["inputs"]) == len(app.callback_map[body["output"]]["inputs"])
+                    and len(body.get("state") or []) == len(app.callback_map[body["output"]]["state"])):
                 return flask.Response('{"detail": "This is not a request the dashboard makes: reload the page."}',
                                       status=400, mimetype="application/json")
         return None

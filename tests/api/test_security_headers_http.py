@@ -163,7 +163,15 @@ def test_a_missing_dash_file_is_a_404_not_a_500(api, path: str) -> None:
     assert "Internal Server Error" not in response.text and "Traceback" not in response.text
 
 
-@pytest.mark.parametrize("body", [{"username": "x"}, [1, 2], {"output": "nope.children", "outputs": {}, "inputs": []}])
+# the records dialog's callback with one of its three inputs left out (a crafted request Dash would crash on)
+_DRAWER = ("..drawer.style...drawer-title.children...drawer-message.children...drawer-grid.rowData..."
+           "drawer-grid.columnDefs...drawer-request.data..")
+_SHORT = {"output": _DRAWER, "outputs": [], "inputs": [[], {"id": "drawer-close", "property": "n_clicks", "value": 1}],
+          "state": [{"id": "today-date", "property": "data", "value": None}]}
+
+
+@pytest.mark.parametrize("body", [{"username": "x"}, [1, 2], {"output": "nope.children", "outputs": {}, "inputs": []},
+                                  _SHORT])
 def test_a_crafted_dashboard_callback_is_a_400_not_a_500(api, body: object) -> None:
     response = api.client.post("/_dash-update-component", json=body)
     assert response.status_code == 400 and response.json()["detail"].startswith("This is not a request the dashboard")
