@@ -4,8 +4,10 @@ first users after each refresh get cached answers instead of waiting for the eng
 
 The views are the dashboard's own requests, built by the same functions the routes use (so the cache
 keys cannot drift): Today for the trust, every service and every team (the figures on the extract
-date, the day before and a week before, and the 30-day sparklines); each team's week (this week, last
-week, the trust this week, the workers); and the trust's 24-month trend of every KPI.
+date, the last working day before it and a week before, the 30-day sparklines, the weekly XmR charts
+and the teams' signals of concern for the attention list); each team's week (this week, last week, the
+trust this week, the workers; its weekly charts are the team scope's above); the trust's monthly XmR
+charts (Trends) and 24-month trend of every KPI.
 tests/api/test_warm.py drives the dashboard's page code after a load and checks every request is a hit.
 """
 
@@ -18,11 +20,13 @@ from collections.abc import Callable, Iterator
 
 from api.live_warehouse import Version
 from api.response_cache import Representation, ResponseCache
-from api.routes.dashboard_support import daily_view, team_workers_view
+from api.routes.dashboard_support import daily_view, last_working_day_view, team_workers_view
 from api.routes.kpis import figures_view, trend_view
-from dashboard.pages.today import DAILY_KPIS
-from kpis import KPIS
+from api.routes.spc import spc_view
 from dashboard.components.formatting import week_bounds
+from dashboard.pages.today import DAILY_KPIS, SPC_BY, SPC_PERIODS
+from kpis import KPIS
+from kpis.working_days import previous_working_day
 
 log = logging.getLogger("kpidash.api")
 View = tuple[tuple, Callable[[Version], Representation]]
@@ -38,17 +42,25 @@ def first_views(version: Version) -> Iterator[View]:
     teams = wh.teams()
     scopes = [("trust", None)] + [("service", s) for s in dict.fromkeys(t["service"] for t in teams)] + \
              [("team", t["team_id"]) for t in teams]
-    for level, unit in scopes:  # Today
-        for day in (as_at, as_at - dt.timedelta(days=1), as_at - dt.timedelta(days=7)):
+    wh.ensure_calendar(as_at - dt.timedelta(days=60), as_at)
+    with wh.cursor() as cur:
+        before = previous_working_day(cur, as_at) or as_at - dt.timedelta(days=1)
+    yield last_working_day_view(as_at)
+    # Today's attention list: the teams' weekly signals of concern (asked once for every scope above a team)
+    yield spc_view((), SPC_BY, SPC_PERIODS, "team", None, as_at, ("special_cause_concern",))
+    for level, unit in scopes:  # Today: the tiles (now, the last working day, a week ago), sparklines, charts
+        for day in (as_at, before, as_at - dt.timedelta(days=7)):
             yield figures_view(None, day, level, unit, DAILY_KPIS, "all")
         yield daily_view(list(DAILY_KPIS), 30, level, unit, as_at)
+        yield spc_view((), SPC_BY, SPC_PERIODS, level, unit, as_at)
     monday, last_monday, last_sunday = week_bounds(as_at)
     yield figures_view(monday, as_at, "trust", None, (), "all")
     for team in teams:  # Team
         yield figures_view(monday, as_at, "team", team["team_id"], (), "all")
         yield figures_view(last_monday, last_sunday, "team", team["team_id"], (), "all")
         yield team_workers_view(team["team_id"], as_at)
-    for kpi in KPIS:  # Trends
+    yield spc_view((), "month", 24, "trust", None, as_at)  # Trends: its summary and charts
+    for kpi in KPIS:  # the book and older clients: each KPI's trust trend
         yield trend_view(kpi.id, "month", 24, "trust", None, as_at)
 
 

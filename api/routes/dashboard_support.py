@@ -111,6 +111,11 @@ class LastWorkingDay(BaseModel):
 async def last_working_day(request: Request, _user: CurrentUser, date_to: ToDate = None) -> Response:
     """The last working day before `to` (default: the extract date), by the trust's calendar (bank
     holidays and closure days): what a tile's "since the last working day" compares with."""
+    return await cached_response(request, *last_working_day_view(date_to))
+
+
+def last_working_day_view(date_to: dt.date | None) -> tuple[tuple, Callable[[Version], Representation]]:
+    """GET /dashboard/last-working-day as its cache key and the function that makes its answer."""
 
     def make(version: Version) -> Representation:
         wh = version.warehouse
@@ -120,4 +125,4 @@ async def last_working_day(request: Request, _user: CurrentUser, date_to: ToDate
             day = previous_working_day(cur, as_at)
         return Representation.json({"to": as_at, "last_working_day": day}, _version_headers(version, None, as_at))
 
-    return await cached_response(request, ("last_working_day", date_to), make)
+    return ("last_working_day", date_to), make
