@@ -1,9 +1,10 @@
 """API benchmark: GET /api/v1/kpis?level=team&fields=all (as the dashboard asks) under 32 concurrent
 clients: the same request again (answered from the response cache), and a new period in every request
 (never cached: a board member picking a quarter), read from the daily cube and, side by side, counted
-from the facts (KPIDASH_CUBE=false, the engine before the cube).
+from the facts (KPIDASH_CUBE=false, the engine before the cube); each with one uvicorn worker and with
+two (`kpidash serve --workers 2`).
 
-The server is uvicorn with one worker in its own process; the load comes from another process (32
+The server is uvicorn in its own process; the load comes from another process (32
 keep-alive HTTP/1.1 clients on asyncio) over loopback, so server and client share the machine's two
 cores as they would in CI. Each mode runs ROUNDS times and the medians are reported.
 
@@ -116,14 +117,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(cache: bool = True, cube: bool = True) -> tuple[subprocess.Popen, str]:
-    """uvicorn with one worker on the benchmark's warehouse, in its own process: (process, base URL)."""
+def start_server(cache: bool = True, cube: bool = True, workers: int = 1) -> tuple[subprocess.Popen, str]:
+    """uvicorn on the benchmark's warehouse, in its own process: (process, base URL)."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = (WORK / "server.log").open("ab")  # the server's warnings (slow requests) kept out of the tables
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.app:create_server_app", "--factory", "--host", "127.0.0.1", "--port",
-         str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"],
+         str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
         cwd=ROOT, env={**_env(cache, cube), "KPIDASH_API_URL": base}, stderr=log,
     )
     log.close()
@@ -230,10 +231,13 @@ def _client_process(base: str, token: str, requests: int, seconds: float, new_pe
     return json.loads(out.stdout)
 
 
-MODES = (  # (label, response cache, daily cube, a new period in every request)
-    ("same request, cache on (default)", True, True, False),
-    ("new period each request, daily cube", True, True, True),
-    ("new period each request, facts (KPIDASH_CUBE=false)", True, False, True),
+MODES = (  # (label, response cache, daily cube, a new period in every request, uvicorn workers)
+    ("same request, cache on (default)", True, True, False, 1),
+    ("same request, cache on (default)", True, True, False, 2),
+    ("new period each request, daily cube", True, True, True, 1),
+    ("new period each request, daily cube", True, True, True, 2),
+    ("new period each request, facts (KPIDASH_CUBE=false)", True, False, True, 1),
+    ("new period each request, facts (KPIDASH_CUBE=false)", True, False, True, 2),
 )
 
 
@@ -254,19 +258,25 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     token = prepare()
-    print(f"\nGET {PATH}, {CONCURRENCY} concurrent clients, one uvicorn worker, {args.rounds} rounds per mode\n")
-    print("| mode | requests | errors | p50 | p99 | requests/s |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for label, cache, cube, new_period in MODES:
-        proc, base = start_server(cache, cube)
-        try:
-            rounds = [_client_process(base, token, args.requests, args.seconds, new_period,
-                                      offset=r * (args.requests + WARMUP)) for r in range(args.rounds)]
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    print(f"\nGET {PATH}, {CONCURRENCY} concurrent clients, {args.rounds} rounds per mode (modes alternate)\n")
+    print("| mode | workers | requests | errors | p50 | p99 | requests/s |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    results: dict[tuple, list[dict[str, float]]] = {mode: [] for mode in MODES}
+    for r in range(args.rounds):  # the modes alternate, so a busy spell of the machine hits them all
+        for mode in MODES:
+            _, cache, cube, new_period, workers = mode
+            proc, base = start_server(cache, cube, workers)
+            try:
+                if workers > 1:
+                    time.sleep(5)  # every worker up, not only the first to answer /ready
+                results[mode].append(_client_process(base, token, args.requests, args.seconds, new_period,
+                                                     offset=r * (args.requests + WARMUP)))
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+    for (label, _, _, _, workers), rounds in results.items():
         med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
-        print(f"| {label} | {med['requests']:,.0f} | {med['errors']:.0f} | {med['p50_ms']:,.1f} ms | "
+        print(f"| {label} | {workers} | {med['requests']:,.0f} | {med['errors']:.0f} | {med['p50_ms']:,.1f} ms | "
               f"{med['p99_ms']:,.1f} ms | {med['rps']:,.0f} |", flush=True)
 
 

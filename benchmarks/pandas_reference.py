@@ -1,4 +1,4 @@
-"""Every KPI of ../shared/spec/kpis.md written a second time, plainly in pandas.
+"""Every KPI of ../shared/spec/kpis.md and ../shared/spec/qa-audits.md written a second time, plainly in pandas.
 
 Two independent readings of the spec catch each other's mistakes: tests/reference/ compares this with
 the DuckDB engine in kpis/ (written without reading it), and the benchmark uses it as the baseline a
@@ -17,7 +17,7 @@ import holidays
 import numpy as np
 import pandas as pd
 
-from etl.contract import CASE_HOLDING_ROLES, TABLES
+from etl.contract import CASE_HOLDING_ROLES, QA_TABLES, TABLES
 
 LEVELS = ("trust", "service", "team", "worker")
 UNKNOWN = "UNKNOWN"
@@ -43,6 +43,17 @@ KPI_MEASURES: dict[str, str] = {
     "referrals": "count",
     "re_referral_rate": "rate",
 }
+# qa-audits.md: only with audits.csv (and domains / actions with their own file too)
+QA_MEASURES: dict[str, str] = {
+    "audits_completed": "count",
+    "audits_on_time": "rate",
+    "audits_overdue": "count",
+    "audits_good_or_better": "rate",
+    "audits_inadequate": "count",
+    "moderation_agreement": "rate",
+    "audit_actions_overdue": "count",
+    "domain_good_or_better": "rate",
+}
 # KPIs whose records name a worker (the spec's "Worker-level rows exist only for ...").
 WORKER_KPIS = frozenset(
     {
@@ -60,15 +71,22 @@ WORKER_KPIS = frozenset(
     }
 )
 _TEAM_TABLES = ("referrals", "assessments", "s47_enquiries", "episodes", "missing_episodes", "workers")
+GOOD_OR_BETTER = ("outstanding", "good")
 
 
 def load_tables(warehouse_path: Path | str) -> dict[str, pd.DataFrame]:
-    """The published warehouse's contract tables as DataFrames, read once so a benchmark times only KPIs."""
+    """The published warehouse's contract tables as DataFrames, read once so a benchmark times only KPIs.
+    A QA file is there only when the extract held it (the warehouse's extract_files says so)."""
     con = duckdb.connect(str(warehouse_path), read_only=True)
     try:
-        return {
-            t.name: con.execute(f"SELECT {', '.join(t.column_names)} FROM {t.name}").df() for t in TABLES
-        }
+        out = {t.name: con.execute(f"SELECT {', '.join(t.column_names)} FROM {t.name}").df() for t in TABLES}
+        names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "extract_files" in names:
+            supplied = {r[0] for r in con.execute("SELECT file FROM extract_files WHERE supplied").fetchall()}
+            for t in QA_TABLES:
+                if t.file_name in supplied:
+                    out[t.name] = con.execute(f"SELECT {', '.join(t.column_names)} FROM {t.name}").df()
+        return out
     finally:
         con.close()
 
@@ -108,6 +126,8 @@ def compute_kpis_pandas(
         if level == "worker" and kpi not in WORKER_KPIS:
             continue
         rows += _emit(kpi, measure, level, populations[kpi], required)
+    if "audits" in t:
+        rows += _qa_rows(t, start, end, level, required)
     return rows
 
 
@@ -117,7 +137,7 @@ def compute_kpis_pandas(
 def _prepared(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Typed copies: contract dates as datetime64, empty strings as missing, team and service units."""
     out: dict[str, pd.DataFrame] = {}
-    for table in TABLES:
+    for table in TABLES + tuple(q for q in QA_TABLES if q.name in tables):
         df = tables[table.name].copy()
         for col in table.columns:
             if col.type in ("date", "datetime"):
@@ -129,7 +149,7 @@ def _prepared(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         out[table.name] = df
     teams = out["teams"]
     service_of = dict(zip(teams["team_id"], teams["service"], strict=True))
-    for name in _TEAM_TABLES:
+    for name in _TEAM_TABLES + (("audits",) if "audits" in out else ()):
         df = out[name]
         team = df["team_id"].where(df["team_id"].isin(teams["team_id"]), UNKNOWN)
         out[name] = df.assign(_team=team, _service=team.map(service_of).fillna(UNKNOWN))
@@ -264,6 +284,44 @@ def _referral_kpis(t: dict[str, pd.DataFrame], start: pd.Timestamp, end: pd.Time
     ]
     in_period = in_period.assign(num=in_period["referral_id"].isin(earlier["referral_id"]))
     return {"referrals": in_period, "re_referral_rate": in_period}
+
+
+def _qa_rows(t: dict[str, pd.DataFrame], start: pd.Timestamp, end: pd.Timestamp, level: str,
+             required: list[str]) -> list[dict]:
+    """qa-audits.md: audits count in their team (UNKNOWN if not in teams.csv), its service and their
+    worker_id; actions and domain grades in their audit's. Every worker_id of a loaded audit has a row."""
+    a = t["audits"]
+    a = a.assign(final=a["moderated_grade"].fillna(a["grade"]))
+    if level == "worker":
+        required = sorted(a["worker_id"].dropna().unique())
+    completed = a[_in_period(a["completed_date"], start, end)]
+    moderated = a[_in_period(a["moderated_date"], start, end)]
+    populations = {
+        "audits_completed": completed,
+        "audits_on_time": completed.assign(num=completed["completed_date"] <= completed["due_date"]),
+        "audits_overdue": a[(a["due_date"] < end) & (a["completed_date"].isna() | (a["completed_date"] > end))],
+        "audits_good_or_better": completed.assign(num=completed["final"].isin(GOOD_OR_BETTER)),
+        "audits_inadequate": completed[completed["final"] == "inadequate"],
+        "moderation_agreement": moderated.assign(num=moderated["moderated_grade"] == moderated["grade"]),
+    }
+    rows: list[dict] = []
+    for kpi in ("audits_completed", "audits_on_time", "audits_overdue", "audits_good_or_better", "audits_inadequate",
+                "moderation_agreement"):
+        rows += _emit(kpi, QA_MEASURES[kpi], level, populations[kpi], required)
+    units = a[["audit_id", "_team", "_service", "worker_id"]]
+    if "audit_actions" in t:
+        ac = t["audit_actions"].merge(units, on="audit_id", how="inner")
+        overdue = ac[(ac["due_date"] < end) & (ac["completed_date"].isna() | (ac["completed_date"] > end))]
+        rows += _emit("audit_actions_overdue", "count", level, overdue, required)
+    if "audit_domains" in t:
+        graded = t["audit_domains"].merge(completed[["audit_id", "_team", "_service", "worker_id"]], on="audit_id",
+                                          how="inner")
+        graded = graded.assign(num=graded["grade"].isin(GOOD_OR_BETTER))
+        for domain in sorted(graded["domain"].unique()):  # one set of rows per domain graded in the period
+            for row in _emit("domain_good_or_better", "rate", level, graded[graded["domain"] == domain], required):
+                rows.append({"kpi": row["kpi"], "level": row["level"], "unit": row["unit"], "domain": domain,
+                             "numerator": row["numerator"], "denominator": row["denominator"], "value": row["value"]})
+    return rows
 
 
 # --- output -----------------------------------------------------------------------------------------

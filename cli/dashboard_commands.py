@@ -1,4 +1,5 @@
-"""`kpidash book`: the printable performance book as one offline HTML file, from the API."""
+"""`kpidash book`: the printable performance book as one offline HTML file, from the API; `kpidash qa-page`:
+QA on a Page (HTML or PDF) for a month and the trust, a service or a team, from the published warehouse."""
 
 from __future__ import annotations
 
@@ -39,3 +40,40 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"kpidash book: cannot write {out}: {exc.strerror}.", err=True)
             raise typer.Exit(2) from None
         typer.echo(f"Wrote the performance book for {month} to {out}.")
+
+    @app.command("qa-page")
+    def qa_page_command(
+        month: Annotated[str, typer.Option(help="The month, YYYY-MM (the current month runs to the extract date).")],
+        out: Annotated[Path, typer.Option(help="The file to write: .html, or .pdf (printed by headless Chromium).")],
+        level: Annotated[str, typer.Option(help="trust, service or team.")] = "trust",
+        unit: Annotated[str | None, typer.Option(help="The service name or team id (with --level service or team).")]
+        = None,
+    ) -> None:
+        """Write QA on a Page: audits done against due, grade mix, moderation, strongest and weakest domains,
+        overdue actions and the linked KPIs' figures, on one A4 page."""
+        from dashboard.components.qa_html import qa_page_html
+        from dashboard.print_pdf import PdfUnavailable, html_to_pdf
+        from kpis import KpiError, open_warehouse
+        from kpis.qa import qa_page
+
+        suffix = out.suffix.lower()
+        if suffix not in (".html", ".htm", ".pdf"):
+            typer.echo(f"kpidash qa-page: --out must end in .html or .pdf, not {out.name!r}.", err=True)
+            raise typer.Exit(2)
+        try:
+            with open_warehouse() as wh:
+                page = qa_page_html(qa_page(wh, month, level, unit))
+        except KpiError as exc:
+            typer.echo(f"kpidash qa-page: {exc}", err=True)
+            raise typer.Exit(1) from None
+        try:
+            content = html_to_pdf(page) if suffix == ".pdf" else page.encode("utf-8")
+        except PdfUnavailable as exc:
+            typer.echo(f"kpidash qa-page: {exc} (or write --out with .html)", err=True)
+            raise typer.Exit(2) from None
+        try:
+            out.write_bytes(content)
+        except OSError as exc:
+            typer.echo(f"kpidash qa-page: cannot write {out}: {exc.strerror}.", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"Wrote QA on a Page for {month} ({level}{' ' + unit if unit else ''}) to {out}.")

@@ -1,6 +1,6 @@
-"""`kpidash kpis`, `kpidash records` and `kpidash trend`: the KPI layer from the command line.
+"""`kpidash kpis`, `kpidash records`, `kpidash trend` and `kpidash spc`: the KPI layer from the command line.
 
-All three read the published warehouse at KPIDASH_DB and the KPI configuration (KPIDASH_CONFIG_FILE).
+All four read the published warehouse at KPIDASH_DB and the KPI configuration (KPIDASH_CONFIG_FILE).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import typer
 
 if TYPE_CHECKING:  # the KPI layer is imported when a command runs, not for every command
     from kpis import Warehouse
+
+SPC_PERIODS = 24  # kpis.spc.DEFAULT_PERIODS (tests/test_cli_startup.py checks), named without importing it
 
 
 class Level(str, Enum):
@@ -140,6 +142,7 @@ def _print_figures(rows: list[dict], wh: Warehouse, fmt: Format, with_period: bo
         ("kpi", lambda r: r["kpi"]),
         ("level", lambda r: r["level"]),
         ("unit", lambda r: r["unit"]),
+        *([("domain", lambda r: r.get("domain") or "-")] if any("domain" in r for r in rows) else []),
         ("value", _value),
         ("numerator", lambda r: _number(r["numerator"])),
         ("denominator", lambda r: _number(r["denominator"])),
@@ -177,11 +180,14 @@ def records_command(
                                                 "ambiguous (default: trust, then team, service, worker).")] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """The child-level records behind one figure, each counted in the numerator or only the denominator."""
+    """The child-level records behind one figure, each counted in the numerator or only the denominator.
+
+    Written to the audit trail first (who ran it, from where, how many records): no entry, no records."""
     from kpis import kpi_records
 
     with _warehouse() as wh:
         rows = kpi_records(wh, kpi, unit, date_from, date_to, level.value if level else None)
+        _audit_records(wh, kpi, unit, level.value if level else None, date_from, date_to, len(rows), fmt)
         if fmt is Format.json:
             _print_json(rows)
             return
@@ -189,6 +195,25 @@ def records_command(
         _print_table(rows, [(n, lambda r, n=n: _number(r[n])) for n in names])
         numerator = sum(r["counted_in"] == "numerator" for r in rows)
         typer.echo(f"{numerator} counted in the numerator, {len(rows) - numerator} only in the denominator")
+
+
+def _audit_records(wh: Warehouse, kpi: str, unit: str, level: str | None, date_from: dt.date | None,
+                   date_to: dt.date | None, count: int, fmt: Format) -> None:
+    """The audit entry of `kpidash records` (the app database must be reachable: no entry, no records)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core.appdb import get_engine
+    from core.audit import record_command
+
+    try:
+        record_command(get_engine(), "records", kpi=kpi, unit=unit, level=level or wh.infer_level(unit),
+                       date_from=date_from, date_to=date_to or wh.extract_date, record_count=count,
+                       detail=f"kpidash records --format {fmt.value}")
+    except (SQLAlchemyError, OSError) as exc:
+        cause = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        typer.echo(f"error: the records are not shown: the audit trail (KPIDASH_APP_DB) cannot be written ({cause})",
+                   err=True)
+        raise typer.Exit(1) from None
 
 
 def trend_command(
@@ -210,8 +235,67 @@ def trend_command(
         _print_figures(rows, wh, fmt, with_period=True)
 
 
+class SpcLevel(str, Enum):
+    trust = "trust"
+    service = "service"
+    team = "team"
+    worker = "worker"
+
+
+_FLAGS = (("outside", "outside"), ("two_of_three", "2 of 3"), ("shift", "shift"), ("trend", "trend"))
+
+
+def _print_spc(charts: list[dict]) -> None:
+    """Each chart: its icons, then one line per point with its limits and the rules it breaks."""
+    from kpis.spc import SPC_KEYS
+
+    if not charts:
+        typer.echo("(no units with figures in these periods)")
+    for c in charts:
+        extra = "".join(f" {k}={c[k]}" for k in c if k not in SPC_KEYS and k not in ("available", "note"))
+        typer.echo(f"{c['kpi']}  {c['level']} {c['unit']}{extra}  by {c['by']}: variation {c['variation'] or '-'}, "
+                   f"assurance {c['assurance'] or '-'}" + ("  (trial limits)" if c["trial_limits"] else ""))
+        _print_table(c["points"], [
+            ("from", lambda p: p["period_start"]), ("to", lambda p: p["period_end"]),
+            ("value", lambda p: _number(p["value"])), ("mean", lambda p: _short(p["mean"])),
+            ("lower", lambda p: _short(p["lower_limit"])), ("upper", lambda p: _short(p["upper_limit"])),
+            ("rules", lambda p: ", ".join(label for key, label in _FLAGS if p[key]) or "-"),
+            ("special cause", lambda p: p["special_cause"] or "-"),
+        ])
+        typer.echo("")
+
+
+def _short(v: float | None) -> str:
+    return "-" if v is None else f"{v:.4g}"
+
+
+def spc_command(
+    kpi: Annotated[str, typer.Argument(help='The KPI id, or "all" for every KPI.')],
+    by: Annotated[By, typer.Option("--by", help="month (calendar months) or week (Monday to Sunday).")] = By.month,
+    periods: Annotated[int, typer.Option("--periods", min=1, help="How many complete periods, ending with the last "
+                                         "one that ends on or before --to.")] = SPC_PERIODS,
+    level: Annotated[SpcLevel, typer.Option("--level", help="trust, service, team or worker.")] = SpcLevel.trust,
+    unit: Annotated[str | None, typer.Option("--unit", help="Only this unit of the level.")] = None,
+    date_to: Annotated[dt.date | None, typer.Option("--to", parser=_date, metavar="YYYY-MM-DD",
+                                                    help="The series ends with the last period that ends on or "
+                                                    "before this date (default: the extract date).")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """XmR chart of a KPI (docs/spc.md): mean, limits, special-cause rules, variation and assurance, per unit."""
+    from kpis import get_kpi, kpi_spc
+
+    with _warehouse() as wh:
+        ids = None if kpi == "all" else [get_kpi(kpi).id]
+        charts = kpi_spc(wh, ids, by.value, periods, level.value, unit, date_to)
+        if fmt is Format.json:
+            _print_json(charts)
+        else:
+            _print_spc(charts)
+
+
 def register(app: typer.Typer) -> None:
-    """Add the KPI commands (kpis, records, trend) to the kpidash app."""
+    """Add the KPI commands (kpis, records, trend, spc) to the kpidash app."""
     app.command("kpis")(kpis_command)
     app.command("records")(records_command)
     app.command("trend")(trend_command)
+    app.command("spc")(spc_command)

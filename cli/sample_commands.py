@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,9 +22,15 @@ if TYPE_CHECKING:
 HELP = (
     "Write a synthetic, obviously fictional extract of a children's trust the size of Sandwell.\n\n"
     "Three full years of referrals, assessments, section 47 enquiries, episodes, allocations and missing "
-    "episodes, with rates near the national figures, in the extract contract's format. "
+    "episodes, with rates near the national figures, in the extract contract's format "
+    "(--format ssd: as Standard Safeguarding Dataset tables, docs/ssd.md). "
     "Load it with: kpidash load DIR"
 )
+
+
+class SampleFormat(str, Enum):
+    contract = "contract"
+    ssd = "ssd"
 
 
 def _end_date(value: str | None) -> dt.date | None:
@@ -57,10 +64,12 @@ def _report(summary: SampleSummary, seconds: float) -> str:
 
 
 def sample(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the nine CSV files and manifest.json into (created if absent; files of the same names are replaced).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the CSV files and manifest.json into (created if absent; files of the same names are replaced).", show_default=False)],
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed: the same seed, scale and end date give byte-identical files.")] = 1,
     scale: Annotated[float, typer.Option("--scale", callback=_scale, help="Size of the trust, from 0.01 to 100: 1 is about 80,000 children and 3,800 referrals a year; 10 is ten times that (teams and workers too).")] = 1.0,
     end_date: Annotated[str | None, typer.Option("--end-date", metavar="YYYY-MM-DD", help="Last day of the three years of history (the extract is dated the day after). Default: yesterday.", show_default=False)] = None,
+    fmt: Annotated[SampleFormat, typer.Option("--format", help="contract: the nine CSV files of the extract contract; ssd: the Standard Safeguarding Dataset's tables (ssd_person.csv, ...), with each case kept in one team as the SSD holds it (docs/ssd.md).")] = SampleFormat.contract,
+    ssd_compatible: Annotated[bool, typer.Option("--ssd-compatible", help="With --format contract: the trust --format ssd writes (each case in one team), in the contract's format; both load to the same figures.")] = False,
 ) -> None:
     """A realistic extract to demo, test and benchmark with, and no real child's data anywhere."""
     from sample_data import generate_sample
@@ -68,7 +77,8 @@ def sample(
     began = time.perf_counter()
     last_day = _end_date(end_date)
     try:
-        summary = generate_sample(out, seed=seed, scale=scale, end_date=last_day)
+        summary = generate_sample(out, seed=seed, scale=scale, end_date=last_day, fmt=fmt.value,
+                                  ssd_compatible=ssd_compatible)
     except ValueError as err:
         typer.echo(f"Error: {err}", err=True)
         raise typer.Exit(2) from None

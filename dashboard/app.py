@@ -3,11 +3,13 @@ with data until the API says who is signed in. Served by FastAPI at `/` (api/app
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Any
 
 import flask
 from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash.exceptions import DependencyException
 
 from core.settings import get_settings
 from dashboard import auth
@@ -15,11 +17,11 @@ from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.book import book_html
 from dashboard.components import records_drawer
 from dashboard.components.formatting import months_back
-from dashboard.pages import sign_in, team, today, trends
+from dashboard.pages import qa, sign_in, team, today, trends
 
 ASSETS = Path(__file__).parent / "assets"
-PAGES = {"/": today, "/today": today, "/team": team, "/trends": trends}
-NAV = (("/today", "Today"), ("/team", "Team"), ("/trends", "Trends"))
+PAGES = {"/": today, "/today": today, "/team": team, "/trends": trends, "/qa": qa}
+NAV = (("/today", "Today"), ("/team", "Team"), ("/trends", "Trends"), ("/qa", "Quality assurance"))
 
 
 def shell() -> html.Div:
@@ -102,14 +104,29 @@ def create_dash_app(api_url: str | None = None) -> Dash:
     team.register(app, api_url)
     trends.register(app, api_url)
     records_drawer.register(app, api_url)
+    qa.register(app, api_url)
 
     @app.server.before_request
     def not_an_api_path() -> flask.Response | None:
-        """An unknown /api/ address is a JSON 404, as the API answers, not the dashboard's page."""
+        """An unknown /api/ address is a JSON 404, as the API answers, not the dashboard's page; a callback
+        request that is not one of this dashboard's callbacks is a 400, not a crash in Dash (a 500)."""
         if flask.request.path.startswith("/api/"):
             return flask.Response('{"detail": "Not Found: there is no such API endpoint (see /api/docs)."}', status=404,
                                   mimetype="application/json")
+        if flask.request.path == "/_dash-update-component" and flask.request.method == "POST":
+            body = flask.request.get_json(silent=True)
+            if not (isinstance(body, dict) and isinstance(body.get("inputs"), list) and "outputs" in body
+                    and isinstance(body.get("output"), str) and body["output"] in app.callback_map
+                    and len(body["inputs"]) == len(app.callback_map[body["output"]]["inputs"])
+                    and len(body.get("state") or []) == len(app.callback_map[body["output"]]["state"])):
+                return flask.Response('{"detail": "This is not a request the dashboard makes: reload the page."}',
+                                      status=400, mimetype="application/json")
         return None
+
+    @app.server.errorhandler(DependencyException)
+    def no_such_component_file(_exc: DependencyException) -> flask.Response:
+        """A script or style Dash does not serve (a wrong name or version): a plain 404, not a 500."""
+        return flask.Response("Not Found", status=404, mimetype="text/plain")
 
     @app.server.route("/book")
     def book() -> flask.Response:
@@ -125,6 +142,10 @@ def create_dash_app(api_url: str | None = None) -> Dash:
             return flask.Response(f"<!doctype html><title>Performance book</title><p>{message}</p>", status=422,
                                   mimetype="text/html")
 
+    @app.server.route("/qa-page")
+    def qa_on_a_page() -> flask.Response:
+        return qa_page_response(auth.client(api_url), flask.request.args)
+
     return app
 
 
@@ -132,6 +153,31 @@ def _date(text: str):  # noqa: ANN202
     import datetime as dt
 
     return dt.date.fromisoformat(text)
+
+
+def qa_page_response(api: ApiClient, args: Any) -> flask.Response:
+    """QA on a Page for ?month=YYYY-MM&level=&unit=&format=html|pdf, from the API; a clear page when it cannot."""
+    from dashboard.components.qa_html import page_file_name, qa_page_html
+    from dashboard.print_pdf import PdfUnavailable, html_to_pdf
+
+    if not api.token:
+        return flask.redirect("/")
+    level, unit, fmt = args.get("level", "trust"), args.get("unit") or None, args.get("format", "html")
+    try:
+        month = args.get("month") or months_back(_date(api.status()["extract_date"]), 1)[0]
+        page = qa_page_html(api.qa_page(month, level, unit))
+    except ApiProblem as exc:
+        return flask.Response(f"<!doctype html><title>QA on a Page</title><p>{escape(exc.message)}</p>",
+                              status=exc.status if 400 <= exc.status < 500 else 503, mimetype="text/html")
+    if fmt != "pdf":
+        return flask.Response(page, mimetype="text/html")
+    try:
+        pdf = html_to_pdf(page)
+    except PdfUnavailable as exc:
+        return flask.Response(f"<!doctype html><title>QA on a Page</title><p>{escape(str(exc))}</p>", status=503,
+                              mimetype="text/html")
+    name = page_file_name(month, level, unit, ".pdf")
+    return flask.Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def error_state(exc: ApiProblem) -> html.Div:

@@ -1,4 +1,5 @@
-"""The extract contract (../shared/spec/extract-contract.md, v1) as data.
+"""The extract contract (../shared/spec/extract-contract.md, v1) as data, with the three optional
+quality-assurance files of ../shared/spec/qa-audits.md beside its nine.
 
 One declaration serves the loader (what to read and check), the sample generator (what to write)
 and the warehouse (the typed tables the KPIs read).
@@ -32,14 +33,27 @@ WORKER_ROLES = (
 CASE_HOLDING_ROLES = ("social_worker", "senior_social_worker", "personal_advisor")
 GENDERS = ("M", "F", "U", "N")
 EPISODE_TYPES = ("ASSESSMENT", "CIN", "CP", "CLA", "CARE_LEAVER")
+AUDIT_TYPES = ("learning", "thematic", "benchmarking", "multi_agency", "supervision", "re_audit")
+AUDITOR_ROLES = ("team_manager", "service_manager", "head_of_service", "director", "qa", "other")
+GRADES = ("outstanding", "good", "requires_improvement", "inadequate")
+GOOD_OR_BETTER = ("outstanding", "good")
+AUDIT_DOMAINS = ("child_experience", "voice_of_child", "assessment", "planning", "management_oversight",
+                 "multi_agency", "recording")
 
 
 @dataclass(frozen=True)
 class Column:
+    """A column and its rules. The last three tie it to another column of the same row (the QA files):
+    required_with: required when that column is set; ignored_without: ignored (stored empty, never
+    rejected) while that column is empty; forbidden_without: rejected when set while that one is empty."""
+
     name: str
     type: ColumnType = "string"
     required: bool = False
     codes: tuple[str, ...] = ()
+    required_with: str | None = None
+    ignored_without: str | None = None
+    forbidden_without: str | None = None
 
     @property
     def sql_type(self) -> str:
@@ -61,10 +75,18 @@ class Table:
     columns: tuple[Column, ...]
     end_rules: tuple[EndRule, ...] = ()
     positive_max_one: tuple[str, ...] = field(default=())  # 0 < value <= 1
+    optional: bool = False  # a file the extract may leave out (the QA files)
+    key_also: tuple[str, ...] = ()  # further key columns: the key is (key, *key_also)
+    parent: tuple[str, str] | None = None  # (column, table): a row whose parent is not loaded is rejected
+    future_ok: tuple[str, ...] = ()  # date columns that may be after the extract date without a warning
 
     @property
     def file_name(self) -> str:
         return f"{self.name}.csv"
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        return (self.key, *self.key_also)
 
     @property
     def column_names(self) -> list[str]:
@@ -195,7 +217,67 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 
-TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
+# The quality-assurance files (qa-audits.md): optional; checked after the nine, audits before the
+# files whose rows belong to an audit.
+QA_TABLES: tuple[Table, ...] = (
+    Table(
+        "audits",
+        "audit_id",
+        (
+            _c("audit_id", required=True),
+            _c("child_id", required=True),
+            _c("audit_type", "code", required=True, codes=AUDIT_TYPES),
+            _c("theme"),
+            _c("team_id"),
+            _c("worker_id"),
+            _c("auditor_id", required=True),
+            _c("auditor_role", "code", codes=AUDITOR_ROLES),
+            _c("assigned_date", "date", required=True),
+            _c("due_date", "date", required=True),
+            _c("completed_date", "date"),
+            Column("grade", "code", codes=GRADES, required_with="completed_date", ignored_without="completed_date"),
+            Column("moderated_date", "date", forbidden_without="completed_date"),
+            Column("moderated_grade", "code", codes=GRADES, required_with="moderated_date",
+                   forbidden_without="moderated_date"),
+        ),
+        end_rules=(EndRule("due_date", "assigned_date"), EndRule("completed_date", "assigned_date"),
+                   EndRule("moderated_date", "completed_date")),
+        optional=True,
+        future_ok=("due_date",),
+    ),
+    Table(
+        "audit_domains",
+        "audit_id",
+        (
+            _c("audit_id", required=True),
+            _c("domain", "code", required=True, codes=AUDIT_DOMAINS),
+            _c("grade", "code", required=True, codes=GRADES),
+        ),
+        optional=True,
+        key_also=("domain",),
+        parent=("audit_id", "audits"),
+    ),
+    Table(
+        "audit_actions",
+        "action_id",
+        (
+            _c("action_id", required=True),
+            _c("audit_id", required=True),
+            _c("description", required=True),
+            _c("owner_id"),
+            _c("due_date", "date", required=True),
+            _c("completed_date", "date"),
+        ),
+        optional=True,
+        parent=("audit_id", "audits"),
+        future_ok=("due_date",),
+    ),
+)
+QA_FILES = tuple(t.file_name for t in QA_TABLES)
+# Every file an extract may hold: the contract's nine (required), then the optional QA files.
+EXTRACT_TABLES: tuple[Table, ...] = TABLES + QA_TABLES
+
+TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in EXTRACT_TABLES}
 
 
 def warehouse_ddl(table: Table) -> str:
@@ -216,6 +298,13 @@ META_DDL = """CREATE TABLE extract_meta (
 # Identifier columns that name a row of another file (by that file's key). A value the other file does
 # not hold is loaded but listed as a data-quality warning.
 REFERENCES: dict[str, str] = {"child_id": "children", "team_id": "teams", "worker_id": "workers"}
+
+# Which files the published extract held (the QA files are optional: a figure needs its file).
+FILES_DDL = """CREATE TABLE extract_files (
+    file VARCHAR,                -- e.g. audits.csv
+    supplied BOOLEAN,            -- the extract held the file (and, for a QA file, it was loaded)
+    rows_loaded BIGINT           -- rows that passed validation
+)"""
 
 # The published run's rejected rows and data-quality warnings, as the loader listed them.
 ISSUES_DDL = """CREATE TABLE load_issues (

@@ -21,10 +21,10 @@ import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from etl.contract import TABLES
+from etl.contract import EXTRACT_TABLES, QA_FILES, QA_TABLES, TABLES
 
 MANIFEST = "manifest.json"
-EXTRACT_FILES = tuple(t.file_name for t in TABLES)
+EXTRACT_FILES = tuple(t.file_name for t in TABLES)  # required: a drop folder without one is still being written
 FETCH_BATCH = 10_000
 
 
@@ -60,12 +60,16 @@ def _stamp(path: Path) -> str | None:
 def look_at_drop_folder(folder: Path) -> DropFolderState:
     """Sizes and modification times of the extract's files (no contents read: cheap every few minutes).
 
-    A folder holding no contract CSV file but one Ofsted Annex A workbook (.xlsx) is that workbook's
-    extract; Excel's own lock files (~$name.xlsx) are not workbooks.
+    A folder holding no contract CSV file but the SSD's CSV files (ssd_person.csv, ...) is an SSD, whose
+    required tables must all be there; one holding neither but one Ofsted Annex A workbook (.xlsx) is that
+    workbook's extract; Excel's own lock files (~$name.xlsx) are not workbooks.
     """
     if not folder.is_dir():
         raise SourceError(f"the drop folder {folder} does not exist or is not a folder (KPIDASH_DROP_DIR)")
-    stamps = {name: _stamp(folder / name) for name in (*EXTRACT_FILES, MANIFEST)}
+    # the optional QA files are in the fingerprint too: a new audits.csv alone is a new extract
+    stamps = {name: _stamp(folder / name) for name in (*EXTRACT_FILES, *QA_FILES, MANIFEST)}
+    if not any(stamps[name] for name in EXTRACT_FILES) and (ssd := _ssd_state(folder, stamps[MANIFEST])) is not None:
+        return ssd
     if not any(stamps[name] for name in EXTRACT_FILES):
         workbooks = sorted(p for p in folder.glob("*.xlsx") if not p.name.startswith("~$"))
         if len(workbooks) > 1:
@@ -76,6 +80,21 @@ def look_at_drop_folder(folder: Path) -> DropFolderState:
             return DropFolderState(hashlib.sha256(stamp.encode()).hexdigest(), (), workbooks[0])
     seen = [stamp for stamp in stamps.values() if stamp]
     missing = tuple(name for name in EXTRACT_FILES if not stamps[name])
+    return DropFolderState(hashlib.sha256("\n".join(seen).encode()).hexdigest(), missing)
+
+
+def _ssd_state(folder: Path, manifest: str | None) -> DropFolderState | None:
+    """The state of a drop folder holding the Standard Safeguarding Dataset's CSV files (docs/ssd.md), if it does."""
+    from etl.ssd import REQUIRED_TABLES, SsdError, find_ssd_files
+
+    try:
+        found = find_ssd_files(folder)
+    except SsdError as err:
+        raise SourceError(str(err)) from None
+    if not found:
+        return None
+    seen = [stamp for stamp in (*(_stamp(p) for p in found.values()), manifest) if stamp]
+    missing = tuple(f"{name}.csv" for name in REQUIRED_TABLES if name not in found)
     return DropFolderState(hashlib.sha256("\n".join(seen).encode()).hexdigest(), missing)
 
 
@@ -101,7 +120,8 @@ class SqlSource:
 
 
 def read_sql_source_config(path: Path) -> SqlSource:
-    """The YAML config: `url`, `source_system` (optional) and `queries` with one SELECT per contract table."""
+    """The YAML config: `url`, `source_system` (optional) and `queries` with one SELECT per contract table
+    (and, optionally, per QA file: audits, audit_domains, audit_actions)."""
     example = "url: sqlite:///cms.db\nqueries:\n  teams: SELECT team_id, team_name, service FROM teams\n  ..."
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
@@ -113,15 +133,16 @@ def read_sql_source_config(path: Path) -> SqlSource:
         raise SourceError(f"the SQL source config {path} needs `url` (text) and `queries` (a mapping), e.g.\n{example}")
     queries = data["queries"]
     names = [t.name for t in TABLES]
+    optional = [t.name for t in QA_TABLES if isinstance(queries.get(t.name), str) and queries[t.name].strip()]
     missing = [n for n in names if not isinstance(queries.get(n), str) or not queries[n].strip()]
-    unknown = sorted(set(queries) - set(names))
+    unknown = sorted(set(queries) - set(names) - {t.name for t in QA_TABLES})
     problems = ([f"no SELECT for {', '.join(missing)}"] if missing else []) + (
         [f"{', '.join(map(str, unknown))} {'is not a contract table' if len(unknown) == 1 else 'are not contract tables'}"] if unknown else []
     )
     if problems:
         raise SourceError(f"the SQL source config {path}: {'; '.join(problems)} (tables: {', '.join(names)})")
     system = data.get("source_system")
-    return SqlSource(data["url"], {n: queries[n] for n in names}, str(system) if system is not None else None)
+    return SqlSource(data["url"], {n: queries[n] for n in names + optional}, str(system) if system is not None else None)
 
 
 def _cell(value: Any) -> Any:
@@ -146,7 +167,7 @@ def pull_sql_source(source: SqlSource, out: Path, extracted_at: dt.datetime) -> 
         raise SourceError(f"the SQL source URL is not usable ({type(err).__name__}: {err})") from None
     try:
         with engine.connect() as conn:
-            for table in TABLES:
+            for table in (t for t in EXTRACT_TABLES if t.name in source.queries):  # the QA files when asked for
                 try:
                     result = conn.execution_options(stream_results=True).execute(text(source.queries[table.name]))
                 except SQLAlchemyError as err:

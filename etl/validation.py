@@ -41,7 +41,14 @@ def _lit(text: str) -> str:
 
 
 def typed(column: Column) -> str:
-    """SQL turning the staged text into the contract type, NULL where it does not parse."""
+    """SQL turning the staged text into the contract type, NULL where it does not parse (or where the
+    column is ignored, e.g. an audit's grade while it has no completed_date)."""
+    if column.ignored_without:
+        return f"CASE WHEN {column.ignored_without} IS NULL THEN NULL ELSE ({_typed(column)}) END"
+    return _typed(column)
+
+
+def _typed(column: Column) -> str:
     c = column.name
     if column.type == "date":
         return (
@@ -63,7 +70,16 @@ def typed(column: Column) -> str:
 def reason(table: Table, column: Column) -> str:
     """SQL giving the one reason this column rejects the row, or NULL."""
     c, t = column.name, f"_t_{column.name}"
-    whens = [f"WHEN {c} IS NULL THEN {_lit('is empty (a value is required)') if column.required else 'NULL'}"]
+    whens = []
+    if column.ignored_without:  # ignored, never rejected, while the other column is empty
+        whens.append(f"WHEN {column.ignored_without} IS NULL THEN NULL")
+    if column.required_with:
+        other = column.required_with
+        whens.append(f"WHEN {c} IS NULL AND {other} IS NOT NULL THEN {_lit(f'is empty (required when {other} is set)')}")
+    whens.append(f"WHEN {c} IS NULL THEN {_lit('is empty (a value is required)') if column.required else 'NULL'}")
+    if column.forbidden_without:
+        other = column.forbidden_without
+        whens.append(f"WHEN {other} IS NULL THEN {_lit(f'is set but {other} is empty (only allowed with {other})')}")
     if column.type in FORMAT_REASONS:
         whens.append(f"WHEN {t} IS NULL THEN {_lit(FORMAT_REASONS[column.type])}")
     if column.codes:
@@ -71,7 +87,12 @@ def reason(table: Table, column: Column) -> str:
         expected = _lit(f"is not a valid code (expected one of: {', '.join(column.codes)})")
         whens.append(f"WHEN {c} NOT IN ({codes}) THEN {expected}")
     if column.name == table.key:
-        whens.append("WHEN _line > _first THEN 'is a repeated key (first on line ' || _first || ')'")
+        what = "key" if not table.key_also else f"key ({', '.join(table.key_columns)})"
+        whens.append(f"WHEN _line > _first THEN 'is a repeated {what} (first on line ' || _first || ')'")
+    if table.parent is not None and column.name == table.parent[0]:
+        parent = TABLES_BY_NAME[table.parent[1]]
+        why = _lit(f"is not in {parent.file_name} (or its row there was rejected)")
+        whens.append(f"WHEN {c} NOT IN (SELECT {parent.key} FROM valid_{parent.name}) THEN {why}")
     for rule in table.end_rules:
         if rule.end == column.name:
             before = _lit(f'is before {rule.start} "')
@@ -85,14 +106,15 @@ def check_table(con: duckdb.DuckDBPyConnection, table: Table, file_order: int) -
     """Reject the rows of `stg_<table>` that break a rule (into `issues`); `valid_<table>` has the rest.
 
     `chk_<table>` keeps each row's text, typed values and reasons (later steps quote the text)."""
-    cols, key = table.columns, table.key
+    cols, keys = table.columns, table.key_columns
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE chk_{table.name} AS
             WITH dups AS (
-                SELECT {key} AS _key, min(_line) AS _first FROM stg_{table.name}
-                WHERE {key} IS NOT NULL GROUP BY {key} HAVING count(*) > 1),
+                SELECT {", ".join(f"{k} AS _key_{k}" for k in keys)}, min(_line) AS _first FROM stg_{table.name}
+                WHERE {" AND ".join(f"{k} IS NOT NULL" for k in keys)} GROUP BY ALL HAVING count(*) > 1),
             s AS (
-                SELECT s.*, d._first FROM stg_{table.name} s LEFT JOIN dups d ON s.{key} = d._key),
+                SELECT s.*, d._first FROM stg_{table.name} s
+                LEFT JOIN dups d ON {" AND ".join(f"s.{k} = d._key_{k}" for k in keys)}),
             t AS (SELECT *, {", ".join(f"{typed(c)} AS _t_{c.name}" for c in cols)} FROM s),
             r AS (SELECT _line, {", ".join(f"_t_{c.name}" for c in cols)}, {", ".join(c.name for c in cols)},
                          {", ".join(f"{reason(table, c)} AS _r_{c.name}" for c in cols)}
@@ -130,13 +152,19 @@ def _reference_warnings(table: Table) -> list[str]:
     return out
 
 
+def future_reason(extract_date: dt.date) -> str:
+    """The warning on a date after the extract's date (the contract lists it as a data-quality warning:
+    loaded, listed, and counted in the load's message)."""
+    return f"is after the extract date ({extract_date.isoformat()})"
+
+
 def _future_warnings(table: Table, extract_date: dt.date) -> list[str]:
     day = extract_date.isoformat()
     return [
-        f"""SELECT _line, {_lit(c.name)}, {_lit(f'is after the extract date ({day})')}
+        f"""SELECT _line, {_lit(c.name)}, {_lit(future_reason(extract_date))}
             FROM valid_{table.name} WHERE CAST({c.name} AS DATE) > DATE '{day}'"""
         for c in table.columns
-        if c.type in ("date", "datetime")
+        if c.type in ("date", "datetime") and c.name not in table.future_ok
     ]
 
 

@@ -5,6 +5,7 @@ from kpis.compute import answered_from_cube, compute_kpis
 from kpis.errors import InvalidPeriod, KpiError, UnknownKpi, UnknownUnit
 from kpis.records import kpi_records
 from kpis.registry import KPIS, Kpi, get_kpi
+from kpis.spc import kpi_spc
 from kpis.targets import KpiConfig, load_kpi_config, rag_status, with_targets
 from kpis.trends import kpi_trend
 from kpis.warehouse import Warehouse, open_warehouse
@@ -18,6 +19,7 @@ __all__ = [
     "compute_kpis",
     "kpi_records",
     "kpi_trend",
+    "kpi_spc",
     "KpiConfig",
     "load_kpi_config",
     "with_targets",

@@ -2,8 +2,9 @@
 
 An Ofsted Annex A workbook (extract_meta.source_system = "annex_a") lists children, not a case
 history: it has no missing-episode times, no worker FTE or allocation history, no date a section 47
-enquiry ended and only six months of referrals. A KPI that needs any of these would be computed from
-empty or partial tables and show a wrong number, so callers mark it unavailable instead.
+enquiry ended and only six months of referrals. The Standard Safeguarding Dataset (source_system
+"ssd") says whether a return home interview was offered, not when. A KPI that needs any of these would
+be computed from empty or partial tables and show a wrong number, so callers mark it unavailable instead.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ SOURCE_GAPS: dict[str, dict[str, str]] = {
         "missing_episodes_started": "Annex A List 8 counts missing episodes but gives no times",
         "rhi_offered_within_72h": "Annex A List 8 gives no return interview times",
         "re_referral_rate": "Annex A List 3 holds six months of referrals, not the twelve months before each",
+    },
+    "ssd": {
+        "rhi_offered_within_72h": "the SSD records whether a return home interview was offered, not when",
     },
 }
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from etl.contract import AUDIT_DOMAINS
 from kpis.cube import CUBE_LEVELS
 from kpis.errors import InvalidPeriod
 from kpis.families import FAMILIES, Family, Measure
@@ -74,7 +75,9 @@ def _levels_for(measures: Sequence[Measure], levels: Sequence[str]) -> list[str]
 
 def _aggregate_sql(family: Family, measures: Sequence[Measure], levels: Sequence[str], periods: int) -> str:
     worker_kpis = {m.kpi_id for m in measures if KPIS_BY_ID[m.kpi_id].worker_level}
-    sets = ", ".join("(p)" if lv == TRUST else f"(p, {_UNIT_COLUMN[lv]})" for lv in levels)
+    extra = family.extra_key
+    ek = f", {extra}" if extra else ""
+    sets = ", ".join(f"(p{ek})" if lv == TRUST else f"(p, {_UNIT_COLUMN[lv]}{ek})" for lv in levels)
     grouped = [lv for lv in ("worker", "team", "service") if lv in levels]
     level_expr = " ".join(f"WHEN grouping({_UNIT_COLUMN[lv]}) = 0 THEN '{lv}'" for lv in grouped)
     unit_expr = " ".join(f"WHEN grouping({_UNIT_COLUMN[lv]}) = 0 THEN {_UNIT_COLUMN[lv]}" for lv in grouped)
@@ -94,22 +97,31 @@ def _aggregate_sql(family: Family, measures: Sequence[Measure], levels: Sequence
         else:
             denominator = "NULL::BIGINT"
         aggs.append(f"{numerator} AS n{i}, {denominator} AS d{i}")
-    uses = sorted({c for m in measures for c in m.uses})
+    uses = sorted({c for m in measures for c in m.uses} | ({extra} if extra else set()))
     used = ", ".join(["p", "team_unit", "service_unit", "worker_unit", *flags, *uses])
-    listed = ", ".join(f"'{lv}'" for lv in levels if lv != "worker") or "NULL"
+    listed_workers = family.listed_workers is not None and "worker" in levels
+    listed = ", ".join(f"'{lv}'" for lv in levels if lv != "worker" or listed_workers) or "NULL"
+    xk = f"{extra} AS xk" if extra else "NULL::VARCHAR AS xk"
     unpivot = "\n        UNION ALL\n        ".join(
-        f"""SELECT p, {KPIS.index(KPIS_BY_ID[m.kpi_id])} AS k, level, unit,
+        f"""SELECT p, {KPIS.index(KPIS_BY_ID[m.kpi_id])} AS k, level, unit, {xk},
                coalesce(n{i}, 0) AS numerator, coalesce(d{i}, 0) AS denominator
         FROM joined
         WHERE (listed OR coalesce(n{i}, 0) > 0 OR coalesce(d{i}, 0) > 0)"""
         + ("" if m.kpi_id in worker_kpis else " AND level <> 'worker'")
         for i, m in enumerate(measures)
     )
+    workers = f"\n        UNION ALL SELECT 'worker', w FROM ({family.listed_workers}) lw(w)" if listed_workers else ""
+    # an extra key (domain): each listed unit gets a row for every value with facts in the period
+    keyed = f" JOIN (SELECT DISTINCT p, {extra} FROM used) xv ON xv.p = periods.p" if extra else ""
+    base_cols = f"periods.p, units.level, units.unit{', xv.' + extra if extra else ''}"
+    on_key = f" AND a.{extra} = b.{extra}" if extra else ""
+    key_col = f", coalesce(a.{extra}, b.{extra}) AS {extra}" if extra else ""
+    excluded = f"p, level, unit{ek}"
     return f"""
     facts AS ({family.facts_for(periods)}),
     used AS (SELECT {used} FROM facts),
     agg AS (
-        SELECT p, {level_expr} AS level, {unit_expr} AS unit,
+        SELECT p, {level_expr} AS level, {unit_expr} AS unit{ek},
                {", ".join(aggs)}
         FROM used
         GROUP BY GROUPING SETS ({sets})
@@ -117,14 +129,14 @@ def _aggregate_sql(family: Family, measures: Sequence[Measure], levels: Sequence
     units AS (
         SELECT 'trust' AS level, 'trust' AS unit
         UNION ALL SELECT DISTINCT 'service', service FROM wh.teams
-        UNION ALL SELECT 'team', team_id FROM wh.teams
+        UNION ALL SELECT 'team', team_id FROM wh.teams{workers}
     ),
-    base AS (SELECT periods.p, units.level, units.unit FROM periods CROSS JOIN units WHERE units.level IN ({listed})),
+    base AS (SELECT {base_cols} FROM periods CROSS JOIN units{keyed} WHERE units.level IN ({listed})),
     joined AS (
-        SELECT coalesce(a.p, b.p) AS p, coalesce(a.level, b.level) AS level, coalesce(a.unit, b.unit) AS unit,
-               b.unit IS NOT NULL AS listed, a.* EXCLUDE (p, level, unit)
+        SELECT coalesce(a.p, b.p) AS p, coalesce(a.level, b.level) AS level, coalesce(a.unit, b.unit) AS unit{key_col},
+               b.unit IS NOT NULL AS listed, a.* EXCLUDE ({excluded})
         FROM (SELECT * FROM agg WHERE unit IS NOT NULL) a
-        FULL JOIN base b ON a.p = b.p AND a.level = b.level AND a.unit = b.unit
+        FULL JOIN base b ON a.p = b.p AND a.level = b.level AND a.unit = b.unit{on_key}
     ),
     kpi_rows AS (
         {unpivot}
@@ -163,7 +175,9 @@ def figures(
                                        iso if with_period else None))
     queries = []
     for family in families:
-        measures = [m for m in family.measures if m.kpi_id in wanted]
+        if not all(wh.has_table(t) for t in family.requires):
+            continue  # an optional file the extract did not hold: no rows, never 0
+        measures = [m for m in family.measures if m.kpi_id in wanted and all(wh.has_table(t) for t in m.requires)]
         counted = [m for m in measures if m.kpi_id not in from_cube]
         # what the cube holds is still counted from the facts at the levels it does not hold (worker)
         for group, group_levels in ((counted, levels), ([m for m in measures if m.kpi_id in from_cube],
@@ -196,10 +210,10 @@ def _facts_query(family: Family, measures: Sequence[Measure], levels: Sequence[s
     return f"""
     WITH {periods_cte(periods)},
     {_aggregate_sql(family, measures, levels, periods.count)}
-    SELECT r.k, r.level, r.unit, r.numerator, r.denominator, r.p
+    SELECT r.k, r.level, r.unit, r.numerator, r.denominator, r.p, r.xk
     FROM kpi_rows r
     {"WHERE r.unit = $unit" if unit is not None else ""}
-    ORDER BY r.k, {level_rank}, r.unit = 'UNKNOWN', r.unit, r.p
+    ORDER BY r.k, {level_rank}, r.unit = 'UNKNOWN', r.unit, {_KEY_RANK}, r.p
     """
 
 
@@ -217,6 +231,8 @@ def _no_gc() -> Iterator[None]:
 
 
 _IDS = [k.id for k in KPIS]
+# rows with an extra key (domain) come in the contract's order of its values
+_KEY_RANK = "list_position([" + ", ".join(f"'{d}'" for d in AUDIT_DOMAINS) + "], r.xk)"
 _MEASURE = [k.measure for k in KPIS]
 _INDEX = {k.id: i for i, k in enumerate(KPIS)}
 
@@ -227,11 +243,12 @@ def _add_rows(chunks: dict[tuple[str, str], list[dict]], rows: Iterable[tuple],
 
     One plain loop: a national team-level trend has a million rows, so no per-row calls. With
     dates (period index -> ISO start and end), each row starts with period_start and period_end.
-    Rows come ordered by KPI and level, and go to chunks[(kpi, level)].
+    Rows come ordered by KPI and level, and go to chunks[(kpi, level)]. A row with an extra key
+    (domain_good_or_better's domain) has it after `unit`: the only rows with a seventh key.
     """
     key = None
     append = None
-    for k, level, unit, n, d, p in rows:
+    for k, level, unit, n, d, p, xk in rows:
         if (k, level) != key:
             key = (k, level)
             append = chunks.setdefault((_IDS[k], level), []).append
@@ -247,10 +264,17 @@ def _add_rows(chunks: dict[tuple[str, str], list[dict]], rows: Iterable[tuple],
             value = n / den if den else None
         if dates is not None:
             start, end = dates[p]
-            append({"period_start": start, "period_end": end, "kpi": _IDS[k], "level": level, "unit": unit,
-                    "numerator": n, "denominator": den, "value": value})
-        else:
+            if xk is None:
+                append({"period_start": start, "period_end": end, "kpi": _IDS[k], "level": level, "unit": unit,
+                        "numerator": n, "denominator": den, "value": value})
+            else:
+                append({"period_start": start, "period_end": end, "kpi": _IDS[k], "level": level, "unit": unit,
+                        "domain": xk, "numerator": n, "denominator": den, "value": value})
+        elif xk is None:
             append({"kpi": _IDS[k], "level": level, "unit": unit, "numerator": n, "denominator": den, "value": value})
+        else:
+            append({"kpi": _IDS[k], "level": level, "unit": unit, "domain": xk, "numerator": n, "denominator": den,
+                    "value": value})
 
 
 def check_period(date_from: dt.date, date_to: dt.date) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from etl.contract import CASE_HOLDING_ROLES
+from etl.contract import CASE_HOLDING_ROLES, GOOD_OR_BETTER
 from kpis.caseload_daily import caseload_stretches
 
 FAR_FUTURE = "DATE '9999-12-31'"
@@ -56,6 +56,8 @@ class Measure:
     record_columns: tuple[Column, ...] | None = None
     one_record_per_child: bool = False  # children_missing_now counts children, not episodes
     uses: tuple[str, ...] = ()  # the facts columns numerator_sql / denominator_sql read
+    # tables this KPI needs beyond its family's (an optional QA file): without them, no rows at all
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,15 @@ class Family:
     # date its facts query compares with the period), NULL on other rows; daily_stock: see DailyStock.
     flow_day: str | None = None
     daily_stock: DailyStock | None = None
+    # the warehouse tables the family needs: without one of them (an optional QA file the extract did
+    # not hold) the family has no rows at all, never 0
+    requires: tuple[str, ...] = ()
+    # a SELECT of worker ids that always have a worker row (0, or null for a rate), as teams.csv's teams
+    # always have a team row; None: worker rows only where there is something to count
+    listed_workers: str | None = None
+    # a further key of every row (domain_good_or_better's `domain`): figures are per unit and per value
+    # of it, and each unit listed gets a row for every value that has facts in the period
+    extra_key: str | None = None
 
     def facts_for(self, periods: int) -> str:
         """The facts query for a periods relation of this many rows."""
@@ -625,6 +636,90 @@ REFERRALS = Family(
     flow_day="referral_date",
 )
 
-FAMILIES: tuple[Family, ...] = (CASELOAD, ASSESSMENTS, S47, MISSING, REFERRALS)
+# --- Quality assurance: case-file audits (../shared/spec/qa-audits.md) --------------------------------
+# An audit counts in its own team (UNKNOWN when empty or not in teams.csv), that team's service and its
+# worker_id; an action and a domain grade count in their audit's units. Final grade: moderated_grade
+# when set, else grade, whenever the moderation happened. Flow: completed (or moderated) in the period;
+# stock at D: due_date < D and (completed_date empty or > D).
+_GOOD = ", ".join(f"'{g}'" for g in GOOD_OR_BETTER)
+# audits with the units they count in and their final grade (also read by kpis/qa.py)
+AUDITS_PLACED = f"""(
+    SELECT x.*, x.worker_id AS worker, coalesce(x.moderated_grade, x.grade) AS final_grade
+    FROM {_placed("audits")} x
+)"""
+_AUDIT_WORKERS = "SELECT DISTINCT worker_id FROM wh.audits WHERE worker_id IS NOT NULL"
+_AUDIT_COLUMNS = """a.audit_type, a.auditor_id, a.assigned_date, a.due_date, a.completed_date, a.grade,
+       a.moderated_date, a.moderated_grade, a.final_grade"""
+_NO_ACTION = "NULL::VARCHAR AS audit_id, NULL::VARCHAR AS description, NULL::VARCHAR AS owner_id"
+# Audits and their actions in one query (one plan, one pass): an action row carries its own due and
+# completed dates and its audit's units; audit_actions_overdue needs audit_actions.csv besides.
+QA_AUDIT_FACTS = f"""
+WITH a AS {AUDITS_PLACED}
+SELECT p.p, 'completed' AS event, 'audit' AS record_type, a.audit_id AS record_id, a.child_id,
+       a.team_id, a.team_unit, a.service_unit, a.worker AS worker_id, a.worker AS worker_unit, {_AUDIT_COLUMNS},
+       {_NO_ACTION}
+FROM a JOIN periods p ON a.completed_date BETWEEN p.period_start AND p.period_end
+UNION ALL
+SELECT p.p, 'moderated', 'audit', a.audit_id, a.child_id,
+       a.team_id, a.team_unit, a.service_unit, a.worker, a.worker, {_AUDIT_COLUMNS}, {_NO_ACTION}
+FROM a JOIN periods p ON a.moderated_date BETWEEN p.period_start AND p.period_end
+UNION ALL
+SELECT p.p, 'overdue', 'audit', a.audit_id, a.child_id,
+       a.team_id, a.team_unit, a.service_unit, a.worker, a.worker, {_AUDIT_COLUMNS}, {_NO_ACTION}
+FROM a JOIN periods p ON a.due_date < p.period_end AND coalesce(a.completed_date, {FAR_FUTURE}) > p.period_end
+UNION ALL
+SELECT p.p, 'action_overdue', 'audit_action', ac.action_id, a.child_id,
+       a.team_id, a.team_unit, a.service_unit, a.worker, a.worker,
+       NULL, NULL, NULL, ac.due_date, ac.completed_date, NULL, NULL, NULL, NULL,
+       ac.audit_id, ac.description, ac.owner_id
+FROM wh.audit_actions ac
+JOIN a ON a.audit_id = ac.audit_id
+JOIN periods p ON ac.due_date < p.period_end AND coalesce(ac.completed_date, {FAR_FUTURE}) > p.period_end
+"""
+
+_COMPLETED = "event = 'completed'"
+QA_AUDITS = Family(
+    "qa_audits",
+    QA_AUDIT_FACTS,
+    (
+        Measure("audits_completed", _COMPLETED),
+        Measure("audits_on_time", f"{_COMPLETED} AND completed_date <= due_date", _COMPLETED),
+        Measure("audits_overdue", "event = 'overdue'"),
+        Measure("audits_good_or_better", f"{_COMPLETED} AND final_grade IN ({_GOOD})", _COMPLETED),
+        Measure("audits_inadequate", f"{_COMPLETED} AND final_grade = 'inadequate'"),
+        Measure("moderation_agreement", "event = 'moderated' AND moderated_grade = grade", "event = 'moderated'"),
+        Measure("audit_actions_overdue", "event = 'action_overdue'", requires=("audit_actions",),
+                record_columns=(Column("audit_id"), Column("description"), Column("owner_id"),
+                                Column("due_date", "date"), Column("completed_date", "date"))),
+    ),
+    (Column("audit_type"), Column("auditor_id"), Column("assigned_date", "date"), Column("due_date", "date"),
+     Column("completed_date", "date"), Column("grade"), Column("moderated_date", "date"), Column("moderated_grade"),
+     Column("final_grade")),
+    requires=("audits",),
+    listed_workers=_AUDIT_WORKERS,
+)
+
+# One row per (audit completed in the period, domain it graded): the domain's grade is final.
+QA_DOMAIN_FACTS = f"""
+WITH a AS {AUDITS_PLACED}
+SELECT p.p, 'graded' AS event, 'audit_domain' AS record_type, a.audit_id AS record_id, a.child_id,
+       a.team_id, a.team_unit, a.service_unit, a.worker AS worker_id, a.worker AS worker_unit,
+       d.domain, d.grade AS domain_grade, a.completed_date
+FROM wh.audit_domains d
+JOIN a ON a.audit_id = d.audit_id
+JOIN periods p ON a.completed_date BETWEEN p.period_start AND p.period_end
+"""
+
+QA_DOMAINS = Family(
+    "qa_domains",
+    QA_DOMAIN_FACTS,
+    (Measure("domain_good_or_better", f"event = 'graded' AND domain_grade IN ({_GOOD})", "event = 'graded'"),),
+    (Column("domain"), Column("domain_grade"), Column("completed_date", "date")),
+    requires=("audits", "audit_domains"),
+    listed_workers=_AUDIT_WORKERS,
+    extra_key="domain",
+)
+
+FAMILIES: tuple[Family, ...] = (CASELOAD, ASSESSMENTS, S47, MISSING, REFERRALS, QA_AUDITS, QA_DOMAINS)
 FAMILIES_BY_NAME: dict[str, Family] = {f.name: f for f in FAMILIES}
 MEASURES: dict[str, Measure] = {m.kpi_id: m for f in FAMILIES for m in f.measures}

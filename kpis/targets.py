@@ -2,7 +2,8 @@
 
 The spec puts targets in configuration so a trust can set its own without a release; the
 packaged kpis/kpi_config.yaml holds the spec's defaults and KPIDASH_CONFIG_FILE points at a copy.
-The same file names the caseload limit and the extra closure days of the working-day calendar.
+The same file names the caseload limit, the extra closure days of the working-day calendar and each
+KPI's SPC settings (run lengths, baseline, rebase dates: docs/spc.md).
 """
 
 from __future__ import annotations
@@ -15,17 +16,27 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError, model_validator
 
 from core.settings import get_settings
+from etl.contract import AUDIT_DOMAINS
 from kpis.errors import KpiError
 from kpis.registry import KPIS_BY_ID, Polarity
 
 DEFAULT_CONFIG = "kpi_config.yaml"
+# qa-audits.md's default cross-reference of audit domains to KPIs (the packaged file says the same)
+_STAFFING = ("allocation_rate", "unallocated_cases", "average_caseload")
+_MISSING = ("rhi_offered_within_72h", "children_missing_now")
+DEFAULT_DOMAIN_KPIS: dict[str, tuple[str, ...]] = {
+    "child_experience": _MISSING, "voice_of_child": _MISSING,
+    "assessment": ("assessments_within_45wd", "assessments_overdue"),
+    "planning": _STAFFING, "management_oversight": _STAFFING,
+    "multi_agency": ("icpc_within_15wd", "s47_open_over_15wd"), "recording": (),
+}
 
 
 def _iso_date(value: Any) -> dt.date:
-    """Closure days as YYYY-MM-DD only: pydantic alone would read 20251224 as a timestamp."""
+    """Closure days and rebase dates as YYYY-MM-DD only: pydantic alone would read 20251224 as a timestamp."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
@@ -34,6 +45,31 @@ def _iso_date(value: Any) -> dt.date:
         except ValueError:
             pass
     raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)")
+
+
+DEFAULT_RUN_LENGTH = 7  # SPC (docs/spc.md): points in a row that make a shift or a trend
+MIN_RUN_LENGTH, MAX_RUN_LENGTH = 6, 9
+
+
+RunLength = Annotated[StrictInt, Field(ge=MIN_RUN_LENGTH, le=MAX_RUN_LENGTH)]
+
+
+class SpcSettings(BaseModel):
+    """One KPI's SPC settings: the run lengths R and T, the baseline length B and the rebase dates."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    shift_run_length: RunLength = Field(
+        DEFAULT_RUN_LENGTH, description="R: points in a row above (or below) the mean that make a shift (6 to 9).")
+    trend_run_length: RunLength = Field(
+        DEFAULT_RUN_LENGTH, description="T: points in a row each higher (or lower) than the last that make a trend (6 to 9).")
+    baseline_length: Annotated[StrictInt, Field(ge=2)] | None = Field(
+        None, description="B: the mean and limits come from the first B points of each segment (default: all points).")
+    rebase_dates: tuple[Annotated[dt.date, BeforeValidator(_iso_date)], ...] = Field(
+        (), description="Dates from which the limits are worked out afresh (a change of process).")
+
+
+DEFAULT_SPC = SpcSettings()
 
 
 class Target(BaseModel):
@@ -53,6 +89,24 @@ class KpiConfig(BaseModel):
     targets: dict[str, Target] = Field(default_factory=dict)
     caseload_limit: float = Field(20.0, gt=0)
     closure_days: tuple[Annotated[dt.date, BeforeValidator(_iso_date)], ...] = ()
+    # audit domain -> the KPIs it is cross-referenced to (qa-audits.md); the spec's map by default
+    domain_kpis: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(DEFAULT_DOMAIN_KPIS))
+
+    def domains_of(self, kpi_id: str) -> list[str]:
+        """The audit domains mapped to a KPI, in the contract's order of domains."""
+        return [d for d in AUDIT_DOMAINS if kpi_id in self.domain_kpis.get(d, ())]
+
+    @model_validator(mode="after")
+    def _domains_name_kpis(self) -> KpiConfig:
+        for domain, kpi_ids in self.domain_kpis.items():
+            if domain not in AUDIT_DOMAINS:
+                raise ValueError(f'"{domain}" in domain_kpis is not an audit domain; domains: {", ".join(AUDIT_DOMAINS)}')
+            unknown = [k for k in kpi_ids if k not in KPIS_BY_ID]
+            if unknown:
+                raise ValueError(f'domain_kpis.{domain} names "{unknown[0]}", which is not a KPI')
+        return self
+
+    spc: dict[str, SpcSettings] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _targets_name_rag_kpis(self) -> KpiConfig:
@@ -62,7 +116,14 @@ class KpiConfig(BaseModel):
                 raise ValueError(f'"{kpi_id}" in targets is not a KPI; known KPIs: {", ".join(KPIS_BY_ID)}')
             if kpi.polarity is None:
                 raise ValueError(f'"{kpi_id}" has no better direction (higher or lower), so it cannot have a target')
+        for kpi_id in self.spc:
+            if kpi_id not in KPIS_BY_ID:
+                raise ValueError(f'"{kpi_id}" in spc is not a KPI; known KPIs: {", ".join(KPIS_BY_ID)}')
         return self
+
+    def spc_settings(self, kpi_id: str) -> SpcSettings:
+        """The KPI's SPC settings: those of the file, else the spec's defaults (R = T = 7, no rebase)."""
+        return self.spc.get(kpi_id, DEFAULT_SPC)
 
 
 def _describe(err: ValidationError) -> str:
@@ -90,10 +151,14 @@ def load_kpi_config(path: Path | None = None) -> KpiConfig:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise KpiError(f"the KPI configuration file {where} is not valid YAML: {exc}") from None
+    except ValueError as exc:  # YAML reads 2025-13-01 as a date and fails
+        raise KpiError(f"the KPI configuration file {where} has a date that does not exist ({exc}): "
+                       "write dates YYYY-MM-DD") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise KpiError(f"the KPI configuration file {where} must be a mapping (targets, caseload_limit, closure_days)")
+        raise KpiError(f"the KPI configuration file {where} must be a mapping (targets, caseload_limit, closure_days, "
+                       "domain_kpis, spc)")
     try:
         return KpiConfig.model_validate(data)
     except ValidationError as exc:

@@ -88,16 +88,20 @@ def _weeks(wh: Warehouse, as_at: dt.date, unit: str | None) -> dict[str, dict[st
     team_ids = [unit] if unit is not None else wh.units("team")
     names = {t["team_id"]: t["team_name"] for t in wh.teams()}
     this = with_targets(compute_kpis(wh, monday, as_at, "team", unit), wh.config)
-    last = {(r["unit"], r["kpi"]): r["value"] for r in compute_kpis(wh, last_monday, last_sunday, "team", unit)}
-    trust = {r["kpi"]: r["value"] for r in compute_kpis(wh, monday, as_at, "trust")}
+    # a figure is (kpi, domain): domain_good_or_better has one per audit domain, titled with its domain
+    last = {(r["unit"], r["kpi"], r.get("domain")): r["value"]
+            for r in compute_kpis(wh, last_monday, last_sunday, "team", unit)}
+    trust = {(r["kpi"], r.get("domain")): r["value"] for r in compute_kpis(wh, monday, as_at, "trust")}
     weeks: dict[str, dict[str, Any]] = {
         t: {"team_id": t, "team_name": names.get(t, UNKNOWN_TEAM_NAME), "monday": monday, "as_at": as_at,
             "summary": [], "workers": [], "lists": {}} for t in team_ids
     }
     for r in this:
+        domain = r.get("domain")
         weeks[r["unit"]]["summary"].append({
-            "kpi": r["kpi"], "title": r["title"], "unit_of_measure": r["unit_of_measure"], "this": r["value"],
-            "last": last.get((r["unit"], r["kpi"])), "trust": trust.get(r["kpi"]), "rag": r["rag"],
+            "kpi": r["kpi"], "title": r["title"] + (f": {domain.replace('_', ' ')}" if domain else ""),
+            "unit_of_measure": r["unit_of_measure"], "this": r["value"],
+            "last": last.get((r["unit"], r["kpi"], domain)), "trust": trust.get((r["kpi"], domain)), "rag": r["rag"],
             "target": r["target"]})
     for team_id, workers in _workers(wh, as_at, unit).items():
         if team_id in weeks:

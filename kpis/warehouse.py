@@ -16,7 +16,7 @@ from types import TracebackType
 import duckdb
 
 from core.settings import get_settings
-from etl.contract import TABLES
+from etl.contract import QA_TABLES, TABLES
 from kpis.cube import Cube, read_cube
 from kpis.errors import KpiError, UnknownUnit
 from kpis.targets import KpiConfig, load_kpi_config
@@ -76,6 +76,7 @@ class Warehouse:
             self.run_id: str = str(meta[0])
             self.extract_date: dt.date = meta[1].date()
             self.source_system: str | None = meta[2]
+            self.loaded_tables: frozenset[str] = self._loaded_tables(have)
             self._read_units()
             lo, hi = self._data_date_range()
             first = min(lo, self.extract_date)
@@ -102,6 +103,21 @@ class Warehouse:
                         self.path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             self.cube = None
 
+    def _loaded_tables(self, have: set[str]) -> frozenset[str]:
+        """The tables the published extract held: the nine always; a QA file only when it was loaded
+        (warehouses published before the QA files existed hold none)."""
+        required = {t.name for t in TABLES}
+        if "extract_files" not in have:
+            return frozenset(required)
+        supplied = {r[0] for r in self._con.execute(
+            "SELECT file FROM wh.extract_files WHERE supplied").fetchall()}
+        qa = {t.name for t in QA_TABLES if t.file_name in supplied and t.name in have}
+        return frozenset(required | qa)
+
+    def has_table(self, name: str) -> bool:
+        """Whether the extract held this file (a QA figure needs its file: without it, no rows)."""
+        return name in self.loaded_tables
+
     def _data_date_range(self) -> tuple[dt.date, dt.date]:
         parts = " UNION ALL ".join(f"SELECT min({c}) AS lo, max({c}) AS hi FROM wh.{t}" for t, c in _WD_DATES)
         lo, hi = self._con.execute(f"SELECT min(lo), max(hi) FROM ({parts})").fetchone()
@@ -112,14 +128,16 @@ class Warehouse:
             {"team_id": r[0], "team_name": r[1], "service": r[2]}
             for r in self._con.execute("SELECT team_id, team_name, service FROM wh.teams ORDER BY team_id").fetchall()
         ]
+        team_tables = _TEAM_TABLES + (("audits",) if self.has_table("audits") else ())
+        worker_tables = _WORKER_TABLES + (("audits",) if self.has_table("audits") else ())
         unknown_team = " OR ".join(
-            f"EXISTS (SELECT 1 FROM wh.{t} x ANTI JOIN wh.teams tm ON tm.team_id = x.team_id)" for t in _TEAM_TABLES
+            f"EXISTS (SELECT 1 FROM wh.{t} x ANTI JOIN wh.teams tm ON tm.team_id = x.team_id)" for t in team_tables
         )
         has_unknown = self._con.execute(f"SELECT {unknown_team}").fetchone()[0]
         extra = [UNKNOWN] if has_unknown else []
         workers = " UNION ".join(
             ["SELECT worker_id FROM wh.workers"]
-            + [f"SELECT nullif(worker_id, '') FROM wh.{t}" for t in _WORKER_TABLES]
+            + [f"SELECT nullif(worker_id, '') FROM wh.{t}" for t in worker_tables]
         )
         self._units = {
             TRUST: [TRUST],

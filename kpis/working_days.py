@@ -95,3 +95,12 @@ def working_days_between(con: duckdb.DuckDBPyConnection, a: dt.date, b: dt.date)
     if row is None:
         raise ValueError(f"{a} or {b} is outside the working-day calendar")
     return int(row[0])
+
+
+def previous_working_day(con: duckdb.DuckDBPyConnection, day: dt.date) -> dt.date | None:
+    """The last working day before `day` (Friday for a Monday, Thursday before Good Friday, ...), from
+    the calendar table; None when the calendar holds none."""
+    row = con.execute(
+        f"SELECT max(d) FROM memory.main.{CALENDAR_TABLE} WHERE working AND d < $day", {"day": day}
+    ).fetchone()
+    return row[0] if row else None

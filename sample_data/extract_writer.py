@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from etl.contract import TABLES, Column
+from etl.contract import EXTRACT_TABLES, Column
 
 _FORMATS = {
     "date": "strftime({c}, '%Y-%m-%d')",
@@ -31,12 +31,15 @@ def _select(column: Column) -> str:
 
 
 def write_extract(out: Path, tables: dict[str, pa.Table], manifest: dict[str, str]) -> dict[str, int]:
-    """Write every contract table given (all nine are required) and the manifest; rows written per file."""
+    """Write every contract table given (the nine are required, the QA files optional) and the manifest;
+    rows written per file."""
     out.mkdir(parents=True, exist_ok=True)
     rows: dict[str, int] = {}
     with duckdb.connect() as con:
         con.execute("SET preserve_insertion_order = true")
-        for table in TABLES:
+        for table in EXTRACT_TABLES:
+            if table.optional and table.name not in tables:
+                continue
             data = tables[table.name]
             missing = set(table.column_names) - set(data.column_names)
             if missing:

@@ -148,3 +148,17 @@ P_RHI_NEVER = 0.04
 P_RHI_ACCEPTED = 0.65
 # hour-of-day weights for going missing (evening peak)
 MISSING_HOUR_WEIGHTS = (1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 4, 5, 6, 7, 7, 6, 5, 3, 2)
+
+# --- the audit programme (qa-audits.md) -----------------------------------------------------------------
+# (set by judgement: each team manager audits a few files a month; no national figures exist)
+AUDITS_PER_TEAM_MONTH = 3
+AUDIT_TYPE_SHARES = (0.7, 0.12, 0.04, 0.06, 0.05, 0.03)  # learning, thematic, benchmarking, multi_agency, supervision, re_audit
+AUDIT_DUE_DAYS = 28  # due four weeks after it is assigned
+P_AUDIT_LATE = 0.12  # before the team's effect
+TEAM_EFFECT_AUDIT_LATE = 0.07  # per unit of team z-score: stronger teams are late less often
+AUDIT_LATE_MEAN_DAYS = 12
+AUDIT_GRADE_TEAM_WEIGHT = 0.6  # how much of a file's grade is the team's quality
+P_AUDIT_MODERATED = 0.25  # the sample a service manager moderates
+P_MODERATION_AGREES = 0.78
+ACTION_DUE_DAYS = (14, 28, 28, 42, 56)
+P_ACTION_LATE = 0.2

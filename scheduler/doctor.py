@@ -62,6 +62,15 @@ def check_source(settings: Settings) -> Check:
             finally:
                 engine.dispose()
             return Check("source", "ok", f"the SQL source in {settings.sql_source_config} answers")
+        if settings.ssd_url is not None:
+            from etl.ssd import REQUIRED_TABLES, describe, ssd_tables_present
+
+            found = ssd_tables_present(settings.ssd_url, settings.ssd_schema)
+            lacking = [t for t in REQUIRED_TABLES if t not in found]
+            where = describe(settings.ssd_url, settings.ssd_schema)
+            if lacking:
+                return Check("source", "warn", f"the SSD database {where} lacks {', '.join(lacking)}")
+            return Check("source", "ok", f"the SSD database {where} answers and holds every SSD table kpidash needs")
         if settings.drop_dir is not None:
             state = look_at_drop_folder(Path(settings.drop_dir))
             if state.missing:
@@ -72,7 +81,7 @@ def check_source(settings: Settings) -> Check:
     except Exception as err:  # noqa: BLE001  any driver error means "unreachable", reported
         first = (str(err).splitlines() or [type(err).__name__])[0]
         return Check("source", "fail", f"the SQL source cannot be reached ({first})")
-    return Check("source", "warn", "no live source is set (KPIDASH_DROP_DIR or KPIDASH_SQL_SOURCE_CONFIG): "
+    return Check("source", "warn", "no live source is set (KPIDASH_DROP_DIR or KPIDASH_SQL_SOURCE_CONFIG, or KPIDASH_SSD_URL): "
                  "only `kpidash load` updates the figures")
 
 

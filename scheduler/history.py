@@ -3,6 +3,9 @@ app database so later loads and corrections never change what was reported.
 
 One snapshot per day, every level, the day's default period (1st of the extract's month to the
 extract date). A second snapshot on the same day replaces the first: the day's last word stands.
+
+A figure with a domain (domain_good_or_better) is stored with its kpi written `kpi:domain`, so the
+table keeps one row per figure without a new column; `split_kpi` reads it back.
 """
 
 from __future__ import annotations
@@ -73,8 +76,22 @@ def store_snapshot(engine: Engine, warehouse_path: Path, reported_on: dt.date | 
     with engine.begin() as conn:
         conn.execute(delete(KpiHistory).where(KpiHistory.reported_on == reported_on))
         if rows:
-            conn.execute(insert(KpiHistory), [{**common, **row} for row in rows])
+            conn.execute(insert(KpiHistory), [{**common, **_stored(row)} for row in rows])
     return Snapshot(reported_on, run_id, date_from, date_to, len(rows))
+
+
+def _stored(row: dict) -> dict:
+    """A figure as the history table keeps it: its domain, if any, folded into kpi."""
+    if "domain" not in row:
+        return row
+    shown = {k: v for k, v in row.items() if k != "domain"}
+    return {**shown, "kpi": f"{row['kpi']}:{row['domain']}"}
+
+
+def split_kpi(stored: str) -> tuple[str, str | None]:
+    """(kpi, domain) of a stored kpi (`domain_good_or_better:assessment`), domain None for the others."""
+    kpi, _, domain = stored.partition(":")
+    return kpi, domain or None
 
 
 def reported(engine: Engine, reported_on: dt.date, level: str, unit: str | None = None) -> list[KpiHistory]:

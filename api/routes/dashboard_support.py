@@ -4,6 +4,7 @@ team's workers with their caseloads (the team view's table). Aggregates: open to
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -17,6 +18,7 @@ from api.params import LevelParam, ToDate, UnitParam, check_unit, resolve_as_at
 from api.response_cache import Representation, cached_response
 from api.routes.kpis import TrendRow, _known_kpi, _kpi_layer, _version_headers
 from kpis import compute_kpis, kpi_trend, with_targets
+from kpis.working_days import previous_working_day
 
 router = APIRouter(tags=["dashboard"], responses={**SIGNED_IN, **BAD_INPUT, **NO_DATA})
 
@@ -43,6 +45,12 @@ async def daily(
 ) -> Response:
     """Some KPIs per day (flow: events that day; stock: at the day's end), the last day being `to`, in one
     engine pass: the dashboard's 30-day sparklines."""
+    return await cached_response(request, *daily_view(kpi, days, level, unit, date_to))
+
+
+def daily_view(kpi: list[str] | tuple[str, ...], days: int, level: str, unit: str | None, date_to: dt.date | None
+               ) -> tuple[tuple, Callable[[Version], Representation]]:
+    """GET /dashboard/daily as its cache key and the function that makes its answer."""
 
     def make(version: Version) -> Representation:
         wh = version.warehouse
@@ -52,7 +60,7 @@ async def daily(
         rows = _kpi_layer(kpi_trend, wh, kpi_ids, by="day", periods=days, level=level, unit=checked, date_to=as_at)
         return Representation.json(with_targets(rows, wh.config), _version_headers(version, None, as_at))
 
-    return await cached_response(request, ("daily", tuple(kpi), days, level, unit, date_to), make)
+    return ("daily", tuple(kpi), days, level, unit, date_to), make
 
 
 @router.get("/dashboard/teams/{team_id}/workers", response_model=list[WorkerCaseload], responses=NOT_FOUND)
@@ -64,6 +72,11 @@ async def team_workers(
 ) -> Response:
     """The team's case-holding workers in post on `to` (default: the extract date), each with cases,
     FTE, cases per FTE and whether over the caseload limit; busiest first."""
+    return await cached_response(request, *team_workers_view(team_id, date_to))
+
+
+def team_workers_view(team_id: str, date_to: dt.date | None) -> tuple[tuple, Callable[[Version], Representation]]:
+    """GET /dashboard/teams/{team}/workers as its cache key and the function that makes its answer."""
 
     def make(version: Version) -> Representation:
         wh = version.warehouse
@@ -86,4 +99,30 @@ async def team_workers(
         )
         return Representation.json(body, _version_headers(version, None, as_at))
 
-    return await cached_response(request, ("team_workers", team_id, date_to), make)
+    return ("team_workers", team_id, date_to), make
+
+
+class LastWorkingDay(BaseModel):
+    to: dt.date
+    last_working_day: dt.date | None
+
+
+@router.get("/dashboard/last-working-day", response_model=LastWorkingDay)
+async def last_working_day(request: Request, _user: CurrentUser, date_to: ToDate = None) -> Response:
+    """The last working day before `to` (default: the extract date), by the trust's calendar (bank
+    holidays and closure days): what a tile's "since the last working day" compares with."""
+    return await cached_response(request, *last_working_day_view(date_to))
+
+
+def last_working_day_view(date_to: dt.date | None) -> tuple[tuple, Callable[[Version], Representation]]:
+    """GET /dashboard/last-working-day as its cache key and the function that makes its answer."""
+
+    def make(version: Version) -> Representation:
+        wh = version.warehouse
+        as_at = resolve_as_at(date_to, wh.extract_date)
+        wh.ensure_calendar(as_at - dt.timedelta(days=60), as_at)
+        with wh.cursor() as cur:
+            day = previous_working_day(cur, as_at)
+        return Representation.json({"to": as_at, "last_working_day": day}, _version_headers(version, None, as_at))
+
+    return ("last_working_day", date_to), make

@@ -13,7 +13,7 @@ from api.deps import CurrentUser, StateDep, WarehouseVersion
 from api.errors import BAD_INPUT, NO_DATA, NOT_FOUND, SIGNED_IN, ApiError
 from api.params import Level, LevelParam, UnitParam, check_unit
 from kpis import KpiError, compute_kpis
-from scheduler.history import reported, reported_days
+from scheduler.history import reported, reported_days, split_kpi
 
 router = APIRouter(tags=["history"], responses={**SIGNED_IN, **BAD_INPUT, **NO_DATA})
 
@@ -28,6 +28,7 @@ class HistoryRow(BaseModel):
     kpi: str
     level: Level
     unit: str
+    domain: str | None = Field(None, description="The audit domain of a domain_good_or_better figure.")
     as_reported: Figure
     as_recalculated: Figure | None = Field(description="None when the current warehouse has no such figure.")
     changed: bool = Field(description="The recalculated figure differs from the reported one.")
@@ -63,13 +64,14 @@ def kpis_as_reported(
         now = compute_kpis(wh, first.date_from, first.date_to, level, check_unit(version, level, unit))
     except KpiError:
         now = []  # e.g. a unit that is no longer in the warehouse: nothing to recalculate
-    recalculated = {(r["kpi"], r["unit"]): r for r in now}
+    recalculated = {(r["kpi"], r["unit"], r.get("domain")): r for r in now}
     rows = []
     for s in stored:
         was = Figure(numerator=s.numerator, denominator=s.denominator, value=s.value)
-        r = recalculated.get((s.kpi, s.unit))
+        kpi, domain = split_kpi(s.kpi)
+        r = recalculated.get((kpi, s.unit, domain))
         is_now = Figure(numerator=r["numerator"], denominator=r["denominator"], value=r["value"]) if r else None
-        rows.append(HistoryRow(kpi=s.kpi, level=s.level, unit=s.unit, as_reported=was, as_recalculated=is_now,
-                               changed=is_now != was))
+        rows.append(HistoryRow(kpi=kpi, level=s.level, unit=s.unit, domain=domain, as_reported=was,
+                               as_recalculated=is_now, changed=is_now != was))
     return HistoryOut(reported_on=on, reported_run_id=first.run_id, current_run_id=wh.run_id,
                       date_from=first.date_from, date_to=first.date_to, figures=rows)

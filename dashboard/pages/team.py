@@ -1,11 +1,13 @@
 """Team: the weekly view for team managers. This week against last week and the trust, the workers'
-caseloads, the action lists, and the week's team pack as XLSX."""
+caseloads, the action lists, each KPI's weekly XmR chart (the weekly performance meeting's view), and
+the week's team pack as XLSX."""
 
 from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import parse_qs
 
 import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html, no_update
@@ -13,15 +15,19 @@ from dash import Input, Output, State, dcc, html, no_update
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import request_token
 from dashboard.components.formatting import change, format_value, long_date, rag_word, week_bounds
+from dashboard.components.spc_chart import partial_bounds, xmr_card
 from dashboard.pages import scope as scope_picker
 from kpis.team_pack import ACTION_LISTS
 
 _pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="kpidash-team")
+SPC_PERIODS = 24  # weeks of each KPI's chart
 
 
-def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search: str) -> html.Div:
+def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search: str) -> html.Div:
     opts, _ = scope_picker.options(api, teams_only=True)
     start = user.get("team") if user.get("role") == "team_manager" else (opts[0]["value"] if opts else None)
+    asked = parse_qs(search.lstrip("?")).get("team", [None])[0]  # a link from Today's attention list
+    start = asked if asked in {o["value"] for o in opts} else start
     return html.Div([
         html.Div(className="page-head", children=[
             html.H1("Team"),
@@ -33,6 +39,7 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search
             dcc.Loading(dcc.Download(id="team-pack-download"), type="dot", delay_show=150),
         ]),
         dcc.Loading(html.Div(id="team-body", **{"aria-live": "polite"}), type="dot", delay_show=150),
+        dcc.Loading(html.Div(id="team-qa", **{"aria-live": "polite"}), type="dot", delay_show=150),  # pages/qa.py
     ])
 
 
@@ -46,16 +53,34 @@ def week_data(api: ApiClient, team_id: str, as_at: dt.date) -> dict[str, Any]:
         "last": _pool.submit(api.figures, "team", team_id, (), last_monday, last_sunday),
         "trust": _pool.submit(api.figures, "trust", None, (), monday, as_at),
         "workers": _pool.submit(api.team_workers, team_id, as_at),
+        "spc": _pool.submit(api.spc, (), "week", SPC_PERIODS, "team", team_id, as_at),
     }
     lists = {kpi: _pool.submit(_action_list, api, kpi, team_id, as_at, period, only)
              for _, kpi, period, only in ACTION_LISTS}
-    this, last, trust = (jobs[k].result() for k in ("this", "last", "trust"))
+    # domain_good_or_better's rows (one per audit domain) are in the team's audit section (pages/qa.py)
+    this, last, trust = ([r for r in jobs[k].result() if "domain" not in r] for k in ("this", "last", "trust"))
     last_by, trust_by = {r["kpi"]: r for r in last}, {r["kpi"]: r for r in trust}
     rows = [{"kpi": r["kpi"], "title": r["title"], "unit_of_measure": r["unit_of_measure"], "this": r["value"],
              "last": last_by.get(r["kpi"], {}).get("value"), "trust": trust_by.get(r["kpi"], {}).get("value"),
              "rag": r["rag"], "target": r["target"]} for r in this]
     return {"monday": monday, "as_at": as_at, "summary": rows, "workers": jobs["workers"].result(),
-            "lists": {kpi: job.result() for kpi, job in lists.items()}}
+            "lists": {kpi: job.result() for kpi, job in lists.items()}, "spc": jobs["spc"].result()}
+
+
+def weekly_charts(data: dict[str, Any], definitions: list[dict[str, Any]]) -> html.Div:
+    """Each KPI's weekly XmR chart for the team; this week, when not over, drawn hollow outside the limits."""
+    partial = partial_bounds("week", data["as_at"])
+    this_week = {r["kpi"]: r["this"] for r in data["summary"]}
+    by_kpi = {c["kpi"]: c for c in data["spc"] if "domain" not in c}  # domain series: the audit section's
+    cards = []
+    for d in definitions:
+        chart = by_kpi.get(d["id"])
+        if chart is None:
+            continue
+        point = ({"period_start": partial[0].isoformat(), "period_end": partial[1].isoformat(),
+                  "value": this_week.get(d["id"])} if partial and this_week.get(d["id"]) is not None else None)
+        cards.append(xmr_card(d, chart, point, card_id=f"spc-{d['id']}", compact=True))
+    return html.Div(cards, className="team-charts")
 
 
 def _action_list(api: ApiClient, kpi: str, team_id: str, as_at: dt.date, period: str, only: str | None) -> dict[str, Any]:
@@ -128,7 +153,8 @@ def register(app: Any, api_url: str) -> None:
         api = ApiClient(api_url, request_token())
         try:
             data = week_data(api, team_id, dt.date.fromisoformat(extract_date))
-            polarity = {d["id"]: d["polarity"] for d in api.definitions()}
+            definitions = api.definitions()
+            polarity = {d["id"]: d["polarity"] for d in definitions}
         except ApiProblem as exc:
             return html.Div(className="state state-error", role="alert",
                             children=[html.H2("The team's figures could not be shown"), html.P(exc.message)])
@@ -140,6 +166,10 @@ def register(app: Any, api_url: str) -> None:
             ]),
             html.H2("Action lists"),
             html.Div(className="actions", children=[action_grid(h, kpi, data["lists"][kpi]) for h, kpi, _, _ in ACTION_LISTS]),
+            html.H2("Weekly charts", id="team-weekly-charts"),
+            html.P(f"Each KPI over the last {SPC_PERIODS} complete weeks (Monday to Sunday) with its average and "
+                   "limits: a marked point is a signal, not noise (see the legend under each chart).", className="muted"),
+            weekly_charts(data, definitions),
         ]
 
     @app.callback(Output("team-pack-download", "data"), Input("team-pack", "n_clicks"), State("team-picker", "value"),

@@ -1,10 +1,11 @@
-"""Today: the daily live view. A tile per daily KPI with value, RAG (word and icon as well as colour),
-target, change since yesterday and a week ago, a 30-day sparkline, and the children behind it."""
+"""Today: the daily live view. First "what needs attention" (the weekly SPC signals, ranked); then a tile
+per daily KPI with value, RAG (word and icon as well as colour), target, its variation icon, the change
+since the last working day and a week ago, a 30-day sparkline, and the children behind it."""
 
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from dash import Input, Output, State, dcc, html
@@ -12,17 +13,22 @@ from dash import Input, Output, State, dcc, html
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import current_user, request_token
 from dashboard.components import banner
+from dashboard.components.attention import attention_items, attention_list
 from dashboard.components.charts import sparkline_alt, sparkline_svg, svg_data_uri
 from dashboard.components.formatting import (change, default_scope, format_value, long_date, row_value, may_see_records,
                                              parse_scope, rag_word)
 from dashboard.components.records_drawer import open_button
+from dashboard.components.spc_icons import variation_badge
+from dashboard.components.spc_words import headline
 from dashboard.pages import scope as scope_picker
 
 DAILY_KPIS = ("allocation_rate", "unallocated_cases", "average_caseload", "assessments_overdue",
               "assessments_due_soon", "s47_open_over_15wd", "icpc_within_15wd", "children_missing_now",
               "rhi_offered_within_72h", "re_referral_rate")
 MONTH_TO_DATE = {"icpc_within_15wd", "rhi_offered_within_72h", "re_referral_rate"}
+SPC_BY, SPC_PERIODS = "week", 24  # Today reads the weekly charts: they show a change within weeks
 _pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="kpidash-today")
+_attention_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpidash-attention")  # the tiles never queue
 
 
 def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search: str) -> html.Div:
@@ -37,19 +43,27 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search
                              searchable=True, className="dropdown"),
             ]),
         ]),
+        dcc.Loading(html.Div(id="today-attention", **{"aria-live": "polite"}), type="dot", delay_show=150),
         dcc.Loading(html.Div(id="today-tiles", className="tiles", **{"aria-live": "polite"}), type="dot",
                     delay_show=150),
+        html.Section(id="today-qa", className="card qa-today-card", **{"aria-live": "polite"}),  # pages/qa.py
     ])
 
 
-def tile_data(api: ApiClient, level: str, unit: str | None, as_at: dt.date) -> list[dict[str, Any]]:
-    """Each daily KPI at as_at, yesterday and a week before (month-to-date for flow KPIs, so each day
-    is compared like for like), with its last 30 days."""
-    dates = (as_at, as_at - dt.timedelta(days=1), as_at - dt.timedelta(days=7))
-    calls = [_pool.submit(api.figures, level, unit, DAILY_KPIS, None, d) for d in dates]
+def tile_data(api: ApiClient, level: str, unit: str | None, as_at: dt.date,
+              charts: Future[list[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
+    """Each daily KPI at as_at, the last working day before it and a week before (month-to-date for flow
+    KPIs, so each day is compared like for like), with its last 30 days and its weekly SPC chart (from
+    `charts`, the scope's weekly charts being fetched, when given)."""
+    charts = charts or _pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, level, unit, as_at)
+    last_working_day = _pool.submit(api.last_working_day, as_at)
+    calls = [_pool.submit(api.figures, level, unit, DAILY_KPIS, None, d) for d in (as_at, as_at - dt.timedelta(days=7))]
     daily = _pool.submit(_daily, api, level, unit, as_at)
+    before = last_working_day.result() or as_at - dt.timedelta(days=1)
+    calls.insert(1, _pool.submit(api.figures, level, unit, DAILY_KPIS, None, before))
     now, yesterday, week = ({(r["kpi"]): r for r in c.result()} for c in calls)
     days = daily.result()
+    spc = {c["kpi"]: c for c in charts.result() if "domain" not in c}  # a tile is one series, not a domain's
     out = []
     for kpi in DAILY_KPIS:
         row = now.get(kpi)
@@ -58,7 +72,7 @@ def tile_data(api: ApiClient, level: str, unit: str | None, as_at: dt.date) -> l
         series = days.get(kpi, [])
         out.append({**row, "yesterday": yesterday.get(kpi, {}).get("value"), "week_ago": week.get(kpi, {}).get("value"),
                     "days": [r["period_start"] for r in series], "series": [r["value"] for r in series],
-                    "month_to_date": kpi in MONTH_TO_DATE})
+                    "month_to_date": kpi in MONTH_TO_DATE, "before": before, "as_at": as_at, "spc": spc.get(kpi)})
     return out
 
 
@@ -75,7 +89,7 @@ def tile(data: dict[str, Any], polarity: str | None, records_allowed: bool, leve
     rag = data.get("rag") or "none"
     uom = data.get("unit_of_measure")
     changes = []
-    for label, before in (("yesterday", data["yesterday"]), ("a week ago", data["week_ago"])):
+    for label, before in ((_since(data["before"], data["as_at"]), data["yesterday"]), ("a week ago", data["week_ago"])):
         c = change(data["value"], before, uom, polarity)
         verdict = {"better": " (better)", "worse": " (worse)"}.get(c["verdict"], "")
         changes.append(html.Li([html.Span(f"Since {label}: "),
@@ -98,33 +112,62 @@ def tile(data: dict[str, Any], polarity: str | None, records_allowed: bool, leve
             f"Target {format_value(target, uom)}" if target is not None else "No target",
             f" · {detail}" if detail else "",
             " · month to date" if data["month_to_date"] else ""]),
-        html.Ul(changes, className="changes"),
+        variation_badge(data["spc"], SPC_BY, size=28) if data.get("spc") else None,
+        html.P(headline(data["spc"]).capitalize() + " (weekly chart)", className="small spc-reason")
+        if data.get("spc") and headline(data["spc"]) else None,
+        html.Details([html.Summary("Day to day"), html.Ul(changes, className="changes")], className="day-to-day"),
         html.Img(src=svg_data_uri(sparkline_svg(data["series"])), alt=spark_alt, className="spark", width=160, height=36),
         open_button(data["kpi"], level, unit, "Show the children") if records_allowed else
         html.P("The children behind this figure are open to this unit's managers.", className="muted small"),
     ])
 
 
+def _since(before: dt.date, as_at: dt.date) -> str:
+    """'yesterday', or the last working day by name when it was not yesterday (a Monday: 'Friday 21 Nov')."""
+    if before == as_at - dt.timedelta(days=1):
+        return "yesterday"
+    return f"{before:%A} {before.day} {before:%b} (the last working day)"
+
+
+def attention(own: list[dict], concerns: list[dict], definitions: list[dict[str, Any]], teams: list[dict[str, Any]],
+              user: dict[str, Any], level: str, unit: str | None) -> html.Section:
+    """What needs attention in the scope: its own weekly charts, then its teams' signals of concern."""
+    team_service = {t["team_id"]: t["service"] for t in teams}
+    in_scope = {t for t, s in team_service.items() if s == unit} if level == "service" else None
+    items = attention_items(own, concerns, definitions, {t["team_id"]: t["team_name"] for t in teams}, in_scope)
+    return attention_list(items, lambda lv, u: may_see_records(user, lv, u, team_service), SPC_PERIODS)
+
+
 def register(app: Any, api_url: str) -> None:
-    @app.callback(Output("today-tiles", "children"), Input("today-scope", "value"), State("today-date", "data"))
+    @app.callback(Output("today-tiles", "children"), Output("today-attention", "children"), Input("today-scope", "value"),
+                  State("today-date", "data"))
     def show_tiles(scope: str, extract_date: str | None) -> Any:
         api = ApiClient(api_url, request_token())
         user = current_user(api_url)
         if user is None:
-            return html.P("Your session has ended: sign in again.", role="alert")
+            return html.P("Your session has ended: sign in again.", role="alert"), None
         level, unit = parse_scope(scope)
         try:
             as_at = dt.date.fromisoformat(extract_date) if extract_date else dt.date.fromisoformat(api.status()["extract_date"])
-            data = tile_data(api, level, unit, as_at)
-            polarity = {d["id"]: d["polarity"] for d in api.definitions()}
+            own = _attention_pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, level, unit, as_at)
+            concerns = (_attention_pool.submit(api.spc, (), SPC_BY, SPC_PERIODS, "team", None, as_at,
+                                               ("special_cause_concern",)) if level != "team" else None)
+            data = tile_data(api, level, unit, as_at, own)
+            definitions = api.definitions()
+            polarity = {d["id"]: d["polarity"] for d in definitions}
             teams = api.teams()
             team_service = {t['team_id']: t['service'] for t in teams}
         except (ApiProblem, TypeError) as exc:
             message = exc.message if isinstance(exc, ApiProblem) else "No extract has been loaded yet."
             return html.Div(className="state state-error", role="alert",
-                            children=[html.H2("The figures could not be shown"), html.P(message)])
+                            children=[html.H2("The figures could not be shown"), html.P(message)]), None
+        try:
+            needs = attention(own.result(), concerns.result() if concerns else [], definitions, teams, user, level, unit)
+        except ApiProblem as exc:
+            needs = html.P(f"What needs attention could not be worked out: {exc.message}", className="state",
+                           role="alert")
         if not data:
-            return html.P("No figures for this unit on this date.", className="state")
+            return html.P("No figures for this unit on this date.", className="state"), needs
         allowed = may_see_records(user, level, unit, team_service)
         return [html.P(f"As at the end of {long_date(as_at)}, {scope_picker.unit_name(level, unit, teams)}.",
-                       className="as-at")] + [tile(d, polarity.get(d["kpi"]), allowed, level, unit or "trust") for d in data]
+                       className="as-at")] + [tile(d, polarity.get(d["kpi"]), allowed, level, unit or "trust") for d in data], needs

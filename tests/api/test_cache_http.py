@@ -58,11 +58,13 @@ def test_the_figures_are_the_kpi_layers_with_targets(api) -> None:
     with open_warehouse(Path(api.env["KPIDASH_DB"])) as wh:
         expected = with_targets(compute_kpis(wh, dt.date(2025, 6, 1), dt.date(2025, 8, 31), "team"), wh.config)
     assert _same_figures(response.json(), json.loads(json.dumps(expected)))
-    # the default is the spec's JSON: exactly its six keys (kpis.md), the same rows
+    # the default is the spec's JSON: exactly its six keys (kpis.md), the same rows; domain_good_or_better's
+    # rows also carry their domain (qa-audits.md)
     spec = api.client.get(f"{V1}/kpis?level=team&from=2025-06-01&to=2025-08-31", headers=api.auth("executive"))
     keys = ("kpi", "level", "unit", "numerator", "denominator", "value")
-    assert [list(row) for row in spec.json()] == [list(keys)] * len(expected)
-    assert spec.json() == [{k: row[k] for k in keys} for row in response.json()]
+    with_domain = ("kpi", "level", "unit", "domain", "numerator", "denominator", "value")
+    assert [list(row) for row in spec.json()] == [list(with_domain if "domain" in r else keys) for r in expected]
+    assert spec.json() == [{k: row[k] for k in (with_domain if "domain" in row else keys)} for row in response.json()]
 
 
 def test_with_the_cache_off_the_answers_are_the_same(api, api_without_cache) -> None:

@@ -29,3 +29,12 @@ def test_team_workers_match_each_workers_caseload(api) -> None:
         one = api.client.get(f"/api/v1/workers/{w['worker_id']}/caseload", headers=h).json()
         assert (w["caseload"], w["fte"], w["over_limit"], one["team_id"]) == (one["caseload"], one["fte"], one["over_limit"], api.team)
     assert api.client.get("/api/v1/dashboard/teams/NOPE/workers", headers=h).status_code == 404
+
+
+def test_last_working_day_follows_the_trusts_calendar(api) -> None:
+    h = api.auth("team_manager")
+    assert api.client.get("/api/v1/dashboard/last-working-day", headers=h).json() == {
+        "to": "2025-11-24", "last_working_day": "2025-11-21"}  # the extract is dated a Monday
+    easter = api.client.get("/api/v1/dashboard/last-working-day", params={"to": "2025-04-22"}, headers=h).json()
+    assert easter["last_working_day"] == "2025-04-17"
+    assert api.client.get("/api/v1/dashboard/last-working-day", params={"to": "1900-01-01"}, headers=h).status_code == 422

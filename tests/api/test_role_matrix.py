@@ -23,6 +23,8 @@ def _matrix(api) -> list[tuple[str, set[str]]]:
         ("/kpis?level=team", EVERYONE),
         ("/kpis?level=worker", EVERYONE),
         (f"/kpis/{KPI}/trend?by=week&periods=4&level=service", EVERYONE),
+        (f"/kpis/{KPI}/spc?by=week&periods=4&level=service", EVERYONE),
+        ("/spc?level=team&periods=3", EVERYONE),
         ("/teams", EVERYONE),
         ("/services", EVERYONE),
         (f"/workers/{api.other_worker}/caseload", EVERYONE),

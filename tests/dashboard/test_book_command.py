@@ -34,3 +34,24 @@ def test_book_refuses_a_bad_month_and_a_bad_token(live_service, tmp_path: Path) 
                                     "--api-url", live_service.url])
     assert bad_token.exit_code == 2 and "sign in" in bad_token.output.lower()
     assert not (tmp_path / "b.html").exists()
+
+
+def test_book_has_the_summary_grid_and_an_xmr_chart_per_kpi(live_service, tmp_path: Path) -> None:
+    out = tmp_path / "book.html"
+    result = CliRunner().invoke(app, ["book", "--month", "2025-10", "--out", str(out), "--token",
+                                      live_service.tokens["analyst"], "--api-url", live_service.url])
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    # a KPI keyed by audit domain is the book's domains table, not a chart
+    charts = [c for c in live_service.get("/api/v1/spc", to="2025-10-31").json() if "domain" not in c]
+    summary = html.split('<table class="spc-grid">')[1].split("</table>")[0]
+    assert summary.count("<tr><th scope=\"row\">") == len(charts)
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 230" width="100%" role="img" '
+                      'class="xmr"') == len(charts)
+    overdue = next(c for c in charts if c["kpi"] == "assessments_overdue")
+    section = html.split('<section id="assessments_overdue">')[1].split("</section>")[0]
+    words = {"common_cause": "Common cause variation", "special_cause_concern": "Special cause of concern",
+             "special_cause_improvement": "Special cause of improvement"}[overdue["variation"]]
+    assert words in section and ("Fails the target" if overdue["assurance"] == "fail" else "") in section
+    assert overdue["points"][-1]["period_start"] == "2025-10-01"  # October is complete: no partial month drawn
+    assert 'class="point partial"' not in html

@@ -24,9 +24,9 @@ def units_of(rows: list[dict], kpi: str) -> list[str]:
 def assert_reconciles(wh: Warehouse, row: dict, date_from: dt.date | None, date_to: dt.date | None) -> list[dict]:
     """The records behind a figure count to it (numerator rows; all rows for a rate's denominator)."""
     kpi = get_kpi(row["kpi"])
-    records = kpi_records(wh, kpi.id, row["unit"], date_from, date_to, level=row["level"])
+    records = kpi_records(wh, kpi.id, row["unit"], date_from, date_to, level=row["level"], domain=row.get("domain"))
     num = [r for r in records if r["counted_in"] == "numerator"]
-    where = f"{kpi.id} {row['level']}/{row['unit']}"
+    where = f"{kpi.id} {row['level']}/{row['unit']}" + (f"/{row['domain']}" if "domain" in row else "")
     assert len(num) == row["numerator"], where
     if kpi.measure == "count":
         assert len(num) == len(records), where

@@ -36,7 +36,11 @@ def test_packaged_defaults_are_the_spec_table() -> None:
     assert {k: (t.target, t.tolerance) for k, t in config.targets.items()} == {
         "allocation_rate": (100, 2), "average_caseload": (18, 2), "assessments_within_45wd": (90, 5),
         "icpc_within_15wd": (90, 10), "re_referral_rate": (20, 3), "rhi_offered_within_72h": (95, 10),
-        "unallocated_cases": (0, 5), "assessments_overdue": (0, 5), "s47_open_over_15wd": (0, 5)}
+        "unallocated_cases": (0, 5), "assessments_overdue": (0, 5), "s47_open_over_15wd": (0, 5),
+        # qa-audits.md: local targets (audits on time 95%, good or better 80%)
+        "audits_on_time": (95, 5), "audits_overdue": (0, 3), "audits_good_or_better": (80, 10),
+        "audits_inadequate": (0, 1), "moderation_agreement": (80, 10), "audit_actions_overdue": (0, 5),
+        "domain_good_or_better": (80, 10)}
     assert config.caseload_limit == 20
     assert config.closure_days == ()
 

@@ -7,7 +7,7 @@ import datetime as dt
 import duckdb
 import pytest
 
-from kpis.working_days import bank_holidays, build_calendar, working_days_between
+from kpis.working_days import bank_holidays, build_calendar, previous_working_day, working_days_between
 
 D = dt.date.fromisoformat
 
@@ -88,3 +88,14 @@ def test_45_working_days_across_christmas(con: duckdb.DuckDBPyConnection) -> Non
     # (Wed 1 Jan holiday), Thu 2 = 41, Fri 3 = 42, Mon 6 = 43, Tue 7 = 44, Wed 8 = 45, Thu 9 = 46.
     assert working_days_between(con, D("2024-11-01"), D("2025-01-08")) == 45
     assert working_days_between(con, D("2024-11-01"), D("2025-01-09")) == 46
+
+
+@pytest.mark.parametrize(("day", "before"), [
+    ("2025-11-24", "2025-11-21"),  # a Monday: the Friday before
+    ("2025-11-25", "2025-11-24"),
+    ("2025-11-23", "2025-11-21"),  # a Sunday
+    ("2025-12-29", "2025-12-23"),  # Christmas and Boxing Day (Thursday, Friday), and the closure day 24 December
+    ("2025-04-22", "2025-04-17"),  # the Tuesday after Easter: Good Friday and Easter Monday are closed
+])
+def test_previous_working_day(con: duckdb.DuckDBPyConnection, day: str, before: str) -> None:
+    assert previous_working_day(con, dt.date.fromisoformat(day)) == dt.date.fromisoformat(before)

@@ -105,3 +105,40 @@ def test_status_gives_the_scheduler_s_next_run(client_and_auth) -> None:
     assert client.get("/api/v1/status", headers=auth).json()["next_scheduled_run"] is None  # no scheduler yet
     write_next_runs(get_settings().db, {"refresh": dt.datetime(2025, 11, 24, 9, 15, tzinfo=dt.UTC)})
     assert client.get("/api/v1/status", headers=auth).json()["next_scheduled_run"] == "2025-11-24T09:15:00Z"
+
+
+AUDITS_CSV = ("audit_id,child_id,audit_type,team_id,worker_id,auditor_id,assigned_date,due_date,completed_date,grade,"
+              "moderated_date,moderated_grade\nAU1,C1,learning,T1,W1,M1,2025-11-03,2025-11-20,2025-11-10,good,,\n")
+DOMAINS_CSV = "audit_id,domain,grade\nAU1,assessment,good\nAU1,planning,inadequate\n"
+
+
+def test_domain_figures_are_kept_as_reported_and_read_back_with_their_domain(tmp_path: Path) -> None:
+    """kpi_history has no domain column: domain_good_or_better is stored as kpi:domain and read back apart,
+    and a moderation after the day changes the recalculated figure, never the reported one."""
+    from api import accounts
+    from api.app import create_app
+
+    folder = build_extract(tmp_path / "x")
+    (folder / "audits.csv").write_text(AUDITS_CSV, encoding="utf-8")
+    (folder / "audit_domains.csv").write_text(DOMAINS_CSV, encoding="utf-8")
+    assert load_extract(folder).status == "published"
+    store_snapshot(get_engine(), get_settings().db, reported_on=DAY)
+    stored = {r.kpi: (r.numerator, r.denominator) for r in reported(get_engine(), DAY, "trust")}
+    assert stored["domain_good_or_better:assessment"] == (1, 1)
+    assert stored["domain_good_or_better:planning"] == (0, 1)
+    assert stored["audits_good_or_better"] == (1, 1)
+    moderated = AUDITS_CSV.replace(",good,,", ",good,2025-11-21,inadequate")
+    corrected = build_extract(tmp_path / "y")
+    (corrected / "audits.csv").write_text(moderated, encoding="utf-8")
+    (corrected / "audit_domains.csv").write_text(DOMAINS_CSV, encoding="utf-8")
+    assert load_extract(corrected).status == "published"
+    app = create_app(check_interval=0)
+    accounts.add_user(app.state.kpidash.engine, "an", "analyst", password="a long enough password")
+    token = accounts.create_api_token(app.state.kpidash.engine, "an", days=1).token
+    with TestClient(app) as client:
+        body = client.get("/api/v1/history/kpis?on=2025-11-24", headers={"Authorization": f"Bearer {token}"}).json()
+    rows = {(r["kpi"], r["domain"]): r for r in body["figures"]}
+    assert rows[("domain_good_or_better", "planning")]["as_reported"]["numerator"] == 0
+    assert rows[("domain_good_or_better", "planning")]["changed"] is False
+    good = rows[("audits_good_or_better", None)]
+    assert (good["as_reported"]["numerator"], good["as_recalculated"]["numerator"], good["changed"]) == (1, 0, True)

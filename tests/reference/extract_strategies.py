@@ -7,6 +7,10 @@ exactly 72 hours; referrals exactly 12 calendar months apart (leap days included
 fictional (T1, W1, C1, ...). A few rows are deliberately invalid (repeated key, end before start, fte
 out of range, a malformed date): the loader must reject exactly those, and both readings of the spec
 must see only the rows it kept (tests/reference/test_differential_fuzz.py checks it).
+
+The QA files (qa-audits.md) are drawn too, all three, some or none: audits completed on their due date,
+a day either side, moderated the same or another day, with grades left on outstanding audits (ignored,
+never rejected), teams unknown or empty; domain grades and actions due on the period's edges.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import holidays
 import numpy as np
 from hypothesis import strategies as st
 
-from etl.contract import TABLES_BY_NAME, WORKER_ROLES
+from etl.contract import AUDIT_DOMAINS, AUDIT_TYPES, AUDITOR_ROLES, GRADES, QA_TABLES, TABLES_BY_NAME, WORKER_ROLES
 
 Row = tuple[str | None, ...]
 ONE_DAY = dt.timedelta(days=1)
@@ -60,11 +64,17 @@ class DrawnExtract:
     caseload_limit: float
     closure_days: tuple[dt.date, ...] = field(default=())
     invalid: tuple[tuple[str, int, Row], ...] = field(default=())  # (table, line index, row) the loader rejects
+    qa_files: tuple[str, ...] = field(default=())  # the optional QA tables written (the others are left out)
+
+    def written(self, table: str) -> bool:
+        """Whether the table's file is in the extract (the nine always; a QA file when drawn)."""
+        return table not in {t.name for t in QA_TABLES} or table in self.qa_files
 
     @property
     def valid_keys(self) -> dict[str, list[str]]:
-        """Per table, the sorted keys of the rows the loader must keep."""
-        return {name: sorted(row[0] for row in rows) for name, rows in self.tables.items()}
+        """Per table, the sorted keys of the rows the loader must keep (a file left out keeps none)."""
+        return {name: sorted(row[0] for row in rows) if self.written(name) else []
+                for name, rows in self.tables.items()}
 
     def written_rows(self, table: str) -> list[Row]:
         """The table's rows as written to its CSV file: the valid ones with the invalid ones in place."""
@@ -79,7 +89,7 @@ class DrawnExtract:
         lines = [f"periods={self.periods} limit={self.caseload_limit} closures={self.closure_days}",
                  f"manifest: {self.manifest()}"]
         for name in self.tables:
-            if rows := self.written_rows(name):
+            if self.written(name) and (rows := self.written_rows(name)):
                 lines.append(f"--- {name}.csv: " + ",".join(TABLES_BY_NAME[name].column_names))
                 lines += [",".join("" if v is None else v for v in row) for row in rows]
         return "\n".join(lines)
@@ -297,15 +307,22 @@ def extracts(draw: st.DrawFn) -> DrawnExtract:
             referrals.append((f"R{len(referrals) + 1}", c, _iso(r_date), draw(st.sampled_from(("1A", "5C", None))),
                               draw(st.sampled_from(("Y", "N", None))), draw(record_team), draw(record_worker)))
 
+    qa_files = draw(st.sampled_from((
+        ("audits", "audit_domains", "audit_actions"), ("audits", "audit_domains", "audit_actions"), (),
+        ("audits",), ("audits", "audit_domains"), ("audits", "audit_actions"))))
+    audits, domains, actions = _qa_rows(draw, days, key_days, child, record_team, record_worker) if qa_files else (
+        [], [], [])
+
     tables: dict[str, list[Row]] = {
         "teams": teams, "workers": workers, "children": children, "episodes": episodes,
         "allocations": allocations, "assessments": assessments, "s47_enquiries": s47s,
         "missing_episodes": missing, "referrals": referrals,
+        "audits": audits, "audit_domains": domains, "audit_actions": actions,
     }
     invalid = []
     for name in draw(st.lists(st.sampled_from(sorted(INVALID_ROWS)), max_size=2, unique=True)):
         rows = tables[name]
-        if rows:
+        if rows and (name not in INVALID_ROWS or name in qa_files or name not in {t.name for t in QA_TABLES}):
             how = draw(st.sampled_from(("repeat", "broken")))
             # a repeated key goes after its first row, which the loader keeps; a broken row anywhere
             index = draw(st.integers(1 if how == "repeat" else 0, len(rows)))
@@ -324,7 +341,41 @@ def extracts(draw: st.DrawFn) -> DrawnExtract:
         periods=((date_from, date_to), extra),
         caseload_limit=draw(st.sampled_from(CASELOAD_LIMITS)),
         closure_days=closure_days,
+        qa_files=qa_files,
     )
+
+
+def _qa_rows(draw: st.DrawFn, days: st.SearchStrategy[dt.date], key_days: list[dt.date], child: st.SearchStrategy,
+             team: st.SearchStrategy, worker: st.SearchStrategy) -> tuple[list[Row], list[Row], list[Row]]:
+    """Audits, their domain grades and their actions, dated on the period's edges and the due dates'."""
+    audits, domains, actions = [], [], []
+    grades = st.sampled_from(GRADES)
+    for i in range(1, draw(st.integers(0, 8)) + 1):
+        assigned = draw(days)
+        due = assigned + dt.timedelta(days=draw(st.sampled_from((0, 1, 7, 28))))
+        due = draw(st.one_of(st.just(due), st.sampled_from(key_days).map(lambda d, a=assigned: max(d, a))))
+        completed = draw(st.one_of(
+            st.none(), st.just(due), st.just(due + ONE_DAY), st.just(max(due - ONE_DAY, assigned)),
+            _end_strategy(assigned, days)))
+        # a grade on an audit not yet completed is ignored (stored empty), whatever it holds
+        grade = draw(grades) if completed else draw(st.sampled_from((None, None, "good", "not-a-grade")))
+        moderated = None if completed is None else draw(st.one_of(
+            st.none(), st.just(completed), st.integers(1, 40).map(lambda k, c=completed: c + dt.timedelta(days=k)),
+            st.sampled_from(key_days).map(lambda d, c=completed: max(d, c))))
+        moderated_grade = None if moderated is None else draw(st.one_of(st.just(grade), grades))
+        audit_id = f"AU{i}"
+        audits.append((audit_id, draw(child), draw(st.sampled_from(AUDIT_TYPES)), None, draw(team), draw(worker),
+                       "AUD1", draw(st.sampled_from((*AUDITOR_ROLES, None))), _iso(assigned), _iso(due),
+                       _iso(completed), grade, _iso(moderated), moderated_grade))
+        for domain in draw(st.lists(st.sampled_from(AUDIT_DOMAINS), max_size=4, unique=True)):
+            # grades cycle with the row, so small draws still grade some domains below good
+            domains.append((audit_id, domain, GRADES[(len(domains) + draw(st.integers(0, 3))) % len(GRADES)]))
+        for _ in range(draw(st.integers(0, 2))):
+            action_due = draw(_near(st.sampled_from(key_days), 1))
+            done = draw(st.one_of(st.none(), st.just(action_due), _near(st.just(action_due), 2)))
+            actions.append((f"AC{len(actions) + 1}", audit_id, "Update the plan", draw(worker), _iso(action_due),
+                            _iso(done)))
+    return audits, domains, actions
 
 
 def _invalid(table: str, broken: dict[str, str | None]) -> Callable[[Row, str], Row]:
@@ -350,4 +401,8 @@ INVALID_ROWS = {
     "s47_enquiries": _invalid("s47_enquiries", {"strategy_date": "2025-01-10", "icpc_date": "2025-01-03"}),
     "missing_episodes": _invalid("missing_episodes", {"start_time": "2025-01-10T10:00", "end_time": "2025-01-10T09:59"}),
     "referrals": _invalid("referrals", {"referral_date": None}),
+    # moderated with no completed_date; a domain row of an audit that is not there; a date that is not one
+    "audits": _invalid("audits", {"completed_date": None, "moderated_date": "2025-01-10", "moderated_grade": "good"}),
+    "audit_domains": _invalid("audit_domains", {}),
+    "audit_actions": _invalid("audit_actions", {"due_date": "2025-13-01"}),
 }

@@ -30,10 +30,10 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from test_agreement import _differences, _reference
 
-from benchmarks.pandas_reference import KPI_MEASURES, LEVELS, compute_kpis_pandas, load_tables
+from benchmarks.pandas_reference import KPI_MEASURES, LEVELS, QA_MEASURES, compute_kpis_pandas, load_tables
 from core.settings import get_settings
 from etl import load_extract
-from etl.contract import TABLES, TABLES_BY_NAME
+from etl.contract import EXTRACT_TABLES, TABLES_BY_NAME
 from kpis import KpiConfig, Warehouse, compute_kpis, kpi_trend, open_warehouse
 
 FUZZ_EXAMPLES = int(os.environ.get("KPIDASH_FUZZ_EXAMPLES", "20"))
@@ -47,7 +47,9 @@ TRENDS = (("month", 13), ("week", 9), ("day", 15))
 def write_extract(drawn: DrawnExtract, folder: Path) -> None:
     """The drawn tables as the contract's CSV files (None is an empty cell) and manifest.json."""
     folder.mkdir(parents=True, exist_ok=True)
-    for table in TABLES:
+    for table in EXTRACT_TABLES:
+        if not drawn.written(table.name):
+            continue
         with (folder / table.file_name).open("w", newline="", encoding="utf-8") as f:
             out = csv.writer(f)
             out.writerow(table.column_names)
@@ -58,13 +60,16 @@ def write_extract(drawn: DrawnExtract, folder: Path) -> None:
 def loaded_keys(db: Path) -> dict[str, list[str]]:
     """Each table's keys as published, repeats kept, so a row loaded twice shows."""
     with duckdb.connect(str(db), read_only=True) as con:
-        return {t.name: sorted(r[0] for r in con.execute(f"SELECT {t.key} FROM {t.name}").fetchall()) for t in TABLES}
+        return {t.name: sorted(r[0] for r in con.execute(f"SELECT {t.key} FROM {t.name}").fetchall())
+                for t in EXTRACT_TABLES}
 
 
 @pytest.fixture
 def fuzz_data(isolated_settings, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The test's data folder, shared by its examples (one app database); invalid rows may exceed 2%."""
+    """The test's data folder, shared by its examples (one app database); invalid rows may exceed 2%, and
+    each example's extract replaces the last one's whatever its size (no shrink guard)."""
     monkeypatch.setenv("KPIDASH_MAX_REJECT_PCT", "100")
+    monkeypatch.setenv("KPIDASH_SHRINK_MIN_FRACTION", "0")
     get_settings.cache_clear()
     return Path(get_settings().db)
 
@@ -179,22 +184,27 @@ def _draws(n: int) -> list[DrawnExtract]:
 
 
 def test_draws_give_the_comparison_something_to_compare() -> None:
-    """Agreement on zeros proves nothing: across 60 draws every KPI counts something, every rate
+    """Agreement on zeros proves nothing: across 100 draws every KPI counts something, every rate
     has records in and out of its numerator, and the sharpest edges (RHI at exactly 72 hours, a re-referral exactly 12
     months on, a return at midnight, an invalid row) occur."""
-    draws = _draws(60)
+    draws = _draws(100)
     numerators: dict[str, int] = {}
     left_out: set[str] = set()  # rates with a record in the denominator only
     for drawn in draws:
         frames = {name: pd.DataFrame(rows, columns=TABLES_BY_NAME[name].column_names, dtype=object)
-                  for name, rows in drawn.tables.items()}
+                  for name, rows in drawn.tables.items() if drawn.written(name)}
+        if "audits" in frames:  # as loaded: a grade on an audit not completed is stored empty
+            audits = frames["audits"]
+            frames["audits"] = audits.assign(grade=audits["grade"].where(audits["completed_date"].notna()))
         start, end = drawn.periods[0]
         for row in compute_kpis_pandas(frames, start, end, "trust", drawn.caseload_limit, drawn.closure_days):
             numerators[row["kpi"]] = numerators.get(row["kpi"], 0) + row["numerator"]
             if row["denominator"] is not None and row["numerator"] < row["denominator"]:
                 left_out.add(row["kpi"])
     assert [k for k, n in numerators.items() if not n] == []
-    assert {k for k, m in KPI_MEASURES.items() if m == "rate"} - left_out == set()
+    assert set(QA_MEASURES) <= set(numerators)
+    measures = {**KPI_MEASURES, **QA_MEASURES}
+    assert {k for k, m in measures.items() if m == "rate"} - left_out == set()
 
     missing = [row for d in draws for row in d.tables["missing_episodes"]]
     assert any(r[3] and r[4] and _moment(r[4]) - _moment(r[3]) == dt.timedelta(hours=72) for r in missing)
@@ -202,6 +212,11 @@ def test_draws_give_the_comparison_something_to_compare() -> None:
     referral_days = {(r[1], r[2]) for d in draws for r in d.tables["referrals"]}
     assert any((c, day.replace("2025-", "2024-")) in referral_days for c, day in referral_days if day[:5] == "2025-")
     assert any(d.invalid for d in draws)
+    audits = [row for d in draws if d.written("audits") for row in d.tables["audits"]]
+    assert any(r[10] and r[10] == r[9] for r in audits)  # completed on the due date
+    assert any(r[10] and r[12] and r[12] > r[10] for r in audits)  # moderated after completion
+    assert any(r[10] is None and r[11] == "not-a-grade" for r in audits)  # a grade left on an outstanding audit
+    assert any(not d.written("audit_actions") and d.written("audits") for d in draws)
 
 
 def _moment(text: str) -> dt.datetime:

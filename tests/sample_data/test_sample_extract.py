@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sample_checks import contract_problems, end_date_of, open_extract
 
-from etl.contract import TABLES
+from etl.contract import EXTRACT_TABLES, TABLES
 from sample_data import SampleSummary, generate_sample
 
 SAMPLE_END_DATE = dt.date(2025, 11, 23)  # tests/conftest.py's; test_the_sample_ends_on_the_fixture_date checks it
@@ -26,10 +26,11 @@ def test_the_sample_ends_on_the_fixture_date(sample_extract: Path) -> None:
     assert end_date_of(sample_extract) == SAMPLE_END_DATE
 
 
-def test_nine_files_with_exactly_the_contract_columns_and_the_manifest(sample_extract: Path) -> None:
+def test_nine_files_and_the_three_qa_files_with_exactly_the_contract_columns_and_the_manifest(
+        sample_extract: Path) -> None:
     names = sorted(p.name for p in sample_extract.iterdir())
-    assert names == sorted([t.file_name for t in TABLES] + ["manifest.json"])
-    for t in TABLES:
+    assert names == sorted([t.file_name for t in EXTRACT_TABLES] + ["manifest.json"])
+    for t in EXTRACT_TABLES:
         with open(sample_extract / t.file_name, encoding="utf-8", newline="") as f:
             header = f.readline()
         assert header == ",".join(t.column_names) + "\n", t.file_name
@@ -135,7 +136,7 @@ def test_a_tiny_trust_still_keeps_every_rule(tmp_path: Path) -> None:
 def test_summary_counts_the_rows_written(sample_extract: Path, tmp_path: Path) -> None:
     summary = generate_sample(tmp_path / "s", seed=3, scale=0.05, end_date=SAMPLE_END_DATE)
     assert isinstance(summary, SampleSummary)
-    assert list(summary.rows) == [t.file_name for t in TABLES]
+    assert list(summary.rows) == [t.file_name for t in EXTRACT_TABLES]
     for name, n in summary.rows.items():
         assert n == _data_rows(tmp_path / "s" / name), name
     assert summary.total_rows == sum(summary.rows.values())

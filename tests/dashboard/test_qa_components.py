@@ -1,0 +1,50 @@
+"""The QA pieces as plain functions: "no audits loaded" is said, never shown as 0; "What audits found"
+reads the mapped domains' grades; links and file names are safe."""
+
+from __future__ import annotations
+
+from dashboard.components import qa_panels
+from dashboard.components.qa_html import findings_sentences, page_file_name, qa_page_html
+from dashboard.pages.qa import page_link, qa_body
+
+TEAMS = [{"team_id": "T1", "team_name": "Duckpond", "service": "Front Door"}]
+
+
+def _text(component: object) -> str:
+    if isinstance(component, (list, tuple)):
+        return " ".join(_text(c) for c in component)
+    if isinstance(component, str | int | float):
+        return str(component)
+    children = getattr(component, "children", None)
+    return _text(children) if children is not None else ""
+
+
+def test_no_audits_loaded_is_said_not_zero() -> None:
+    summary = {"from": "2025-10-01", "to": "2025-10-31", "level": "trust", "unit": "trust", "note": "no audits loaded",
+               "loaded": {"audits": False, "audit_domains": False, "audit_actions": False}}
+    shown = _text(qa_body(summary, True, TEAMS))
+    assert "No audits loaded" in shown and " 0 " not in f" {shown} "
+    page = qa_page_html({**summary, "month": "2025-10", "title": "the whole trust", "extract_date": "2025-11-24"})
+    assert "No audits loaded" in page and "<table" not in page
+    assert findings_sentences("allocation_rate", {"note": "no audits loaded"}) == ["No audits loaded."]
+    assert "No audit actions loaded" in _text(qa_panels.owners_table(None))
+
+
+def test_what_audits_found_reads_the_mapped_domains() -> None:
+    findings = {"from": "2025-10-01", "to": "2025-10-31", "audits_completed": 3, "note": None,
+                "kpi_domains": {"allocation_rate": ["planning", "management_oversight"], "referrals": []},
+                "domains": {"planning": {"graded": 4, "good_or_better": 3, "value": 75.0,
+                                         "grades": {"outstanding": 1, "good": 2, "requires_improvement": 0,
+                                                    "inadequate": 1}}}}
+    assert findings_sentences("allocation_rate", findings) == [
+        "3 audits completed.", "Planning: 3 of 4 good or better (75%; outstanding 1, good 2, inadequate 1).",
+        "Management oversight: not graded in this period."]
+    assert findings_sentences("referrals", findings)[-1] == "No audit domain is cross-referenced to this KPI."
+
+
+def test_links_and_file_names() -> None:
+    assert page_link("2025-10", "team", "T 1&x", "pdf") == "/qa-page?month=2025-10&level=team&unit=T+1%26x&format=pdf"
+    assert page_link("2025-10", "trust", None, "html") == "/qa-page?month=2025-10&level=trust&format=html"
+    assert page_file_name("2025-10", "service", "Care / Management", ".pdf") == \
+        "kpidash-qa-on-a-page-2025-10-service-Care_Management.pdf"
+    assert qa_panels.charted([{"id": "a"}, {"id": "b", "keyed_by": "domain"}]) == [{"id": "a"}]
