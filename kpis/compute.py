@@ -9,6 +9,7 @@ from kpis.availability import apply_availability
 from kpis.cube import CUBE_LEVELS
 from kpis.engine import check_period, figures, single_period
 from kpis.errors import KpiError, UnknownUnit
+from kpis.families import FAMILIES_BY_NAME, MEASURES
 from kpis.registry import KPIS, Kpi, get_kpi
 from kpis.warehouse import LEVELS, Warehouse, check_level
 
@@ -99,4 +100,12 @@ def answered_from_cube(
         date_from, date_to = resolve_period(wh, date_from, date_to)
     except KpiError:
         return False
-    return all(lv in CUBE_LEVELS for lv in levels) and all(wh.cube.serves(k, [(date_from, date_to)]) for k in kpis)
+    # a KPI whose files the extract did not hold has no rows: nothing to count either way
+    return all(lv in CUBE_LEVELS for lv in levels) and all(
+        wh.cube.serves(k, [(date_from, date_to)]) or not _has_files(wh, k) for k in kpis)
+
+
+def _has_files(wh: Warehouse, kpi: Kpi) -> bool:
+    """Whether the extract held every file the KPI is counted from (a QA KPI needs its QA files)."""
+    family = FAMILIES_BY_NAME[kpi.family]
+    return all(wh.has_table(t) for t in (*family.requires, *MEASURES[kpi.id].requires))

@@ -4,7 +4,11 @@ Derived from the families' declarations, never from a list of KPIs: every flow m
 with a flow_day is counted by its own facts query over one period reaching back to the start of
 time, each row placed on its flow_day; every stock KPI a family's DailyStock gives is added up from
 its stretches of days. A KPI neither covers (a family without those declarations, a distinct count
-or a sum of decimals over a flow period) is left out of the cube and counted from the facts.
+or a sum of decimals over a flow period) is left out of the cube and counted from the facts, as is
+one whose files the extract did not hold (Family.requires, Measure.requires: it has no rows at all).
+A family with an extra key (domain) has a column pair per KPI and key value, and the running count of
+its facts rows per key value (which key values have rows in a period); a family whose facts have rows
+not dated by its flow_day, or key values the engine does not order, is left to the facts.
 
 Days: from the day before the first flow event (at most MAX_YEARS before the extract date; older
 events are in the first day's running totals) to the end of the month after the extract date's, so
@@ -26,9 +30,11 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from etl.contract import AUDIT_DOMAINS
 from kpis.cube import (
     CUBE_FORMAT,
     CUBE_TABLE,
+    KEYS_TABLE,
     KPI_TABLE,
     META_TABLE,
     UNIT_TABLE,
@@ -49,6 +55,21 @@ _LEVEL_RANK = {"trust": 0, "service": 1, "team": 2}
 # A ratio's denominator is a sum of decimals (fte as DECIMAL(18, 9)); numpy adds it up exactly in units
 # of 1e-9, and DuckDB turns it into the DOUBLE the engine gives, from the same DECIMAL(38, 9) value.
 _NANO = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """A keyed family's key values in the engine's row order, and its facts rows per key value (k: the
+    value's place) and day (days since 1970-01-01)."""
+
+    values: tuple[str, ...]
+    k: np.ndarray
+    day: np.ndarray
+    rows: np.ndarray
+
+
+# A cell of the cube: a column pair's name (the KPI's id, or `<kpi>__<j>` for key value j), its family and KPI
+Cell = tuple[str, Family, Kpi]
 
 
 @dataclass(frozen=True)
@@ -81,7 +102,9 @@ def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Fami
     with Warehouse(path, config, read_only=False, cube=False) as wh, wh.cursor() as cur:
         last = cube_last_day(wh.extract_date)
         wh.ensure_calendar(wh.extract_date, last)
-        served = [(f, KPIS_BY_ID[m.kpi_id]) for f in families for m in cube_measures(f)]
+        # a KPI whose files the extract did not hold has no rows (the engine's rule): nothing to hold
+        served = [(f, KPIS_BY_ID[m.kpi_id]) for f in families if all(wh.has_table(t) for t in f.requires)
+                  for m in cube_measures(f) if all(wh.has_table(t) for t in m.requires)]
         # Units in the engine's row order: level, then UNKNOWN last, then name. Listed: in teams.csv; the
         # UNKNOWN team and service are always in the cube, with rows only where something counts there.
         teams = wh.teams()
@@ -92,17 +115,22 @@ def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Fami
         # the families' queries read these by name, each from its own cursor (so not TEMP tables)
         _table(cur, "OR REPLACE TABLE cube_units", {"u": range(len(units)), "level": [lv for lv, _ in units],
                                                     "unit": [unit for _, unit in units]})
-        _table(cur, "OR REPLACE TABLE cube_kpis", {"k": range(len(served)), "kpi": [k.id for _, k in served]})
         try:
-            flow, stock = _read(wh, families, served, last)
+            keys: dict[str, _Keys | None] = {}
+            for family in dict.fromkeys(f for f, _ in served if f.extra_key is not None):
+                keys[family.name] = _key_values(cur, family, last, wh.config.caseload_limit)
+            served = [(f, k) for f, k in served if f.extra_key is None or keys[f.name] is not None]
+            cells = _cells(served, keys)
+            _table(cur, "OR REPLACE TABLE cube_kpis", {"k": range(len(cells)), "kpi": [c for c, _, _ in cells]})
+            flow, stock = _read(wh, families, served, cells, keys, last)
         finally:
             cur.execute("DROP TABLE IF EXISTS cube_units")
             cur.execute("DROP TABLE IF EXISTS cube_kpis")
         cur.execute("BEGIN TRANSACTION")
         try:
-            for table in (CUBE_TABLE, UNIT_TABLE, META_TABLE, KPI_TABLE):  # a cube built before: replaced
+            for table in (CUBE_TABLE, UNIT_TABLE, META_TABLE, KPI_TABLE, KEYS_TABLE):  # one built before: replaced
                 cur.execute(f"DROP TABLE IF EXISTS wh.{table}")
-            first = _write(wh, cur, teams, listed, units, served, flow, stock, last)
+            first = _write(wh, cur, teams, listed, units, served, cells, keys, flow, stock, last)
             years = wh.calendar_years
             if stored_bank_holidays(cur, "wh", *years) is None:
                 store_bank_holidays(cur, "wh", *years, bank_holidays(*years))
@@ -112,6 +140,37 @@ def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Fami
             raise
         cur.execute("CHECKPOINT wh")
     return CubeSummary(first, last, len(units), tuple(k.id for _, k in served), time.perf_counter() - started)
+
+
+def _cells(served: list[tuple[Family, Kpi]], keys: dict[str, _Keys | None]) -> list[Cell]:
+    """The column pairs of the KPIs held: one per KPI, or one per KPI and key value."""
+    out: list[Cell] = []
+    for family, kpi in served:
+        if family.extra_key is None:
+            out.append((kpi.id, family, kpi))
+        else:
+            out.extend((f"{kpi.id}__{j}", family, kpi) for j in range(len(keys[family.name].values)))
+    return out
+
+
+def _key_values(cur: duckdb.DuckDBPyConnection, family: Family, last: dt.date, caseload_limit: float
+                ) -> _Keys | None:
+    """A keyed family's key values and its facts rows per value and day, or None when the cube cannot
+    follow them: a facts row not dated by the family's flow_day (its rows in a period would not be
+    those dated in it), or a key value the engine does not order (the contract's AUDIT_DOMAINS)."""
+    everything = single_period(dt.date(1, 1, 1), last)
+    sql = f"""
+    WITH {periods_cte(everything)},
+    facts AS ({family.facts_for(1)})
+    SELECT CAST({family.extra_key} AS VARCHAR) AS key,
+           date_diff('day', DATE '1970-01-01', CAST(({family.flow_day}) AS DATE)) AS day, count(*) AS rows
+    FROM facts GROUP BY ALL"""
+    got = cur.execute(sql, bind(sql, {**everything.params, "caseload_limit": caseload_limit})).fetchall()
+    if any(key not in AUDIT_DOMAINS or day is None for key, day, _ in got):
+        return None
+    values = tuple(sorted({key for key, _, _ in got}, key=AUDIT_DOMAINS.index))
+    return _Keys(values, np.array([values.index(key) for key, _, _ in got], np.int64),
+                 np.array([day for _, day, _ in got], np.int64), np.array([n for _, _, n in got], np.int64))
 
 
 def _bank_holidays_from(path: Path, published: Path) -> None:
@@ -131,40 +190,43 @@ def _floor(extract: dt.date) -> dt.date:
     return dt.date(extract.year - MAX_YEARS, extract.month, 1)
 
 
-def _read(wh: Warehouse, families: tuple[Family, ...], served: list[tuple[Family, Kpi]], last: dt.date
+def _read(wh: Warehouse, families: tuple[Family, ...], served: list[tuple[Family, Kpi]], cells: list[Cell],
+          keys: dict[str, _Keys | None], last: dt.date
           ) -> tuple[list[dict[str, np.ndarray]], list[dict[str, np.ndarray]]]:
     """Every family's flow changes and stock stretches, as int64 arrays. The families' queries are
     independent, so they run two at a time, each on its own cursor (DuckDB and numpy let go of the GIL)."""
     everything = single_period(dt.date(1, 1, 1), last)  # flow: every event up to the cube's last day
     params = {"caseload_limit": wh.config.caseload_limit, "last": last, "floor": _floor(wh.extract_date),
               **everything.params}
-    kpi_ids = [k.id for _, k in served]
-    ratios = {k.id for _, k in served if k.measure == "ratio"}
+    kpi_ids = [c for c, _, _ in cells]
+    ratios = {c for c, _, k in cells if k.measure == "ratio"}
 
     def flow_of(family: Family) -> dict[str, np.ndarray]:
         with wh.cursor() as cur:
             return _fetch(cur, _flow_sql(family, [k for g, k in served if g is family and k.kind == "flow"],
-                                         everything), params)
+                                         everything, keys.get(family.name)), params)
 
     def stock_of(family: Family) -> dict[str, np.ndarray]:
         with wh.cursor() as cur:
-            return _stretches(cur, family, kpi_ids, [k.id for g, k in served if g is family and k.kind == "stock"],
+            return _stretches(cur, family, kpi_ids, [c for c, g, k in cells if g is family and k.kind == "stock"],
                               ratios, params)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        stock = pool.map(stock_of, [f for f in families if any(g is f and k.kind == "stock" for g, k in served)])
-        flow = pool.map(flow_of, [f for f in families if any(g is f and k.kind == "flow" for g, k in served)])
+        stock = pool.map(stock_of, [f for f in families if any(g is f and k.kind == "stock" for _, g, k in cells)])
+        flow = pool.map(flow_of, [f for f in families if any(g is f and k.kind == "flow" for _, g, k in cells)])
         return list(flow), list(stock)
 
 
 def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], listed: set[tuple[str, str]],
-           units: list[tuple[str, str]], served: list[tuple[Family, Kpi]], flow: list[dict[str, np.ndarray]],
-           stock: list[dict[str, np.ndarray]], last: dt.date) -> dt.date:
+           units: list[tuple[str, str]], served: list[tuple[Family, Kpi]], cells: list[Cell],
+           keys: dict[str, _Keys | None], flow: list[dict[str, np.ndarray]], stock: list[dict[str, np.ndarray]],
+           last: dt.date) -> dt.date:
     """The cube's tables from the changes; returns its first day."""
     extract = wh.extract_date
     floor = _floor(extract)
-    kpi_ids = [k.id for _, k in served]
-    ratios = {k.id for _, k in served if k.measure == "ratio"}
+    kpi_ids = [c for c, _, _ in cells]
+    ratios = {c for c, _, k in cells if k.measure == "ratio"}
+    measure_of = {c: k.measure for c, _, k in cells}
     # The history starts with the first flow event (with none, the first stock change); earlier
     # changes are in the first day's figures (a running total, or what is open at its end).
     epoch = dt.date(1970, 1, 1)
@@ -217,18 +279,18 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
             raise ValueError("a change of the daily cube is placed in a team and another team's service")
     changes(0)
     for name in ("n", "d"):  # each team's changes into its service and the trust, every KPI at once
-        cells = totals[name].reshape(len(kpi_ids), n_days, n_units)
-        by_team = cells[:, :, team_units]
-        cells[:, :, 0] += by_team.sum(axis=2)
+        changed = totals[name].reshape(len(kpi_ids), n_days, n_units)
+        by_team = changed[:, :, team_units]
+        changed[:, :, 0] += by_team.sum(axis=2)
         for service in np.unique(their_service).tolist():
-            cells[:, :, service] += by_team[:, :, their_service == service].sum(axis=2)
+            changed[:, :, service] += by_team[:, :, their_service == service].sum(axis=2)
     for level in (1, 2, 3):
         changes(level)
 
     grid: dict[str, np.ndarray] = {}
     for i, kpi in enumerate(kpi_ids):
         for column, name in ((numerator_column(kpi), "n"), (denominator_column(kpi), "d")):
-            if name == "d" and KPIS_BY_ID[kpi].measure == "count":
+            if name == "d" and measure_of[kpi] == "count":
                 continue
             values = np.cumsum(totals[name][i * size:(i + 1) * size].reshape(n_days, n_units), axis=0).ravel()
             if np.abs(values).max(initial=0) < 2**31:  # half the memory for a national cube
@@ -263,10 +325,32 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
     cur.execute(f"INSERT INTO wh.{META_TABLE} VALUES (?, ?, ?, ?, ?, current_localtimestamp())",
                 [CUBE_FORMAT, first, last, wh.config.caseload_limit, sorted(set(wh.config.closure_days))])
     cur.execute(f"CREATE TABLE wh.{KPI_TABLE} (kpi VARCHAR, family VARCHAR, kind VARCHAR, measure VARCHAR, "
-                "fingerprint VARCHAR)")
+                "fingerprint VARCHAR, keys VARCHAR[])")
     if served:
-        cur.executemany(f"INSERT INTO wh.{KPI_TABLE} VALUES (?, ?, ?, ?, ?)",
-                        [[k.id, f.name, k.kind, k.measure, fingerprint(f)] for f, k in served])
+        cur.executemany(f"INSERT INTO wh.{KPI_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+                        [[k.id, f.name, k.kind, k.measure, fingerprint(f),
+                          None if f.extra_key is None else list(keys[f.name].values)] for f, k in served])
+    # per keyed family and key value, its facts rows dated on or before each day (earlier: in the first)
+    key_rows: dict[str, list] = {"family": [], "key": [], "d": [], "rows": []}
+    for family, found in keys.items():
+        for j, value in enumerate(found.values if found is not None else ()):
+            mine = (found.k == j) & (found.day <= end)
+            counts = np.zeros(n_days, np.int64)
+            np.add.at(counts, np.maximum(found.day[mine] - start, 0), found.rows[mine])
+            key_rows["family"].append(np.full(n_days, family, dtype=object))
+            key_rows["key"].append(np.full(n_days, value, dtype=object))
+            key_rows["d"].append(np.arange(n_days, dtype=np.int32))
+            key_rows["rows"].append(np.cumsum(counts))
+    if key_rows["d"]:
+        cur.register("cube_key_rows", {name: np.concatenate(parts) for name, parts in key_rows.items()})
+        try:
+            cur.execute(f"CREATE TABLE wh.{KEYS_TABLE} AS SELECT CAST(family AS VARCHAR) AS family, "
+                        "CAST(key AS VARCHAR) AS key, CAST($first + d AS DATE) AS d, CAST(rows AS BIGINT) AS rows "
+                        "FROM cube_key_rows", {"first": first})
+        finally:
+            cur.unregister("cube_key_rows")
+    else:
+        cur.execute(f"CREATE TABLE wh.{KEYS_TABLE} (family VARCHAR, key VARCHAR, d DATE, rows BIGINT)")
     return first
 
 
@@ -281,24 +365,31 @@ def _table(cur: duckdb.DuckDBPyConnection, what: str, columns: dict[str, object]
         cur.unregister("cube_rows")
 
 
-def _flow_sql(family: Family, kpis: list[Kpi], everything: Periods) -> str:
+def _flow_sql(family: Family, kpis: list[Kpi], everything: Periods, keys: _Keys | None = None) -> str:
     """The family's flow events per day and team: its facts over one period from the start of time to
-    the cube's last day, each row on its flow_day, counted by the measures' own conditions."""
+    the cube's last day, each row on its flow_day, counted by the measures' own conditions (a keyed
+    family's per key value too: cell `<kpi>__<j>` for value j)."""
     measures = [m for m in family.measures if m.kpi_id in {k.id for k in kpis}]
+    if keys is None:
+        slot = "0"
+    else:
+        slot = "list_position([" + ", ".join(f"'{v}'" for v in keys.values) + f"], {family.extra_key}) - 1"
     flags, sums, unpivot = [], [], []
     for i, m in enumerate(measures):
+        cell = f"'{m.kpi_id}'" if keys is None else f"'{m.kpi_id}__' || CAST(slot AS VARCHAR)"
         flags.append(f"({m.numerator_if}) AS nf{i}, ({m.denominator_if or 'FALSE'}) AS df{i}")
         sums.append(f"count_if(nf{i}) AS n{i}, count_if(df{i}) AS d{i}")
-        unpivot.append(f"SELECT '{m.kpi_id}' AS kpi, NULL::VARCHAR AS level, team_unit, service_unit, "
+        unpivot.append(f"SELECT {cell} AS kpi, NULL::VARCHAR AS level, team_unit, service_unit, "
                        f"date_diff('day', DATE '1970-01-01', day) AS day, n{i} AS n, d{i} AS d FROM agg "
                        f"WHERE n{i} > 0 OR d{i} > 0")
     return f"""
     WITH {periods_cte(everything)},
     facts AS ({family.facts_for(1)}),
-    dated AS (SELECT CAST(({family.flow_day}) AS DATE) AS day, team_unit, service_unit, {", ".join(flags)} FROM facts),
+    dated AS (SELECT CAST(({family.flow_day}) AS DATE) AS day, team_unit, service_unit, {slot} AS slot,
+                     {", ".join(flags)} FROM facts),
     agg AS (
-        SELECT day, team_unit, service_unit, {", ".join(sums)}
-        FROM dated WHERE day IS NOT NULL GROUP BY day, team_unit, service_unit
+        SELECT day, team_unit, service_unit, slot, {", ".join(sums)}
+        FROM dated WHERE day IS NOT NULL GROUP BY day, team_unit, service_unit, slot
     )
     {" UNION ALL ".join(unpivot)}"""
 

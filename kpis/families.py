@@ -697,6 +697,20 @@ QA_AUDITS = Family(
      Column("final_grade")),
     requires=("audits",),
     listed_workers=_AUDIT_WORKERS,
+    flow_day="CASE event WHEN 'completed' THEN completed_date WHEN 'moderated' THEN moderated_date END",
+    # overdue at the end of D: from the day after it was due until the day it was completed
+    daily_stock=DailyStock(
+        ("audits_overdue", "audit_actions_overdue"),
+        f"""
+WITH a AS {AUDITS_PLACED}
+SELECT 'audits_overdue' AS kpi, NULL AS level, a.team_unit, a.service_unit, a.due_date + 1 AS valid_from,
+       coalesce(a.completed_date, {FAR_FUTURE}) AS valid_until, 1 AS numerator, NULL::INTEGER AS denominator
+FROM a
+UNION ALL
+SELECT 'audit_actions_overdue', NULL, a.team_unit, a.service_unit, ac.due_date + 1,
+       coalesce(ac.completed_date, {FAR_FUTURE}), 1, NULL
+FROM wh.audit_actions ac JOIN a ON a.audit_id = ac.audit_id""",
+    ),
 )
 
 # One row per (audit completed in the period, domain it graded): the domain's grade is final.
@@ -718,6 +732,7 @@ QA_DOMAINS = Family(
     requires=("audits", "audit_domains"),
     listed_workers=_AUDIT_WORKERS,
     extra_key="domain",
+    flow_day="completed_date",
 )
 
 FAMILIES: tuple[Family, ...] = (CASELOAD, ASSESSMENTS, S47, MISSING, REFERRALS, QA_AUDITS, QA_DOMAINS)

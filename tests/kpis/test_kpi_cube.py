@@ -355,3 +355,75 @@ def test_answered_from_cube_says_when_no_figure_is_counted(engines: tuple[Wareho
     assert not answered_from_cube(cube, D("2020-01-01"), D("2020-01-31"), "team")  # before the history
     assert not answered_from_cube(cube, level="nonsense") and not answered_from_cube(cube, kpi_ids=["nope"])
     assert not answered_from_cube(facts, level="team")
+
+
+QA_KPIS = [k.id for k in KPIS if k.family in ("qa_audits", "qa_domains")]
+
+
+def _qa_rows() -> dict[str, list[dict]]:
+    import test_kpi_qa as qa
+
+    return {"audits": qa.AUDITS, "audit_domains": qa.DOMAINS, "audit_actions": qa.ACTIONS}
+
+
+def test_qa_kpis_and_the_domain_kpi_from_the_cube_every_day(tmp_path: Path) -> None:
+    """The audits' flows and stocks, and domain_good_or_better's rows per unit and domain: a domain
+    has rows (every listed unit's) only in the periods some audit completed in them graded it, so a
+    day with no graded audit has no domain rows, and one with only `assessment` graded has only its."""
+    path = build_warehouse(tmp_path / "wh.duckdb", _qa_rows())
+    build_cube(path, KpiConfig())
+    with open_warehouse(path, cube=True) as cube, open_warehouse(path, cube=False) as facts:
+        assert set(QA_KPIS) <= set(cube.cube.kpis)
+        assert cube.cube.keyed["domain_good_or_better"].values == ("assessment", "planning")  # AUDIT_DOMAINS order
+        for by, n in (("day", 75), ("week", 12), ("month", 3)):
+            rows = kpi_trend(cube, QA_KPIS, by, n, ("trust", "service", "team"), date_to=D("2025-11-30"))
+            _same(rows, kpi_trend(facts, QA_KPIS, by, n, ("trust", "service", "team"), date_to=D("2025-11-30")))
+        domains = {(r["period_end"], r["domain"]) for r in rows if r["kpi"] == "domain_good_or_better"}
+        # September: SEPT graded assessment only; October: DUE, LATE and NOTEAM; November: none graded
+        assert domains == {("2025-09-30", "assessment"), ("2025-10-31", "assessment"), ("2025-10-31", "planning")}
+        days = kpi_trend(cube, ["domain_good_or_better"], "day", 31, "team", date_to=D("2025-10-31"))
+        graded = {(r["period_end"], r["domain"]) for r in days}
+        assert graded == {("2025-10-05", "assessment"), ("2025-10-15", "assessment"), ("2025-10-15", "planning"),
+                          ("2025-10-16", "assessment")}
+        assert {r["unit"] for r in days if r["period_end"] == "2025-10-05"} == {"T1", "T2", "T3", "UNKNOWN"}
+        for start, end in ((D("2025-10-01"), D("2025-10-31")), (D("2025-10-16"), D("2025-10-16")),
+                           (D("2025-10-17"), D("2025-11-30")), (D("2025-09-01"), D("2025-12-31"))):
+            _same(compute_kpis(cube, start, end, "all", kpi_ids=QA_KPIS), compute_kpis(facts, start, end, "all",
+                                                                                        kpi_ids=QA_KPIS))
+            for level, unit in (("team", "UNKNOWN"), ("team", "T1"), ("service", "UNKNOWN"), ("trust", "trust")):
+                _same(compute_kpis(cube, start, end, level, unit, QA_KPIS),
+                      compute_kpis(facts, start, end, level, unit, QA_KPIS))
+
+
+@pytest.mark.parametrize("files", [(), ("audits",), ("audits", "audit_domains"), ("audits", "audit_actions")])
+def test_kpis_whose_files_the_extract_did_not_hold_have_no_rows_from_either(tmp_path: Path, files: tuple) -> None:
+    from kpis import answered_from_cube
+
+    path = build_warehouse(tmp_path / "wh.duckdb", {name: rows for name, rows in _qa_rows().items() if name in files})
+    build_cube(path, KpiConfig())
+    absent = {"audit_actions_overdue"} if "audit_actions" not in files else set()
+    absent |= {"domain_good_or_better"} if "audit_domains" not in files else set()
+    absent |= set(QA_KPIS) if "audits" not in files else set()
+    with open_warehouse(path, cube=True) as cube, open_warehouse(path, cube=False) as facts:
+        assert set(cube.cube.kpis) == {k.id for k in KPIS} - absent
+        rows = compute_kpis(cube, D("2025-10-01"), D("2025-10-31"), "all")
+        _same(rows, compute_kpis(facts, D("2025-10-01"), D("2025-10-31"), "all"))
+        assert not {r["kpi"] for r in rows} & absent
+        _same(kpi_trend(cube, None, "week", 8, ALL_LEVELS, date_to=D("2025-11-30")),
+              kpi_trend(facts, None, "week", 8, ALL_LEVELS, date_to=D("2025-11-30")))
+        # nothing left to count (the history starts with the audits' first event, or at the extract date)
+        assert answered_from_cube(cube, D("2025-11-24"), D("2025-11-30"), "team")
+
+
+def test_a_keyed_family_the_cube_cannot_follow_is_counted_from_the_facts(tmp_path: Path) -> None:
+    """A keyed family with facts rows its flow_day does not date: which domains have rows in a period
+    would not be the ones dated in it, so the builder leaves its KPI to the facts."""
+    path = build_warehouse(tmp_path / "wh.duckdb", _qa_rows())
+    undated = dataclasses.replace(FAMILIES_BY_NAME["qa_domains"],
+                                  flow_day="CASE WHEN domain = 'planning' THEN NULL ELSE completed_date END")
+    summary = build_cube(path, families=tuple(undated if f.name == "qa_domains" else f for f in FAMILIES))
+    assert "domain_good_or_better" not in summary.kpis and "audits_completed" in summary.kpis
+    with open_warehouse(path, cube=True) as cube, open_warehouse(path, cube=False) as facts:
+        assert "domain_good_or_better" not in cube.cube.kpis
+        _same(compute_kpis(cube, D("2025-10-01"), D("2025-10-31"), "all"),
+              compute_kpis(facts, D("2025-10-01"), D("2025-10-31"), "all"))

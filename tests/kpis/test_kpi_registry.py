@@ -64,5 +64,5 @@ def test_public_surface_is_what_was_agreed() -> None:
     assert sorted(kpis.__all__) == sorted([
         "KPIS", "Kpi", "get_kpi", "Warehouse", "open_warehouse", "compute_kpis", "kpi_records", "kpi_trend", "kpi_spc",
         "KpiConfig", "load_kpi_config", "with_targets", "rag_status", "KpiError", "UnknownKpi", "UnknownUnit",
-        "InvalidPeriod"])
+        "InvalidPeriod", "answered_from_cube"])
     assert all(hasattr(kpis, name) for name in kpis.__all__)
