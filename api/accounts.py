@@ -14,7 +14,7 @@ from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api import audit
+from api import audit, revocations
 from api.models import ROLES, Token, User, utcnow
 from api.security import (
     API_PREFIX,
@@ -141,6 +141,8 @@ def set_active(engine: Engine, username: str, active: bool) -> User:
             )
         else:
             user.failed_logins, user.locked_until = 0, None
+    if not active:
+        revocations.announce()  # every API worker stops trusting the user's tokens at once
     return user
 
 
@@ -187,6 +189,7 @@ def revoke_token(engine: Engine, token_id: int) -> Token:
             raise AccountError(f"There is no token {token_id} (see `kpidash tokens list`).", status=404)
         if token.revoked_at is None:
             token.revoked_at = utcnow()
+    revocations.announce()  # every API worker stops trusting the token at once
     return token
 
 

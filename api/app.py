@@ -10,6 +10,7 @@ from pathlib import Path
 from a2wsgi import WSGIMiddleware
 from fastapi import Depends, FastAPI
 
+from api import revocations
 from api.deps import ApiState
 from api.errors import install_api_fallback, install_error_handlers
 from api.live_warehouse import LiveWarehouse
@@ -50,7 +51,7 @@ def create_app(check_interval: float = 1.0, freeze_gc: bool = False, warm: bool 
     live = LiveWarehouse(settings.db, _open_warehouse, on_swap=cache.keep_only, check_interval=check_interval,
                          warm=warm_up)
     state = ApiState(settings=settings, engine=get_engine(), live=live, cache=cache,
-                     tokens=TokenCache(settings.token_cache_seconds))
+                     tokens=TokenCache(settings.token_cache_seconds, stamp=revocations.stamp_path(settings.db)))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

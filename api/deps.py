@@ -46,7 +46,8 @@ class SignedIn(HTTPBearer):
     One dependency does it all because it runs on every request. A token is checked against the
     database (on SQLite a local indexed read, done on the event loop; a database server is a network
     round trip, so it goes to a worker thread), and what passed is trusted for a few seconds
-    (api/token_cache.py: revocation by another process takes effect within KPIDASH_TOKEN_CACHE_SECONDS).
+    (api/token_cache.py: revocation by another process of the deployment takes effect at once, through
+    the sign-out stamp of api/revocations.py).
     """
 
     def __init__(self) -> None:
@@ -73,6 +74,7 @@ class SignedIn(HTTPBearer):
         known = state.tokens.get(token)
         if known is not None:
             return known
+        stamp = state.tokens.stamp()  # before the check: a revocation after it is seen by the next request
         engine = state.engine
         try:
             if engine.dialect.name == "sqlite":
@@ -81,7 +83,7 @@ class SignedIn(HTTPBearer):
                 principal = await run_in_threadpool(authenticate, engine, token)
         except AccountError as exc:
             raise ApiError(exc.status, str(exc), {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
-        state.tokens.put(token, principal)
+        state.tokens.put(token, principal, stamp)
         return principal
 
 

@@ -212,8 +212,9 @@ class Settings(BaseSettings):
         5.0,
         ge=0,
         description="How long the API trusts a token it has checked before it checks it in the app database "
-        "again: a token revoked (or a user disabled) by another process stops working within this many seconds; "
-        "signing out through the API stops a session at once; 0 checks every request.",
+        "again. Revocations (sign-out, `kpidash tokens revoke`, `users disable`) still take effect at once on every "
+        "worker through the sign-out stamp beside the warehouse (docs/api.md); a process on another machine that "
+        "does not share that folder sees them within this many seconds; 0 checks every request.",
     )
 
 

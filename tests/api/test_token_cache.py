@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from api import accounts, deps
+from api import accounts, deps, revocations
 from api.accounts import Principal
 from api.models import utcnow
 from api.token_cache import TokenCache
@@ -71,13 +71,52 @@ def test_a_busy_client_is_checked_once_per_cache_period(api, monkeypatch: pytest
     assert len(checks) == 2
 
 
-def test_revocation_by_another_process_takes_effect_within_the_cache_seconds(api) -> None:
+def test_a_revocation_anywhere_in_the_deployment_is_seen_at_once(tmp_path) -> None:
+    """Two workers' caches and one sign-out stamp: a revocation announced by any process ends every
+    entry checked before it, and a check that began before it is not trusted after it."""
+    stamp = tmp_path / "warehouse.duckdb.revocations"
+    a, b = TokenCache(seconds=60, stamp=stamp), TokenCache(seconds=60, stamp=stamp)
+    before = a.stamp()
+    a.put("kpa_one", _principal(1), before)
+    b.put("kpa_one", _principal(1), b.stamp())
+    assert a.get("kpa_one") is not None and b.get("kpa_one") is not None
+    slow_check = b.stamp()  # a check under way on b while the token is revoked
+    revocations.announce(stamp)
+    assert a.get("kpa_one") is None and b.get("kpa_one") is None
+    b.put("kpa_one", _principal(1), slow_check)  # it passed before the revocation: not trusted
+    assert b.get("kpa_one") is None
+    a.put("kpa_one", _principal(1), a.stamp())  # checked again after it (and passed: another token, say)
+    assert a.get("kpa_one") is not None
+    for _ in range(3):  # every revocation changes the stamp, however close together
+        seen = a.stamp()
+        revocations.announce(stamp)
+        assert a.stamp() != seen
+
+
+def test_an_unwritable_stamp_leaves_the_cache_seconds(tmp_path, caplog: pytest.LogCaptureFixture) -> None:
+    revocations.announce(tmp_path / "no such folder" / "stamp")
+    assert "within KPIDASH_TOKEN_CACHE_SECONDS" in caplog.text
+
+
+def test_revocation_by_another_process_takes_effect_at_once(api) -> None:
+    accounts.add_user(api.engine, "mover", "analyst", password="mover-password-1234")
+    issued = accounts.create_api_token(api.engine, "mover", days=1)
+    headers = {"Authorization": f"Bearer {issued.token}"}
+    assert api.client.get(f"{V1}/me", headers=headers).status_code == 200  # now cached
+    accounts.revoke_token(api.engine, issued.id)  # as `kpidash tokens revoke` in another process
+    assert api.client.get(f"{V1}/me", headers=headers).status_code == 401
+
+
+def test_revocation_by_another_process_takes_effect_within_the_cache_seconds(api, monkeypatch) -> None:
+    """Where the sign-out stamp is not shared (a process on another machine), the cache's seconds bound it."""
+    monkeypatch.setattr(revocations, "announce", lambda path=None: None)
     accounts.add_user(api.engine, "leaver", "analyst", password="leaver-password-123")
     issued = accounts.create_api_token(api.engine, "leaver", days=1)
     headers = {"Authorization": f"Bearer {issued.token}"}
     assert api.client.get(f"{V1}/me", headers=headers).status_code == 200
     accounts.set_active(api.engine, "leaver", active=False)  # as `kpidash users disable` in another process
     disabled = time.monotonic()
+    assert api.client.get(f"{V1}/me", headers=headers).status_code == 200  # still trusted for a while
     while api.client.get(f"{V1}/me", headers=headers).status_code == 200:
         assert time.monotonic() - disabled < float(api.env["KPIDASH_TOKEN_CACHE_SECONDS"]) + 0.5
         time.sleep(0.05)

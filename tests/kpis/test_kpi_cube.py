@@ -427,3 +427,15 @@ def test_a_keyed_family_the_cube_cannot_follow_is_counted_from_the_facts(tmp_pat
         assert "domain_good_or_better" not in cube.cube.kpis
         _same(compute_kpis(cube, D("2025-10-01"), D("2025-10-31"), "all"),
               compute_kpis(facts, D("2025-10-01"), D("2025-10-31"), "all"))
+
+
+@pytest.mark.parametrize(("by", "periods"), [("month", 24), ("week", 26)])
+def test_spc_from_the_cube_is_spc_from_the_facts(engines: tuple[Warehouse, Warehouse], by: str, periods: int) -> None:
+    """SPC is built on kpi_trend's rows: its charts (every KPI, QA and domains too) are the same from either."""
+    from kpis import kpi_spc
+
+    cube, facts = engines
+    charts = kpi_spc(cube, None, by, periods, ("trust", "service", "team"))
+    assert repr(charts) == repr(kpi_spc(facts, None, by, periods, ("trust", "service", "team")))
+    assert {c["kpi"] for c in charts} == {k.id for k in KPIS}
+    assert any(c["kpi"] == "domain_good_or_better" and c.get("domain") == "planning" for c in charts)
