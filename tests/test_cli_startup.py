@@ -66,3 +66,20 @@ def test_an_up_to_date_app_database_is_opened_without_importing_alembic(tmp_path
                            check=True)
     assert first.stdout.split() == ["True"]  # a new database: Alembic makes it
     assert again.stdout.split() == ["False"]
+
+
+def test_load_imports_neither_the_web_layers_nor_the_annex_a_reader(sample_extract: Path, tmp_path: Path) -> None:
+    """`kpidash load` of an extract folder: the loader, DuckDB, the cube; not FastAPI, Dash or openpyxl."""
+    import os
+
+    env = {**os.environ, "KPIDASH_DB": str(tmp_path / "warehouse.duckdb"), "KPIDASH_ARCHIVE_DIR": str(tmp_path / "a"),
+           "KPIDASH_APP_DB": f"sqlite:///{tmp_path / 'app.db'}"}
+    code = ("import sys\nsys.argv = ['kpidash', 'load', sys.argv[1]]\nfrom cli.main import app\n"
+            "try:\n    app()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+            "import json\nprint(json.dumps(sorted(m for m in ('fastapi', 'dash', 'plotly', 'uvicorn', 'openpyxl', "
+            "'duckdb') if m in sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code, str(sample_extract)], cwd=ROOT, env=env, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == ["duckdb"]  # it loaded, and nothing more
+    assert (tmp_path / "warehouse.duckdb").exists()
