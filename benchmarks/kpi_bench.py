@@ -137,11 +137,13 @@ def _pandas(path: Path, wh: Warehouse, levels: Sequence[str], repeat: int) -> tu
 
 
 def with_cube(path: Path) -> Path:
-    """The warehouse at path with a daily cube this code reads (built now if it has none, or an old one)."""
+    """The warehouse at path with a daily cube this code reads (built now if it has none, or an old one):
+    one holding every KPI whose files the warehouse has (the national one has no QA files)."""
+    from kpis.compute import has_files
     from kpis.cube_builder import build_cube
 
     with open_warehouse(path, cube=True) as wh:
-        current = wh.cube is not None and len(wh.cube.kpis) == len(KPIS)
+        current = wh.cube is not None and set(wh.cube.kpis) == {k.id for k in KPIS if has_files(wh, k)}
     if not current:
         started = time.perf_counter()
         summary = build_cube(path)

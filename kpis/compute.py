@@ -102,10 +102,10 @@ def answered_from_cube(
         return False
     # a KPI whose files the extract did not hold has no rows: nothing to count either way
     return all(lv in CUBE_LEVELS for lv in levels) and all(
-        wh.cube.serves(k, [(date_from, date_to)]) or not _has_files(wh, k) for k in kpis)
+        wh.cube.serves(k, [(date_from, date_to)]) or not has_files(wh, k) for k in kpis)
 
 
-def _has_files(wh: Warehouse, kpi: Kpi) -> bool:
+def has_files(wh: Warehouse, kpi: Kpi) -> bool:
     """Whether the extract held every file the KPI is counted from (a QA KPI needs its QA files)."""
     family = FAMILIES_BY_NAME[kpi.family]
     return all(wh.has_table(t) for t in (*family.requires, *MEASURES[kpi.id].requires))
