@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.appdb import Base
 
-ROLES = ("executive", "head_of_service", "team_manager", "analyst", "admin")
+ROLES = ("executive", "head_of_service", "team_manager", "analyst", "admin", "board")
 TOKEN_KINDS = ("session", "api")
 
 
@@ -83,7 +83,7 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    event: Mapped[str] = mapped_column(String(32))  # "records" | "login_failed"
+    event: Mapped[str] = mapped_column(String(32))  # "records" | "login_failed" | "analysis" | "action" | "pack"
     username: Mapped[str | None] = mapped_column(String(64), index=True)
     role: Mapped[str | None] = mapped_column(String(32))
     kpi: Mapped[str | None] = mapped_column(String(64))

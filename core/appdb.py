@@ -65,6 +65,7 @@ def load_models() -> MetaData:
     import api.models  # noqa: F401  users, tokens, audit log
     import etl.runlog  # noqa: F401  load log
     import scheduler.history  # noqa: F401  KPI history
+    import api.board_models  # noqa: F401  analysis, actions, published board packs
 
     return Base.metadata
 
