@@ -1,7 +1,34 @@
-# kpidash service image: build wheels in one stage, run as a non-root user in the next.
-FROM python:3.11-slim AS build
+# kpidash service image: the dependencies, then kpidash's own wheel, then a runtime stage that runs as
+# a non-root user.
+#
+# One file for a normal build and an offline one (docs/operations.md, "Building the image offline"):
+#   BASE_IMAGE     any Debian-like image with Python 3.11+ and its venv module. Default python:3.11-slim
+#                  from a registry; offline, an image made from Debian's own packages (debootstrap, then
+#                  `docker import` / `podman import`), or a base from the authority's own registry.
+#   PIP_NO_INDEX   1: every Python package from ./wheelhouse (made on a connected machine with
+#                  `pip wheel -w wheelhouse '.[postgres]' setuptools wheel`): no network at all.
+#                  0 (default): from the package index PIP_INDEX_URL (PyPI, or the authority's mirror).
+ARG BASE_IMAGE=python:3.11-slim
+
+# The dependencies (with the PostgreSQL driver for the app database), read from pyproject.toml alone,
+# into the virtual environment the image runs: this stage is rebuilt only when they change.
+FROM ${BASE_IMAGE} AS dependencies
+ARG PIP_NO_INDEX=0
+ARG PIP_INDEX_URL=https://pypi.org/simple
+ENV PIP_FIND_LINKS=/src/wheelhouse PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY wheelhouse ./wheelhouse
+COPY pyproject.toml ./
+RUN python3 -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+print('\n'.join(p['dependencies'] + p['optional-dependencies']['postgres']))" > requirements.txt \
+ && python3 -m venv /opt/kpidash \
+ && /opt/kpidash/bin/pip install --quiet -r requirements.txt
+
+# kpidash itself, as a wheel (its build backend from the same place as the dependencies).
+FROM dependencies AS build
+ARG PIP_NO_INDEX=0
+ARG PIP_INDEX_URL=https://pypi.org/simple
+COPY README.md ./
 COPY api ./api
 COPY cli ./cli
 COPY core ./core
@@ -10,18 +37,19 @@ COPY etl ./etl
 COPY kpis ./kpis
 COPY sample_data ./sample_data
 COPY scheduler ./scheduler
-# kpidash and every dependency as wheels, with the PostgreSQL driver for the app database
-RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[postgres]"
+RUN /opt/kpidash/bin/pip wheel --quiet --no-deps --wheel-dir /wheels .
 
-FROM python:3.11-slim AS runtime
-RUN useradd --create-home --uid 10001 kpidash
-COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --no-index --find-links /wheels "kpidash[postgres]" && rm -rf /wheels
+FROM ${BASE_IMAGE} AS runtime
 # The warehouse, archive, packs and lock files live on the volume, owned by the service user.
-RUN mkdir -p /data && chown kpidash:kpidash /data
+RUN useradd --create-home --uid 10001 kpidash && mkdir -p /data && chown kpidash:kpidash /data
+COPY --from=dependencies /opt/kpidash /opt/kpidash
+COPY --from=build /wheels /tmp/wheels
+RUN /opt/kpidash/bin/pip install --no-cache-dir --quiet --no-index --no-deps /tmp/wheels/kpidash-*.whl \
+ && rm -rf /tmp/wheels
 USER kpidash
 WORKDIR /home/kpidash
-ENV KPIDASH_DB=/data/warehouse.duckdb \
+ENV PATH=/opt/kpidash/bin:$PATH \
+    KPIDASH_DB=/data/warehouse.duckdb \
     KPIDASH_ARCHIVE_DIR=/data/archive \
     KPIDASH_APP_DB=sqlite:////data/app.db \
     KPIDASH_PACK_DIR=/data/packs \

@@ -6,12 +6,13 @@ STAMP  := $(VENV)/.installed
 SAMPLE := data/sample
 export KPIDASH_DB ?= data/warehouse.duckdb
 
-.PHONY: install run test bench sample load clean help
+.PHONY: install run test bench sample load clean help container-test
 
 help:
 	@echo "make run    set up, make and load the sample trust, start the service"
 	@echo "make test   set up and run the whole test suite"
 	@echo "make bench  run the benchmarks (results: docs/benchmarks.md)"
+	@echo "make container-test  build the image offline with podman and run it, alone and with compose"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +39,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# The image built and run for real (podman, runc and debootstrap; root): docs/operations.md.
+container-test: $(STAMP)
+	$(BIN)/python -m pytest -m container tests/container
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -230,18 +230,23 @@ def authenticate(engine: Engine, token: str) -> Principal:
     return Principal(user_id, username, role, team, service, token_id, kind, expires_at)
 
 
-def sign_in(engine: Engine, settings: Settings, username: str, password: str, address: str | None) -> IssuedToken:
+def sign_in(
+    engine: Engine, settings: Settings, username: str, password: str, address: str | None, channel: str | None = None
+) -> IssuedToken:
     """Check a password and open a session, with lock-outs for repeated failures.
 
-    An address with too many recent failures is refused before any password is checked, and an
-    account locks after `login_max_failures` failures in a row. Every failure is audited.
+    `address` is the client's real address (the browser's, also when the dashboard passes the sign-in
+    on: api.deps.client_address). An address with too many recent failures is refused (429) before any
+    password is checked, and an account locks after `login_max_failures` failures in a row; a locked
+    account answers as an unknown name does (401), so neither reveals which names exist. Every failure
+    is audited.
     """
     with Session(engine) as session, session.begin():
         result = _sign_in(session, settings, username, password, address)
     if isinstance(result, IssuedToken):
         return result
     outcome, error = result
-    audit.record(engine, "login_failed", outcome, username=username[:64], client_address=address)
+    audit.record(engine, "login_failed", outcome, username=username, client_address=address, channel=channel)
     raise error
 
 
@@ -258,11 +263,10 @@ def _sign_in(
         verify_password(None, password)  # the same cost as a wrong password: no clue the name is unknown
         return "unknown_user", AccountError(BAD_CREDENTIALS, 401)
     if user.locked_until is not None and user.locked_until > now:
-        message = (
-            f"This account is locked after {settings.login_max_failures} failed sign-ins: try again after "
-            f"{user.locked_until:%H:%M} UTC, or ask an admin to reset the password."
-        )
-        return "locked", AccountError(message, 429, max(1, int((user.locked_until - now).total_seconds())))
+        # Answered exactly as an unknown name (status, words, the cost of a password check): a lock-out
+        # must not tell a guesser that the name exists. `kpidash users list` shows who is locked.
+        verify_password(None, password)
+        return "locked", AccountError(BAD_CREDENTIALS, 401)
     if not verify_password(user.password_hash, password):
         # Counted in SQL, not in Python: parallel guesses must not overwrite each other's count.
         this_user = User.id == user.id

@@ -11,14 +11,16 @@ from a2wsgi import WSGIMiddleware
 from fastapi import Depends, FastAPI
 
 from api.deps import ApiState
-from api.errors import install_error_handlers
+from api.errors import install_api_fallback, install_error_handlers
 from api.live_warehouse import LiveWarehouse
+from api.middleware import ServiceMiddleware, content_security_policy
 from api.params import known_query_parameters
 from api.response_cache import ResponseCache
 from api.routes import admin, auth, dashboard_support, health, history, kpis, organisation, packs, qa, runs
 from api.routes import spc as spc_routes
 from dashboard.app import create_dash_app
 from core.appdb import get_engine
+from core.client_address import trusted_networks
 from core.settings import get_settings
 
 API_PREFIX = "/api/v1"
@@ -30,12 +32,21 @@ def _open_warehouse(path: Path):  # noqa: ANN202  (kpis.Warehouse)
     return open_warehouse(path)
 
 
-def create_app(check_interval: float = 1.0, freeze_gc: bool = False) -> FastAPI:
+def create_app(check_interval: float = 1.0, freeze_gc: bool = False, warm: bool = False) -> FastAPI:
     """A new app reading today's settings (KPIDASH_*). check_interval: how often, in seconds, the
-    published warehouse file is looked at for a new version; freeze_gc: see create_server_app."""
+    published warehouse file is looked at for a new version; freeze_gc: see create_server_app; warm:
+    make the dashboard's first views of each new version before it serves (api.warm)."""
     settings = get_settings()
     cache = ResponseCache(enabled=settings.api_cache)
-    live = LiveWarehouse(settings.db, _open_warehouse, on_swap=cache.keep_only, check_interval=check_interval)
+    warm_up = None
+    if warm and settings.api_cache:
+        from api.warm import warm as warm_views
+
+        def warm_up(version):  # noqa: ANN001, ANN202
+            return warm_views(cache, version)
+
+    live = LiveWarehouse(settings.db, _open_warehouse, on_swap=cache.keep_only, check_interval=check_interval,
+                         warm=warm_up)
     state = ApiState(settings=settings, engine=get_engine(), live=live, cache=cache)
 
     @asynccontextmanager
@@ -66,12 +77,18 @@ def create_app(check_interval: float = 1.0, freeze_gc: bool = False) -> FastAPI:
     app.include_router(packs.router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
     app.include_router(qa.router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
     app.include_router(spc_routes.router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
-    app.mount("/", WSGIMiddleware(create_dash_app().server))  # the dashboard (dashboard/), after every API route
+    install_api_fallback(app)  # 405 for a known API path with another method, JSON 404 for an unknown one
+    dash_app = create_dash_app()
+    app.mount("/", WSGIMiddleware(dash_app.server))  # the dashboard (dashboard/), after every API route
+    # Real client address, cross-site refusals, security headers (CSP allows Dash's inline script by hash)
+    app.add_middleware(ServiceMiddleware, trusted=trusted_networks(settings.trusted_proxies),
+                       csp=content_security_policy(dash_app.csp_hashes()))
     return app
 
 
 def create_server_app() -> FastAPI:
     """The app as `kpidash serve` runs it, in a process of its own: after start-up the garbage
     collector's full passes skip everything start-up made (the libraries, the open warehouse), which
-    keeps their pauses out of the slowest requests."""
-    return create_app(freeze_gc=True)
+    keeps their pauses out of the slowest requests. Each new load is warmed before it serves
+    (KPIDASH_WARM_AFTER_LOAD)."""
+    return create_app(freeze_gc=True, warm=get_settings().warm_after_load)

@@ -1,4 +1,5 @@
-"""The audit trail: every look at child-level records (allowed or refused) and every failed sign-in.
+"""The audit trail: every look at child-level records (allowed or refused: views, exports, a run's
+rejected rows) and every failed sign-in.
 
 Entries are written by core.audit.record (re-exported here), in their own transaction, so the entry
 stays even when the request then fails.
@@ -13,7 +14,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from api.models import AuditEntry
-from core.audit import record  # noqa: F401  (the writer lives in core: the scheduler writes entries too)
+from core.audit import EVENTS, record  # noqa: F401  (the writer lives in core: every layer writes entries)
 
 
 def entries(
@@ -55,5 +56,6 @@ def as_dict(entry: AuditEntry) -> dict[str, Any]:
         "client_address": entry.client_address,
         "outcome": entry.outcome,
         "detail": entry.detail,
+        "channel": entry.channel,
     }
 

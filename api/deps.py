@@ -15,10 +15,12 @@ from api.accounts import RUN_LOG_ROLES, AccountError, Principal, authenticate
 from api.errors import ApiError
 from api.live_warehouse import LiveWarehouse, WarehouseUnavailable, Version
 from api.response_cache import ResponseCache
+from core import client_address as client_addresses
 from core.settings import Settings
 
 SESSION_COOKIE = "kpidash_session"
 MAX_TOKEN_LENGTH = 200
+_UNCHECKED = object()
 
 
 @dataclass
@@ -91,8 +93,30 @@ async def current_warehouse(state: Annotated[ApiState, Depends(get_state)]) -> A
         state.live.release(version)
 
 
+def _vouched_address(request: Request) -> str | None:
+    """The browser's address when the dashboard passes this request on and vouches for it (checked once
+    per request)."""
+    found = getattr(request.state, "vouched_address", _UNCHECKED)
+    if found is _UNCHECKED:
+        value = request.headers.get(client_addresses.HEADER)
+        found = client_addresses.vouched_address(request.app.state.kpidash.engine, value) if value else None
+        request.state.vouched_address = found
+    return found
+
+
 def client_address(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """Who made this request: the browser behind the dashboard when the dashboard vouches for it
+    (core/client_address.py), else the peer, which is the client behind any trusted proxy
+    (api/middleware.py). What the sign-in throttle counts and the audit trail records."""
+    return _vouched_address(request) or (request.client.host if request.client else None)
+
+
+def request_origin(request: Request) -> dict[str, str | None]:
+    """The audit trail's `client_address` and `channel` (dashboard or api) of this request."""
+    vouched = _vouched_address(request)
+    if vouched:
+        return {"client_address": vouched, "channel": "dashboard"}
+    return {"client_address": request.client.host if request.client else None, "channel": "api"}
 
 
 def require_role(*roles: str) -> Callable[[Principal], Principal]:

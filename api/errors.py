@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -110,3 +111,30 @@ def install_error_handlers(app: FastAPI) -> None:
             {"detail": "Something went wrong on the server; it has been logged. Please tell the kpidash team."},
             status_code=500,
         )
+
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+NO_SUCH_ENDPOINT = "Not Found: there is no such API endpoint (see /api/docs)."
+
+
+def install_api_fallback(app: FastAPI, prefix: str = "/api") -> None:
+    """After every API route: an API path asked with a method it does not take is a 405 naming the
+    methods it takes (Allow, from the OpenAPI document), and an unknown API path a JSON 404 (rather than
+    the dashboard's page, which is mounted at `/` behind the API)."""
+    methods_by_path: list[tuple[re.Pattern[str], list[str]]] = []
+
+    def declared(path: str) -> list[str]:
+        if not methods_by_path:
+            for template, operations in app.openapi()["paths"].items():
+                pattern = re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$")
+                methods_by_path.append((pattern, sorted(m.upper() for m in operations)))
+        return next((methods for pattern, methods in methods_by_path if pattern.match(path)), [])
+
+    @app.api_route(prefix + "/{rest:path}", methods=_ALL_METHODS, include_in_schema=False)
+    async def _fallback(request: Request) -> JSONResponse:
+        path = request.url.path
+        allowed = declared(path)
+        if allowed:
+            return JSONResponse({"detail": f"{request.method} is not a method of {path}: use {', '.join(allowed)}."},
+                                status_code=405, headers={"Allow": ", ".join(allowed)})
+        return JSONResponse({"detail": NO_SUCH_ENDPOINT}, status_code=404)

@@ -67,8 +67,14 @@ class LiveWarehouse:
         on_swap: Callable[[str | None], None] = lambda run_id: None,
         check_interval: float = 1.0,
         kept_copy: Path | None = None,
+        warm: Callable[[Version], Any] | None = None,
     ) -> None:
         self.path = path
+        # warm(version) fills caches for a new version. With it, a new version replacing one that serves
+        # is opened and warmed in a background thread and swapped in only then (no request waits for
+        # it; they keep the old version meanwhile); the first version (start-up) serves at once and is
+        # warmed in the background.
+        self._warm = warm
         self.kept_copy = kept_copy if kept_copy is not None else last_good_path(path)
         self._open = opener
         self._on_swap = on_swap
@@ -109,11 +115,23 @@ class LiveWarehouse:
         # With a version in hand, a request never waits for another thread's open: it serves the old one.
         if not self._refreshing.acquire(blocking=self._current is None):
             return
+        if self._warm is not None and self._current is not None:
+            threading.Thread(target=self._refresh_and_release, name="kpidash-warehouse-refresh", daemon=True).start()
+            return
+        self._refresh_and_release()
+
+    def _refresh_and_release(self) -> None:
         try:
             if self.due():
                 self._refresh()
         finally:
             self._refreshing.release()
+
+    def _warm_up(self, version: Version) -> None:
+        try:
+            self._warm(version)  # type: ignore[misc]
+        except Exception as exc:  # noqa: BLE001  warming is an optimisation: never a reason not to serve
+            log.warning("warming run %s failed: %s", version.warehouse.run_id, _first_line(exc))
 
     def _refresh(self) -> None:
         self._checked_at = time.monotonic()
@@ -132,8 +150,22 @@ class LiveWarehouse:
             return
         if self._warning is not None:
             log.warning("the warehouse at %s can be read again (run %s): serving it", self.path, warehouse.run_id)
+        new = Version(warehouse, signature[0])
+        first = self._current is None
+        if self._warm is not None and not first:
+            self._warm_up(new)  # before it serves (this runs in the background thread)
         self._signature, self._bad_signature, self._warning = signature, None, None
-        self._swap(Version(warehouse, signature[0]))
+        self._swap(new)
+        if self._warm is not None and first:
+            with self._lock:
+                new.users += 1  # held while warming, so a swap meanwhile cannot close it under the warm-up
+            threading.Thread(target=self._warm_then_release, args=(new,), name="kpidash-warm", daemon=True).start()
+
+    def _warm_then_release(self, version: Version) -> None:
+        try:
+            self._warm_up(version)
+        finally:
+            self.release(version)
 
     def _unreadable(self, signature: tuple[int, int, int], reason: str) -> None:
         """The published file changed and cannot be read: keep or find a good version, and say so."""
@@ -216,10 +248,15 @@ class LiveWarehouse:
             version.warehouse.close()
 
     def close(self) -> None:
-        """At shutdown: retire the current version (closed now, or by its last request)."""
-        with self._refreshing:
+        """At shutdown: retire the current version (closed now, or by its last request). A warm-up still
+        running in the background is not waited for beyond a few seconds: it holds its own version."""
+        held = self._refreshing.acquire(timeout=5)
+        try:
             self._swap(None)
             self._signature = self._bad_signature = self._warning = None
+        finally:
+            if held:
+                self._refreshing.release()
 
 
 def _not_published(path: Path) -> str:

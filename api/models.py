@@ -73,7 +73,8 @@ class Token(Base):
 
 
 class AuditEntry(Base):
-    """One access to child-level records (allowed or refused), or one failed sign-in.
+    """One access to child-level records (allowed or refused: a view, an export, a run's rejected rows),
+    or one failed sign-in.
 
     Usernames are copied, not foreign keys: the trail must outlive changes to the users table.
     """
@@ -83,7 +84,7 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    event: Mapped[str] = mapped_column(String(32))  # "records" | "login_failed" | "analysis" | "action" | "pack"
+    event: Mapped[str] = mapped_column(String(32))  # one of core.audit.EVENTS
     username: Mapped[str | None] = mapped_column(String(64), index=True)
     role: Mapped[str | None] = mapped_column(String(32))
     kpi: Mapped[str | None] = mapped_column(String(64))
@@ -95,3 +96,4 @@ class AuditEntry(Base):
     client_address: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(32))  # ok | forbidden | invalid | unknown_user | ...
     detail: Mapped[str | None] = mapped_column(String(500))
+    channel: Mapped[str | None] = mapped_column(String(16))  # core.audit.CHANNELS: api | dashboard | cli | scheduler

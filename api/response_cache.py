@@ -59,9 +59,10 @@ class Representation:
     def json(cls, payload: Any, headers: dict[str, str] | None = None, count: int | None = None) -> Representation:
         return cls.of(json_bytes(payload), "application/json", headers, count)
 
-    def respond(self, request: Request) -> Response:
-        """200 with the body, or 304 when the client already holds this version."""
-        headers = {**self.headers, "ETag": self.etag, "Cache-Control": CACHE_CONTROL}
+    def respond(self, request: Request, cache_control: str = CACHE_CONTROL) -> Response:
+        """200 with the body, or 304 when the client already holds this version (child-level answers
+        pass `no-store`: nothing keeps a copy, though a client may still revalidate by ETag)."""
+        headers = {**self.headers, "ETag": self.etag, "Cache-Control": cache_control}
         if _matches(request.headers.get("if-none-match"), self.etag):
             return Response(status_code=304, headers=headers)
         return Response(self.body, media_type=self.media_type, headers=headers)

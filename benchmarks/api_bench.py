@@ -1,7 +1,7 @@
 """API benchmark: GET /api/v1/kpis?level=team&fields=all (as the dashboard asks) under 32 concurrent
-clients, cache on and off.
+clients, cache on and off, with one uvicorn worker and with two (`kpidash serve --workers 2`).
 
-The server is uvicorn with one worker in its own process; the load comes from another process (32
+The server is uvicorn in its own process; the load comes from another process (32
 keep-alive HTTP/1.1 clients on asyncio) over loopback, so server and client share the machine's two
 cores as they would in CI. Each mode runs ROUNDS times and the medians are reported.
 
@@ -81,11 +81,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_server(cache: bool) -> tuple[subprocess.Popen, str]:
+def _start_server(cache: bool, workers: int = 1) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.app:create_server_app", "--factory", "--host", "127.0.0.1", "--port",
-         str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"],
+         str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
         cwd=ROOT, env=_env(cache),
     )
     base = f"http://127.0.0.1:{port}"
@@ -186,18 +186,24 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     token = prepare()
-    print(f"GET {PATH}, {CONCURRENCY} concurrent clients, one uvicorn worker, {args.rounds} rounds per mode")
-    print(f"{'cache':6} {'requests':>9} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
-    for cache in (True, False):
-        proc, base = _start_server(cache)
-        try:
-            rounds = [_client_process(base, token, args.requests, args.seconds) for _ in range(args.rounds)]
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    print(f"GET {PATH}, {CONCURRENCY} concurrent clients, {args.rounds} rounds per mode")
+    print(f"{'cache':6} {'workers':>7} {'requests':>9} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
+    modes = ((True, 1), (True, 2), (False, 1), (False, 2))
+    results: dict[tuple[bool, int], list[dict[str, float]]] = {mode: [] for mode in modes}
+    for _ in range(args.rounds):  # the modes alternate, so a busy spell of the machine hits them all
+        for cache, workers in modes:
+            proc, base = _start_server(cache, workers)
+            try:
+                if workers > 1:
+                    time.sleep(5)  # every worker up, not only the first to answer /ready
+                results[(cache, workers)].append(_client_process(base, token, args.requests, args.seconds))
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+    for (cache, workers), rounds in results.items():
         med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
-        print(f"{'on' if cache else 'off':6} {med['requests']:>9.0f} {med['errors']:>7.0f} {med['p50_ms']:>8.1f} "
-              f"{med['p99_ms']:>8.1f} {med['rps']:>8.0f}")
+        print(f"{'on' if cache else 'off':6} {workers:>7} {med['requests']:>9.0f} {med['errors']:>7.0f} "
+              f"{med['p50_ms']:>8.1f} {med['p99_ms']:>8.1f} {med['rps']:>8.0f}")
 
 
 if __name__ == "__main__":

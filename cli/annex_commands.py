@@ -29,7 +29,9 @@ def annex_a(
     to: Annotated[str, typer.Option("--to", help="Last day of the six months the lists cover (YYYY-MM-DD).")],
     out: Annotated[Path, typer.Option("--out", help="The workbook to write (.xlsx).")],
 ) -> None:
-    """Write Lists 1 to 9 of Annex A for the six months ending on --to, in the Ofsted layout and headers."""
+    """Write Lists 1 to 9 of Annex A for the six months ending on --to, in the Ofsted layout and headers.
+
+    The workbook holds child-level records: it is written to the audit trail as an export."""
     date_to = _date(to)
     if out.suffix.lower() != ".xlsx":
         raise typer.BadParameter(f"{out} must end in .xlsx (an Excel workbook)", param_hint="--out")
@@ -44,6 +46,20 @@ def annex_a(
         raise typer.Exit(1) from None
     except duckdb.Error as err:
         typer.echo(f"the warehouse {db} cannot be read ({str(err).splitlines()[0]})", err=True)
+        raise typer.Exit(1) from None
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core.appdb import get_engine
+    from core.audit import record_command
+
+    try:  # a child-level file: kept only once its export is in the audit trail
+        record_command(get_engine(), "export", kpi="annex_a", level="trust", unit="trust", date_from=result.date_from,
+                       date_to=result.date_to, record_count=sum(result.rows.values()),
+                       detail=f"kpidash export annex-a written to {out.absolute()}")
+    except (SQLAlchemyError, OSError) as err:
+        out.unlink(missing_ok=True)
+        cause = str(getattr(err, "orig", None) or err).splitlines()[0]
+        typer.echo(f"{out} was not kept: the audit trail (KPIDASH_APP_DB) cannot be written ({cause})", err=True)
         raise typer.Exit(1) from None
     counts = ", ".join(f"List {n}: {c:,}" for n, c in result.rows.items())
     typer.echo(f"wrote {out} for {result.date_from} to {result.date_to}: {counts}")

@@ -14,8 +14,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from api import accounts, audit
 from api.models import ROLES
 from core.appdb import get_engine
+from core.audit import EVENTS, one_line
 from core.settings import get_settings
 
+WORKER_HEALTHCHECK_SECONDS = 60
 users_app = typer.Typer(help="Who may sign in, with which role.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Bearer tokens for API clients (shown once, kept only hashed).", no_args_is_help=True)
 
@@ -43,7 +45,8 @@ def _when(value: object) -> str:
 
 
 def _table(header: list[str], rows: list[list[object]]) -> None:
-    cells = [[str(c) for c in header]] + [["-" if c is None else str(c) for c in row] for row in rows]
+    """Aligned columns, one line per row whatever the cells hold (control characters shown escaped)."""
+    cells = [[str(c) for c in header]] + [["-" if c is None else one_line(str(c)) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     for row in cells:
         typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
@@ -239,26 +242,32 @@ def tokens_list(
 def audit_command(
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many entries, newest first.")] = 50,
     user: Annotated[str | None, typer.Option(help="Only this user's entries.")] = None,
-    event: Annotated[str | None, typer.Option(help="Only `records` or `login_failed`.")] = None,
+    event: Annotated[str | None, typer.Option(help=f"Only one kind: {', '.join(EVENTS)}.")] = None,
 ) -> None:
-    """The audit trail: who looked at which child-level records, when, from where; failed sign-ins."""
-    if event not in (None, "records", "login_failed"):
-        raise _fail("--event must be `records` or `login_failed`.")
+    """The audit trail: who looked at or downloaded which child-level records, when, from where and
+    through which door (api, dashboard, cli, scheduler); failed sign-ins; data removed (prune), backed up
+    and restored. One line per entry: control characters in what people typed (a username) are shown
+    escaped."""
+    if event not in (None, *EVENTS):
+        raise _fail(f"--event must be one of {', '.join(EVENTS)}.")
     with _refusals():
         trail = audit.entries(get_engine(), limit, user, event)
     _table(
-        ["when", "event", "user", "outcome", "kpi", "level", "unit", "from", "to", "records", "address"],
+        ["when", "event", "user", "outcome", "kpi", "level", "unit", "from", "to", "records", "address", "via"],
         [[_when(e.at), e.event, e.username, e.outcome, e.kpi, e.level, e.unit, e.date_from, e.date_to, e.record_count,
-          e.client_address] for e in trail],
+          e.client_address, e.channel] for e in trail],
     )
 
 
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=64, help="Worker processes sharing the port (default KPIDASH_WORKERS, 1). They share the app "
+        "database (sessions, lock-outs) and the warehouse; each keeps its own response cache.",
+        show_default=False)] = None,
 ) -> None:
-    """Run the service (one worker). On the first start, make one demo user per role and print their
-    passwords once."""
+    """Run the service. On the first start, make one demo user per role and print their passwords once."""
     import uvicorn
 
     from api.app import create_server_app
@@ -284,13 +293,28 @@ def serve(
         os.environ["KPIDASH_API_URL"] = f"http://{loopback}:{port}"
         get_settings.cache_clear()
 
+    workers = workers or get_settings().workers
+    if workers > 1:
+        # uvicorn's supervisor starts each worker as a fresh process that builds its own app from the
+        # environment (KPIDASH_API_URL included, set above); the demo users and the load log are done.
+        typer.echo(f"kpidash is starting {workers} workers at {url} (API docs at /api/docs)")
+        # The supervisor kills a worker that misses its health ping; uvicorn's 5 s is too short for a
+        # worker starting (imports, the warehouse) on a busy small machine, which it then restarts forever.
+        # proxy_headers=False in every worker too (see below): the app decides from KPIDASH_TRUSTED_PROXIES.
+        uvicorn.run("api.app:create_server_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="info", timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS, proxy_headers=False)
+        return
+
     class Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:  # noqa: ANN001
             await super().startup(sockets)
             if self.started:
                 typer.echo(f"kpidash is running at {url} (API docs at /api/docs)")
 
-    Server(uvicorn.Config(create_server_app(), host=host, port=port, workers=1, log_level="info")).run()
+    # proxy_headers=False: uvicorn would believe X-Forwarded-For from 127.0.0.1 (anyone on this machine, or
+    # a forged header through a local proxy); the app decides from KPIDASH_TRUSTED_PROXIES (api/middleware.py).
+    Server(uvicorn.Config(create_server_app(), host=host, port=port, workers=1, log_level="info",
+                          proxy_headers=False)).run()
 
 
 def register(app: typer.Typer) -> None:

@@ -17,7 +17,9 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.appdb import get_engine
-from etl import Issue, LoadResult, list_runs, load_extract, run_issues
+from core.audit import record_command
+from core.spreadsheet import safe_cells
+from etl import Issue, LoadResult, UnknownRun, list_runs, load_extract, run_issues
 from etl.runlog import get_run
 
 EXTRACT_ARG = typer.Argument(
@@ -85,26 +87,34 @@ def _report(result: LoadResult) -> None:
         typer.echo(f"to list the {rejected:,} rejected rows and {warnings:,} warnings: kpidash rejects {result.run_id}")
 
 
-def _run_load(extract: Path, publish: bool) -> None:
+def _run_load(extract: Path, publish: bool, allow_shrink: bool) -> None:
     _open_load_log()
     try:
-        result = load_extract(extract, publish=publish)
+        result = load_extract(extract, publish=publish, allow_shrink=allow_shrink)
     except SQLAlchemyError as err:
         raise _log_unusable(err) from None
     _report(result)
 
 
-def load(extract: Annotated[Path, EXTRACT_ARG]) -> None:
-    """Check an extract and, if no file has too many rejected rows, publish it as the new warehouse.
+ALLOW_SHRINK = typer.Option(
+    "--allow-shrink",
+    help="Load even when a file has far fewer rows than the published warehouse holds for it "
+    "(KPIDASH_SHRINK_MIN_FRACTION): only when the source really did shrink.",
+)
+
+
+def load(extract: Annotated[Path, EXTRACT_ARG], allow_shrink: Annotated[bool, ALLOW_SHRINK] = False) -> None:
+    """Check an extract and, if no file has too many rejected rows or has shrunk far below what is
+    published, publish it as the new warehouse.
 
     The published warehouse (KPIDASH_DB) is replaced in one step, or not at all.
     """
-    _run_load(extract, publish=True)
+    _run_load(extract, publish=True, allow_shrink=allow_shrink)
 
 
-def check(extract: Annotated[Path, EXTRACT_ARG]) -> None:
+def check(extract: Annotated[Path, EXTRACT_ARG], allow_shrink: Annotated[bool, ALLOW_SHRINK] = False) -> None:
     """Check an extract exactly as `load` does, without publishing anything."""
-    _run_load(extract, publish=False)
+    _run_load(extract, publish=False, allow_shrink=allow_shrink)
 
 
 def runs(
@@ -155,11 +165,16 @@ def rejects(
         if run is None:
             raise _fail(f"no run {run_id} in the load log (kpidash runs lists them)" if run_id else "no loads yet")
         issues = run_issues(run.run_id)
+        if severity is not Severity.all:
+            issues = [i for i in issues if i.severity == severity.value]
+        shown = issues[:limit] if limit else issues
+        # The values quote the extract's cells: audited before they are shown.
+        record_command(get_engine(), "rejects", record_count=len(shown),
+                       detail=f"kpidash rejects {run.run_id} --severity {severity.value} --format {fmt.value}")
+    except UnknownRun as err:  # its archive folder was pruned
+        raise _fail(str(err)) from None
     except SQLAlchemyError as err:
         raise _log_unusable(err) from None
-    if severity is not Severity.all:
-        issues = [i for i in issues if i.severity == severity.value]
-    shown = issues[:limit] if limit else issues
     if fmt is Format.csv:
         _write_csv(shown)
         return
@@ -173,9 +188,10 @@ def rejects(
 
 
 def _write_csv(issues: list[Issue]) -> None:
+    """For a spreadsheet: every cell spreadsheet-safe (the values are the extract's own cells)."""
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(("run_id", "file", "line", "column", "value", "reason", "severity"))
-    writer.writerows((i.run_id, i.file, i.line, i.column, i.value, i.reason, i.severity) for i in issues)
+    writer.writerows(safe_cells((i.run_id, i.file, i.line, i.column, i.value, i.reason, i.severity)) for i in issues)
 
 
 def register(app: typer.Typer) -> None:

@@ -154,9 +154,12 @@ def records_command(
                                                 "ambiguous (default: trust, then team, service, worker).")] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """The child-level records behind one figure, each counted in the numerator or only the denominator."""
+    """The child-level records behind one figure, each counted in the numerator or only the denominator.
+
+    Written to the audit trail first (who ran it, from where, how many records): no entry, no records."""
     with _warehouse() as wh:
         rows = kpi_records(wh, kpi, unit, date_from, date_to, level.value if level else None)
+        _audit_records(wh, kpi, unit, level.value if level else None, date_from, date_to, len(rows), fmt)
         if fmt is Format.json:
             typer.echo(json.dumps(rows, indent=2))
             return
@@ -164,6 +167,25 @@ def records_command(
         _print_table(rows, [(n, lambda r, n=n: _number(r[n])) for n in names])
         numerator = sum(r["counted_in"] == "numerator" for r in rows)
         typer.echo(f"{numerator} counted in the numerator, {len(rows) - numerator} only in the denominator")
+
+
+def _audit_records(wh: Warehouse, kpi: str, unit: str, level: str | None, date_from: dt.date | None,
+                   date_to: dt.date | None, count: int, fmt: Format) -> None:
+    """The audit entry of `kpidash records` (the app database must be reachable: no entry, no records)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core.appdb import get_engine
+    from core.audit import record_command
+
+    try:
+        record_command(get_engine(), "records", kpi=kpi, unit=unit, level=level or wh.infer_level(unit),
+                       date_from=date_from, date_to=date_to or wh.extract_date, record_count=count,
+                       detail=f"kpidash records --format {fmt.value}")
+    except (SQLAlchemyError, OSError) as exc:
+        cause = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        typer.echo(f"error: the records are not shown: the audit trail (KPIDASH_APP_DB) cannot be written ({cause})",
+                   err=True)
+        raise typer.Exit(1) from None
 
 
 def trend_command(

@@ -8,6 +8,7 @@ from cli import (
     annex_commands,
     api_commands,
     dashboard_commands,
+    data_commands,
     etl_commands,
     kpi_commands,
     ops_commands,
@@ -27,6 +28,7 @@ api_commands.register(app)
 dashboard_commands.register(app)
 ops_commands.register(app)
 annex_commands.register(app)
+data_commands.register(app)
 
 if __name__ == "__main__":
     app()

@@ -18,13 +18,16 @@ def _fail(message: str, code: int) -> None:
 
 def refresh_command(
     force: Annotated[bool, typer.Option("--force", help="Load even if the source has not changed.")] = False,
+    allow_shrink: Annotated[bool, typer.Option(
+        "--allow-shrink", help="Load even when a file has far fewer rows than the published warehouse holds for it "
+        "(KPIDASH_SHRINK_MIN_FRACTION): only when the source really did shrink.")] = False,
 ) -> None:
     """Load the live source (drop folder or SQL source) if it changed since the last refresh."""
     from etl.refresh import refresh
     from etl.sources import SourceError
 
     try:
-        outcome = refresh(force=force)
+        outcome = refresh(force=force, allow_shrink=allow_shrink)
     except SourceError as err:
         _fail(str(err), 2)
         return

@@ -63,6 +63,7 @@ def get_engine() -> Engine:
 def load_models() -> MetaData:
     """Import every module that declares tables, so Base.metadata is the whole app schema."""
     import api.models  # noqa: F401  users, tokens, audit log
+    import core.client_address  # noqa: F401  the service key
     import etl.runlog  # noqa: F401  load log
     import scheduler.history  # noqa: F401  KPI history
     import api.board_models  # noqa: F401  analysis, actions, published board packs

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -144,6 +144,64 @@ class Settings(BaseSettings):
         None,
         description="The headless Chromium (or Chrome) that prints PDFs (QA on a Page); default: the first of "
         "chromium, chromium-browser, google-chrome on the PATH.",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks (e.g. 10.0.0.5, 10.1.0.0/16) of the reverse proxies in "
+        "front of kpidash. Only requests from these are believed when X-Forwarded-For names the client; from "
+        "anyone else the header is ignored. Empty: no proxy is trusted.",
+    )
+    shrink_min_fraction: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="A load fails when a file has fewer rows to load than this fraction of the rows the published "
+        "warehouse holds for it (so, by default, an empty file where rows were published), unless --allow-shrink "
+        "is given; 0 turns the check off.",
+    )
+    extract_future_tolerance_minutes: float = Field(
+        60.0,
+        ge=0.0,
+        description="How far after now (Europe/London) a manifest's extracted_at may be (clock differences) "
+        "before the load is refused as dated in the future.",
+    )
+    load_memory_limit: str = Field(
+        "512MB",
+        description="The most memory DuckDB may use while a load validates and builds the warehouse; beyond it "
+        "the work spills to disk beside the warehouse.",
+    )
+    load_threads: int = Field(
+        2,
+        ge=1,
+        description="Threads DuckDB uses for a load (fewer threads also means less memory).",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        from core.client_address import trusted_networks  # (it imports the app database, which imports us)
+
+        trusted_networks(value)  # ValueError naming the entry that is not an address or network
+        return value
+    workers: int = Field(
+        1,
+        ge=1,
+        description="Worker processes `kpidash serve` starts (--workers overrides it). They share the app "
+        "database, so a session or a lock-out made in one is valid in every one; each keeps its own response "
+        "cache. About one per core: docs/operations.md gives the measured throughput.",
+    )
+    warm_after_load: bool = Field(
+        True,
+        description="After each new load, compute the views the dashboard asks for first (Today, the team "
+        "pages, the trends) into the response cache before the new version is served, so its first users "
+        "do not wait for them.",
+    )
+    retention_days: int = Field(
+        30,
+        ge=1,
+        description="Days that each load's raw child-level input (the archive's run folders, rejected rows "
+        "included) and the weekly pack files are kept; `kpidash prune` (nightly, by the scheduler) removes "
+        "older ones, and always keeps the last good load's input.",
     )
 
 

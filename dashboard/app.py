@@ -9,6 +9,7 @@ from typing import Any
 
 import flask
 from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash.exceptions import DependencyException
 
 from core.settings import get_settings
 from dashboard import auth
@@ -107,11 +108,25 @@ def create_dash_app(api_url: str | None = None) -> Dash:
 
     @app.server.before_request
     def not_an_api_path() -> flask.Response | None:
-        """An unknown /api/ address is a JSON 404, as the API answers, not the dashboard's page."""
+        """An unknown /api/ address is a JSON 404, as the API answers, not the dashboard's page; a callback
+        request that is not one of this dashboard's callbacks is a 400, not a crash in Dash (a 500)."""
         if flask.request.path.startswith("/api/"):
             return flask.Response('{"detail": "Not Found: there is no such API endpoint (see /api/docs)."}', status=404,
                                   mimetype="application/json")
+        if flask.request.path == "/_dash-update-component" and flask.request.method == "POST":
+            body = flask.request.get_json(silent=True)
+            if not (isinstance(body, dict) and isinstance(body.get("inputs"), list) and "outputs" in body
+                    and isinstance(body.get("output"), str) and body["output"] in app.callback_map
+                    and len(body["inputs"]) == len(app.callback_map[body["output"]]["inputs"])
+                    and len(body.get("state") or []) == len(app.callback_map[body["output"]]["state"])):
+                return flask.Response('{"detail": "This is not a request the dashboard makes: reload the page."}',
+                                      status=400, mimetype="application/json")
         return None
+
+    @app.server.errorhandler(DependencyException)
+    def no_such_component_file(_exc: DependencyException) -> flask.Response:
+        """A script or style Dash does not serve (a wrong name or version): a plain 404, not a 500."""
+        return flask.Response("Not Found", status=404, mimetype="text/plain")
 
     @app.server.route("/book")
     def book() -> flask.Response:

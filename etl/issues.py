@@ -69,6 +69,9 @@ def run_issues(run_id: str | None = None) -> list[Issue]:
     elif get_run(run_id) is None:
         raise UnknownRun(f"no run {run_id} in the load log (kpidash runs lists them)")
     path = get_settings().archive_dir / run_id / ISSUES_FILE
+    if not path.parent.is_dir() and not _never_archived(run_id):
+        raise UnknownRun(f"run {run_id}'s input and rejected rows are no longer kept: `kpidash prune` removes them "
+                         "after KPIDASH_RETENTION_DAYS days (the load log keeps its counts: kpidash runs)")
     if not path.exists():  # the run stopped before it checked any row
         return []
     with duckdb.connect() as con:
@@ -77,3 +80,9 @@ def run_issues(run_id: str | None = None) -> list[Issue]:
                 FROM read_parquet('{_sql_path(path)}')"""
         ).fetchall()
     return [Issue(*row) for row in rows]
+
+
+def _never_archived(run_id: str) -> bool:
+    """A run refused before it made its archive folder (another load held the lock)."""
+    run = get_run(run_id)
+    return run is not None and run.status == "failed" and not any(f.sha256 for f in run.files)

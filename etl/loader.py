@@ -1,14 +1,21 @@
 """`kpidash load` and `kpidash check`: one run, from a folder of contract CSV files to a published warehouse.
 
 A run archives its inputs, stages every file (etl.reader), applies the contract's rules and lists
-warnings (etl.validation), and, if no file has too many rejected rows, publishes a new warehouse
-(etl.publish). Every run is in the load log (etl.runlog), whatever happens to it.
+warnings (etl.validation), and, if no file has too many rejected rows and none has shrunk far below
+what is published, publishes a new warehouse (etl.publish). Every run is in the load log
+(etl.runlog), whatever happens to it; a refusal of a whole file is also one of the run's issues
+(`kpidash rejects`).
+
+DuckDB works within KPIDASH_LOAD_MEMORY_LIMIT and KPIDASH_LOAD_THREADS, spilling to a folder beside
+the warehouse (`<db>.<run_id>.spill`, removed at the end), so a huge or junk file cannot take the
+machine's memory.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import secrets
@@ -31,8 +38,9 @@ from etl.issues import Issue, write_issues
 from etl.reader import FileError, StagedFile, stage_file
 from etl.runlog import FileResult, utcnow
 from etl.ssd.convert import SsdConversion
-from etl.validation import RUN_ISSUES_DDL, add_warnings, check_table, file_issue
+from etl.validation import RUN_ISSUES_DDL, add_warnings, check_table, file_issue, future_reason
 
+log = logging.getLogger("kpidash.etl")
 MANIFEST = "manifest.json"
 LONDON = ZoneInfo("Europe/London")
 MANIFEST_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?")
@@ -40,7 +48,13 @@ SHOWN_REJECTS = 5  # rejects quoted in a failed run's message; `kpidash rejects`
 
 
 class LoadError(Exception):
-    """Why a run failed, in words an analyst can act on."""
+    """Why a run failed, in words an analyst can act on. `detail` (the first rejected rows, which quote
+    the extract's cells) is shown to whoever ran the load but not kept in the load log, which every
+    signed-in user's /status summarises."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class RunLogUnfinished(SQLAlchemyError):
@@ -97,24 +111,28 @@ def read_manifest(path: Path) -> tuple[dt.datetime, str | None]:
     return extracted_at, system
 
 
-def load_extract(source: Path, *, publish: bool = True) -> LoadResult:
-    """Load (publish=True) or only check (publish=False) the extract in the folder `source`."""
+def load_extract(source: Path, *, publish: bool = True, allow_shrink: bool = False) -> LoadResult:
+    """Load (publish=True) or only check (publish=False) the extract in the folder `source`.
+
+    allow_shrink: publish even when a file has far fewer rows than the published warehouse holds
+    for it (KPIDASH_SHRINK_MIN_FRACTION): for a source that really did shrink."""
     settings = get_settings()
     started = utcnow()
     run_id = new_run_id(started)
     db = Path(settings.db).absolute()
     host, pid = socket.gethostname(), os.getpid()
     source = Path(source)
-    run = _Run(settings, run_id, source, db, publish)
+    run = _Run(settings, run_id, source, db, publish, allow_shrink)
     try:
         with publishing.load_lock(db):
             runlog.mark_interrupted(host=host, warehouse=str(db), published=publishing.published_runs(db))
             publishing.remove_leftovers(db)
             runlog.start_run(run_id, str(source.absolute()), started, host=host, pid=pid, warehouse=str(db))
+            detail = ""
             try:
                 status, message = run.execute()
             except LoadError as err:
-                status, message = "failed", str(err)
+                status, message, detail = "failed", str(err), err.detail
             except BaseException as err:
                 runlog.finish_run(
                     run_id, "failed", f"internal error ({type(err).__name__}: {err}); please report it",
@@ -136,18 +154,21 @@ def load_extract(source: Path, *, publish: bool = True) -> LoadResult:
                     "app database is back"
                 ) from err
     except publishing.LoadBusy as err:
-        status, message = "failed", str(err)
+        status, message, detail = "failed", str(err), ""
         runlog.start_run(run_id, str(source.absolute()), started, host=host, pid=pid, warehouse=str(db))
         runlog.finish_run(run_id, status, message, extracted_at=None, source_system=None, files=[])
-    return LoadResult(run_id, status, message, run.file_results(), run.extracted_at)
+    return LoadResult(run_id, status, message + detail, run.file_results(), run.extracted_at)
 
 
 class _Run:
     """The state of one run as it goes; `execute` returns (status, message) or raises LoadError."""
 
-    def __init__(self, settings: Settings, run_id: str, source: Path, db: Path, publish: bool) -> None:
+    def __init__(self, settings: Settings, run_id: str, source: Path, db: Path, publish: bool,
+                 allow_shrink: bool = False) -> None:
         self.settings, self.run_id, self.source, self.db, self.publish = settings, run_id, source, db, publish
+        self.allow_shrink = allow_shrink
         self.run_dir = Path(settings.archive_dir) / run_id
+        self.spill = publishing.spill_path(db, run_id)
         self.extracted_at = local_now()  # until a manifest says otherwise
         self.source_system: str | None = None
         self.origin = source  # what the analyst named: the folder, or an Annex A workbook
@@ -155,6 +176,7 @@ class _Run:
         self.counts: dict[str, tuple[int, int, int]] = {}  # file -> rows read, rejected, warnings
         self.ssd: SsdConversion | None = None  # set when the source is the Standard Safeguarding Dataset
         self.loaded: set[str] = set()  # tables staged and checked (an optional file may be absent)
+        self.after_extract: list[tuple[str, str, int]] = []  # (file, column, rows) dated after the extract
 
     def file_results(self) -> list[FileResult]:
         results = []
@@ -174,19 +196,44 @@ class _Run:
             raise LoadError(f"the archive folder {self.run_dir} cannot be made ({err.strerror or err})") from None
         con = duckdb.connect()
         try:
-            con.execute("SET enable_progress_bar = false")
+            self._bound(con)
             con.execute(RUN_ISSUES_DDL)
             try:
                 self._convert_workbook(con)
                 self._convert_ssd(con)
-                self._archive()
+                self._archive(con)
                 staged = self._stage(con)
                 self._check(con, staged)
                 return self._finish(con)
+            except duckdb.OutOfMemoryException:
+                raise LoadError(
+                    f"the extract needs more memory than KPIDASH_LOAD_MEMORY_LIMIT ({self.settings.load_memory_limit}) "
+                    "allows, even spilling to disk; nothing was published. Raise the limit (the machine's memory "
+                    "allowing) and load it again"
+                ) from None
             finally:
-                write_issues(con, self.run_dir, self.run_id)
+                try:
+                    write_issues(con, self.run_dir, self.run_id)
+                except duckdb.Error as err:  # the run's outcome stands; only its list of issues is lost
+                    log.warning("run %s: its issues could not be written to the archive (%s)", self.run_id,
+                                str(err).splitlines()[0])
         finally:
             con.close()
+            shutil.rmtree(self.spill, ignore_errors=True)
+
+    def _bound(self, con: duckdb.DuckDBPyConnection) -> None:
+        """DuckDB within the load's memory and threads, spilling what does not fit beside the warehouse."""
+        try:
+            self.spill.mkdir(parents=True, exist_ok=True)
+            con.execute("SET enable_progress_bar = false")
+            con.execute(f"SET memory_limit = {_sql_text(self.settings.load_memory_limit)}")
+            con.execute(f"SET threads = {int(self.settings.load_threads)}")
+            con.execute(f"SET temp_directory = {_sql_text(str(self.spill))}")
+        except OSError as err:
+            raise LoadError(f"the folder {self.spill} for the load's work cannot be made ({err.strerror or err})") from None
+        except duckdb.Error as err:
+            raise LoadError(f"KPIDASH_LOAD_MEMORY_LIMIT {self.settings.load_memory_limit!r} is not a memory size "
+                            f"(e.g. 512MB or 2GB): {str(err).splitlines()[0]}") from None
 
     def _convert_workbook(self, con: duckdb.DuckDBPyConnection) -> None:
         """An Annex A workbook (.xlsx) becomes an extract folder in the run's archive; its issues join the run's."""
@@ -219,13 +266,14 @@ class _Run:
         con.execute(f"INSERT INTO issues SELECT * FROM read_parquet('{str(self.ssd.issues_path).replace(chr(39), chr(39) * 2)}')")
         self.source = self.ssd.folder
 
-    def _archive(self) -> None:
+    def _archive(self, con: duckdb.DuckDBPyConnection) -> None:
         """Copy every input into the archive first, so even a failed run keeps what it was given."""
         if not self.source.exists():
-            raise LoadError(f"{self.source} does not exist")
+            raise self._refused(con, [(self.source.name, f"{self.source} does not exist")], intro=None)
         if not self.source.is_dir():
-            raise LoadError(f"{self.source} is not a folder: give the folder that holds the extract's CSV files")
-        problems = []
+            raise self._refused(con, [(self.source.name, f"{self.source} is not a folder: give the folder that holds "
+                                                         "the extract's CSV files")], intro=None)
+        problems: list[tuple[str, str]] = []
         names = [t.file_name for t in EXTRACT_TABLES] + [MANIFEST]
         optional = {t.file_name for t in EXTRACT_TABLES if t.optional} | {MANIFEST}
         present = {p.name for p in self.source.iterdir()}
@@ -235,27 +283,44 @@ class _Run:
                 if name not in optional:
                     near = [p for p in present if p.lower() == name.lower()]
                     hint = f" (found {near[0]}: names must match exactly)" if near else ""
-                    problems.append(f"{name} is missing{hint}")
+                    problems.append((name, f"{name} is missing{hint}"))
                 continue
             try:
                 archived = archive_file(src, self.run_dir / name)
             except ArchiveError as err:
                 raise LoadError(f"the input files cannot be archived: {err}") from None
             except OSError as err:
-                problems.append(f"{name} cannot be read ({err.strerror or err})")
+                problems.append((name, f"{name} cannot be read ({err.strerror or err})"))
                 continue
             self.archived[name] = archived
             if archived.problem and name != MANIFEST:
-                problems.append(f"{name} {archived.problem}")
+                problems.append((name, f"{name} {archived.problem}"))
         write_checksums(self.run_dir, list(self.archived.values()))
         if MANIFEST in self.archived:
             try:
                 self.extracted_at, system = read_manifest(self.archived[MANIFEST].path)
                 self.source_system = system[:200] if system else system  # the load log keeps 200 characters
             except LoadError as err:
-                problems.append(str(err))
+                problems.append((MANIFEST, str(err)))
+            else:
+                latest = local_now() + dt.timedelta(minutes=self.settings.extract_future_tolerance_minutes)
+                if self.extracted_at > latest:
+                    problems.append((MANIFEST, (
+                        f"manifest.json extracted_at {self.extracted_at:%Y-%m-%d %H:%M} is in the future (it is now "
+                        f"{local_now():%Y-%m-%d %H:%M} in London): every view would default to that date. Check the "
+                        "source system's clock and export again (KPIDASH_EXTRACT_FUTURE_TOLERANCE_MINUTES allows "
+                        f"{self.settings.extract_future_tolerance_minutes:g} minutes)")))
         if problems:
-            raise LoadError(_listed("the extract cannot be loaded", problems))
+            raise self._refused(con, problems)
+
+    def _refused(self, con: duckdb.DuckDBPyConnection, problems: list[tuple[str, str]],
+                 intro: str | None = "the extract cannot be loaded") -> LoadError:
+        """A LoadError for problems with whole files, each also one of the run's issues (`kpidash rejects`)."""
+        for file, text in problems:
+            file_issue(con, file, _file_order(file), None, None, 0, _without_name(text, file), severity="reject")
+        if intro is None:
+            return LoadError("\n".join(text for _, text in problems))
+        return LoadError(_listed(intro, [text for _, text in problems]))
 
     def _stage(self, con: duckdb.DuckDBPyConnection) -> list[StagedFile]:
         staged, problems = [], []
@@ -271,11 +336,12 @@ class _Run:
                 self.counts[archived.name] = (0, 0, 1)
                 continue
             try:
-                staged.append(stage_file(con, table, archived, order))
+                staged.append(stage_file(con, table, archived, order,
+                                         max_reject_pct=self.settings.max_reject_pct, scratch=self.spill))
             except FileError as err:
-                problems.append(str(err))
+                problems.append((table.file_name, str(err)))
         if problems:
-            raise LoadError(_listed("the extract cannot be loaded", problems))
+            raise self._refused(con, problems)
         self.loaded = {s.table.name for s in staged}
         return staged
 
@@ -299,8 +365,20 @@ class _Run:
                     con, name, order, None, None, 0,
                     "has line breaks the loader could not follow; its line numbers count rows, not lines",
                 )
+            if s.unlisted_rejects:
+                file_issue(
+                    con, name, order, None, None, 0,
+                    f"has {s.unlisted_rejects:,} more rows whose number of values is not the header's "
+                    f"{len(s.header)}, not listed one by one (far more than could pass; the archived copy holds them); "
+                    "the other rows' line numbers count rows, not lines", severity="reject",
+                )
             check_table(con, s.table, order)
         add_warnings(con, [(s.table, EXTRACT_TABLES.index(s.table)) for s in staged], self.extracted_at.date())
+        self.after_extract = con.execute(
+            f"""SELECT file, "column", count(*) FROM issues
+                WHERE severity = 'warning' AND reason = {_sql_text(future_reason(self.extracted_at.date()))}
+                GROUP BY file, file_order, "column", col_order ORDER BY file_order, col_order"""
+        ).fetchall()
         tallies = dict.fromkeys((s.archived.name for s in staged), (0, 0))
         for file, rejected, warnings in con.execute(
             """SELECT file, count(DISTINCT line) FILTER (WHERE severity = 'reject'),
@@ -308,7 +386,8 @@ class _Run:
                FROM issues GROUP BY file"""
         ).fetchall():
             tallies[file] = (rejected, warnings)
-        self.counts.update({s.archived.name: (s.rows_read, *tallies[s.archived.name]) for s in staged})
+        self.counts.update({s.archived.name: (s.rows_read, tallies[s.archived.name][0] + s.unlisted_rejects,
+                                              tallies[s.archived.name][1]) for s in staged})
         if self.ssd is not None:
             self.counts = self.ssd.report(con, self.counts)
 
@@ -333,10 +412,11 @@ class _Run:
             ).fetchall()
             examples = [Issue(self.run_id, *row).message for row in shown]
             raise LoadError(
-                _listed("nothing was published" if self.publish else "the check failed", lines)
-                + f"\nfirst rejected rows (all of them: kpidash rejects {self.run_id}):\n"
-                + "\n".join(f"  {e}" for e in examples)
+                _listed("nothing was published" if self.publish else "the check failed", lines),
+                f"\nfirst rejected rows (all of them: kpidash rejects {self.run_id}):\n"
+                + "\n".join(f"  {e}" for e in examples),
             )
+        self._check_shrink(con)
 
         read = sum(c[0] for c in self.counts.values())
         rejected = sum(c[1] for c in self.counts.values())
@@ -344,6 +424,10 @@ class _Run:
         tally = (
             f"{read - rejected:,} rows loaded from {len(self.counts)} files, {rejected:,} rejected, {warnings:,} warnings"
         )
+        if self.after_extract:  # the contract's data-quality warning, counted where it happens
+            dated = sum(n for _, _, n in self.after_extract)
+            tally += (f"; {dated:,} dates after the extract date ({self.extracted_at:%Y-%m-%d}), loaded and listed as "
+                      "warnings: " + ", ".join(f"{file} {column} {n:,}" for file, column, n in self.after_extract))
         if not self.publish:
             return "checked", f"checked, nothing published: {tally}"
         tmp = publishing.tmp_path(self.db, self.run_id)
@@ -368,6 +452,50 @@ class _Run:
         from etl.ssd.report import SOURCE_TABLE
 
         return f"{file} (from {self.ssd.labels.file(SOURCE_TABLE[file])})"
+
+    def _check_shrink(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Refuse a file that shrank far below what is published (a header-only file would otherwise
+        publish and wipe a table), unless the analyst says the source really did shrink."""
+        if self.allow_shrink:
+            return
+        fraction = self.settings.shrink_min_fraction
+        published = publishing.published_counts(self.db)
+        shrunk = []
+        for table in EXTRACT_TABLES:  # an optional file (audits) that was published and is gone shrank too
+            before = published.get(table.name, 0)
+            read, rejected, _ = self.counts.get(table.file_name, (0, 0, 0))
+            now = read - rejected
+            if now < fraction * before:  # an empty file where rows were published always is, unless fraction is 0
+                shrunk.append((table.file_name, now, before))
+        if not shrunk:
+            return
+        words = [f"{file} has {now:,} rows to load where the published warehouse has {before:,}" for file, now, before in shrunk]
+        for file, now, before in shrunk:
+            file_issue(con, file, _file_order(file), None, None, 0,
+                       f"has {now:,} rows to load where the published warehouse has {before:,} (fewer than "
+                       f"{fraction:g} of them: KPIDASH_SHRINK_MIN_FRACTION)", severity="reject")
+        raise LoadError(
+            _listed("nothing was published" if self.publish else "the check failed", words)
+            + f"\nA file that shrinks this much is usually a broken export (an empty or cut-off file). If the source "
+            f"really has shrunk, load it with --allow-shrink (KPIDASH_SHRINK_MIN_FRACTION is {fraction:g})."
+        )
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _file_order(name: str) -> int:
+    """A file's place in the contract (issues are listed in this order); other names go last."""
+    return next((i for i, t in enumerate(EXTRACT_TABLES) if t.file_name == name), len(EXTRACT_TABLES))
+
+
+def _without_name(text: str, name: str) -> str:
+    """An issue's reason: the problem without the file name it starts with (the issue names the file)."""
+    for prefix in (f"{name}: ", f"{name} "):
+        if text.startswith(prefix):
+            return text[len(prefix):]
+    return text
 
 
 def _listed(intro: str, items: list[str]) -> str:

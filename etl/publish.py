@@ -17,14 +17,16 @@ import fcntl
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
 from etl.contract import EXTRACT_TABLES, FILES_DDL, ISSUES_DDL, META_DDL, warehouse_ddl
 
 log = logging.getLogger("kpidash.etl")
+T = TypeVar("T")
 
 
 class LoadBusy(Exception):
@@ -60,14 +62,51 @@ def last_good_path(db: Path) -> Path:
     return db.with_name(f"{db.name}.last-good")
 
 
+def spill_path(db: Path, run_id: str) -> Path:
+    """The folder a run's DuckDB spills to when its work does not fit in KPIDASH_LOAD_MEMORY_LIMIT."""
+    return db.with_name(f"{db.name}.{run_id}.spill")
+
+
 def remove_leftovers(db: Path) -> list[Path]:
-    """Delete half-built warehouses of killed loads; call only under the load lock."""
+    """Delete half-built warehouses and spill folders of killed loads; call only under the load lock."""
     removed = []
     for pattern in (f"{db.name}.*.tmp", f"{db.name}.*.tmp.wal"):
         for path in db.parent.glob(pattern):
             path.unlink(missing_ok=True)
             removed.append(path)
+    for path in db.parent.glob(f"{db.name}.*.spill"):
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
     return removed
+
+
+def published_counts(db: Path) -> dict[str, int]:
+    """table -> rows, of the published warehouse (else its kept copy; nothing when neither can be
+    read): what a new load would replace."""
+
+    def count(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+        present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh'").fetchall()}
+        tables = [t.name for t in EXTRACT_TABLES if t.name in present]
+        if not tables:
+            return {}
+        return dict(con.execute(" UNION ALL ".join(f"SELECT '{t}', count(*) FROM wh.{t}" for t in tables)).fetchall())
+
+    return next((counts for counts in _each_published(db, count) if counts), {})
+
+
+def _each_published(db: Path, read: Callable[[duckdb.DuckDBPyConnection], T]) -> Iterator[T]:
+    """`read` of the published warehouse, then of its kept copy, each attached read-only as `wh`; a file
+    that is missing or cannot be read is passed over."""
+    for path in (db, last_good_path(db)):
+        if not path.is_file():
+            continue
+        try:
+            with duckdb.connect() as con:
+                con.execute("ATTACH ? AS wh (READ_ONLY)", [str(path)])
+                found = read(con)
+        except duckdb.Error:
+            continue
+        yield found
 
 
 def build_warehouse(
@@ -151,15 +190,8 @@ def published_runs(db: Path) -> dict[str, tuple[dt.datetime | None, str | None]]
     their own metadata (read-only; an unreadable or missing file gives nothing): proof that the run
     published, whatever the load log says."""
     found: dict[str, tuple[dt.datetime | None, str | None]] = {}
-    for path in (db, last_good_path(db)):
-        if not path.is_file():
-            continue
-        try:
-            with duckdb.connect() as con:
-                con.execute("ATTACH ? AS wh (READ_ONLY)", [str(path)])
-                rows = con.execute("SELECT run_id, extracted_at, source_system FROM wh.extract_meta").fetchall()
-        except duckdb.Error:
-            continue
+    meta = "SELECT run_id, extracted_at, source_system FROM wh.extract_meta"
+    for rows in _each_published(db, lambda con: con.execute(meta).fetchall()):
         for run_id, extracted_at, source_system in rows:
             found.setdefault(str(run_id), (extracted_at, source_system))
     return found

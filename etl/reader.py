@@ -18,6 +18,7 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 
@@ -45,6 +46,7 @@ class StagedFile:
     extra_columns: list[tuple[int, str]] = field(default_factory=list)  # (position, name)
     missing_optional: list[str] = field(default_factory=list)
     approximate_lines: bool = False
+    unlisted_rejects: int = 0  # unreadable rows counted but not listed one by one (a file refused for them)
 
 
 def read_header(archived: ArchivedFile) -> list[str]:
@@ -87,26 +89,82 @@ def _near_misses(missing: list[str], header: list[str]) -> str:
 
 def stage_file(
     con: duckdb.DuckDBPyConnection, table: Table, archived: ArchivedFile, file_order: int,
-    normalize: Callable[[str], str] | None = None,
+    normalize: Callable[[str], str] | None = None, *, max_reject_pct: float = 100.0, scratch: Path | None = None,
 ) -> StagedFile:
     """Read the file into `stg_<table>` and its unreadable rows into `issues`; FileError if unusable.
 
-    `normalize` folds the header's names before they are matched (the SSD reader trims and lower-cases)."""
+    `normalize` folds the header's names before they are matched (the SSD reader trims and lower-cases).
+    Memory stays bounded whatever the file holds: the rows are read once with unreadable ones skipped
+    (cheap), and the reader's list of unreadable rows, which costs about a kilobyte per row and is not
+    bounded by DuckDB's memory limit, is only made when the rows it lists could still pass
+    (`max_reject_pct`) or are few. A file refused for too many unreadable rows lists the first of them
+    (from its first 64 KiB, copied into `scratch`) and counts the rest."""
     header = read_header(archived)
     if normalize is not None:
         header = [normalize(h) for h in header]
     missing_optional, extra = check_header(table, archived.name, header)
     staged = StagedFile(table, archived, header, extra_columns=extra, missing_optional=missing_optional)
 
-    raw, rej = f"raw_{table.name}", f"rej_{table.name}"
-    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+    raw = f"raw_{table.name}"
+    _read(con, raw, archived, archived.path, len(header), rejects=None)
+    n_rows = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
+    if archived.physical_lines == n_rows + 1:  # every line after the header is a row: the usual, fast case
+        con.execute(f"CREATE OR REPLACE TEMP TABLE refused AS {_NO_REFUSALS}")
+        staged.rows_read = n_rows
+        _stage_view(con, table, header, "r.rowid + 2", f"{raw} r")
+        return staged
+
+    data_units = _units(con, archived)
+    unreadable = data_units - n_rows
+    if unreadable <= MAX_LISTED_UNREADABLE or unreadable * 100 <= max_reject_pct * data_units:
+        # Read again, listing each unreadable row (and finding the ones that make the rest unsafe: a quote
+        # never closed hides the rows after it from the line count too, so this runs whenever rows are few).
+        _read(con, raw, archived, archived.path, len(header), rejects=table.name)
+        _refused(con, table.name)
+        n_rows = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
+    else:
+        # Too many to pass: list the first ones (from the head of the file), count the rest.
+        head = _head_copy(archived, scratch)
+        _read(con, f"head_{table.name}", archived, head, len(header), rejects=table.name)
+        _refused(con, table.name, only=ROW_ERRORS)
+        con.execute(f"DROP TABLE head_{table.name}")
+        listed = con.execute("SELECT count(*) FROM refused").fetchone()[0]
+        staged.unlisted_rejects = unreadable - listed
+    n_refused = con.execute("SELECT count(*) FROM refused").fetchone()[0]
+    staged.rows_read = n_rows + n_refused + staged.unlisted_rejects
+    if staged.unlisted_rejects:  # which lines the unlisted rows are on is not known: the others are numbered by position
+        line, source = "r.rowid + 2", f"{raw} r"
+        _map_refused_lines(con)
+    else:
+        staged.approximate_lines = not _map_lines(con, table)
+        _fatal_refusals(con, archived)
+        line, source = "l.line", f"{raw} r JOIN line_of_{table.name} l ON l.rn = r.rowid"
+    _stage_view(con, table, header, line, source)
+    _record_refused(con, archived, file_order)
+    return staged
+
+
+MAX_LISTED_UNREADABLE = 20_000  # rows the CSV reader may list one by one even when the file is refused
+HEAD_BYTES = 1 << 16
+_NO_REFUSALS = ("SELECT NULL::BIGINT AS unit, NULL::BIGINT AS line, NULL::VARCHAR AS error_type, "
+                "NULL::VARCHAR AS error_message, NULL::VARCHAR AS csv_line WHERE false")
+
+
+def _read(con: duckdb.DuckDBPyConnection, target: str, archived: ArchivedFile, path: Path, n_columns: int,
+          rejects: str | None) -> None:
+    """Every readable row of the file into `target` (columns c0.. as text); with `rejects`, the reader
+    also lists each unreadable row in `rej_<rejects>` (costly: only when asked)."""
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n_columns)) + "}"
+    listing = (f"store_rejects = true, rejects_table = 'rej_{rejects}', rejects_scan = 'scan_{rejects}'"
+               if rejects else "ignore_errors = true")
     try:
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM read_csv(?, columns = {columns},
-                header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
-                store_rejects = true, rejects_table = '{rej}', rejects_scan = 'scan_{table.name}')""",
-            [str(archived.path)],
+            f"""CREATE OR REPLACE TEMP TABLE {target} AS SELECT * FROM read_csv(?, columns = {columns},
+                header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', {listing})""",
+            [str(path)],
         )
+    except duckdb.OutOfMemoryException:
+        raise  # not the file's fault: the load says what to do (etl.loader)
     except duckdb.Error as err:
         if 0 < archived.crlf < archived.newlines and "invalid state" in str(err):
             raise FileError(
@@ -116,38 +174,36 @@ def stage_file(
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise FileError(f"{archived.name} cannot be read as CSV ({first})") from None
 
-    # One row per refused CSV row (the reader may log several errors for one row).
+
+def _refused(con: duckdb.DuckDBPyConnection, name: str, only: tuple[str, ...] | None = None) -> None:
+    """One row per refused CSV row (the reader may log several errors for one row)."""
+    where = f"WHERE error_type IN ({', '.join(repr(e) for e in only)})" if only else ""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE refused AS
             SELECT line AS unit, line, arg_min(error_type, byte_position) AS error_type,
                    arg_min(error_message, byte_position) AS error_message,
                    arg_min(csv_line, byte_position) AS csv_line
-            FROM {rej} GROUP BY line"""
+            FROM rej_{name} {where} GROUP BY line"""
     )
-    n_rows = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
-    n_refused = con.execute("SELECT count(*) FROM refused").fetchone()[0]
-    staged.rows_read = n_rows + n_refused
-
-    if n_refused == 0 and archived.physical_lines == n_rows + 1:
-        line = "r.rowid + 2"  # every row on its own line: the usual case, and the fast one
-        source = f"{raw} r"
-    else:
-        staged.approximate_lines = not _map_lines(con, table, archived)
-        _fatal_refusals(con, archived)
-        line = "l.line"
-        source = f"{raw} r JOIN line_of_{table.name} l ON l.rn = r.rowid"
-    _stage_view(con, table, header, line, source)
-    _record_refused(con, archived, file_order)
-    return staged
+    con.execute(f"DROP TABLE rej_{name}")
+    con.execute(f"DROP TABLE scan_{name}")
 
 
-def _map_lines(con: duckdb.DuckDBPyConnection, table: Table, archived: ArchivedFile) -> bool:
-    """Fill `line_of_<table>` (row -> physical line) and `refused.line` by following quotes over the raw lines.
+def _head_copy(archived: ArchivedFile, scratch: Path | None) -> Path:
+    """The file's first 64 KiB, cut after a line end: its first unreadable rows, numbered as in the file."""
+    folder = scratch or archived.path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    with archived.path.open("rb") as f:
+        head = f.read(HEAD_BYTES)
+    cut = head.rfind(b"\n")
+    path = folder / f"{archived.name}.head"
+    path.write_bytes(head[: cut + 1] if cut >= 0 else head)
+    return path
 
-    A "unit" is what the CSV reader counts as a line: a row (however many physical lines it spans) or
-    a blank line. Its refused rows carry their unit number; its good rows come in file order. Returns
-    False (and falls back to positions) when the two views disagree, e.g. on an unusual line ending.
-    """
+
+def _units(con: duckdb.DuckDBPyConnection, archived: ArchivedFile) -> int:
+    """Fill `units` (what the CSV reader counts as a line: a row, however many physical lines it spans,
+    or a blank line) by following quotes over the raw lines; the number of rows after the header."""
     con.execute(
         r"""CREATE OR REPLACE TEMP TABLE units AS
             WITH split AS (SELECT string_split(content, chr(10)) AS s FROM read_text(?)),
@@ -160,6 +216,21 @@ def _map_lines(con: duckdb.DuckDBPyConnection, table: Table, archived: ArchivedF
             SELECT row_number() OVER (ORDER BY ln) AS unit, ln, blank FROM marked WHERE NOT in_quotes""",
         [str(archived.path)],
     )
+    return con.execute("SELECT count(*) FILTER (WHERE NOT blank AND unit > 1) FROM units").fetchone()[0]
+
+
+def _map_refused_lines(con: duckdb.DuckDBPyConnection) -> None:
+    """The refused rows' physical lines, from their unit numbers."""
+    con.execute("UPDATE refused SET line = (SELECT ln FROM units u WHERE u.unit = refused.unit) "
+                "WHERE unit IN (SELECT unit FROM units)")
+
+
+def _map_lines(con: duckdb.DuckDBPyConnection, table: Table) -> bool:
+    """Fill `line_of_<table>` (row -> physical line) and `refused.line` from `units`.
+
+    Refused rows carry their unit number; good rows come in file order. Returns False (and falls back
+    to positions) when the two views disagree, e.g. on an unusual line ending.
+    """
     raw, line_of = f"raw_{table.name}", f"line_of_{table.name}"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {line_of} AS
@@ -176,7 +247,7 @@ def _map_lines(con: duckdb.DuckDBPyConnection, table: Table, archived: ArchivedF
         [n_rows],
     ).fetchone()[0]
     if consistent:
-        con.execute("UPDATE refused SET line = (SELECT ln FROM units u WHERE u.unit = refused.unit)")
+        _map_refused_lines(con)
     else:  # the reader's own numbering: right unless rows span lines
         con.execute(f"CREATE OR REPLACE TEMP TABLE {line_of} AS SELECT rowid AS rn, rowid + 2 AS line FROM {raw}")
     return bool(consistent)

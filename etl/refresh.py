@@ -73,21 +73,24 @@ def source_description(settings: Settings) -> str | None:
     return None
 
 
-def refresh(*, force: bool = False, sleep: Callable[[float], None] = time.sleep) -> RefreshOutcome:
-    """Load the configured source if it changed since the last refresh (force: load it anyway)."""
+def refresh(*, force: bool = False, sleep: Callable[[float], None] = time.sleep,
+            allow_shrink: bool = False) -> RefreshOutcome:
+    """Load the configured source if it changed since the last refresh (force: load it anyway;
+    allow_shrink: see etl.loader.load_extract)."""
     settings = get_settings()
     db = Path(settings.db).absolute()
     if settings.sql_source_config is not None:
-        return _refresh_sql(settings, db, force)
+        return _refresh_sql(settings, db, force, allow_shrink)
     if settings.ssd_url is not None:
-        return _refresh_ssd(settings, db, force)
+        return _refresh_ssd(settings, db, force, allow_shrink)
     if settings.drop_dir is not None:
-        return _refresh_drop(settings, db, force, sleep)
+        return _refresh_drop(settings, db, force, sleep, allow_shrink)
     raise SourceError("no live source is configured: set KPIDASH_DROP_DIR or KPIDASH_SQL_SOURCE_CONFIG "
                       "(or KPIDASH_SSD_URL for a Standard Safeguarding Dataset)")
 
 
-def _refresh_drop(settings: Settings, db: Path, force: bool, sleep: Callable[[float], None]) -> RefreshOutcome:
+def _refresh_drop(settings: Settings, db: Path, force: bool, sleep: Callable[[float], None],
+                  allow_shrink: bool = False) -> RefreshOutcome:
     folder = Path(settings.drop_dir)  # type: ignore[arg-type]
     try:
         state = stable_drop_folder(folder, settings.stable_seconds, sleep)
@@ -99,10 +102,10 @@ def _refresh_drop(settings: Settings, db: Path, force: bool, sleep: Callable[[fl
         )
     if not force and state.fingerprint == last_fingerprint(db):
         return RefreshOutcome("unchanged", f"the extract in {folder} has not changed since the last load")
-    return _load(db, state.load_path(folder), state.fingerprint)
+    return _load(db, state.load_path(folder), state.fingerprint, allow_shrink)
 
 
-def _refresh_sql(settings: Settings, db: Path, force: bool) -> RefreshOutcome:
+def _refresh_sql(settings: Settings, db: Path, force: bool, allow_shrink: bool = False) -> RefreshOutcome:
     staging = db.with_name(db.name + ".staging")
     shutil.rmtree(staging, ignore_errors=True)
     try:
@@ -110,14 +113,14 @@ def _refresh_sql(settings: Settings, db: Path, force: bool) -> RefreshOutcome:
         fingerprint = pull_sql_source(source, staging, local_now())
         if not force and fingerprint == last_fingerprint(db):
             return RefreshOutcome("unchanged", "the SQL source's results have not changed since the last load")
-        return _load(db, staging, fingerprint)
+        return _load(db, staging, fingerprint, allow_shrink)
     except SourceError as err:
         return RefreshOutcome("unreachable", str(err))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _refresh_ssd(settings: Settings, db: Path, force: bool) -> RefreshOutcome:
+def _refresh_ssd(settings: Settings, db: Path, force: bool, allow_shrink: bool = False) -> RefreshOutcome:
     """The SSD read from its database into a staging folder of ssd_*.csv files, loaded if they changed."""
     from etl.ssd import pull_ssd_database
 
@@ -127,16 +130,16 @@ def _refresh_ssd(settings: Settings, db: Path, force: bool) -> RefreshOutcome:
         fingerprint = pull_ssd_database(settings.ssd_url, settings.ssd_schema, staging, local_now())  # type: ignore[arg-type]
         if not force and fingerprint == last_fingerprint(db):
             return RefreshOutcome("unchanged", "the SSD database has not changed since the last load")
-        return _load(db, staging, fingerprint)
+        return _load(db, staging, fingerprint, allow_shrink)
     except SourceError as err:
         return RefreshOutcome("unreachable", str(err))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _load(db: Path, folder: Path, fingerprint: str) -> RefreshOutcome:
+def _load(db: Path, folder: Path, fingerprint: str, allow_shrink: bool = False) -> RefreshOutcome:
     try:
-        result = load_extract(folder)
+        result = load_extract(folder, allow_shrink=allow_shrink)
     except SQLAlchemyError as err:  # the load log is in the app database: no log, no load
         first = (str(getattr(err, "orig", None) or err).splitlines() or [type(err).__name__])[0]
         return RefreshOutcome(

@@ -48,11 +48,15 @@ def kpi_records(
     date_to: dt.date | None = None,
     level: str | None = None,
     domain: str | None = None,
+    within: tuple[str, str] | None = None,
 ) -> list[dict]:
     """The records behind the figure of one KPI for one unit and period (numerator rows first).
 
     level is inferred from unit when None: "trust", then a team id (UNKNOWN is a team), a service
     name, a worker id. domain: for domain_good_or_better, only that domain's records (the figure's).
+    within, ("team", T) or ("service", S): only the records that belong to that team or service
+    themselves (their own team_unit / service_unit): a worker's records can belong to another team than
+    the worker's, and a reader scoped to a team sees only their team's children.
     """
     kpi = get_kpi(kpi_id)
     level = wh.infer_level(unit) if level is None else check_level(level)
@@ -65,10 +69,12 @@ def kpi_records(
             raise KpiError(f"{kpi.id} has no domains; domain is only for domain_good_or_better")
         if domain not in AUDIT_DOMAINS:
             raise KpiError(f'"{domain}" is not an audit domain; domains: {", ".join(AUDIT_DOMAINS)}')
+    if within is not None and within[0] not in ("team", "service"):
+        raise KpiError(f"records can be limited to a team or a service, not a {within[0]}")
     missing = [t for t in (*family.requires, *MEASURES[kpi.id].requires) if not wh.has_table(t)]
     if missing:
         raise KpiError(f"{kpi.id} has no figures: {NOT_LOADED[missing[0]]} (the extract holds no {missing[0]}.csv)")
-    return _records(wh, kpi_id, level, unit, date_from, date_to, domain)
+    return _records(wh, kpi_id, level, unit, date_from, date_to, domain, within)
 
 
 def kpi_records_by_team(
@@ -82,7 +88,8 @@ def kpi_records_by_team(
 
 
 def _records(wh: Warehouse, kpi_id: str, level: str, unit: str | None, date_from: dt.date | None,
-             date_to: dt.date | None, domain: str | None = None) -> list[dict]:
+             date_to: dt.date | None, domain: str | None = None,
+             within: tuple[str, str] | None = None) -> list[dict]:
     """unit None at a level below the trust: every unit's records (one per child within each unit)."""
     kpi = get_kpi(kpi_id)
     date_from, date_to = resolve_period(wh, date_from, date_to)
@@ -97,16 +104,20 @@ def _records(wh: Warehouse, kpi_id: str, level: str, unit: str | None, date_from
     selected = ", ".join(_shown(c) for c in columns)
     num, den = measure.numerator_if, measure.denominator_if or "FALSE"
     where = f"(({num}) OR ({den}))"
-    within = ""
     if level != TRUST:
         where += f" AND {_UNIT_COLUMN[level]} = $unit" if unit is not None else ""
-        within = f"{_UNIT_COLUMN[level]}, "
+        within_unit = f"{_UNIT_COLUMN[level]}, "
+    else:
+        within_unit = ""
     if domain is not None:
         where += " AND domain = $domain"
+    if within is not None:
+        where += f" AND {_UNIT_COLUMN[within[0]]} = $within"
     per_child = ""
     if measure.one_record_per_child:
-        selected += f", count(*) OVER (PARTITION BY {within}child_id) AS open_episodes"
-        per_child = f"QUALIFY row_number() OVER (PARTITION BY {within}child_id ORDER BY start_time DESC, record_id) = 1"
+        selected += f", count(*) OVER (PARTITION BY {within_unit}child_id) AS open_episodes"
+        per_child = (f"QUALIFY row_number() OVER (PARTITION BY {within_unit}child_id ORDER BY start_time DESC, "
+                     "record_id) = 1")
     listed = f"""
     SELECT {selected}, CASE WHEN {num} THEN 'numerator' ELSE 'denominator' END AS counted_in
     FROM facts
@@ -130,7 +141,8 @@ def _records(wh: Warehouse, kpi_id: str, level: str, unit: str | None, date_from
     SELECT * FROM ({listed})
     ORDER BY counted_in DESC, record_id, child_id NULLS FIRST{", " + family.extra_key if family.extra_key else ""}
     """
-    params = {**periods.params, "caseload_limit": wh.config.caseload_limit, "unit": unit, "domain": domain}
+    params = {**periods.params, "caseload_limit": wh.config.caseload_limit, "unit": unit, "domain": domain,
+              "within": within[1] if within else None}
     with wh.cursor() as cur:
         result = cur.execute(sql, bind(sql, params))
         names = [d[0] for d in result.description]

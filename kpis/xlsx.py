@@ -1,4 +1,4 @@
-"""Workbooks from lists of rows: shared by the dashboard's downloads, the API's team pack and the
+"""Workbooks from lists of rows: shared by the API's downloads (records, team pack) and the
 scheduler's weekly packs, so every XLSX kpidash hands out is written the same (safe) way."""
 
 from __future__ import annotations
@@ -9,10 +9,14 @@ from typing import Any
 
 import xlsxwriter
 
+from core.spreadsheet import spreadsheet_safe
+
 
 def xlsx_bytes(sheets: dict[str, list[dict[str, Any]]]) -> bytes:
-    """One worksheet per named list of rows; text that looks like a formula is written as text, so a
-    name typed as `=HYPERLINK(...)` in the case system cannot run in a manager's spreadsheet."""
+    """One worksheet per named list of rows; text is always written as text (never a formula or a link)
+    and formula-like text gets core.spreadsheet's apostrophe, as in every CSV kpidash writes, so a name
+    typed as `=HYPERLINK(...)` in the case system cannot run in a manager's spreadsheet, even after it
+    is saved again as CSV."""
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
     bold = book.add_format({"bold": True})
@@ -22,10 +26,10 @@ def xlsx_bytes(sheets: dict[str, list[dict[str, Any]]]) -> bytes:
         if not rows:
             sheet.write(0, 0, "Nothing to list.")
         for col, key in enumerate(columns):
-            sheet.write(0, col, key, bold)
+            sheet.write(0, col, spreadsheet_safe(key), bold)
             sheet.set_column(col, col, max(12, len(key) + 2))
             for line, row in enumerate(rows, start=1):
                 value = row.get(key)
-                sheet.write(line, col, "" if value is None else value)
+                sheet.write(line, col, "" if value is None else spreadsheet_safe(value))
     book.close()
     return out.getvalue()

@@ -14,10 +14,12 @@ from core.settings import get_settings
 from etl.refresh import RefreshOutcome, refresh
 from scheduler.history import Snapshot, store_snapshot, today_local
 from core.audit import record
+from scheduler.retention import PruneReport, prune
 from scheduler.packs import (
     ACTOR,
     email_attachments,
     email_packs,
+    listed_count,
     weekly_packs,
     weekly_subject,
     write_team_packs,
@@ -54,10 +56,18 @@ def packs_job() -> list[Path]:
     attachments = email_attachments(weeks, packs, settings.pack_email_records)
     sent = email_packs(settings, attachments, weekly_subject(today_local()))
     if sent and settings.pack_email_records:
-        record(engine, "records", "ok", username=ACTOR, role=ACTOR, kpi="team_pack", level="team",
-               detail=f"{len(packs)} weekly team packs with their action lists emailed to {settings.smtp_to}"[:500])
+        record(engine, "export", "ok", username=ACTOR, role=ACTOR, kpi="team_pack", level="team",
+               record_count=sum(listed_count(w) for w in weeks.values()), channel="scheduler",
+               detail=f"{len(packs)} weekly team packs with their action lists emailed to {settings.smtp_to}")
     log.info(
         f"wrote {len(packs)} team packs to {settings.pack_dir}" + (f", emailed to {settings.smtp_to}" if sent else ""),
         extra={"job": "packs"},
     )
     return packs
+
+
+def prune_job() -> PruneReport:
+    """Remove child-level raw data older than KPIDASH_RETENTION_DAYS (audited when anything goes)."""
+    report = prune(get_settings(), get_engine(), actor=ACTOR)
+    log.info(f"removed {report.summary()}", extra={"job": "prune"})
+    return report

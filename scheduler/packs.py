@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import smtplib
+import socket
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -46,9 +47,10 @@ def write_team_packs(weeks: dict[str, dict[str, Any]], out_dir: Path, engine: En
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / file_name(team_id)
         path.write_bytes(team_pack_xlsx(week))
-        record(engine, "records", "ok", username=ACTOR, role=ACTOR, kpi="team_pack", level="team", unit=team_id,
-               date_from=week["monday"], date_to=week["as_at"], record_count=_listed(week),
-               detail=f"weekly team pack written to {path}"[:500])
+        record(engine, "export", "ok", username=ACTOR, role=ACTOR, kpi="team_pack", level="team", unit=team_id,
+               date_from=week["monday"], date_to=week["as_at"], record_count=listed_count(week),
+               detail=f"weekly team pack written to {path}", channel="scheduler",
+               client_address=f"local:{socket.gethostname()}")
         written.append(path)
     return written
 
@@ -84,5 +86,6 @@ def weekly_subject(today: dt.date) -> str:
     return f"kpidash weekly team packs, week of {today - dt.timedelta(days=today.weekday())}"
 
 
-def _listed(week: dict[str, Any]) -> int:
+def listed_count(week: dict[str, Any]) -> int:
+    """How many child-level rows a team's pack lists (its audit entry's record_count)."""
     return sum(week["lists"][kpi]["count"] for _, kpi, _, _ in ACTION_LISTS)

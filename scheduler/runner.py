@@ -7,6 +7,7 @@ run once, not once per missed slot (coalesce), and only within a grace period.
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 
 from apscheduler.events import (
@@ -30,6 +31,7 @@ from scheduler.state import write_next_runs
 
 log = logging.getLogger("kpidash.scheduler")
 MISFIRE_GRACE_SECONDS = 3600
+PRUNE_TIME = (2, 30)  # nightly, London time: after the history snapshot, before the working day
 
 
 class ScheduleError(Exception):
@@ -63,6 +65,8 @@ def build_scheduler(settings: Settings, scheduler: BaseScheduler | None = None) 
     scheduler.add_job(jobs.history_job, _history_trigger(settings), id="history", name="nightly KPI history",
                       **defaults)
     scheduler.add_job(jobs.packs_job, _pack_trigger(settings), id="packs", name="weekly team packs", **defaults)
+    scheduler.add_job(jobs.prune_job, CronTrigger(hour=PRUNE_TIME[0], minute=PRUNE_TIME[1], timezone=LONDON),
+                      id="prune", name="nightly retention (kpidash prune)", **defaults)
     db = Path(settings.db)
 
     def publish_next_runs(_event: object = None) -> None:
@@ -79,7 +83,18 @@ def run_scheduler() -> None:
     """Hold the leader lock and run the jobs until stopped (NotLeader if another scheduler runs)."""
     configure_json_logging()
     settings = get_settings()
+    # `docker stop` sends SIGTERM, and a container's first process gets no default handler for it:
+    # stop as on Ctrl-C (a job still running finishes first), not after the engine's kill timeout.
+    signal.signal(signal.SIGTERM, _interrupt)
     with leader_lock(Path(settings.db).absolute()):
         scheduler = build_scheduler(settings)
         log.info("scheduler started", extra={"detail": [j.id for j in scheduler.get_jobs()]})
-        scheduler.start()
+        try:
+            scheduler.start()
+        finally:
+            if scheduler.running:
+                scheduler.shutdown(wait=True)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt

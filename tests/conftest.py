@@ -20,6 +20,9 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("KPIDASH_DB", str(data / "warehouse.duckdb"))
     monkeypatch.setenv("KPIDASH_ARCHIVE_DIR", str(data / "archive"))
     monkeypatch.setenv("KPIDASH_APP_DB", f"sqlite:///{data / 'app.db'}")
+    # Warming a new load's views is real work in a background thread of every app a test makes: only
+    # the tests of warming ask for it (tests/api/test_warm.py passes warm=True).
+    monkeypatch.setenv("KPIDASH_WARM_AFTER_LOAD", "false")
     get_settings.cache_clear()
     from core import appdb
 

@@ -12,7 +12,7 @@ from api.datetimes import UtcDateTime
 from api.deps import Admin, StateDep
 from api.errors import BAD_INPUT, FORBIDDEN, SIGNED_IN
 
-router = APIRouter(tags=["admin"], responses={**SIGNED_IN, **FORBIDDEN})
+router = APIRouter(tags=["admin"], responses={**SIGNED_IN, **FORBIDDEN, **BAD_INPUT})
 
 
 class UserOut(BaseModel):
@@ -41,6 +41,7 @@ class AuditOut(BaseModel):
     client_address: str | None
     outcome: str
     detail: str | None
+    channel: str | None = Field(description="Through which door: api, dashboard, cli or scheduler.")
 
 
 @router.get("/users", response_model=list[UserOut])
@@ -55,7 +56,8 @@ def audit_log(
     state: StateDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     username: Annotated[str | None, Query(max_length=64)] = None,
-    event: Literal["records", "login_failed"] | None = None,
+    event: Literal["records", "export", "rejects", "login_failed"] | None = None,
 ) -> list[dict]:
-    """The audit trail, newest first (admins only): record look-ups and failed sign-ins."""
+    """The audit trail, newest first (admins only): record views, exports, looks at a run's rejected rows,
+    and failed sign-ins."""
     return [audit.as_dict(e) for e in audit.entries(state.engine, limit, username, event)]

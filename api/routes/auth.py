@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from api import accounts
 from api.datetimes import UtcDateTime
-from api.deps import SESSION_COOKIE, CurrentUser, StateDep, client_address
+from api.deps import SESSION_COOKIE, CurrentUser, StateDep, request_origin
 from api.errors import BAD_INPUT, SIGNED_IN, ApiError, ErrorMessage
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
@@ -48,17 +48,19 @@ def me_of(user: accounts.Principal) -> Me:
     responses={
         **BAD_INPUT,
         400: {"model": ErrorMessage, "description": "The body could not be read as JSON."},
-        401: {"model": ErrorMessage, "description": "Wrong username or password."},
-        403: {"model": ErrorMessage, "description": "The account is disabled."},
-        429: {"model": ErrorMessage, "description": "Locked out for a while after repeated failed sign-ins."},
+        401: {"model": ErrorMessage, "description": "Wrong username or password (also for a locked account, so that "
+              "no answer tells which names exist)."},
+        403: {"model": ErrorMessage, "description": "The account is disabled, or the request came from another site."},
+        429: {"model": ErrorMessage, "description": "Too many failed sign-ins from the client's address: refused for a "
+              "while."},
     },
 )
 def login(credentials: Credentials, request: Request, response: Response, state: StateDep) -> Session:
     """Sign in with a username and password: a session token, also set as an HttpOnly cookie."""
+    origin = request_origin(request)  # the browser's address, also when the dashboard passes the sign-in on
     try:
-        issued = accounts.sign_in(
-            state.engine, state.settings, credentials.username, credentials.password, client_address(request)
-        )
+        issued = accounts.sign_in(state.engine, state.settings, credentials.username, credentials.password,
+                                  origin["client_address"], origin["channel"])
     except accounts.AccountError as exc:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         raise ApiError(exc.status, str(exc), headers) from None
@@ -75,7 +77,9 @@ def login(credentials: Credentials, request: Request, response: Response, state:
     return Session(token=issued.token, expires_at=issued.expires_at, user=me_of(user))
 
 
-@router.post("/logout", response_model=ErrorMessage, responses={**SIGNED_IN, 422: {"model": ErrorMessage}})
+@router.post("/logout", response_model=ErrorMessage, responses={
+    **SIGNED_IN, 422: {"model": ErrorMessage},
+    403: {"model": ErrorMessage, "description": "The request came from another site (its Origin is not this service)."}})
 def logout(user: CurrentUser, response: Response, state: StateDep) -> ErrorMessage:
     """End this sign-in session (its token stops working at once) and clear the cookie."""
     if user.token_kind != "session":
@@ -86,7 +90,7 @@ def logout(user: CurrentUser, response: Response, state: StateDep) -> ErrorMessa
     return ErrorMessage(detail="Signed out.")
 
 
-me_router = APIRouter(tags=["sign-in"])
+me_router = APIRouter(tags=["sign-in"], responses=BAD_INPUT)  # 422: a query parameter it does not take
 
 
 @me_router.get("/me", response_model=Me, responses=SIGNED_IN)

@@ -4,6 +4,7 @@ team's workers with their caseloads (the team view's table). Aggregates: open to
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -44,6 +45,12 @@ async def daily(
 ) -> Response:
     """Some KPIs per day (flow: events that day; stock: at the day's end), the last day being `to`, in one
     engine pass: the dashboard's 30-day sparklines."""
+    return await cached_response(request, *daily_view(kpi, days, level, unit, date_to))
+
+
+def daily_view(kpi: list[str] | tuple[str, ...], days: int, level: str, unit: str | None, date_to: dt.date | None
+               ) -> tuple[tuple, Callable[[Version], Representation]]:
+    """GET /dashboard/daily as its cache key and the function that makes its answer."""
 
     def make(version: Version) -> Representation:
         wh = version.warehouse
@@ -53,7 +60,7 @@ async def daily(
         rows = _kpi_layer(kpi_trend, wh, kpi_ids, by="day", periods=days, level=level, unit=checked, date_to=as_at)
         return Representation.json(with_targets(rows, wh.config), _version_headers(version, None, as_at))
 
-    return await cached_response(request, ("daily", tuple(kpi), days, level, unit, date_to), make)
+    return ("daily", tuple(kpi), days, level, unit, date_to), make
 
 
 @router.get("/dashboard/teams/{team_id}/workers", response_model=list[WorkerCaseload], responses=NOT_FOUND)
@@ -65,6 +72,11 @@ async def team_workers(
 ) -> Response:
     """The team's case-holding workers in post on `to` (default: the extract date), each with cases,
     FTE, cases per FTE and whether over the caseload limit; busiest first."""
+    return await cached_response(request, *team_workers_view(team_id, date_to))
+
+
+def team_workers_view(team_id: str, date_to: dt.date | None) -> tuple[tuple, Callable[[Version], Representation]]:
+    """GET /dashboard/teams/{team}/workers as its cache key and the function that makes its answer."""
 
     def make(version: Version) -> Representation:
         wh = version.warehouse
@@ -87,7 +99,7 @@ async def team_workers(
         )
         return Representation.json(body, _version_headers(version, None, as_at))
 
-    return await cached_response(request, ("team_workers", team_id, date_to), make)
+    return ("team_workers", team_id, date_to), make
 
 
 class LastWorkingDay(BaseModel):
@@ -99,6 +111,11 @@ class LastWorkingDay(BaseModel):
 async def last_working_day(request: Request, _user: CurrentUser, date_to: ToDate = None) -> Response:
     """The last working day before `to` (default: the extract date), by the trust's calendar (bank
     holidays and closure days): what a tile's "since the last working day" compares with."""
+    return await cached_response(request, *last_working_day_view(date_to))
+
+
+def last_working_day_view(date_to: dt.date | None) -> tuple[tuple, Callable[[Version], Representation]]:
+    """GET /dashboard/last-working-day as its cache key and the function that makes its answer."""
 
     def make(version: Version) -> Representation:
         wh = version.warehouse
@@ -108,4 +125,4 @@ async def last_working_day(request: Request, _user: CurrentUser, date_to: ToDate
             day = previous_working_day(cur, as_at)
         return Representation.json({"to": as_at, "last_working_day": day}, _version_headers(version, None, as_at))
 
-    return await cached_response(request, ("last_working_day", date_to), make)
+    return ("last_working_day", date_to), make

@@ -9,8 +9,9 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import StateDep
+from api.errors import BAD_INPUT
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=BAD_INPUT)  # 422: a query parameter it does not take
 
 
 class Health(BaseModel):

@@ -3,11 +3,10 @@ by role, audited)."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import math
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -15,7 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api import audit
-from api.deps import CurrentUser, StateDep, WarehouseVersion, client_address
+from api.deps import CurrentUser, StateDep, WarehouseVersion, request_origin
 from api.errors import BAD_INPUT, FORBIDDEN, NO_DATA, NOT_FOUND, SIGNED_IN, ApiError
 from api.params import (
     FromDate,
@@ -34,8 +33,10 @@ from api.params import (
 from api.live_warehouse import Version
 from api.response_cache import Representation, cached_response
 from api.scopes import records_refusal
+from core.spreadsheet import csv_bytes, spreadsheet_safe  # noqa: F401  (spreadsheet_safe: the rule, re-exported)
 from kpis import KPIS, KpiError, UnknownKpi, compute_kpis, get_kpi, kpi_records, kpi_trend, with_targets
 from kpis.families import FAMILIES_BY_NAME
+from kpis.xlsx import xlsx_bytes
 
 router = APIRouter(tags=["KPIs"], responses={**SIGNED_IN, **BAD_INPUT, **NO_DATA})
 
@@ -75,6 +76,8 @@ class RecordsPage(BaseModel):
     page: int
     page_size: int
     pages: int
+    withheld: int = Field(0, description="Records of this worker that belong to a team outside your scope, not "
+                          "listed (a team manager sees only their team's children, whoever holds them).")
     records: list[dict[str, Any]] = Field(
         description="record_type, record_id, child_id, team_id, team_unit, service_unit, worker_id, the KPI's "
         "dates, working_days or hours where the KPI uses them, and counted_in (numerator or denominator)."
@@ -155,6 +158,12 @@ async def figures(
     ] = "spec",
 ) -> Response:
     """Every KPI (or those named) for a period, at a level: one row per KPI and unit, ordered as the spec."""
+    return await cached_response(request, *figures_view(date_from, date_to, level, unit, kpi, fields))
+
+
+def figures_view(date_from: dt.date | None, date_to: dt.date | None, level: str, unit: str | None,
+                 kpi: list[str] | tuple[str, ...] | None, fields: str) -> tuple[tuple, Callable[[Version], Representation]]:
+    """GET /kpis as its cache key and the function that makes its answer (api.warm makes it ahead of time)."""
 
     def make(version: Version) -> Representation:
         wh = version.warehouse
@@ -166,8 +175,7 @@ async def figures(
             rows = with_targets(rows, wh.config)
         return Representation.json(rows, _version_headers(version, *period))
 
-    key = ("kpis", date_from, date_to, level, unit, tuple(kpi or ()), fields)
-    return await cached_response(request, key, make)
+    return ("kpis", date_from, date_to, level, unit, tuple(kpi or ()), fields), make
 
 
 @router.get("/kpis/{kpi}/trend", response_model=list[TrendRow], responses=NOT_FOUND)
@@ -185,6 +193,12 @@ async def trend(
 ) -> Response:
     """One KPI per month or week (flow: events in the period; stock: at its end), the last period
     ending on `to`."""
+    return await cached_response(request, *trend_view(kpi, by, periods, level, unit, date_to))
+
+
+def trend_view(kpi: str, by: str, periods: int, level: str, unit: str | None, date_to: dt.date | None
+               ) -> tuple[tuple, Callable[[Version], Representation]]:
+    """GET /kpis/{kpi}/trend as its cache key and the function that makes its answer."""
 
     def make(version: Version) -> Representation:
         wh = version.warehouse
@@ -195,36 +209,38 @@ async def trend(
                           date_to=as_at)
         return Representation.json(with_targets(rows, wh.config), _version_headers(version, None, as_at))
 
-    key = ("trend", kpi, by, periods, level, unit, date_to)
-    return await cached_response(request, key, make)
+    return ("trend", kpi, by, periods, level, unit, date_to), make
 
 
 _BASE_COLUMNS = ["record_type", "record_id", "child_id", "team_id", "team_unit", "service_unit", "worker_id",
                  "counted_in"]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """A cell a spreadsheet will show, not run: text starting like a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Child-level answers are never kept by a browser or a proxy (they may still be revalidated by ETag).
+NO_STORE = "no-store"
 
 
 def _csv_bytes(records: list[dict[str, Any]]) -> bytes:
-    columns = list(dict.fromkeys(key for record in records for key in record)) or _BASE_COLUMNS
-    out = io.StringIO()
-    writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows({k: spreadsheet_safe(v) for k, v in r.items()} for r in records)
-    return out.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8
+    """The CSV download: every cell spreadsheet-safe (core.spreadsheet), as every export is."""
+    return csv_bytes(records, None if records else _BASE_COLUMNS)
 
 
-def _filename(*parts: object) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(str(p) for p in parts))[:150] + ".csv"
+def _filename(*parts: object, extension: str = "csv") -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(str(p) for p in parts))[:150] + "." + extension
 
 
 _OUTCOMES = {403: "forbidden", 404: "not_found", 422: "invalid", 503: "unavailable"}
+
+
+def scope_filter(user: Any) -> tuple[str, str] | None:
+    """The team or service a scoped reader's records must belong to themselves (None: every record).
+
+    A worker's records can belong to another team than the worker's (or to a team teams.csv does not
+    know): a team manager sees only their own team's children, whoever holds them."""
+    if user.role == "team_manager":
+        return ("team", user.team)
+    if user.role == "head_of_service":
+        return ("service", user.service)
+    return None
 
 
 @router.get(
@@ -233,7 +249,8 @@ _OUTCOMES = {403: "forbidden", 404: "not_found", 422: "invalid", 503: "unavailab
     responses={
         **FORBIDDEN,
         **NOT_FOUND,
-        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "JSON page, or all as CSV."},
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string"}}},
+              "description": "JSON page, or every record as a CSV or XLSX download."},
     },
 )
 def records(
@@ -248,17 +265,22 @@ def records(
     date_to: ToDate = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
-    format: Annotated[Literal["json", "csv"], Query(description="csv: every record at once, paging ignored.")] = "json",
+    format: Annotated[Literal["json", "csv", "xlsx"], Query(
+        description="json: a page. csv or xlsx: every record at once as a download (paging ignored), every cell "
+        "spreadsheet-safe.")] = "json",
     domain: Annotated[str | None, Query(max_length=40, description="domain_good_or_better only: the audit domain "
                                         "whose figure the records count to.")] = None,
 ) -> Response:
     """The child-level records behind one figure, each counted in the numerator or only the denominator.
 
-    Only within the user's scope (403 otherwise), and every request is written to the audit log.
+    Only within the user's scope (403 otherwise; a scoped reader's worker-level records are only those
+    of their own team or service), and every request is written to the audit log: a page as `records`,
+    a download as `export`.
     """
     wh = version.warehouse
-    trail: dict[str, Any] = {"username": user.username, "role": user.role, "kpi": kpi[:64], "unit": unit[:200],
-                             "level": level, "client_address": client_address(request)}
+    event = "records" if format == "json" else "export"
+    trail: dict[str, Any] = {"username": user.username, "role": user.role, "kpi": kpi, "unit": unit,
+                             "level": level, **request_origin(request)}
     try:
         kpi = _known_kpi(kpi)
         date_from, date_to = resolve_period(date_from, date_to, wh.extract_date)
@@ -269,35 +291,41 @@ def records(
         refusal = records_refusal(user, level, unit, team_services(version), worker_teams(version))
         if refusal:
             raise ApiError(403, refusal)
+        within = scope_filter(user)
         rep = state.cache.get_or_make(
-            (wh.run_id, "records", kpi, level, unit, date_from, date_to, format, page, page_size, domain),
+            (wh.run_id, "records", kpi, level, unit, date_from, date_to, format, page, page_size, domain, within),
             lambda: _records_representation(version, kpi, level, unit, date_from, date_to, format, page, page_size,
-                                            domain),
+                                            domain, within),
         )
     except ApiError as exc:
-        audit.record(state.engine, "records", _OUTCOMES.get(exc.status, str(exc.status)), detail=exc.detail[:500],
-                     **trail)
+        audit.record(state.engine, event, _OUTCOMES.get(exc.status, str(exc.status)), detail=exc.detail, **trail)
         raise
-    detail = f"format={format} page={page}" + (f" domain={domain}" if domain else "")
-    audit.record(state.engine, "records", "ok", record_count=rep.count, detail=detail, **trail)
-    return rep.respond(request)
+    detail = f"format={format}" + (f" page={page}" if format == "json" else "") + (f" domain={domain}" if domain else "")
+    audit.record(state.engine, event, "ok", record_count=rep.count, detail=detail, **trail)
+    return rep.respond(request, cache_control=NO_STORE)
 
 
 def _records_representation(
     version: Version, kpi: str, level: str, unit: str, date_from: dt.date, date_to: dt.date,
-    format: str, page: int, page_size: int, domain: str | None = None,
+    format: str, page: int, page_size: int, domain: str | None, within: tuple[str, str] | None,
 ) -> Representation:
     wh = version.warehouse
-    rows = _kpi_layer(kpi_records, wh, kpi, unit, date_from, date_to, level=level, domain=domain)
+    rows = _kpi_layer(kpi_records, wh, kpi, unit, date_from, date_to, level=level, domain=domain, within=within)
     headers = _version_headers(version, date_from, date_to)
-    if format == "csv":
-        headers["Content-Disposition"] = f'attachment; filename="{_filename("kpidash", kpi, unit, date_from, date_to)}"'
-        return Representation.of(_csv_bytes(rows), "text/csv; charset=utf-8", headers, count=len(rows))
+    if format in ("csv", "xlsx"):
+        name = _filename("kpidash", kpi, unit, date_from, date_to, extension=format)
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        if format == "csv":
+            return Representation.of(_csv_bytes(rows), "text/csv; charset=utf-8", headers, count=len(rows))
+        return Representation.of(xlsx_bytes({kpi: rows}), XLSX, headers, count=len(rows))
     pages = max(1, math.ceil(len(rows) / page_size))
     if page > pages:
         raise ApiError(422, f"page {page} is past the last page ({pages}) of {len(rows)} records at page_size "
                        f"{page_size}.")
+    withheld = 0
+    if within is not None and level == "worker":  # the worker's records that belong to other teams
+        withheld = len(_kpi_layer(kpi_records, wh, kpi, unit, date_from, date_to, level=level)) - len(rows)
     chunk = rows[(page - 1) * page_size : page * page_size]
     body = {"kpi": kpi, "level": level, "unit": unit, "from": date_from, "to": date_to, "total": len(rows),
-            "page": page, "page_size": page_size, "pages": pages, "records": chunk}
+            "page": page, "page_size": page_size, "pages": pages, "withheld": withheld, "records": chunk}
     return Representation.json(body, headers, count=len(chunk))

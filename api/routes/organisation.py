@@ -16,7 +16,7 @@ from api.live_warehouse import Version
 from api.response_cache import Representation, cached_response
 from kpis import KpiError, compute_kpis
 
-router = APIRouter(tags=["organisation"], responses={**SIGNED_IN, **NO_DATA})
+router = APIRouter(tags=["organisation"], responses={**SIGNED_IN, **NO_DATA, **BAD_INPUT})
 
 
 class Team(BaseModel):

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from api import audit
-from api.deps import CurrentUser, StateDep, WarehouseVersion, client_address
+from api.deps import CurrentUser, StateDep, WarehouseVersion, request_origin
 from api.errors import BAD_INPUT, FORBIDDEN, NO_DATA, NOT_FOUND, SIGNED_IN, ApiError
 from api.params import IsoDate, resolve_as_at, team_services, worker_teams
 from api.routes.kpis import _kpi_layer, _version_headers
@@ -43,11 +43,11 @@ def team_pack(
 
     A team manager gets their own team's pack only, a head of service their service's teams' (403
     otherwise); a role that sees no child-level records gets each action list as its count and a note.
-    Every pack holding child-level records is written to the audit log.
+    Every pack holding child-level records is written to the audit log (as an `export`).
     """
     wh = version.warehouse
     trail = {"username": user.username, "role": user.role, "kpi": "team_pack", "level": "team",
-             "unit": team_id[:200], "client_address": client_address(request)}
+             "unit": team_id, **request_origin(request)}
     try:
         day = resolve_as_at(as_at, wh.extract_date)
         trail.update(date_from=week_bounds(day)[0], date_to=day)
@@ -59,13 +59,13 @@ def team_pack(
                                                 "The figures of every team are open to you on the KPI pages."))
     except ApiError as exc:
         if exc.status == 403:
-            audit.record(state.engine, "records", "forbidden", detail=exc.detail[:500], **trail)
+            audit.record(state.engine, "export", "forbidden", detail=exc.detail, **trail)
         raise
     week = _kpi_layer(team_week, wh, team_id, day, records=refusal is None, note=refusal or WITHHELD)
     body = team_pack_xlsx(week)
     if refusal is None:
         listed = sum(week["lists"][kpi]["count"] for _, kpi, _, _ in ACTION_LISTS)
-        audit.record(state.engine, "records", "ok", record_count=listed, detail="team pack (xlsx)", **trail)
+        audit.record(state.engine, "export", "ok", record_count=listed, detail="team pack (xlsx)", **trail)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"kpidash-team-pack-{team_id}-{day.isoformat()}")[:150] + ".xlsx"
     headers = {**_version_headers(version, trail["date_from"], day),
                "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}

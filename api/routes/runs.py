@@ -8,18 +8,19 @@ import datetime as dt
 import math
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 import etl
 from api.datetimes import LondonDateTime, UtcDateTime
-from api.deps import CurrentUser, RunLogReader, StateDep
+from api import audit
+from api.deps import CurrentUser, RunLogReader, StateDep, request_origin
 from api.errors import BAD_INPUT, FORBIDDEN, NOT_FOUND, SIGNED_IN, ApiError
 from api.live_warehouse import WarehouseUnavailable
 from scheduler.state import next_refresh
 
-router = APIRouter(tags=["loads"], responses=SIGNED_IN)
+router = APIRouter(tags=["loads"], responses={**SIGNED_IN, **BAD_INPUT})
 
 
 class FileOut(BaseModel):
@@ -50,7 +51,8 @@ class FailedRunOut(BaseModel):
     run_id: str
     started_at: UtcDateTime
     finished_at: UtcDateTime | None
-    message: str = Field(description="Why the load failed, in the loader's words.")
+    message: str = Field(description="Why the load failed, in the loader's words (its first line: the whole "
+                         "message is in GET /runs, the rejected rows in GET /runs/{id}/rejects).")
 
 
 class WarehouseOut(BaseModel):
@@ -121,7 +123,9 @@ async def status(_user: CurrentUser, state: StateDep) -> Status:
             warehouse=warehouse,
             last_good_load=_run_out(good) if good else None,
             last_failed_load=FailedRunOut(run_id=failed.run_id, started_at=failed.started_at,
-                                          finished_at=failed.finished_at, message=failed.message) if failed else None,
+                                          finished_at=failed.finished_at,
+                                          message=failed.message.splitlines()[0] if failed.message else "")
+            if failed else None,
             failed_since_last_good=failed is not None and (good is None or failed.started_at > good.started_at),
             next_scheduled_run=next_refresh(state.settings.db),
             warehouse_problem=warehouse_problem,
@@ -138,23 +142,37 @@ def runs(_user: RunLogReader, limit: Annotated[int, Query(ge=1, le=1000)] = 50) 
 
 @router.get("/runs/{run_id}/rejects", response_model=IssuesPage, responses={**FORBIDDEN, **NOT_FOUND, **BAD_INPUT})
 def rejects(
-    _user: RunLogReader,
+    request: Request,
+    response: Response,
+    user: RunLogReader,
+    state: StateDep,
     run_id: Annotated[str, Path(max_length=64)],
     severity: Literal["all", "reject", "warning"] = "all",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> IssuesPage:
-    """A run's rejected rows and data-quality warnings: file, line, column, value and reason."""
+    """A run's rejected rows and data-quality warnings: file, line, column, value and reason.
+
+    The values quote the extract's cells (child-level data), so every request is audited (`rejects`)."""
+    trail = {"username": user.username, "role": user.role, "detail": f"run {run_id} severity={severity} page={page}",
+             **request_origin(request)}
     try:
-        issues = etl.run_issues(run_id)
-    except etl.UnknownRun:
-        raise ApiError(404, f"There is no load run {run_id!r}: see GET /api/v1/runs.") from None
-    if severity != "all":
-        issues = [i for i in issues if i.severity == severity]
-    pages = max(1, math.ceil(len(issues) / page_size))
-    if page > pages:
-        raise ApiError(422, f"page {page} is past the last page ({pages}) of {len(issues)} issues.")
+        try:
+            issues = etl.run_issues(run_id)
+        except etl.UnknownRun:
+            raise ApiError(404, f"There is no load run {run_id!r}: see GET /api/v1/runs.") from None
+        if severity != "all":
+            issues = [i for i in issues if i.severity == severity]
+        pages = max(1, math.ceil(len(issues) / page_size))
+        if page > pages:
+            raise ApiError(422, f"page {page} is past the last page ({pages}) of {len(issues)} issues.")
+    except ApiError as exc:
+        audit.record(state.engine, "rejects", {404: "not_found", 422: "invalid"}.get(exc.status, str(exc.status)),
+                     **trail)
+        raise
     chunk = issues[(page - 1) * page_size : page * page_size]
+    audit.record(state.engine, "rejects", "ok", record_count=len(chunk), **trail)
+    response.headers["Cache-Control"] = "no-store"
     return IssuesPage(
         run_id=run_id, severity=severity, total=len(issues), page=page, page_size=page_size, pages=pages,
         issues=[Issue(file=i.file, line=i.line, column=i.column, value=i.value, reason=i.reason, severity=i.severity)

@@ -4,6 +4,7 @@ rules, variation and assurance, per unit. Aggregates, so open to every signed-in
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -112,7 +113,16 @@ async def spc_all(
 ) -> Response:
     """Every KPI's XmR charts (or those named) at a level in one answer, ordered by KPI then unit: what a
     page of charts (Trends, Team, Today's attention list) asks for."""
-    return await cached_response(
-        request, ("spc_all", tuple(kpi or ()), by, periods, level, unit, date_to, tuple(variation or ())),
-        lambda version: _charts(version, list(dict.fromkeys(_known_kpi(k, 422) for k in kpi)) if kpi else None,
-                                by, periods, level, unit, date_to, variation))
+    return await cached_response(request, *spc_view(tuple(kpi or ()), by, periods, level, unit, date_to,
+                                                    tuple(variation or ())))
+
+
+def spc_view(kpi: tuple[str, ...], by: str, periods: int, level: str, unit: str | None, date_to: dt.date | None,
+             variation: tuple[str, ...] = ()) -> tuple[tuple, Callable[[Version], Representation]]:
+    """GET /spc as its cache key and the function that makes its answer (api.warm makes it ahead of time)."""
+
+    def make(version: Version) -> Representation:
+        kpi_ids = list(dict.fromkeys(_known_kpi(k, 422) for k in kpi)) if kpi else None
+        return _charts(version, kpi_ids, by, periods, level, unit, date_to, list(variation) or None)
+
+    return ("spc_all", kpi, by, periods, level, unit, date_to, variation), make

@@ -55,8 +55,8 @@ def attention_items(own: list[dict[str, Any]], teams: list[dict[str, Any]], defi
     items = []
     for group, charts in ((0, own), (2, teams)):
         for c in charts:
-            if c["variation"] != "special_cause_concern" or c["kpi"] not in order:
-                continue
+            if c["variation"] != "special_cause_concern" or c["kpi"] not in order or "domain" in c:
+                continue  # an audit domain's series is read on the QA page, not here
             if group == 2 and (in_scope is not None and c["unit"] not in in_scope or
                                any(o["level"] == "team" and o["unit"] == c["unit"] for o in own)):
                 continue
@@ -66,7 +66,7 @@ def attention_items(own: list[dict[str, Any]], teams: list[dict[str, Any]], defi
                           "text": f"{titles[c['kpi']]}: {headline(c)} {where(c['level'], c['unit'], team_names)}",
                           "detail": f"Special cause of concern: {reason(c)}.", "by": c["by"]})
     for c in own:
-        if c["assurance"] == "fail" and c["kpi"] in order:
+        if c["assurance"] == "fail" and c["kpi"] in order and "domain" not in c:
             target = format_value(c["target"], uoms[c["kpi"]])
             side = "below" if c["better"] == "higher" else "above"
             items.append({"rank": (1, 0, 0, order[c["kpi"]], c["unit"]), "kind": "assurance", "kpi": c["kpi"],

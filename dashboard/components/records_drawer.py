@@ -1,6 +1,10 @@
-"""The children behind a figure: a dialog with a sortable, filterable grid, CSV (in the browser) and
-XLSX (built on the server) export. Opened from a Today tile or a Team action list; the API decides
-who may see what and audits every request, and its refusal is shown as written."""
+"""The children behind a figure: a dialog with a sortable, filterable grid, and CSV and XLSX downloads.
+Opened from a Today tile or a Team action list; the API decides who may see what and audits every
+request, and its refusal is shown as written.
+
+Both downloads are the API's files (`GET /kpis/{kpi}/records?format=csv|xlsx`), not the grid's own CSV
+export: the API makes every cell spreadsheet-safe (core/spreadsheet.py) and audits the download as an
+export, which a file built in the browser could do neither of."""
 
 from __future__ import annotations
 
@@ -11,7 +15,6 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import request_token
-from kpis.xlsx import xlsx_bytes  # noqa: F401  (moved to kpis: the API and the scheduler write packs too)
 
 HIDDEN = {"display": "none"}
 SHOWN = {"display": "flex"}
@@ -44,7 +47,7 @@ def drawer() -> html.Div:
                     defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 110},
                     dashGridOptions={"pagination": True, "paginationPageSize": 20, "ensureDomOrder": True,
                                      "suppressCellFocus": False},
-                    style={"height": "58vh", "width": "100%"}, csvExportParams={"fileName": "records.csv"},
+                    style={"height": "58vh", "width": "100%"},
                 )),
                 dcc.Store(id="drawer-request"),
                 # a spinner while the server builds the file (a long list takes a moment)
@@ -69,7 +72,6 @@ def register(app: Any, api_url: str) -> None:
     @app.callback(
         Output("drawer", "style"), Output("drawer-title", "children"), Output("drawer-message", "children"),
         Output("drawer-grid", "rowData"), Output("drawer-grid", "columnDefs"), Output("drawer-request", "data"),
-        Output("drawer-grid", "csvExportParams"),
         Input({"type": "open-records", "kpi": ALL, "level": ALL, "unit": ALL}, "n_clicks"),
         Input("drawer-close", "n_clicks"), State("today-date", "data"),
         Input({"type": "attention-records", "kpi": ALL, "level": ALL, "unit": ALL}, "n_clicks"),
@@ -78,32 +80,33 @@ def register(app: Any, api_url: str) -> None:
     def open_records(clicks: list[int], _close: int, extract_date: str | None, more: list[int]) -> tuple:
         trigger = ctx.triggered_id
         if trigger == "drawer-close" or not isinstance(trigger, dict) or not any(clicks + more):
-            return HIDDEN, no_update, no_update, no_update, no_update, no_update, no_update
+            return HIDDEN, no_update, no_update, no_update, no_update, no_update
         request = {"kpi": trigger["kpi"], "level": trigger["level"], "unit": trigger["unit"], "to": extract_date}
         title = f"{trigger['kpi'].replace('_', ' ').capitalize()}: {trigger['unit']}"
         try:
             page = fetch(ApiClient(api_url, request_token()), request)
         except ApiProblem as exc:
-            return SHOWN, title, f"These records cannot be shown: {exc.message}", [], [], None, no_update
+            return SHOWN, title, f"These records cannot be shown: {exc.message}", [], [], None
         records = page["records"]
         shown = (f"{page['total']} records from {page['from']} to {page['to']}"
                  + (f" (first {len(records)} shown; download for all)" if page["total"] > len(records) else "")
                  if records else "No records: nothing is counted in this figure for this period.")
-        name = f"kpidash-{request['kpi']}-{request['unit']}.csv"
-        return SHOWN, title, shown, records, column_defs(records), request, {"fileName": name}
+        if page.get("withheld"):
+            shown += (f" {page['withheld']} more of this worker's records belong to teams outside what you may see "
+                      "and are not listed.")
+        return SHOWN, title, shown, records, column_defs(records), request
 
-    @app.callback(Output("drawer-grid", "exportDataAsCsv"), Input("drawer-csv", "n_clicks"), prevent_initial_call=True)
-    def export_csv(_n: int) -> bool:
-        return True
-
-    @app.callback(Output("drawer-download", "data"), Input("drawer-xlsx", "n_clicks"), State("drawer-request", "data"),
+    @app.callback(Output("drawer-download", "data"), Output("drawer-message", "children", allow_duplicate=True),
+                  Input("drawer-csv", "n_clicks"), Input("drawer-xlsx", "n_clicks"), State("drawer-request", "data"),
                   prevent_initial_call=True)
-    def export_xlsx(_n: int, request: dict[str, Any] | None) -> Any:
+    def export(_csv: int, _xlsx: int, request: dict[str, Any] | None) -> Any:
         if not request:
-            return no_update
+            return no_update, no_update
+        file_format = "csv" if ctx.triggered_id == "drawer-csv" else "xlsx"
         try:
-            page = fetch(ApiClient(api_url, request_token()), request)
-        except ApiProblem:
-            return no_update
-        data = xlsx_bytes({request["kpi"]: page["records"]})
-        return dcc.send_bytes(data, f"kpidash-{request['kpi']}-{request['unit']}.xlsx")
+            data = ApiClient(api_url, request_token()).records_file(
+                request["kpi"], file_format, unit=request["unit"], level=request["level"],
+                date_from=request.get("from"), date_to=request.get("to"))
+        except ApiProblem as exc:
+            return no_update, f"The file could not be made: {exc.message}"
+        return dcc.send_bytes(data, f"kpidash-{request['kpi']}-{request['unit']}.{file_format}"), no_update

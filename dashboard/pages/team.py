@@ -71,7 +71,7 @@ def weekly_charts(data: dict[str, Any], definitions: list[dict[str, Any]]) -> ht
     """Each KPI's weekly XmR chart for the team; this week, when not over, drawn hollow outside the limits."""
     partial = partial_bounds("week", data["as_at"])
     this_week = {r["kpi"]: r["this"] for r in data["summary"]}
-    by_kpi = {c["kpi"]: c for c in data["spc"]}
+    by_kpi = {c["kpi"]: c for c in data["spc"] if "domain" not in c}  # domain series: the audit section's
     cards = []
     for d in definitions:
         chart = by_kpi.get(d["id"])

@@ -63,7 +63,7 @@ def tile_data(api: ApiClient, level: str, unit: str | None, as_at: dt.date,
     calls.insert(1, _pool.submit(api.figures, level, unit, DAILY_KPIS, None, before))
     now, yesterday, week = ({(r["kpi"]): r for r in c.result()} for c in calls)
     days = daily.result()
-    spc = {c["kpi"]: c for c in charts.result()}
+    spc = {c["kpi"]: c for c in charts.result() if "domain" not in c}  # a tile is one series, not a domain's
     out = []
     for kpi in DAILY_KPIS:
         row = now.get(kpi)

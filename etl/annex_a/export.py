@@ -15,6 +15,8 @@ from pathlib import Path
 import duckdb
 import xlsxwriter
 
+from core.spreadsheet import safe_cells
+
 WINDOW_MONTHS = 6
 
 _COMMON = ["Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age of Child (Years)"]
@@ -155,7 +157,10 @@ def export_annex_a(db: Path, date_to: dt.date, out: Path) -> ExportResult:
     with duckdb.connect(":memory:") as con:
         con.execute("SET enable_progress_bar = false")
         con.execute(f"ATTACH '{quoted}' AS wh (READ_ONLY)")
-        book = xlsxwriter.Workbook(str(out), {"default_date_format": "dd/mm/yyyy", "constant_memory": True})
+        # Text is always text (never a formula or a link), and formula-like text is made inert as in every
+        # export (core.spreadsheet): a child id typed as =HYPERLINK(...) must not run in an inspector's Excel.
+        book = xlsxwriter.Workbook(str(out), {"default_date_format": "dd/mm/yyyy", "constant_memory": True,
+                                              "strings_to_formulas": False, "strings_to_urls": False})
         try:
             bold = book.add_format({"bold": True})
             specs = _lists()
@@ -176,7 +181,7 @@ def export_annex_a(db: Path, date_to: dt.date, out: Path) -> ExportResult:
                 params = {k: v for k, v in (("from", date_from), ("to", date_to)) if f"${k}" in sql}
                 rows = con.execute(sql, params).fetchall()
                 for i, row in enumerate(rows, start=1):
-                    sheet.write_row(i, 0, row)
+                    sheet.write_row(i, 0, safe_cells(row))
                 counts[number] = len(rows)
         finally:
             book.close()

@@ -72,7 +72,7 @@ def test_an_action_list_is_the_records_route_s_list(api) -> None:
 def test_a_pack_with_child_level_records_is_audited(api) -> None:
     response = _pack(api, api.team, "head_of_service")
     assert response.status_code == 200
-    entry = audit.entries(api.engine, limit=1, event="records")[0]
+    entry = audit.entries(api.engine, limit=1, event="export")[0]
     listed = sum(len(rows) - 1 for name, rows in _sheets(response.content).items()
                  if name not in ("Summary", "Workers", "About") and rows != [["Nothing to list."]])
     assert (entry.username, entry.kpi, entry.level, entry.unit, str(entry.date_from), str(entry.date_to),
@@ -84,7 +84,7 @@ def test_another_teams_pack_is_refused_to_a_team_manager_and_the_refusal_audited
     response = _pack(api, api.other_team, "team_manager")
     assert response.status_code == 403
     assert response.json()["detail"].startswith(f"As team manager of {api.team} you may see")
-    entry = audit.entries(api.engine, limit=1, event="records")[0]
+    entry = audit.entries(api.engine, limit=1, event="export")[0]
     assert (entry.username, entry.unit, entry.outcome) == ("test_team_manager", api.other_team, "forbidden")
     assert _pack(api, api.other_team, "head_of_service").status_code == 403  # another service's team
     assert _pack(api, api.other_team, "executive").status_code == 200

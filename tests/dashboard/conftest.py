@@ -78,7 +78,7 @@ def live_service(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFactor
     log = open(data / "server.log", "wb")  # noqa: SIM115  closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port",
-         str(port), "--log-level", "warning"],
+         str(port), "--log-level", "warning", "--no-proxy-headers"],  # as `kpidash serve` runs it
         cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
     )
     try:

@@ -9,7 +9,8 @@ import pytest
 from dashboard.components.charts import rag_bands, sparkline_alt
 from dashboard.components.formatting import (change, default_scope, format_value, freshness, may_see_records,
                                               month_end, months_back, parse_scope, rag_word, week_bounds)
-from dashboard.components.records_drawer import column_defs, xlsx_bytes
+from dashboard.components.records_drawer import column_defs
+from kpis.xlsx import xlsx_bytes
 
 
 @pytest.mark.parametrize(("value", "uom", "text"), [

@@ -82,7 +82,7 @@ def test_nothing_with_data_before_sign_in_and_a_wrong_password_says_so(browser, 
     s.page.fill("#signin-username", "dash_executive")
     s.page.fill("#signin-password", "not-the-password")
     s.page.click("#signin-button")
-    s.page.wait_for_function("document.querySelector('#signin-message').innerText.length > 0")
+    s.page.wait_for_function("() => document.querySelector('#signin-message').innerText.length > 0")
     assert "password" in s.page.inner_text("#signin-message").lower()
     assert s.page.query_selector(".tile") is None
     s.shot("sign-in-refused")
@@ -114,7 +114,7 @@ def test_executive_today_equals_the_api_and_a_tile_opens_its_children(browser, l
     service = live_service.service
     s.pick("#today-scope", service)
     s.page.wait_for_selector(f"text=As at the end of", timeout=10_000)
-    s.page.wait_for_function(f"document.querySelector('.as-at').innerText.includes({json.dumps(service)})")
+    s.page.wait_for_function(f"() => document.querySelector('.as-at').innerText.includes({json.dumps(service)})")
     api = {r["kpi"]: r for r in live_service.get("/api/v1/kpis", level="service", unit=service, fields="all").json()}
     for kpi, text in _shown_values(s.page).items():
         assert text == format_value(api[kpi]["value"], api[kpi]["unit_of_measure"]), kpi
@@ -143,7 +143,7 @@ def test_team_manager_sees_their_team_and_not_another_teams_children(browser, li
     s.page.click("text=Today")
     s.page.wait_for_selector(".tile .value", timeout=20_000)
     s.pick("#today-scope", live_service.other_team)
-    s.page.wait_for_function(f"document.querySelector('#today-tiles .as-at')?.innerText.includes("
+    s.page.wait_for_function(f"() => document.querySelector('#today-tiles .as-at')?.innerText.includes("
                              f"{json.dumps(live_service.other_team)})", timeout=20_000)
     assert s.page.query_selector("#tile-unallocated_cases button") is None
     assert not s.errors, s.errors

@@ -29,6 +29,9 @@ def shared_data(module_data: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("KPIDASH_DB", str(module_data / "warehouse.duckdb"))
     monkeypatch.setenv("KPIDASH_ARCHIVE_DIR", str(module_data / "archive"))
     monkeypatch.setenv("KPIDASH_APP_DB", f"sqlite:///{module_data / 'app.db'}")
+    # Each test loads its own small extract over the previous test's: not a shrinking source (the shrink
+    # guard has its own tests, test_shrink_and_dates.py).
+    monkeypatch.setenv("KPIDASH_SHRINK_MIN_FRACTION", "0")
     get_settings.cache_clear()
     appdb.get_engine.cache_clear()
     return module_data

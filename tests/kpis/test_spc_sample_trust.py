@@ -24,26 +24,27 @@ def wh(sample_warehouse: Path):
         yield opened
 
 
-def _expected(wh, by: str, level: str, periods: int) -> dict[tuple[str, str], dict]:
-    """Each (kpi, unit) series from kpi_trend's rows: a count's missing period is 0, a rate's no point."""
+def _expected(wh, by: str, level: str, periods: int) -> dict[tuple[str, str, str | None], dict]:
+    """Each (kpi, unit, domain) series from kpi_trend's rows: a count's missing period is 0, a rate's no point.
+    (domain_good_or_better has one series per audit domain; every other KPI's domain is None.)"""
     rows = kpi_trend(wh, None, by, periods, level, date_to=LAST_COMPLETE[by])
     starts = sorted({r["period_start"] for r in rows})
     assert len(starts) == periods and max(r["period_end"] for r in rows) == LAST_COMPLETE[by].isoformat()
     measure = {k.id: k.measure for k in KPIS}
-    cells: dict[tuple[str, str], dict[str, object]] = {}
+    cells: dict[tuple[str, str, str | None], dict[str, object]] = {}
     for r in rows:
-        cells.setdefault((r["kpi"], r["unit"]), {})[r["period_start"]] = r["value"]
+        cells.setdefault((r["kpi"], r["unit"], r.get("domain")), {})[r["period_start"]] = r["value"]
     out = {}
     targets = wh.config.targets
-    for (kpi, unit), by_start in cells.items():
+    for (kpi, unit, domain), by_start in cells.items():
         fill = 0 if measure[kpi] == "count" else None
         values = [by_start.get(s, fill) for s in starts]
         target = targets[kpi].target if kpi in targets else None
-        out[(kpi, unit)] = reference_spc([None if v is None else F(v) for v in values],
+        out[(kpi, unit, domain)] = reference_spc([None if v is None else F(v) for v in values],
                                          better=next(k.polarity for k in KPIS if k.id == kpi),
                                          target=None if target is None else F(target))
-        out[(kpi, unit)]["values"] = values
-        out[(kpi, unit)]["starts"] = starts
+        out[(kpi, unit, domain)]["values"] = values
+        out[(kpi, unit, domain)]["starts"] = starts
     return out
 
 
@@ -52,13 +53,14 @@ def _expected(wh, by: str, level: str, periods: int) -> dict[tuple[str, str], di
 def test_every_kpi_agrees_with_the_reference(wh, by: str, level: str) -> None:
     charts = kpi_spc(wh, None, by, 24, level)
     expected = _expected(wh, by, level, 24)
-    assert {(c["kpi"], c["unit"]) for c in charts} == set(expected)
+    key = [(c["kpi"], c["unit"], c.get("domain")) for c in charts]
+    assert set(key) == set(expected)
+    assert any(k[2] is not None for k in key)  # the sample's audit domains are series too
     kpi_order = [k.id for k in KPIS]
-    assert [(c["kpi"], c["unit"]) for c in charts] == sorted(((c["kpi"], c["unit"]) for c in charts),
-                                                             key=lambda ku: (kpi_order.index(ku[0]), ku[1]))
+    assert key == sorted(key, key=lambda ku: (kpi_order.index(ku[0]), ku[1], ku[2] or ""))
     flagged = 0
     for c in charts:
-        ref = expected[(c["kpi"], c["unit"])]
+        ref = expected[(c["kpi"], c["unit"], c.get("domain"))]
         assert (c["trial_limits"], c["variation"], c["assurance"]) == (
             ref["trial_limits"], ref["variation"], ref["assurance"]), (c["kpi"], c["unit"])
         assert len(c["points"]) == len(ref["points"])

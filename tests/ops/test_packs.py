@@ -99,7 +99,7 @@ def test_each_team_gets_the_team_pack_with_its_own_figures(loaded: Path) -> None
 
 def test_each_pack_written_is_audited_as_the_schedulers(loaded: Path) -> None:
     packs_job()
-    entries = audit.entries(get_engine(), username="scheduler", event="records")
+    entries = audit.entries(get_engine(), username="scheduler", event="export")
     assert sorted((e.unit, e.kpi, e.level, str(e.date_from), str(e.date_to), e.outcome) for e in entries) == [
         ("T1", "team_pack", "team", "2025-11-24", "2025-11-24", "ok"),
         ("T2", "team_pack", "team", "2025-11-24", "2025-11-24", "ok"),

@@ -53,10 +53,11 @@ def test_the_jobs_never_overlap_coalesce_and_run_on_the_configured_interval(drop
     sched.start(paused=True)
     try:
         jobs = {job.id: job for job in sched.get_jobs()}
-        assert set(jobs) == {"refresh", "history", "packs"}
+        assert set(jobs) == {"refresh", "history", "packs", "prune"}
         assert all(j.max_instances == 1 and j.coalesce is True and j.misfire_grace_time == 3600 for j in jobs.values())
         assert jobs["refresh"].trigger.interval == dt.timedelta(minutes=20)
         assert str(jobs["history"].trigger.fields[5]) == "23" and str(jobs["history"].trigger.fields[6]) == "30"
+        assert str(jobs["prune"].trigger.fields[5]) == "2" and str(jobs["prune"].trigger.fields[6]) == "30"  # nightly
         written = read_next_runs(get_settings().db)  # on start, before any job ran
         assert written["refresh"] == jobs["refresh"].next_run_time
         assert next_refresh(get_settings().db) == jobs["refresh"].next_run_time
@@ -66,7 +67,7 @@ def test_the_jobs_never_overlap_coalesce_and_run_on_the_configured_interval(drop
 
 def test_no_refresh_job_without_a_source_and_bad_schedule_settings_are_named(monkeypatch) -> None:
     sched = build_scheduler(get_settings(), BackgroundScheduler())
-    assert {j.id for j in sched.get_jobs()} == {"history", "packs"}
+    assert {j.id for j in sched.get_jobs()} == {"history", "packs", "prune"}
     for name, value, words in (("KPIDASH_HISTORY_TIME", "half past eleven", "KPIDASH_HISTORY_TIME"),
                                ("KPIDASH_PACK_DAY", "someday", "KPIDASH_PACK_DAY"),
                                ("KPIDASH_REFRESH_MINUTES", "0", "KPIDASH_REFRESH_MINUTES")):
@@ -105,3 +106,26 @@ def test_status_gives_the_next_scheduled_run(tmp_path: Path) -> None:
     assert read_next_runs(db) == {"refresh": when, "history": None}
     (tmp_path / "w.duckdb.schedule.json").write_text("{not json", encoding="utf-8")
     assert next_refresh(db) is None
+
+
+def test_the_scheduler_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    """`docker stop` sends SIGTERM: the scheduler stops at once (exit 0), not when the engine kills it."""
+    import os
+    import signal
+    import time
+
+    env = {**os.environ, "KPIDASH_DB": str(tmp_path / "warehouse.duckdb"),
+           "KPIDASH_APP_DB": f"sqlite:///{tmp_path / 'app.db'}"}
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "scheduler"], env=env, stderr=subprocess.PIPE,
+                            text=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        deadline = time.monotonic() + 60
+        while "scheduler started" not in proc.stderr.readline():
+            assert time.monotonic() < deadline and proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+        assert "scheduler stopped" in proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stderr.close()

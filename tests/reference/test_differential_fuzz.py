@@ -54,8 +54,10 @@ def loaded_keys(db: Path) -> dict[str, list[str]]:
 
 @pytest.fixture
 def fuzz_data(isolated_settings, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The test's data folder, shared by its examples (one app database); invalid rows may exceed 2%."""
+    """The test's data folder, shared by its examples (one app database); invalid rows may exceed 2%, and
+    each example's extract replaces the last one's whatever its size (no shrink guard)."""
     monkeypatch.setenv("KPIDASH_MAX_REJECT_PCT", "100")
+    monkeypatch.setenv("KPIDASH_SHRINK_MIN_FRACTION", "0")
     get_settings.cache_clear()
     return Path(get_settings().db)
 

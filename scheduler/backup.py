@@ -1,0 +1,287 @@
+"""`kpidash backup` and `kpidash restore`: the app database and the published warehouse in one file.
+
+Generic over the app database: every table there is (reflected, not listed here), whichever
+migrations made it, is dumped with the Alembic revision the database is at; a restore brings an empty
+database to that revision, loads the rows, then upgrades to this code's head. So a backup from SQLite
+restores into PostgreSQL and back, and tables other modules add later are carried without a change here.
+
+Consistent while serving: no load can publish during a backup (it holds the warehouse's load lock,
+waiting for a running load to finish), so the warehouse and the load log agree; the app database is
+read in one transaction (a snapshot: SQLite's read transaction, REPEATABLE READ on PostgreSQL); the
+warehouse file is never written in place (a publish replaces it), so copying it needs no pause.
+
+The file is a tar: `manifest.json` (format, revision, rows per table, the warehouse's run and
+SHA-256), `appdb/<table>.jsonl.gz` (one JSON array per row, the columns in `manifest.json`),
+`warehouse.duckdb`. It holds child-level records and the audit trail: keep it as the warehouse is kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import gzip
+import hashlib
+import io
+import json
+import os
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, Table, func, select, text
+from sqlalchemy import types as sqltypes
+
+from core.appdb import alembic_config, current_revision, head_revision, make_engine
+from core.settings import Settings
+
+FORMAT = 1
+VERSION_TABLE = "alembic_version"
+BATCH = 1000
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done, in words an operator can act on."""
+
+
+@dataclass(frozen=True)
+class BackupReport:
+    path: Path
+    revision: str | None
+    rows: dict[str, int]
+    warehouse_run: str | None
+    bytes: int
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode()
+    raise TypeError(f"cannot back up a {type(value).__name__}")
+
+
+def _decoder(column_type: sqltypes.TypeEngine):  # noqa: ANN202
+    """Turns a value as written by _json back into what the column takes."""
+    try:
+        kind = column_type.python_type
+    except NotImplementedError:
+        return lambda v: v
+    if kind is dt.datetime:
+        return lambda v: None if v is None else dt.datetime.fromisoformat(v)
+    if kind is dt.date:
+        return lambda v: None if v is None else dt.date.fromisoformat(v)
+    if kind is dt.time:
+        return lambda v: None if v is None else dt.time.fromisoformat(v)
+    if kind is decimal.Decimal:
+        return lambda v: None if v is None else decimal.Decimal(v)
+    if kind is bytes:
+        return lambda v: None if v is None else base64.b64decode(v)
+    if kind is bool:
+        return lambda v: None if v is None else bool(v)
+    return lambda v: v
+
+
+@contextmanager
+def _no_publishing(db: Path, wait: float) -> Iterator[None]:
+    """Hold the warehouse's load lock (waiting up to `wait` seconds for a running load to finish)."""
+    from etl.publish import LoadBusy, load_lock
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with load_lock(db):
+                yield
+                return
+        except LoadBusy as exc:
+            if "another load" not in str(exc) or time.monotonic() > deadline:
+                raise BackupError(f"{exc} (waited {wait:.0f} s)") from None
+        time.sleep(0.5)
+
+
+def _tables(conn) -> list[Table]:  # noqa: ANN001
+    meta = MetaData()
+    meta.reflect(conn)
+    return [t for t in meta.sorted_tables if t.name != VERSION_TABLE]
+
+
+def backup(settings: Settings, engine: Engine, out: Path, *, wait: float = 600) -> BackupReport:
+    """Write the backup file `out` (atomically: a failed backup leaves no partial file)."""
+    db = Path(settings.db).absolute()
+    out = Path(out).absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    rows: dict[str, int] = {}
+    manifest: dict[str, Any] = {"format": FORMAT, "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                                "app_db_dialect": engine.dialect.name, "tables": {}}
+    with _no_publishing(db, wait), tempfile.TemporaryDirectory(dir=out.parent) as work, \
+            tarfile.open(partial, "w") as tar:
+        snapshot = engine.connect()
+        if engine.dialect.name == "postgresql":
+            snapshot = snapshot.execution_options(isolation_level="REPEATABLE READ")
+        with snapshot as conn, conn.begin():
+            manifest["revision"] = current_revision(conn)
+            for table in _tables(conn):
+                dump = Path(work) / f"{table.name}.jsonl.gz"
+                count = 0
+                with gzip.open(dump, "wt", encoding="utf-8") as fh:
+                    result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(select(table))
+                    for row in result:
+                        fh.write(json.dumps(list(row), default=_json, separators=(",", ":")) + "\n")
+                        count += 1
+                rows[table.name] = count
+                manifest["tables"][table.name] = {"columns": [c.name for c in table.columns], "rows": count}
+                tar.add(dump, arcname=f"appdb/{table.name}.jsonl.gz")
+        manifest["warehouse"] = _add_warehouse(tar, db)
+        data = json.dumps(manifest, indent=2).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size, info.mtime = len(data), int(time.time())
+        tar.addfile(info, io.BytesIO(data))
+    os.replace(partial, out)
+    return BackupReport(out, manifest["revision"], rows, (manifest["warehouse"] or {}).get("run_id"),
+                        out.stat().st_size)
+
+
+def _add_warehouse(tar: tarfile.TarFile, db: Path) -> dict[str, Any] | None:
+    """The published warehouse, with its run id and checksum (None when nothing is published yet)."""
+    if not db.is_file():
+        return None
+    from etl.publish import published_runs
+
+    digest = hashlib.sha256()
+    with open(db, "rb") as fh:  # this inode: a publish would replace the file, never change it
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+        fh.seek(0)
+        info = tar.gettarinfo(fileobj=fh, arcname="warehouse.duckdb")
+        tar.addfile(info, fh)
+    runs = list(published_runs(db))
+    return {"run_id": runs[0] if runs else None, "sha256": digest.hexdigest(), "bytes": info.size}
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        with tarfile.open(path, "r") as tar:
+            member = tar.extractfile("manifest.json")
+            if member is None:
+                raise KeyError("manifest.json")
+            manifest = json.loads(member.read())
+    except (OSError, tarfile.TarError, KeyError, ValueError) as exc:
+        raise BackupError(f"{path} is not a kpidash backup ({exc})") from None
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"{path} is a backup in format {manifest.get('format')}; this kpidash reads format {FORMAT}")
+    return manifest
+
+
+def restore(settings: Settings, path: Path, *, replace: bool = False) -> dict[str, Any]:
+    """Restore the backup `path` into the configured app database and warehouse; returns its manifest.
+
+    Refuses an app database that holds any rows unless `replace` (then everything in it is dropped
+    first): a restore is for a new or rebuilt instance, not a merge.
+    """
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    manifest = read_manifest(path)
+    revision = manifest.get("revision")
+    scripts = ScriptDirectory.from_config(alembic_config())
+    if revision is not None:
+        try:
+            scripts.get_revision(revision)
+        except Exception:  # noqa: BLE001  alembic raises several kinds for an unknown revision
+            raise BackupError(f"the backup's app database is at migration {revision}, which this kpidash does not "
+                              f"have (it knows up to {head_revision()}): restore it with the kpidash that made it, "
+                              "or a newer one") from None
+    engine = make_engine(settings.app_db)  # not get_engine(): it would migrate before we look
+    try:
+        with engine.begin() as conn:
+            held = {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in _tables(conn)}
+            held = {name: n for name, n in held.items() if n}
+            if held and not replace:
+                shown = ", ".join(f"{n} rows in {name}" for name, n in sorted(held.items())[:4])
+                raise BackupError(f"the app database ({settings.app_db.split('@')[-1]}) already holds data ({shown}); "
+                                  "restore into a new one, or pass --replace to drop everything in it first")
+            meta = MetaData()
+            meta.reflect(conn)
+            meta.drop_all(conn)
+        with engine.begin() as conn:
+            if revision is not None:
+                command.upgrade(alembic_config(conn), revision)
+        with engine.begin() as conn, tarfile.open(path, "r") as tar:
+            for table in _tables(conn):
+                _load_table(conn, tar, table, manifest["tables"].get(table.name))
+            if engine.dialect.name == "postgresql":
+                _reset_sequences(conn)
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "head")
+    finally:
+        engine.dispose()
+    _restore_warehouse(settings, path, manifest.get("warehouse"))
+    return manifest
+
+
+def _load_table(conn, tar: tarfile.TarFile, table: Table, listed: dict[str, Any] | None) -> None:  # noqa: ANN001
+    if listed is None:
+        return  # a table this revision has that the backup did not: it was empty
+    member = tar.extractfile(f"appdb/{table.name}.jsonl.gz")
+    if member is None:
+        raise BackupError(f"the backup lists table {table.name} but does not hold it")
+    columns = listed["columns"]
+    decoders = [_decoder(table.columns[c].type) for c in columns]
+    batch: list[dict[str, Any]] = []
+    with gzip.open(member, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            values = json.loads(line)
+            batch.append({c: d(v) for c, d, v in zip(columns, decoders, values, strict=True)})
+            if len(batch) >= BATCH:
+                conn.execute(table.insert(), batch)
+                batch = []
+    if batch:
+        conn.execute(table.insert(), batch)
+
+
+def _reset_sequences(conn) -> None:  # noqa: ANN001
+    """Rows came with their ids: each serial/identity sequence continues after the largest one."""
+    for table in _tables(conn):
+        for column in table.columns:
+            sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
+                                    {"t": table.name, "c": column.name}).scalar()
+            if sequence:
+                conn.execute(text(f'SELECT setval(:s, COALESCE((SELECT max("{column.name}") FROM "{table.name}"), 1), '
+                                  f'(SELECT max("{column.name}") FROM "{table.name}") IS NOT NULL)'), {"s": sequence})
+
+
+def _restore_warehouse(settings: Settings, path: Path, listed: dict[str, Any] | None) -> None:
+    """Publish the backup's warehouse (with its kept copy) as a load would."""
+    if listed is None:
+        return
+    from etl.publish import load_lock, replace_published
+
+    db = Path(settings.db).absolute()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    tmp = db.with_name(f"{db.name}.restore.tmp")
+    with tarfile.open(path, "r") as tar:
+        member = tar.extractfile("warehouse.duckdb")
+        if member is None:
+            raise BackupError("the backup lists a warehouse but does not hold it")
+        digest = hashlib.sha256()
+        with open(tmp, "wb") as out:
+            while chunk := member.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+    if digest.hexdigest() != listed["sha256"]:
+        tmp.unlink(missing_ok=True)
+        raise BackupError("the backup's warehouse does not match its checksum: the file is damaged")
+    try:
+        with load_lock(db):
+            replace_published(tmp, db)
+    finally:
+        tmp.unlink(missing_ok=True)
+
