@@ -28,6 +28,7 @@ from api.routes.kpis import _known_kpi
 from api.scopes import records_refusal
 from core.spreadsheet import csv_bytes
 
+BAD_BODY = {400: _response("The body could not be read as JSON.")}
 router = APIRouter(tags=["board: analysis and actions"], responses={**SIGNED_IN, **BAD_INPUT})
 NO_STORE = "no-store"
 
@@ -195,7 +196,7 @@ def read_analysis_history(request: Request, kpi: KpiPath, level: BoardLevel, uni
 
 
 @router.put("/analysis/{kpi}/{level}/{unit}/{period}", response_model=Analysis,
-            responses={**FORBIDDEN, **CONFLICT, **PRECONDITION, **NO_DATA})
+            responses={**FORBIDDEN, **CONFLICT, **PRECONDITION, **NO_DATA, **BAD_BODY})
 def write_analysis(request: Request, kpi: KpiPath, level: BoardLevel, unit: UnitPath, period: PeriodPath,
                    body: AnalysisWrite, user: CurrentUser, version: WarehouseVersion, state: StateDep,
                    if_match: IfMatch = None) -> Response:
@@ -266,7 +267,7 @@ def actions_csv(
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": NO_STORE})
 
 
-@router.post("/actions", status_code=201, response_model=ActionOut, responses={**FORBIDDEN, **NO_DATA})
+@router.post("/actions", status_code=201, response_model=ActionOut, responses={**FORBIDDEN, **NO_DATA, **BAD_BODY})
 def agree_action(request: Request, body: ActionNew, user: CurrentUser, version: WarehouseVersion,
                  state: StateDep) -> Response:
     """Agree an action from a figure or trend: what, one owner (a user or a named person), due date,
@@ -312,7 +313,7 @@ def action(request: Request, action_id: ActionId, _user: CurrentUser, state: Sta
 
 
 @router.patch("/actions/{action_id}", response_model=ActionOut,
-              responses={**FORBIDDEN, **NOT_FOUND, **CONFLICT, **PRECONDITION, **NO_DATA})
+              responses={**FORBIDDEN, **NOT_FOUND, **CONFLICT, **PRECONDITION, **NO_DATA, **BAD_BODY})
 def change_action(request: Request, action_id: ActionId, body: Annotated[ActionChange, Body()], user: CurrentUser,
                   version: WarehouseVersion, state: StateDep, if_match: IfMatch = None) -> Response:
     """Change an action (status open/done/dropped with a note, owner, due date, wording). Whoever may write

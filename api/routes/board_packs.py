@@ -28,6 +28,7 @@ from api.deps import CurrentUser, StateDep, WarehouseVersion, request_origin
 from api.errors import BAD_INPUT, FORBIDDEN, NO_DATA, NOT_FOUND, SIGNED_IN, ApiError, _response
 from api.response_cache import Representation
 
+BAD_BODY = {400: _response("The body could not be read as JSON.")}
 router = APIRouter(tags=["board packs"], responses={**SIGNED_IN, **BAD_INPUT})
 
 MAX_HTML = 20 * 2**20
@@ -75,7 +76,8 @@ def packs(request: Request, _user: CurrentUser, state: StateDep) -> Response:
     return Representation.json(found).respond(request, cache_control="private, no-cache")
 
 
-@router.post("/packs", status_code=201, response_model=PackOut, responses={**FORBIDDEN, **CONFLICT, **NO_DATA})
+@router.post("/packs", status_code=201, response_model=PackOut,
+             responses={**FORBIDDEN, **CONFLICT, **NO_DATA, **BAD_BODY})
 def publish(request: Request, body: PackNew, user: CurrentUser, version: WarehouseVersion, state: StateDep) -> Response:
     """Publish the pack for a board date: stored as sent and never changed. Executives, analysts and admins
     only (403 otherwise); 409 when that date has a pack already, or when the published figures are no
