@@ -233,8 +233,8 @@ def register(app: Any, api_url: str) -> None:
             if exc.status != 409:
                 return exc.message, no_update, no_update, no_update
             theirs = api.analysis(kpi, level, unit or "trust", period)
-            return ([html.Strong("Not saved: "), exc.message, " Their text is below; yours is still in the box. "
-                     "Merge them and save again.", html.Pre(theirs["text"], id="board-analysis-theirs")],
+            return ([html.Strong("Not saved. "), exc.message, " Their text is below; yours is still in the box.",
+                     html.Pre(theirs["text"], id="board-analysis-theirs", className="history-text")],
                     theirs["version"], no_update, no_update)
         history = api.analysis_history(kpi, level, unit or "trust", period)
         older = [html.Li([html.Strong(f"Version {h['version']}, {h['author']}, {h['written_at'][:16].replace('T', ' ')}: "),

@@ -64,6 +64,7 @@ def test_a_meeting_writes_analysis_agrees_an_action_and_sees_it_overdue(browser,
     manager.page.goto(live.url + "/today")
     overdue = _text_of(manager, "#today-overdue", "Weekly review of every assessment past day 35")
     assert "Overdue since 2025-11-01" in overdue
+    manager.page.wait_for_selector(".tile .value", timeout=30_000)
     _shot(manager, "3-today-overdue")
     manager.page.goto(f"{live.url}/team?team={live.team}")
     assert "Weekly review" in _text_of(manager, "#team-overdue", "Weekly review")
