@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Header, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -221,16 +221,8 @@ def write_analysis(request: Request, kpi: KpiPath, level: BoardLevel, unit: Unit
 # ---------------------------------------------------------------------------- actions
 
 
-def _filters(version: Version, user: Principal, kpi: str | None, level: str | None, unit: str | None,
-             status: str | None, owner: str | None, overdue: bool, mine: bool) -> rules.ActionFilter:
-    return rules.ActionFilter(kpi=kpi, level=level, unit=unit, status=status, owner=owner, overdue=overdue,
-                              for_user=user if mine else None, team_service=team_services(version) if mine else None)
-
-
-
-@router.get("/actions", response_model=list[ActionOut], responses={**NO_DATA})
-def actions(
-    request: Request, user: CurrentUser, version: WarehouseVersion, state: StateDep,
+def action_filters(
+    user: CurrentUser, version: WarehouseVersion,
     kpi: Annotated[str | None, Query(max_length=64)] = None,
     level: Annotated[BoardLevel | None, Query()] = None,
     unit: Annotated[str | None, Query(max_length=200)] = None,
@@ -239,29 +231,28 @@ def actions(
     overdue: Annotated[bool, Query(description="Only open actions past their due date.")] = False,
     mine: Annotated[bool, Query(description="Only those you own or oversee (your team's, your service's and its "
                                 "teams'; an executive oversees all).")] = False,
-) -> Response:
+) -> rules.ActionFilter:
+    """The list's filters, shared by the JSON and the CSV."""
+    return rules.ActionFilter(kpi=kpi, level=level, unit=unit, status=status, owner=owner, overdue=overdue,
+                              for_user=user if mine else None, team_service=team_services(version) if mine else None)
+
+
+ActionFilters = Annotated[rules.ActionFilter, Depends(action_filters)]
+
+
+@router.get("/actions", response_model=list[ActionOut], responses={**NO_DATA})
+def actions(request: Request, filters: ActionFilters, state: StateDep) -> Response:
     """The actions agreed from the figures, soonest due first. Open to every signed-in user, as the figures
     are; the children an action is about are counted here and listed only by GET /actions/{id}/children."""
-    found = rules.list_actions(state.engine, _filters(version, user, kpi, level, unit, status, owner, overdue, mine))
-    return _respond(found, request)
+    return _respond(rules.list_actions(state.engine, filters), request)
 
 
 @router.get("/actions.csv", response_class=Response, responses={
     **NO_DATA, 200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The actions as CSV."}})
-def actions_csv(
-    request: Request, user: CurrentUser, version: WarehouseVersion, state: StateDep,
-    kpi: Annotated[str | None, Query(max_length=64)] = None,
-    level: Annotated[BoardLevel | None, Query()] = None,
-    unit: Annotated[str | None, Query(max_length=200)] = None,
-    status: Annotated[Literal[ACTION_STATUSES] | None, Query()] = None,  # type: ignore[valid-type]
-    owner: Annotated[str | None, Query(max_length=200)] = None,
-    overdue: Annotated[bool, Query()] = False,
-    mine: Annotated[bool, Query()] = False,
-) -> Response:
+def actions_csv(filters: ActionFilters, state: StateDep) -> Response:
     """The same list as a CSV download (every cell spreadsheet-safe: text that a spreadsheet would run as a
     formula is written with a leading apostrophe)."""
-    found = rules.list_actions(state.engine, _filters(version, user, kpi, level, unit, status, owner, overdue, mine))
-    body = csv_bytes(found, ACTION_CSV_COLUMNS)
+    body = csv_bytes(rules.list_actions(state.engine, filters), ACTION_CSV_COLUMNS)
     name = f"kpidash-actions-{dt.date.today().isoformat()}.csv"
     return Response(body, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": NO_STORE})

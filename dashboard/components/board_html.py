@@ -42,10 +42,9 @@ def analysis_block(analysis: dict[str, Any] | None) -> str:
 
 
 def status_words(action: dict[str, Any]) -> str:
-    word = {"open": "Open", "done": "Done", "dropped": "Dropped"}[action["status"]]
     if action.get("overdue"):
-        return f'<span class="overdue">Open, OVERDUE</span>'
-    return word
+        return '<span class="overdue">Open, OVERDUE</span>'
+    return {"open": "Open", "done": "Done", "dropped": "Dropped"}[action["status"]]
 
 
 def actions_table(actions: list[dict[str, Any]], caption: str, titles: dict[str, str] | None = None) -> str:
