@@ -142,6 +142,8 @@ def action_forms(user: dict[str, Any], actions: list[dict[str, Any]], writer: bo
             dcc.RadioItems(id="board-action-owner-kind", value="user", inline=True,
                            options=[{"label": " a kpidash user", "value": "user"},
                                     {"label": " a named person without an account", "value": "name"}]),
+            html.Label("Children it is about (optional: child ids, separated by commas)", htmlFor="board-action-children"),
+            dcc.Input(id="board-action-children", type="text", className="input"),
             html.Label("Due (YYYY-MM-DD)", htmlFor="board-action-due"),
             dcc.Input(id="board-action-due", type="text", className="input",
                       value=(dt.date.today() + dt.timedelta(days=28)).isoformat()),
@@ -246,10 +248,11 @@ def register(app: Any, api_url: str) -> None:
                   Output("board-action-forms", "children", allow_duplicate=True),
                   Input("board-action-agree", "n_clicks"), State("board-action-what", "value"),
                   State("board-action-owner", "value"), State("board-action-owner-kind", "value"),
-                  State("board-action-due", "value"), State("board-kpi", "value"), State("board-scope", "value"),
-                  State("board-period", "value"), prevent_initial_call=True)
-    def agree(n: int, what: str | None, owner: str | None, kind: str, due: str | None, kpi: str, scope: str,
-              period: str | None) -> tuple:
+                  State("board-action-due", "value"), State("board-action-children", "value"),
+                  State("board-kpi", "value"), State("board-scope", "value"), State("board-period", "value"),
+                  prevent_initial_call=True)
+    def agree(n: int, what: str | None, owner: str | None, kind: str, due: str | None, children: str | None,
+              kpi: str, scope: str, period: str | None) -> tuple:
         if not n:
             return no_update, no_update, no_update
         if not (what or "").strip() or not (owner or "").strip():
@@ -263,7 +266,8 @@ def register(app: Any, api_url: str) -> None:
         owner_field = "owner_user" if kind == "user" else "owner_name"
         try:
             made = api.agree_action(kpi=kpi, level=level, unit=unit or "trust", period=period, what=what.strip(),
-                                    due_date=due_date, origin="figure", **{owner_field: owner.strip()})
+                                    due_date=due_date, origin="figure", **{owner_field: owner.strip()},
+                                    child_ids=[c.strip() for c in (children or "").split(",") if c.strip()])
             table, forms = _actions_view(api, current_user(api_url) or {}, kpi, scope)
         except ApiProblem as exc:
             return exc.message, no_update, no_update

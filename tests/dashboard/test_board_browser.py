@@ -53,11 +53,15 @@ def test_a_meeting_writes_analysis_agrees_an_action_and_sees_it_overdue(browser,
     # agree an action from the figure, due before today: it is overdue at once
     manager.page.fill("#board-action-what", "Weekly review of every assessment past day 35")
     manager.page.fill("#board-action-due", "2025-11-01")
+    manager.page.fill("#board-action-children", "C-DEMO-1, C-DEMO-2")
     manager.page.click("#board-action-agree")
     message = _text_of(manager, "#board-action-message", "agreed")
     action_id = int(message.split()[1])
     row = _text_of(manager, f"#board-action-{action_id}", "OVERDUE")
     assert "dash_team_manager" in row and "2025-11-01" in row
+    children = httpx.get(f"{live.url}/api/v1/actions/{action_id}/children", timeout=30,
+                         headers={"Authorization": f"Bearer {live.tokens['team_manager']}"})
+    assert children.json() == ["C-DEMO-1", "C-DEMO-2"]
     _shot(manager, "2-action-agreed")
 
     # Today shows the overdue action to its owner, Team shows it for the team
