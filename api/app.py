@@ -20,6 +20,7 @@ from api.request_log import RequestLog
 from api.response_cache import ResponseCache
 from api.routes import admin, auth, dashboard_support, health, history, kpis, organisation, packs, qa, runs
 from api.routes import spc as spc_routes
+from api.routes import board, board_packs
 from api.token_cache import TokenCache
 from dashboard.app import create_dash_app
 from core.appdb import get_engine
@@ -83,6 +84,8 @@ def create_app(check_interval: float = 1.0, freeze_gc: bool = False, warm: bool 
     app.include_router(packs.router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
     app.include_router(qa.router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
     app.include_router(spc_routes.router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
+    for router in (board.router, board_packs.router):  # the board's loop: analysis, actions, published packs
+        app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])
     install_api_fallback(app)  # 405 for a known API path with another method, JSON 404 for an unknown one
     dash_app = create_dash_app()
     app.mount("/", WSGIMiddleware(dash_app.server))  # the dashboard (dashboard/), after every API route

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.appdb import Base
 
-ROLES = ("executive", "head_of_service", "team_manager", "analyst", "admin")
+ROLES = ("executive", "head_of_service", "team_manager", "analyst", "admin", "board")
 TOKEN_KINDS = ("session", "api")
 
 

@@ -17,14 +17,39 @@ def register(app: typer.Typer) -> None:
         token: Annotated[str, typer.Option(help="An API token (`kpidash tokens create USER`).", prompt=True,
                                            hide_input=True)],
         api_url: Annotated[str | None, typer.Option(help="The API's address (default: KPIDASH_API_URL).")] = None,
+        publish: Annotated[str | None, typer.Option(
+            "--publish", metavar="BOARD_DATE", help="Publish it as the board pack for this board date (YYYY-MM-DD): "
+            "stored frozen by the API with its PDF, listed by GET /api/v1/packs.")] = None,
     ) -> None:
-        """Write the performance book for a month: each KPI's chart, last 12 months and definition."""
+        """Write the performance book (the board pack) for a month: cover, summary grid, each KPI's chart,
+        last 12 months, analysis, actions and changes since the last board. --out ending .pdf prints it
+        (A4, page numbers) with headless Chromium."""
+        import datetime as dt
+
         from core.settings import get_settings
         from dashboard.api_client import ApiClient, ApiProblem, close_all
-        from dashboard.book import book_html
+        from dashboard.book import pack_data, pack_html
+        from dashboard.print_pdf import PdfUnavailable, html_to_pdf
 
+        board_date = None
+        if publish is not None:
+            try:
+                board_date = dt.date.fromisoformat(publish)
+            except ValueError:
+                typer.echo(f"kpidash book: --publish {publish!r} is not a date: write it YYYY-MM-DD.", err=True)
+                raise typer.Exit(2) from None
+        api = ApiClient(api_url or get_settings().api_url, token)
         try:
-            html = book_html(ApiClient(api_url or get_settings().api_url, token), month)
+            data = pack_data(api, month, board_date)
+            html = pack_html(data)
+            pdf = html_to_pdf(html) if out.suffix.lower() == ".pdf" or board_date else None
+            if board_date is not None:
+                published = api.publish_pack(board_date, month, data["run_id"], data, html, pdf)
+                typer.echo(f"Published board pack {published['id']} for the board of {board_date.isoformat()} "
+                           f"(html sha256 {published['html_sha256'][:12]}).")
+        except PdfUnavailable as exc:
+            typer.echo(f"kpidash book: {exc}", err=True)
+            raise typer.Exit(2) from None
         except ApiProblem as exc:
             typer.echo(f"kpidash book: {exc.message}", err=True)
             raise typer.Exit(2) from None
@@ -35,7 +60,10 @@ def register(app: typer.Typer) -> None:
         finally:
             close_all()
         try:
-            out.write_text(html, encoding="utf-8")
+            if out.suffix.lower() == ".pdf":
+                out.write_bytes(pdf or b"")
+            else:
+                out.write_text(html, encoding="utf-8")
         except OSError as exc:
             typer.echo(f"kpidash book: cannot write {out}: {exc.strerror}.", err=True)
             raise typer.Exit(2) from None

@@ -67,6 +67,7 @@ def load_models() -> MetaData:
     import core.client_address  # noqa: F401  the service key
     import etl.runlog  # noqa: F401  load log
     import scheduler.history  # noqa: F401  KPI history
+    import api.board_models  # noqa: F401  analysis, actions, published board packs
 
     return Base.metadata
 

@@ -21,8 +21,9 @@ from sqlalchemy import Engine, String
 from core.appdb import load_models
 
 AUDIT_TABLE = "audit_log"
-# a view, a file, a run's rejected rows, a sign-in; data removed (retention), backed up, restored
-EVENTS = ("records", "export", "rejects", "login_failed", "prune", "backup", "restore")
+# a view, a file, a run's rejected rows, a sign-in; data removed (retention), backed up, restored; the
+# board's loop: analysis written, an action agreed or changed, a board pack published
+EVENTS = ("records", "export", "rejects", "login_failed", "prune", "backup", "restore", "analysis", "action", "pack")
 CHANNELS = ("api", "dashboard", "cli", "scheduler")
 
 # C0 and C1 controls, DEL, line and paragraph separators, and bidirectional overrides (which can make a

@@ -192,6 +192,49 @@ class ApiClient:
     def qa_page(self, month: str, level: str = "trust", unit: str | None = None) -> dict[str, Any]:
         return self._get("/qa/page", {"month": month, "level": level, "unit": unit})
 
+    # the board's loop: analysis, actions, published packs (writes answer 409 when someone saved first)
+    def analysis(self, kpi: str, level: str, unit: str, period: str) -> dict[str, Any]:
+        return self._get(f"/analysis/{kpi}/{level}/{unit}/{period}")
+
+    def analysis_history(self, kpi: str, level: str, unit: str, period: str) -> list[dict[str, Any]]:
+        return self._get(f"/analysis/{kpi}/{level}/{unit}/{period}/history")
+
+    def save_analysis(self, kpi: str, level: str, unit: str, period: str, text: str, base_version: int) -> dict[str, Any]:
+        return self._send("PUT", f"/analysis/{kpi}/{level}/{unit}/{period}",
+                          json={"text": text, "base_version": base_version}).json()
+
+    def actions(self, **filters: Any) -> list[dict[str, Any]]:
+        """kpi, level, unit, status, owner, overdue, mine: as GET /actions takes them."""
+        return self._get("/actions", {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in filters.items()})
+
+    def agree_action(self, **fields: Any) -> dict[str, Any]:
+        return self._send("POST", "/actions", json={k: _text(v) for k, v in fields.items()}).json()
+
+    def change_action(self, action_id: int, base_version: int, **changes: Any) -> dict[str, Any]:
+        body = {**{k: _text(v) for k, v in changes.items()}, "base_version": base_version}
+        return self._send("PATCH", f"/actions/{action_id}", json=body).json()
+
+    def action_history(self, action_id: int) -> list[dict[str, Any]]:
+        return self._get(f"/actions/{action_id}/history")
+
+    def packs(self) -> list[dict[str, Any]]:
+        return self._get("/packs")
+
+    def pack_snapshot(self, pack_id: int) -> dict[str, Any]:
+        return self._get(f"/packs/{pack_id}/snapshot")
+
+    def pack_file(self, pack_id: int, kind: str) -> bytes:
+        """A published pack's `html` or `pdf`, as published."""
+        return self._send("GET", f"/packs/{pack_id}/pack.{kind}").content
+
+    def publish_pack(self, board_date: dt.date, month: str, run_id: str, snapshot: dict[str, Any], html: str,
+                     pdf: bytes | None) -> dict[str, Any]:
+        import base64
+
+        body = {"board_date": board_date.isoformat(), "month": month, "run_id": run_id, "snapshot": snapshot,
+                "html": html, "pdf_base64": base64.b64encode(pdf).decode("ascii") if pdf else None}
+        return self._send("POST", "/packs", json=body).json()
+
 
 def _text(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value

@@ -17,11 +17,12 @@ from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.book import book_html
 from dashboard.components import records_drawer
 from dashboard.components.formatting import months_back
-from dashboard.pages import qa, sign_in, team, today, trends
+from dashboard.pages import board, qa, sign_in, team, today, trends
 
 ASSETS = Path(__file__).parent / "assets"
-PAGES = {"/": today, "/today": today, "/team": team, "/trends": trends, "/qa": qa}
-NAV = (("/today", "Today"), ("/team", "Team"), ("/trends", "Trends"), ("/qa", "Quality assurance"))
+PAGES = {"/": today, "/today": today, "/team": team, "/trends": trends, "/qa": qa, "/board": board}
+NAV = (("/today", "Today"), ("/team", "Team"), ("/trends", "Trends"), ("/qa", "Quality assurance"),
+       ("/board", "Board"))
 
 
 def shell() -> html.Div:
@@ -105,6 +106,7 @@ def create_dash_app(api_url: str | None = None) -> Dash:
     trends.register(app, api_url)
     records_drawer.register(app, api_url)
     qa.register(app, api_url)
+    board.register(app, api_url)  # the board's loop: analysis, actions, packs
 
     @app.server.before_request
     def not_an_api_path() -> flask.Response | None:

@@ -1,7 +1,10 @@
-"""The printable performance book: the summary grid (latest value, target, variation and assurance
-icons per KPI), then one section per KPI (its XmR chart, the last 12 months as a table, the definition),
-one HTML file with its styles inline and no script, so it prints cleanly to PDF from a browser and opens
-offline. Built from the API only."""
+"""The printable performance book, which is also the board pack: a cover (board, period, extract and its
+freshness), the overdue actions, the summary grid (latest value, target, variation and assurance icons
+per KPI), then one section per KPI (its XmR chart, the last 12 months as a table, the definition and
+national comparator, the month's analysis, its actions with their status and what changed since the
+last board). One HTML file with its styles inline and no script, so it prints cleanly to PDF (A4, page
+numbers) and opens offline. Built from the API only (pack_data), drawn from that data alone (pack_html):
+a published pack keeps both (api/routes/board_packs.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +13,12 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from html import escape
 
+from typing import Any
+
+from core.settings import get_settings
 from dashboard.api_client import ApiClient
-from dashboard.components.formatting import format_value, month_end, month_label, rag_word
+from dashboard.components.board_html import BOARD_CSS, board_html, overdue_html
+from dashboard.components.formatting import format_value, freshness, long_date, month_end, month_label, rag_word
 from dashboard.components.qa_html import domains_section, findings_html
 from dashboard.components.spc_chart import legend_html, partial_bounds, partial_points, xmr_svg
 from dashboard.components.spc_icons import assurance_html, variation_html
@@ -28,12 +35,16 @@ td.num{text-align:right;font-variant-numeric:tabular-nums} .rag-green{color:#007
 .spc-badge svg{width:28px;height:28px;flex:none} .spc-legend{list-style:none;display:flex;flex-wrap:wrap;gap:.2rem 1rem;padding:0;font-size:.8rem}
 .glyph-improvement{color:#1f5f8b}.glyph-concern{color:#b35300}.glyph-neither{color:#6b3fa0}.glyph-common{color:#5c6670}.glyph-target{color:#8a1538}
 @media print{body{margin:0;max-width:none} section{page-break-before:always} section:first-of-type{page-break-before:auto} a{color:inherit}}
-@page{size:A4;margin:15mm}
-"""
+@page{size:A4;margin:15mm 15mm 18mm;@bottom-center{content:"Page " counter(page) " of " counter(pages);font-size:9pt;color:#000}}
+""" + BOARD_CSS
 
 
-def book_html(api: ApiClient, month: str) -> str:
-    """The book for a YYYY-MM month: each KPI's 24 months to that month's end (or the extract date)."""
+def pack_data(api: ApiClient, month: str, board_date: dt.date | None = None,
+              now: dt.datetime | None = None) -> dict[str, Any]:
+    """Everything the book shows for a YYYY-MM month, as the API gives it now: the figures (each KPI's 24
+    months to that month's end, or the extract date), their SPC, the analysis written for the month, the
+    actions, and those of the last published pack before board_date (what changed since the last
+    board). JSON: it is what a published pack keeps, and the book is drawn from it alone."""
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise ValueError(month)
     status = api.status()
@@ -48,23 +59,94 @@ def book_html(api: ApiClient, month: str) -> str:
         found = pool.submit(api.qa_findings, "trust", None, as_at.replace(day=1), as_at)
         charts = pool.submit(api.spc, (), "month", 24, "trust", None, as_at)
         figures = pool.submit(api.figures, "trust", None, (), *bounds) if bounds else None
+        analysis = pool.submit(lambda: {d["id"]: api.analysis(d["id"], "trust", "trust", month) for d in definitions})
+        actions = pool.submit(api.actions)
+        packs = pool.submit(api.packs)
         trends = list(pool.map(lambda d: api.trend(d["id"], "month", 24, "trust", None, as_at), charted))
-        spc = {c["kpi"]: c for c in charts.result() if "domain" not in c}
-        partials = partial_points(figures.result(), bounds) if figures else {}
-        findings = found.result()
+        previous = _previous_pack(api, packs.result(), board_date)
+        data = {
+            "kind": "kpidash board pack", "month": month, "as_at": as_at.isoformat(),
+            "board_date": board_date.isoformat() if board_date else None,
+            "drawn_at": (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
+            "run_id": (status.get("warehouse") or {}).get("run_id"), "status": status, "definitions": definitions,
+            "spc": [c for c in charts.result() if "domain" not in c], "trends": dict(zip([d["id"] for d in charted], trends)),
+            "partial_bounds": [b.isoformat() for b in bounds] if bounds else None,
+            "partial_figures": figures.result() if figures else [], "findings": found.result(),
+            "analysis": analysis.result(), "actions": actions.result(), "previous": previous,
+        }
+    return data
+
+
+def _previous_pack(api: ApiClient, packs: list[dict[str, Any]], board_date: dt.date | None) -> dict[str, Any] | None:
+    """The last pack published before this board (or the newest, for a book that is not a pack)."""
+    earlier = [p for p in packs if board_date is None or p["board_date"] < board_date.isoformat()]
+    if not earlier:
+        return None
+    last = max(earlier, key=lambda p: p["board_date"])
+    snapshot = api.pack_snapshot(last["id"])
+    return {"id": last["id"], "board_date": last["board_date"], "actions": snapshot.get("actions", [])}
+
+
+def book_html(api: ApiClient, month: str) -> str:
+    """The book for a YYYY-MM month, as the figures, analysis and actions stand now."""
+    return pack_html(pack_data(api, month))
+
+
+def pack_html(data: dict[str, Any]) -> str:
+    """The book (and board pack) drawn from pack_data alone: a published pack re-renders the same."""
+    month, as_at = data["month"], dt.date.fromisoformat(data["as_at"])
+    status = data["status"]
+    extract = dt.date.fromisoformat(status["extract_date"])
+    definitions = data["definitions"]
+    charted = [d for d in definitions if not d.get("keyed_by")]
+    spc = {c["kpi"]: c for c in data["spc"]}
+    bounds = tuple(dt.date.fromisoformat(b) for b in data["partial_bounds"]) if data.get("partial_bounds") else None
+    partials = partial_points(data["partial_figures"], bounds) if bounds else {}
+    findings = data["findings"]
+    by_kpi: dict[str, list[dict[str, Any]]] = {}
+    for action in data["actions"]:
+        if action["level"] == "trust":  # the trust's figures are the pack's; every unit's overdue are on its cover
+            by_kpi.setdefault(action["kpi"], []).append(action)
     summary = summary_html(charted, list(spc.values()), "Each KPI's latest complete month, its target, and what "
                            "its last 24 months say: variation (is it changing?) and assurance (will it meet its "
                            "target?). docs/spc.md explains the icons.")
-    sections = [_section(d, rows, spc.get(d["id"]), partials.get((d["id"], "trust")), findings_html(d["id"], findings))
-                for d, rows in zip(charted, trends)]
+    board = (data["analysis"], by_kpi, data.get("previous"))
+    sections = [_section(d, data["trends"].get(d["id"], []), spc.get(d["id"]), partials.get((d["id"], "trust")),
+                         findings_html(d["id"], findings), board)
+                for d in charted]
     sections += [domains_section(d, findings) for d in definitions if d.get("keyed_by")]
     contents = "".join(f'<li><a href="#{d["id"]}">{escape(d["title"])}</a></li>' for d in definitions)
-    return (f"<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><title>Performance book, "
-            f"{month_label(month)}</title><style>{_CSS}</style></head><body><header><h1>Performance book: "
-            f"{month_label(month)}</h1><p class=\"muted\">Whole trust, figures to {as_at:%-d %B %Y} from the extract "
+    title = (f"Performance board pack, {month_label(month)}" if data.get("board_date")
+             else f"Performance book: {month_label(month)}")
+    return (f"<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><title>{escape(title)}"
+            f"</title><style>{_CSS}</style></head><body><header class=\"cover\"><h1>{escape(title)}</h1>"
+            f"{_cover(data, as_at, extract)}"
+            f"<p class=\"muted\">Whole trust, figures to {as_at:%-d %B %Y} from the extract "
             f"of {extract:%-d %B %Y}. Flow KPIs count the events in each month; stock KPIs are taken at its end.</p>"
+            f"{overdue_html(data['actions'], {d['id']: d['title'] for d in definitions})}"
             f"<nav aria-label=\"Contents\"><ol>{contents}</ol></nav><h2>Summary</h2>{summary}</header>"
             f"<main>{''.join(sections)}</main></body></html>")
+
+
+_FRESH = {"green": "Up to date", "amber": "Late", "red": "Out of date"}
+
+
+def _cover(data: dict[str, Any], as_at: dt.date, extract: dt.date) -> str:
+    """The cover's facts: the board, the period, the extract and how fresh it was when the pack was drawn."""
+    status = data["status"]
+    drawn = dt.datetime.fromisoformat(data["drawn_at"])
+    settings = get_settings()
+    level, sentence = freshness(status, drawn, settings.freshness_amber_hours, settings.freshness_red_hours)
+    rows = [("Board", long_date(dt.date.fromisoformat(data["board_date"])) if data.get("board_date") else
+             "Not published: the figures as they stand"),
+            ("Period", f"{month_label(data['month'])} (to {as_at:%-d %B %Y})"),
+            ("Extract", f"{extract:%-d %B %Y}, load {data.get('run_id') or 'unknown'}"),
+            ("Freshness", f"{_FRESH[level]}: {sentence}"),
+            ("Drawn", drawn.strftime("%-d %B %Y %H:%M UTC")),
+            ("Last board", long_date(dt.date.fromisoformat(data["previous"]["board_date"])) if data.get("previous")
+             else "No earlier pack published")]
+    body = "".join(f'<tr><th scope="row">{escape(k)}</th><td>{escape(v)}</td></tr>' for k, v in rows)
+    return f'<table class="cover-facts">{body}</table>'
 
 
 def _chart(definition: dict, chart: dict | None, partial: dict | None) -> str:
@@ -79,7 +161,7 @@ def _chart(definition: dict, chart: dict | None, partial: dict | None) -> str:
 
 
 def _section(definition: dict, rows: list[dict], chart: dict | None = None, partial: dict | None = None,
-             found: str = "") -> str:
+             found: str = "", board: tuple | None = None) -> str:
     uom = definition["unit_of_measure"]
     last12 = rows[-12:]
     body = "".join(
@@ -89,11 +171,23 @@ def _section(definition: dict, rows: list[dict], chart: dict | None = None, part
         f"<td class=\"rag-{r['rag'] or 'none'}\">{rag_word(r['rag'])[1]} {rag_word(r['rag'])[0]}</td></tr>" for r in last12)
     target = (f"Target {format_value(definition['target'], uom)} (tolerance {definition['tolerance']:g})"
               if definition.get("target") is not None else "No target")
-    comparator = (f"; England {format_value(definition['national_comparator'], uom)} ({escape(definition.get('comparator_note') or '')})"
-                  if definition.get("national_comparator") is not None else "")
+    comparator = (f"; England {format_value(definition['national_comparator'], uom)} ({escape(definition.get('comparator_note') or 'source and year not recorded')})"
+                  if definition.get("national_comparator") is not None else "; no national comparator recorded")
     better = {"higher": "Higher is better.", "lower": "Lower is better."}.get(definition.get("polarity"), "")
     return (f"<section id=\"{definition['id']}\"><h2>{escape(definition['title'])}</h2>"
             f"<p>{escape(definition['description'])} <span class=\"muted\">({definition['kind']}, {escape(uom)}; {better} "
             f"{target}{comparator}.)</span></p>{_chart(definition, chart, partial)}"
             f"<table><caption class=\"muted\">The last 12 months</caption><thead><tr><th scope=\"col\">Month</th><th scope=\"col\">Numerator</th>"
-            f"<th scope=\"col\">Denominator</th><th scope=\"col\">Value</th><th scope=\"col\">RAG</th></tr></thead><tbody>{body}</tbody></table>{found}</section>")
+            f"<th scope=\"col\">Denominator</th><th scope=\"col\">Value</th><th scope=\"col\">RAG</th></tr></thead><tbody>{body}</tbody></table>{found}"
+            f"{board_html(definition['id'], *board) if board else ''}</section>")
+
+
+def publish_pack(api: ApiClient, month: str, board_date: dt.date, with_pdf: bool = True) -> dict[str, Any]:
+    """Draw the pack for a board from the API now, print it, and publish it (stored frozen by the API).
+    Raises PdfUnavailable when no PDF can be printed (publish with_pdf=False to store the HTML alone)."""
+    from dashboard.print_pdf import html_to_pdf
+
+    data = pack_data(api, month, board_date)
+    page = pack_html(data)
+    pdf = html_to_pdf(page) if with_pdf else None
+    return api.publish_pack(board_date, month, data["run_id"], data, page, pdf)

@@ -14,6 +14,7 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import request_token
+from dashboard.components.board_panels import overdue_panel
 from dashboard.components.formatting import change, format_value, long_date, rag_word, week_bounds
 from dashboard.components.spc_chart import partial_bounds, xmr_card
 from dashboard.pages import scope as scope_picker
@@ -160,6 +161,7 @@ def register(app: Any, api_url: str) -> None:
                             children=[html.H2("The team's figures could not be shown"), html.P(exc.message)])
         return [
             html.P(f"Week from Monday {long_date(data['monday'])} to {long_date(data['as_at'])}.", className="as-at"),
+            overdue_panel(api, "team-overdue", "Overdue actions for this team", level="team", unit=team_id),
             html.Div(className="two-col", children=[
                 html.Section(className="card", children=[summary_table(data["summary"], polarity)]),
                 html.Section(className="card", children=[workers_table(data["workers"])]),

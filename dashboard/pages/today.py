@@ -14,6 +14,7 @@ from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import current_user, request_token
 from dashboard.components import banner
 from dashboard.components.attention import attention_items, attention_list
+from dashboard.components.board_panels import board_link, overdue_panel
 from dashboard.components.charts import sparkline_alt, sparkline_svg, svg_data_uri
 from dashboard.components.formatting import (change, default_scope, format_value, long_date, row_value, may_see_records,
                                              parse_scope, rag_word)
@@ -35,6 +36,7 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search
     opts, _ = scope_picker.options(api)
     return html.Div([
         banner.freshness_banner(status),
+        overdue_panel(api, "today-overdue", "Overdue actions you own or oversee", mine=True),
         html.Div(className="page-head", children=[
             html.H1("Today"),
             html.Div(className="control", children=[
@@ -119,6 +121,7 @@ def tile(data: dict[str, Any], polarity: str | None, records_allowed: bool, leve
         html.Img(src=svg_data_uri(sparkline_svg(data["series"])), alt=spark_alt, className="spark", width=160, height=36),
         open_button(data["kpi"], level, unit, "Show the children") if records_allowed else
         html.P("The children behind this figure are open to this unit's managers.", className="muted small"),
+        board_link(data["kpi"], "trust" if level == "trust" else f"{level}:{unit}", data["as_at"].strftime("%Y-%m")),
     ])
 
 

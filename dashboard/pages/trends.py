@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 from dash import Input, Output, State, dcc, html
 
 from dashboard.api_client import ApiClient, ApiProblem
+from dashboard.components.board_panels import board_link
 from dashboard.auth import request_token
 from dashboard.components import qa_panels
 from dashboard.components.formatting import month_end, month_label, months_back
@@ -63,7 +64,9 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search:
 
 def trend_card(definition: dict[str, Any], chart: dict[str, Any], partial: dict[str, Any] | None) -> html.Section:
     """One KPI's XmR chart with its icons, its text alternative and the same figures as a table."""
-    return xmr_card(definition, chart, partial, card_id=f"trend-{definition['id']}")
+    card = xmr_card(definition, chart, partial, card_id=f"trend-{definition['id']}")
+    card.children = [*card.children, board_link(definition["id"])]  # its analysis and actions (pages/board.py)
+    return card
 
 
 def service_multiples(definition: dict[str, Any], charts: list[dict[str, Any]],

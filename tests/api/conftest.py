@@ -54,7 +54,7 @@ def app_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
     engine.dispose()
 
 
-ROLES = ("executive", "head_of_service", "team_manager", "analyst", "admin")
+ROLES = ("executive", "head_of_service", "team_manager", "analyst", "admin", "board")
 
 
 @dataclass

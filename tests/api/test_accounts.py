@@ -214,13 +214,14 @@ def test_demo_users_are_made_once_one_per_role_with_random_passwords(app_engine:
         ("demo_team_manager", "team_manager", "T01", None),
         ("demo_analyst", "analyst", None, None),
         ("demo_admin", "admin", None, None),
+        ("demo_board", "board", None, None),
     ]
     passwords = [pw for _, pw in made]
-    assert len(set(passwords)) == 5
-    assert accounts.sign_in(app_engine, SETTINGS, "demo_admin", passwords[-1], "10.0.0.1")
+    assert len(set(passwords)) == 6
+    assert accounts.sign_in(app_engine, SETTINGS, "demo_admin", passwords[4], "10.0.0.1")
     assert accounts.create_demo_users(app_engine, team="T01", service="Care Leavers") == []
 
 
 def test_demo_users_without_a_warehouse_leave_out_the_scoped_roles(app_engine: Engine) -> None:
     made = accounts.create_demo_users(app_engine, team=None, service=None)
-    assert [u.role for u, _ in made] == ["executive", "analyst", "admin"]
+    assert [u.role for u, _ in made] == ["executive", "analyst", "admin", "board"]

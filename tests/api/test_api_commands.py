@@ -54,7 +54,8 @@ def test_users_add_reads_a_password_from_stdin_without_echoing_it() -> None:
         (["users", "disable", "nobody"], "error: There is no user called 'nobody'"),
         (["tokens", "create", "nobody"], "error: There is no user called 'nobody'"),
         (["tokens", "revoke", "999"], "error: There is no token 999"),
-        (["audit", "--event", "everything"], "error: --event must be one of records, export, rejects, login_failed, prune, backup, restore."),
+        (["audit", "--event", "everything"], "error: --event must be one of records, export, rejects, login_failed, prune, backup, restore, "
+                                                "analysis, action, pack."),
     ],
 )
 def test_bad_input_exits_non_zero_with_a_message_not_a_traceback(args: list[str], message: str) -> None:
@@ -129,8 +130,8 @@ def test_serve_makes_demo_users_and_answers_over_real_http(sample_warehouse: Pat
             output = _read_until(proc, "kpidash is running at", timeout=30)
             assert f"kpidash is running at http://127.0.0.1:{port} (API docs at /api/docs)" in output, output
             demo = dict(re.findall(r"^(demo_\w+)\s+\w+\s+\S.*?\s(\S+)$", output, flags=re.M))
-            assert sorted(demo) == ["demo_admin", "demo_analyst", "demo_executive", "demo_head_of_service",
-                                    "demo_team_manager"]
+            assert sorted(demo) == ["demo_admin", "demo_analyst", "demo_board", "demo_executive",
+                                    "demo_head_of_service", "demo_team_manager"]
             base = f"http://127.0.0.1:{port}/api/v1"
             assert httpx.get(f"{base}/health").json() == {"status": "ok"}
             assert httpx.get(f"{base}/ready").json()["ready"] is True

@@ -1,5 +1,6 @@
 """Who sees what: every role against every endpoint. Figures are open to all signed-in users; the
-load log to analysts and admins; users and the audit trail to admins; child-level records by scope."""
+load log to analysts and admins; users and the audit trail to admins; child-level records by scope
+(never to the board role)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import pytest
 import etl
 
 V1 = "/api/v1"
-ROLES = ("executive", "head_of_service", "team_manager", "analyst", "admin")
+ROLES = ("executive", "head_of_service", "team_manager", "analyst", "admin", "board")
 EVERYONE = set(ROLES)
+RECORD_READERS = EVERYONE - {"board"}  # board members read figures, analysis and actions, never children
 ALL_SCOPE = {"executive", "analyst", "admin"}
 KPI = "assessments_completed"  # has rows at every level, workers included
 
@@ -34,11 +36,11 @@ def _matrix(api) -> list[tuple[str, set[str]]]:
         ("/users", {"admin"}),
         ("/audit", {"admin"}),
         (records + "trust", ALL_SCOPE),
-        (records + api.team, EVERYONE),  # the team manager's own team, inside the head of service's service
+        (records + api.team, RECORD_READERS),  # the team manager's own team, inside the head of service's service
         (records + api.other_team, ALL_SCOPE),
         (records + api.service, ALL_SCOPE | {"head_of_service"}),
         (records + api.other_service, ALL_SCOPE),
-        (records + api.worker, EVERYONE),  # a worker of the team manager's team
+        (records + api.worker, RECORD_READERS),  # a worker of the team manager's team
         (records + api.other_worker, ALL_SCOPE),
     ]
 

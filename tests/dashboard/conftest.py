@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-battery-1"
-ROLES = ("executive", "head_of_service", "team_manager", "analyst", "admin")
+ROLES = ("executive", "head_of_service", "team_manager", "analyst", "admin", "board")
 
 
 @dataclass
@@ -45,10 +45,14 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def live_service(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
+    yield from serve_sample(sample_warehouse, tmp_path_factory.mktemp("dash") / "data")
+
+
+def serve_sample(sample_warehouse: Path, data: Path) -> Iterator[LiveService]:
+    """The whole service under uvicorn over a copy of the sample trust in `data`, one user per role."""
     from api import accounts
     from core import appdb
 
-    data = tmp_path_factory.mktemp("dash") / "data"
     data.mkdir()
     shutil.copy(sample_warehouse, data / "warehouse.duckdb")
     with sqlite3.connect(sample_warehouse.parent / "app.db") as src, sqlite3.connect(data / "app.db") as dst:
