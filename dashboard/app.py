@@ -21,6 +21,24 @@ from dashboard.pages import qa, sign_in, team, today, trends
 
 ASSETS = Path(__file__).parent / "assets"
 PAGES = {"/": today, "/today": today, "/team": team, "/trends": trends, "/qa": qa}
+# The page's language (screen readers pronounce British English); the title follows each view (keyboard.js).
+INDEX = """<!DOCTYPE html>
+<html lang="en-GB">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </footer>
+    </body>
+</html>"""
 NAV = (("/today", "Today"), ("/team", "Team"), ("/trends", "Trends"), ("/qa", "Quality assurance"))
 
 
@@ -53,6 +71,7 @@ def create_dash_app(api_url: str | None = None) -> Dash:
     api_url = api_url or settings.api_url
     app = Dash(__name__, title="kpidash", assets_folder=str(ASSETS), suppress_callback_exceptions=True,
                update_title=None, serve_locally=True)
+    app.index_string = INDEX
     app.layout = shell()
 
     @app.callback(Output("page", "children"), Output("nav", "children"), Output("user-box", "children"),

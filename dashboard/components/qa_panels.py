@@ -51,7 +51,7 @@ def figure_tiles(figures: list[dict[str, Any]], records_allowed: bool, level: st
                    className="tile-value"),
             html.P([f"Target {format_value(row['target'], uom)}" if row.get("target") is not None else "No target",
                     f" · {detail}" if detail else ""], className="tile-meta"),
-            open_button(kpi, level, unit, RECORDS_LABEL[kpi]) if records_allowed and kpi in RECORDS_LABEL and
+            open_button(kpi, level, unit, RECORDS_LABEL[kpi], about=row["title"]) if records_allowed and kpi in RECORDS_LABEL and
             row["numerator"] else None,
         ]))
     return tiles

@@ -20,10 +20,13 @@ HIDDEN = {"display": "none"}
 SHOWN = {"display": "flex"}
 
 
-def open_button(kpi: str, level: str, unit: str, label: str, kind: str = "open-records") -> html.Button:
+def open_button(kpi: str, level: str, unit: str, label: str, kind: str = "open-records",
+                about: str | None = None) -> html.Button:
     """A button that opens the records dialog; kind "attention-records" for Today's attention list, so a
-    figure named there and in a tile has two buttons with different ids."""
-    return html.Button(label, id={"type": kind, "kpi": kpi, "level": level, "unit": unit},
+    figure named there and in a tile has two buttons with different ids. `about` (the KPI's name) ends its
+    accessible name, so a screen reader's list of buttons says which figure each one opens."""
+    children: Any = [label, html.Span(f": {about}", className="visually-hidden")] if about else label
+    return html.Button(children, id={"type": kind, "kpi": kpi, "level": level, "unit": unit},
                        className="btn btn-link", n_clicks=0)
 
 

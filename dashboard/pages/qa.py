@@ -153,7 +153,7 @@ def today_section(api: ApiClient, user: dict[str, Any], level: str, unit: str | 
         if row is None:
             items.append(html.Li("No audit actions loaded.", id=f"today-{kpi}"))
             continue
-        button = open_button(kpi, level, unit or "trust", "Show them") if allowed and row["value"] else None
+        button = open_button(kpi, level, unit or "trust", "Show them", about=words) if allowed and row["value"] else None
         items.append(html.Li([html.Strong(str(row["value"]), **{"data-kpi": kpi}), f" {words} ", button],
                              id=f"today-{kpi}"))
     return [heading, html.Ul(items, className="qa-today"), dcc.Link("Open quality assurance", href="/qa")]

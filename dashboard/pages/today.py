@@ -117,7 +117,7 @@ def tile(data: dict[str, Any], polarity: str | None, records_allowed: bool, leve
         if data.get("spc") and headline(data["spc"]) else None,
         html.Details([html.Summary("Day to day"), html.Ul(changes, className="changes")], className="day-to-day"),
         html.Img(src=svg_data_uri(sparkline_svg(data["series"])), alt=spark_alt, className="spark", width=160, height=36),
-        open_button(data["kpi"], level, unit, "Show the children") if records_allowed else
+        open_button(data["kpi"], level, unit, "Show the children", about=data.get("title")) if records_allowed else
         html.P("The children behind this figure are open to this unit's managers.", className="muted small"),
     ])
 

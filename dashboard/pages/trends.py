@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs
 
+import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
 
 from dashboard.api_client import ApiClient, ApiProblem
@@ -43,7 +44,8 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search:
             ]),
             html.Fieldset(className="control", children=[
                 html.Legend("Charts by", className="small"),
-                dcc.RadioItems(id="trends-by", options=[{"label": "month", "value": "month"},
+                # plain radio buttons (Dash 4's RadioItems nests a role=radio inside a label: axe's nested-interactive)
+                dbc.RadioItems(id="trends-by", options=[{"label": "month", "value": "month"},
                                                         {"label": "week", "value": "week"}],
                                value=by, className="by-toggle", inline=True),
             ]),
@@ -104,7 +106,9 @@ def register(app: Any, api_url: str) -> None:
         findings = found.result()
         cards = [qa_panels.beside(trend_card(d, by_kpi[d["id"]], partials.get((d["id"], "trust"))), d["id"], findings)
                  for d in definitions if d["id"] in by_kpi]
-        return [html.Section(summary_grid(definitions, charts, _scope_caption(by, charts)), className="card summary-card"),
+        return [html.H2("Summary", className="visually-hidden"),
+                html.Section(summary_grid(definitions, charts, _scope_caption(by, charts)), className="card summary-card"),
+                html.H2(f"Each KPI by {by}", id="trends-charts-head"),
                 html.Div(cards, className="charts")], f"/book?month={month}"
 
     @app.callback(Output("trends-services", "children"), Input("trends-kpi", "value"), Input("trends-month", "value"),

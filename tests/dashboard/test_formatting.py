@@ -33,20 +33,37 @@ def test_change_says_better_or_worse_by_polarity() -> None:
     assert change(None, 5, "%", "higher")["verdict"] == "none"
 
 
-def _status(finished: str, failed: bool = False) -> dict:
-    return {"extract_date": "2025-11-24", "last_good_load": {"finished_at": finished},
-            "failed_since_last_good": failed, "last_failed_load": {"message": "teams.csv is missing"} if failed else None}
+def _status(finished: str, failed: bool = False, extracted: str | None = None) -> dict:
+    return {"extract_date": "2025-11-24",
+            "last_good_load": {"finished_at": finished, **({"extracted_at": extracted} if extracted else {})},
+            "failed_since_last_good": failed,
+            "last_failed_load": {"run_id": "r9", "started_at": "2025-11-25T07:00:00Z", "finished_at": "2025-11-25T07:01:00Z",
+                                 "message": "teams.csv is missing"} if failed else None}
 
 
 def test_freshness_turns_amber_then_red_with_age() -> None:
     now = dt.datetime(2025, 11, 25, 12, tzinfo=dt.UTC)
     assert freshness(_status("2025-11-25T06:00:00Z"), now, 26, 50)[0] == "green"
-    level, sentence = freshness(_status("2025-11-24T06:00:00Z"), now, 26, 50)  # 30 hours
-    assert level == "amber" and "30 hours ago" in sentence
+    level, sentence, detail = freshness(_status("2025-11-24T06:00:00Z"), now, 26, 50)  # 30 hours
+    assert level == "amber" and "30 hours ago" in sentence and detail is None
     assert freshness(_status("2025-11-22T06:00:00Z"), now, 26, 50)[0] == "red"  # 78 hours
-    level, sentence = freshness(_status("2025-11-25T06:00:00Z", failed=True), now, 26, 50)
-    assert level == "amber" and "teams.csv is missing" in sentence
     assert freshness({"last_good_load": None}, now, 26, 50)[0] == "red"
+
+
+def test_freshness_says_a_failed_load_plainly_with_the_detail_apart() -> None:
+    now = dt.datetime(2025, 11, 25, 12, tzinfo=dt.UTC)
+    level, sentence, detail = freshness(_status("2025-11-25T06:00:00Z", failed=True), now, 26, 50)
+    assert level == "amber" and "could not be loaded (25 November 2025 at 07:01)" in sentence
+    assert "teams.csv" not in sentence and detail == "Load r9 failed: teams.csv is missing"
+
+
+def test_freshness_judges_the_extracts_age_too_in_london_time() -> None:
+    """Loaded an hour ago, but the extract was taken 3 days before: not up to date. Times are London's
+    (British Summer Time in July: 06:00 UTC reads 07:00)."""
+    now = dt.datetime(2025, 7, 25, 12, tzinfo=dt.UTC)
+    level, sentence, _ = freshness(_status("2025-07-25T11:00:00Z", extracted="2025-07-22T06:00:00Z"), now, 26, 50)
+    assert level == "red" and "extract was taken 78 hours ago" in sentence
+    assert "taken 22 July 2025 at 07:00, loaded 25 July 2025 at 12:00" in sentence
 
 
 def test_weeks_months_and_scopes() -> None:
