@@ -88,6 +88,8 @@ class ApiClient:
         except httpx.HTTPError as exc:
             raise ApiProblem(0, f"The dashboard could not reach the kpidash API ({type(exc).__name__}): try again "
                              "in a minute; if it goes on, tell the service desk.") from None
+        if response.status_code == 401 and path != "/auth/login":  # never the API's how-to-sign-in words
+            raise ApiProblem(401, _ADVICE[401])
         if response.status_code >= 400:
             raise ApiProblem(response.status_code, _message(response))
         return response
@@ -191,6 +193,17 @@ class ApiClient:
 
     def qa_page(self, month: str, level: str = "trust", unit: str | None = None) -> dict[str, Any]:
         return self._get("/qa/page", {"month": month, "level": level, "unit": unit})
+
+
+def problem_words(what: str, exc: ApiProblem) -> Any:
+    """What went wrong, for the page: "<what>: <the API's reason>", or, when the session has ended, that and a
+    link to sign in again (never the API's own instructions for signing in)."""
+    from dash import html
+
+    if exc.status == 401:
+        return [f"{what}: your session has ended. ", html.A("Sign in again", href="/", className="signin-again"),
+                " to carry on."]
+    return f"{what}: {exc.message}"
 
 
 def _text(value: Any) -> Any:

@@ -13,7 +13,7 @@ from dash.exceptions import DependencyException
 
 from core.settings import get_settings
 from dashboard import auth
-from dashboard.api_client import ApiClient, ApiProblem
+from dashboard.api_client import ApiClient, ApiProblem, problem_words
 from dashboard.book import book_html
 from dashboard.components import records_drawer
 from dashboard.components.formatting import months_back
@@ -200,4 +200,4 @@ def qa_page_response(api: ApiClient, args: Any) -> flask.Response:
 def error_state(exc: ApiProblem) -> html.Div:
     """What happened and what to do, in place of the page."""
     return html.Div(className="state state-error", role="alert", children=[
-        html.H2("The figures could not be shown"), html.P(exc.message)])
+        html.H2("The figures could not be shown"), html.P(problem_words("Nothing could be read", exc))])

@@ -42,15 +42,34 @@
     seenOpen = open;
   }).observe(document.documentElement, { subtree: true, attributes: true, attributeFilter: ["style"] });
 })();
-// Dash's dropdown keeps a hidden, focusable input beside its button (aria-hidden, tabindex 0): a Tab stop
-// that screen readers cannot see. The button (labelled by the control's label) is the only stop we want.
+// Dash's dropdowns, made one labelled Tab stop: Dash 4 puts a hidden (aria-hidden) input in the Tab order that
+// hands focus to the button, and names the button by its value alone. Here the button itself is the Tab stop
+// and is named by the control's <label> and then its value ("Show figures for: Whole trust"); typing on it
+// filters the options (Dash's own search box, given a name here).
 (function () {
-  function untab() {
-    var targets = document.querySelectorAll(".dash-dropdown-focus-target[tabindex='0']");
-    for (var i = 0; i < targets.length; i++) { targets[i].tabIndex = -1; }
+  function mend() {
+    var targets = document.querySelectorAll(".dash-dropdown-focus-target");
+    for (var i = 0; i < targets.length; i++) {
+      if (targets[i].tabIndex !== -1) { targets[i].tabIndex = -1; }
+    }
+    var buttons = document.querySelectorAll("button.dash-dropdown[id]");
+    for (var j = 0; j < buttons.length; j++) {
+      var button = buttons[j];
+      if (button.tabIndex !== 0) { button.tabIndex = 0; }
+      var label = document.querySelector("label[for='" + button.id + "']");
+      if (!label) { continue; }
+      if (!label.id) { label.id = button.id + "-label"; }
+      var named = button.getAttribute("aria-labelledby") || "";
+      if (named.indexOf(label.id) !== 0) {
+        button.setAttribute("aria-labelledby", (label.id + " " + named.replace(label.id, "")).trim());
+      }
+    }
+    var searches = document.querySelectorAll("input.dash-dropdown-search:not([aria-label])");
+    for (var k = 0; k < searches.length; k++) { searches[k].setAttribute("aria-label", "Type to filter the choices"); }
   }
-  new MutationObserver(untab).observe(document.documentElement, { subtree: true, childList: true });
-  untab();
+  new MutationObserver(mend).observe(document.documentElement,
+    { subtree: true, childList: true, attributes: true, attributeFilter: ["tabindex", "aria-labelledby"] });
+  mend();
 })();
 // A title per view: the page's main heading (and the unit it shows, when it names one), then "kpidash",
 // so a browser tab, a bookmark and a screen reader's first words say where you are.

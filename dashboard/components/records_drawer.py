@@ -8,15 +8,24 @@ export, which a file built in the browser could do neither of."""
 
 from __future__ import annotations
 
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import dash_ag_grid as dag
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
-from dashboard.api_client import ApiClient, ApiProblem
+from dashboard.api_client import ApiClient, ApiProblem, problem_words
 from dashboard.auth import request_token
+from dashboard.components.formatting import long_date, unit_label
+
+_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpidash-drawer")
 
 HIDDEN = {"display": "none"}
+# The grid is one Tab stop: arrow keys move between its cells and headers, Tab and Shift+Tab leave it (WCAG
+# 2.1.1; AG Grid's default tabs through every cell).
+GRID_OPTIONS = {"ensureDomOrder": True, "suppressCellFocus": False, "tabToNextCell": {"function": "false"},
+                "tabToNextHeader": {"function": "false"}}
 SHOWN = {"display": "flex"}
 
 
@@ -48,8 +57,8 @@ def drawer() -> html.Div:
                 dcc.Loading(dag.AgGrid(
                     id="drawer-grid", rowData=[], columnDefs=[],
                     defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 110},
-                    dashGridOptions={"pagination": True, "paginationPageSize": 20, "ensureDomOrder": True,
-                                     "suppressCellFocus": False},
+                    dashGridOptions=GRID_OPTIONS | {"pagination": True, "paginationPageSize": 20},
+                    rowClassRules={"row-fails": "params.data.fails === '✖ Yes'"},
                     style={"height": "58vh", "width": "100%"},
                 )),
                 dcc.Store(id="drawer-request"),
@@ -60,15 +69,92 @@ def drawer() -> html.Div:
     )
 
 
-def column_defs(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A column per key of the records, in the API's order, with readable headers."""
+# The columns a manager acts on first (the child, who holds the case, which team, then the dates and working
+# days that decide it), the ids that join to the case-management system after them.
+FIRST = ("child_id", "worker_name", "team_name")
+LAST = ("counted_in", "record_type", "record_id", "worker_id", "team_id", "team_unit", "service_unit")
+HEADERS = {"child_id": "Child", "worker_name": "Worker", "team_name": "Team", "fails": "Counts against the figure",
+           "counted_in": "Counted in", "record_type": "Record type", "record_id": "Record id", "worker_id": "Worker id",
+           "team_id": "Team id", "team_unit": "Team (as counted)", "service_unit": "Service (as counted)",
+           "working_days": "Working days", "hours": "Hours"}
+FAILS = "✖ Yes"
+
+
+def header(key: str) -> str:
+    """A column's heading as a reader says it: "Referral date", "Working days", "Team id"."""
+    return HEADERS.get(key) or key.replace("_", " ").capitalize()
+
+
+def ordered_keys(records: list[dict[str, Any]]) -> list[str]:
     keys = list(dict.fromkeys(k for r in records[:50] for k in r))
-    return [{"field": k, "headerName": k.replace("_", " ").capitalize()} for k in keys]
+    first = [k for k in ("fails", *FIRST) if k in keys]
+    last = [k for k in LAST if k in keys]
+    return first + [k for k in keys if k not in first and k not in last] + last
+
+
+def column_defs(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A column per key of the records with readable headers, the child, worker and team first, ids last."""
+    return [{"field": k, "headerName": header(k)} for k in ordered_keys(records)]
+
+
+def failing_first(records: list[dict[str, Any]], measure: str | None, polarity: str | None) -> list[dict[str, Any]]:
+    """A rate's records with those that count against it first and marked: for a rate where higher is better
+    (within timescale) the records only in its denominator; where lower is better (re-referrals), those in
+    its numerator. Other KPIs' records as they come."""
+    if measure != "rate" or polarity not in ("higher", "lower"):
+        return records
+    against = "denominator" if polarity == "higher" else "numerator"
+    marked = [{"fails": FAILS if r.get("counted_in") == against else "No", **r} for r in records]
+    return sorted(marked, key=lambda r: r["fails"] != FAILS)  # stable: the API's order within each
+
+
+def with_names(records: list[dict[str, Any]], team_names: dict[str, str],
+               worker_names: dict[str, str]) -> list[dict[str, Any]]:
+    """Each record with its worker's and team's names beside their ids (UNKNOWN: "Team not recorded")."""
+    out = []
+    for r in records:
+        team = r.get("team_unit") or r.get("team_id")
+        extra = {"team_name": unit_label("team", team, team_names)} if team else {}
+        if r.get("worker_id"):
+            extra["worker_name"] = worker_names.get(r["worker_id"], "")
+        out.append({**extra, **r})
+    return out
+
+
+def count_words(total: int) -> str:
+    return "1 record" if total == 1 else f"{total:,} records"
+
+
+def period_words(kind: str | None, date_from: str, date_to: str) -> str:
+    """A stock KPI is counted on one day ("as at 24 November 2025"); a flow KPI over a period."""
+    to = long_date(dt.date.fromisoformat(date_to))
+    if kind == "stock" or date_from == date_to:
+        return f"as at {to}"
+    return f"from {long_date(dt.date.fromisoformat(date_from))} to {to}"
+
+
+def title_for(definition: dict[str, Any] | None, kpi: str, level: str, unit: str, team_names: dict[str, str]) -> str:
+    """The dialog's title: the KPI's name as its tile says it, and the unit by name ("Cases allocated: Whole trust")."""
+    name = (definition or {}).get("title") or kpi.replace("_", " ").capitalize()
+    return f"{name}: {unit_label(level, unit, team_names)}"
 
 
 def fetch(api: ApiClient, request: dict[str, Any]) -> dict[str, Any]:
     return api.records(request["kpi"], unit=request["unit"], level=request["level"],
                        date_from=request.get("from"), date_to=request.get("to"))
+
+
+def _worker_names(api: ApiClient, teams: set[str], as_at: str | None) -> dict[str, str]:
+    """worker id -> name, from the caseload lists of the records' teams (read in parallel)."""
+    day = dt.date.fromisoformat(as_at) if as_at else None
+    jobs = [_pool.submit(api.team_workers, t, day) for t in sorted(teams) if t and t != "UNKNOWN"][:40]
+    names: dict[str, str] = {}
+    for job in jobs:
+        try:
+            names.update({w["worker_id"]: w["worker_name"] for w in job.result()})
+        except ApiProblem:
+            continue  # a team outside the reader's scope: its workers' ids stay, without names
+    return names
 
 
 def register(app: Any, api_url: str) -> None:
@@ -85,15 +171,26 @@ def register(app: Any, api_url: str) -> None:
         if trigger == "drawer-close" or not isinstance(trigger, dict) or not any(clicks + more):
             return HIDDEN, no_update, no_update, no_update, no_update, no_update
         request = {"kpi": trigger["kpi"], "level": trigger["level"], "unit": trigger["unit"], "to": extract_date}
-        title = f"{trigger['kpi'].replace('_', ' ').capitalize()}: {trigger['unit']}"
+        api = ApiClient(api_url, request_token())
+        definitions, teams = _pool.submit(api.definitions), _pool.submit(api.teams)
         try:
-            page = fetch(ApiClient(api_url, request_token()), request)
+            page = fetch(api, request)
+            definition = next((d for d in definitions.result() if d["id"] == request["kpi"]), None)
+            team_names = {t["team_id"]: t["team_name"] for t in teams.result()}
         except ApiProblem as exc:
-            return SHOWN, title, f"These records cannot be shown: {exc.message}", [], [], None
+            title = title_for(None, request["kpi"], request["level"], request["unit"], {})
+            return SHOWN, title, problem_words("These records cannot be shown", exc), [], [], None
+        title = title_for(definition, request["kpi"], request["level"], request["unit"], team_names)
         records = page["records"]
-        shown = (f"{page['total']} records from {page['from']} to {page['to']}"
+        workers = _worker_names(api, {r.get("team_unit") or r.get("team_id") for r in records}, extract_date)
+        records = failing_first(with_names(records, team_names, workers), (definition or {}).get("measure"),
+                                (definition or {}).get("polarity"))
+        when = period_words((definition or {}).get("kind"), page["from"], page["to"])
+        shown = (f"{count_words(page['total'])} {when}"
                  + (f" (first {len(records)} shown; download for all)" if page["total"] > len(records) else "")
-                 if records else "No records: nothing is counted in this figure for this period.")
+                 + (f"; {sum(r.get('fails') == FAILS for r in records):,} count against the figure and are listed first"
+                    if records and "fails" in records[0] else "") + "."
+                 if records else f"No records {when}: nothing is counted in this figure.")
         if page.get("withheld"):
             shown += (f" {page['withheld']} more of this worker's records belong to teams outside what you may see "
                       "and are not listed.")
@@ -111,5 +208,5 @@ def register(app: Any, api_url: str) -> None:
                 request["kpi"], file_format, unit=request["unit"], level=request["level"],
                 date_from=request.get("from"), date_to=request.get("to"))
         except ApiProblem as exc:
-            return no_update, f"The file could not be made: {exc.message}"
+            return no_update, problem_words("The file could not be made", exc)
         return dcc.send_bytes(data, f"kpidash-{request['kpi']}-{request['unit']}.{file_format}"), no_update

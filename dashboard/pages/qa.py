@@ -173,7 +173,8 @@ def register(app: Any, api_url: str) -> None:
         links = (page_link(month, level, unit, "html"), page_link(month, level, unit, "pdf"))
         user = current_user(api_url)
         if user is None:
-            return html.P("Your session has ended: sign in again.", role="alert"), *links
+            return html.P(["Your session has ended. ", html.A("Sign in again", href="/", className="signin-again"), "."],
+                          role="alert"), *links
         api = ApiClient(api_url, request_token())
         try:
             as_at = month_end(month, dt.date.fromisoformat(extract_date))

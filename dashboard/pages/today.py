@@ -145,7 +145,8 @@ def register(app: Any, api_url: str) -> None:
         api = ApiClient(api_url, request_token())
         user = current_user(api_url)
         if user is None:
-            return html.P("Your session has ended: sign in again.", role="alert"), None
+            return html.P(["Your session has ended. ", html.A("Sign in again", href="/", className="signin-again"), "."],
+                          role="alert"), None
         level, unit = parse_scope(scope)
         try:
             as_at = dt.date.fromisoformat(extract_date) if extract_date else dt.date.fromisoformat(api.status()["extract_date"])

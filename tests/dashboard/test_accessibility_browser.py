@@ -62,3 +62,63 @@ def test_every_page_passes_axe(browser, live_service, path: str, title: str, rea
     _check_page(s, path.strip("/"))
     assert not s.errors, s.errors
     s.close()
+
+
+def _active(s: Session) -> dict:
+    return s.page.evaluate("""() => { const a = document.activeElement;
+      return {id: a.id, inDialog: !!a.closest('#drawer .drawer'), inGrid: !!a.closest('.ag-header, .ag-body'),
+              text: (a.textContent || '').trim().slice(0, 80)}; }""")
+
+
+def test_records_dialog_passes_axe_traps_focus_and_gives_it_back(browser, live_service) -> None:
+    s = Session(browser, live_service.url)
+    s.sign_in(live_service.users["executive"])
+    opener = s.page.locator("#tile-allocation_rate button")
+    assert opener.evaluate("b => b.textContent") == "Show the children: Cases allocated"  # names its KPI
+    opener.focus()
+    s.page.keyboard.press("Enter")
+    s.page.wait_for_selector("#drawer .ag-row", timeout=20_000)
+    s.page.wait_for_load_state("networkidle")
+    assert _active(s)["id"] == "drawer-close"
+    violations = axe_violations(s.page, "#drawer")
+    s.shot("axe-records-dialog")
+    assert not violations, violations
+    # Shift+Tab from the first stop goes to the last, Tab from the last back to the first: focus stays inside
+    s.page.keyboard.press("Shift+Tab")
+    assert _active(s)["inDialog"]
+    for _ in range(40):
+        s.page.keyboard.press("Tab")
+        assert _active(s)["inDialog"], _active(s)
+    # the grid is one Tab stop: from a cell, Tab leaves the grid (arrow keys move inside it)
+    s.page.click("#drawer .ag-row[row-index='0'] .ag-cell >> nth=0")
+    assert _active(s)["inGrid"]
+    s.page.keyboard.press("ArrowRight")
+    assert _active(s)["inGrid"]
+    s.page.keyboard.press("Tab")
+    assert not _active(s)["inGrid"] and _active(s)["inDialog"], _active(s)
+    s.page.keyboard.press("Escape")
+    s.page.wait_for_selector("#drawer", state="hidden", timeout=5_000)
+    assert "allocation_rate" in s.page.evaluate("document.activeElement.id")  # back on its opener
+    assert not s.errors, s.errors
+    s.close()
+
+
+def test_scope_picker_is_labelled_and_filters_as_you_type(browser, live_service) -> None:
+    s = Session(browser, live_service.url)
+    s.sign_in(live_service.users["executive"])
+    picker = s.page.get_by_label("Show figures for")  # the label names the control
+    assert picker.evaluate("e => e.id") == "today-scope"
+    s.page.focus("#sign-out")  # Tab from the header reaches the picker (one stop, nothing hidden on the way)
+    s.page.keyboard.press("Tab")
+    assert _active(s)["id"] == "today-scope"
+    picker.focus()
+    s.page.keyboard.type(live_service.service[:5], delay=50)  # typing on the closed picker filters its choices
+    s.page.wait_for_timeout(300)
+    options = s.page.locator("[role=option]").all_inner_texts()
+    assert options and all(live_service.service[:5].lower() in o.lower() for o in options), options
+    s.page.keyboard.press("Enter")
+    s.page.wait_for_function(f"() => document.querySelector('.as-at')?.innerText.includes({live_service.service!r})",
+                             timeout=20_000)
+    s.shot("scope-picker-typed")
+    assert not s.errors, s.errors
+    s.close()
