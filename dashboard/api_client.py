@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import flask
@@ -56,8 +57,15 @@ def _http(base_url: str) -> httpx.Client:
     when the TCP connection is reused)."""
     client = _shared.get(base_url)
     if client is None:
-        client = _shared[base_url] = httpx.Client(base_url=base_url, timeout=TIMEOUT)
+        client = _shared[base_url] = httpx.Client(base_url=base_url, timeout=TIMEOUT, cookies=_no_cookies())
     return client
+
+
+def _no_cookies() -> CookieJar:
+    """A cookie jar that keeps nothing. The pool is shared by every browser the dashboard serves: a session
+    cookie the API sets on one user's sign-in must never ride along on another's (or on a signed-out
+    browser's) calls; each call carries only its own user's bearer token."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 def browser_address() -> str | None:

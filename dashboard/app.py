@@ -97,7 +97,9 @@ def create_dash_app(api_url: str | None = None) -> Dash:
     @app.callback(Output("redirect", "href"), Output("signin-message", "children"),
                   Input("signin-button", "n_clicks"), Input("signin-password", "n_submit"),
                   State("signin-username", "value"), State("signin-password", "value"), prevent_initial_call=True)
-    def sign_in_submit(_n: int, _s: int, username: str | None, password: str | None) -> tuple:
+    def sign_in_submit(clicks: int, submits: int, username: str | None, password: str | None) -> tuple:
+        if not (clicks or submits):  # the form has just been drawn: nothing was asked yet, so no error
+            return no_update, no_update
         if not username or not password:
             return no_update, "Enter your username and your password."
         try:

@@ -24,7 +24,7 @@ _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpidash-drawer")
 HIDDEN = {"display": "none"}
 # The grid is one Tab stop: arrow keys move between its cells and headers, Tab and Shift+Tab leave it (WCAG
 # 2.1.1; AG Grid's default tabs through every cell).
-GRID_OPTIONS = {"ensureDomOrder": True, "suppressCellFocus": False, "tabToNextCell": {"function": "false"},
+GRID_OPTIONS = {"ensureDomOrder": True, "suppressColumnVirtualisation": True, "suppressCellFocus": False, "tabToNextCell": {"function": "false"},
                 "tabToNextHeader": {"function": "false"}}
 SHOWN = {"display": "flex"}
 

@@ -12,9 +12,10 @@ from urllib.parse import parse_qs
 import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html, no_update
 
-from dashboard.api_client import ApiClient, ApiProblem
+from dashboard.api_client import ApiClient, ApiProblem, problem_words
 from dashboard.auth import request_token
-from dashboard.components.formatting import change, format_value, long_date, rag_word, week_bounds
+from dashboard.components.formatting import (change, default_team, format_value, long_date, page_search, rag_word,
+                                             week_bounds)
 from dashboard.components.spc_chart import partial_bounds, xmr_card
 from dashboard.pages import scope as scope_picker
 from kpis.team_pack import ACTION_LISTS
@@ -25,7 +26,7 @@ SPC_PERIODS = 24  # weeks of each KPI's chart
 
 def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search: str) -> html.Div:
     opts, _ = scope_picker.options(api, teams_only=True)
-    start = user.get("team") if user.get("role") == "team_manager" else (opts[0]["value"] if opts else None)
+    start = default_team(user, api.teams())  # a head of service on a team of their own service
     asked = parse_qs(search.lstrip("?")).get("team", [None])[0]  # a link from Today's attention list
     start = asked if asked in {o["value"] for o in opts} else start
     return html.Div([
@@ -38,6 +39,7 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search:
             html.Button("Download the team pack (XLSX)", id="team-pack", className="btn btn-primary", n_clicks=0),
             dcc.Loading(dcc.Download(id="team-pack-download"), type="dot", delay_show=150),
         ]),
+        html.P(id="team-pack-message", className="form-error", role="status"),
         dcc.Loading(html.Div(id="team-body", **{"aria-live": "polite"}), type="dot", delay_show=150),
         dcc.Loading(html.Div(id="team-qa", **{"aria-live": "polite"}), type="dot", delay_show=150),  # pages/qa.py
     ])
@@ -172,13 +174,18 @@ def register(app: Any, api_url: str) -> None:
             weekly_charts(data, definitions),
         ]
 
-    @app.callback(Output("team-pack-download", "data"), Input("team-pack", "n_clicks"), State("team-picker", "value"),
+    @app.callback(Output("team-pack-download", "data"), Output("team-pack-message", "children"),
+                  Input("team-pack", "n_clicks"), State("team-picker", "value"),
                   State("today-date", "data"), prevent_initial_call=True)
     def team_pack(_n: int, team_id: str | None, extract_date: str | None) -> Any:
         if not team_id or not extract_date:
-            return no_update
+            return no_update, "Choose a team first."
         try:
             pack = ApiClient(api_url, request_token()).team_pack(team_id, dt.date.fromisoformat(extract_date))
-        except ApiProblem:
-            return no_update
-        return dcc.send_bytes(pack, f"kpidash-team-pack-{team_id}-{extract_date}.xlsx")
+        except ApiProblem as exc:  # a download that fails says why
+            return no_update, problem_words("The team pack could not be made", exc)
+        return dcc.send_bytes(pack, f"kpidash-team-pack-{team_id}-{extract_date}.xlsx"), ""
+
+    @app.callback(Output("url", "search", allow_duplicate=True), Input("team-picker", "value"), prevent_initial_call=True)
+    def team_in_address(team_id: str | None) -> str:
+        return page_search({"team": team_id})

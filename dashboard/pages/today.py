@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
+from urllib.parse import parse_qs
 
 from dash import Input, Output, State, dcc, html
 
@@ -16,7 +17,7 @@ from dashboard.components import banner
 from dashboard.components.attention import attention_items, attention_list
 from dashboard.components.charts import sparkline_alt, sparkline_svg, svg_data_uri
 from dashboard.components.formatting import (change, default_scope, format_value, long_date, row_value, may_see_records,
-                                             parse_scope, rag_word)
+                                             page_search, parse_scope, rag_word, scope_from_query, scope_query)
 from dashboard.components.records_drawer import open_button
 from dashboard.components.spc_icons import variation_badge
 from dashboard.components.spc_words import headline
@@ -31,15 +32,17 @@ _pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="kpidash-today")
 _attention_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpidash-attention")  # the tiles never queue
 
 
-def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search: str) -> html.Div:
+def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search: str) -> html.Div:
     opts, _ = scope_picker.options(api)
+    asked = scope_from_query(parse_qs(search.lstrip("?")))  # a reloaded or shared view: ?service=..., ?team=...
+    start = asked if asked in {o["value"] for o in opts} else default_scope(user)
     return html.Div([
         banner.freshness_banner(status),
         html.Div(className="page-head", children=[
             html.H1("Today"),
             html.Div(className="control", children=[
                 html.Label("Show figures for", htmlFor="today-scope"),
-                dcc.Dropdown(id="today-scope", options=opts, value=default_scope(user), clearable=False,
+                dcc.Dropdown(id="today-scope", options=opts, value=start, clearable=False,
                              searchable=True, className="dropdown"),
             ]),
         ]),
@@ -139,6 +142,11 @@ def attention(own: list[dict], concerns: list[dict], definitions: list[dict[str,
 
 
 def register(app: Any, api_url: str) -> None:
+    @app.callback(Output("url", "search", allow_duplicate=True), Input("today-scope", "value"), prevent_initial_call=True)
+    def scope_in_address(scope: str) -> str:
+        """The scope in the address, so the view can be reloaded, bookmarked and shared."""
+        return page_search(scope_query(scope))
+
     @app.callback(Output("today-tiles", "children"), Output("today-attention", "children"), Input("today-scope", "value"),
                   State("today-date", "data"))
     def show_tiles(scope: str, extract_date: str | None) -> Any:
