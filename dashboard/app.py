@@ -15,7 +15,7 @@ from core.settings import get_settings
 from dashboard import auth
 from dashboard.api_client import ApiClient, ApiProblem, problem_words
 from dashboard.book import book_html
-from dashboard.components import records_drawer
+from dashboard.components import banner, records_drawer
 from dashboard.components.formatting import months_back
 from dashboard.pages import qa, sign_in, team, today, trends
 
@@ -92,7 +92,9 @@ def create_dash_app(api_url: str | None = None) -> Dash:
             status = api.status()
         except ApiProblem as exc:
             return error_state(exc), _nav(pathname), box, None
-        return page.layout(api, user, status, search or ""), _nav(pathname), box, status.get("extract_date")
+        # the freshness banner on every page: how old these figures are is part of reading any of them
+        return (html.Div([banner.freshness_banner(status), page.layout(api, user, status, search or "")]),
+                _nav(pathname), box, status.get("extract_date"))
 
     @app.callback(Output("redirect", "href"), Output("signin-message", "children"),
                   Input("signin-button", "n_clicks"), Input("signin-password", "n_submit"),

@@ -72,6 +72,9 @@ def london_time(value: str | dt.datetime) -> str:
 
 
 def _hours(hours: float) -> str:
+    """An age as people say it: "an hour", "30 hours", from three days on "5 days"."""
+    if hours >= 72:
+        return f"{hours / 24:,.0f} days"
     return f"{hours:.0f} hours" if hours >= 2 else "an hour"
 
 

@@ -30,7 +30,7 @@ def not_loaded(note: str) -> html.P:
 
 
 def _rag(row: dict[str, Any]) -> html.Span:
-    word, icon = rag_word(row.get("rag"))
+    word, icon = rag_word(row.get("rag"), row.get("target"))
     return html.Span([html.Span(icon, **{"aria-hidden": "true"}), " ", word], className=f"rag rag-{row.get('rag') or 'none'}")
 
 

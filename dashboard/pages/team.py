@@ -102,7 +102,7 @@ def summary_table(rows: list[dict[str, Any]], polarity: dict[str, str | None]) -
     for r in rows:
         uom = r["unit_of_measure"]
         c = change(r["this"], r["last"], uom, polarity.get(r["kpi"]))
-        word, icon = rag_word(r["rag"])
+        word, icon = rag_word(r["rag"], r["target"])
         body.append(html.Tr([
             html.Th(r["title"], scope="row"), html.Td(format_value(r["this"], uom), className="num"),
             html.Td(format_value(r["last"], uom), className="num"),
@@ -147,6 +147,17 @@ def action_grid(heading: str, kpi: str, data: dict[str, Any]) -> html.Section:
         html.H3([heading, html.Span(f" {len(records)}" if not data["note"] else "", className="count")]), content])
 
 
+def week_words(monday: dt.date, as_at: dt.date) -> str:
+    """The week shown, and whether it is over: a week to Wednesday is 3 days of 7, its counts not yet comparable
+    with last week's whole week."""
+    days = (as_at - monday).days + 1
+    text = f"Week from Monday {long_date(monday)} to {long_date(as_at)}"
+    if days < 7:
+        return (f"{text}: a partial week ({days} of 7 days so far), so this week's counts of events are not yet "
+                "comparable with last week's.")
+    return text + "."
+
+
 def register(app: Any, api_url: str) -> None:
     @app.callback(Output("team-body", "children"), Input("team-picker", "value"), State("today-date", "data"))
     def show_team(team_id: str | None, extract_date: str | None) -> Any:
@@ -161,7 +172,7 @@ def register(app: Any, api_url: str) -> None:
             return html.Div(className="state state-error", role="alert",
                             children=[html.H2("The team's figures could not be shown"), html.P(exc.message)])
         return [
-            html.P(f"Week from Monday {long_date(data['monday'])} to {long_date(data['as_at'])}.", className="as-at"),
+            html.P(week_words(data["monday"], data["as_at"]), className="as-at", id="team-week"),
             html.Div(className="two-col", children=[
                 html.Section(className="card", children=[summary_table(data["summary"], polarity)]),
                 html.Section(className="card", children=[workers_table(data["workers"])]),

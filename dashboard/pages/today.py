@@ -13,9 +13,8 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import current_user, request_token
-from dashboard.components import banner
 from dashboard.components.attention import attention_items, attention_list
-from dashboard.components.charts import sparkline_alt, sparkline_svg, svg_data_uri
+from dashboard.components.charts import month_to_date, sparkline_alt, sparkline_svg, svg_data_uri
 from dashboard.components.formatting import (change, default_scope, format_value, long_date, row_value, may_see_records,
                                              page_search, parse_scope, rag_word, scope_from_query, scope_query)
 from dashboard.components.records_drawer import open_button
@@ -28,6 +27,7 @@ DAILY_KPIS = ("allocation_rate", "unallocated_cases", "average_caseload", "asses
               "rhi_offered_within_72h", "re_referral_rate")
 MONTH_TO_DATE = {"icpc_within_15wd", "rhi_offered_within_72h", "re_referral_rate"}
 SPC_BY, SPC_PERIODS = "week", 24  # Today reads the weekly charts: they show a change within weeks
+CO_WORKED = "A child worked by two workers counts once in each worker's caseload."
 _pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="kpidash-today")
 _attention_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpidash-attention")  # the tiles never queue
 
@@ -37,7 +37,6 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search:
     asked = scope_from_query(parse_qs(search.lstrip("?")))  # a reloaded or shared view: ?service=..., ?team=...
     start = asked if asked in {o["value"] for o in opts} else default_scope(user)
     return html.Div([
-        banner.freshness_banner(status),
         html.Div(className="page-head", children=[
             html.H1("Today"),
             html.Div(className="control", children=[
@@ -72,7 +71,7 @@ def tile_data(api: ApiClient, level: str, unit: str | None, as_at: dt.date,
         row = now.get(kpi)
         if row is None:
             continue
-        series = days.get(kpi, [])
+        series = month_to_date(days.get(kpi, [])) if kpi in MONTH_TO_DATE else days.get(kpi, [])
         out.append({**row, "yesterday": yesterday.get(kpi, {}).get("value"), "week_ago": week.get(kpi, {}).get("value"),
                     "days": [r["period_start"] for r in series], "series": [r["value"] for r in series],
                     "month_to_date": kpi in MONTH_TO_DATE, "before": before, "as_at": as_at, "spc": spc.get(kpi)})
@@ -88,7 +87,7 @@ def _daily(api: ApiClient, level: str, unit: str | None, as_at: dt.date) -> dict
 
 
 def tile(data: dict[str, Any], polarity: str | None, records_allowed: bool, level: str, unit: str) -> html.Article:
-    word, icon = rag_word(data.get("rag"))
+    word, icon = rag_word(data.get("rag"), data.get("target"))  # "Not rated" beside a target, never "No target"
     rag = data.get("rag") or "none"
     uom = data.get("unit_of_measure")
     changes = []
@@ -98,7 +97,8 @@ def tile(data: dict[str, Any], polarity: str | None, records_allowed: bool, leve
         changes.append(html.Li([html.Span(f"Since {label}: "),
                                 html.Span(f"{c['arrow']} {c['text']}{verdict}", className=f"delta delta-{c['verdict']}")]))
     target = data.get("target")
-    spark_alt = sparkline_alt(data.get("title") or data["kpi"], data["series"], data["days"])
+    spark_alt = sparkline_alt((data.get("title") or data["kpi"]) + (", month to date" if data["month_to_date"] else ""),
+                              data["series"], data["days"])
     detail = (f"{data['numerator']} of {data['denominator']:g}" if uom == "%" and data.get("denominator") else
               f"{data['numerator']} children / {data['denominator']:.1f} FTE" if uom == "cases per FTE" and data.get("denominator")
               else None)
@@ -115,6 +115,7 @@ def tile(data: dict[str, Any], polarity: str | None, records_allowed: bool, leve
             f"Target {format_value(target, uom)}" if target is not None else "No target",
             f" · {detail}" if detail else "",
             " · month to date" if data["month_to_date"] else ""]),
+        html.P(CO_WORKED, className="small muted caseload-note") if uom == "cases per FTE" else None,
         variation_badge(data["spc"], SPC_BY, size=28) if data.get("spc") else None,
         html.P(headline(data["spc"]).capitalize() + " (weekly chart)", className="small spc-reason")
         if data.get("spc") and headline(data["spc"]) else None,

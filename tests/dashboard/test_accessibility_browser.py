@@ -5,6 +5,8 @@ picker labelled and filtered by typing, one visible focus style, nothing focusab
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from axe import axe_violations
 from test_pages_browser import CHROMIUM, Session, browser  # noqa: F401  (browser: a fixture)
@@ -59,6 +61,8 @@ def test_every_page_passes_axe(browser, live_service, path: str, title: str, rea
     s.page.wait_for_selector(ready, timeout=60_000)
     s.page.wait_for_load_state("networkidle")
     assert s.page.title().startswith(title) and s.page.title().endswith("· kpidash")
+    # the freshness banner on every page, in the trust's (London) time
+    assert re.search(r"taken \d{1,2} [A-Z][a-z]+ \d{4} at \d\d:\d\d", s.page.inner_text("#freshness"))
     _check_page(s, path.strip("/"))
     assert not s.errors, s.errors
     s.close()

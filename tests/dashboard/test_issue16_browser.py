@@ -117,3 +117,32 @@ def test_a_head_of_service_starts_on_their_service_and_the_view_is_in_the_addres
     s.shot("address-holds-the-view")
     assert not s.errors, s.errors
     s.close()
+
+
+def test_tiles_are_consistent_figures(browser, live_service) -> None:
+    s = Session(browser, live_service.url)
+    s.sign_in(live_service.users["executive"])
+    api = {r["kpi"]: r for r in live_service.get("/api/v1/kpis", fields="all").json()}
+    for tile in s.page.query_selector_all(".tile"):
+        text = tile.inner_text()
+        kpi = tile.get_attribute("id").removeprefix("tile-")
+        assert not ("No target" in text and "Target " in text), text  # never both at once
+        assert not re.search(r"(up|down) 0(\.0)?( pts)?\b", text), text  # a change too small to show is "no change"
+        if api[kpi]["rag"]:
+            assert api[kpi]["rag"] in tile.get_attribute("class")
+    assert "counts once in each worker's caseload" in s.page.inner_text("#tile-average_caseload")
+    alt = s.page.get_attribute("#tile-icpc_within_15wd img.spark", "alt")
+    assert ", month to date, daily for the last 30 days" in alt  # the sparkline of a month-to-date rate
+    last = float(re.search(r"to ([\d.]+) on [\d-]+;", alt).group(1))
+    assert abs(last - api["icpc_within_15wd"]["value"]) < 0.01, (alt, api["icpc_within_15wd"])  # ends on the tile
+    s.shot("today-consistent-tiles")
+    s.page.click("text=Team")
+    s.page.wait_for_selector("#team-summary", timeout=20_000)
+    extract = live_service.get("/api/v1/status").json()["extract_date"]
+    import datetime as dt
+
+    if dt.date.fromisoformat(extract).weekday() != 6:  # the sample's week is not over on its extract date
+        assert "a partial week" in s.page.inner_text("#team-week")
+    assert "No target" not in s.page.inner_text("#team-summary") or "Target" not in s.page.inner_text("#team-summary")
+    assert not s.errors, s.errors
+    s.close()
