@@ -22,7 +22,7 @@ from core.appdb import load_models
 
 AUDIT_TABLE = "audit_log"
 # a view, a file, a run's rejected rows, a sign-in; data removed (retention), backed up, restored
-EVENTS = ("records", "export", "rejects", "login_failed", "prune", "backup", "restore")
+EVENTS = ("records", "export", "rejects", "login_failed", "prune", "backup", "restore", "user_change")
 CHANNELS = ("api", "dashboard", "cli", "scheduler")
 
 # C0 and C1 controls, DEL, line and paragraph separators, and bidirectional overrides (which can make a
