@@ -202,6 +202,33 @@ class ApiClient:
     def qa_page(self, month: str, level: str = "trust", unit: str | None = None) -> dict[str, Any]:
         return self._get("/qa/page", {"month": month, "level": level, "unit": unit})
 
+    # administration (admins only: the API checks, and audits every change)
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        return self._get("/runs", {"limit": limit})
+
+    def run_issues(self, run_id: str, severity: str = "all") -> dict[str, Any]:
+        return self._get(f"/runs/{run_id}/rejects", {"severity": severity, "page_size": 1000})
+
+    def users(self) -> list[dict[str, Any]]:
+        return self._get("/users")
+
+    def audit(self, limit: int = 200, username: str | None = None,
+              event: str | None = None) -> list[dict[str, Any]]:
+        return self._get("/audit", {"limit": limit, "username": username, "event": event})
+
+    def add_user(self, username: str, role: str, team: str | None = None,
+                 service: str | None = None) -> dict[str, Any]:
+        return self._send("POST", "/users", json={"username": username, "role": role, "team": team,
+                                                   "service": service}).json()
+
+    def change_user(self, username: str, action: str) -> dict[str, Any]:
+        """action: disable, enable or password (a new one, shown once)."""
+        return self._send("POST", f"/users/{username}/{action}").json()
+
+    def change_role(self, username: str, role: str, team: str | None = None,
+                    service: str | None = None) -> dict[str, Any]:
+        return self._send("PUT", f"/users/{username}/role", json={"role": role, "team": team, "service": service}).json()
+
 
 def problem_words(what: str, exc: ApiProblem) -> Any:
     """What went wrong, for the page: "<what>: <the API's reason>", or, when the session has ended, that and a

@@ -17,10 +17,10 @@ from dashboard.api_client import ApiClient, ApiProblem, problem_words
 from dashboard.book import book_html
 from dashboard.components import banner, records_drawer
 from dashboard.components.formatting import months_back
-from dashboard.pages import qa, sign_in, team, today, trends
+from dashboard.pages import admin, qa, sign_in, team, today, trends
 
 ASSETS = Path(__file__).parent / "assets"
-PAGES = {"/": today, "/today": today, "/team": team, "/trends": trends, "/qa": qa}
+PAGES = {"/": today, "/today": today, "/team": team, "/trends": trends, "/qa": qa, "/admin": admin}
 # The page's language (screen readers pronounce British English); the title follows each view (keyboard.js).
 INDEX = """<!DOCTYPE html>
 <html lang="en-GB">
@@ -59,10 +59,12 @@ def shell() -> html.Div:
     ])
 
 
-def _nav(pathname: str) -> list[Any]:
+def _nav(pathname: str, role: str | None = None) -> list[Any]:
+    """The pages, the current one marked; Admin for admins only."""
     current = "/today" if pathname == "/" else pathname
+    pages = NAV + ((("/admin", "Admin"),) if role == "admin" else ())
     return [dcc.Link([label, html.Span(" (current page)", className="visually-hidden")] if href == current else label,
-                     href=href, className="nav-link active" if href == current else "nav-link") for href, label in NAV]
+                     href=href, className="nav-link active" if href == current else "nav-link") for href, label in pages]
 
 
 def create_dash_app(api_url: str | None = None) -> Dash:
@@ -87,14 +89,14 @@ def create_dash_app(api_url: str | None = None) -> Dash:
         page = PAGES.get(pathname)
         if page is None:
             return (html.Div([html.H1("Page not found"), html.P(["There is no page ", html.Code(pathname),
-                    ". ", dcc.Link("Go to Today", href="/today")])]), _nav(pathname), box, None)
+                    ". ", dcc.Link("Go to Today", href="/today")])]), _nav(pathname, user["role"]), box, None)
         try:
             status = api.status()
         except ApiProblem as exc:
-            return error_state(exc), _nav(pathname), box, None
+            return error_state(exc), _nav(pathname, user["role"]), box, None
         # the freshness banner on every page: how old these figures are is part of reading any of them
         return (html.Div([banner.freshness_banner(status), page.layout(api, user, status, search or "")]),
-                _nav(pathname), box, status.get("extract_date"))
+                _nav(pathname, user["role"]), box, status.get("extract_date"))
 
     @app.callback(Output("redirect", "href"), Output("signin-message", "children"),
                   Input("signin-button", "n_clicks"), Input("signin-password", "n_submit"),
@@ -128,6 +130,7 @@ def create_dash_app(api_url: str | None = None) -> Dash:
     trends.register(app, api_url)
     records_drawer.register(app, api_url)
     qa.register(app, api_url)
+    admin.register(app, api_url)
 
     @app.server.before_request
     def not_an_api_path() -> flask.Response | None:
