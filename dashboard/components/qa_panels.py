@@ -8,7 +8,7 @@ from typing import Any
 
 from dash import html
 
-from dashboard.components.formatting import format_value, rag_word
+from dashboard.components.formatting import format_value, rag_word, unit_label
 from dashboard.components.qa_html import DOMAIN_WORDS, GRADE_WORDS, findings_sentences
 from dashboard.components.records_drawer import open_button
 
@@ -90,7 +90,7 @@ def by_unit_table(rows: list[dict[str, Any]], teams: dict[str, str]) -> Any:
     head = html.Thead(html.Tr([html.Th("Service or team", scope="col")] + [html.Th(t, scope="col") for _, t in BY_UNIT]))
     body = []
     for (level, unit), figs in units.items():
-        name = f"{teams.get(unit, unit)} ({unit})" if level == "team" else unit
+        name = unit_label(level, unit, teams)  # UNKNOWN reads "Team not recorded"
         cells = [html.Td([format_value(figs[k]["value"], figs[k]["unit_of_measure"]), " ", _rag(figs[k])]
                          if k in figs else "–", className="num") for k, _ in BY_UNIT]
         body.append(html.Tr([html.Th(name if level == "team" else html.Strong(name), scope="row"), *cells]))

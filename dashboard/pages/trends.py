@@ -15,7 +15,7 @@ from dash import Input, Output, State, dcc, html
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import request_token
 from dashboard.components import qa_panels
-from dashboard.components.formatting import month_end, month_label, months_back, page_search
+from dashboard.components.formatting import month_end, month_label, months_back, page_search, unit_label
 from dashboard.components.spc_chart import anchor, partial_bounds, partial_points, xmr_card
 from dashboard.components.spc_summary import summary_grid
 
@@ -75,7 +75,7 @@ def service_multiples(definition: dict[str, Any], charts: list[dict[str, Any]],
         return html.P("No services to compare.", className="state")
     return html.Div(className="charts", children=[
         xmr_card(definition, c, partials.get((c["kpi"], c["unit"])), card_id=anchor("service", c["unit"]),
-                 heading=f"{definition['title']}: {c['unit']}", compact=True) for c in charts])
+                 heading=f"{definition['title']}: {unit_label('service', c['unit'])}", compact=True) for c in charts])
 
 
 def _scope_caption(by: str, charts: list[dict[str, Any]]) -> str:

@@ -184,3 +184,14 @@ def test_records_read_as_a_practitioner_would() -> None:
     assert failing_first(named, "count", "lower") == named
     assert ordered_keys(within) == ["fails", "child_id", "worker_name", "team_name", "referral_date", "counted_in",
                                     "record_id", "worker_id", "team_unit"]
+
+
+def test_count_axes_are_whole_plain_numbers_and_unknown_reads_team_not_recorded() -> None:
+    from dashboard.components.formatting import unit_label
+    from dashboard.components.spc_chart import _tick, nice_ticks
+
+    assert nice_ticks(0, 1.5, whole=True) == [0.0, 1.0]  # never "0.5 children"
+    assert nice_ticks(0, 1.5) == [0.0, 0.5, 1.0, 1.5]  # a rate's axis may have halves
+    assert _tick(1200.0, "count") == "1,200" and _tick(97.5, "%") == "97.5%"
+    assert unit_label("team", "UNKNOWN") == "Team not recorded"
+    assert unit_label("team", "T01", {"T01": "MASH"}) == "MASH (T01)"
