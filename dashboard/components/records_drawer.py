@@ -2,21 +2,27 @@
 Opened from a Today tile or a Team action list; the API decides who may see what and audits every
 request, and its refusal is shown as written.
 
-Both downloads are the API's files (`GET /kpis/{kpi}/records?format=csv|xlsx`), not the grid's own CSV
-export: the API makes every cell spreadsheet-safe (core/spreadsheet.py) and audits the download as an
-export, which a file built in the browser could do neither of."""
+Both downloads come from the API's file (`GET /kpis/{kpi}/records?format=csv`), not the grid's own CSV
+export: the API audits the download as an export, which a file built in the browser could not. The
+dashboard then lays it out for a person (readable_file): the OFFICIAL-SENSITIVE marking, the KPI's name,
+the unit and the as-at date, readable headings and the grid's column order, every cell spreadsheet-safe
+(core/spreadsheet.py)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import dash_ag_grid as dag
+import xlsxwriter
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard.api_client import ApiClient, ApiProblem, problem_words
 from dashboard.auth import request_token
+from core.spreadsheet import safe_cells, spreadsheet_safe
 from dashboard.components.formatting import long_date, unit_label
 
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpidash-drawer")
@@ -139,6 +145,50 @@ def title_for(definition: dict[str, Any] | None, kpi: str, level: str, unit: str
     return f"{name}: {unit_label(level, unit, team_names)}"
 
 
+MARKING = "OFFICIAL-SENSITIVE"
+MARKING_LINE = (f"{MARKING}: child-level personal data. Keep it within the trust's systems; do not forward it or "
+                "leave it on a shared drive.")
+
+
+def readable_file(rows: list[dict[str, Any]], file_format: str, heading: str, when: str) -> bytes:
+    """The API's download (the API audited it as an export) as a person reads it: the OFFICIAL-SENSITIVE
+    marking, what it lists and as at when, then readable column headings, the columns in the grid's order.
+    Every cell spreadsheet-safe (core.spreadsheet), written as text, never a formula."""
+    keys = ordered_keys(rows) if rows else []
+    preamble = [MARKING_LINE, heading, f"{count_words(len(rows))} {when}.", ""]
+    if file_format == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerows([[line] for line in preamble])
+        writer.writerow([header(k) for k in keys])
+        writer.writerows([safe_cells(r.get(k, "") for k in keys) for r in rows])
+        return out.getvalue().encode("utf-8-sig")
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                        "strings_to_numbers": False})
+    sheet = book.add_worksheet("Records")
+    bold, marked = book.add_format({"bold": True}), book.add_format({"bold": True, "font_color": "#b0182a"})
+    sheet.set_header(f"&C&B{MARKING}")  # on every printed page too
+    sheet.set_footer(f"&C&B{MARKING}")
+    for line, text in enumerate(preamble):
+        sheet.write_string(line, 0, text, marked if line == 0 else bold)
+    top = len(preamble)
+    for col, key in enumerate(keys):
+        sheet.write_string(top, col, header(key), bold)
+        sheet.set_column(col, col, max(12, len(header(key)) + 2))
+        for line, row in enumerate(rows, start=top + 1):
+            sheet.write_string(line, col, str(spreadsheet_safe(row.get(key) or "")))
+    sheet.freeze_panes(top + 1, 0)
+    book.close()
+    return buffer.getvalue()
+
+
+def _first_day(definition: dict[str, Any] | None, request: dict[str, Any]) -> str:
+    """The period's first day when the request named none: the month of its last day (the API's default)."""
+    to = request.get("to") or ""
+    return to if (definition or {}).get("kind") == "stock" else (to[:8] + "01" if to else "")
+
+
 def fetch(api: ApiClient, request: dict[str, Any]) -> dict[str, Any]:
     return api.records(request["kpi"], unit=request["unit"], level=request["level"],
                        date_from=request.get("from"), date_to=request.get("to"))
@@ -203,10 +253,21 @@ def register(app: Any, api_url: str) -> None:
         if not request:
             return no_update, no_update
         file_format = "csv" if ctx.triggered_id == "drawer-csv" else "xlsx"
+        api = ApiClient(api_url, request_token())
+        definitions, teams = _pool.submit(api.definitions), _pool.submit(api.teams)
         try:
-            data = ApiClient(api_url, request_token()).records_file(
-                request["kpi"], file_format, unit=request["unit"], level=request["level"],
-                date_from=request.get("from"), date_to=request.get("to"))
+            data = api.records_file(request["kpi"], "csv", unit=request["unit"], level=request["level"],
+                                    date_from=request.get("from"), date_to=request.get("to"))
+            definition = next((d for d in definitions.result() if d["id"] == request["kpi"]), None)
+            team_names = {t["team_id"]: t["team_name"] for t in teams.result()}
         except ApiProblem as exc:
             return no_update, problem_words("The file could not be made", exc)
-        return dcc.send_bytes(data, f"kpidash-{request['kpi']}-{request['unit']}.{file_format}"), no_update
+        heading = title_for(definition, request["kpi"], request["level"], request["unit"], team_names)
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+        workers = _worker_names(api, {r.get("team_unit") or r.get("team_id") for r in rows}, request.get("to"))
+        rows = failing_first(with_names(rows, team_names, workers), (definition or {}).get("measure"),
+                             (definition or {}).get("polarity"))
+        when = period_words((definition or {}).get("kind"), request.get("from") or _first_day(definition, request),
+                            request.get("to") or "")
+        name = f"kpidash-{request['kpi']}-{request['unit']}-{request.get('to') or 'latest'}.{file_format}"
+        return dcc.send_bytes(readable_file(rows, file_format, heading, when), name), no_update

@@ -149,3 +149,31 @@ def test_tiles_are_consistent_figures(browser, live_service) -> None:
     assert "No target" not in s.page.inner_text("#team-summary") or "Target" not in s.page.inner_text("#team-summary")
     assert not s.errors, s.errors
     s.close()
+
+
+def test_exports_are_marked_dated_and_readable(browser, live_service) -> None:
+    import csv
+    import io
+
+    from python_calamine import CalamineWorkbook
+
+    s = Session(browser, live_service.url)
+    s.sign_in(live_service.users["executive"])
+    _open(s, "allocation_rate")
+    total = live_service.get("/api/v1/kpis/allocation_rate/records", unit="trust").json()["total"]
+    with s.page.expect_download() as got:
+        s.page.click("#drawer-csv")
+    lines = list(csv.reader(io.StringIO(got.value.path().read_bytes().decode("utf-8-sig"))))
+    assert lines[0][0].startswith("OFFICIAL-SENSITIVE") and lines[1] == ["Cases allocated: Whole trust"]
+    assert re.match(r"^[\d,]+ records as at \d{1,2} [A-Z][a-z]+ \d{4}\.$", lines[2][0]), lines[2]
+    assert lines[2][0].startswith(f"{total:,} records")
+    assert lines[4][:2] == ["Counts against the figure", "Child"] and len(lines) == 5 + total
+    assert got.value.suggested_filename.startswith("kpidash-allocation_rate-trust-")
+    with s.page.expect_download() as got:
+        s.page.click("#drawer-xlsx")
+    sheet = CalamineWorkbook.from_path(str(got.value.path())).get_sheet_by_name("Records").to_python()
+    assert sheet[0][0].startswith("OFFICIAL-SENSITIVE") and sheet[4][1] == "Child" and len(sheet) == 5 + total
+    trail = live_service.get("/api/v1/audit", role="admin", event="export", limit=5).json()
+    assert trail[0]["kpi"] == "allocation_rate" and trail[0]["channel"] == "dashboard"  # the API audited it
+    assert not s.errors, s.errors
+    s.close()
