@@ -2,7 +2,7 @@
 Opened from a Today tile or a Team action list; the API decides who may see what and audits every
 request, and its refusal is shown as written.
 
-Both downloads come from the API's file (`GET /kpis/{kpi}/records?format=csv`), not the grid's own CSV
+Both downloads come from the API's file (`GET /kpis/{kpi}/records?format=csv|xlsx`), not the grid's own CSV
 export: the API audits the download as an export, which a file built in the browser could not. The
 dashboard then lays it out for a person (readable_file): the OFFICIAL-SENSITIVE marking, the KPI's name,
 the unit and the as-at date, readable headings and the grid's column order, every cell spreadsheet-safe
@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import dash_ag_grid as dag
+import fastexcel
 import xlsxwriter
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
@@ -159,7 +160,7 @@ def readable_file(rows: list[dict[str, Any]], file_format: str, heading: str, wh
     if file_format == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerows([[line] for line in preamble])
+        writer.writerows([[line] if line else [] for line in preamble])
         writer.writerow([header(k) for k in keys])
         writer.writerows([safe_cells(r.get(k, "") for k in keys) for r in rows])
         return out.getvalue().encode("utf-8-sig")
@@ -181,6 +182,14 @@ def readable_file(rows: list[dict[str, Any]], file_format: str, heading: str, wh
     sheet.freeze_panes(top + 1, 0)
     book.close()
     return buffer.getvalue()
+
+
+def api_rows(data: bytes, file_format: str) -> list[dict[str, Any]]:
+    """The rows of the API's CSV or XLSX download, every cell as the text the API wrote."""
+    if file_format == "csv":
+        return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    sheet = fastexcel.read_excel(data).load_sheet(0, dtypes="string")
+    return [{k: v or "" for k, v in r.items()} for r in sheet.to_arrow().to_pylist()] if sheet.height else []
 
 
 def _first_day(definition: dict[str, Any] | None, request: dict[str, Any]) -> str:
@@ -256,14 +265,14 @@ def register(app: Any, api_url: str) -> None:
         api = ApiClient(api_url, request_token())
         definitions, teams = _pool.submit(api.definitions), _pool.submit(api.teams)
         try:
-            data = api.records_file(request["kpi"], "csv", unit=request["unit"], level=request["level"],
+            data = api.records_file(request["kpi"], file_format, unit=request["unit"], level=request["level"],
                                     date_from=request.get("from"), date_to=request.get("to"))
             definition = next((d for d in definitions.result() if d["id"] == request["kpi"]), None)
             team_names = {t["team_id"]: t["team_name"] for t in teams.result()}
         except ApiProblem as exc:
             return no_update, problem_words("The file could not be made", exc)
         heading = title_for(definition, request["kpi"], request["level"], request["unit"], team_names)
-        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+        rows = api_rows(data, file_format)
         workers = _worker_names(api, {r.get("team_unit") or r.get("team_id") for r in rows}, request.get("to"))
         rows = failing_first(with_names(rows, team_names, workers), (definition or {}).get("measure"),
                              (definition or {}).get("polarity"))
