@@ -64,6 +64,11 @@ def test_every_page_passes_axe(browser, live_service, path: str, title: str, rea
     # the freshness banner on every page, in the trust's (London) time
     assert re.search(r"taken \d{1,2} [A-Z][a-z]+ \d{4} at \d\d:\d\d", s.page.inner_text("#freshness"))
     _check_page(s, path.strip("/"))
+    # no blank panel: every card, chart and tile says something, if only that there is no data
+    blank = s.page.evaluate("() => [...document.querySelectorAll('#page .card, #page .tile, #page .html-host')]"
+                            ".filter(e => e.offsetParent !== null && !e.innerText.trim() && !e.querySelector('svg, img'))"
+                            ".map(e => e.id || e.className)")
+    assert not blank, blank
     assert not s.errors, s.errors
     s.close()
 
