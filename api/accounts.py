@@ -146,6 +146,20 @@ def set_active(engine: Engine, username: str, active: bool) -> User:
     return user
 
 
+def set_role(engine: Engine, username: str, role: str, team: str | None = None, service: str | None = None) -> User:
+    """Give a user another role (and the team or service it needs); their sessions and tokens are revoked, so
+    the new scope applies from their next sign-in and never alongside the old one."""
+    check_new_user(username, role, team, service)
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise AccountError(f"There is no user called {username!r} (see `kpidash users list`).", status=404)
+        user.role, user.team, user.service = role, team, service
+        session.execute(update(Token).where(Token.user_id == user.id, Token.revoked_at.is_(None))
+                        .values(revoked_at=utcnow()))
+    return user
+
+
 def set_password(engine: Engine, username: str, password: str | None = None) -> str:
     """Give a user a new password (generated when none is given) and unlock the account."""
     password = password or new_password()

@@ -4,7 +4,6 @@ warehouse (which units exist), each refusal saying what to send instead."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
@@ -13,18 +12,16 @@ from pydantic import BeforeValidator
 
 from api.errors import ApiError
 from api.live_warehouse import Version, memoised
+from core.dates import ISO_DATE, DateProblem, check_date  # the same rule as the CLI's
 from kpis import KpiError
 
 Level = Literal["trust", "service", "team", "worker"]
-MIN_DATE = dt.date(1990, 1, 1)
-MAX_DATE = dt.date(2099, 12, 31)
 MAX_SPAN_YEARS = 10
 MAX_PERIODS = 120
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _iso_date_only(value: Any) -> Any:
-    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+    if isinstance(value, str) and not ISO_DATE.fullmatch(value):
         raise ValueError("use YYYY-MM-DD")
     return value
 
@@ -48,8 +45,10 @@ LevelParam = Annotated[Level, Query(description="trust, service, team or worker.
 
 
 def _check_date(name: str, value: dt.date) -> None:
-    if not MIN_DATE <= value <= MAX_DATE:
-        raise ApiError(422, f"{name} ({value}) is outside the dates kpidash handles ({MIN_DATE} to {MAX_DATE}).")
+    try:
+        check_date(value, name)
+    except DateProblem as exc:
+        raise ApiError(422, f"{exc}.") from None
 
 
 def resolve_period(date_from: dt.date | None, date_to: dt.date | None, extract_date: dt.date) -> tuple[dt.date, dt.date]:

@@ -1,4 +1,5 @@
-"""The `kpidash` command: one Typer app, each layer registering its own commands."""
+"""The `kpidash` command: one Typer app, each layer registering its own commands; every failure ends
+the same way (cli/errors.py: `error: ...`, exit 1 or 2, never a traceback)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from cli import (
     ops_commands,
     sample_commands,
 )
+from cli.errors import KpidashApp
 
-app = typer.Typer(
+app = KpidashApp(
     help="kpidash: live KPI dashboards for children's social care.",
     no_args_is_help=True,
     add_completion=False,

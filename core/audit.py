@@ -22,8 +22,9 @@ from core.appdb import load_models
 
 AUDIT_TABLE = "audit_log"
 # a view, a file, a run's rejected rows, a sign-in; data removed (retention), backed up, restored; the
-# board's loop: analysis written, an action agreed or changed, a board pack published
-EVENTS = ("records", "export", "rejects", "login_failed", "prune", "backup", "restore", "analysis", "action", "pack")
+# board's loop: analysis written, an action agreed or changed, a board pack published; a user added or changed
+EVENTS = ("records", "export", "rejects", "login_failed", "prune", "backup", "restore", "analysis", "action", "pack",
+          "user_change")
 CHANNELS = ("api", "dashboard", "cli", "scheduler")
 
 # C0 and C1 controls, DEL, line and paragraph separators, and bidirectional overrides (which can make a

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import flask
@@ -56,8 +57,15 @@ def _http(base_url: str) -> httpx.Client:
     when the TCP connection is reused)."""
     client = _shared.get(base_url)
     if client is None:
-        client = _shared[base_url] = httpx.Client(base_url=base_url, timeout=TIMEOUT)
+        client = _shared[base_url] = httpx.Client(base_url=base_url, timeout=TIMEOUT, cookies=_no_cookies())
     return client
+
+
+def _no_cookies() -> CookieJar:
+    """A cookie jar that keeps nothing. The pool is shared by every browser the dashboard serves: a session
+    cookie the API sets on one user's sign-in must never ride along on another's (or on a signed-out
+    browser's) calls; each call carries only its own user's bearer token."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 def browser_address() -> str | None:
@@ -88,6 +96,8 @@ class ApiClient:
         except httpx.HTTPError as exc:
             raise ApiProblem(0, f"The dashboard could not reach the kpidash API ({type(exc).__name__}): try again "
                              "in a minute; if it goes on, tell the service desk.") from None
+        if response.status_code == 401 and path != "/auth/login":  # never the API's how-to-sign-in words
+            raise ApiProblem(401, _ADVICE[401])
         if response.status_code >= 400:
             raise ApiProblem(response.status_code, _message(response))
         return response
@@ -234,6 +244,44 @@ class ApiClient:
         body = {"board_date": board_date.isoformat(), "month": month, "run_id": run_id, "snapshot": snapshot,
                 "html": html, "pdf_base64": base64.b64encode(pdf).decode("ascii") if pdf else None}
         return self._send("POST", "/packs", json=body).json()
+
+    # administration (admins only: the API checks, and audits every change)
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        return self._get("/runs", {"limit": limit})
+
+    def run_issues(self, run_id: str, severity: str = "all") -> dict[str, Any]:
+        return self._get(f"/runs/{run_id}/rejects", {"severity": severity, "page_size": 1000})
+
+    def users(self) -> list[dict[str, Any]]:
+        return self._get("/users")
+
+    def audit(self, limit: int = 200, username: str | None = None,
+              event: str | None = None) -> list[dict[str, Any]]:
+        return self._get("/audit", {"limit": limit, "username": username, "event": event})
+
+    def add_user(self, username: str, role: str, team: str | None = None,
+                 service: str | None = None) -> dict[str, Any]:
+        return self._send("POST", "/users", json={"username": username, "role": role, "team": team,
+                                                   "service": service}).json()
+
+    def change_user(self, username: str, action: str) -> dict[str, Any]:
+        """action: disable, enable or password (a new one, shown once)."""
+        return self._send("POST", f"/users/{username}/{action}").json()
+
+    def change_role(self, username: str, role: str, team: str | None = None,
+                    service: str | None = None) -> dict[str, Any]:
+        return self._send("PUT", f"/users/{username}/role", json={"role": role, "team": team, "service": service}).json()
+
+
+def problem_words(what: str, exc: ApiProblem) -> Any:
+    """What went wrong, for the page: "<what>: <the API's reason>", or, when the session has ended, that and a
+    link to sign in again (never the API's own instructions for signing in)."""
+    from dash import html
+
+    if exc.status == 401:
+        return [f"{what}: your session has ended. ", html.A("Sign in again", href="/", className="signin-again"),
+                " to carry on."]
+    return f"{what}: {exc.message}"
 
 
 def _text(value: Any) -> Any:

@@ -13,14 +13,33 @@ from dash.exceptions import DependencyException
 
 from core.settings import get_settings
 from dashboard import auth
-from dashboard.api_client import ApiClient, ApiProblem
+from dashboard.api_client import ApiClient, ApiProblem, problem_words
 from dashboard.book import book_html
-from dashboard.components import records_drawer
+from dashboard.components import banner, records_drawer
 from dashboard.components.formatting import months_back
-from dashboard.pages import board, qa, sign_in, team, today, trends
+from dashboard.pages import admin, board, qa, sign_in, team, today, trends
 
 ASSETS = Path(__file__).parent / "assets"
-PAGES = {"/": today, "/today": today, "/team": team, "/trends": trends, "/qa": qa, "/board": board}
+PAGES = {"/": today, "/today": today, "/team": team, "/trends": trends, "/qa": qa, "/board": board,
+         "/admin": admin}
+# The page's language (screen readers pronounce British English); the title follows each view (keyboard.js).
+INDEX = """<!DOCTYPE html>
+<html lang="en-GB">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </footer>
+    </body>
+</html>"""
 NAV = (("/today", "Today"), ("/team", "Team"), ("/trends", "Trends"), ("/qa", "Quality assurance"),
        ("/board", "Board"))
 
@@ -42,10 +61,12 @@ def shell() -> html.Div:
     ])
 
 
-def _nav(pathname: str) -> list[Any]:
+def _nav(pathname: str, role: str | None = None) -> list[Any]:
+    """The pages, the current one marked; Admin for admins only."""
     current = "/today" if pathname == "/" else pathname
+    pages = NAV + ((("/admin", "Admin"),) if role == "admin" else ())
     return [dcc.Link([label, html.Span(" (current page)", className="visually-hidden")] if href == current else label,
-                     href=href, className="nav-link active" if href == current else "nav-link") for href, label in NAV]
+                     href=href, className="nav-link active" if href == current else "nav-link") for href, label in pages]
 
 
 def create_dash_app(api_url: str | None = None) -> Dash:
@@ -54,6 +75,7 @@ def create_dash_app(api_url: str | None = None) -> Dash:
     api_url = api_url or settings.api_url
     app = Dash(__name__, title="kpidash", assets_folder=str(ASSETS), suppress_callback_exceptions=True,
                update_title=None, serve_locally=True)
+    app.index_string = INDEX
     app.layout = shell()
 
     @app.callback(Output("page", "children"), Output("nav", "children"), Output("user-box", "children"),
@@ -69,17 +91,21 @@ def create_dash_app(api_url: str | None = None) -> Dash:
         page = PAGES.get(pathname)
         if page is None:
             return (html.Div([html.H1("Page not found"), html.P(["There is no page ", html.Code(pathname),
-                    ". ", dcc.Link("Go to Today", href="/today")])]), _nav(pathname), box, None)
+                    ". ", dcc.Link("Go to Today", href="/today")])]), _nav(pathname, user["role"]), box, None)
         try:
             status = api.status()
         except ApiProblem as exc:
-            return error_state(exc), _nav(pathname), box, None
-        return page.layout(api, user, status, search or ""), _nav(pathname), box, status.get("extract_date")
+            return error_state(exc), _nav(pathname, user["role"]), box, None
+        # the freshness banner on every page: how old these figures are is part of reading any of them
+        return (html.Div([banner.freshness_banner(status), page.layout(api, user, status, search or "")]),
+                _nav(pathname, user["role"]), box, status.get("extract_date"))
 
     @app.callback(Output("redirect", "href"), Output("signin-message", "children"),
                   Input("signin-button", "n_clicks"), Input("signin-password", "n_submit"),
                   State("signin-username", "value"), State("signin-password", "value"), prevent_initial_call=True)
-    def sign_in_submit(_n: int, _s: int, username: str | None, password: str | None) -> tuple:
+    def sign_in_submit(clicks: int, submits: int, username: str | None, password: str | None) -> tuple:
+        if not (clicks or submits):  # the form has just been drawn: nothing was asked yet, so no error
+            return no_update, no_update
         if not username or not password:
             return no_update, "Enter your username and your password."
         try:
@@ -107,6 +133,7 @@ def create_dash_app(api_url: str | None = None) -> Dash:
     records_drawer.register(app, api_url)
     qa.register(app, api_url)
     board.register(app, api_url)  # the board's loop: analysis, actions, packs
+    admin.register(app, api_url)
 
     @app.server.before_request
     def not_an_api_path() -> flask.Response | None:
@@ -185,4 +212,4 @@ def qa_page_response(api: ApiClient, args: Any) -> flask.Response:
 def error_state(exc: ApiProblem) -> html.Div:
     """What happened and what to do, in place of the page."""
     return html.Div(className="state state-error", role="alert", children=[
-        html.H2("The figures could not be shown"), html.P(exc.message)])
+        html.H2("The figures could not be shown"), html.P(problem_words("Nothing could be read", exc))])

@@ -177,6 +177,8 @@ class _Run:
         self.ssd: SsdConversion | None = None  # set when the source is the Standard Safeguarding Dataset
         self.loaded: set[str] = set()  # tables staged and checked (an optional file may be absent)
         self.after_extract: list[tuple[str, str, int]] = []  # (file, column, rows) dated after the extract
+        self.workbook: ArchivedFile | None = None  # an Annex A workbook, as kept in the archive
+        self.workbook_issues = (0, 0)  # its own (rejected, warnings): the lists' columns and cells it reports
 
     def file_results(self) -> list[FileResult]:
         results = []
@@ -187,6 +189,8 @@ class _Run:
             read, rejected, warnings = self.counts.get(table.file_name, (0, 0, 0))
             sha256 = archived.sha256 if archived else None
             results.append(FileResult(table.file_name, sha256, read, read - rejected, rejected, warnings))
+        if self.workbook is not None:  # its rows are counted in the contract files it became; its own issues here
+            results.append(FileResult(self.workbook.name, self.workbook.sha256, 0, 0, *self.workbook_issues))
         return results
 
     def execute(self) -> tuple[str, str]:
@@ -243,12 +247,12 @@ class _Run:
 
         workbook = self.source
         try:
-            shutil.copy2(workbook, self.run_dir / workbook.name)
+            self.workbook = archive_file(workbook, self.run_dir / workbook.name)
             converted = convert_workbook(workbook, self.run_dir / "annex_a_extract")
         except AnnexAError as err:
             raise LoadError(str(err)) from None
-        except OSError as err:
-            raise LoadError(f"{workbook} cannot be read ({err.strerror or err})") from None
+        except (OSError, ArchiveError) as err:
+            raise LoadError(f"{workbook} cannot be read ({getattr(err, 'strerror', None) or err})") from None
         con.execute(f"INSERT INTO issues SELECT * FROM read_parquet('{str(converted.issues_path).replace(chr(39), chr(39) * 2)}')")
         self.source, self.origin = converted.folder, workbook
 
@@ -295,7 +299,7 @@ class _Run:
             self.archived[name] = archived
             if archived.problem and name != MANIFEST:
                 problems.append((name, f"{name} {archived.problem}"))
-        write_checksums(self.run_dir, list(self.archived.values()))
+        write_checksums(self.run_dir, list(self.archived.values()) + ([self.workbook] if self.workbook else []))
         if MANIFEST in self.archived:
             try:
                 self.extracted_at, system = read_manifest(self.archived[MANIFEST].path)
@@ -388,6 +392,9 @@ class _Run:
             tallies[file] = (rejected, warnings)
         self.counts.update({s.archived.name: (s.rows_read, tallies[s.archived.name][0] + s.unlisted_rejects,
                                               tallies[s.archived.name][1]) for s in staged})
+        if self.workbook is not None:  # what the workbook's lists reported (by list, not contract file) counts too
+            own = [n for f, n in tallies.items() if f not in self.counts]
+            self.workbook_issues = (sum(r for r, _ in own), sum(w for _, w in own))
         if self.ssd is not None:
             self.counts = self.ssd.report(con, self.counts)
 
@@ -420,7 +427,7 @@ class _Run:
 
         read = sum(c[0] for c in self.counts.values())
         rejected = sum(c[1] for c in self.counts.values())
-        warnings = sum(c[2] for c in self.counts.values())
+        warnings = sum(c[2] for c in self.counts.values()) + self.workbook_issues[1]
         tally = (
             f"{read - rejected:,} rows loaded from {len(self.counts)} files, {rejected:,} rejected, {warnings:,} warnings"
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -165,8 +166,42 @@ def load_kpi_config(path: Path | None = None) -> KpiConfig:
         raise KpiError(f"the KPI configuration file {where} has a problem: {_describe(exc)}") from None
 
 
-def rag_status(value: float | None, target: float | None, tolerance: float, polarity: Polarity | None) -> str | None:
-    """Green/amber/red against a target (the spec's rule); None (grey) without a target or a value."""
+# How each unit of measure is shown: the one rule for every tile, table, file and RAG status. A count
+# is a whole number; what is worked out from counts (an average, a limit) is shown to one decimal.
+DECIMALS = {"%": 1, "cases per FTE": 1}
+
+
+def _places(value: float, unit_of_measure: str | None) -> int:
+    if unit_of_measure in DECIMALS:
+        return DECIMALS[unit_of_measure]
+    return 0 if float(value).is_integer() else 1
+
+
+def shown_value(value: float | None, unit_of_measure: str | None) -> float | None:
+    """The value as people read it: rounded half up (on its decimal form, as a person rounds) to the
+    decimals its unit is shown with, so 97.95% is shown, and judged, as 98.0%."""
+    if value is None:
+        return None
+    places = _places(value, unit_of_measure)
+    return float(Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)) + 0.0  # no -0.0
+
+
+def format_figure(value: float | None, unit_of_measure: str | None) -> str:
+    """The value as text: 98.0%, 14.2 (cases per FTE), 1,234 (a count) or 12.3 (an average of counts);
+    None reads "no cases"."""
+    if value is None:
+        return "no cases"
+    places = _places(value, unit_of_measure)
+    text = f"{shown_value(value, unit_of_measure):,.{places}f}"
+    return text + "%" if unit_of_measure == "%" else text
+
+
+def rag_status(value: float | None, target: float | None, tolerance: float, polarity: Polarity | None,
+               unit_of_measure: str | None = None) -> str | None:
+    """Green/amber/red against a target (the spec's rule), judged on the value as it is shown (rounded to
+    its unit's decimals), so a tile never reads 98.0% and red against a target of 98%; None (grey)
+    without a target or a value."""
+    value = shown_value(value, unit_of_measure) if unit_of_measure is not None else value
     if value is None or target is None or polarity is None:
         return None
     if polarity == "higher":
@@ -186,11 +221,11 @@ def with_targets(rows: Iterable[dict], config: KpiConfig) -> list[dict]:
         target = t.target if t is not None else None
         tolerance = t.tolerance if t is not None else None
         extras[kpi.id] = ({"title": kpi.title, "unit_of_measure": kpi.unit_of_measure, "target": target,
-                           "tolerance": tolerance}, target, tolerance or 0.0, kpi.polarity)
+                           "tolerance": tolerance}, target, tolerance or 0.0, kpi.polarity, kpi.unit_of_measure)
     out = []
     for row in rows:
-        static, target, tolerance, polarity = extras[row["kpi"]]
-        rag = rag_status(row["value"], target, tolerance, polarity) if target is not None else None
+        static, target, tolerance, polarity, uom = extras[row["kpi"]]
+        rag = rag_status(row["value"], target, tolerance, polarity, uom) if target is not None else None
         out.append({**row, **static, "rag": rag,
                     "national_comparator": KPIS_BY_ID[row["kpi"]].national_comparator})
     return out

@@ -28,6 +28,16 @@ ACTION_LISTS = (
     ("Return home interviews not offered within 72 hours (this month)", "rhi_offered_within_72h", "month",
      "denominator"),
 )
+# Each action list's sheet, named in full within Excel's 31 characters (kpis.xlsx refuses a longer name
+# rather than cut it: "Section 47 enquiries open over " is not a name).
+SHEET_NAMES = {
+    "unallocated_cases": "Unallocated cases",
+    "assessments_overdue": "Assessments overdue",
+    "assessments_due_soon": "Due within 5 working days",
+    "s47_open_over_15wd": "S47s open over 15 working days",
+    "children_missing_now": "Children missing now",
+    "rhi_offered_within_72h": "RHIs not offered in 72 hours",
+}
 WITHHELD = "child-level lists are in kpidash; sign in to see them"
 UNKNOWN_TEAM_NAME = "Cases whose team is not in teams.csv"
 
@@ -74,13 +84,15 @@ def team_pack_xlsx(week: dict[str, Any]) -> bytes:
                     for r in week["summary"]],
         "Workers": week["workers"],
     }
-    for heading, kpi, _, _ in ACTION_LISTS:
+    for _, kpi, _, _ in ACTION_LISTS:
         listed = week["lists"][kpi]
-        sheets[heading[:31]] = listed["records"] if listed["note"] is None else [
+        sheets[SHEET_NAMES[kpi]] = listed["records"] if listed["note"] is None else [
             {"count": listed["count"], "note": listed["note"]}]
     sheets["About"] = [{"team_id": week["team_id"], "team_name": week["team_name"],
                         "week_from": week["monday"].isoformat(), "week_to": week["as_at"].isoformat()}]
-    return xlsx_bytes(sheets)
+    units = {"Summary": [r["unit_of_measure"] for r in week["summary"]]}
+    return xlsx_bytes(sheets, row_units=units, column_units={"Workers": {"caseload": "count", "fte": "FTE",
+                                                                         "cases_per_fte": "cases per FTE"}})
 
 
 def _weeks(wh: Warehouse, as_at: dt.date, unit: str | None) -> dict[str, dict[str, Any]]:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import CurrentUser, StateDep, WarehouseVersion
 from api.errors import BAD_INPUT, NO_DATA, NOT_FOUND, SIGNED_IN, ApiError
-from api.params import Level, LevelParam, UnitParam, check_unit
+from api.params import IsoDate, Level, LevelParam, UnitParam, check_unit
 from kpis import KpiError, compute_kpis
 from scheduler.history import reported, reported_days, split_kpi
 
@@ -48,7 +48,7 @@ def kpis_as_reported(
     _user: CurrentUser,
     state: StateDep,
     version: WarehouseVersion,
-    on: Annotated[dt.date, Query(description="The day the figures were reported (YYYY-MM-DD).")],
+    on: Annotated[IsoDate, Query(description="The day the figures were reported (YYYY-MM-DD).")],
     level: LevelParam = "trust",
     unit: UnitParam = None,
 ) -> HistoryOut:

@@ -33,6 +33,7 @@ from api.params import (
 from api.live_warehouse import Version
 from api.response_cache import Representation, cached_response
 from api.scopes import records_refusal
+from core.dates import projection_note
 from core.spreadsheet import csv_bytes, spreadsheet_safe  # noqa: F401  (spreadsheet_safe: the rule, re-exported)
 from kpis import (
     KPIS,
@@ -120,10 +121,15 @@ def _known_kpi(kpi_id: str, status: int = 404) -> str:
 
 
 def _version_headers(version: Version, date_from: dt.date | None, date_to: dt.date) -> dict[str, str]:
+    """Which warehouse and period answered; X-Kpidash-Note when the period runs past the extract date
+    (its stock figures are projections: core.dates.projection_note, which the CLI prints too)."""
     wh = version.warehouse
     headers = {"X-Kpidash-Run-Id": wh.run_id, "X-Kpidash-Extract-Date": wh.extract_date.isoformat()}
     if date_from is not None:
         headers["X-Kpidash-Period"] = f"{date_from.isoformat()}/{date_to.isoformat()}"
+    note = projection_note(date_to, wh.extract_date)
+    if note:
+        headers["X-Kpidash-Note"] = note
     return headers
 
 

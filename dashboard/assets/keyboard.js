@@ -1,20 +1,85 @@
-// Keyboard use of the records dialog: Escape closes it (as its Close button does) and focus moves to
-// the dialog when it opens, so keyboard and screen-reader users land inside it.
+// Keyboard use of the records dialog: focus moves into it when it opens, Tab and Shift+Tab stay inside it
+// (it is modal), Escape closes it as its Close button does, and focus returns to the button that opened it.
 (function () {
+  var FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]), select, textarea, [tabindex]";
+  function drawerOpen() {
+    var drawer = document.getElementById("drawer");
+    return !!drawer && drawer.style.display !== "none";
+  }
+  function tabbable(root) {
+    return Array.prototype.filter.call(root.querySelectorAll(FOCUSABLE), function (el) {
+      return el.tabIndex >= 0 && el.getClientRects().length > 0 && !el.closest("[aria-hidden=true]");
+    });
+  }
   document.addEventListener("keydown", function (event) {
-    if (event.key !== "Escape") { return; }
-    var drawer = document.getElementById("drawer");
-    var close = document.getElementById("drawer-close");
-    if (drawer && close && drawer.style.display !== "none") { close.click(); }
-  });
-  var seenOpen = false;
+    if (!drawerOpen()) { return; }
+    if (event.key === "Escape") {
+      var close = document.getElementById("drawer-close");
+      if (close) { close.click(); }
+      return;
+    }
+    if (event.key !== "Tab") { return; }
+    var dialog = document.querySelector("#drawer .drawer");
+    var stops = tabbable(dialog);
+    if (!stops.length) { return; }
+    var first = stops[0], last = stops[stops.length - 1], here = document.activeElement;
+    if (!dialog.contains(here) || (event.shiftKey && here === first) || (!event.shiftKey && here === last)) {
+      event.preventDefault();
+      (event.shiftKey ? last : first).focus();
+    }
+  }, true);
+  var seenOpen = false, opener = null;
   new MutationObserver(function () {
-    var drawer = document.getElementById("drawer");
-    var open = !!drawer && drawer.style.display !== "none";
+    var open = drawerOpen();
     if (open && !seenOpen) {
+      var drawer = document.getElementById("drawer");
+      opener = drawer.contains(document.activeElement) ? opener : document.activeElement;
       var close = document.getElementById("drawer-close");
       if (close) { close.focus(); }
+    } else if (!open && seenOpen && opener && document.contains(opener)) {
+      opener.focus();
     }
     seenOpen = open;
   }).observe(document.documentElement, { subtree: true, attributes: true, attributeFilter: ["style"] });
+})();
+// Dash's dropdowns, made one labelled Tab stop: Dash 4 puts a hidden (aria-hidden) input in the Tab order that
+// hands focus to the button, and names the button by its value alone. Here the button itself is the Tab stop
+// and is named by the control's <label> and then its value ("Show figures for: Whole trust"); typing on it
+// filters the options (Dash's own search box, given a name here).
+(function () {
+  function mend() {
+    var targets = document.querySelectorAll(".dash-dropdown-focus-target");
+    for (var i = 0; i < targets.length; i++) {
+      if (targets[i].tabIndex !== -1) { targets[i].tabIndex = -1; }
+    }
+    var buttons = document.querySelectorAll("button.dash-dropdown[id]");
+    for (var j = 0; j < buttons.length; j++) {
+      var button = buttons[j];
+      if (button.tabIndex !== 0) { button.tabIndex = 0; }
+      var label = document.querySelector("label[for='" + button.id + "']");
+      if (!label) { continue; }
+      if (!label.id) { label.id = button.id + "-label"; }
+      var named = button.getAttribute("aria-labelledby") || "";
+      if (named.indexOf(label.id) !== 0) {
+        button.setAttribute("aria-labelledby", (label.id + " " + named.replace(label.id, "")).trim());
+      }
+    }
+    var searches = document.querySelectorAll("input.dash-dropdown-search:not([aria-label])");
+    for (var k = 0; k < searches.length; k++) { searches[k].setAttribute("aria-label", "Type to filter the choices"); }
+  }
+  new MutationObserver(mend).observe(document.documentElement,
+    { subtree: true, childList: true, attributes: true, attributeFilter: ["tabindex", "aria-labelledby"] });
+  mend();
+})();
+// A title per view: the page's main heading (and the unit it shows, when it names one), then "kpidash",
+// so a browser tab, a bookmark and a screen reader's first words say where you are.
+(function () {
+  function retitle() {
+    var h1 = document.querySelector("#page h1");
+    if (!h1) { return; }
+    var title = h1.textContent.trim() + " · kpidash";
+    if (document.title !== title) { document.title = title; }
+  }
+  new MutationObserver(retitle).observe(document.documentElement, { subtree: true, childList: true, characterData: true });
+  retitle();
 })();

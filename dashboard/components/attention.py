@@ -93,7 +93,7 @@ def attention_list(items: list[dict[str, Any]], may_open: Any, periods: int) -> 
         links = [dcc.Link("See the chart", href=href, className="attention-chart")] if href else []
         if may_open(item["level"], item["unit"]):
             links.append(open_button(item["kpi"], item["level"], item["unit"], "Show the children",
-                                     kind="attention-records"))
+                                     kind="attention-records", about=item["text"]))
         lines.append(html.Li(id=f"attention-{i}", className=f"attention-{item['kind']}", children=[
             html.Strong(item["text"]), html.Span(links, className="links"),
             html.Div(item["detail"], className="muted small"),

@@ -49,6 +49,20 @@ def sparkline_svg(values: Sequence[float | None], width: int = 160, height: int 
             f'<path d="{_path(pts)}" fill="none" stroke="{BRAND}" stroke-width="1.8"/>{dot}</svg>')
 
 
+def month_to_date(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Daily rows of a flow rate as the tile reads it: each day's value month to date (the month's numerator
+    and denominator so far, both additive over days), so the sparkline ends on the tile's figure and does
+    not jump about on single days' few events. A day with no cases so far this month has no value."""
+    out, month, num, den = [], None, 0.0, 0.0
+    for r in rows:
+        if r["period_start"][:7] != month:
+            month, num, den = r["period_start"][:7], 0.0, 0.0
+        num += r.get("numerator") or 0
+        den += r.get("denominator") or 0
+        out.append({**r, "numerator": num, "denominator": den, "value": 100 * num / den if den else None})
+    return out
+
+
 def svg_data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 

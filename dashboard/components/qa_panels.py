@@ -8,7 +8,7 @@ from typing import Any
 
 from dash import html
 
-from dashboard.components.formatting import format_value, rag_word
+from dashboard.components.formatting import format_value, rag_word, unit_label
 from dashboard.components.qa_html import DOMAIN_WORDS, GRADE_WORDS, findings_sentences
 from dashboard.components.records_drawer import open_button
 
@@ -30,7 +30,7 @@ def not_loaded(note: str) -> html.P:
 
 
 def _rag(row: dict[str, Any]) -> html.Span:
-    word, icon = rag_word(row.get("rag"))
+    word, icon = rag_word(row.get("rag"), row.get("target"))
     return html.Span([html.Span(icon, **{"aria-hidden": "true"}), " ", word], className=f"rag rag-{row.get('rag') or 'none'}")
 
 
@@ -51,7 +51,7 @@ def figure_tiles(figures: list[dict[str, Any]], records_allowed: bool, level: st
                    className="tile-value"),
             html.P([f"Target {format_value(row['target'], uom)}" if row.get("target") is not None else "No target",
                     f" · {detail}" if detail else ""], className="tile-meta"),
-            open_button(kpi, level, unit, RECORDS_LABEL[kpi]) if records_allowed and kpi in RECORDS_LABEL and
+            open_button(kpi, level, unit, RECORDS_LABEL[kpi], about=row["title"]) if records_allowed and kpi in RECORDS_LABEL and
             row["numerator"] else None,
         ]))
     return tiles
@@ -90,7 +90,7 @@ def by_unit_table(rows: list[dict[str, Any]], teams: dict[str, str]) -> Any:
     head = html.Thead(html.Tr([html.Th("Service or team", scope="col")] + [html.Th(t, scope="col") for _, t in BY_UNIT]))
     body = []
     for (level, unit), figs in units.items():
-        name = f"{teams.get(unit, unit)} ({unit})" if level == "team" else unit
+        name = unit_label(level, unit, teams)  # UNKNOWN reads "Team not recorded"
         cells = [html.Td([format_value(figs[k]["value"], figs[k]["unit_of_measure"]), " ", _rag(figs[k])]
                          if k in figs else "–", className="num") for k, _ in BY_UNIT]
         body.append(html.Tr([html.Th(name if level == "team" else html.Strong(name), scope="row"), *cells]))

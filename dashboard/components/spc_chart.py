@@ -42,12 +42,14 @@ def _position(start: str, by: str) -> int:
     return day.year * 12 + day.month - 1 if by == "month" else day.toordinal() // 7
 
 
-def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
-    """Round tick values covering [lo, hi]: steps of 1, 2 or 5 times a power of ten."""
+def nice_ticks(lo: float, hi: float, count: int = 4, whole: bool = False) -> list[float]:
+    """Round tick values covering [lo, hi]: steps of 1, 2 or 5 times a power of ten; whole numbers only
+    (steps of at least 1) for an axis of counts, which never reads "2.5 children"."""
     span = hi - lo if hi > lo else 1.0
     raw = span / count
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    step = max(step, 1.0) if whole else step
     first = math.ceil(lo / step) * step
     return [round(first + i * step, 10) for i in range(int((hi - first) / step + 1e-9) + 1)]
 
@@ -91,7 +93,7 @@ def xmr_svg(chart: dict[str, Any], definition: dict[str, Any], partial: dict[str
     if not shown:
         return (head + f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" font-size="13" fill="{INK}">'
                 "No figures in these periods</text></svg>")
-    pad_l, pad_r, pad_t, pad_b = 50, 64, 12, 26
+    pad_r, pad_t, pad_b = 64, 12, 26
     target = chart.get("target")
     numbers = [p["value"] for p in shown]
     numbers += [p[k] for p in points for k in ("lower_limit", "upper_limit") if p[k] is not None]
@@ -102,7 +104,11 @@ def xmr_svg(chart: dict[str, Any], definition: dict[str, Any], partial: dict[str
     first = _position(shown[0]["period_start"], by)
     last = _position(shown[-1]["period_start"], by)
     steps = max(1, last - first)
-    inner_w, inner_h = width - pad_l - pad_r, height - pad_t - pad_b
+    inner_h = height - pad_t - pad_b
+
+    ticks = nice_ticks(lo, hi, whole=uom == "count")
+    pad_l = max(50, 12 + 7 * max(len(_tick(t, uom)) for t in ticks))  # the longest label fits, never clipped
+    inner_w = width - pad_l - pad_r
 
     def x(p: dict[str, Any]) -> float:
         return pad_l + (_position(p["period_start"], by) - first) / steps * inner_w
@@ -111,7 +117,7 @@ def xmr_svg(chart: dict[str, Any], definition: dict[str, Any], partial: dict[str
         return pad_t + (hi - v) / (hi - lo) * inner_h
 
     parts = [head]
-    for tick in nice_ticks(lo, hi):
+    for tick in ticks:
         parts.append(f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#e3e7eb"/>'
                      f'<text x="{pad_l - 6}" y="{y(tick) + 4:.1f}" font-size="11" text-anchor="end" fill="{INK}">'
                      f'{escape(_tick(tick, uom))}</text>')
@@ -171,7 +177,8 @@ def xmr_svg(chart: dict[str, Any], definition: dict[str, Any], partial: dict[str
 
 
 def _tick(value: float, uom: str | None) -> str:
-    text = f"{value:,.10g}"
+    """An axis label in plain numbers: 1,200 (never 1.2e+03 or 1.2k), 97.5%."""
+    text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.10g}"
     return text + ("%" if uom == "%" else "")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html
@@ -21,29 +21,33 @@ from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import current_user, request_token
 from dashboard.components import qa_panels
 from dashboard.components.formatting import (default_scope, long_date, may_see_records, month_end, month_label,
-                                             months_back, parse_scope)
+                                             months_back, page_search, parse_scope, scope_from_query, scope_query)
 from dashboard.components.records_drawer import open_button
 from dashboard.pages import scope as scope_picker
 
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpidash-qa")
 
 
-def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search: str) -> html.Div:
+def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search: str) -> html.Div:
     opts, _ = scope_picker.options(api)
     extract = dt.date.fromisoformat(status["extract_date"]) if status.get("extract_date") else dt.date.today()
     months = months_back(extract)
+    asked = parse_qs(search.lstrip("?"))  # a reloaded or shared view
+    scope = scope_from_query(asked)
+    scope = scope if scope in {o["value"] for o in opts} else default_scope(user)
+    month = asked["month"][0] if asked.get("month", [""])[0] in months else months[0]
     return html.Div([
         html.Div(className="page-head", children=[
             html.H1("Quality assurance"),
             html.Div(className="control", children=[
                 html.Label("Show audits for", htmlFor="qa-scope"),
-                dcc.Dropdown(id="qa-scope", options=opts, value=default_scope(user), clearable=False, searchable=True,
+                dcc.Dropdown(id="qa-scope", options=opts, value=scope, clearable=False, searchable=True,
                              className="dropdown"),
             ]),
             html.Div(className="control", children=[
                 html.Label("Month", htmlFor="qa-month"),
                 dcc.Dropdown(id="qa-month", options=[{"label": month_label(m), "value": m} for m in months],
-                             value=months[0], clearable=False, className="dropdown"),
+                             value=month, clearable=False, className="dropdown"),
             ]),
             html.Div(className="qa-downloads", children=[
                 html.A("QA on a Page (HTML)", id="qa-page-html", href="/qa-page", target="_blank", className="btn"),
@@ -153,7 +157,7 @@ def today_section(api: ApiClient, user: dict[str, Any], level: str, unit: str | 
         if row is None:
             items.append(html.Li("No audit actions loaded.", id=f"today-{kpi}"))
             continue
-        button = open_button(kpi, level, unit or "trust", "Show them") if allowed and row["value"] else None
+        button = open_button(kpi, level, unit or "trust", "Show them", about=words) if allowed and row["value"] else None
         items.append(html.Li([html.Strong(str(row["value"]), **{"data-kpi": kpi}), f" {words} ", button],
                              id=f"today-{kpi}"))
     return [heading, html.Ul(items, className="qa-today"), dcc.Link("Open quality assurance", href="/qa")]
@@ -166,6 +170,11 @@ def _problem(exc: Exception) -> html.Div:
 
 
 def register(app: Any, api_url: str) -> None:
+    @app.callback(Output("url", "search", allow_duplicate=True), Input("qa-scope", "value"), Input("qa-month", "value"),
+                  prevent_initial_call=True)
+    def view_in_address(scope: str, month: str) -> str:
+        return page_search({**scope_query(scope), "month": month})
+
     @app.callback(Output("qa-body", "children"), Output("qa-page-html", "href"), Output("qa-page-pdf", "href"),
                   Input("qa-scope", "value"), Input("qa-month", "value"), State("today-date", "data"))
     def show_qa(scope: str, month: str, extract_date: str | None) -> tuple:
@@ -173,7 +182,8 @@ def register(app: Any, api_url: str) -> None:
         links = (page_link(month, level, unit, "html"), page_link(month, level, unit, "pdf"))
         user = current_user(api_url)
         if user is None:
-            return html.P("Your session has ended: sign in again.", role="alert"), *links
+            return html.P(["Your session has ended. ", html.A("Sign in again", href="/", className="signin-again"), "."],
+                          role="alert"), *links
         api = ApiClient(api_url, request_token())
         try:
             as_at = month_end(month, dt.date.fromisoformat(extract_date))

@@ -12,10 +12,11 @@ from urllib.parse import parse_qs
 import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html, no_update
 
-from dashboard.api_client import ApiClient, ApiProblem
+from dashboard.api_client import ApiClient, ApiProblem, problem_words
 from dashboard.auth import request_token
 from dashboard.components.board_panels import overdue_panel
-from dashboard.components.formatting import change, format_value, long_date, rag_word, week_bounds
+from dashboard.components.formatting import (change, default_team, format_value, long_date, page_search, rag_word,
+                                             week_bounds)
 from dashboard.components.spc_chart import partial_bounds, xmr_card
 from dashboard.pages import scope as scope_picker
 from kpis.team_pack import ACTION_LISTS
@@ -26,7 +27,7 @@ SPC_PERIODS = 24  # weeks of each KPI's chart
 
 def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search: str) -> html.Div:
     opts, _ = scope_picker.options(api, teams_only=True)
-    start = user.get("team") if user.get("role") == "team_manager" else (opts[0]["value"] if opts else None)
+    start = default_team(user, api.teams())  # a head of service on a team of their own service
     asked = parse_qs(search.lstrip("?")).get("team", [None])[0]  # a link from Today's attention list
     start = asked if asked in {o["value"] for o in opts} else start
     return html.Div([
@@ -39,6 +40,7 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search:
             html.Button("Download the team pack (XLSX)", id="team-pack", className="btn btn-primary", n_clicks=0),
             dcc.Loading(dcc.Download(id="team-pack-download"), type="dot", delay_show=150),
         ]),
+        html.P(id="team-pack-message", className="form-error", role="status"),
         dcc.Loading(html.Div(id="team-body", **{"aria-live": "polite"}), type="dot", delay_show=150),
         dcc.Loading(html.Div(id="team-qa", **{"aria-live": "polite"}), type="dot", delay_show=150),  # pages/qa.py
     ])
@@ -101,7 +103,7 @@ def summary_table(rows: list[dict[str, Any]], polarity: dict[str, str | None]) -
     for r in rows:
         uom = r["unit_of_measure"]
         c = change(r["this"], r["last"], uom, polarity.get(r["kpi"]))
-        word, icon = rag_word(r["rag"])
+        word, icon = rag_word(r["rag"], r["target"])
         body.append(html.Tr([
             html.Th(r["title"], scope="row"), html.Td(format_value(r["this"], uom), className="num"),
             html.Td(format_value(r["last"], uom), className="num"),
@@ -146,6 +148,17 @@ def action_grid(heading: str, kpi: str, data: dict[str, Any]) -> html.Section:
         html.H3([heading, html.Span(f" {len(records)}" if not data["note"] else "", className="count")]), content])
 
 
+def week_words(monday: dt.date, as_at: dt.date) -> str:
+    """The week shown, and whether it is over: a week to Wednesday is 3 days of 7, its counts not yet comparable
+    with last week's whole week."""
+    days = (as_at - monday).days + 1
+    text = f"Week from Monday {long_date(monday)} to {long_date(as_at)}"
+    if days < 7:
+        return (f"{text}: a partial week ({days} of 7 days so far), so this week's counts of events are not yet "
+                "comparable with last week's.")
+    return text + "."
+
+
 def register(app: Any, api_url: str) -> None:
     @app.callback(Output("team-body", "children"), Input("team-picker", "value"), State("today-date", "data"))
     def show_team(team_id: str | None, extract_date: str | None) -> Any:
@@ -160,7 +173,7 @@ def register(app: Any, api_url: str) -> None:
             return html.Div(className="state state-error", role="alert",
                             children=[html.H2("The team's figures could not be shown"), html.P(exc.message)])
         return [
-            html.P(f"Week from Monday {long_date(data['monday'])} to {long_date(data['as_at'])}.", className="as-at"),
+            html.P(week_words(data["monday"], data["as_at"]), className="as-at", id="team-week"),
             overdue_panel(api, "team-overdue", "Overdue actions for this team", level="team", unit=team_id),
             html.Div(className="two-col", children=[
                 html.Section(className="card", children=[summary_table(data["summary"], polarity)]),
@@ -174,13 +187,18 @@ def register(app: Any, api_url: str) -> None:
             weekly_charts(data, definitions),
         ]
 
-    @app.callback(Output("team-pack-download", "data"), Input("team-pack", "n_clicks"), State("team-picker", "value"),
+    @app.callback(Output("team-pack-download", "data"), Output("team-pack-message", "children"),
+                  Input("team-pack", "n_clicks"), State("team-picker", "value"),
                   State("today-date", "data"), prevent_initial_call=True)
     def team_pack(_n: int, team_id: str | None, extract_date: str | None) -> Any:
         if not team_id or not extract_date:
-            return no_update
+            return no_update, "Choose a team first."
         try:
             pack = ApiClient(api_url, request_token()).team_pack(team_id, dt.date.fromisoformat(extract_date))
-        except ApiProblem:
-            return no_update
-        return dcc.send_bytes(pack, f"kpidash-team-pack-{team_id}-{extract_date}.xlsx")
+        except ApiProblem as exc:  # a download that fails says why
+            return no_update, problem_words("The team pack could not be made", exc)
+        return dcc.send_bytes(pack, f"kpidash-team-pack-{team_id}-{extract_date}.xlsx"), ""
+
+    @app.callback(Output("url", "search", allow_duplicate=True), Input("team-picker", "value"), prevent_initial_call=True)
+    def team_in_address(team_id: str | None) -> str:
+        return page_search({"team": team_id})

@@ -7,17 +7,17 @@ from __future__ import annotations
 import datetime as dt
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
+from urllib.parse import parse_qs
 
 from dash import Input, Output, State, dcc, html
 
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import current_user, request_token
-from dashboard.components import banner
 from dashboard.components.attention import attention_items, attention_list
 from dashboard.components.board_panels import board_link, overdue_panel
-from dashboard.components.charts import sparkline_alt, sparkline_svg, svg_data_uri
+from dashboard.components.charts import month_to_date, sparkline_alt, sparkline_svg, svg_data_uri
 from dashboard.components.formatting import (change, default_scope, format_value, long_date, row_value, may_see_records,
-                                             parse_scope, rag_word)
+                                             page_search, parse_scope, rag_word, scope_from_query, scope_query)
 from dashboard.components.records_drawer import open_button
 from dashboard.components.spc_icons import variation_badge
 from dashboard.components.spc_words import headline
@@ -28,20 +28,22 @@ DAILY_KPIS = ("allocation_rate", "unallocated_cases", "average_caseload", "asses
               "rhi_offered_within_72h", "re_referral_rate")
 MONTH_TO_DATE = {"icpc_within_15wd", "rhi_offered_within_72h", "re_referral_rate"}
 SPC_BY, SPC_PERIODS = "week", 24  # Today reads the weekly charts: they show a change within weeks
+CO_WORKED = "A child worked by two workers counts once in each worker's caseload."
 _pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="kpidash-today")
 _attention_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpidash-attention")  # the tiles never queue
 
 
-def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], _search: str) -> html.Div:
+def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search: str) -> html.Div:
     opts, _ = scope_picker.options(api)
+    asked = scope_from_query(parse_qs(search.lstrip("?")))  # a reloaded or shared view: ?service=..., ?team=...
+    start = asked if asked in {o["value"] for o in opts} else default_scope(user)
     return html.Div([
-        banner.freshness_banner(status),
         overdue_panel(api, "today-overdue", "Overdue actions you own or oversee", mine=True),
         html.Div(className="page-head", children=[
             html.H1("Today"),
             html.Div(className="control", children=[
                 html.Label("Show figures for", htmlFor="today-scope"),
-                dcc.Dropdown(id="today-scope", options=opts, value=default_scope(user), clearable=False,
+                dcc.Dropdown(id="today-scope", options=opts, value=start, clearable=False,
                              searchable=True, className="dropdown"),
             ]),
         ]),
@@ -71,7 +73,7 @@ def tile_data(api: ApiClient, level: str, unit: str | None, as_at: dt.date,
         row = now.get(kpi)
         if row is None:
             continue
-        series = days.get(kpi, [])
+        series = month_to_date(days.get(kpi, [])) if kpi in MONTH_TO_DATE else days.get(kpi, [])
         out.append({**row, "yesterday": yesterday.get(kpi, {}).get("value"), "week_ago": week.get(kpi, {}).get("value"),
                     "days": [r["period_start"] for r in series], "series": [r["value"] for r in series],
                     "month_to_date": kpi in MONTH_TO_DATE, "before": before, "as_at": as_at, "spc": spc.get(kpi)})
@@ -87,7 +89,7 @@ def _daily(api: ApiClient, level: str, unit: str | None, as_at: dt.date) -> dict
 
 
 def tile(data: dict[str, Any], polarity: str | None, records_allowed: bool, level: str, unit: str) -> html.Article:
-    word, icon = rag_word(data.get("rag"))
+    word, icon = rag_word(data.get("rag"), data.get("target"))  # "Not rated" beside a target, never "No target"
     rag = data.get("rag") or "none"
     uom = data.get("unit_of_measure")
     changes = []
@@ -97,7 +99,8 @@ def tile(data: dict[str, Any], polarity: str | None, records_allowed: bool, leve
         changes.append(html.Li([html.Span(f"Since {label}: "),
                                 html.Span(f"{c['arrow']} {c['text']}{verdict}", className=f"delta delta-{c['verdict']}")]))
     target = data.get("target")
-    spark_alt = sparkline_alt(data.get("title") or data["kpi"], data["series"], data["days"])
+    spark_alt = sparkline_alt((data.get("title") or data["kpi"]) + (", month to date" if data["month_to_date"] else ""),
+                              data["series"], data["days"])
     detail = (f"{data['numerator']} of {data['denominator']:g}" if uom == "%" and data.get("denominator") else
               f"{data['numerator']} children / {data['denominator']:.1f} FTE" if uom == "cases per FTE" and data.get("denominator")
               else None)
@@ -114,12 +117,13 @@ def tile(data: dict[str, Any], polarity: str | None, records_allowed: bool, leve
             f"Target {format_value(target, uom)}" if target is not None else "No target",
             f" · {detail}" if detail else "",
             " · month to date" if data["month_to_date"] else ""]),
+        html.P(CO_WORKED, className="small muted caseload-note") if uom == "cases per FTE" else None,
         variation_badge(data["spc"], SPC_BY, size=28) if data.get("spc") else None,
         html.P(headline(data["spc"]).capitalize() + " (weekly chart)", className="small spc-reason")
         if data.get("spc") and headline(data["spc"]) else None,
         html.Details([html.Summary("Day to day"), html.Ul(changes, className="changes")], className="day-to-day"),
         html.Img(src=svg_data_uri(sparkline_svg(data["series"])), alt=spark_alt, className="spark", width=160, height=36),
-        open_button(data["kpi"], level, unit, "Show the children") if records_allowed else
+        open_button(data["kpi"], level, unit, "Show the children", about=data.get("title")) if records_allowed else
         html.P("The children behind this figure are open to this unit's managers.", className="muted small"),
         board_link(data["kpi"], "trust" if level == "trust" else f"{level}:{unit}", data["as_at"].strftime("%Y-%m")),
     ])
@@ -142,13 +146,19 @@ def attention(own: list[dict], concerns: list[dict], definitions: list[dict[str,
 
 
 def register(app: Any, api_url: str) -> None:
+    @app.callback(Output("url", "search", allow_duplicate=True), Input("today-scope", "value"), prevent_initial_call=True)
+    def scope_in_address(scope: str) -> str:
+        """The scope in the address, so the view can be reloaded, bookmarked and shared."""
+        return page_search(scope_query(scope))
+
     @app.callback(Output("today-tiles", "children"), Output("today-attention", "children"), Input("today-scope", "value"),
                   State("today-date", "data"))
     def show_tiles(scope: str, extract_date: str | None) -> Any:
         api = ApiClient(api_url, request_token())
         user = current_user(api_url)
         if user is None:
-            return html.P("Your session has ended: sign in again.", role="alert"), None
+            return html.P(["Your session has ended. ", html.A("Sign in again", href="/", className="signin-again"), "."],
+                          role="alert"), None
         level, unit = parse_scope(scope)
         try:
             as_at = dt.date.fromisoformat(extract_date) if extract_date else dt.date.fromisoformat(api.status()["extract_date"])

@@ -9,13 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs
 
+import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
 
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.components.board_panels import board_link
 from dashboard.auth import request_token
 from dashboard.components import qa_panels
-from dashboard.components.formatting import month_end, month_label, months_back
+from dashboard.components.formatting import month_end, month_label, months_back, page_search, unit_label
 from dashboard.components.spc_chart import anchor, partial_bounds, partial_points, xmr_card
 from dashboard.components.spc_summary import summary_grid
 
@@ -27,6 +28,7 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search:
     extract = dt.date.fromisoformat(status["extract_date"]) if status.get("extract_date") else dt.date.today()
     months = months_back(extract)
     asked = parse_qs(search.lstrip("?"))
+    month = asked["month"][0] if asked.get("month", [""])[0] in months else months[0]
     by = "week" if asked.get("by") == ["week"] else "month"
     try:
         definitions = qa_panels.charted(api.definitions())
@@ -40,15 +42,16 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search:
             html.Div(className="control", children=[
                 html.Label("Month", htmlFor="trends-month"),
                 dcc.Dropdown(id="trends-month", options=[{"label": month_label(m), "value": m} for m in months],
-                             value=months[0], clearable=False, className="dropdown"),
+                             value=month, clearable=False, className="dropdown"),
             ]),
             html.Fieldset(className="control", children=[
                 html.Legend("Charts by", className="small"),
-                dcc.RadioItems(id="trends-by", options=[{"label": "month", "value": "month"},
+                # plain radio buttons (Dash 4's RadioItems nests a role=radio inside a label: axe's nested-interactive)
+                dbc.RadioItems(id="trends-by", options=[{"label": "month", "value": "month"},
                                                         {"label": "week", "value": "week"}],
                                value=by, className="by-toggle", inline=True),
             ]),
-            html.A("Open the printable performance book", id="book-link", href=f"/book?month={months[0]}",
+            html.A("Open the printable performance book", id="book-link", href=f"/book?month={month}",
                    target="_blank", className="btn btn-primary"),
         ]),
         dcc.Loading(html.Div(id="trends-body", **{"aria-live": "polite"}), type="dot", delay_show=150),
@@ -75,7 +78,7 @@ def service_multiples(definition: dict[str, Any], charts: list[dict[str, Any]],
         return html.P("No services to compare.", className="state")
     return html.Div(className="charts", children=[
         xmr_card(definition, c, partials.get((c["kpi"], c["unit"])), card_id=anchor("service", c["unit"]),
-                 heading=f"{definition['title']}: {c['unit']}", compact=True) for c in charts])
+                 heading=f"{definition['title']}: {unit_label('service', c['unit'])}", compact=True) for c in charts])
 
 
 def _scope_caption(by: str, charts: list[dict[str, Any]]) -> str:
@@ -86,6 +89,12 @@ def _scope_caption(by: str, charts: list[dict[str, Any]]) -> str:
 
 
 def register(app: Any, api_url: str) -> None:
+    @app.callback(Output("url", "search", allow_duplicate=True), Input("trends-month", "value"),
+                  Input("trends-by", "value"), Input("trends-kpi", "value"), prevent_initial_call=True)
+    def view_in_address(month: str, by: str, kpi: str | None) -> str:
+        """The month, the charts' period and the compared KPI in the address: a reload or a link shows the same."""
+        return page_search({"month": month, "by": by, "kpi": kpi})
+
     @app.callback(Output("trends-body", "children"), Output("book-link", "href"), Input("trends-month", "value"),
                   Input("trends-by", "value"), State("today-date", "data"))
     def show_trends(month: str, by: str, extract_date: str | None) -> tuple:
@@ -107,7 +116,9 @@ def register(app: Any, api_url: str) -> None:
         findings = found.result()
         cards = [qa_panels.beside(trend_card(d, by_kpi[d["id"]], partials.get((d["id"], "trust"))), d["id"], findings)
                  for d in definitions if d["id"] in by_kpi]
-        return [html.Section(summary_grid(definitions, charts, _scope_caption(by, charts)), className="card summary-card"),
+        return [html.H2("Summary", className="visually-hidden"),
+                html.Section(summary_grid(definitions, charts, _scope_caption(by, charts)), className="card summary-card"),
+                html.H2(f"Each KPI by {by}", id="trends-charts-head"),
                 html.Div(cards, className="charts")], f"/book?month={month}"
 
     @app.callback(Output("trends-services", "children"), Input("trends-kpi", "value"), Input("trends-month", "value"),

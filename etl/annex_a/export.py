@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import xlsxwriter
+import xlsxwriter.exceptions
 
 from core.spreadsheet import safe_cells
 
@@ -184,5 +185,15 @@ def export_annex_a(db: Path, date_to: dt.date, out: Path) -> ExportResult:
                     sheet.write_row(i, 0, safe_cells(row))
                 counts[number] = len(rows)
         finally:
-            book.close()
+            _close(book, out)
     return ExportResult(out, date_from, date_to, counts)
+
+
+def _close(book: xlsxwriter.Workbook, out: Path) -> None:
+    """Write the workbook; a file that cannot be made (no such folder, no permission) is an OSError like
+    any other, not xlsxwriter's own exception."""
+    try:
+        book.close()
+    except xlsxwriter.exceptions.FileCreateError as err:
+        cause = err.args[0] if err.args and isinstance(err.args[0], OSError) else None
+        raise OSError(getattr(cause, "errno", None), getattr(cause, "strerror", None) or str(err), str(out)) from None

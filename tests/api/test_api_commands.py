@@ -55,7 +55,7 @@ def test_users_add_reads_a_password_from_stdin_without_echoing_it() -> None:
         (["tokens", "create", "nobody"], "error: There is no user called 'nobody'"),
         (["tokens", "revoke", "999"], "error: There is no token 999"),
         (["audit", "--event", "everything"], "error: --event must be one of records, export, rejects, login_failed, prune, backup, restore, "
-                                                "analysis, action, pack."),
+                                                "analysis, action, pack, user_change."),
     ],
 )
 def test_bad_input_exits_non_zero_with_a_message_not_a_traceback(args: list[str], message: str) -> None:

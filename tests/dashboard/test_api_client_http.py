@@ -12,3 +12,17 @@ def test_records_gathers_every_page(live_service) -> None:
     got = api.records("open_cases", unit="trust", page_size=100)
     assert got["total"] == first["total"] == len(got["records"])
     assert len({r["record_id"] for r in got["records"]}) == first["total"]
+
+
+def test_a_sign_in_leaves_no_session_in_the_shared_connection_pool(live_service) -> None:
+    """The pool serves every browser: after one user signs in through it, a call without a token (a
+    signed-out browser's) is refused, not answered as that user (issue 16: an ended session still saw
+    records because the pool had kept the last sign-in's cookie)."""
+    import pytest
+
+    from dashboard.api_client import ApiProblem
+
+    ApiClient(live_service.url).login(live_service.users["executive"], "correct-horse-battery-1")
+    with pytest.raises(ApiProblem) as refused:
+        ApiClient(live_service.url).records("open_cases", unit="trust", page_size=10)
+    assert refused.value.status == 401 and "POST" not in refused.value.message

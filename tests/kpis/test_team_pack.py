@@ -13,7 +13,8 @@ from python_calamine import CalamineWorkbook
 from warehouse_builder import TEAMS
 
 from kpis import UnknownUnit, Warehouse, compute_kpis, open_warehouse
-from kpis.team_pack import ACTION_LISTS, WITHHELD, team_pack_xlsx, team_week, team_weeks, without_records
+from kpis.team_pack import (ACTION_LISTS, SHEET_NAMES, WITHHELD, team_pack_xlsx, team_week, team_weeks,
+                             without_records)
 
 D = dt.date.fromisoformat
 AS_AT = D("2025-11-26")  # a Wednesday: this week is Mon 24 to Wed 26 November
@@ -127,7 +128,7 @@ def test_an_unknown_team_is_refused_by_name(wh: Warehouse) -> None:
 
 def test_the_workbook_holds_the_weeks_figures_and_lists(wh: Warehouse, t1: dict) -> None:
     book = CalamineWorkbook.from_filelike(io.BytesIO(team_pack_xlsx(t1)))
-    assert book.sheet_names == ["Summary", "Workers", *(h[:31] for h, _, _, _ in ACTION_LISTS), "About"]
+    assert book.sheet_names == ["Summary", "Workers", *(SHEET_NAMES[k] for _, k, _, _ in ACTION_LISTS), "About"]
     summary = book.get_sheet_by_name("Summary").to_python()
     assert summary[0] == ["KPI", "This week", "Last week", "Trust this week", "RAG", "Target"]
     figures = compute_kpis(wh, D("2025-11-24"), AS_AT, "team", "T1")
@@ -140,3 +141,24 @@ def test_the_workbook_holds_the_weeks_figures_and_lists(wh: Warehouse, t1: dict)
     bare = CalamineWorkbook.from_filelike(io.BytesIO(team_pack_xlsx(without_records(t1))))
     assert bare.get_sheet_by_name("Unallocated cases").to_python() == [["count", "note"], [1, WITHHELD]]
 
+
+
+def test_the_workbooks_numbers_are_formatted_and_its_sheet_names_whole(t1: dict) -> None:
+    """Rates read 97.5% (one decimal) while keeping their value; counts are whole; every sheet name is the
+    list's own name within Excel's 31 characters, none cut short (issue 16)."""
+    import zipfile
+
+    from kpis.xlsx import xlsx_bytes
+
+    assert all(len(name) <= 31 for name in SHEET_NAMES.values()) and set(SHEET_NAMES) == {k for _, k, _, _ in ACTION_LISTS}
+    assert not any(name.endswith(" ") for name in SHEET_NAMES.values())
+    data = team_pack_xlsx(t1)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        styles = z.read("xl/styles.xml").decode()
+    assert 'formatCode="0.0&quot;%&quot;"' in styles and 'formatCode="#,##0"' in styles
+    summary = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("Summary").to_python()
+    rates = {r["title"]: r["this"] for r in t1["summary"] if r["unit_of_measure"] == "%" and r["this"] is not None}
+    shown = {row[0]: row[1] for row in summary[1:]}
+    assert rates and all(shown[t] == v for t, v in rates.items())  # the value kept, only its look is a %
+    with pytest.raises(ValueError, match="31 characters"):
+        xlsx_bytes({"Section 47 enquiries open over 15 working days": []})

@@ -32,6 +32,9 @@ NO_CHILD_LEVEL_PATHS = {
     # SPC charts and the QA page's aggregates: figures and counts (actions by owner), never a child
     "/api/v1/kpis/{kpi}/spc", "/api/v1/spc", "/api/v1/dashboard/last-working-day",
     "/api/v1/qa/summary", "/api/v1/qa/findings", "/api/v1/qa/page",
+    # an admin's changes to users (audited as user_change: tests/api/test_admin_users_http.py)
+    "/api/v1/users/{username}/disable", "/api/v1/users/{username}/enable", "/api/v1/users/{username}/password",
+    "/api/v1/users/{username}/role",
 }
 BROWSER = "127.0.0.20"  # the dashboard user's address
 API_CLIENT = "127.0.0.21"

@@ -88,11 +88,13 @@ def test_the_downloaded_csv_and_xlsx_hold_no_live_formula(chromium, formula_trus
         context.close()
 
     raw = csv_file.read_bytes()
-    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    lines = io.StringIO(raw.decode("utf-8-sig"), newline="").read().split("\r\n", 4)  # the marking, title, count
+    assert lines[0].startswith("OFFICIAL-SENSITIVE") and lines[3] == ""
+    rows = list(csv.DictReader(io.StringIO(lines[4], newline="")))
     for row in rows:  # no cell of the file starts like a formula
         for value in row.values():
             assert not value.lstrip().startswith(("=", "+", "-", "@")) and not value.startswith(("\t", "\r")), value
-    assert sorted(r["child_id"] for r in rows) == sorted("'" + a for a in ATTACKS)
+    assert sorted(r["Child"] for r in rows) == sorted("'" + a for a in ATTACKS)
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM, for Excel
 
     with zipfile.ZipFile(xlsx_file) as z:

@@ -1,0 +1,104 @@
+"""How every `kpidash` command ends when it cannot do what was asked, the same way for all of them.
+
+- One line on standard error starting `error: `, saying what is wrong and what to do; warnings start
+  `warning: ` and leave the exit status alone.
+- Exit status 0 when the command did what was asked; 1 when the input, the data or the state refused it
+  (a bad file, no warehouse, a failed load, a refused change); 2 when the command line itself is wrong
+  (an unknown option, a missing argument, an option value of the wrong form: Typer's usage errors).
+- Never a traceback: `run` turns anything unexpected into one `error:` line too.
+
+The `kpidash` console script calls `app()` (cli/main.py), which is a `KpidashApp`: its `__call__` is
+`run`. Tests call `run(app, args)` to see exactly what a person sees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import sys
+from collections.abc import Sequence
+
+import typer
+from typer._click import exceptions as usage  # Typer vendors click: its usage errors are these classes
+from typer._click.utils import PacifyFlushWrapper
+
+USAGE, FAILED = 2, 1
+
+
+def fail(message: str, code: int = FAILED) -> typer.Exit:
+    """Say what went wrong (`error: ...` on stderr) and return the Exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr; the command goes on."""
+    typer.echo(f"warning: {message}", err=True)
+
+
+def date_option(text: str) -> dt.date:
+    """Typer's parser for a date option: core.dates' rule (the API's too), a usage error otherwise."""
+    from core.dates import DateProblem, parse_date
+
+    try:
+        return parse_date(text, "the date")
+    except DateProblem as exc:
+        raise typer.BadParameter(str(exc).removeprefix("the date ")) from None
+
+
+def month_option(text: str) -> str:
+    """Typer's parser for a YYYY-MM month option (core.dates)."""
+    from core.dates import DateProblem, parse_month
+
+    try:
+        return parse_month(text, "the month")
+    except DateProblem as exc:
+        raise typer.BadParameter(str(exc).removeprefix("the month ")) from None
+
+
+def _first_lower(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def run(app: typer.Typer, args: Sequence[str] | None = None) -> int:
+    """Run the command line `args` (default: sys.argv[1:]) and return its exit status, every failure
+    reported as one `error:` line."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=list(args) if args is not None else None, prog_name="kpidash",
+                              standalone_mode=False)
+    except usage.NoArgsIsHelpError:  # `kpidash users`: Typer has shown the group's help
+        return USAGE
+    except usage.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "kpidash"
+        typer.echo(f"error: {_first_lower(exc.format_message())}\n(`{where} --help` says how to use it)", err=True)
+        return USAGE
+    except usage.ClickException as exc:
+        typer.echo(f"error: {_first_lower(exc.format_message())}", err=True)
+        return exc.exit_code or FAILED
+    except typer.Abort:
+        typer.echo("error: stopped before it finished", err=True)
+        return FAILED
+    except KeyboardInterrupt:
+        typer.echo("error: stopped (Ctrl-C) before it finished", err=True)
+        return 130
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:  # `kpidash rejects | head`: the reader stopped; nothing is wrong
+            sys.stdout = PacifyFlushWrapper(sys.stdout)  # type: ignore[assignment]
+            return 0
+        typer.echo(f"error: {exc.strerror or exc}{f' ({exc.filename})' if exc.filename else ''}", err=True)
+        return FAILED
+    except Exception as exc:  # noqa: BLE001  the last resort: one line, never a traceback
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        typer.echo(f"error: kpidash stopped on a problem it did not expect ({type(exc).__name__}"
+                   f"{': ' + detail if detail else ''}); nothing more was done. Please report it to the kpidash team.",
+                   err=True)
+        return FAILED
+    return result if isinstance(result, int) else 0
+
+
+class KpidashApp(typer.Typer):
+    """The kpidash Typer app: called as the console script, it runs through `run` and exits with its status."""
+
+    def __call__(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+        sys.exit(run(self))

@@ -1,0 +1,133 @@
+"""Accessibility (WCAG 2.2 AA) in a real browser: axe-core over every page and the records dialog with 0
+violations, and what axe cannot judge by itself: the page language, a title per view, headings in order,
+the dialog's focus trap and return, the grid as one tab stop, buttons that name their KPI, the scope
+picker labelled and filtered by typing, one visible focus style, nothing focusable inside aria-hidden."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from axe import axe_violations
+from test_pages_browser import CHROMIUM, Session, browser  # noqa: F401  (browser: a fixture)
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)")]
+
+HEADINGS_IN_ORDER = """() => {
+  const levels = [...document.querySelectorAll('h1,h2,h3,h4,h5,h6')]
+    .filter(h => h.offsetParent !== null && !h.closest('[aria-hidden=true]')).map(h => +h.tagName[1]);
+  const skips = [];
+  levels.forEach((l, i) => { if (i > 0 && l > levels[i - 1] + 1) skips.push(levels[i - 1] + '->' + l); });
+  return {first: levels[0], h1s: levels.filter(l => l === 1).length, skips};
+}"""
+
+FOCUSABLE_IN_HIDDEN = """() => [...document.querySelectorAll('[aria-hidden=true] a[href], [aria-hidden=true] button, '
+  + '[aria-hidden=true] input, [aria-hidden=true] select, [aria-hidden=true] [tabindex]')]
+  .filter(e => e.tabIndex >= 0 && !e.disabled && e.getClientRects().length > 0)  // what Tab can reach
+  .map(e => e.outerHTML.slice(0, 120))"""
+
+
+def _check_page(s: Session, name: str) -> None:
+    assert s.page.evaluate("() => document.documentElement.lang") == "en-GB"
+    headings = s.page.evaluate(HEADINGS_IN_ORDER)
+    assert headings["first"] == 1 and headings["h1s"] == 1 and not headings["skips"], (name, headings)
+    assert not s.page.evaluate(FOCUSABLE_IN_HIDDEN), name
+    violations = axe_violations(s.page)
+    s.shot(f"axe-{name}")
+    assert not violations, (name, violations)
+
+
+def test_sign_in_page_passes_axe(browser, live_service) -> None:
+    s = Session(browser, live_service.url)
+    s.page.goto(live_service.url + "/")
+    s.page.wait_for_selector("#signin-username")
+    assert s.page.title() == "Sign in · kpidash"
+    _check_page(s, "sign-in")
+    assert not s.errors, s.errors
+    s.close()
+
+
+@pytest.mark.parametrize(("path", "title", "ready"), [
+    ("/today", "Today", ".tile .value"),
+    ("/team", "Team", "#team-summary"),
+    ("/trends", "Trends", "#trends-body svg.xmr"),
+    ("/qa", "Quality assurance", "#qa-body .tile"),
+])
+def test_every_page_passes_axe(browser, live_service, path: str, title: str, ready: str) -> None:
+    s = Session(browser, live_service.url)
+    s.sign_in(live_service.users["executive"])
+    s.page.goto(live_service.url + path)
+    s.page.wait_for_selector(ready, timeout=60_000)
+    s.page.wait_for_load_state("networkidle")
+    assert s.page.title().startswith(title) and s.page.title().endswith("· kpidash")
+    # the freshness banner on every page, in the trust's (London) time
+    assert re.search(r"taken \d{1,2} [A-Z][a-z]+ \d{4} at \d\d:\d\d", s.page.inner_text("#freshness"))
+    _check_page(s, path.strip("/"))
+    # no blank panel: every card, chart and tile says something, if only that there is no data
+    blank = s.page.evaluate("() => [...document.querySelectorAll('#page .card, #page .tile, #page .html-host')]"
+                            ".filter(e => e.offsetParent !== null && !e.innerText.trim() && !e.querySelector('svg, img'))"
+                            ".map(e => e.id || e.className)")
+    assert not blank, blank
+    assert not s.errors, s.errors
+    s.close()
+
+
+def _active(s: Session) -> dict:
+    return s.page.evaluate("""() => { const a = document.activeElement;
+      return {id: a.id, inDialog: !!a.closest('#drawer .drawer'), inGrid: !!a.closest('.ag-header, .ag-body'),
+              text: (a.textContent || '').trim().slice(0, 80)}; }""")
+
+
+def test_records_dialog_passes_axe_traps_focus_and_gives_it_back(browser, live_service) -> None:
+    s = Session(browser, live_service.url)
+    s.sign_in(live_service.users["executive"])
+    opener = s.page.locator("#tile-allocation_rate button")
+    assert opener.evaluate("b => b.textContent") == "Show the children: Cases allocated"  # names its KPI
+    opener.focus()
+    s.page.keyboard.press("Enter")
+    s.page.wait_for_selector("#drawer .ag-row", timeout=20_000)
+    s.page.wait_for_load_state("networkidle")
+    assert _active(s)["id"] == "drawer-close"
+    violations = axe_violations(s.page, "#drawer")
+    s.shot("axe-records-dialog")
+    assert not violations, violations
+    # Shift+Tab from the first stop goes to the last, Tab from the last back to the first: focus stays inside
+    s.page.keyboard.press("Shift+Tab")
+    assert _active(s)["inDialog"]
+    for _ in range(40):
+        s.page.keyboard.press("Tab")
+        assert _active(s)["inDialog"], _active(s)
+    # the grid is one Tab stop: from a cell, Tab leaves the grid (arrow keys move inside it)
+    s.page.click("#drawer .ag-row[row-index='0'] .ag-cell >> nth=0")
+    assert _active(s)["inGrid"]
+    s.page.keyboard.press("ArrowRight")
+    assert _active(s)["inGrid"]
+    s.page.keyboard.press("Tab")
+    assert not _active(s)["inGrid"] and _active(s)["inDialog"], _active(s)
+    s.page.keyboard.press("Escape")
+    s.page.wait_for_selector("#drawer", state="hidden", timeout=5_000)
+    assert "allocation_rate" in s.page.evaluate("document.activeElement.id")  # back on its opener
+    assert not s.errors, s.errors
+    s.close()
+
+
+def test_scope_picker_is_labelled_and_filters_as_you_type(browser, live_service) -> None:
+    s = Session(browser, live_service.url)
+    s.sign_in(live_service.users["executive"])
+    picker = s.page.get_by_label("Show figures for")  # the label names the control
+    assert picker.evaluate("e => e.id") == "today-scope"
+    s.page.focus("#sign-out")  # Tab from the header reaches the picker (one stop, nothing hidden on the way)
+    s.page.keyboard.press("Tab")
+    assert _active(s)["id"] == "today-scope"
+    picker.focus()
+    s.page.keyboard.type(live_service.service[:5], delay=50)  # typing on the closed picker filters its choices
+    s.page.wait_for_timeout(300)
+    options = s.page.locator("[role=option]").all_inner_texts()
+    assert options and all(live_service.service[:5].lower() in o.lower() for o in options), options
+    s.page.keyboard.press("Enter")
+    s.page.wait_for_function(f"() => document.querySelector('.as-at')?.innerText.includes({live_service.service!r})",
+                             timeout=20_000)
+    s.shot("scope-picker-typed")
+    assert not s.errors, s.errors
+    s.close()
