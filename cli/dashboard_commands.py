@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from cli.errors import USAGE, fail
 from core.settings import get_settings
 
 
@@ -26,20 +27,16 @@ def register(app: typer.Typer) -> None:
 
         try:
             html = book_html(ApiClient(api_url or get_settings().api_url, token), month)
-        except ApiProblem as exc:
-            typer.echo(f"kpidash book: {exc.message}", err=True)
-            raise typer.Exit(2) from None
+        except ApiProblem as exc:  # refused (a bad token) or unreachable: not the command line's fault
+            raise fail(exc.message) from None
         except ValueError:
-            typer.echo(f"kpidash book: {month!r} is not a month up to the extract's: write it YYYY-MM, e.g. 2025-10.",
-                       err=True)
-            raise typer.Exit(2) from None
+            raise fail(f"{month!r} is not a month up to the extract's: write it YYYY-MM, e.g. 2025-10.", USAGE) from None
         finally:
             close_all()
         try:
             out.write_text(html, encoding="utf-8")
         except OSError as exc:
-            typer.echo(f"kpidash book: cannot write {out}: {exc.strerror}.", err=True)
-            raise typer.Exit(2) from None
+            raise fail(f"cannot write {out}: {exc.strerror}.") from None
         typer.echo(f"Wrote the performance book for {month} to {out}.")
 
     @app.command("qa-page")
@@ -59,22 +56,18 @@ def register(app: typer.Typer) -> None:
 
         suffix = out.suffix.lower()
         if suffix not in (".html", ".htm", ".pdf"):
-            typer.echo(f"kpidash qa-page: --out must end in .html or .pdf, not {out.name!r}.", err=True)
-            raise typer.Exit(2)
+            raise fail(f"--out must end in .html or .pdf, not {out.name!r}.", USAGE)
         try:
             with open_warehouse() as wh:
                 page = qa_page_html(qa_page(wh, month, level, unit))
         except KpiError as exc:
-            typer.echo(f"kpidash qa-page: {exc}", err=True)
-            raise typer.Exit(1) from None
+            raise fail(str(exc)) from None
         try:
             content = html_to_pdf(page) if suffix == ".pdf" else page.encode("utf-8")
         except PdfUnavailable as exc:
-            typer.echo(f"kpidash qa-page: {exc} (or write --out with .html)", err=True)
-            raise typer.Exit(2) from None
+            raise fail(f"{exc} (or write --out with .html)") from None
         try:
             out.write_bytes(content)
         except OSError as exc:
-            typer.echo(f"kpidash qa-page: cannot write {out}: {exc.strerror}.", err=True)
-            raise typer.Exit(2) from None
+            raise fail(f"cannot write {out}: {exc.strerror}.") from None
         typer.echo(f"Wrote QA on a Page for {month} ({level}{' ' + unit if unit else ''}) to {out}.")

@@ -18,12 +18,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.appdb import get_engine
 from core.audit import record_command
+from cli.errors import fail
 from core.spreadsheet import safe_cells
 from etl import Issue, LoadResult, UnknownRun, list_runs, load_extract, run_issues
 from etl.runlog import get_run
 
 EXTRACT_ARG = typer.Argument(
-    help="Folder holding the extract: the nine CSV files of the contract and, optionally, manifest.json.",
+    help="The extract: a folder of the contract's CSV files (and, optionally, manifest.json), a folder of "
+    "Standard Safeguarding Dataset tables (docs/ssd.md), or an Ofsted Annex A workbook (.xlsx).",
     show_default=False,
 )
 
@@ -53,8 +55,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Seque
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"Error: {message}", err=True)
-    return typer.Exit(1)
+    return fail(message)
 
 
 def _log_unusable(err: Exception) -> typer.Exit:
