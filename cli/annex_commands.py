@@ -11,18 +11,14 @@ from typing import Annotated
 
 import typer
 
+from cli.errors import date_option, fail
+
 export_app = typer.Typer(help="Write returns and inspection lists from the published warehouse.", no_args_is_help=True)
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f'"{text}" is not a date (expected YYYY-MM-DD, e.g. 2025-11-23)') from None
-
-
 def annex_a(
-    to: Annotated[str, typer.Option("--to", help="Last day of the six months the lists cover (YYYY-MM-DD).")],
+    date_to: Annotated[dt.date, typer.Option("--to", parser=date_option, metavar="YYYY-MM-DD",
+                                             help="Last day of the six months the lists cover.")],
     out: Annotated[Path, typer.Option("--out", help="The workbook to write (.xlsx).")],
 ) -> None:
     """Write Lists 1 to 9 of Annex A for the six months ending on --to, in the Ofsted layout and headers.
@@ -33,21 +29,19 @@ def annex_a(
     from core.settings import get_settings
     from etl.annex_a.export import export_annex_a
 
-    date_to = _date(to)
     if out.suffix.lower() != ".xlsx":
         raise typer.BadParameter(f"{out} must end in .xlsx (an Excel workbook)", param_hint="--out")
+    if not out.absolute().parent.is_dir():  # said before the lists are built, not after
+        raise fail(f"{out} cannot be written: there is no folder {out.absolute().parent}")
     db = get_settings().db
     if not Path(db).is_file():
-        typer.echo(f"no published warehouse at {db}: load an extract first (kpidash load FOLDER)", err=True)
-        raise typer.Exit(1)
+        raise fail(f"no published warehouse at {db}: load an extract first (kpidash load FOLDER)")
     try:
         result = export_annex_a(Path(db), date_to, out)
     except OSError as err:
-        typer.echo(f"{out} cannot be written ({err.strerror or err})", err=True)
-        raise typer.Exit(1) from None
+        raise fail(f"{out} cannot be written ({err.strerror or err})") from None
     except duckdb.Error as err:
-        typer.echo(f"the warehouse {db} cannot be read ({str(err).splitlines()[0]})", err=True)
-        raise typer.Exit(1) from None
+        raise fail(f"the warehouse {db} cannot be read ({str(err).splitlines()[0]})") from None
     from sqlalchemy.exc import SQLAlchemyError
 
     from core.appdb import get_engine
@@ -60,8 +54,7 @@ def annex_a(
     except (SQLAlchemyError, OSError) as err:
         out.unlink(missing_ok=True)
         cause = str(getattr(err, "orig", None) or err).splitlines()[0]
-        typer.echo(f"{out} was not kept: the audit trail (KPIDASH_APP_DB) cannot be written ({cause})", err=True)
-        raise typer.Exit(1) from None
+        raise fail(f"{out} was not kept: the audit trail (KPIDASH_APP_DB) cannot be written ({cause})") from None
     counts = ", ".join(f"List {n}: {c:,}" for n, c in result.rows.items())
     typer.echo(f"wrote {out} for {result.date_from} to {result.date_to}: {counts}")
 

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from cli.errors import USAGE, fail
+
 
 def register(app: typer.Typer) -> None:
     @app.command("book")
@@ -48,15 +50,11 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"Published board pack {published['id']} for the board of {board_date.isoformat()} "
                            f"(html sha256 {published['html_sha256'][:12]}).")
         except PdfUnavailable as exc:
-            typer.echo(f"kpidash book: {exc}", err=True)
-            raise typer.Exit(2) from None
+            raise fail(str(exc)) from None
         except ApiProblem as exc:
-            typer.echo(f"kpidash book: {exc.message}", err=True)
-            raise typer.Exit(2) from None
+            raise fail(exc.message) from None
         except ValueError:
-            typer.echo(f"kpidash book: {month!r} is not a month up to the extract's: write it YYYY-MM, e.g. 2025-10.",
-                       err=True)
-            raise typer.Exit(2) from None
+            raise fail(f"{month!r} is not a month up to the extract's: write it YYYY-MM, e.g. 2025-10.", USAGE) from None
         finally:
             close_all()
         try:
@@ -65,8 +63,7 @@ def register(app: typer.Typer) -> None:
             else:
                 out.write_text(html, encoding="utf-8")
         except OSError as exc:
-            typer.echo(f"kpidash book: cannot write {out}: {exc.strerror}.", err=True)
-            raise typer.Exit(2) from None
+            raise fail(f"cannot write {out}: {exc.strerror}.") from None
         typer.echo(f"Wrote the performance book for {month} to {out}.")
 
     @app.command("qa-page")
@@ -86,22 +83,18 @@ def register(app: typer.Typer) -> None:
 
         suffix = out.suffix.lower()
         if suffix not in (".html", ".htm", ".pdf"):
-            typer.echo(f"kpidash qa-page: --out must end in .html or .pdf, not {out.name!r}.", err=True)
-            raise typer.Exit(2)
+            raise fail(f"--out must end in .html or .pdf, not {out.name!r}.", USAGE)
         try:
             with open_warehouse() as wh:
                 page = qa_page_html(qa_page(wh, month, level, unit))
         except KpiError as exc:
-            typer.echo(f"kpidash qa-page: {exc}", err=True)
-            raise typer.Exit(1) from None
+            raise fail(str(exc)) from None
         try:
             content = html_to_pdf(page) if suffix == ".pdf" else page.encode("utf-8")
         except PdfUnavailable as exc:
-            typer.echo(f"kpidash qa-page: {exc} (or write --out with .html)", err=True)
-            raise typer.Exit(2) from None
+            raise fail(f"{exc} (or write --out with .html)") from None
         try:
             out.write_bytes(content)
         except OSError as exc:
-            typer.echo(f"kpidash qa-page: cannot write {out}: {exc.strerror}.", err=True)
-            raise typer.Exit(2) from None
+            raise fail(f"cannot write {out}: {exc.strerror}.") from None
         typer.echo(f"Wrote QA on a Page for {month} ({level}{' ' + unit if unit else ''}) to {out}.")

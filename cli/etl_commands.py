@@ -15,11 +15,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from cli.errors import fail
+
 if TYPE_CHECKING:  # the ETL layer is imported by the commands that use it, not for every command
     from etl import Issue, LoadResult
 
 EXTRACT_ARG = typer.Argument(
-    help="Folder holding the extract: the nine CSV files of the contract and, optionally, manifest.json.",
+    help="The extract: a folder of the contract's CSV files (and, optionally, manifest.json), a folder of "
+    "Standard Safeguarding Dataset tables (docs/ssd.md), or an Ofsted Annex A workbook (.xlsx).",
     show_default=False,
 )
 
@@ -49,8 +52,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Seque
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"Error: {message}", err=True)
-    return typer.Exit(1)
+    return fail(message)
 
 
 def _log_unusable(err: Exception) -> typer.Exit:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,6 +14,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from cli.errors import date_option, fail, warn
 
 if TYPE_CHECKING:  # the KPI layer is imported when a command runs, not for every command
     from kpis import Warehouse
@@ -40,20 +41,19 @@ class By(str, Enum):
     week = "week"
 
 
-def _date(value: str) -> dt.date:
-    """Dates exactly as the spec writes them: YYYY-MM-DD (not 2025-W01-1, which Python also reads)."""
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            raise ValueError
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f'"{value}" is not a date (expected YYYY-MM-DD)') from None
+class UnitLevel(str, Enum):
+    """The level of one unit (records, trend, spc): `all` is for `kpidash kpis` only."""
+
+    trust = "trust"
+    service = "service"
+    team = "team"
+    worker = "worker"
 
 
-FromOpt = Annotated[dt.date | None, typer.Option("--from", parser=_date, metavar="YYYY-MM-DD",
+FromOpt = Annotated[dt.date | None, typer.Option("--from", parser=date_option, metavar="YYYY-MM-DD",
                                                  help="First day of the period (default: the first day "
                                                  "of the --to month).")]
-ToOpt = Annotated[dt.date | None, typer.Option("--to", parser=_date, metavar="YYYY-MM-DD",
+ToOpt = Annotated[dt.date | None, typer.Option("--to", parser=date_option, metavar="YYYY-MM-DD",
                                                help="Last day of the period, the as-at date of stock KPIs "
                                                "(default: the extract date).")]
 FormatOpt = Annotated[Format, typer.Option("--format", help="json: the spec's machine-readable output; "
@@ -68,15 +68,23 @@ def _warehouse() -> Iterator[Warehouse]:
     try:
         wh = open_warehouse()
     except KpiError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None
     try:
         yield wh
     except KpiError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None
     finally:
         wh.close()
+
+
+def _warn_if_projected(wh: Warehouse, date_to: dt.date | None) -> None:
+    """A period ending after the extract date: say its stock figures are projections (the API says so
+    in its X-Kpidash-Warning header; core.dates.projection_note is the one wording)."""
+    from core.dates import projection_note
+
+    note = projection_note(date_to, wh.extract_date) if date_to is not None else None
+    if note:
+        warn(note)
 
 
 def _value(row: dict) -> str:
@@ -167,6 +175,7 @@ def kpis_command(
     from kpis import compute_kpis
 
     with _warehouse() as wh:
+        _warn_if_projected(wh, date_to)
         rows = compute_kpis(wh, date_from, date_to, level.value, unit, kpi or None)
         _print_figures(rows, wh, fmt)
 
@@ -176,8 +185,9 @@ def records_command(
     unit: Annotated[str, typer.Option("--unit", help='"trust", a team id, a service name or a worker id.')],
     date_from: FromOpt = None,
     date_to: ToOpt = None,
-    level: Annotated[Level | None, typer.Option("--level", help="The unit's level, when its name is "
-                                                "ambiguous (default: trust, then team, service, worker).")] = None,
+    level: Annotated[UnitLevel | None, typer.Option("--level", help="The unit's level (trust, service, team or "
+                                                    "worker), when its name is ambiguous (default: trust, then "
+                                                    "team, service, worker).")] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """The child-level records behind one figure, each counted in the numerator or only the denominator.
@@ -186,6 +196,7 @@ def records_command(
     from kpis import kpi_records
 
     with _warehouse() as wh:
+        _warn_if_projected(wh, date_to)
         rows = kpi_records(wh, kpi, unit, date_from, date_to, level.value if level else None)
         _audit_records(wh, kpi, unit, level.value if level else None, date_from, date_to, len(rows), fmt)
         if fmt is Format.json:
@@ -211,9 +222,7 @@ def _audit_records(wh: Warehouse, kpi: str, unit: str, level: str | None, date_f
                        detail=f"kpidash records --format {fmt.value}")
     except (SQLAlchemyError, OSError) as exc:
         cause = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        typer.echo(f"error: the records are not shown: the audit trail (KPIDASH_APP_DB) cannot be written ({cause})",
-                   err=True)
-        raise typer.Exit(1) from None
+        raise fail(f"the records are not shown: the audit trail (KPIDASH_APP_DB) cannot be written ({cause})") from None
 
 
 def trend_command(
@@ -221,25 +230,22 @@ def trend_command(
     by: Annotated[By, typer.Option("--by", help="month (calendar months) or week (Monday to Sunday).")] = By.month,
     periods: Annotated[int, typer.Option("--periods", help="How many periods, ending with the one holding --to.",
                                          min=1)] = 24,
-    level: Annotated[Level, typer.Option("--level", help="trust, service, team or worker.")] = Level.trust,
+    level: Annotated[UnitLevel, typer.Option("--level", help="trust, service, team or worker.")] = UnitLevel.trust,
     unit: Annotated[str | None, typer.Option("--unit", help="Only this unit of the level.")] = None,
-    date_to: ToOpt = None,
+    date_to: Annotated[dt.date | None, typer.Option("--to", parser=date_option, metavar="YYYY-MM-DD",
+                                                    help="The series ends with the month or week holding this "
+                                                    "date, counted up to it (default: the extract date).")] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """A KPI per month or week (flow: events in the period; stock: at its end), last period partial."""
+    """A KPI per month or week (flow: events in the period; stock: at its end); the last period runs only to
+    --to, so it is partial unless --to is its last day."""
     from kpis import get_kpi, kpi_trend
 
     with _warehouse() as wh:
+        _warn_if_projected(wh, date_to)
         ids = None if kpi == "all" else [get_kpi(kpi).id]
         rows = kpi_trend(wh, ids, by.value, periods, level.value, unit, date_to)
         _print_figures(rows, wh, fmt, with_period=True)
-
-
-class SpcLevel(str, Enum):
-    trust = "trust"
-    service = "service"
-    team = "team"
-    worker = "worker"
 
 
 _FLAGS = (("outside", "outside"), ("two_of_three", "2 of 3"), ("shift", "shift"), ("trend", "trend"))
@@ -274,9 +280,9 @@ def spc_command(
     by: Annotated[By, typer.Option("--by", help="month (calendar months) or week (Monday to Sunday).")] = By.month,
     periods: Annotated[int, typer.Option("--periods", min=1, help="How many complete periods, ending with the last "
                                          "one that ends on or before --to.")] = SPC_PERIODS,
-    level: Annotated[SpcLevel, typer.Option("--level", help="trust, service, team or worker.")] = SpcLevel.trust,
+    level: Annotated[UnitLevel, typer.Option("--level", help="trust, service, team or worker.")] = UnitLevel.trust,
     unit: Annotated[str | None, typer.Option("--unit", help="Only this unit of the level.")] = None,
-    date_to: Annotated[dt.date | None, typer.Option("--to", parser=_date, metavar="YYYY-MM-DD",
+    date_to: Annotated[dt.date | None, typer.Option("--to", parser=date_option, metavar="YYYY-MM-DD",
                                                     help="The series ends with the last period that ends on or "
                                                     "before this date (default: the extract date).")] = None,
     fmt: FormatOpt = Format.table,
@@ -285,6 +291,7 @@ def spc_command(
     from kpis import get_kpi, kpi_spc
 
     with _warehouse() as wh:
+        _warn_if_projected(wh, date_to)
         ids = None if kpi == "all" else [get_kpi(kpi).id]
         charts = kpi_spc(wh, ids, by.value, periods, level.value, unit, date_to)
         if fmt is Format.json:

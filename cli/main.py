@@ -3,8 +3,6 @@ the same way (cli/errors.py: `error: ...`, exit 1 or 2, never a traceback)."""
 
 from __future__ import annotations
 
-import typer
-
 from cli import (
     annex_commands,
     api_commands,

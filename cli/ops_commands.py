@@ -1,7 +1,7 @@
 """`kpidash refresh`, `scheduler` and `doctor`: keeping a deployment live and healthy.
 
-Exit status: 0 when all is well, 1 when a refresh failed, a scheduler already runs or a check
-failed, 2 for configuration an operator must fix. Errors are plain messages, never a traceback.
+Exit status (cli/errors.py, as every command): 0 when all is well, 1 when a refresh failed, a scheduler
+already runs, a check failed or the configuration must be fixed; 2 only for a wrong command line.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from typing import Annotated
 
 import typer
 
+from cli.errors import fail
 
-def _fail(message: str, code: int) -> None:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
+
+def _fail(message: str) -> None:
+    raise fail(message)
 
 
 def refresh_command(
@@ -29,7 +30,7 @@ def refresh_command(
     try:
         outcome = refresh(force=force, allow_shrink=allow_shrink)
     except SourceError as err:
-        _fail(str(err), 2)
+        _fail(str(err))
         return
     typer.echo(f"{outcome.action}: {outcome.message}")
     if outcome.action in ("failed", "unreachable"):
@@ -44,9 +45,9 @@ def scheduler_command() -> None:
     try:
         run_scheduler()
     except NotLeader as err:
-        _fail(str(err), 1)
+        _fail(str(err))
     except ScheduleError as err:
-        _fail(str(err), 2)
+        _fail(str(err))
     except KeyboardInterrupt:
         typer.echo("scheduler stopped", err=True)
 

@@ -7,13 +7,15 @@ written. Errors are one plain message, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from cli.errors import USAGE, fail
+from core.dates import DateProblem, parse_date
 
 if TYPE_CHECKING:
     from sample_data import SampleSummary
@@ -34,14 +36,13 @@ class SampleFormat(str, Enum):
 
 
 def _end_date(value: str | None) -> dt.date | None:
+    """core.dates' rule, as for every date a command reads."""
     if value is None:
         return None
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise typer.BadParameter(f'"{value}" is not a date (expected YYYY-MM-DD, e.g. 2025-11-23)', param_hint="'--end-date'")
+    try:
+        return parse_date(value, "--end-date")
+    except DateProblem as exc:
+        raise typer.BadParameter(str(exc).removeprefix("--end-date "), param_hint="'--end-date'") from None
 
 
 def _scale(value: float) -> float:
@@ -79,12 +80,10 @@ def sample(
     try:
         summary = generate_sample(out, seed=seed, scale=scale, end_date=last_day, fmt=fmt.value,
                                   ssd_compatible=ssd_compatible)
-    except ValueError as err:
-        typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(2) from None
+    except ValueError as err:  # options that do not go together: the command line is wrong
+        raise fail(str(err), USAGE) from None
     except OSError as err:
-        typer.echo(f"Error: cannot write the sample into {out}: {err.strerror or err}", err=True)
-        raise typer.Exit(1) from None
+        raise fail(f"cannot write the sample into {out}: {err.strerror or err}") from None
     typer.echo(_report(summary, time.perf_counter() - began))
 
 

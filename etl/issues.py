@@ -86,3 +86,56 @@ def _never_archived(run_id: str) -> bool:
     """A run refused before it made its archive folder (another load held the lock)."""
     run = get_run(run_id)
     return run is not None and run.status == "failed" and not any(f.sha256 for f in run.files)
+
+
+SHOWN_RULES = 12  # rules in a load's message; `kpidash rejects RUN` lists every issue
+SHOWN_EXAMPLES = 3  # example rows per rule
+
+
+def summarise_issues(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
+    """A run's in-memory `issues` grouped by rule and file, each with its count and a few examples, for the
+    load's message and log: one unknown worker id repeated on 1,400 rows is one line, not 1,400.
+
+    A rule is a file's reason with the quoted values, dates and numbers in it set aside (so "left on
+    2025-03-31 ..." and "left on 2025-06-30 ..." are one rule), over however many columns it is found in.
+    Rejected rows come first."""
+    rows = con.execute(
+        rf"""WITH t AS (
+                 SELECT *, regexp_replace(reason, '"[^"]*"|\d{{4}}-\d{{2}}-\d{{2}}|\d+', '#', 'g') AS rule FROM issues)
+             SELECT severity, file, count(*) AS n, count(DISTINCT reason) > 1 AS varies,
+                    count(DISTINCT coalesce("column", '')) AS columns,
+                    arg_min(reason, (coalesce(line, 0), col_order)) AS reason,
+                    arg_min("column", (coalesce(line, 0), col_order)) AS "column",
+                    list({{'line': line, 'column': "column", 'value': value}}
+                         ORDER BY line NULLS FIRST, col_order)[1:{SHOWN_EXAMPLES}] AS examples
+             FROM t GROUP BY severity, file, rule
+             ORDER BY severity = 'warning', min(file_order), file, min(col_order), n DESC, reason"""
+    ).fetchall()
+    if not rows:
+        return []
+    lines = [f"rejected rows and warnings by rule and file (every one: kpidash rejects {run_id}):"]
+    for severity, file, n, varies, columns, reason, column, examples in rows[:SHOWN_RULES]:
+        subject = f"{file} {column}" if columns == 1 and column else f"{file} ({columns} columns)" if columns > 1 else file
+        rule = f"{subject} {reason}" + (" (and similar)" if varies else "")
+        shown = [_example(e, named=columns > 1) for e in examples]
+        shown = [e for e in shown if e]
+        rows_word = "row" if n == 1 else "rows"
+        count = f"{n:,} {rows_word}" if any(e["line"] is not None for e in examples) else f"{n:,}"
+        more = (f", e.g. {'; '.join(shown)}" + ("; ..." if n > len(shown) else "")) if shown else ""
+        lines.append(f"  {severity:<7}  {rule}: {count}{more}")
+    if len(rows) > SHOWN_RULES:
+        lines.append(f"  ... and {len(rows) - SHOWN_RULES:,} more rules")
+    return lines
+
+
+def _example(example: dict, named: bool) -> str:
+    """One example of a rule: where (line, and the column when the rule spans several) and the value."""
+    parts = []
+    if named and example["column"]:
+        parts.append(example["column"])
+    if example["line"] is not None:
+        parts.append(f"line {example['line']}")
+    value = example["value"]
+    if value is not None:
+        parts.append(f'"{value if len(value) <= 40 else value[:37] + "..."}"')
+    return " ".join(parts)

@@ -34,7 +34,7 @@ from etl import publish as publishing
 from etl import runlog
 from etl.archive import ArchivedFile, ArchiveError, archive_file, write_checksums
 from etl.contract import EXTRACT_TABLES, TABLES_BY_NAME
-from etl.issues import Issue, write_issues
+from etl.issues import Issue, summarise_issues, write_issues
 from etl.reader import FileError, StagedFile, stage_file
 from etl.runlog import FileResult, utcnow
 from etl.ssd.convert import SsdConversion
@@ -427,14 +427,20 @@ class _Run:
 
         read = sum(c[0] for c in self.counts.values())
         rejected = sum(c[1] for c in self.counts.values())
-        warnings = sum(c[2] for c in self.counts.values()) + self.workbook_issues[1]
+        # an Annex A workbook's own rejected rows never reached a contract file: rejected, but not read there
+        workbook_rejected, workbook_warnings = self.workbook_issues
+        warnings = sum(c[2] for c in self.counts.values()) + workbook_warnings
         tally = (
-            f"{read - rejected:,} rows loaded from {len(self.counts)} files, {rejected:,} rejected, {warnings:,} warnings"
+            f"{read - rejected:,} rows loaded from {len(self.counts)} files, {rejected + workbook_rejected:,} rejected, "
+            f"{warnings:,} warnings"
         )
         if self.after_extract:  # the contract's data-quality warning, counted where it happens
             dated = sum(n for _, _, n in self.after_extract)
             tally += (f"; {dated:,} dates after the extract date ({self.extracted_at:%Y-%m-%d}), loaded and listed as "
                       "warnings: " + ", ".join(f"{file} {column} {n:,}" for file, column, n in self.after_extract))
+        grouped = summarise_issues(con, self.run_id)  # the load log keeps the summary; the archive every issue
+        if grouped:
+            tally += "\n" + "\n".join(grouped)
         if not self.publish:
             return "checked", f"checked, nothing published: {tally}"
         tmp = publishing.tmp_path(self.db, self.run_id)

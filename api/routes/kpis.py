@@ -121,7 +121,7 @@ def _known_kpi(kpi_id: str, status: int = 404) -> str:
 
 
 def _version_headers(version: Version, date_from: dt.date | None, date_to: dt.date) -> dict[str, str]:
-    """Which warehouse and period answered; X-Kpidash-Note when the period runs past the extract date
+    """Which warehouse and period answered; X-Kpidash-Warning when the period runs past the extract date
     (its stock figures are projections: core.dates.projection_note, which the CLI prints too)."""
     wh = version.warehouse
     headers = {"X-Kpidash-Run-Id": wh.run_id, "X-Kpidash-Extract-Date": wh.extract_date.isoformat()}
@@ -129,7 +129,7 @@ def _version_headers(version: Version, date_from: dt.date | None, date_to: dt.da
         headers["X-Kpidash-Period"] = f"{date_from.isoformat()}/{date_to.isoformat()}"
     note = projection_note(date_to, wh.extract_date)
     if note:
-        headers["X-Kpidash-Note"] = note
+        headers["X-Kpidash-Warning"] = note
     return headers
 
 

@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-EXTERNAL = Path(__file__).resolve().parents[3] / "shared" / "external" / "annex_a"
+def _external() -> Path:
+    """shared/external/annex_a beside the checkout (/work/main) or beside its worktrees' folder (/work/wt/x)."""
+    here = Path(__file__).resolve()
+    for folder in here.parents[3:5]:
+        if (folder / "shared" / "external" / "annex_a").is_dir():
+            return folder / "shared" / "external" / "annex_a"
+    return here.parents[3] / "shared" / "external" / "annex_a"
+
+
+EXTERNAL = _external()
 EXTERNAL_FILES = ("liia-tools_Annex_A.xlsx", "liia-tools-pipeline_Annex_A_2024_Jan.xlsx")
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from core.settings import get_settings
 from etl import load_extract, run_issues
+from etl.runlog import get_run
 from tests.annex_a.conftest import EXTERNAL_FILES, write_workbook
 from tests.annex_a.test_annex_reader import LIST3
 
@@ -29,6 +30,7 @@ def test_external_workbooks_load(external_dir: Path, name: str):
     assert counts == {
         "teams.csv": 13, "workers.csv": 25, "children.csv": 38, "referrals.csv": 6, "assessments.csv": 5,
         "s47_enquiries.csv": 5, "episodes.csv": 22, "allocations.csv": 17, "missing_episodes.csv": 0,
+        name: 0,  # the workbook itself: its rows are counted in the files it became, its own issues here
     }
     assert _count(db, "SELECT source_system, extracted_at::DATE::VARCHAR FROM extract_meta") == [("annex_a", "2021-02-16")]
     # the NBSP in "Dustin\u00a0Hazlett" is folded; "Yes, deemed unnecessary" means no ICPC was required
@@ -58,3 +60,34 @@ def test_an_unreadable_workbook_fails_the_load_with_a_message(tmp_path: Path):
     assert result.status == "failed"
     assert "annex.xlsx cannot be read as an Excel workbook" in result.message
     assert not get_settings().db.exists()
+
+
+@pytest.mark.parametrize("name", EXTERNAL_FILES)
+def test_external_workbook_totals_count_every_listed_warning(external_dir: Path, name: str):
+    """Issue 16 item 12: the load said 6 warnings where `kpidash rejects` listed 64; the workbook's own
+    warnings (columns kpidash does not use, Excel error values, lists it cannot load) now count too."""
+    result = load_extract(external_dir / name)
+    issues = run_issues(result.run_id)
+    listed_warnings = sum(i.severity == "warning" for i in issues)
+    listed_rejected = len({(i.file, i.line) for i in issues if i.severity == "reject"})
+    workbook_own = sum(i.severity == "warning" and i.file.startswith("Annex A List") for i in issues)
+    assert workbook_own > 40 and listed_warnings > workbook_own  # most of them are the workbook's own
+    assert sum(f.warnings for f in result.files) == listed_warnings
+    assert sum(f.rows_rejected for f in result.files) == listed_rejected
+    assert f", {listed_rejected:,} rejected, {listed_warnings:,} warnings" in result.message.splitlines()[0]
+    run = get_run(result.run_id)  # the load log says the same
+    assert (run.warnings, run.rows_rejected) == (listed_warnings, listed_rejected)
+
+
+def test_a_handmade_workbook_counts_its_own_rejected_rows_and_warnings(tmp_path: Path):
+    book = write_workbook(tmp_path / "annex.xlsx", {"List 3": LIST3})
+    result = load_extract(book)
+    issues = run_issues(result.run_id)
+    own = [i for i in issues if not i.file.endswith(".csv")]  # by list ("Annex A List 3"), not contract file
+    own_rejected = len({i.line for i in own if i.severity == "reject"})
+    own_warnings = sum(i.severity == "warning" for i in own)
+    assert own_rejected >= 1  # the 31/02/2025 referral date
+    workbook = next(f for f in result.files if f.file == "annex.xlsx")
+    assert (workbook.rows_rejected, workbook.warnings) == (own_rejected, own_warnings)
+    assert sum(f.warnings for f in result.files) == sum(i.severity == "warning" for i in issues)
+    assert f", {sum(f.rows_rejected for f in result.files):,} rejected, " in result.message.splitlines()[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 V1 = "/api/v1"
@@ -69,3 +71,19 @@ def test_a_parameter_the_endpoint_does_not_take_is_refused_not_ignored(api) -> N
     response = api.client.get(f"{V1}/kpis?levl=team", headers=api.auth("admin"))
     assert response.status_code == 422
     assert response.json()["detail"] == "unknown parameter 'levl': this endpoint takes fields, from, kpi, level, to, unit."
+
+
+def test_a_period_past_the_extract_date_is_answered_with_a_warning_header(api) -> None:
+    """Issue 16, item 14: the same rule and sentence as the CLI's `warning:` (core.dates.projection_note)."""
+    from core.dates import projection_note
+
+    extract_date = api.client.get(f"{V1}/kpis", headers=api.auth("admin")).headers["X-Kpidash-Extract-Date"]
+    for path in ("/kpis?to=2099-12-31", "/kpis/open_cases/trend?to=2099-12-31&periods=2"):
+        response = api.client.get(V1 + path, headers=api.auth("admin"))
+        assert response.status_code == 200, response.text
+        warning = response.headers["X-Kpidash-Warning"]
+        assert warning.startswith(f"2099-12-31 is after the extract date ({extract_date}): stock figures on it are "
+                                  "projections")
+        assert warning == projection_note(dt.date(2099, 12, 31), dt.date.fromisoformat(extract_date))
+    on_the_day = api.client.get(f"{V1}/kpis?to={extract_date}", headers=api.auth("admin"))
+    assert on_the_day.status_code == 200 and "X-Kpidash-Warning" not in on_the_day.headers

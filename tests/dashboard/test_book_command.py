@@ -32,7 +32,7 @@ def test_book_refuses_a_bad_month_and_a_bad_token(live_service, tmp_path: Path) 
     assert bad_month.exit_code == 2 and "YYYY-MM" in bad_month.output
     bad_token = runner.invoke(app, ["book", "--month", "2025-10", "--out", str(tmp_path / "b.html"), "--token", "nope",
                                     "--api-url", live_service.url])
-    assert bad_token.exit_code == 2 and "sign in" in bad_token.output.lower()
+    assert bad_token.exit_code == 1 and "sign in" in bad_token.output.lower()
     assert not (tmp_path / "b.html").exists()
 
 

@@ -87,7 +87,7 @@ def test_no_renderer_is_a_clear_error(published: Path, tmp_path: Path, monkeypat
     with pytest.raises(PdfUnavailable, match="No PDF renderer: KPIDASH_CHROMIUM .* is not a program"):
         html_to_pdf("<p>x</p>")
     result = CliRunner().invoke(app, ["qa-page", "--month", "2025-10", "--out", str(tmp_path / "qa.pdf")])
-    assert result.exit_code == 2 and "apt-get install chromium" in result.output and ".html" in result.output
+    assert result.exit_code == 1 and "apt-get install chromium" in result.output and ".html" in result.output
     assert not (tmp_path / "qa.pdf").exists()
 
 

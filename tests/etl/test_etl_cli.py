@@ -42,7 +42,7 @@ def test_load_prints_each_file_and_exits_0(tmp_path: Path) -> None:
 def test_a_failed_load_says_why_on_stderr_and_exits_1(tmp_path: Path) -> None:
     result = run("load", str(build_extract(tmp_path / "x", drop=["referrals.csv"])))
     assert result.exit_code == 1
-    assert result.stderr == "Error: the extract cannot be loaded: referrals.csv is missing\n"
+    assert result.stderr == "error: the extract cannot be loaded: referrals.csv is missing\n"
     assert "Traceback" not in result.output
 
 
@@ -65,7 +65,7 @@ def test_check_exits_0_and_publishes_nothing(tmp_path: Path) -> None:
 def test_check_of_a_bad_extract_exits_1(tmp_path: Path) -> None:
     result = run("check", str(tmp_path / "nowhere"))
     assert result.exit_code == 1
-    assert result.stderr == f"Error: {tmp_path / 'nowhere'} does not exist\n"
+    assert result.stderr == f"error: {tmp_path / 'nowhere'} does not exist\n"
 
 
 def test_runs_lists_the_load_log_newest_first(tmp_path: Path) -> None:
@@ -124,10 +124,10 @@ def test_rejects_says_when_there_is_more(tmp_path: Path, permissive) -> None:
 
 
 def test_rejects_of_an_unknown_run_exits_1(tmp_path: Path) -> None:
-    assert run("rejects").stderr == "Error: no loads yet\n"
+    assert run("rejects").stderr == "error: no loads yet\n"
     result = run("rejects", "20990101T000000-0000")
     assert result.exit_code == 1
-    assert result.stderr == "Error: no run 20990101T000000-0000 in the load log (kpidash runs lists them)\n"
+    assert result.stderr == "error: no run 20990101T000000-0000 in the load log (kpidash runs lists them)\n"
 
 
 @pytest.mark.parametrize(
@@ -140,7 +140,8 @@ def test_every_command_and_option_has_help(command: str, options: list[str]) -> 
     doc = getattr(etl_commands, command).__doc__.splitlines()[0]
     assert doc in result.stdout
     helps = {
-        "EXTRACT": "Folder holding the extract: the nine CSV files of the contract and, optionally, manifest.json.",
+        "EXTRACT": "The extract: a folder of the contract's CSV files (and, optionally, manifest.json), a folder of "
+        "Standard Safeguarding Dataset tables (docs/ssd.md), or an Ofsted Annex A workbook (.xlsx).",
         "RUN_ID": "The run to list (see `kpidash runs`); default: the newest run.",
         "--severity": "Which issues: rejected rows, warnings, or all.",
         "--limit": "(0: all).",
@@ -157,7 +158,7 @@ def test_the_installed_command_fails_without_a_traceback(tmp_path: Path) -> None
     done = subprocess.run([str(kpidash), "load", str(folder)], capture_output=True, text=True, env=os.environ.copy(), timeout=120)
     assert done.returncode == 1
     assert done.stderr == (
-        "Error: the extract cannot be loaded: episodes.csv is not a text file (line 1 holds binary data: a NUL byte); "
+        "error: the extract cannot be loaded: episodes.csv is not a text file (line 1 holds binary data: a NUL byte); "
         "export it again as CSV\n"
     )
     assert "Traceback" not in done.stdout + done.stderr
@@ -167,7 +168,7 @@ def test_a_failed_check_says_the_check_failed(tmp_path: Path) -> None:
     result = run("check", str(build_extract(tmp_path / "x", add=BAD_DATE)))
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == (
-        "Error: the check failed: assessments.csv: 1 of 2 rows rejected (50.0%), more than the 2% allowed "
+        "error: the check failed: assessments.csv: 1 of 2 rows rejected (50.0%), more than the 2% allowed "
         "(KPIDASH_MAX_REJECT_PCT)"
     )
     assert list_runs()[0].status == "failed"
@@ -184,5 +185,5 @@ def test_an_unusable_load_log_is_an_error_not_a_traceback(tmp_path: Path, monkey
     for args in (["runs"], ["rejects"], ["load", str(build_extract(tmp_path / "x"))]):
         result = runner.invoke(app, args)
         assert result.exit_code == 1, args
-        assert result.stderr.startswith("Error: the load log (the app database, KPIDASH_APP_DB) cannot be used: "), args
+        assert result.stderr.startswith("error: the load log (the app database, KPIDASH_APP_DB) cannot be used: "), args
         assert result.exception is None or isinstance(result.exception, SystemExit)

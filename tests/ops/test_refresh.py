@@ -114,7 +114,7 @@ def test_kpidash_refresh_without_a_source_or_with_a_broken_one(cli, drop: Path, 
     monkeypatch.delenv("KPIDASH_DROP_DIR")
     get_settings.cache_clear()
     none = runner.invoke(cli, ["refresh"])
-    assert none.exit_code == 2 and "no live source is configured" in none.output
+    assert none.exit_code == 1 and "no live source is configured" in none.output
 
 
 def test_an_annex_a_workbook_dropped_instead_of_csv_files_is_loaded(drop: Path) -> None:

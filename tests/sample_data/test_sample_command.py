@@ -49,7 +49,7 @@ def test_writes_the_extract_and_prints_the_rows_per_file(app: typer.Typer, tmp_p
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--end-date", "23/11/2025"), '"23/11/2025" is not a date (expected YYYY-MM-DD'),
+        (("--end-date", "23/11/2025"), '"23/11/2025" is not a date: write it YYYY-MM-DD'),
         (("--end-date", "2025-02-30"), '"2025-02-30" is not a date'),
         (("--scale", "0"), "0 is out of range: use a number from 0.01 to 100"),
         (("--scale", "lots"), "--scale"),
@@ -76,5 +76,5 @@ def test_a_folder_that_cannot_be_made_exits_1_without_a_traceback(app: typer.Typ
     (tmp_path / "taken.csv").write_text("x")
     result = run(app, "sample", "--out", str(tmp_path / "taken.csv" / "inside"), "--scale", "0.02")
     assert result.exit_code == 1
-    assert "Error: cannot write the sample into" in result.output
+    assert "error: cannot write the sample into" in result.output
     assert "Traceback" not in result.output

@@ -58,7 +58,7 @@ def test_a_broken_ssd_fails_with_one_plain_message(tmp_path: Path) -> None:
     folder = build_ssd(tmp_path / "ssd", drop_tables=("ssd_person",))
     result = _run("load", str(folder))
     assert result.exit_code == 1
-    assert "Error: the SSD cannot be loaded: ssd_person.csv is missing" in result.output
+    assert "error: the SSD cannot be loaded: ssd_person.csv is missing" in result.output
     assert "Traceback" not in result.output
 
 
