@@ -23,7 +23,8 @@ from tests.security.conftest import Dashboard, Service, changed_id, open_records
 
 # Every API path, by whether its answer can hold child-level data. A new path must be put in one of
 # the two sets (and, when it holds child-level data, walked below), or this test fails.
-CHILD_LEVEL_PATHS = {"/api/v1/kpis/{kpi}/records", "/api/v1/teams/{team_id}/pack.xlsx", "/api/v1/runs/{run_id}/rejects"}
+CHILD_LEVEL_PATHS = {"/api/v1/kpis/{kpi}/records", "/api/v1/teams/{team_id}/pack.xlsx", "/api/v1/runs/{run_id}/rejects",
+                     "/api/v1/actions/{action_id}/children"}  # the board's loop: scoped, audited (api/test_board_http.py)
 NO_CHILD_LEVEL_PATHS = {
     "/api/v1/audit", "/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/dashboard/daily",
     "/api/v1/dashboard/teams/{team_id}/workers", "/api/v1/definitions", "/api/v1/health", "/api/v1/history/kpis",
@@ -35,6 +36,11 @@ NO_CHILD_LEVEL_PATHS = {
     # an admin's changes to users (audited as user_change: tests/api/test_admin_users_http.py)
     "/api/v1/users/{username}/disable", "/api/v1/users/{username}/enable", "/api/v1/users/{username}/password",
     "/api/v1/users/{username}/role",
+    # the board's loop: analysis, actions (children as a count only) and packs (trust figures), written audited
+    "/api/v1/analysis/{kpi}/{level}/{unit}/{period}", "/api/v1/analysis/{kpi}/{level}/{unit}/{period}/history",
+    "/api/v1/actions", "/api/v1/actions.csv", "/api/v1/actions/{action_id}", "/api/v1/actions/{action_id}/history",
+    "/api/v1/packs", "/api/v1/packs/{pack_id}", "/api/v1/packs/{pack_id}/pack.html", "/api/v1/packs/{pack_id}/pack.pdf",
+    "/api/v1/packs/{pack_id}/snapshot",
 }
 BROWSER = "127.0.0.20"  # the dashboard user's address
 API_CLIENT = "127.0.0.21"
