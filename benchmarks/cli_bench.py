@@ -58,11 +58,14 @@ def _kpidash(args: list[str], env: dict[str, str], code: Path | None) -> tuple[f
 def _measure(label: str, args: list[str], env: dict[str, str], rounds: int, versions: dict[str, Path | None],
              prepare=None) -> list[str]:  # noqa: ANN001
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in versions}
+    # each version its own app database: a newer one migrates it past what an older one knows
+    envs = {name: {**env, "KPIDASH_APP_DB": env["KPIDASH_APP_DB"].replace(".db", f"-{i}.db")}
+            for i, name in enumerate(versions)}
     for _ in range(rounds):
         for name, code in versions.items():
             if prepare is not None:
                 prepare()
-            runs[name].append(_kpidash(args, env, code))
+            runs[name].append(_kpidash(args, envs[name], code))
     out = []
     for name, results in runs.items():
         seconds = statistics.median(r[0] for r in results)
