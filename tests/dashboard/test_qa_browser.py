@@ -45,7 +45,7 @@ def test_executive_qa_page_equals_the_api_and_opens_the_overdue_audits(browser, 
         s.page.keyboard.press("Escape")
     # a team's page: the figures follow the scope
     s.pick("#qa-scope", live_service.team)
-    s.page.wait_for_function(f"document.querySelector('#qa-body .as-at')?.innerText.includes({json.dumps(live_service.team)})",
+    s.page.wait_for_function(f"() => document.querySelector('#qa-body .as-at')?.innerText.includes({json.dumps(live_service.team)})",
                              timeout=20_000)
     team = {r["kpi"]: r for r in live_service.get("/api/v1/qa/summary", level="team", unit=live_service.team).json()["figures"]}
     for kpi, text in _qa_values(s.page).items():

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.browser,
 
 
 def _wait_for_charts(s: Session, selector: str, count: int) -> None:
-    s.page.wait_for_function(f"document.querySelectorAll({json.dumps(selector)}).length >= {count}", timeout=30_000)
+    s.page.wait_for_function(f"() => document.querySelectorAll({json.dumps(selector)}).length >= {count}", timeout=30_000)
 
 
 def test_trends_shows_xmr_charts_with_limits_icons_and_a_summary(browser, live_service) -> None:  # noqa: F811
@@ -55,7 +55,7 @@ def test_trends_shows_xmr_charts_with_limits_icons_and_a_summary(browser, live_s
     assert not _contrast_failures(s.page), _contrast_failures(s.page)
     # by week: the same charts over the last 24 complete weeks
     s.page.click("label:has-text('week')")
-    s.page.wait_for_function("document.querySelector('#trend-referrals svg.xmr > title')?.textContent"
+    s.page.wait_for_function("() => document.querySelector('#trend-referrals svg.xmr > title')?.textContent"
                              ".includes('by week')", timeout=30_000)
     weekly = {c["kpi"]: c for c in live_service.get("/api/v1/spc", by="week").json()}
     assert s.page.get_attribute("#trend-assessments_overdue", "data-variation") == (
@@ -85,7 +85,7 @@ def test_special_cause_points_are_told_apart_without_colour(browser, live_servic
     title = next(d["title"] for d in live_service.get("/api/v1/definitions").json() if d["id"] == special["kpi"])
     s.page.locator("[role=option]", has_text=title).first.click()
     card = f"#service-{special['unit'].replace(' ', '-')}"
-    s.page.wait_for_function(f"document.querySelector({json.dumps(card + ' svg.xmr > title')})?.textContent"
+    s.page.wait_for_function(f"() => document.querySelector({json.dumps(card + ' svg.xmr > title')})?.textContent"
                              f".startsWith({json.dumps(title)})", timeout=30_000)
     legend = s.page.inner_text(f"{card} .spc-legend")
     cause = next(p["special_cause"] for p in special["points"] if p["special_cause"])
