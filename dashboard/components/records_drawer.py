@@ -229,7 +229,7 @@ def register(app: Any, api_url: str) -> None:
     )
     def open_records(clicks: list[int], _close: int, extract_date: str | None, more: list[int]) -> tuple:
         trigger = ctx.triggered_id
-        if trigger == "drawer-close" or not isinstance(trigger, dict) or not any(clicks + more):
+        if trigger == "drawer-close" or not isinstance(trigger, dict) or not any((clicks or []) + (more or [])):
             return HIDDEN, no_update, no_update, no_update, no_update, no_update
         request = {"kpi": trigger["kpi"], "level": trigger["level"], "unit": trigger["unit"], "to": extract_date}
         api = ApiClient(api_url, request_token())
