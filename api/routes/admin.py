@@ -129,7 +129,11 @@ def _known_scope(state: StateDep, team: str | None, service: str | None) -> None
         raise accounts.AccountError(f"Service {service!r} is not in the published extract.")
 
 
-@router.post("/users", response_model=UserChanged, status_code=201, responses={409: {"description": "Taken."}})
+UNREADABLE_BODY = {400: {"description": "The body could not be read as JSON."}}
+
+
+@router.post("/users", response_model=UserChanged, status_code=201,
+             responses={409: {"description": "There is already a user of that name."}, **UNREADABLE_BODY})
 def add_user(request: Request, admin: Admin, state: StateDep, body: NewUser) -> UserChanged:
     """Add a user with a made-up password, shown once (as `kpidash users add`)."""
     def act() -> tuple[Any, str | None]:
@@ -164,7 +168,7 @@ def reset_password(request: Request, admin: Admin, state: StateDep, username: Us
     return _change(request, admin, state, username, "reset the password of", act)
 
 
-@router.put("/users/{username}/role", response_model=UserChanged, responses=NOT_FOUND)
+@router.put("/users/{username}/role", response_model=UserChanged, responses={**NOT_FOUND, **UNREADABLE_BODY})
 def change_role(request: Request, admin: Admin, state: StateDep, username: Username, body: RoleChange) -> UserChanged:
     """Another role (and its team or service); the user's sessions end, so the new scope applies at once."""
     if username == admin.username and body.role != "admin":

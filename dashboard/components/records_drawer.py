@@ -21,9 +21,9 @@ import fastexcel
 import xlsxwriter
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
+from core.spreadsheet import safe_cells, spreadsheet_safe
 from dashboard.api_client import ApiClient, ApiProblem, problem_words
 from dashboard.auth import request_token
-from core.spreadsheet import safe_cells, spreadsheet_safe
 from dashboard.components.formatting import long_date, unit_label
 
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpidash-drawer")
@@ -31,8 +31,8 @@ _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpidash-drawer")
 HIDDEN = {"display": "none"}
 # The grid is one Tab stop: arrow keys move between its cells and headers, Tab and Shift+Tab leave it (WCAG
 # 2.1.1; AG Grid's default tabs through every cell).
-GRID_OPTIONS = {"ensureDomOrder": True, "suppressColumnVirtualisation": True, "suppressCellFocus": False, "tabToNextCell": {"function": "false"},
-                "tabToNextHeader": {"function": "false"}}
+GRID_OPTIONS = {"ensureDomOrder": True, "suppressColumnVirtualisation": True, "suppressCellFocus": False,
+                "tabToNextCell": {"function": "false"}, "tabToNextHeader": {"function": "false"}}
 SHOWN = {"display": "flex"}
 
 
@@ -134,6 +134,8 @@ def count_words(total: int) -> str:
 
 def period_words(kind: str | None, date_from: str, date_to: str) -> str:
     """A stock KPI is counted on one day ("as at 24 November 2025"); a flow KPI over a period."""
+    if not date_to:
+        return "as at the latest extract"
     to = long_date(dt.date.fromisoformat(date_to))
     if kind == "stock" or date_from == date_to:
         return f"as at {to}"
@@ -227,7 +229,7 @@ def register(app: Any, api_url: str) -> None:
     )
     def open_records(clicks: list[int], _close: int, extract_date: str | None, more: list[int]) -> tuple:
         trigger = ctx.triggered_id
-        if trigger == "drawer-close" or not isinstance(trigger, dict) or not any(clicks + more):
+        if trigger == "drawer-close" or not isinstance(trigger, dict) or not any((clicks or []) + (more or [])):
             return HIDDEN, no_update, no_update, no_update, no_update, no_update
         request = {"kpi": trigger["kpi"], "level": trigger["level"], "unit": trigger["unit"], "to": extract_date}
         api = ApiClient(api_url, request_token())

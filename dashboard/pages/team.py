@@ -17,6 +17,7 @@ from dashboard.auth import request_token
 from dashboard.components.board_panels import overdue_panel
 from dashboard.components.formatting import (change, default_team, format_value, long_date, page_search, rag_word,
                                              week_bounds)
+from dashboard.components.records_drawer import GRID_OPTIONS, column_defs
 from dashboard.components.spc_chart import partial_bounds, xmr_card
 from dashboard.pages import scope as scope_picker
 from kpis.team_pack import ACTION_LISTS
@@ -137,12 +138,10 @@ def action_grid(heading: str, kpi: str, data: dict[str, Any]) -> html.Section:
     elif not records:
         content = html.P("None: nothing to act on here.", className="state")
     else:
-        keys = list(dict.fromkeys(k for r in records[:50] for k in r))
-        content = dag.AgGrid(id=f"list-{kpi}", rowData=records,
-                             columnDefs=[{"field": k, "headerName": k.replace("_", " ").capitalize()} for k in keys],
+        content = dag.AgGrid(id=f"list-{kpi}", rowData=records, columnDefs=column_defs(records),  # child first, ids last
                              defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 110},
-                             dashGridOptions={"domLayout": "autoHeight", "pagination": len(records) > 10,
-                                              "paginationPageSize": 10},
+                             dashGridOptions=GRID_OPTIONS | {"domLayout": "autoHeight", "pagination": len(records) > 10,
+                                                             "paginationPageSize": 10},
                              style={"width": "100%"})
     return html.Section(className="card action", children=[
         html.H3([heading, html.Span(f" {len(records)}" if not data["note"] else "", className="count")]), content])

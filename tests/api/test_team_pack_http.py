@@ -8,7 +8,7 @@ import io
 from python_calamine import CalamineWorkbook
 
 from api import audit
-from kpis.team_pack import ACTION_LISTS
+from kpis.team_pack import ACTION_LISTS, SHEET_NAMES
 
 V1 = "/api/v1"
 AS_AT = "2025-11-19"  # a Wednesday: the week is Monday 17 to Wednesday 19 November
@@ -40,7 +40,7 @@ def test_the_team_manager_gets_their_teams_pack_with_the_weeks_figures(api) -> N
     assert response.headers["content-type"] == XLSX
     assert f'filename="kpidash-team-pack-{api.team}-{AS_AT}.xlsx"' in response.headers["content-disposition"]
     sheets = _sheets(response.content)
-    assert list(sheets) == ["Summary", "Workers", *(h[:31] for h, _, _, _ in ACTION_LISTS), "About"]
+    assert list(sheets) == ["Summary", "Workers", *(SHEET_NAMES[k] for _, k, _, _ in ACTION_LISTS), "About"]
     figures = api.client.get(f"{V1}/kpis?level=team&unit={api.team}&from=2025-11-17&to={AS_AT}&fields=all",
                              headers=api.auth("team_manager")).json()
     assert {r[0]: _cell(r[1]) for r in sheets["Summary"][1:]} == {_title(f): _cell(f["value"]) for f in figures}
