@@ -8,13 +8,14 @@ from typing import Annotated
 
 import typer
 
-from cli.errors import USAGE, fail
+from cli.errors import USAGE, fail, month_option
 
 
 def register(app: typer.Typer) -> None:
     @app.command("book")
     def book(
-        month: Annotated[str, typer.Option(help="The month, YYYY-MM (the current month runs to the extract date).")],
+        month: Annotated[str, typer.Option(parser=month_option, metavar="YYYY-MM",
+                                           help="The month (the current month runs to the extract date).")],
         out: Annotated[Path, typer.Option(help="The HTML file to write.")],
         token: Annotated[str, typer.Option(help="An API token (`kpidash tokens create USER`).", prompt=True,
                                            hide_input=True)],
@@ -38,8 +39,7 @@ def register(app: typer.Typer) -> None:
             try:
                 board_date = dt.date.fromisoformat(publish)
             except ValueError:
-                typer.echo(f"kpidash book: --publish {publish!r} is not a date: write it YYYY-MM-DD.", err=True)
-                raise typer.Exit(2) from None
+                raise fail(f"--publish {publish!r} is not a date: write it YYYY-MM-DD.", USAGE) from None
         api = ApiClient(api_url or get_settings().api_url, token)
         try:
             data = pack_data(api, month, board_date)
@@ -68,7 +68,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("qa-page")
     def qa_page_command(
-        month: Annotated[str, typer.Option(help="The month, YYYY-MM (the current month runs to the extract date).")],
+        month: Annotated[str, typer.Option(parser=month_option, metavar="YYYY-MM",
+                                           help="The month (the current month runs to the extract date).")],
         out: Annotated[Path, typer.Option(help="The file to write: .html, or .pdf (printed by headless Chromium).")],
         level: Annotated[str, typer.Option(help="trust, service or team.")] = "trust",
         unit: Annotated[str | None, typer.Option(help="The service name or team id (with --level service or team).")]

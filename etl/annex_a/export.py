@@ -195,5 +195,8 @@ def _close(book: xlsxwriter.Workbook, out: Path) -> None:
     try:
         book.close()
     except xlsxwriter.exceptions.FileCreateError as err:
+        for sheet in book.worksheets():  # constant_memory keeps each sheet's rows in a temporary file until close
+            if sheet.row_data_fh is not None and not sheet.row_data_fh.closed:
+                sheet.row_data_fh.close()
         cause = err.args[0] if err.args and isinstance(err.args[0], OSError) else None
         raise OSError(getattr(cause, "errno", None), getattr(cause, "strerror", None) or str(err), str(out)) from None

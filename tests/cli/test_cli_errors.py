@@ -77,6 +77,8 @@ CASES = [
     (["book", "--month", "2025-10", "--out", "{tmp}/b.html", "--token", "t", "--api-url", "http://127.0.0.1:9"],
      FAILED, ""),
     (["qa-page", "--month", "2025-10", "--out", "{tmp}/qa.docx"], USAGE, ".html or .pdf"),
+    (["qa-page", "--month", "2025-13", "--out", "{tmp}/qa.html"], USAGE, "is not a month: write it YYYY-MM"),
+    (["book", "--month", "10/2025", "--out", "{tmp}/b.html", "--token", "t"], USAGE, "is not a month"),
     (["qa-page", "--month", "2025-10", "--out", "{tmp}/qa.html"], FAILED, "kpidash load"),
     (["refresh"], FAILED, "no live source is configured"),
     (["scheduler", "--nope"], USAGE, "no such option"),
@@ -188,3 +190,27 @@ def test_a_period_past_the_extract_date_warns_that_stock_figures_are_projections
 def test_the_console_script_exits_with_one_error_line(args: list[str], code: int, words: str) -> None:
     done = _script(*args)
     _assert_one_error(done.returncode, code, done.stdout, done.stderr, words)
+
+
+@pytest.mark.parametrize(
+    ("command", "says", "never"),
+    [
+        (["load"], ["an Ofsted Annex A workbook (.xlsx)", "Standard Safeguarding Dataset"], []),
+        (["check"], ["an Ofsted Annex A workbook (.xlsx)"], []),
+        (["records"], ["trust|service|team|worker"], ["worker|all"]),
+        (["trend"], ["trust|service|team|worker", "The series ends with the month or week holding this date",
+                     "the last period runs only to --to"], ["worker|all", "Last day of the period"]),
+        (["kpis"], ["trust|service|team|worker|all"], []),
+    ],
+    ids=["load", "check", "records", "trend", "kpis"],
+)
+def test_help_says_what_the_command_accepts(command: list[str], says: list[str], never: list[str]) -> None:
+    """Item 13: `--help` matches behaviour (the refusals above are the behaviour)."""
+    done = subprocess.run([str(SCRIPT), *command, "--help"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "300"}) if SCRIPT.exists() else pytest.skip("no script")
+    assert done.returncode == 0
+    text = " ".join(done.stdout.replace("│", " ").split())
+    for words in says:
+        assert words in text, words
+    for words in never:
+        assert words not in text, words

@@ -71,7 +71,7 @@ def test_qa_page_pdf_is_one_a4_page(published: Path, tmp_path: Path, level: str,
 def test_qa_page_refuses_what_it_cannot_do(published: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     bad_month = runner.invoke(app, ["qa-page", "--month", "2025-13", "--out", str(tmp_path / "a.html")])
-    assert bad_month.exit_code == 1 and "YYYY-MM" in bad_month.output
+    assert bad_month.exit_code == 2 and "YYYY-MM" in bad_month.output
     worker = runner.invoke(app, ["qa-page", "--month", "2025-10", "--level", "worker", "--unit", "W0001",
                                  "--out", str(tmp_path / "a.html")])
     assert worker.exit_code == 1 and "trust, a service or a team" in worker.output
