@@ -10,19 +10,21 @@ from typing import Annotated
 
 import typer
 
+from cli.errors import fail
+
 # As api.models.ROLES, api.accounts.MAX_TOKEN_DAYS and core.audit.EVENTS (tests/test_cli_startup.py
 # checks): named here so that building the command line does not import the app database's models.
-ROLES = ("executive", "head_of_service", "team_manager", "analyst", "admin")
+ROLES = ("executive", "head_of_service", "team_manager", "analyst", "admin", "board")
 MAX_TOKEN_DAYS = 366
-EVENTS = ("records", "export", "rejects", "login_failed", "prune", "backup", "restore")
+EVENTS = ("records", "export", "rejects", "login_failed", "prune", "backup", "restore", "analysis", "action", "pack",
+          "user_change")
 WORKER_HEALTHCHECK_SECONDS = 60
 users_app = typer.Typer(help="Who may sign in, with which role.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Bearer tokens for API clients (shown once, kept only hashed).", no_args_is_help=True)
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
+    return fail(message)
 
 
 @contextmanager
