@@ -28,7 +28,8 @@ print('\n'.join(p['dependencies'] + p['optional-dependencies']['postgres']))" > 
 FROM dependencies AS build
 ARG PIP_NO_INDEX=0
 ARG PIP_INDEX_URL=https://pypi.org/simple
-COPY README.md LICENSE ./
+COPY README.md ./
+COPY LICENSE ./
 COPY api ./api
 COPY cli ./cli
 COPY core ./core
