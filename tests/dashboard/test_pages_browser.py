@@ -50,8 +50,12 @@ class Session:
         self.page.wait_for_selector(".tile .value", timeout=20_000)
 
     def pick(self, dropdown: str, text: str) -> None:
-        """Choose the option holding `text` in a dropdown, as a user does: open it, then click."""
+        """Choose the option holding `text` in a dropdown, as a user does: open it, type to filter, then click
+        (a long list shows only its first options until filtered)."""
         self.page.click(dropdown)
+        search = self.page.locator("input.dash-dropdown-search")
+        search.wait_for(timeout=5_000)
+        search.fill(text)
         self.page.locator("[role=option]", has_text=text).first.click()
 
     def shot(self, name: str) -> None:

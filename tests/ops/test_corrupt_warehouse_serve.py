@@ -51,9 +51,11 @@ def test_status_and_the_banner_say_the_kept_copy_is_served(tmp_path: Path) -> No
     assert re.search(served, problem), problem
 
     finished = dt.datetime.fromisoformat(status["last_good_load"]["finished_at"].replace("Z", "+00:00"))
-    banner = freshness_banner(status, now=finished + dt.timedelta(minutes=5))
+    fresh = {**status, "last_good_load": {**status["last_good_load"], "extracted_at": None}}  # as if taken just now:
+    banner = freshness_banner(fresh, now=finished + dt.timedelta(minutes=5))  # the banner judges the extract's age too
     assert banner.className == "banner banner-amber"  # recent, but not "Up to date"
-    assert banner.children[-1].endswith(problem)
+    assert "an earlier copy is shown" in banner.children[1]  # said plainly; the loader's words one click away:
+    assert banner.children[-1].children[1].children.endswith(problem)
 
 
 def test_serve_starts_on_the_kept_copy_and_finishes_the_run_left_running(tmp_path: Path) -> None:
