@@ -42,7 +42,11 @@ def register(app: typer.Typer) -> None:
                 raise fail(f"--publish {publish!r} is not a date: write it YYYY-MM-DD.", USAGE) from None
         api = ApiClient(api_url or get_settings().api_url, token)
         try:
-            data = pack_data(api, month, board_date)
+            try:
+                data = pack_data(api, month, board_date)
+            except ValueError:  # the month is after the extract's (pack_data's only ValueError)
+                raise fail(f"{month!r} is not a month up to the extract's: write it YYYY-MM, e.g. 2025-10.",
+                           USAGE) from None
             html = pack_html(data)
             pdf = html_to_pdf(html) if out.suffix.lower() == ".pdf" or board_date else None
             if board_date is not None:
@@ -53,8 +57,6 @@ def register(app: typer.Typer) -> None:
             raise fail(str(exc)) from None
         except ApiProblem as exc:
             raise fail(exc.message) from None
-        except ValueError:
-            raise fail(f"{month!r} is not a month up to the extract's: write it YYYY-MM, e.g. 2025-10.", USAGE) from None
         finally:
             close_all()
         try:

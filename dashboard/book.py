@@ -18,7 +18,8 @@ from typing import Any
 from core.settings import get_settings
 from dashboard.api_client import ApiClient
 from dashboard.components.board_html import BOARD_CSS, board_html, overdue_html
-from dashboard.components.formatting import format_value, freshness, long_date, month_end, month_label, rag_word
+from dashboard.components.formatting import (format_value, freshness, london_time, long_date, month_end, month_label,
+                                             rag_word)
 from dashboard.components.qa_html import domains_section, findings_html
 from dashboard.components.spc_chart import legend_html, partial_bounds, partial_points, xmr_svg
 from dashboard.components.spc_icons import assurance_html, variation_html
@@ -136,13 +137,13 @@ def _cover(data: dict[str, Any], as_at: dt.date, extract: dt.date) -> str:
     status = data["status"]
     drawn = dt.datetime.fromisoformat(data["drawn_at"])
     settings = get_settings()
-    level, sentence = freshness(status, drawn, settings.freshness_amber_hours, settings.freshness_red_hours)
+    level, sentence, _detail = freshness(status, drawn, settings.freshness_amber_hours, settings.freshness_red_hours)
     rows = [("Board", long_date(dt.date.fromisoformat(data["board_date"])) if data.get("board_date") else
              "Not published: the figures as they stand"),
             ("Period", f"{month_label(data['month'])} (to {as_at:%-d %B %Y})"),
             ("Extract", f"{extract:%-d %B %Y}, load {data.get('run_id') or 'unknown'}"),
             ("Freshness", f"{_FRESH[level]}: {sentence}"),
-            ("Drawn", drawn.strftime("%-d %B %Y %H:%M UTC")),
+            ("Drawn", f"{london_time(drawn)} (London time)"),
             ("Last board", long_date(dt.date.fromisoformat(data["previous"]["board_date"])) if data.get("previous")
              else "No earlier pack published")]
     body = "".join(f'<tr><th scope="row">{escape(k)}</th><td>{escape(v)}</td></tr>' for k, v in rows)
