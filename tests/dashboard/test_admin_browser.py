@@ -15,7 +15,9 @@ def _choose(s: Session, dropdown: str, typed: str) -> None:
     """Pick from a dropdown by typing, as a keyboard user does: the first key opens its filter box."""
     s.page.focus(dropdown)
     s.page.keyboard.type(typed[0])
-    s.page.wait_for_selector("input.dash-dropdown-search:focus", timeout=5_000)
+    search = s.page.locator("input.dash-dropdown-search")
+    search.wait_for(timeout=5_000)
+    search.focus()  # it may take focus a moment after it shows (a busy machine): go on typing in it either way
     s.page.keyboard.type(typed[1:], delay=10)
     s.page.locator("[role=option]", has_text=typed).first.wait_for(timeout=5_000)
     s.page.keyboard.press("Enter")
