@@ -172,7 +172,8 @@ def _section(definition: dict, rows: list[dict], chart: dict | None = None, part
         f"<td class=\"rag-{r['rag'] or 'none'}\">{rag_word(r['rag'])[1]} {rag_word(r['rag'])[0]}</td></tr>" for r in last12)
     target = (f"Target {format_value(definition['target'], uom)} (tolerance {definition['tolerance']:g})"
               if definition.get("target") is not None else "No target")
-    comparator = (f"; England {format_value(definition['national_comparator'], uom)} ({escape(definition.get('comparator_note') or 'source and year not recorded')})"
+    comparator = (f"; national comparator {format_value(definition['national_comparator'], uom)}: "
+                  f"{escape(definition.get('comparator_note') or 'source and year not recorded')}"
                   if definition.get("national_comparator") is not None else "; no national comparator recorded")
     better = {"higher": "Higher is better.", "lower": "Lower is better."}.get(definition.get("polarity"), "")
     return (f"<section id=\"{definition['id']}\"><h2>{escape(definition['title'])}</h2>"

@@ -78,7 +78,9 @@ def test_the_book_shows_the_analysis_and_actions_with_their_status(board_service
     assert "<li>agency cover agreed</li>" in section and "&lt;script&gt;" in section and "<script" not in html
     assert f"<td>{late['id']}</td>" in section and "Open, OVERDUE" in section
     assert "No earlier board pack was published" in section
-    assert "no national comparator recorded" in section or "England" in section
+    assert "national comparator 85.7%: England 2024-25, DfE Children in need statistics" in section  # source and year
+    referrals = html.split('<section id="referrals">')[1].split("</section>")[0]
+    assert "no national comparator recorded" in referrals
 
 
 @needs_chromium
