@@ -27,6 +27,15 @@ def _fail(message: str) -> typer.Exit:
     return fail(message)
 
 
+def _audit_change(what: str, name: str) -> None:
+    """A change to a user on the audit trail (`user_change`, channel cli), as the admin page writes it."""
+    from core.appdb import get_engine
+    from core.audit import record_command
+
+    with _refusals():
+        record_command(get_engine(), "user_change", unit=name, detail=f"{what} {name}")
+
+
 @contextmanager
 def _refusals() -> Iterator[None]:
     """A refusal, or an app database that cannot be reached, becomes a message on stderr and exit
@@ -164,6 +173,7 @@ def users_add(
     with _refusals():
         user, password = accounts.add_user(get_engine(), name, role, team, service, password)
     scope = f" for team {team}" if team else f" for service {service}" if service else ""
+    _audit_change(f"add as {role}{scope.replace(' for ', ' of ')}:", name)
     typer.echo(f"Added {user.username} ({role}{scope}).")
     if not password_stdin:
         typer.echo(f"Password (shown once, kept only hashed): {password}")
@@ -192,6 +202,7 @@ def users_disable(name: Annotated[str, typer.Argument(help="The username.")]) ->
 
     with _refusals():
         accounts.set_active(get_engine(), name, active=False)
+    _audit_change("disable", name)
     typer.echo(f"Disabled {name}; their sessions and API tokens no longer work.")
 
 
@@ -203,6 +214,7 @@ def users_enable(name: Annotated[str, typer.Argument(help="The username.")]) -> 
 
     with _refusals():
         accounts.set_active(get_engine(), name, active=True)
+    _audit_change("enable", name)
     typer.echo(f"Enabled {name}.")
 
 
@@ -220,6 +232,7 @@ def users_reset_password(
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     with _refusals():
         password = accounts.set_password(get_engine(), name, password)
+    _audit_change("reset the password of", name)
     typer.echo(f"New password for {name} set.")
     if not password_stdin:
         typer.echo(f"Password (shown once, kept only hashed): {password}")

@@ -40,6 +40,23 @@ def test_users_add_makes_up_a_password_and_shows_it_once() -> None:
     assert password not in listing.output
 
 
+def test_user_changes_from_the_command_line_are_on_the_audit_trail() -> None:
+    """As the admin page's are (user_change), with the operating-system account and channel cli."""
+    from sqlalchemy import text
+
+    for args in (["users", "add", "trail_cli", "--role", "analyst", "--password-stdin"],
+                 ["users", "disable", "trail_cli"], ["users", "enable", "trail_cli"],
+                 ["users", "reset-password", "trail_cli", "--password-stdin"]):
+        result = run(*args, input="a-long-enough-password-1\n")
+        assert result.exit_code == 0, result.output
+    with get_engine().connect() as con:
+        rows = con.execute(text("SELECT detail, channel, outcome FROM audit_log WHERE event = 'user_change' "
+                                "AND unit = 'trail_cli' ORDER BY id")).all()
+    assert [r.detail for r in rows] == ["add as analyst: trail_cli", "disable trail_cli", "enable trail_cli",
+                                        "reset the password of trail_cli"]
+    assert {(r.channel, r.outcome) for r in rows} == {("cli", "ok")}
+
+
 def test_users_add_reads_a_password_from_stdin_without_echoing_it() -> None:
     result = run("users", "add", "bob", "--role", "analyst", "--password-stdin", input="a very long password\n")
     assert result.exit_code == 0 and "a very long password" not in result.output
