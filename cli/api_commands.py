@@ -23,10 +23,6 @@ users_app = typer.Typer(help="Who may sign in, with which role.", no_args_is_hel
 tokens_app = typer.Typer(help="Bearer tokens for API clients (shown once, kept only hashed).", no_args_is_help=True)
 
 
-def _fail(message: str) -> typer.Exit:
-    return fail(message)
-
-
 def _audit_change(what: str, name: str) -> None:
     """A change to a user on the audit trail (`user_change`, channel cli), as the admin page writes it."""
     from core.appdb import get_engine
@@ -47,10 +43,10 @@ def _refusals() -> Iterator[None]:
     try:
         yield
     except accounts.AccountError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise _fail(f"the app database (KPIDASH_APP_DB) cannot be used: {reason}") from None
+        raise fail(f"the app database (KPIDASH_APP_DB) cannot be used: {reason}") from None
 
 
 def _when(value: object) -> str:
@@ -145,10 +141,10 @@ def _check_scope_exists(team: str | None, service: str | None) -> None:
         typer.echo(f"warning: cannot check the team or service against the extract ({exc}).", err=True)
         return
     if team is not None and team not in {t["team_id"] for t in teams}:
-        raise _fail(f"team {team!r} is not in the published extract; teams are: "
+        raise fail(f"team {team!r} is not in the published extract; teams are: "
                     f"{', '.join(t['team_id'] for t in teams)}.")
     if service is not None and service not in {t["service"] for t in teams}:
-        raise _fail(f"service {service!r} is not in the published extract; services are: "
+        raise fail(f"service {service!r} is not in the published extract; services are: "
                     f"{', '.join(sorted({t['service'] for t in teams}))}.")
 
 
@@ -298,7 +294,7 @@ def audit_command(
     from core.appdb import get_engine
 
     if event not in (None, *EVENTS):
-        raise _fail(f"--event must be one of {', '.join(EVENTS)}.")
+        raise fail(f"--event must be one of {', '.join(EVENTS)}.")
     with _refusals():
         trail = audit.entries(get_engine(), limit, user, event)
     _table(
