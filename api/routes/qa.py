@@ -5,6 +5,8 @@ signed-in user like the figures; the audits and actions behind a figure are reco
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -28,6 +30,19 @@ def _unit(version: Version, level: str, unit: str | None) -> str | None:
     return check_unit(version, level, unit) if level != "trust" else None
 
 
+async def _period_view(request: Request, key: str, compute: Callable[..., dict[str, Any]], date_from: dt.date | None,
+                       date_to: dt.date | None, level: str, unit: str | None) -> Response:
+    """One QA aggregate (kpis.qa) for a period and unit, cached per warehouse version like the figures."""
+
+    def make(version: Version) -> Representation:
+        wh = version.warehouse
+        period = resolve_period(date_from, date_to, wh.extract_date)
+        body = _kpi_layer(compute, wh, *period, level, _unit(version, level, unit))
+        return Representation.json(body, _version_headers(version, *period))
+
+    return await cached_response(request, (key, date_from, date_to, level, unit), make)
+
+
 @router.get("/qa/summary", response_model=dict[str, Any])
 async def summary(
     request: Request, _user: CurrentUser, date_from: FromDate = None, date_to: ToDate = None,
@@ -36,14 +51,7 @@ async def summary(
     """The QA page for a period and unit: the QA figures with targets (and by service and team), audits
     due and done, the grade mix before and after moderation, the domains, open and overdue actions by
     owner. `note` says "no audits loaded" (or which QA file is missing) instead of giving zeros."""
-
-    def make(version: Version) -> Representation:
-        wh = version.warehouse
-        period = resolve_period(date_from, date_to, wh.extract_date)
-        body = _kpi_layer(qa_summary, wh, *period, level, _unit(version, level, unit))
-        return Representation.json(body, _version_headers(version, *period))
-
-    return await cached_response(request, ("qa_summary", date_from, date_to, level, unit), make)
+    return await _period_view(request, "qa_summary", qa_summary, date_from, date_to, level, unit)
 
 
 @router.get("/qa/findings", response_model=dict[str, Any])
@@ -53,14 +61,7 @@ async def findings(
 ) -> Response:
     """What audits found for a period and unit: audits completed, each domain's grades, and which domains
     each KPI is cross-referenced to (the KPI configuration's domain_kpis)."""
-
-    def make(version: Version) -> Representation:
-        wh = version.warehouse
-        period = resolve_period(date_from, date_to, wh.extract_date)
-        body = _kpi_layer(audit_findings, wh, *period, level, _unit(version, level, unit))
-        return Representation.json(body, _version_headers(version, *period))
-
-    return await cached_response(request, ("qa_findings", date_from, date_to, level, unit), make)
+    return await _period_view(request, "qa_findings", audit_findings, date_from, date_to, level, unit)
 
 
 @router.get("/qa/page", response_model=dict[str, Any])
