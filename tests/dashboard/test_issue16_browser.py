@@ -80,6 +80,7 @@ def test_a_wrong_password_is_said_once(browser, live_service) -> None:
     s.page.goto(live_service.url + "/")
     s.page.wait_for_selector("#signin-username")
     assert s.page.inner_text("#signin-message") == ""
+    s.shot("sign-in-opened")
     s.page.fill("#signin-username", live_service.users["analyst"])
     s.page.fill("#signin-password", "not-the-password-at-all")
     s.page.press("#signin-password", "Enter")
