@@ -19,7 +19,8 @@ ARG PIP_INDEX_URL=https://pypi.org/simple
 ENV PIP_FIND_LINKS=/src/wheelhouse PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY wheelhouse ./wheelhouse
-COPY pyproject.toml constraints.txt ./
+COPY pyproject.toml ./
+COPY constraints.txt ./
 RUN python3 -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
 print('\n'.join(p['dependencies'] + p['optional-dependencies']['postgres']))" > requirements.txt \
  && python3 -m venv /opt/kpidash \
