@@ -40,9 +40,14 @@ def json_bytes(payload: Any) -> bytes:
     """Compact JSON; NaN is refused rather than sent (it is not JSON, and would hide a wrong figure).
 
     orjson writes it (a tenth of json.dumps's time for a team-level answer, the larger part of an
-    uncached request) but would write NaN as null, so the payload is looked over for one first."""
+    uncached request) but would write NaN as null, so the payload is looked over for one first.
+    Keys that are not strings (a date) cost orjson its fast path for every payload: only a payload
+    that has them is written with OPT_NON_STR_KEYS."""
     _refuse_nan([payload])
-    return orjson.dumps(payload, default=_jsonable, option=orjson.OPT_NON_STR_KEYS)
+    try:
+        return orjson.dumps(payload, default=_jsonable)
+    except TypeError:
+        return orjson.dumps(payload, default=_jsonable, option=orjson.OPT_NON_STR_KEYS)
 
 
 def _refuse_nan(value: Any) -> None:

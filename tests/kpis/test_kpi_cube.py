@@ -439,3 +439,21 @@ def test_spc_from_the_cube_is_spc_from_the_facts(engines: tuple[Warehouse, Wareh
     assert repr(charts) == repr(kpi_spc(facts, None, by, periods, ("trust", "service", "team")))
     assert {c["kpi"] for c in charts} == {k.id for k in KPIS}
     assert any(c["kpi"] == "domain_good_or_better" and c.get("domain") == "planning" for c in charts)
+
+
+def test_a_cube_too_big_to_hold_is_queried_and_gives_the_same_figures(
+        engines: tuple[Warehouse, Warehouse], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A national cube is not read into memory but queried day by day: the same rows either way."""
+    cube, facts = engines
+    start, end = cube.extract_date - dt.timedelta(days=40), cube.extract_date
+    held = (compute_kpis(cube, start, end, ("trust", "service", "team")),
+            kpi_trend(cube, None, "month", 13, ("trust", "service", "team")))
+    monkeypatch.setattr(cube_module, "IN_MEMORY_BYTES", 0)
+    assert cube.cube._in_memory(None) is None  # noqa: SLF001  (the query path, never the held arrays)
+    queried = (compute_kpis(cube, start, end, ("trust", "service", "team")),
+               kpi_trend(cube, None, "month", 13, ("trust", "service", "team")))
+    _same(queried[0], held[0])
+    _same(queried[1], held[1])
+    _same(queried[0], compute_kpis(facts, start, end, ("trust", "service", "team")))
+    team = cube.teams()[0]["team_id"]
+    _same(compute_kpis(cube, start, end, "team", team), compute_kpis(facts, start, end, "team", team))
