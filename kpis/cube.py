@@ -266,9 +266,10 @@ class Cube:
     def figures(
         self, cursor: duckdb.DuckDBPyConnection, bounds: Sequence[tuple[dt.date, dt.date]], levels: Sequence[str],
         kpis: Sequence[Kpi], unit: str | None, dates: Sequence[tuple[str, str]] | None,
-    ) -> dict[tuple[str, str], list[dict]]:
+    ) -> tuple[dict[tuple[str, str], list[dict]], bool]:
         """(kpi id, level) -> the figure rows of that KPI at that level, for every period (rows per
-        unit, then key value, periods in order), as the engine gives them. levels: trust, service or
+        unit, then key value, periods in order), as the engine gives them, and whether every number in
+        them is finite (looked at on the arrays, where it costs nothing). levels: trust, service or
         team only.
 
         Every KPI at once: one look-up of all their columns, the arithmetic on whole arrays, then the
@@ -277,16 +278,16 @@ class Cube:
         if unit is not None:
             u = units.index.get((levels[0], unit))
             if u is None:  # a unit with nothing the cube counts (UNKNOWN with no records): no rows
-                return {}
+                return {}, True
             spans = {levels[0]: (u, u + 1)}
         else:
             spans = {lv: units.ranges[lv] for lv in levels if lv in units.ranges}
         if not spans:
-            return {}
+            return {}, True
         layout = self._layout(kpis)
         out: dict[tuple[str, str], list[dict]] = {}
         if not layout.columns:  # keyed KPIs whose family has no key values: no rows, as the engine
-            return {(k.id, level): [] for level in spans for k in kpis}
+            return {(k.id, level): [] for level in spans for k in kpis}, True
         lo, hi = min(s[0] for s in spans.values()), max(s[1] for s in spans.values())
         n_p = len(bounds)
         flows = bool(layout.flow.any())
@@ -309,19 +310,24 @@ class Cube:
                 present[s:e] = np.stack([(r[end_days] - r[before_days]) > 0 for r in key.rows])
         starts = np.array([s for s, _ in dates], dtype=object) if dates is not None else None
         stops = np.array([e for _, e in dates], dtype=object) if dates is not None else None
+        finite = bool(np.isfinite(values).all())
         for level, (a, b) in spans.items():
-            out.update(self._level_rows(kpis, layout, level, units.names[a:b], units.listed[a:b],
-                                        num_all[:, a - lo:b - lo, :], den_all[:, a - lo:b - lo, :], present,
-                                        starts, stops))
-        return out
+            rows, finite_values = self._level_rows(kpis, layout, level, units.names[a:b], units.listed[a:b],
+                                                   num_all[:, a - lo:b - lo, :], den_all[:, a - lo:b - lo, :],
+                                                   present, starts, stops)
+            out.update(rows)
+            finite = finite and finite_values
+        return out, finite
 
     def _level_rows(self, kpis: Sequence[Kpi], layout: _Layout, level: str, names: Sequence[str],
                     listed: np.ndarray, num: np.ndarray, den: np.ndarray, present: np.ndarray,
-                    starts: np.ndarray | None, stops: np.ndarray | None) -> dict[tuple[str, str], list[dict]]:
+                    starts: np.ndarray | None, stops: np.ndarray | None
+                    ) -> tuple[dict[tuple[str, str], list[dict]], bool]:
         """Every KPI's rows at one level (num, den: pair by unit by period), with the engine's JSON types,
         where the engine has a row: every listed unit (for each key value with facts in the period), an
-        unlisted one (UNKNOWN) only where its numerator or denominator is not 0. A national trend makes
-        a million rows here, so each is one dict display and nothing else."""
+        unlisted one (UNKNOWN) only where its numerator or denominator is not 0; and whether every value
+        worked out (n / d) is finite. A national trend makes a million rows here, so each is one dict
+        display and nothing else."""
         n_pairs, n_units, n_p = num.shape
         block = n_units * n_p
         # the flat place of each row in (pair, unit, period), in the engine's order: KPI, unit, key, period
@@ -348,10 +354,12 @@ class Cube:
         if not keep.all():
             n, d, pair, u, p = n[keep], d[keep], pair[keep], u[keep], p[keep]
         measure = layout.measure[pair]
-        xs = n.astype(np.int64).tolist()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            vf = (np.where(measure == _RATE, 100 * n, n) / d).tolist()
-        d_int = d.astype(np.int64).tolist()
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a damaged cube's NaN: not finite
+            xs = n.astype(np.int64).tolist()
+            worked_out = np.where(measure == _RATE, 100 * n, n) / d
+            d_int = d.astype(np.int64).tolist()
+        finite = bool(np.isfinite(worked_out[d != 0]).all())
+        vf = worked_out.tolist()
         d_float = d.tolist()
         for j in np.flatnonzero((d == 0) & (measure != _COUNT)).tolist():
             vf[j] = None
@@ -388,7 +396,7 @@ class Cube:
                              "numerator": xx, "denominator": yy, "value": vv}
                             for s0, e0, un, kk, xx, yy, vv in zip(ss[a:b], es[a:b], us[a:b], ks, x, y, v)]
             out[(kid, level)] = rows
-        return out
+        return out, finite
 
 
 _MEASURES = ("count", "rate", "ratio")

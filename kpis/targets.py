@@ -9,6 +9,7 @@ KPI's SPC settings (run lengths, baseline, rebase dates: docs/spc.md).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal
@@ -22,6 +23,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, V
 from core.settings import get_settings
 from etl.contract import AUDIT_DOMAINS
 from kpis.errors import KpiError
+from kpis.finite import FiniteRows
 from kpis.registry import KPIS_BY_ID, Polarity
 
 DEFAULT_CONFIG = "kpi_config.yaml"
@@ -224,7 +226,11 @@ def with_targets(rows: Iterable[dict], config: KpiConfig) -> list[dict]:
                            "tolerance": tolerance}, None if target is None else
                           _judge(target, tolerance or 0.0, kpi.polarity, kpi.unit_of_measure),
                           kpi.national_comparator)
-    out = []
+    # finite rows stay so when what is added to them is (a target of .nan in the file is not)
+    finite = isinstance(rows, FiniteRows) and all(
+        v is None or math.isfinite(v) for static, _, comparator in extras.values()
+        for v in (static["target"], static["tolerance"], comparator))
+    out = FiniteRows() if finite else []
     append = out.append
     for row in rows:
         static, judge, comparator = extras[row["kpi"]]

@@ -457,3 +457,26 @@ def test_a_cube_too_big_to_hold_is_queried_and_gives_the_same_figures(
     _same(queried[0], compute_kpis(facts, start, end, ("trust", "service", "team")))
     team = cube.teams()[0]["team_id"]
     _same(compute_kpis(cube, start, end, "team", team), compute_kpis(facts, start, end, "team", team))
+
+
+def test_figures_from_the_cube_promise_finite_numbers_only_when_they_are(sample_warehouse: Path, tmp_path: Path
+                                                                          ) -> None:
+    """Rows read wholly from the cube come as FiniteRows (their numbers seen to be finite on the arrays:
+    a JSON writer need not look again); a NaN in the cube, or any figure counted from the facts, and the
+    promise is not made, so the API's writer looks at every value and refuses the NaN."""
+    from api.response_cache import json_bytes
+    from kpis.finite import FiniteRows
+
+    path = _copy(sample_warehouse, tmp_path)
+    with open_warehouse(path, cube=True) as wh:
+        assert type(compute_kpis(wh, level="team")) is FiniteRows
+        assert type(kpi_trend(wh, None, "month", 6, "service")) is FiniteRows
+        assert type(compute_kpis(wh, level="worker")) is list  # workers are counted from the facts
+        assert type(compute_kpis(wh, level="all")) is list
+    with duckdb.connect(str(path)) as con:  # a damaged cube: one FTE sum not a number
+        con.execute("UPDATE kpi_cube SET d_average_caseload = 'nan' WHERE u = 0")
+    with open_warehouse(path, cube=True) as wh:
+        rows = compute_kpis(wh, level="trust")
+        assert type(rows) is list
+        with pytest.raises(ValueError, match="not JSON"):
+            json_bytes(rows)
