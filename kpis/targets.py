@@ -218,24 +218,28 @@ def rag_status(value: float | None, target: float | None, tolerance: float, pola
 def with_targets(rows: Iterable[dict], config: KpiConfig) -> list[dict]:
     """KPI rows with what a reader needs beside the number: title, unit, target, RAG, comparator."""
     extras: dict[str, tuple[dict, Callable[[float | None], str | None] | None]] = {}
-    for kpi in KPIS_BY_ID.values():  # what does not depend on the row, once per KPI
+    for kpi in KPIS_BY_ID.values():  # what does not depend on the row, once per KPI (rag: its place kept)
         t = config.targets.get(kpi.id)
         target = t.target if t is not None else None
         tolerance = t.tolerance if t is not None else None
         extras[kpi.id] = ({"title": kpi.title, "unit_of_measure": kpi.unit_of_measure, "target": target,
-                           "tolerance": tolerance}, None if target is None else
-                          _judge(target, tolerance or 0.0, kpi.polarity, kpi.unit_of_measure),
-                          kpi.national_comparator)
+                           "tolerance": tolerance, "rag": None, "national_comparator": kpi.national_comparator},
+                          None if target is None else _judge(target, tolerance or 0.0, kpi.polarity,
+                                                             kpi.unit_of_measure))
     # finite rows stay so when what is added to them is (a target of .nan in the file is not)
     finite = isinstance(rows, FiniteRows) and all(
-        v is None or math.isfinite(v) for static, _, comparator in extras.values()
-        for v in (static["target"], static["tolerance"], comparator))
+        v is None or math.isfinite(v) for static, _ in extras.values()
+        for v in (static["target"], static["tolerance"], static["national_comparator"]))
     out = FiniteRows() if finite else []
     append = out.append
     for row in rows:
-        static, judge, comparator = extras[row["kpi"]]
-        append({**row, **static, "rag": judge(row["value"]) if judge is not None else None,
-                "national_comparator": comparator})
+        static, judge = extras[row["kpi"]]
+        if judge is None:
+            append({**row, **static})
+        else:
+            new = {**row, **static}
+            new["rag"] = judge(row["value"])
+            append(new)
     return out
 
 
