@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from etl.contract import AUDIT_DOMAINS
 from kpis.cube import CUBE_LEVELS
 from kpis.errors import InvalidPeriod
-from kpis.finite import FiniteRows
 from kpis.families import FAMILIES, Family, Measure
+from kpis.finite import FiniteRows
 from kpis.registry import KPIS, KPIS_BY_ID, Kpi
 from kpis.warehouse import TRUST, Warehouse
 
@@ -206,7 +206,6 @@ def figures(
             for level in levels:
                 out.extend(chunks.get((kpi, level), ()))
     return out
-
 
 
 def _facts_query(family: Family, measures: Sequence[Measure], levels: Sequence[str], periods: Periods,
