@@ -302,7 +302,7 @@ class Cube:
         den_all = values[:, np.maximum(layout.den, 0), :].transpose(1, 2, 0)
         den_all[layout.den < 0] = 0.0  # counts have no denominator
         present = np.ones((len(layout.num), n_p), dtype=bool)  # key values with facts rows in the period
-        for i, (k, (s, e)) in enumerate(zip(kpis, layout.spans)):
+        for k, (s, e) in zip(kpis, layout.spans):
             key = self.keyed.get(k.id)
             if key is not None and e > s:
                 end_days = np.array([(d - self.first).days for d in ends])
@@ -354,15 +354,22 @@ class Cube:
         if not keep.all():
             n, d, pair, u, p = n[keep], d[keep], pair[keep], u[keep], p[keep]
         measure = layout.measure[pair]
+        # Python numbers only where rows show them: a denominator and a worked-out value for rates and
+        # ratios (a count's value is its numerator), each list holding its measure's rows in order
+        rate, ratio = measure == _RATE, measure == _RATIO
+        shown = rate | ratio
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a damaged cube's NaN: not finite
             xs = n.astype(np.int64).tolist()
-            worked_out = np.where(measure == _RATE, 100 * n, n) / d
-            d_int = d.astype(np.int64).tolist()
-        finite = bool(np.isfinite(worked_out[d != 0]).all())
+            worked_out = np.where(rate, 100 * n, n)[shown] / d[shown]
+            d_int = d[rate].astype(np.int64).tolist()
+        finite = bool(np.isfinite(worked_out[d[shown] != 0]).all())
         vf = worked_out.tolist()
-        d_float = d.tolist()
-        for j in np.flatnonzero((d == 0) & (measure != _COUNT)).tolist():
+        d_float = d[ratio].tolist()
+        for j in np.flatnonzero(d[shown] == 0).tolist():
             vf[j] = None
+        # where each KPI's rows start in those lists (a KPI's rows are all of one measure)
+        before = {name: np.concatenate(([0], np.cumsum(mask))).tolist()
+                  for name, mask in (("rate", rate), ("ratio", ratio), ("shown", shown))}
         us = np.array(names, dtype=object)[u].tolist()
         ss = starts[p].tolist() if starts is not None else None
         es = stops[p].tolist() if stops is not None else None
@@ -375,7 +382,9 @@ class Cube:
             if k.measure == "count":
                 y, v = [None] * (b - a), x
             else:
-                y, v = (d_int if k.measure == "rate" else d_float)[a:b], vf[a:b]
+                at, shown_at = before[k.measure][a], before["shown"][a]
+                y = (d_int if k.measure == "rate" else d_float)[at:at + b - a]
+                v = vf[shown_at:shown_at + b - a]
             key = self.keyed.get(kid)
             if key is None:
                 if ss is None:
@@ -400,7 +409,7 @@ class Cube:
 
 
 _MEASURES = ("count", "rate", "ratio")
-_COUNT, _RATE = 0, 1
+_RATE, _RATIO = 1, 2
 
 
 @dataclass(frozen=True)
