@@ -480,3 +480,21 @@ def test_figures_from_the_cube_promise_finite_numbers_only_when_they_are(sample_
         assert type(rows) is list
         with pytest.raises(ValueError, match="not JSON"):
             json_bytes(rows)
+
+
+def test_large_results_made_kpi_by_kpi_are_the_same_rows(engines: tuple[Warehouse, Warehouse],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A national result is made KPI by KPI (cube.PER_KPI_FROM), a request's few hundred rows all KPIs at
+    once: the same rows and the same promise of finite numbers either way."""
+    from kpis.finite import FiniteRows
+
+    cube, facts = engines
+    start, end = cube.extract_date - dt.timedelta(days=40), cube.extract_date
+    levels = ("trust", "service", "team")
+    at_once = (compute_kpis(cube, start, end, levels), kpi_trend(cube, None, "week", 9, levels))
+    monkeypatch.setattr(cube_module, "PER_KPI_FROM", 0)
+    by_kpi = (compute_kpis(cube, start, end, levels), kpi_trend(cube, None, "week", 9, levels))
+    for a, b in zip(by_kpi, at_once):
+        assert type(a) is type(b) is FiniteRows
+        _same(a, b)
+    _same(by_kpi[1], kpi_trend(facts, None, "week", 9, levels))
