@@ -179,7 +179,7 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies")
     @classmethod
     def _addresses(cls, value: str) -> str:
-        from core.client_address import trusted_networks  # (it imports the app database, which imports us)
+        from core.networks import trusted_networks
 
         trusted_networks(value)  # ValueError naming the entry that is not an address or network
         return value

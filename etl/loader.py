@@ -14,6 +14,7 @@ machine's memory.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import logging
 import os
@@ -21,9 +22,11 @@ import re
 import secrets
 import shutil
 import socket
+import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -37,8 +40,10 @@ from etl.contract import EXTRACT_TABLES, TABLES_BY_NAME
 from etl.issues import Issue, summarise_issues, write_issues
 from etl.reader import FileError, StagedFile, stage_file
 from etl.runlog import FileResult, utcnow
-from etl.ssd.convert import SsdConversion
 from etl.validation import RUN_ISSUES_DDL, add_warnings, check_table, file_issue, future_reason
+
+if TYPE_CHECKING:  # the SSD reader is imported only for a folder that may be one
+    from etl.ssd.convert import SsdConversion
 
 log = logging.getLogger("kpidash.etl")
 MANIFEST = "manifest.json"
@@ -125,7 +130,7 @@ def load_extract(source: Path, *, publish: bool = True, allow_shrink: bool = Fal
     run = _Run(settings, run_id, source, db, publish, allow_shrink)
     try:
         with publishing.load_lock(db):
-            runlog.mark_interrupted(host=host, warehouse=str(db), published=publishing.published_runs(db))
+            runlog.mark_interrupted(host=host, warehouse=str(db), published=lambda: publishing.published_runs(db))
             publishing.remove_leftovers(db)
             runlog.start_run(run_id, str(source.absolute()), started, host=host, pid=pid, warehouse=str(db))
             detail = ""
@@ -198,6 +203,8 @@ class _Run:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise LoadError(f"the archive folder {self.run_dir} cannot be made ({err.strerror or err})") from None
+        if self.publish and self.settings.cube:
+            _import_cube_builder_meanwhile()
         con = duckdb.connect()
         try:
             self._bound(con)
@@ -259,6 +266,8 @@ class _Run:
     def _convert_ssd(self, con: duckdb.DuckDBPyConnection) -> None:
         """A folder of SSD CSV files becomes an extract folder in the run's archive (etl.ssd); its own issues
         join the run's, and the contract's are reported by SSD table, row and field (in _check)."""
+        if not self.source.is_dir() or not any(p.name.lower().startswith("ssd_") for p in self.source.iterdir()):
+            return  # not an SSD folder (it holds no ssd_*.csv), without importing the SSD reader
         from etl.ssd import SsdError, convert_ssd_folder, is_ssd_folder
 
         if not is_ssd_folder(self.source):
@@ -493,6 +502,22 @@ class _Run:
             + f"\nA file that shrinks this much is usually a broken export (an empty or cut-off file). If the source "
             f"really has shrunk, load it with --allow-shrink (KPIDASH_SHRINK_MIN_FRACTION is {fraction:g})."
         )
+
+
+def _import_cube_builder_meanwhile() -> None:
+    """Import the cube builder (numpy and the KPI layer: about a tenth of a second) in a thread while
+    this one archives, reads and checks the files: DuckDB and hashing let go of the GIL, so the import
+    costs the load almost nothing. `_build_cube`'s own import waits for it (Python's import lock) and
+    reports any failure itself."""
+
+    def load() -> None:
+        try:
+            importlib.import_module("kpis.cube_builder")
+        except Exception:  # noqa: BLE001, S110  (imported again, and its failure reported, by _build_cube)
+            pass
+
+    if "kpis.cube_builder" not in sys.modules:
+        threading.Thread(target=load, name="kpidash-import-cube-builder").start()
 
 
 def _build_cube(tmp: Path, published: Path) -> str:

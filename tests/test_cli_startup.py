@@ -83,3 +83,34 @@ def test_load_imports_neither_the_web_layers_nor_the_annex_a_reader(sample_extra
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == ["duckdb"]  # it loaded, and nothing more
     assert (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_reading_the_settings_does_not_import_the_app_database() -> None:
+    """The settings check KPIDASH_TRUSTED_PROXIES with the standard library (core.networks), so a command
+    that reads them but not the app database (`kpidash kpis`) does not pay for SQLAlchemy."""
+    code = "from core.settings import get_settings\nget_settings()"
+    assert "sqlalchemy" not in _imported_after(code)
+    bad = {**__import__("os").environ, "KPIDASH_TRUSTED_PROXIES": "10.0.0.5, not-a-network"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=bad, capture_output=True, text=True)
+    assert done.returncode != 0 and "'not-a-network' is not an IP address or network" in done.stderr
+
+
+def test_a_second_load_imports_neither_alembic_nor_the_ssd_reader_nor_the_api(sample_extract: Path,
+                                                                               tmp_path: Path) -> None:
+    """Once the app database is current, `kpidash load` of a contract folder imports only what it uses."""
+    import os
+
+    env = {**os.environ, "KPIDASH_DB": str(tmp_path / "warehouse.duckdb"), "KPIDASH_ARCHIVE_DIR": str(tmp_path / "a"),
+           "KPIDASH_APP_DB": f"sqlite:///{tmp_path / 'app.db'}"}
+    code = ("import sys\nsys.argv = ['kpidash', 'load', sys.argv[1]]\nfrom cli.main import app\n"
+            "try:\n    app()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+            "import json\nprint(json.dumps(sorted(m for m in ('alembic', 'etl.ssd', 'etl.annex_a', 'api', 'dashboard', "
+            "'kpis.cube_builder') if m in sys.modules)))")
+    seen = []
+    for _ in range(2):  # the first load makes the app database (with Alembic)
+        done = subprocess.run([sys.executable, "-c", code, str(sample_extract)], cwd=ROOT, env=env,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        seen.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert "alembic" in seen[0]  # the probe sees a module a load does import (the migrations import every model)
+    assert seen[1] == ["kpis.cube_builder"]  # the cube is built, and nothing else of the list

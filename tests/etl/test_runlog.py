@@ -123,3 +123,28 @@ def test_a_publish_whose_load_log_entry_cannot_be_finished_is_finished_as_publis
     assert last_good_run().run_id == published_id
     dead = runlog.get_run("20250101T000000-dead")
     assert (dead.status, dead.message) == ("failed", runlog.INTERRUPTED)
+
+
+def test_a_load_reads_the_published_runs_only_when_a_run_is_still_marked_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the warehouse's own metadata costs a load about 50 ms: only a run left running needs it."""
+    from core.settings import get_settings
+    from etl import publish, runlog
+
+    real, reads = publish.published_runs, []
+
+    def counted(db: Path) -> dict:
+        reads.append(db)
+        return real(db)
+
+    monkeypatch.setattr(publish, "published_runs", counted)
+    assert load_extract(build_extract(tmp_path / "one")).status == "published"
+    assert load_extract(build_extract(tmp_path / "two")).status == "published"
+    assert reads == []  # nothing left running: the published file was not opened for its runs
+    runlog.start_run("20250101T000000-dead", "x", dt.datetime(2025, 1, 1), host=socket.gethostname(), pid=1,
+                     warehouse=str(get_settings().db.absolute()))
+    assert load_extract(build_extract(tmp_path / "three")).status == "published"
+    assert len(reads) == 1
+    dead = runlog.get_run("20250101T000000-dead")
+    assert (dead.status, dead.message) == ("failed", runlog.INTERRUPTED)
