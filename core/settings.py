@@ -173,7 +173,8 @@ class Settings(BaseSettings):
     load_threads: int = Field(
         2,
         ge=1,
-        description="Threads DuckDB uses for a load (fewer threads also means less memory).",
+        description="Threads DuckDB uses for a load (fewer threads also means less memory); an extract under 64 MB "
+        "uses one, which is faster at that size (docs/benchmarks.md).",
     )
 
     @field_validator("trusted_proxies")
