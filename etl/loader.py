@@ -24,22 +24,21 @@ import shutil
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 import duckdb
-from sqlalchemy.exc import SQLAlchemyError
 
 from core.settings import Settings, get_settings
 from etl import publish as publishing
-from etl import runlog
 from etl.archive import ArchivedFile, ArchiveError, archive_file, write_checksums
 from etl.contract import EXTRACT_TABLES, TABLES_BY_NAME
 from etl.issues import Issue, summarise_issues, write_issues
+from etl.outcome import FileResult, utcnow
 from etl.reader import FileError, StagedFile, stage_file
-from etl.runlog import FileResult, utcnow
 from etl.validation import RUN_ISSUES_DDL, add_warnings, check_table, file_issue, future_reason
 
 if TYPE_CHECKING:  # the SSD reader is imported only for a folder that may be one
@@ -61,12 +60,6 @@ class LoadError(Exception):
     def __init__(self, message: str, detail: str = "") -> None:
         super().__init__(message)
         self.detail = detail
-
-
-class RunLogUnfinished(SQLAlchemyError):
-    """The new warehouse is published, but the app database failed before the run's load-log entry
-    was finished. An app-database error (callers already report those); the message says the figures
-    are published and when the entry will be finished."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +114,12 @@ def load_extract(source: Path, *, publish: bool = True, allow_shrink: bool = Fal
     """Load (publish=True) or only check (publish=False) the extract in the folder `source`.
 
     allow_shrink: publish even when a file has far fewer rows than the published warehouse holds
-    for it (KPIDASH_SHRINK_MIN_FRACTION): for a source that really did shrink."""
+    for it (KPIDASH_SHRINK_MIN_FRACTION): for a source that really did shrink.
+
+    The run is entered in the load log (as running) while its files are archived, read and checked
+    (_LogEntry); nothing is published before the entry is made, and a load log that cannot be opened
+    stops the run (its SQLAlchemy error, or LoadLogUnusable) and removes what it archived, as if it had
+    never started."""
     settings = get_settings()
     started = utcnow()
     run_id = new_run_id(started)
@@ -131,22 +129,29 @@ def load_extract(source: Path, *, publish: bool = True, allow_shrink: bool = Fal
     run = _Run(settings, run_id, source, db, publish, allow_shrink)
     try:
         with publishing.load_lock(db):
-            runlog.mark_interrupted(host=host, warehouse=str(db), published=lambda: publishing.published_runs(db))
             publishing.remove_leftovers(db)
-            runlog.start_run(run_id, str(source.absolute()), started, host=host, pid=pid, warehouse=str(db))
+            entry = _LogEntry(run_id, str(source.absolute()), started, host=host, pid=pid, db=db)
             detail = ""
             try:
-                status, message = run.execute()
+                status, message = run.execute(before_publish=entry.wait)
             except LoadError as err:
                 status, message, detail = "failed", str(err), err.detail
             except BaseException as err:
-                runlog.finish_run(
+                if not entry.made():  # the load log could not be opened (raised here by entry.wait)
+                    run.discard()
+                    raise
+                entry.runlog.finish_run(
                     run_id, "failed", f"internal error ({type(err).__name__}: {err}); please report it",
                     extracted_at=run.extracted_at, source_system=run.source_system, files=run.file_results(),
                 )
                 raise
+            if not entry.made():
+                run.discard()
+                entry.wait()  # raises what stopped the entry
+            from sqlalchemy.exc import SQLAlchemyError  # (imported by the load log already)
+
             try:
-                runlog.finish_run(
+                entry.runlog.finish_run(
                     run_id, status, message,
                     extracted_at=run.extracted_at, source_system=run.source_system, files=run.file_results(),
                 )
@@ -154,16 +159,66 @@ def load_extract(source: Path, *, publish: bool = True, allow_shrink: bool = Fal
                 if status != "published":
                     raise
                 cause = str(getattr(err, "orig", None) or err).splitlines()[0]
-                raise RunLogUnfinished(
+                raise entry.runlog.RunLogUnfinished(
                     f"run {run_id} published the new warehouse ({message}), but its load-log entry could not be "
                     f"finished ({cause}); it is finished as published by the next load or `kpidash serve` once the "
                     "app database is back"
                 ) from err
     except publishing.LoadBusy as err:
+        from etl import runlog
+
         status, message, detail = "failed", str(err), ""
         runlog.start_run(run_id, str(source.absolute()), started, host=host, pid=pid, warehouse=str(db))
         runlog.finish_run(run_id, status, message, extracted_at=None, source_system=None, files=[])
     return LoadResult(run_id, status, message + detail, run.file_results(), run.extracted_at)
+
+
+class LoadLogUnusable(OSError):
+    """The app database (KPIDASH_APP_DB) holding the load log could not be opened for an OS reason (its
+    folder cannot be made); the run stopped before publishing anything. (Its SQLAlchemy errors are
+    raised as they are.)"""
+
+
+class _LogEntry:
+    """Enter the run in the load log as running, in a thread: importing SQLAlchemy and opening the app
+    database (about a fifth of a second) overlap the archive, reading and checks, which DuckDB runs
+    without the GIL. Under the load lock, it first finishes the runs a killed load left running."""
+
+    def __init__(self, run_id: str, source: str, started: dt.datetime, *, host: str, pid: int, db: Path) -> None:
+        self._error: BaseException | None = None
+        self.runlog: Any = None  # etl.runlog, once the run is entered
+        self._thread = threading.Thread(target=self._enter, args=(run_id, source, started, host, pid, db),
+                                        name="kpidash-load-log")
+        self._thread.start()
+
+    def _enter(self, run_id: str, source: str, started: dt.datetime, host: str, pid: int, db: Path) -> None:
+        try:
+            from sqlalchemy.exc import SQLAlchemyError
+
+            from etl import runlog
+
+            try:
+                runlog.mark_interrupted(host=host, warehouse=str(db), published=lambda: publishing.published_runs(db))
+                runlog.start_run(run_id, source, started, host=host, pid=pid, warehouse=str(db))
+            except SQLAlchemyError:
+                raise
+            except OSError as err:
+                raise LoadLogUnusable(str(err)) from err
+        except BaseException as err:  # noqa: BLE001  (raised in the loading thread by wait)
+            self._error = err
+        else:
+            self.runlog = runlog
+
+    def wait(self) -> None:
+        """Return once the run is in the load log; raise what stopped it getting there."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def made(self) -> bool:
+        """Whether the run is in the load log (once the entry is done)."""
+        self._thread.join()
+        return self._error is None
 
 
 class _Run:
@@ -186,6 +241,10 @@ class _Run:
         self.workbook: ArchivedFile | None = None  # an Annex A workbook, as kept in the archive
         self.workbook_issues = (0, 0)  # its own (rejected, warnings): the lists' columns and cells it reports
 
+    def discard(self) -> None:
+        """Remove what the run archived: it never got into the load log, so it never happened."""
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
     def file_results(self) -> list[FileResult]:
         results = []
         for table in EXTRACT_TABLES:
@@ -199,7 +258,9 @@ class _Run:
             results.append(FileResult(self.workbook.name, self.workbook.sha256, 0, 0, *self.workbook_issues))
         return results
 
-    def execute(self) -> tuple[str, str]:
+    def execute(self, before_publish: Callable[[], None] = lambda: None) -> tuple[str, str]:
+        """(status, message), or LoadError; `before_publish` is called before the new warehouse is built."""
+        self.before_publish = before_publish
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -461,6 +522,7 @@ class _Run:
             tally += "\n" + "\n".join(grouped)
         if not self.publish:
             return "checked", f"checked, nothing published: {tally}"
+        self.before_publish()
         tmp = publishing.tmp_path(self.db, self.run_id)
         try:
             publishing.build_warehouse(

@@ -12,9 +12,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, String, Text, UniqueConstraint, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from core.appdb import Base, get_engine
+from etl.outcome import FileResult, utcnow
+
+class RunLogUnfinished(SQLAlchemyError):
+    """The new warehouse is published, but the app database failed before the run's load-log entry
+    was finished. An app-database error (callers already report those); the message says the figures
+    are published and when the entry will be finished."""
+
 
 RUN_STATUSES = ("running", "published", "checked", "failed")
 INTERRUPTED = (
@@ -25,11 +33,6 @@ FINISHED_LATE = (
     "published; this load-log entry was finished after the app database came back (the warehouse holds this "
     "run's data; the per-file counts were not recorded)"
 )
-
-
-def utcnow() -> dt.datetime:
-    """Now, as the naive UTC the app database stores."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class LoadRun(Base):
@@ -73,18 +76,6 @@ class LoadFile(Base):
     warnings: Mapped[int] = mapped_column(default=0)
 
     run: Mapped[LoadRun] = relationship(back_populates="files")
-
-
-@dataclass(frozen=True)
-class FileResult:
-    """What a run did with one input file (sha256 is None when the file was missing)."""
-
-    file: str
-    sha256: str | None
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_rejected: int = 0
-    warnings: int = 0
 
 
 @dataclass(frozen=True)
