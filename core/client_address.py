@@ -35,7 +35,6 @@ KEY_NAME = "client-address"
 MAX_AGE_SECONDS = 300  # a vouched address older than this is not believed (no replay days later)
 
 
-
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
