@@ -3,7 +3,8 @@
 A run archives its inputs, stages every file (etl.reader), applies the contract's rules and lists
 warnings (etl.validation), and, if no file has too many rejected rows and none has shrunk far below
 what is published, publishes a new warehouse (etl.publish). Every run is in the load log
-(etl.runlog), whatever happens to it; a refusal of a whole file is also one of the run's issues
+(etl.runlog), whatever happens to it (the entry is made in a thread while the files are read, and
+nothing is published before it is); a refusal of a whole file is also one of the run's issues
 (`kpidash rejects`).
 
 DuckDB works within KPIDASH_LOAD_MEMORY_LIMIT and KPIDASH_LOAD_THREADS, spilling to a folder beside
