@@ -1,0 +1,115 @@
+"""Hand-made cases for corners the differential fuzz does not draw: a real team whose id is "UNKNOWN",
+identifiers with surrounding spaces or another case, and boundaries of kpis.md's definitions (working
+days over year ends, the edges of "within N working days", several open episodes, re-referrals on the
+12-month edge, missing episodes across period edges, stocks before the first and after the last record).
+
+Each extract goes through the real loader (etl.load_extract, which builds the daily cube too), and
+each figure is asserted three ways: the answer worked out by hand in the test's docstring, the cube
+and the facts engine giving the same rows, and the pandas reference (benchmarks/pandas_reference.py)
+agreeing with both.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from test_agreement import _differences
+
+from benchmarks.pandas_reference import LEVELS, compute_kpis_pandas, load_tables
+from core.settings import get_settings
+from etl import load_extract
+from etl.contract import EXTRACT_TABLES, TABLES_BY_NAME
+from kpis import KpiConfig, compute_kpis, kpi_trend, open_warehouse
+
+D = dt.date.fromisoformat
+TEAMS = [{"team_id": "T1", "team_name": "Duckpond", "service": "Front Door"},
+         {"team_id": "T2", "team_name": "Moonbeam", "service": "Care"}]
+
+
+def _worker(wid: str, team: str, fte: str = "1", start: str | None = None, end: str | None = None,
+            role: str = "social_worker") -> dict:
+    return {"worker_id": wid, "worker_name": f"Worker {wid}", "team_id": team, "role": role, "qualified": "Y",
+            "fte": fte, "start_date": start, "end_date": end}
+
+
+def load(tmp_path: Path, rows: dict[str, list[dict]], extracted_at: str) -> Path:
+    """The rows written as the contract's CSV files (every required file, empty where not given) and
+    published by the real loader; the warehouse's path. Values are written exactly as given."""
+    folder = tmp_path / "extract"
+    folder.mkdir()
+    rows = {"teams": TEAMS, **rows}
+    for table in EXTRACT_TABLES:
+        if table.optional and table.name not in rows:
+            continue
+        with (folder / table.file_name).open("w", newline="", encoding="utf-8") as f:
+            out = csv.writer(f)
+            out.writerow(table.column_names)
+            out.writerows([[r.get(c) for c in table.column_names] for r in rows.get(table.name, [])])
+    (folder / "manifest.json").write_text(f'{{"extracted_at": "{extracted_at}", "source_system": "LCS"}}')
+    result = load_extract(folder)
+    assert result.status == "published", result.message
+    return Path(get_settings().db)
+
+
+def figures(db: Path, start: dt.date, end: dt.date, kpis: list[str] | None = None,
+            levels: tuple[str, ...] = LEVELS) -> dict[tuple[str, str, str], tuple]:
+    """{(kpi, level, unit): (numerator, denominator)}, after checking that the cube, the facts and the
+    pandas reference give the same rows for the period."""
+    tables = load_tables(db)
+    with open_warehouse(db, cube=True) as wh, open_warehouse(db, cube=False) as facts:
+        rows = compute_kpis(wh, start, end, list(levels), kpi_ids=kpis)
+        assert repr(rows) == repr(compute_kpis(facts, start, end, list(levels), kpi_ids=kpis))
+        reference = [r for lv in levels for r in compute_kpis_pandas(tables, start, end, lv, wh.config.caseload_limit,
+                                                                     tuple(wh.config.closure_days))
+                     if kpis is None or r["kpi"] in kpis]
+    diffs = _differences(rows, reference)
+    assert not diffs, "\n".join(diffs)
+    return {(r["kpi"], r["level"], r["unit"]): (r["numerator"], r["denominator"]) for r in rows}
+
+
+@pytest.fixture
+def data(isolated_settings) -> None:
+    """A fresh data folder; the cube is built by every load (the default)."""
+    get_settings.cache_clear()
+
+
+# --- (b) a real team whose team_id is "UNKNOWN" ---------------------------------------------------
+
+
+def test_a_real_team_called_unknown_shares_the_team_unit_but_keeps_its_service(tmp_path: Path, data) -> None:
+    """teams.csv has T1 (Front Door) and a real team whose id is literally UNKNOWN (service Care).
+
+    kpis.md: a record's team unit is its team_id; a record whose team is empty or not in teams.csv
+    "belongs to team unit UNKNOWN and service unit UNKNOWN". The JSON's unit is the team_id, so the two
+    cannot be told apart at team level; at service level they can, and the spec puts each where it says.
+    Referrals in January 2025: R0 team UNKNOWN (the real team), R1 no team, R2 team T9 (not in
+    teams.csv), R3 team T1. By hand:
+      team UNKNOWN = R0 + R1 + R2 = 3; team T1 = 1;
+      service Care = R0 = 1 (the real team's own service); service UNKNOWN = R1 + R2 = 2;
+      service Front Door = 1; trust = 4.
+    Episodes open at 31 January: E0 team UNKNOWN (real), E1 team T9, E2 team T1, none allocated:
+      open_cases team UNKNOWN = 2, service Care = 1, service UNKNOWN = 1, trust = 3.
+    The cube cannot keep the two apart (it rolls teams up into services), so the load publishes without
+    one and every figure is counted from the records: the same figures either way.
+    """
+    teams = [TEAMS[0], {"team_id": "UNKNOWN", "team_name": "Unknown Lane", "service": "Care"}]
+    db = load(tmp_path, {
+        "teams": teams,
+        "children": [{"child_id": f"C{i}"} for i in range(4)],
+        "referrals": [{"referral_id": f"R{i}", "child_id": f"C{i}", "referral_date": "2025-01-10", "team_id": t}
+                      for i, t in enumerate(["UNKNOWN", None, "T9", "T1"])],
+        "episodes": [{"episode_id": f"E{i}", "child_id": f"C{i}", "episode_type": "CIN", "start_date": "2025-01-02",
+                      "team_id": t} for i, t in enumerate(["UNKNOWN", "T9", "T1"])],
+    }, "2025-01-31T06:30:00")
+    got = figures(db, D("2025-01-01"), D("2025-01-31"), ["referrals", "open_cases"])
+    referrals = {(lv, u): n for (k, lv, u), (n, _) in got.items() if k == "referrals" and lv != "worker"}
+    assert referrals == {("trust", "trust"): 4, ("service", "Front Door"): 1, ("service", "Care"): 1,
+                         ("service", "UNKNOWN"): 2, ("team", "T1"): 1, ("team", "UNKNOWN"): 3}
+    assert got["open_cases", "team", "UNKNOWN"] == (2, None)
+    assert (got["open_cases", "service", "Care"], got["open_cases", "service", "UNKNOWN"]) == ((1, None), (1, None))
+    with open_warehouse(db) as wh:  # the unit lists name UNKNOWN once
+        assert wh.units("team") == ["T1", "UNKNOWN"]
+        assert wh.units("service") == ["Care", "Front Door", "UNKNOWN"]
