@@ -113,3 +113,56 @@ def test_a_real_team_called_unknown_shares_the_team_unit_but_keeps_its_service(t
     with open_warehouse(db) as wh:  # the unit lists name UNKNOWN once
         assert wh.units("team") == ["T1", "UNKNOWN"]
         assert wh.units("service") == ["Care", "Front Door", "UNKNOWN"]
+
+
+# --- (c) identifiers with surrounding spaces or another case ---------------------------------------
+
+
+def test_identifiers_match_exactly_as_written_spaces_and_case_included(tmp_path: Path, data) -> None:
+    """extract-contract.md: "Identifiers are strings (keep leading zeros)"; it names no trimming or
+    case-folding, and the loader compares values exactly as written (etl/validation.py, docs/kpis.md):
+    " T1", "T1 " and "t1" are not team T1, "C1 " is not child C1, "w1" is not worker W1. What matters
+    is that every join between files (team, child, worker) treats them the same way, in the cube, the
+    facts engine and the pandas reference alike. As-at 31 January 2025; by hand:
+      episodes open: E1 (C1, T1), E2 (C2, "T2 "), E3 (C3, "t1"), E4 (C4, T2) -> trust 4;
+        team T1 = E1 = 1; team T2 = E4 = 1; team UNKNOWN = E2 + E3 = 2 (not in teams.csv).
+      allocations: A1 "C1 " -> W1 (no child "C1 " has an episode: C1 is not allocated by it);
+        A2 C2 -> "w1" (no such worker: never counts); A3 C3 -> W1 (counts); A4 C4 -> W2 (team " T1").
+      allocated: C3, C4 -> unallocated_cases = 2 (E1, E2); allocation_rate trust 2/4.
+      caseloads: W1 (team T1) holds C3 -> 1; W2 (team " T1", so team UNKNOWN) holds C4 -> 1;
+        average_caseload trust 2 / 2.0 FTE; team T1 1/1.0; team UNKNOWN 1/1.0; worker W1 1/1.0.
+      referrals: R1 C1 2024-12-01 and R2 "c1" 2025-01-10: another child, so R2 is no re-referral;
+        R3 C1 2025-01-20 is one (R1 within 12 months); re_referral_rate trust 1/2.
+    """
+    db = load(tmp_path, {
+        "workers": [_worker("W1", "T1"), _worker("W2", " T1")],
+        "children": [{"child_id": c} for c in ("C1", "C2", "C3", "C4")],
+        "episodes": [{"episode_id": e, "child_id": c, "episode_type": "CIN", "start_date": "2025-01-02",
+                      "team_id": t} for e, c, t in (("E1", "C1", "T1"), ("E2", "C2", "T2 "), ("E3", "C3", "t1"),
+                                                   ("E4", "C4", "T2"))],
+        "allocations": [{"allocation_id": a, "child_id": c, "worker_id": w, "start_date": "2025-01-02"}
+                        for a, c, w in (("A1", "C1 ", "W1"), ("A2", "C2", "w1"), ("A3", "C3", "W1"),
+                                        ("A4", "C4", "W2"))],
+        "referrals": [{"referral_id": r, "child_id": c, "referral_date": d, "team_id": "T1"}
+                      for r, c, d in (("R1", "C1", "2024-12-01"), ("R2", "c1", "2025-01-10"),
+                                      ("R3", "C1", "2025-01-20"))],
+    }, "2025-01-31T06:30:00")
+    got = figures(db, D("2025-01-01"), D("2025-01-31"))
+    assert got["open_cases", "trust", "trust"] == (4, None)
+    assert [got["open_cases", "team", t][0] for t in ("T1", "T2", "UNKNOWN")] == [1, 1, 2]
+    assert got["unallocated_cases", "trust", "trust"] == (2, None)
+    assert got["allocation_rate", "trust", "trust"] == (2, 4)
+    assert got["average_caseload", "trust", "trust"] == (2, 2.0)
+    assert got["average_caseload", "team", "T1"] == (1, 1.0)
+    assert got["average_caseload", "team", "UNKNOWN"] == (1, 1.0)
+    assert got["average_caseload", "worker", "W1"] == (1, 1.0)
+    assert got["re_referral_rate", "trust", "trust"] == (1, 2)
+    with duckdb_read(db) as con:  # the loader kept the values as written
+        assert con.execute("SELECT team_id FROM workers WHERE worker_id = 'W2'").fetchone() == (" T1",)
+        assert con.execute("SELECT child_id FROM allocations WHERE allocation_id = 'A1'").fetchone() == ("C1 ",)
+
+
+def duckdb_read(db: Path):
+    import duckdb
+
+    return duckdb.connect(str(db), read_only=True)
