@@ -166,3 +166,53 @@ def duckdb_read(db: Path):
     import duckdb
 
     return duckdb.connect(str(db), read_only=True)
+
+
+# --- (d) boundaries of the definitions -------------------------------------------------------------
+
+
+def test_within_n_working_days_over_a_year_end_with_substitute_bank_holidays(tmp_path: Path, data) -> None:
+    """Christmas 2022 fell on a Sunday: bank holidays Mon 26 and Tue 27 December (the substitute day)
+    and Mon 2 January 2023 (New Year's Day, a Sunday, observed). wd(a, b) counts days d, a < d <= b.
+
+    Assessment S1 starts Fri 2022-11-25. Its working days: Nov 28-Dec 2 = 5, Dec 5-9 = 10, 12-16 = 15,
+    19-23 = 20, Dec 28-30 = 23 (26, 27 closed), Jan 3-6 = 27 (2 closed), 9-13 = 32, 16-20 = 37,
+    23-27 = 42, Jan 30 = 43, Jan 31 = 44, Feb 1 = 45, Feb 2 = 46.
+      S1 authorised 2023-02-01: 45 working days, within 45 ("within N" is wd <= N).
+      S2, same start, authorised 2023-02-02: 46, not within. -> assessments_within_45wd Feb 2023 = 1/2.
+      S3, same start, still open. Open at D: start <= D and authorised empty or after D, so S1 and
+      S2 are open until the day before their authorisation. At D = Wed 2023-01-25 wd = 40: none due
+      soon (that is 40 < wd <= 45); Thu 2023-01-26 wd = 41: S1, S2, S3 due soon = 3; Wed 2023-02-01
+      wd = 45: S2, S3 due soon = 2 (S1 authorised that day), none overdue; Thu 2023-02-02 wd = 46:
+      S3 overdue = 1, none due soon.
+    Enquiry Q1: strategy Fri 2022-12-16: Dec 19-23 = 5, Dec 28-30 = 8, Jan 3-6 = 12, Jan 9 = 13,
+    10 = 14, 11 = 15, 12 = 16.
+      Q1 ICPC 2023-01-11: 15, within. Q2, same strategy, ICPC 2023-01-12: 16, not. -> 1/2 in January.
+      Q3, same strategy, no ICPC, not completed: open over 15 wd at D = 2023-01-12 (16), not at
+      2023-01-11 (15; Q2 is waiting then too, also at 15); at Sat 2023-01-14 still over (17).
+    Q4: strategy Sat 2022-12-24, ICPC Wed 2022-12-28: counting starts on the next working day, which
+    is Wed 28 (Mon 26 and Tue 27 closed), so wd = 1, within.
+    """
+    start = "2022-11-25"
+    db = load(tmp_path, {
+        "children": [{"child_id": "C1"}],
+        "assessments": [{"assessment_id": a, "child_id": "C1", "start_date": start, "authorised_date": end,
+                         "team_id": "T1", "worker_id": "W1"}
+                        for a, end in (("S1", "2023-02-01"), ("S2", "2023-02-02"), ("S3", None))],
+        "s47_enquiries": [{"s47_id": q, "child_id": "C1", "strategy_date": s, "icpc_date": icpc,
+                           "icpc_required": "Y", "team_id": "T1", "worker_id": "W1"}
+                          for q, s, icpc in (("Q1", "2022-12-16", "2023-01-11"), ("Q2", "2022-12-16", "2023-01-12"),
+                                             ("Q3", "2022-12-16", None), ("Q4", "2022-12-24", "2022-12-28"))],
+    }, "2023-02-28T06:30:00")
+    feb = figures(db, D("2023-02-01"), D("2023-02-28"), ["assessments_within_45wd"])
+    assert feb["assessments_within_45wd", "trust", "trust"] == (1, 2)
+    kpis = ["assessments_due_soon", "assessments_overdue", "s47_open_over_15wd"]
+    at = {d: figures(db, D(d), D(d), kpis, ("trust",)) for d in
+          ("2023-01-11", "2023-01-12", "2023-01-14", "2023-01-25", "2023-01-26", "2023-02-01", "2023-02-02")}
+    assert [at[d]["assessments_due_soon", "trust", "trust"][0] for d in sorted(at)] == [0, 0, 0, 0, 3, 2, 0]
+    assert [at[d]["assessments_overdue", "trust", "trust"][0] for d in sorted(at)] == [0, 0, 0, 0, 0, 0, 1]
+    assert [at[d]["s47_open_over_15wd", "trust", "trust"][0] for d in sorted(at)] == [0, 1, 1, 1, 1, 1, 1]
+    jan = figures(db, D("2023-01-01"), D("2023-01-31"), ["icpc_within_15wd"], ("trust",))
+    assert jan["icpc_within_15wd", "trust", "trust"] == (1, 2)
+    dec = figures(db, D("2022-12-01"), D("2022-12-31"), ["icpc_within_15wd"], ("trust",))
+    assert dec["icpc_within_15wd", "trust", "trust"] == (1, 1)  # Q4: Saturday to Wednesday is 1
