@@ -216,3 +216,127 @@ def test_within_n_working_days_over_a_year_end_with_substitute_bank_holidays(tmp
     assert jan["icpc_within_15wd", "trust", "trust"] == (1, 2)
     dec = figures(db, D("2022-12-01"), D("2022-12-31"), ["icpc_within_15wd"], ("trust",))
     assert dec["icpc_within_15wd", "trust", "trust"] == (1, 1)  # Q4: Saturday to Wednesday is 1
+
+
+def test_several_open_episodes_leavers_and_stocks_outside_the_history(tmp_path: Path, data) -> None:
+    """Caseload stocks at the ends of the records' history and on the day things end.
+
+    Workers: W1 (T1, fte 0.5), W2 (T2, fte 1, end_date 2025-01-31: still active on the 31st, its
+    last day in post), W3 (T2, fte 1, a team manager: not case-holding).
+    Episodes: C1 has two open at once, E1 (T1, from 2025-01-06) and E2 (T2, from 2025-01-10);
+    C2 has E3 (T2, 2025-01-06 to 2025-01-31: closed at D = 31 January, "open at D" needs end > D).
+    Allocations: C1 -> W1 from 2025-01-06, open; C2 -> W2 from 2025-01-06 to 2025-01-31 (closed
+    at 31 January); C1 -> W2 from 2025-01-20, open (W2 leaves on the 31st).
+    By hand, at D = 2025-01-31: open E1, E2 -> open_cases 2 (T1 1, T2 1, episodes not children);
+    C1 allocated (W1, W2 active) -> unallocated 0, allocation_rate 2/2; caseloads: W1 holds C1 = 1 at
+    0.5 FTE, W2 holds C1 = 1 (C2's allocation and episode end on D) at 1 FTE -> average_caseload
+    trust 2 / 1.5; W3 not case-holding: not in the denominator.
+    At D = 2025-02-01: W2 has left (end_date < D) so only W1 counts: trust 1 / 0.5; C1 still
+    allocated (W1) -> unallocated 0.
+    At D = 2025-01-05, before every record: open_cases 0, allocation_rate null (0/0), average
+    caseload 0 / 1.5 (W1 at 0.5 and W2 at 1 are active, having no start date, and hold nothing).
+    At D = 2025-06-30, after the extract date (2025-02-03) and past the cube's last day: E1, E2 still
+    open, C1 held by W1 only -> open_cases 2, unallocated 0, average_caseload 1 / 0.5.
+    """
+    db = load(tmp_path, {
+        "workers": [_worker("W1", "T1", "0.5"), _worker("W2", "T2", end="2025-01-31"),
+                    _worker("W3", "T2", role="team_manager")],
+        "children": [{"child_id": "C1"}, {"child_id": "C2"}],
+        "episodes": [{"episode_id": e, "child_id": c, "episode_type": "CIN", "start_date": s, "end_date": end,
+                      "team_id": t} for e, c, s, end, t in (("E1", "C1", "2025-01-06", None, "T1"),
+                                                            ("E2", "C1", "2025-01-10", None, "T2"),
+                                                            ("E3", "C2", "2025-01-06", "2025-01-31", "T2"))],
+        "allocations": [{"allocation_id": a, "child_id": c, "worker_id": w, "start_date": s, "end_date": end}
+                        for a, c, w, s, end in (("A1", "C1", "W1", "2025-01-06", None),
+                                                ("A2", "C2", "W2", "2025-01-06", "2025-01-31"),
+                                                ("A3", "C1", "W2", "2025-01-20", None))],
+    }, "2025-02-03T06:30:00")
+    kpis = ["open_cases", "unallocated_cases", "allocation_rate", "average_caseload"]
+
+    def at(day: str) -> dict:
+        got = figures(db, D(day), D(day), kpis)
+        return {k: got[k, "trust", "trust"] for k in kpis}
+
+    assert at("2025-01-31") == {"open_cases": (2, None), "unallocated_cases": (0, None), "allocation_rate": (2, 2),
+                                "average_caseload": (2, 1.5)}
+    assert figures(db, D("2025-01-31"), D("2025-01-31"), ["open_cases"])["open_cases", "team", "T2"] == (1, None)
+    assert at("2025-02-01")["average_caseload"] == (1, 0.5)
+    assert at("2025-01-05") == {"open_cases": (0, None), "unallocated_cases": (0, None), "allocation_rate": (0, 0),
+                                "average_caseload": (0, 1.5)}
+    assert at("2025-06-30") == {"open_cases": (2, None), "unallocated_cases": (0, None), "allocation_rate": (2, 2),
+                                "average_caseload": (1, 0.5)}
+
+
+def test_re_referrals_on_the_twelve_month_edge(tmp_path: Path, data) -> None:
+    """kpis.md: a referral is a re-referral when its child has another referral r' with
+    referral_date - 12 months <= r' < referral_date, months calendar (2024-02-29 looks back to
+    2023-02-28). By hand, for the referrals of February and March 2025 and February 2024:
+      C1: 2024-03-15 and 2025-03-15 -> the later one is a re-referral (exactly 12 months: inclusive).
+      C2: 2024-03-14 and 2025-03-15 -> not (12 months and a day).
+      C3: 2023-02-28 and 2024-02-29 -> the leap-day one is (2024-02-29 looks back to 2023-02-28).
+      C4: 2023-02-27 and 2024-02-29 -> not.
+      C5: 2024-02-29 and 2025-02-28 -> is (2025-02-28 looks back to 2024-02-28).
+      C6: 2024-02-29 and 2025-03-01 -> not (2025-03-01 looks back to 2024-03-01).
+      C7: two referrals on 2025-03-10 -> neither (r' must be strictly earlier).
+      C8: 2025-03-01 (team T1) and 2025-03-20 (team T2) -> the second is, whatever the team.
+    March 2025: C1 (1 of 1 re), C2 (0/1), C6 (0/1), C7 (0/2), C8 (1/2) -> 2 / 7.
+    February 2025: C5 -> 1 / 1. February 2024: C3, C4's leap-day referrals and C5's, C6's
+    2024-02-29 -> C3 only: 1 / 4. Team T2 in March 2025: C8's second referral only -> 1 / 1.
+    """
+    pairs = {"C1": ("2024-03-15", "2025-03-15"), "C2": ("2024-03-14", "2025-03-15"),
+             "C3": ("2023-02-28", "2024-02-29"), "C4": ("2023-02-27", "2024-02-29"),
+             "C5": ("2024-02-29", "2025-02-28"), "C6": ("2024-02-29", "2025-03-01"),
+             "C7": ("2025-03-10", "2025-03-10"), "C8": ("2025-03-01", "2025-03-20")}
+    referrals = [{"referral_id": f"R{c}{i}", "child_id": c, "referral_date": d,
+                  "team_id": "T2" if (c, i) == ("C8", 1) else "T1"}
+                 for c, days in pairs.items() for i, d in enumerate(days)]
+    db = load(tmp_path, {"children": [{"child_id": c} for c in pairs], "referrals": referrals},
+              "2025-03-31T06:30:00")
+    rate = "re_referral_rate"
+    assert figures(db, D("2025-03-01"), D("2025-03-31"), [rate])[rate, "trust", "trust"] == (2, 7)
+    assert figures(db, D("2025-03-01"), D("2025-03-31"), [rate])[rate, "team", "T2"] == (1, 1)
+    assert figures(db, D("2025-02-01"), D("2025-02-28"), [rate])[rate, "trust", "trust"] == (1, 1)
+    assert figures(db, D("2024-02-01"), D("2024-02-29"), [rate])[rate, "trust", "trust"] == (1, 4)
+
+
+def test_missing_episodes_across_period_edges_and_midnight(tmp_path: Path, data) -> None:
+    """Missing-episode times are local date-times; "by the end of D" is before D+1 00:00.
+
+    M1 C1 (T1): 2025-01-31T23:59 to 2025-02-01T00:00, RHI offered 2025-02-04T00:00 (exactly 72 hours).
+    M2 C1 (T2): 2025-01-20T10:00, still missing. M3 C2 (T1): 2025-01-31T00:00 to 2025-01-31T23:59:59,
+    RHI offered 2025-02-03T23:59:59 (72 hours). M4 C3 (T1): 2025-01-30T12:00 to 2025-02-02T08:00,
+    RHI offered 2025-02-05T08:00:01 (a second late). M5 C3 (no team): 2025-02-01T00:00 to
+    2025-02-01T06:00, RHI offered before the return (2025-01-31T20:00: the difference is negative,
+    so within 72 hours).
+    By hand:
+      children_missing_now at D = 2025-01-31: C1 (M1 has not ended by Feb 1 00:00? it ends exactly at
+        Feb 1 00:00, and the spec counts end_time >= D+1 00:00 as not ended: missing; M2 too) and C3
+        (M4) -> 2 distinct children (C1 once although two episodes); team T1: C1 (M1), C3 (M4) = 2;
+        team T2: C1 (M2) = 1; C2 returned at 23:59:59 -> not missing.
+      At D = 2025-02-01: M2 (C1) and M4 (C3) -> 2; M5 (C3) ended 06:00 that day.
+      missing_episodes_started in January: M1, M2, M3, M4 = 4; in February: M5 = 1.
+      rhi_offered_within_72h, returns in January: M3 (72 h exactly, within) -> 1/1;
+        in February: M1 (72 h, within), M4 (72 h + 1 s, not), M5 (offered before the return, within)
+        -> 2/3; team UNKNOWN: M5 -> 1/1.
+    """
+    rows = [("M1", "C1", "2025-01-31T23:59", "2025-02-01T00:00", "2025-02-04T00:00", "T1"),
+            ("M2", "C1", "2025-01-20T10:00", None, None, "T2"),
+            ("M3", "C2", "2025-01-31T00:00", "2025-01-31T23:59:59", "2025-02-03T23:59:59", "T1"),
+            ("M4", "C3", "2025-01-30T12:00", "2025-02-02T08:00", "2025-02-05T08:00:01", "T1"),
+            ("M5", "C3", "2025-02-01T00:00", "2025-02-01T06:00", "2025-01-31T20:00", None)]
+    db = load(tmp_path, {
+        "children": [{"child_id": c} for c in ("C1", "C2", "C3")],
+        "missing_episodes": [dict(zip(("missing_id", "child_id", "start_time", "end_time", "rhi_offered_time",
+                                       "team_id"), r), rhi_accepted="Y" if r[4] else None) for r in rows],
+    }, "2025-02-28T06:30:00")
+    now = "children_missing_now"
+    jan31 = figures(db, D("2025-01-01"), D("2025-01-31"))
+    assert jan31[now, "trust", "trust"] == (2, None)
+    assert (jan31[now, "team", "T1"], jan31[now, "team", "T2"]) == ((2, None), (1, None))
+    assert jan31["missing_episodes_started", "trust", "trust"] == (4, None)
+    assert jan31["rhi_offered_within_72h", "trust", "trust"] == (1, 1)
+    feb = figures(db, D("2025-02-01"), D("2025-02-28"))
+    assert figures(db, D("2025-02-01"), D("2025-02-01"))[now, "trust", "trust"] == (2, None)
+    assert feb["missing_episodes_started", "trust", "trust"] == (1, None)
+    assert feb["rhi_offered_within_72h", "trust", "trust"] == (2, 3)
+    assert feb["rhi_offered_within_72h", "team", "UNKNOWN"] == (1, 1)
