@@ -340,3 +340,53 @@ def test_missing_episodes_across_period_edges_and_midnight(tmp_path: Path, data)
     assert feb["missing_episodes_started", "trust", "trust"] == (1, None)
     assert feb["rhi_offered_within_72h", "trust", "trust"] == (2, 3)
     assert feb["rhi_offered_within_72h", "team", "UNKNOWN"] == (1, 1)
+
+
+# --- (a) trends: months and weeks, the partial current period, periods after the extract date -----
+
+
+def test_trends_by_month_and_week_partial_period_and_past_the_extract_date(tmp_path: Path, data) -> None:
+    """Extract taken Wed 2025-01-15. Assessments (team T1): S1 2024-11-01 -> authorised Sat 2024-11-30;
+    S2 2024-12-02 -> 2024-12-31; S3 2025-01-02 -> 2025-01-15 (the extract date); S4 2025-01-06 ->
+    2025-01-20 (after the extract date: loaded, with a warning); S5 from Tue 2024-10-01, open.
+    wd(2024-10-01, D) for S5: October 2-31 = 22, November = 21 -> 43 at 30 November (due soon);
+    December 2-24 = 17, 27, 30, 31 = 20 (25, 26 closed) -> 63 at 31 December (overdue), more after.
+    S4 at 15 January: wd(Jan 6, Jan 15) = 7, neither.
+    Monthly trend of 3 to the extract date: November (1-30), December (1-31), January 1-15 (partial):
+      assessments_completed 1, 1, 1 (S1, S2, S3); due soon 1, 0, 0; overdue 0, 1, 1.
+    Weekly trend of 3 to the extract date (weeks Monday to Sunday): Dec 30-Jan 5, Jan 6-12, Jan 13-15:
+      completed 1 (S2), 0, 1 (S3); overdue 1, 1, 1.
+    Monthly trend of 3 to 2025-01-31, past the extract date: January is 1-31: completed 2 (S3, S4),
+    overdue 1 (S5 at 31 January).
+    Every trend row is the figure compute_kpis gives for its period, which the pandas reference agrees with.
+    """
+    days = (("S1", "2024-11-01", "2024-11-30"), ("S2", "2024-12-02", "2024-12-31"), ("S3", "2025-01-02", "2025-01-15"),
+            ("S4", "2025-01-06", "2025-01-20"), ("S5", "2024-10-01", None))
+    db = load(tmp_path, {
+        "children": [{"child_id": "C1"}],
+        "assessments": [{"assessment_id": a, "child_id": "C1", "start_date": s, "authorised_date": e,
+                         "team_id": "T1", "worker_id": "W1"} for a, s, e in days],
+    }, "2025-01-15T06:30:00")
+    kpis = ["assessments_completed", "assessments_due_soon", "assessments_overdue"]
+
+    def trend(by: str, date_to: str) -> dict[str, list]:
+        with open_warehouse(db, cube=True) as wh, open_warehouse(db, cube=False) as facts:
+            rows = kpi_trend(wh, kpis, by, 3, "all", date_to=D(date_to))
+            assert repr(rows) == repr(kpi_trend(facts, kpis, by, 3, "all", date_to=D(date_to)))
+        periods = sorted({(r["period_start"], r["period_end"]) for r in rows})
+        for start, end in periods:  # each period's rows are that period's figures (and the reference's)
+            figs = figures(db, D(start), D(end), kpis)
+            assert {(r["kpi"], r["level"], r["unit"]): (r["numerator"], r["denominator"]) for r in rows
+                    if r["period_start"] == start} == figs
+        trust = [r for r in rows if r["level"] == "trust"]
+        return {"periods": periods, **{k: [r["numerator"] for r in trust if r["kpi"] == k] for k in kpis}}
+
+    assert trend("month", "2025-01-15") == {
+        "periods": [("2024-11-01", "2024-11-30"), ("2024-12-01", "2024-12-31"), ("2025-01-01", "2025-01-15")],
+        "assessments_completed": [1, 1, 1], "assessments_due_soon": [1, 0, 0], "assessments_overdue": [0, 1, 1]}
+    assert trend("week", "2025-01-15") == {
+        "periods": [("2024-12-30", "2025-01-05"), ("2025-01-06", "2025-01-12"), ("2025-01-13", "2025-01-15")],
+        "assessments_completed": [1, 0, 1], "assessments_due_soon": [0, 0, 0], "assessments_overdue": [1, 1, 1]}
+    past = trend("month", "2025-01-31")
+    assert past["periods"][-1] == ("2025-01-01", "2025-01-31")
+    assert (past["assessments_completed"][-1], past["assessments_overdue"][-1]) == (2, 1)
