@@ -186,7 +186,14 @@ OVERLAPPING_EPISODES = f"""
       AND e1.start_date < coalesce(e1.end_date, {FAR_FUTURE}) AND e2.start_date < coalesce(e2.end_date, {FAR_FUTURE})
     QUALIFY row_number() OVER (PARTITION BY e2._line ORDER BY e1._line) = 1"""
 
-RULE_WARNINGS = {"allocations": [LEFT_WORKER], "episodes": [OVERLAPPING_EPISODES]}
+# A real team called UNKNOWN (kpis.md's unit for records whose team is empty or not in teams.csv): at
+# team level it and those records are one unit, and its manager's records scope takes them in.
+RESERVED_TEAM = """
+    SELECT _line, 'team_id', 'is UNKNOWN, the unit for records whose team is not recorded: at team level '
+           || 'this team and those records are counted as one unit; give the team another id'
+    FROM valid_teams WHERE team_id = 'UNKNOWN'"""
+
+RULE_WARNINGS = {"allocations": [LEFT_WORKER], "episodes": [OVERLAPPING_EPISODES], "teams": [RESERVED_TEAM]}
 
 
 def add_warnings(con: duckdb.DuckDBPyConnection, tables: list[tuple[Table, int]], extract_date: dt.date) -> None:

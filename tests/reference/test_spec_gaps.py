@@ -113,6 +113,9 @@ def test_a_real_team_called_unknown_shares_the_team_unit_but_keeps_its_service(t
     with open_warehouse(db) as wh:  # the unit lists name UNKNOWN once
         assert wh.units("team") == ["T1", "UNKNOWN"]
         assert wh.units("service") == ["Care", "Front Door", "UNKNOWN"]
+    from etl.issues import run_issues  # the load says so, on the team's own row
+    reserved = [i for i in run_issues() if i.file == "teams.csv" and "is UNKNOWN" in i.reason]
+    assert [(i.line, i.column, i.value, i.severity) for i in reserved] == [(3, "team_id", "UNKNOWN", "warning")]
 
 
 # --- (c) identifiers with surrounding spaces or another case ---------------------------------------
