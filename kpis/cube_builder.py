@@ -116,18 +116,19 @@ def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Fami
         _table(cur, "OR REPLACE TABLE cube_units", {"u": range(len(units)), "level": [lv for lv, _ in units],
                                                     "unit": [unit for _, unit in units]})
         try:
-            # a keyed family's facts are read once: its key values and flow rows come from one query
-            keyed = {f.name: _flow_rows(cur, f, [k for g, k in served if g is f and k.kind == "flow"], last,
-                                        wh.config.caseload_limit)
-                     for f in dict.fromkeys(f for f, _ in served if f.extra_key is not None)}
-            keys = {name: _key_values(rows) for name, rows in keyed.items()}
-            served = [(f, k) for f, k in served if f.extra_key is None or keys[f.name] is not None]
-            cells = _cells(served, keys)
-            _table(cur, "OR REPLACE TABLE cube_kpis", {"k": range(len(cells)), "kpi": [c for c, _, _ in cells]})
-            flow, stock = _read(wh, families, served, cells, keys, keyed, last)
+            flow_rows, stretches = _read(wh, families, served, last)
         finally:
             cur.execute("DROP TABLE IF EXISTS cube_units")
-            cur.execute("DROP TABLE IF EXISTS cube_kpis")
+        # a keyed family's key values come from its flow rows (its facts are read once)
+        keys = {f.name: _key_values(flow_rows[f.name]) for f in families if f.extra_key is not None and f.name in flow_rows}
+        served = [(f, k) for f, k in served if f.extra_key is None or keys[f.name] is not None]
+        cells = _cells(served, keys)
+        kpi_ids = [c for c, _, _ in cells]
+        flow = [_flow_changes(f, [k for g, k in served if g is f and k.kind == "flow"], flow_rows[f.name], kpi_ids,
+                              keys.get(f.name))
+                for f in families if f.name in flow_rows and any(g is f for g, _ in served)]
+        stock = [part | {"k": np.array([kpi_ids.index(k) for k in wanted], np.int64)[part["k"]]}
+                 for wanted, part in stretches]
         cur.execute("BEGIN TRANSACTION")
         try:
             for table in (CUBE_TABLE, UNIT_TABLE, META_TABLE, KPI_TABLE, KEYS_TABLE):  # one built before: replaced
@@ -186,36 +187,29 @@ def _floor(extract: dt.date) -> dt.date:
     return dt.date(extract.year - MAX_YEARS, extract.month, 1)
 
 
-def _read(wh: Warehouse, families: tuple[Family, ...], served: list[tuple[Family, Kpi]], cells: list[Cell],
-          keys: dict[str, _Keys | None], keyed: dict[str, dict[str, np.ndarray]], last: dt.date
-          ) -> tuple[list[dict[str, np.ndarray]], list[dict[str, np.ndarray]]]:
-    """Every family's flow changes and stock stretches, as int64 arrays. The families' queries are
-    independent, so they run two at a time, each on its own cursor (DuckDB and numpy let go of the GIL);
-    keyed: the flow rows of the keyed families, read already."""
-    everything = single_period(dt.date(1, 1, 1), last)  # flow: every event up to the cube's last day
-    params = {"caseload_limit": wh.config.caseload_limit, "last": last, "floor": _floor(wh.extract_date),
-              **everything.params}
-    kpi_ids = [c for c, _, _ in cells]
-    ratios = {c for c, _, k in cells if k.measure == "ratio"}
+def _read(wh: Warehouse, families: tuple[Family, ...], served: list[tuple[Family, Kpi]], last: dt.date
+          ) -> tuple[dict[str, dict[str, np.ndarray]], list[tuple[list[str], dict[str, np.ndarray]]]]:
+    """Every family's flow rows (_flow_rows, by family name) and stock stretches (_stretches, with the
+    KPIs their k numbers), as numpy arrays. The families' queries are independent, so they run two at a
+    time, each on its own cursor (DuckDB and numpy let go of the GIL), the longest (caseload's) first."""
+    params = {"caseload_limit": wh.config.caseload_limit, "last": last, "floor": _floor(wh.extract_date)}
+    ratios = {k.id for _, k in served if k.measure == "ratio"}
 
     def flow_of(family: Family) -> dict[str, np.ndarray]:
-        kpis = [k for g, k in served if g is family and k.kind == "flow"]
-        if family.name in keyed:
-            rows = keyed[family.name]
-        else:
-            with wh.cursor() as cur:
-                rows = _flow_rows(cur, family, kpis, last, wh.config.caseload_limit)
-        return _flow_changes(family, kpis, rows, kpi_ids, keys.get(family.name))
-
-    def stock_of(family: Family) -> dict[str, np.ndarray]:
         with wh.cursor() as cur:
-            return _stretches(cur, family, kpi_ids, [c for c, g, k in cells if g is family and k.kind == "stock"],
-                              ratios, params)
+            return _flow_rows(cur, family, [k for g, k in served if g is family and k.kind == "flow"], last,
+                              wh.config.caseload_limit)
+
+    def stock_of(family: Family) -> tuple[list[str], dict[str, np.ndarray]]:
+        kpis = [k.id for g, k in served if g is family and k.kind == "stock"]
+        with wh.cursor() as cur:
+            return kpis, _stretches(cur, family, kpis, ratios, params)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        stock = pool.map(stock_of, [f for f in families if any(g is f and k.kind == "stock" for _, g, k in cells)])
-        flow = pool.map(flow_of, [f for f in families if any(g is f and k.kind == "flow" for _, g, k in cells)])
-        return list(flow), list(stock)
+        stock = pool.map(stock_of, [f for f in families if any(g is f and k.kind == "stock" for g, k in served)])
+        with_flows = [f for f in families if any(g is f and k.kind == "flow" for g, k in served)]
+        flow = pool.map(flow_of, with_flows)
+        return dict(zip([f.name for f in with_flows], flow, strict=True)), list(stock)
 
 
 def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], listed: set[tuple[str, str]],
@@ -408,7 +402,8 @@ def _flow_changes(family: Family, kpis: list[Kpi], rows: dict[str, np.ndarray], 
                   keys: _Keys | None) -> dict[str, np.ndarray]:
     """The flow rows of _flow_rows as the cube's changes (the columns _fetch gives): one per measure and
     row that counts in it (a keyed family's in cell `<kpi>__<j>` for key value j)."""
-    measures = [m for m in family.measures if m.kpi_id in {k.id for k in kpis}]
+    # a keyed family without key values (no facts rows) has no cells
+    measures = [m for m in family.measures if m.kpi_id in {k.id for k in kpis} and (keys is None or keys.values)]
     dated = ~rows["undated"]
     slot = np.zeros(len(dated), np.int64)
     if keys is not None:
@@ -432,18 +427,16 @@ def _flow_changes(family: Family, kpis: list[Kpi], rows: dict[str, np.ndarray], 
     return out
 
 
-def _stretches(cur: duckdb.DuckDBPyConnection, family: Family, kpi_ids: list[str], kpis: list[str],
-               ratios: set[str], params: dict) -> dict[str, np.ndarray]:
-    """The family's DailyStock rows as int64 columns k, lv, team_u, service_u, f, u (days since
-    1970-01-01), n, d (a ratio's denominator in units of 1e-9), for the KPIs asked."""
+def _stretches(cur: duckdb.DuckDBPyConnection, family: Family, kpis: list[str], ratios: set[str], params: dict
+               ) -> dict[str, np.ndarray]:
+    """The family's DailyStock rows as int64 columns k (the KPI's place in kpis), lv, team_u, service_u,
+    f, u (days since 1970-01-01), n, d (a ratio's denominator in units of 1e-9), for the KPIs asked."""
     stock = family.daily_stock
     if stock.compute is not None:
-        got = stock.compute(cur, {"kpis": kpi_ids, "caseload_limit": params["caseload_limit"]})
-        wanted = np.isin(got["kpi"], [kpi_ids.index(k) for k in kpis])
-        return {"k": got["kpi"][wanted], "lv": np.zeros(int(wanted.sum()), np.int64),
-                "team_u": got["team_u"][wanted], "service_u": got["service_u"][wanted],
-                "f": got["valid_from"][wanted], "u": got["valid_until"][wanted],
-                "n": got["numerator"][wanted], "d": got["denominator"][wanted]}
+        got = stock.compute(cur, {"kpis": kpis, "caseload_limit": params["caseload_limit"]})
+        return {"k": got["kpi"], "lv": np.zeros(len(got["kpi"]), np.int64),
+                "team_u": got["team_u"], "service_u": got["service_u"],
+                "f": got["valid_from"], "u": got["valid_until"], "n": got["numerator"], "d": got["denominator"]}
     wanted = ", ".join(f"'{k}'" for k in kpis)
     scaled = ", ".join(f"'{k}'" for k in kpis if k in ratios) or "NULL"
     sql = f"""
@@ -453,24 +446,27 @@ def _stretches(cur: duckdb.DuckDBPyConnection, family: Family, kpi_ids: list[str
            CASE WHEN kpi IN ({scaled}) THEN denominator * {_NANO} ELSE denominator END AS d
     FROM ({stock.sql})
     WHERE kpi IN ({wanted}) AND valid_from < valid_until AND valid_from <= $last AND valid_until > $floor"""
-    got = _fetch(cur, sql, params, extra=["until"])
+    got = _fetch(cur, sql, params, kpis, extra=["until"])
     got["f"], got["u"] = got.pop("day"), got.pop("until")
     return got
 
 
-def _fetch(cur: duckdb.DuckDBPyConnection, sql: str, params: dict, extra: list[str] | None = None
+def _fetch(cur: duckdb.DuckDBPyConnection, sql: str, params: dict, kpis: list[str], extra: list[str] | None = None
            ) -> dict[str, np.ndarray]:
-    """The changes as int64 numpy columns: k (the KPI's place among those served), lv (0: adds up at
-    every level, else 1 trust, 2 service, 3 team), team_u and service_u (cube units), day (days since
-    1970-01-01), n and d (0 for no denominator). Codes, not names: a national cube has millions."""
+    """The changes as int64 numpy columns: k (the KPI's place in kpis), lv (0: adds up at every level,
+    else 1 trust, 2 service, 3 team), team_u and service_u (cube units), day (days since 1970-01-01), n
+    and d (0 for no denominator). Codes, not names: a national cube has millions."""
     more = "".join(f", CAST(c.{name} AS BIGINT) AS {name}" for name in extra or [])
+    listed = ", ".join(f"'{k}'" for k in kpis)
     coded = f"""
-    SELECT k.k, CASE c.level WHEN 'trust' THEN 1 WHEN 'service' THEN 2 WHEN 'team' THEN 3 ELSE 0 END AS lv,
+    SELECT list_position([{listed}], c.kpi) - 1 AS k,
+           CASE c.level WHEN 'trust' THEN 1 WHEN 'service' THEN 2 WHEN 'team' THEN 3 ELSE 0 END AS lv,
            coalesce(tu.u, -1) AS team_u, coalesce(su.u, -1) AS service_u,
            CAST(c.day AS BIGINT) AS day, CAST(c.n AS BIGINT) AS n, CAST(coalesce(c.d, 0) AS BIGINT) AS d{more}
-    FROM ({sql}) c JOIN cube_kpis k ON k.kpi = c.kpi
+    FROM ({sql}) c
     LEFT JOIN cube_units tu ON tu.level = 'team' AND tu.unit = c.team_unit
-    LEFT JOIN cube_units su ON su.level = 'service' AND su.unit = c.service_unit"""
+    LEFT JOIN cube_units su ON su.level = 'service' AND su.unit = c.service_unit
+    WHERE c.kpi IN ({listed})"""
     got = cur.execute(coded, bind(coded, params)).fetchnumpy()
     out = {name: np.asarray(got[name]).astype(np.int64)
            for name in ("k", "lv", "team_u", "service_u", "day", "n", "d", *(extra or []))}
