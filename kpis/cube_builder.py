@@ -1,8 +1,8 @@
 """Build the daily KPI cube (kpis/cube.py) into a warehouse file, before the loader publishes it.
 
-Derived from the families' declarations, never from a list of KPIs: every flow measure of a family
-with a flow_day is counted by its own facts query over one period reaching back to the start of
-time, each row placed on its flow_day; every stock KPI a family's DailyStock gives is added up from
+Derived from the families' declarations, never from a list of KPIs: the flow measures of a family
+with a flow_day are counted in one grouped pass of its facts query over one period reaching back to
+the start of time, each row placed on its flow_day; every stock KPI a family's DailyStock gives is added up from
 its stretches of days. A KPI neither covers (a family without those declarations, a distinct count
 or a sum of decimals over a flow period) is left out of the cube and counted from the facts, as is
 one whose files the extract did not hold (Family.requires, Measure.requires: it has no rows at all).
@@ -234,10 +234,10 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
     start, end = (first - epoch).days, (last - epoch).days
     n_units, n_days = len(units), end - start + 1
 
-    # Every change added into its KPI's cells (KPI, day, unit), all in one scatter-add per column: those
-    # that add up (lv 0) into their team, its service and the trust (a team is in one service; UNKNOWN
-    # in UNKNOWN), those of a single level (lv 1 trust, 2 service, 3 team) into their unit. Days before
-    # the first are in the first day's figures; a stretch ending after the last never ends.
+    # Every change added into its KPI's cells (KPI, day, unit): those that add up (lv 0) into their team,
+    # then rolled into its service and the trust (a team is in one service; UNKNOWN in UNKNOWN); those of
+    # a single level (lv 1 trust, 2 service, 3 team) into their unit. Days before the first are in the
+    # first day's figures; a stretch ending after the last never ends.
     size = n_days * n_units
     service_of = {t["team_id"]: t["service"] for t in teams} | {"UNKNOWN": "UNKNOWN"}
     index = {lu: i for i, lu in enumerate(units)}
