@@ -2,8 +2,8 @@
 
 Derived from the families' declarations, never from a list of KPIs: the flow measures of a family
 with a flow_day are counted in one grouped pass of its facts query over one period reaching back to
-the start of time, each row placed on its flow_day; every stock KPI a family's DailyStock gives is added up from
-its stretches of days. A KPI neither covers (a family without those declarations, a distinct count
+the start of time, each row placed on its flow_day; every stock KPI a family's DailyStock gives is
+added up from its stretches of days. A KPI neither covers (a family without those declarations, a distinct count
 or a sum of decimals over a flow period) is left out of the cube and counted from the facts, as is
 one whose files the extract did not hold (Family.requires, Measure.requires: it has no rows at all).
 A family with an extra key (domain) has a column pair per KPI and key value, and the running count of
@@ -120,7 +120,8 @@ def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Fami
         finally:
             cur.execute("DROP TABLE IF EXISTS cube_units")
         # a keyed family's key values come from its flow rows (its facts are read once)
-        keys = {f.name: _key_values(flow_rows[f.name]) for f in families if f.extra_key is not None and f.name in flow_rows}
+        keys = {f.name: _key_values(flow_rows[f.name]) for f in families
+                if f.extra_key is not None and f.name in flow_rows}
         served = [(f, k) for f, k in served if f.extra_key is None or keys[f.name] is not None]
         cells = _cells(served, keys)
         kpi_ids = [c for c, _, _ in cells]
