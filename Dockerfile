@@ -6,12 +6,13 @@
 #                  from a registry; offline, an image made from Debian's own packages (debootstrap, then
 #                  `docker import` / `podman import`), or a base from the authority's own registry.
 #   PIP_NO_INDEX   1: every Python package from ./wheelhouse (made on a connected machine with
-#                  `pip wheel -w wheelhouse '.[postgres]' setuptools wheel`): no network at all.
+#                  `pip wheel -c constraints.txt -w wheelhouse '.[postgres]' setuptools wheel`): no network.
 #                  0 (default): from the package index PIP_INDEX_URL (PyPI, or the authority's mirror).
 ARG BASE_IMAGE=python:3.11-slim
 
-# The dependencies (with the PostgreSQL driver for the app database), read from pyproject.toml alone,
-# into the virtual environment the image runs: this stage is rebuilt only when they change.
+# The dependencies (with the PostgreSQL driver for the app database), named by pyproject.toml and pinned
+# by constraints.txt to the versions the tests ran on (README, "Pinned versions"), into the virtual
+# environment the image runs: this stage is rebuilt only when they change.
 FROM ${BASE_IMAGE} AS dependencies
 ARG PIP_NO_INDEX=0
 ARG PIP_INDEX_URL=https://pypi.org/simple
@@ -19,10 +20,11 @@ ENV PIP_FIND_LINKS=/src/wheelhouse PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CH
 WORKDIR /src
 COPY wheelhouse ./wheelhouse
 COPY pyproject.toml ./
+COPY constraints.txt ./
 RUN python3 -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
 print('\n'.join(p['dependencies'] + p['optional-dependencies']['postgres']))" > requirements.txt \
  && python3 -m venv /opt/kpidash \
- && /opt/kpidash/bin/pip install --quiet -r requirements.txt
+ && /opt/kpidash/bin/pip install --quiet -c constraints.txt -r requirements.txt
 
 # kpidash itself, as a wheel (its build backend from the same place as the dependencies).
 FROM dependencies AS build

@@ -8,7 +8,14 @@ The server is uvicorn in its own process; the load comes from another process (3
 keep-alive HTTP/1.1 clients on asyncio) over loopback, so server and client share the machine's two
 cores as they would in CI. Each mode runs ROUNDS times and the medians are reported.
 
-    .venv/bin/python -m benchmarks api_bench [--requests 6000] [--seconds 20] [--rounds 3]
+    .venv/bin/python -m benchmarks api_bench [--requests 6000] [--seconds 20] [--rounds 3] [--old REV]
+                                             [--modes cube]
+
+--old REV runs each mode's server from that revision's code too (its files written once with `git
+archive` under data/bench/old-REV, the server started there), alternating with this code round by
+round on the same warehouse and app database; --modes keeps the modes whose label holds any of the
+words given (e.g. `cube` for the new-period modes read from the daily cube). The load generator is
+the same process and code for both.
 """
 
 from __future__ import annotations
@@ -117,15 +124,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(cache: bool = True, cube: bool = True, workers: int = 1) -> tuple[subprocess.Popen, str]:
-    """uvicorn on the benchmark's warehouse, in its own process: (process, base URL)."""
+def start_server(cache: bool = True, cube: bool = True, workers: int = 1, code: Path | None = None
+                 ) -> tuple[subprocess.Popen, str]:
+    """uvicorn on the benchmark's warehouse, in its own process: (process, base URL). code: another
+    revision's files to run the server from (its folder is the server's working directory, so first
+    on its path)."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = (WORK / "server.log").open("ab")  # the server's warnings (slow requests) kept out of the tables
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.app:create_server_app", "--factory", "--host", "127.0.0.1", "--port",
          str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env={**_env(cache, cube), "KPIDASH_API_URL": base}, stderr=log,
+        cwd=code or ROOT, env={**_env(cache, cube), "KPIDASH_API_URL": base}, stderr=log,
     )
     log.close()
     deadline = time.monotonic() + 60
@@ -247,6 +257,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=6000, help="requests per round (at most)")
     parser.add_argument("--seconds", type=float, default=20, help="time per round (at most)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per mode; medians are reported")
+    parser.add_argument("--old", help="a git revision whose server runs each mode too, side by side")
+    parser.add_argument("--modes", nargs="*", help="only the modes whose label holds one of these words")
     parser.add_argument("--client", help=argparse.SUPPRESS)  # internal: be the load generator
     parser.add_argument("--token", help=argparse.SUPPRESS)
     parser.add_argument("--new-period", action="store_true", help=argparse.SUPPRESS)
@@ -258,27 +270,33 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     token = prepare()
-    print(f"\nGET {PATH}, {CONCURRENCY} concurrent clients, {args.rounds} rounds per mode (modes alternate)\n")
-    print("| mode | workers | requests | errors | p50 | p99 | requests/s |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    results: dict[tuple, list[dict[str, float]]] = {mode: [] for mode in MODES}
-    for r in range(args.rounds):  # the modes alternate, so a busy spell of the machine hits them all
-        for mode in MODES:
-            _, cache, cube, new_period, workers = mode
-            proc, base = start_server(cache, cube, workers)
-            try:
-                if workers > 1:
-                    time.sleep(5)  # every worker up, not only the first to answer /ready
-                results[mode].append(_client_process(base, token, args.requests, args.seconds, new_period,
-                                                     offset=r * (args.requests + WARMUP)))
-            finally:
-                proc.terminate()
-                proc.wait(timeout=30)
-    for (label, _, _, _, workers), rounds in results.items():
-        med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
-        print(f"| {label} | {workers} | {med['requests']:,.0f} | {med['errors']:.0f} | {med['p50_ms']:,.1f} ms | "
-              f"{med['p99_ms']:,.1f} ms | {med['rps']:,.0f} |", flush=True)
+    modes = [m for m in MODES if not args.modes or any(word in m[0] for word in args.modes)]
+    versions: dict[str, Path | None] = {"this": None}
+    if args.old:
+        from benchmarks.cli_bench import _old_code
 
+        versions = {f"old ({args.old})": _old_code(args.old), "this": None}
+    print(f"\nGET {PATH}, {CONCURRENCY} concurrent clients, {args.rounds} rounds per mode (modes alternate)\n")
+    print("| mode | code | workers | requests | errors | p50 | p99 | requests/s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    results: dict[tuple, list[dict[str, float]]] = {(mode, v): [] for mode in modes for v in versions}
+    for r in range(args.rounds):  # the modes alternate, so a busy spell of the machine hits them all
+        for mode in modes:
+            for version, code in versions.items():
+                _, cache, cube, new_period, workers = mode
+                proc, base = start_server(cache, cube, workers, code)
+                try:
+                    if workers > 1:
+                        time.sleep(5)  # every worker up, not only the first to answer /ready
+                    results[(mode, version)].append(_client_process(base, token, args.requests, args.seconds,
+                                                                    new_period, offset=r * (args.requests + WARMUP)))
+                finally:
+                    proc.terminate()
+                    proc.wait(timeout=30)
+    for ((label, _, _, _, workers), version), rounds in results.items():
+        med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+        print(f"| {label} | {version} | {workers} | {med['requests']:,.0f} | {med['errors']:.0f} | "
+              f"{med['p50_ms']:,.1f} ms | {med['p99_ms']:,.1f} ms | {med['rps']:,.0f} |", flush=True)
 
 if __name__ == "__main__":
     main()

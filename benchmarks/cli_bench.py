@@ -2,8 +2,9 @@
 
     .venv/bin/python -m benchmarks cli_bench [--rounds 5] [--old REV] [--no-national]
 
-Each measure is a fresh `kpidash` process (wall time from start to exit, and its peak memory from
-the kernel's rusage), --rounds times, medians. With --old REV (e.g. 5f5d3e5, the commit before the
+Each measure is a fresh `kpidash` process (wall time from start to exit, its peak memory from
+the kernel's rusage, its CPU time, user + system, of every thread, and its main thread's own CPU time),
+--rounds times, medians. With --old REV (e.g. 5f5d3e5, the commit before the
 daily cube) the same commands run from that revision's code too, alternating, in the same run: its
 files are written once with `git archive` under data/bench/old-REV and put first on the path.
 The national trend (`kpidash trend all --level team --format json`, stdout to /dev/null) reads the
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -36,28 +38,36 @@ def _old_code(rev: str) -> Path:
     return folder
 
 
-def _kpidash(args: list[str], env: dict[str, str], code: Path | None) -> tuple[float, float]:
-    """(seconds, peak MB) of one `kpidash ARGS` process; code: another revision's files first on the path."""
+def _kpidash(args: list[str], env: dict[str, str], code: Path | None) -> tuple[float, float, float, float]:
+    """(seconds, peak MB, CPU seconds, main thread's CPU seconds) of one `kpidash ARGS` process; code: another
+    revision's files first on the path. CPU (user + system, every thread) and the main thread's own CPU (its
+    critical path when the work beside it runs on the other core) say what the wall time cannot on a busy
+    machine."""
     first = f"sys.path.insert(0, {str(code)!r}); " if code is not None else ""
-    with tempfile.NamedTemporaryFile(suffix=".status") as status:
+    with tempfile.NamedTemporaryFile(suffix=".status") as status, tempfile.NamedTemporaryFile(suffix=".main") as main:
         # the process's own high-water mark, read as it exits (a child's rusage would count the benchmark's
         # memory too, which it shares between fork and exec)
-        program = (f"import atexit, shutil, sys; atexit.register(shutil.copyfile, '/proc/self/status', "
-                   f"{status.name!r}); {first}sys.argv = ['kpidash', *{args!r}]; from cli.main import app; app()")
+        program = (f"import atexit, shutil, sys, time, pathlib; atexit.register(shutil.copyfile, '/proc/self/status', "
+                   f"{status.name!r}); atexit.register(lambda: pathlib.Path({main.name!r}).write_text("
+                   f"str(time.thread_time()))); {first}sys.argv = ['kpidash', *{args!r}]; from cli.main import app; app()")
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-c", program], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, check=False)
         seconds = time.perf_counter() - started
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
         if done.returncode != 0:
             raise SystemExit(f"kpidash {' '.join(args)} failed: {done.stderr.decode()[-500:]}")
         peak_kb = next(int(line.split()[1]) for line in Path(status.name).read_text().splitlines()
                        if line.startswith("VmHWM:"))
-    return seconds, peak_kb / 1024
+        main_cpu = float(Path(main.name).read_text())
+    return seconds, peak_kb / 1024, cpu, main_cpu
 
 
 def _measure(label: str, args: list[str], env: dict[str, str], rounds: int, versions: dict[str, Path | None],
              prepare=None) -> list[str]:  # noqa: ANN001
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in versions}
+    runs: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in versions}
     # each version its own app database: a newer one migrates it past what an older one knows
     envs = {name: {**env, "KPIDASH_APP_DB": env["KPIDASH_APP_DB"].replace(".db", f"-{i}.db")}
             for i, name in enumerate(versions)}
@@ -70,12 +80,14 @@ def _measure(label: str, args: list[str], env: dict[str, str], rounds: int, vers
     for name, results in runs.items():
         seconds = statistics.median(r[0] for r in results)
         mb = statistics.median(r[1] for r in results)
-        out.append(f"| {label} | {name} | {seconds * 1000:,.0f} ms | {mb:,.0f} MB |")
+        cpu = statistics.median(r[2] for r in results)
+        main_cpu = statistics.median(r[3] for r in results)
+        out.append(f"| {label} | {name} | {seconds * 1000:,.0f} ms | {mb:,.0f} MB | {cpu * 1000:,.0f} ms | {main_cpu * 1000:,.0f} ms |")
     return out
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Print a table: each command, each version, median wall time and peak memory."""
+    """Print a table: each command, each version, median wall time, peak memory and CPU time."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks cli_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="runs of each command (medians reported)")
     parser.add_argument("--old", help="a git revision to run side by side (e.g. the commit before the cube)")
@@ -89,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="kpidash-cli-bench-"))
     env = {**os.environ, "KPIDASH_DB": str(scratch / "warehouse.duckdb"),
            "KPIDASH_ARCHIVE_DIR": str(scratch / "archive"), "KPIDASH_APP_DB": f"sqlite:///{scratch / 'app.db'}"}
-    lines = ["| command | code | median wall | peak memory |", "| --- | --- | --- | --- |"]
+    lines = ["| command | code | median wall | peak memory | median CPU | main thread's CPU |",
+             "| --- | --- | --- | --- | --- | --- |"]
     try:
         lines += _measure("`kpidash --help`", ["--help"], env, args.rounds, versions)
         lines += _measure("`kpidash load` of the sample trust", ["load", str(extract)], env, args.rounds, versions,

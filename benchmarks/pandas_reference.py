@@ -152,7 +152,9 @@ def _prepared(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     for name in _TEAM_TABLES + (("audits",) if "audits" in out else ()):
         df = out[name]
         team = df["team_id"].where(df["team_id"].isin(teams["team_id"]), UNKNOWN)
-        out[name] = df.assign(_team=team, _service=team.map(service_of).fillna(UNKNOWN))
+        # the service of the record's own team: a team unknown to teams.csv is in service UNKNOWN even
+        # where teams.csv has a real team whose id is "UNKNOWN"
+        out[name] = df.assign(_team=team, _service=df["team_id"].map(service_of).fillna(UNKNOWN))
     return out
 
 

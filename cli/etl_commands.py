@@ -90,15 +90,20 @@ def _report(result: LoadResult) -> None:
 
 
 def _run_load(extract: Path, publish: bool, allow_shrink: bool) -> None:
-    from sqlalchemy.exc import SQLAlchemyError
+    """The load opens the load log itself, in a thread, while it reads the files (etl.loader): a wrong
+    KPIDASH_APP_DB stops it before anything is published and is one clear error here."""
+    from etl.loader import LoadLogUnusable, load_extract
 
-    from etl import load_extract
-
-    _open_load_log()
     try:
         result = load_extract(extract, publish=publish, allow_shrink=allow_shrink)
-    except SQLAlchemyError as err:
+    except LoadLogUnusable as err:
         raise _log_unusable(err) from None
+    except Exception as err:
+        from sqlalchemy.exc import SQLAlchemyError  # (the load log has imported it)
+
+        if isinstance(err, SQLAlchemyError):
+            raise _log_unusable(err) from None
+        raise
     _report(result)
 
 

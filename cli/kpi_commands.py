@@ -58,6 +58,11 @@ ToOpt = Annotated[dt.date | None, typer.Option("--to", parser=date_option, metav
                                                "(default: the extract date).")]
 FormatOpt = Annotated[Format, typer.Option("--format", help="json: the spec's machine-readable output; "
                                            "table: for reading.")]
+# The options trend and spc share (their --periods and --to differ: spc counts only complete periods).
+KpiOrAllArg = Annotated[str, typer.Argument(help='The KPI id, or "all" for every KPI.')]
+ByOpt = Annotated[By, typer.Option("--by", help="month (calendar months) or week (Monday to Sunday).")]
+SeriesLevelOpt = Annotated[UnitLevel, typer.Option("--level", help="trust, service, team or worker.")]
+SeriesUnitOpt = Annotated[str | None, typer.Option("--unit", help="Only this unit of the level.")]
 
 
 @contextmanager
@@ -226,12 +231,12 @@ def _audit_records(wh: Warehouse, kpi: str, unit: str, level: str | None, date_f
 
 
 def trend_command(
-    kpi: Annotated[str, typer.Argument(help='The KPI id, or "all" for every KPI.')],
-    by: Annotated[By, typer.Option("--by", help="month (calendar months) or week (Monday to Sunday).")] = By.month,
+    kpi: KpiOrAllArg,
+    by: ByOpt = By.month,
     periods: Annotated[int, typer.Option("--periods", help="How many periods, ending with the one holding --to.",
                                          min=1)] = 24,
-    level: Annotated[UnitLevel, typer.Option("--level", help="trust, service, team or worker.")] = UnitLevel.trust,
-    unit: Annotated[str | None, typer.Option("--unit", help="Only this unit of the level.")] = None,
+    level: SeriesLevelOpt = UnitLevel.trust,
+    unit: SeriesUnitOpt = None,
     date_to: Annotated[dt.date | None, typer.Option("--to", parser=date_option, metavar="YYYY-MM-DD",
                                                     help="The series ends with the month or week holding this "
                                                     "date, counted up to it (default: the extract date).")] = None,
@@ -276,12 +281,12 @@ def _short(v: float | None) -> str:
 
 
 def spc_command(
-    kpi: Annotated[str, typer.Argument(help='The KPI id, or "all" for every KPI.')],
-    by: Annotated[By, typer.Option("--by", help="month (calendar months) or week (Monday to Sunday).")] = By.month,
+    kpi: KpiOrAllArg,
+    by: ByOpt = By.month,
     periods: Annotated[int, typer.Option("--periods", min=1, help="How many complete periods, ending with the last "
                                          "one that ends on or before --to.")] = SPC_PERIODS,
-    level: Annotated[UnitLevel, typer.Option("--level", help="trust, service, team or worker.")] = UnitLevel.trust,
-    unit: Annotated[str | None, typer.Option("--unit", help="Only this unit of the level.")] = None,
+    level: SeriesLevelOpt = UnitLevel.trust,
+    unit: SeriesUnitOpt = None,
     date_to: Annotated[dt.date | None, typer.Option("--to", parser=date_option, metavar="YYYY-MM-DD",
                                                     help="The series ends with the last period that ends on or "
                                                     "before this date (default: the extract date).")] = None,

@@ -28,12 +28,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.appdb import Base
+from core.networks import Network, trusted_networks  # noqa: F401  (trusted_networks: callers find it here too)
 
 HEADER = "X-Kpidash-Client"
 KEY_NAME = "client-address"
 MAX_AGE_SECONDS = 300  # a vouched address older than this is not believed (no replay days later)
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _utcnow() -> dt.datetime:
@@ -107,21 +106,6 @@ def vouched_address(engine: Engine, value: str | None, now: float | None = None)
     if not hmac.compare_digest(proof, _proof(service_key(engine), address, stamp)):
         return None
     return address
-
-
-def trusted_networks(spec: str) -> tuple[Network, ...]:
-    """KPIDASH_TRUSTED_PROXIES ("10.0.0.5, 192.168.1.0/24") as networks; ValueError naming a bad entry."""
-    networks = []
-    for entry in (e.strip() for e in spec.split(",")):
-        if not entry:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            raise ValueError(
-                f"KPIDASH_TRUSTED_PROXIES: {entry!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
-            ) from None
-    return tuple(networks)
 
 
 def is_trusted(address: str | None, networks: Sequence[Network]) -> bool:

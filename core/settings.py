@@ -173,13 +173,14 @@ class Settings(BaseSettings):
     load_threads: int = Field(
         2,
         ge=1,
-        description="Threads DuckDB uses for a load (fewer threads also means less memory).",
+        description="Threads DuckDB uses for a load (fewer threads also means less memory); an extract under 64 MB "
+        "uses one, which is faster at that size (docs/benchmarks.md).",
     )
 
     @field_validator("trusted_proxies")
     @classmethod
     def _addresses(cls, value: str) -> str:
-        from core.client_address import trusted_networks  # (it imports the app database, which imports us)
+        from core.networks import trusted_networks
 
         trusted_networks(value)  # ValueError naming the entry that is not an address or network
         return value

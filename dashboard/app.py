@@ -113,7 +113,8 @@ def create_dash_app(api_url: str | None = None) -> Dash:
         except ApiProblem as exc:
             return no_update, exc.message
         auth.start_session(session.token, settings.session_hours, flask.request.scheme == "https")
-        return "/today", ""
+        # each role starts where it works: an admin's day is the load log, the rejects and the users
+        return ("/admin" if session.user.get("role") == "admin" else "/today"), ""
 
     @app.callback(Output("redirect", "href", allow_duplicate=True), Input("sign-out", "n_clicks"),
                   prevent_initial_call=True)

@@ -14,7 +14,6 @@ import duckdb
 
 from core.settings import get_settings
 from etl.archive import ISSUES_FILE
-from etl.runlog import get_run, list_runs
 
 
 class UnknownRun(LookupError):
@@ -61,6 +60,8 @@ def _sql_path(path: Path) -> str:
 
 def run_issues(run_id: str | None = None) -> list[Issue]:
     """The rejects and warnings of a run (None: the newest run), in file and line order."""
+    from etl.runlog import get_run, list_runs  # (the loader imports this module before the load log is open)
+
     if run_id is None:
         latest = list_runs(limit=1)
         if not latest:
@@ -84,6 +85,8 @@ def run_issues(run_id: str | None = None) -> list[Issue]:
 
 def _never_archived(run_id: str) -> bool:
     """A run refused before it made its archive folder (another load held the lock)."""
+    from etl.runlog import get_run
+
     run = get_run(run_id)
     return run is not None and run.status == "failed" and not any(f.sha256 for f in run.files)
 

@@ -8,13 +8,21 @@ extract's own local (Europe/London) date-time as the manifest gives it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, String, Text, UniqueConstraint, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from core.appdb import Base, get_engine
+from etl.outcome import FileResult, utcnow
+
+class RunLogUnfinished(SQLAlchemyError):
+    """The new warehouse is published, but the app database failed before the run's load-log entry
+    was finished. An app-database error (callers already report those); the message says the figures
+    are published and when the entry will be finished."""
+
 
 RUN_STATUSES = ("running", "published", "checked", "failed")
 INTERRUPTED = (
@@ -25,11 +33,6 @@ FINISHED_LATE = (
     "published; this load-log entry was finished after the app database came back (the warehouse holds this "
     "run's data; the per-file counts were not recorded)"
 )
-
-
-def utcnow() -> dt.datetime:
-    """Now, as the naive UTC the app database stores."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class LoadRun(Base):
@@ -73,18 +76,6 @@ class LoadFile(Base):
     warnings: Mapped[int] = mapped_column(default=0)
 
     run: Mapped[LoadRun] = relationship(back_populates="files")
-
-
-@dataclass(frozen=True)
-class FileResult:
-    """What a run did with one input file (sha256 is None when the file was missing)."""
-
-    file: str
-    sha256: str | None
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_rejected: int = 0
-    warnings: int = 0
 
 
 @dataclass(frozen=True)
@@ -204,20 +195,27 @@ def finish_run(
         ]
 
 
+Published = Mapping[str, tuple[dt.datetime | None, str | None]]
+
+
 def mark_interrupted(
-    *, host: str, warehouse: str, published: Mapping[str, tuple[dt.datetime | None, str | None]] | None = None
+    *, host: str, warehouse: str, published: Published | Callable[[], Published] | None = None
 ) -> list[str]:
     """Finish the runs still marked "running" that no process is finishing; call only under the load lock.
 
     A run whose id is in `published` (run id -> extracted_at, source_system, read from the warehouse's
     own metadata) did publish: the app database failed before its entry was finished, so it is
     finished as published, whichever machine ran it. The other runs of this machine and warehouse
-    were interrupted and are failed.
+    were interrupted and are failed. `published` may be a function that reads it: it is called only
+    when a run is still marked running (reading the warehouse's metadata costs a load 50 ms).
     """
-    published = published or {}
     running = (LoadRun.status == "running") & (LoadRun.warehouse == warehouse)
     now = utcnow()
     with Session(get_engine()) as session, session.begin():
+        if callable(published):
+            still_running = session.scalar(select(LoadRun.id).where(running).limit(1)) is not None
+            published = published() if still_running else {}
+        published = published or {}
         done = list(session.scalars(select(LoadRun).where(running & LoadRun.id.in_(list(published)))))
         finished = [run.id for run in done]
         for run in done:

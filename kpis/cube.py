@@ -56,6 +56,10 @@ KEYS_TABLE = "kpi_cube_keys"
 CUBE_LEVELS = ("trust", "service", "team")
 # A cube up to this size is read into memory whole on first use (a trust's; a national one is queried)
 IN_MEMORY_BYTES = 64 * 2**20
+# From this many candidate rows (column pairs x units x periods) a level's rows are made KPI by KPI:
+# whole-array passes over every row at once cost more than they save on a national trend's millions
+# of rows (2x slower), and save 60% on a request's few hundred.
+PER_KPI_FROM = 50_000
 
 
 def numerator_column(kpi_id: str, slot: int | None = None) -> str:
@@ -168,7 +172,8 @@ class Cube:
         self.kpis = kpis  # the KPIs it serves (current definition, same configuration)
         self.units = units
         self.keyed = keyed or {}  # kpi id -> its key, for the KPIs of a family with an extra key
-        self._held: dict[str, np.ndarray] | None = None  # every column, (day, unit), once read: see _in_memory
+        self._held: tuple[np.ndarray, dict[str, int]] | None = None  # every column, once read: see _in_memory
+        self._layouts: dict[tuple[str, ...], _Layout] = {}
         self._lock = threading.Lock()
 
     def columns(self, kpi: Kpi) -> list[tuple[str, str | None]]:
@@ -177,10 +182,11 @@ class Cube:
         return [(numerator_column(kpi.id, j), denominator_column(kpi.id, j) if kpi.measure != "count" else None)
                 for j in slots]
 
-    def _in_memory(self, cursor: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray] | None:
-        """The whole cube as arrays, when it is small (a trust's: a few megabytes): a figure is then a
-        few array look-ups instead of a query (whose planning alone costs more). A national cube is
-        queried day by day instead. Read on first use, once."""
+    def _in_memory(self, cursor: duckdb.DuckDBPyConnection) -> tuple[np.ndarray, dict[str, int]] | None:
+        """The whole cube as one array (day, column, unit) of doubles and each column's place in it, when
+        it is small (a trust's: a few megabytes): a figure is then one array look-up instead of a query
+        (whose planning alone costs more). A national cube is queried day by day instead. Read on first
+        use, once. (Doubles hold every count exactly: they are far below 2**53.)"""
         n_days, n_units = (self.last - self.first).days + 1, len(self.units.names)
         columns = [c for k in self.kpis.values() for pair in self.columns(k) for c in pair if c is not None]
         if n_days * n_units * len(columns) * 8 > IN_MEMORY_BYTES:
@@ -189,8 +195,65 @@ class Cube:
             if self._held is None:
                 quoted = ", ".join(f'"{c}"' for c in columns)
                 got = cursor.execute(f"SELECT {quoted} FROM wh.{CUBE_TABLE} ORDER BY d, u").fetchnumpy()
-                self._held = {c: np.asarray(got[c]).reshape(n_days, n_units) for c in columns}
+                held = np.empty((n_days, len(columns), n_units))
+                for i, c in enumerate(columns):
+                    held[:, i, :] = np.asarray(got[c], dtype=np.float64).reshape(n_days, n_units)
+                self._held = (held, {c: i for i, c in enumerate(columns)})
         return self._held
+
+    def _layout(self, kpis: Sequence[Kpi]) -> _Layout:
+        """Where the KPIs' column pairs are in a grid of their columns (cached: a request asks for the
+        same KPIs again and again)."""
+        ids = tuple(k.id for k in kpis)
+        found = self._layouts.get(ids)
+        if found is None:
+            columns: list[str] = []
+            num, den, kpi_of, key_of, measure, spans = [], [], [], [], [], []
+            for i, k in enumerate(kpis):
+                s = len(num)
+                for j, (n, d) in enumerate(self.columns(k)):
+                    num.append(len(columns))
+                    columns.append(n)
+                    den.append(-1 if d is None else len(columns))
+                    if d is not None:
+                        columns.append(d)
+                    kpi_of.append(i)
+                    key_of.append(j)
+                    measure.append(_MEASURES.index(k.measure))
+                spans.append((s, len(num)))
+            flow = np.zeros(len(columns), dtype=bool)
+            for k, (s, e) in zip(kpis, spans):
+                if k.kind == "flow":
+                    flow[num[s:e]] = True
+                    flow[[d for d in den[s:e] if d >= 0]] = True
+            found = _Layout(tuple(columns), flow, np.array(num, dtype=np.intp), np.array(den, dtype=np.intp),
+                            np.array(kpi_of, dtype=np.intp), np.array(key_of, dtype=np.intp),
+                            np.array(measure, dtype=np.intp), tuple(spans))
+            if len(self._layouts) < 256:
+                self._layouts[ids] = found
+        return found
+
+    def _grid(self, cursor: duckdb.DuckDBPyConnection, days: Sequence[dt.date], columns: Sequence[str], lo: int,
+              hi: int) -> np.ndarray:
+        """(day, column, unit) doubles of the columns on the days (in the order given, repeats allowed),
+        for units [lo, hi)."""
+        held = self._in_memory(cursor)
+        if held is not None:
+            matrix, place = held
+            rows = np.array([(d - self.first).days for d in days], dtype=np.intp)
+            return matrix[rows[:, None], np.array([place[c] for c in columns], dtype=np.intp)[None, :], lo:hi]
+        distinct = sorted(set(days))
+        listed_days = ", ".join(f"DATE '{d.isoformat()}'" for d in distinct)
+        sql = (f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)} FROM wh.{CUBE_TABLE} "
+               f"WHERE d IN ({listed_days}) AND u >= {lo} AND u < {hi} ORDER BY d, u")
+        fetched = cursor.execute(sql).fetchnumpy()
+        grid = np.empty((len(distinct), len(columns), hi - lo))
+        for i, c in enumerate(columns):
+            grid[:, i, :] = np.asarray(fetched[c], dtype=np.float64).reshape(len(distinct), hi - lo)
+        if list(days) == distinct:
+            return grid
+        row_of = {d: i for i, d in enumerate(distinct)}
+        return grid[np.array([row_of[d] for d in days], dtype=np.intp)]
 
     def serves(self, kpi: Kpi, bounds: Sequence[tuple[dt.date, dt.date]]) -> bool:
         """Whether every period's figure of the KPI is in the cube (stock: its end; flow: the day
@@ -207,81 +270,168 @@ class Cube:
     def figures(
         self, cursor: duckdb.DuckDBPyConnection, bounds: Sequence[tuple[dt.date, dt.date]], levels: Sequence[str],
         kpis: Sequence[Kpi], unit: str | None, dates: Sequence[tuple[str, str]] | None,
-    ) -> dict[tuple[str, str], list[dict]]:
+    ) -> tuple[dict[tuple[str, str], list[dict]], bool]:
         """(kpi id, level) -> the figure rows of that KPI at that level, for every period (rows per
-        unit, then key value, periods in order), as the engine gives them. levels: trust, service or
-        team only."""
+        unit, then key value, periods in order), as the engine gives them, and whether every number in
+        them is finite (looked at on the arrays, where it costs nothing). levels: trust, service or
+        team only.
+
+        Every KPI at once: one look-up of all their columns, the arithmetic on whole arrays, then the
+        rows made in one pass per KPI (a request's cost is then the rows it returns, not its KPIs)."""
         units = self.units
         if unit is not None:
             u = units.index.get((levels[0], unit))
             if u is None:  # a unit with nothing the cube counts (UNKNOWN with no records): no rows
-                return {}
+                return {}, True
             spans = {levels[0]: (u, u + 1)}
         else:
             spans = {lv: units.ranges[lv] for lv in levels if lv in units.ranges}
         if not spans:
-            return {}
+            return {}, True
+        layout = self._layout(kpis)
+        out: dict[tuple[str, str], list[dict]] = {}
+        if not layout.columns:  # keyed KPIs whose family has no key values: no rows, as the engine
+            return {(k.id, level): [] for level in spans for k in kpis}, True
         lo, hi = min(s[0] for s in spans.values()), max(s[1] for s in spans.values())
-        flows = any(k.kind == "flow" for k in kpis)
+        n_p = len(bounds)
+        flows = bool(layout.flow.any())
         ends = [end for _, end in bounds]
         befores = [start - dt.timedelta(days=1) for start, _ in bounds] if flows else []
-        days = sorted(set(ends) | set(befores))
-        row_of = {d: i for i, d in enumerate(days)}
-        columns = [c for k in kpis for pair in self.columns(k) for c in pair if c is not None]
-        held = self._in_memory(cursor) if columns else None
-        if not columns:
-            grid = {}
-        elif held is not None:
-            rows = np.array([(d - self.first).days for d in days])
-            grid = {c: held[c][rows, lo:hi] for c in columns}
-        else:
-            listed_days = ", ".join(f"DATE '{d.isoformat()}'" for d in days)
-            sql = (f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)} FROM wh.{CUBE_TABLE} "
-                   f"WHERE d IN ({listed_days}) AND u >= {lo} AND u < {hi} ORDER BY d, u")
-            fetched = cursor.execute(sql).fetchnumpy()
-            grid = {c: np.asarray(fetched[c]).reshape(len(days), hi - lo) for c in columns}
-        end_rows = np.array([row_of[d] for d in ends])
-        before_rows = np.array([row_of[d] for d in befores]) if flows else None
-        end_days = np.array([(d - self.first).days for d in ends])
-        before_days = np.array([(d - self.first).days for d in befores]) if flows else None
-        out: dict[tuple[str, str], list[dict]] = {}
+        grid = self._grid(cursor, ends + befores, layout.columns, lo, hi)
+        values = grid[:n_p]
+        if flows:  # flow: the running total at the period's end less the one the day before it starts
+            values = values - np.where(layout.flow[None, :, None], grid[n_p:], 0.0)
+        # (pair, unit, period): a KPI's rows are its units, then key values, then periods
+        num_all = values[:, layout.num, :].transpose(1, 2, 0)
+        den_all = values[:, np.maximum(layout.den, 0), :].transpose(1, 2, 0)
+        den_all[layout.den < 0] = 0.0  # counts have no denominator
+        present = np.ones((len(layout.num), n_p), dtype=bool)  # key values with facts rows in the period
+        for k, (s, e) in zip(kpis, layout.spans):
+            key = self.keyed.get(k.id)
+            if key is not None and e > s:
+                end_days = np.array([(d - self.first).days for d in ends])
+                before_days = np.array([(d - self.first).days for d in befores])
+                present[s:e] = np.stack([(r[end_days] - r[before_days]) > 0 for r in key.rows])
+        starts = np.array([s for s, _ in dates], dtype=object) if dates is not None else None
+        stops = np.array([e for _, e in dates], dtype=object) if dates is not None else None
+        finite = bool(np.isfinite(values).all())
         for level, (a, b) in spans.items():
-            cols = slice(a - lo, b - lo)
-            names, listed = units.names[a:b], units.listed[a:b]
-            for k in kpis:
-                pairs = self.columns(k)
-                if not pairs:  # a keyed KPI whose family has no key values: no rows, as the engine
-                    out[(k.id, level)] = []
-                    continue
-                # (unit, key value, period): the engine's row order within a level
-                num = np.stack([_period_values(grid[n], cols, end_rows, before_rows, k.kind) for n, _ in pairs], 1)
-                den = np.stack([_period_values(grid[d], cols, end_rows, before_rows, k.kind) if d is not None
-                                else np.zeros(num.shape[::2]) for _, d in pairs], 1)
-                key = self.keyed.get(k.id)
-                if key is None:
-                    present = np.ones((1, len(bounds)), dtype=bool)
-                else:  # the key values with facts rows in each period, trust-wide (flow rows: their days)
-                    present = np.stack([(r[end_days] - r[before_days]) > 0 for r in key.rows])
-                out[(k.id, level)] = _rows(k, level, names, listed, num, den, present, dates, key)
-        return out
+            if len(layout.num) * (b - a) * n_p >= PER_KPI_FROM:  # a large result: KPI by KPI (see PER_KPI_FROM)
+                for k, (s, e) in zip(kpis, layout.spans):
+                    num = num_all[s:e, a - lo:b - lo, :].transpose(1, 0, 2)  # unit by key value by period
+                    den = den_all[s:e, a - lo:b - lo, :].transpose(1, 0, 2)
+                    if e == s:  # a keyed KPI whose family has no key values: no rows, as the engine
+                        out[(k.id, level)] = []
+                        continue
+                    rows, finite_values = _per_kpi_rows(k, level, units.names[a:b], units.listed[a:b], num, den,
+                                                        present[s:e], dates, self.keyed.get(k.id))
+                    out[(k.id, level)] = rows
+                    finite = finite and finite_values
+                continue
+            rows, finite_values = self._level_rows(kpis, layout, level, units.names[a:b], units.listed[a:b],
+                                                   num_all[:, a - lo:b - lo, :], den_all[:, a - lo:b - lo, :],
+                                                   present, starts, stops)
+            out.update(rows)
+            finite = finite and finite_values
+        return out, finite
+
+    def _level_rows(self, kpis: Sequence[Kpi], layout: _Layout, level: str, names: Sequence[str],
+                    listed: np.ndarray, num: np.ndarray, den: np.ndarray, present: np.ndarray,
+                    starts: np.ndarray | None, stops: np.ndarray | None
+                    ) -> tuple[dict[tuple[str, str], list[dict]], bool]:
+        """Every KPI's rows at one level (num, den: pair by unit by period), with the engine's JSON types,
+        where the engine has a row: every listed unit (for each key value with facts in the period), an
+        unlisted one (UNKNOWN) only where its numerator or denominator is not 0; and whether every value
+        worked out (n / d) is finite. A national trend makes a million rows here, so each is one dict
+        display and nothing else."""
+        n_pairs, n_units, n_p = num.shape
+        block = n_units * n_p
+        # the flat place of each row in (pair, unit, period), in the engine's order: KPI, unit, key, period
+        keyed_spans = [(s, e) for s, e in layout.spans if e - s > 1]
+        if not keyed_spans:
+            order = None
+            pair = np.repeat(np.arange(n_pairs), block)
+            rest = np.tile(np.arange(block), n_pairs)
+        else:
+            pieces, plain = [], 0  # the pairs of unkeyed KPIs before the next keyed one: in place already
+            for s, e in keyed_spans:
+                pieces.append(np.arange(plain * block, s * block))
+                grid = (np.arange(n_units)[:, None, None] * n_p + np.arange(s, e)[None, :, None] * block
+                        + np.arange(n_p)[None, None, :])
+                pieces.append(grid.ravel())
+                plain = e
+            pieces.append(np.arange(plain * block, n_pairs * block))
+            order = np.concatenate(pieces)
+            pair, rest = np.divmod(order, block)
+        u, p = np.divmod(rest, n_p)
+        n = num.ravel() if order is None else num.ravel()[order]
+        d = den.ravel() if order is None else den.ravel()[order]
+        keep = (listed[u] & present[pair, p]) | (n > 0) | (d > 0)
+        if not keep.all():
+            n, d, pair, u, p = n[keep], d[keep], pair[keep], u[keep], p[keep]
+        measure = layout.measure[pair]
+        # Python numbers only where rows show them: a denominator and a worked-out value for rates and
+        # ratios (a count's value is its numerator), each list holding its measure's rows in order
+        rate, ratio = measure == _RATE, measure == _RATIO
+        shown = rate | ratio
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a damaged cube's NaN: not finite
+            xs = n.astype(np.int64).tolist()
+            worked_out = np.where(rate, 100 * n, n)[shown] / d[shown]
+            d_int = d[rate].astype(np.int64).tolist()
+        finite = bool(np.isfinite(worked_out[d[shown] != 0]).all())
+        vf = worked_out.tolist()
+        d_float = d[ratio].tolist()
+        for j in np.flatnonzero(d[shown] == 0).tolist():
+            vf[j] = None
+        # where each KPI's rows start in those lists (a KPI's rows are all of one measure)
+        before = {name: np.concatenate(([0], np.cumsum(mask))).tolist()
+                  for name, mask in (("rate", rate), ("ratio", ratio), ("shown", shown))}
+        us = np.array(names, dtype=object)[u].tolist()
+        ss = starts[p].tolist() if starts is not None else None
+        es = stops[p].tolist() if stops is not None else None
+        bounds = np.searchsorted(layout.kpi_of[pair], np.arange(len(kpis) + 1)).tolist()
+        out: dict[tuple[str, str], list[dict]] = {}
+        for i, k in enumerate(kpis):
+            a, b = bounds[i], bounds[i + 1]
+            kid = k.id
+            x = xs[a:b]
+            if k.measure == "count":
+                y, v = [None] * (b - a), x
+            else:
+                at, shown_at = before[k.measure][a], before["shown"][a]
+                y = (d_int if k.measure == "rate" else d_float)[at:at + b - a]
+                v = vf[shown_at:shown_at + b - a]
+            key = self.keyed.get(kid)
+            if key is None:
+                if ss is None:
+                    rows = [{"kpi": kid, "level": level, "unit": un, "numerator": xx, "denominator": yy, "value": vv}
+                            for un, xx, yy, vv in zip(us[a:b], x, y, v)]
+                else:
+                    rows = [{"period_start": s0, "period_end": e0, "kpi": kid, "level": level, "unit": un,
+                             "numerator": xx, "denominator": yy, "value": vv}
+                            for s0, e0, un, xx, yy, vv in zip(ss[a:b], es[a:b], us[a:b], x, y, v)]
+            else:
+                name = key.name
+                ks = np.array(key.values, dtype=object)[layout.key_of[pair[a:b]]].tolist()
+                if ss is None:
+                    rows = [{"kpi": kid, "level": level, "unit": un, name: kk, "numerator": xx, "denominator": yy,
+                             "value": vv} for un, kk, xx, yy, vv in zip(us[a:b], ks, x, y, v)]
+                else:
+                    rows = [{"period_start": s0, "period_end": e0, "kpi": kid, "level": level, "unit": un, name: kk,
+                             "numerator": xx, "denominator": yy, "value": vv}
+                            for s0, e0, un, kk, xx, yy, vv in zip(ss[a:b], es[a:b], us[a:b], ks, x, y, v)]
+            out[(kid, level)] = rows
+        return out, finite
 
 
-def _period_values(grid: np.ndarray, cols: slice, end_rows: np.ndarray, before_rows: np.ndarray | None,
-                   kind: str) -> np.ndarray:
-    """The (unit, period) figures of one column: stock the row at each period's end, flow the
-    running total at its end less the one the day before it starts."""
-    values = grid[end_rows, cols]
-    if kind == "flow":
-        values = values - grid[before_rows, cols]
-    return values.T  # unit by unit, periods in order within each (the engine's row order)
-
-
-def _rows(kpi: Kpi, level: str, names: Sequence[str], listed: np.ndarray, num: np.ndarray, den: np.ndarray,
-          present: np.ndarray, dates: Sequence[tuple[str, str]] | None, key: Keyed | None) -> list[dict]:
+def _per_kpi_rows(kpi: Kpi, level: str, names: Sequence[str], listed: np.ndarray, num: np.ndarray,
+                   den: np.ndarray, present: np.ndarray, dates: Sequence[tuple[str, str]] | None, key: Keyed | None
+                   ) -> tuple[list[dict], bool]:
     """One KPI's rows at one level (num, den: unit by key value by period), with the engine's JSON
     types, where the engine has a row: every listed unit (for each key value with facts in the
     period), an unlisted one (UNKNOWN) only where its numerator or denominator is not 0. A national
-    trend makes a million rows here, so each is one dict display and nothing else."""
+    trend makes a million rows here, so each is one dict display and nothing else. Also: whether every
+    worked-out value is finite. Used for large results (Cube._level_rows: small ones)."""
     n_units, n_keys, n_periods = num.shape
     n, d = num.ravel(), den.ravel()
     keep = (np.repeat(listed, n_keys * n_periods) & np.tile(present.ravel(), n_units)) | (n > 0) | (d > 0)
@@ -291,14 +441,17 @@ def _rows(kpi: Kpi, level: str, names: Sequence[str], listed: np.ndarray, num: n
     picked = (lambda a: a) if every else (lambda a: a[keep])
     xs = n.astype(np.int64).tolist()
     us = picked(np.repeat(np.array(names, dtype=object), n_keys * n_periods)).tolist()
+    finite = True
     if kpi.measure == "count":
         ys, vs = [None] * len(xs), xs
     else:
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if kpi.measure == "rate":
-                ys, vs = d.astype(np.int64).tolist(), (100 * n.astype(np.int64) / d).tolist()
+                ys, worked_out = d.astype(np.int64).tolist(), 100 * n.astype(np.int64) / d
             else:
-                ys, vs = d.astype(np.float64).tolist(), (n.astype(np.int64) / d).tolist()
+                ys, worked_out = d.astype(np.float64).tolist(), n.astype(np.int64) / d
+        finite = bool(np.isfinite(worked_out[d != 0]).all())
+        vs = worked_out.tolist()
         for j in np.flatnonzero(d == 0).tolist():
             vs[j] = None
     kid = kpi.id
@@ -307,19 +460,43 @@ def _rows(kpi: Kpi, level: str, names: Sequence[str], listed: np.ndarray, num: n
         es = picked(np.tile(np.array([e for _, e in dates], dtype=object), n_units * n_keys)).tolist()
     if key is None:
         if dates is None:
-            return [{"kpi": kid, "level": level, "unit": u, "numerator": x, "denominator": y, "value": v}
+            rows = [{"kpi": kid, "level": level, "unit": u, "numerator": x, "denominator": y, "value": v}
                     for u, x, y, v in zip(us, xs, ys, vs)]
-        return [{"period_start": a, "period_end": b, "kpi": kid, "level": level, "unit": u,
+            return rows, finite
+        rows = [{"period_start": a, "period_end": b, "kpi": kid, "level": level, "unit": u,
                  "numerator": x, "denominator": y, "value": v}
                 for a, b, u, x, y, v in zip(ss, es, us, xs, ys, vs)]
+        return rows, finite
     ks = picked(np.tile(np.repeat(np.array(key.values, dtype=object), n_periods), n_units)).tolist()
     name = key.name
     if dates is None:
-        return [{"kpi": kid, "level": level, "unit": u, name: k, "numerator": x, "denominator": y, "value": v}
+        rows = [{"kpi": kid, "level": level, "unit": u, name: k, "numerator": x, "denominator": y, "value": v}
                 for u, k, x, y, v in zip(us, ks, xs, ys, vs)]
-    return [{"period_start": a, "period_end": b, "kpi": kid, "level": level, "unit": u, name: k,
+        return rows, finite
+    rows = [{"period_start": a, "period_end": b, "kpi": kid, "level": level, "unit": u, name: k,
              "numerator": x, "denominator": y, "value": v}
             for a, b, u, k, x, y, v in zip(ss, es, us, ks, xs, ys, vs)]
+    return rows, finite
+
+
+_MEASURES = ("count", "rate", "ratio")
+_RATE, _RATIO = 1, 2
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The asked KPIs' columns as gathered (each once), and per column pair (a KPI's, or one per key
+    value): the places of its numerator and denominator (-1: a count), its KPI, key value and measure;
+    per KPI its pairs [s, e)."""
+
+    columns: tuple[str, ...]
+    flow: np.ndarray  # per column: a flow KPI's (running totals)
+    num: np.ndarray
+    den: np.ndarray
+    kpi_of: np.ndarray
+    key_of: np.ndarray
+    measure: np.ndarray
+    spans: tuple[tuple[int, int], ...]
 
 
 def read_cube(con: duckdb.DuckDBPyConnection, config: KpiConfig,

@@ -19,6 +19,7 @@ from etl.contract import AUDIT_DOMAINS
 from kpis.cube import CUBE_LEVELS
 from kpis.errors import InvalidPeriod
 from kpis.families import FAMILIES, Family, Measure
+from kpis.finite import FiniteRows
 from kpis.registry import KPIS, KPIS_BY_ID, Kpi
 from kpis.warehouse import TRUST, Warehouse
 
@@ -169,10 +170,12 @@ def figures(
     from_cube = {k.id for k in kpis if cube_levels and cube.serves(k, bounds)}
 
     chunks: dict[tuple[str, str], list[dict]] = {}  # (kpi, level) -> its rows, units then periods in order
+    finite = True  # every number in the rows looked at (no NaN, no infinity) where they were made
     if from_cube:
         with wh.cursor() as cur, _no_gc():
-            chunks.update(cube.figures(cur, bounds, cube_levels, [k for k in kpis if k.id in from_cube], unit,
-                                       iso if with_period else None))
+            found, finite = cube.figures(cur, bounds, cube_levels, [k for k in kpis if k.id in from_cube], unit,
+                                         iso if with_period else None)
+            chunks.update(found)
     queries = []
     for family in families:
         if not all(wh.has_table(t) for t in family.requires):
@@ -185,6 +188,7 @@ def figures(
             family_levels = _levels_for(group, group_levels)
             if group and family_levels:
                 queries.append(_facts_query(family, group, family_levels, periods, unit))
+    finite = finite and not queries  # rows counted from the facts are looked at where they are sent
     if queries:
         wh.ensure_calendar(periods.first, periods.last)
         params = {**periods.params, "caseload_limit": wh.config.caseload_limit, "unit": unit}
@@ -196,7 +200,7 @@ def figures(
                 with _no_gc():
                     _add_rows(chunks, zip(*(c.tolist() for c in columns)), dates)
 
-    out: list[dict] = []
+    out: list[dict] = FiniteRows() if finite else []
     for family in families:  # family by family, each KPI's rows level by level, in the order given
         for kpi in sorted((m.kpi_id for m in family.measures if m.kpi_id in wanted), key=_INDEX.__getitem__):
             for level in levels:

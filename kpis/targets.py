@@ -9,8 +9,9 @@ KPI's SPC settings (run lengths, baseline, rebase dates: docs/spc.md).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from pathlib import Path
@@ -22,6 +23,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, V
 from core.settings import get_settings
 from etl.contract import AUDIT_DOMAINS
 from kpis.errors import KpiError
+from kpis.finite import FiniteRows
 from kpis.registry import KPIS_BY_ID, Polarity
 
 DEFAULT_CONFIG = "kpi_config.yaml"
@@ -215,17 +217,51 @@ def rag_status(value: float | None, target: float | None, tolerance: float, pola
 
 def with_targets(rows: Iterable[dict], config: KpiConfig) -> list[dict]:
     """KPI rows with what a reader needs beside the number: title, unit, target, RAG, comparator."""
-    extras: dict[str, tuple[dict, float | None, float, Polarity | None]] = {}
-    for kpi in KPIS_BY_ID.values():  # what does not depend on the row, once per KPI
+    extras: dict[str, tuple[dict, Callable[[float | None], str | None] | None]] = {}
+    for kpi in KPIS_BY_ID.values():  # what does not depend on the row, once per KPI (rag: its place kept)
         t = config.targets.get(kpi.id)
         target = t.target if t is not None else None
         tolerance = t.tolerance if t is not None else None
         extras[kpi.id] = ({"title": kpi.title, "unit_of_measure": kpi.unit_of_measure, "target": target,
-                           "tolerance": tolerance}, target, tolerance or 0.0, kpi.polarity, kpi.unit_of_measure)
-    out = []
+                           "tolerance": tolerance, "rag": None, "national_comparator": kpi.national_comparator},
+                          None if target is None else _judge(target, tolerance or 0.0, kpi.polarity,
+                                                             kpi.unit_of_measure))
+    # finite rows stay so when what is added to them is (a target of .nan in the file is not)
+    finite = isinstance(rows, FiniteRows) and all(
+        v is None or math.isfinite(v) for static, _ in extras.values()
+        for v in (static["target"], static["tolerance"], static["national_comparator"]))
+    out = FiniteRows() if finite else []
+    append = out.append
     for row in rows:
-        static, target, tolerance, polarity, uom = extras[row["kpi"]]
-        rag = rag_status(row["value"], target, tolerance, polarity, uom) if target is not None else None
-        out.append({**row, **static, "rag": rag,
-                    "national_comparator": KPIS_BY_ID[row["kpi"]].national_comparator})
+        static, judge = extras[row["kpi"]]
+        if judge is None:
+            append({**row, **static})
+        else:
+            new = {**row, **static}
+            new["rag"] = judge(row["value"])
+            append(new)
     return out
+
+
+def _judge(target: float, tolerance: float, polarity: Polarity | None, unit_of_measure: str | None
+           ) -> Callable[[float | None], str | None]:
+    """rag_status(value, target, tolerance, polarity, unit_of_measure) for one KPI, as a function of the
+    value, that rounds (in Decimal, the costly part) only values near a boundary: a value further than
+    one shown unit (1 for counts) from both boundaries is on the same side of them as its rounding,
+    which moves it by half a unit at most."""
+    margin = 10.0 ** -DECIMALS[unit_of_measure] if unit_of_measure in DECIMALS else 1.0
+    low = target - tolerance if polarity == "higher" else target + tolerance
+    near: dict[float, str | None] = {}  # values near a boundary, judged (they repeat: 0, 100.0, ...)
+
+    def judge(value: float | None) -> str | None:
+        if value is None or polarity is None:
+            return None
+        if abs(value - target) <= margin or abs(value - low) <= margin or value != value:
+            if value not in near:
+                near[value] = rag_status(value, target, tolerance, polarity, unit_of_measure)
+            return near[value]
+        if polarity == "higher":
+            return "green" if value >= target else "amber" if value >= low else "red"
+        return "green" if value <= target else "amber" if value <= low else "red"
+
+    return judge

@@ -139,10 +139,12 @@ class Warehouse:
             ["SELECT worker_id FROM wh.workers"]
             + [f"SELECT nullif(worker_id, '') FROM wh.{t}" for t in worker_tables]
         )
-        self._units = {
+        services = sorted({t["service"] for t in self._teams})
+        team_ids = [t["team_id"] for t in self._teams]
+        self._units = {  # a real team (or service) called UNKNOWN is the same unit: listed once
             TRUST: [TRUST],
-            "service": sorted({t["service"] for t in self._teams}) + extra,
-            "team": [t["team_id"] for t in self._teams] + extra,
+            "service": services + [u for u in extra if u not in services],
+            "team": team_ids + [u for u in extra if u not in team_ids],
             "worker": [r[0] for r in self._con.execute(
                 f"SELECT worker_id FROM ({workers}) w(worker_id) WHERE worker_id IS NOT NULL ORDER BY 1").fetchall()],
         }

@@ -68,18 +68,43 @@ def test_an_up_to_date_app_database_is_opened_without_importing_alembic(tmp_path
     assert again.stdout.split() == ["False"]
 
 
-def test_load_imports_neither_the_web_layers_nor_the_annex_a_reader(sample_extract: Path, tmp_path: Path) -> None:
-    """`kpidash load` of an extract folder: the loader, DuckDB, the cube; not FastAPI, Dash or openpyxl."""
+def _load_importing(extract: Path, tmp_path: Path, modules: tuple[str, ...]) -> list[str]:
+    """`kpidash load EXTRACT` in a fresh interpreter (files under tmp_path): which of `modules` it imported."""
     import os
 
     env = {**os.environ, "KPIDASH_DB": str(tmp_path / "warehouse.duckdb"), "KPIDASH_ARCHIVE_DIR": str(tmp_path / "a"),
            "KPIDASH_APP_DB": f"sqlite:///{tmp_path / 'app.db'}"}
     code = ("import sys\nsys.argv = ['kpidash', 'load', sys.argv[1]]\nfrom cli.main import app\n"
             "try:\n    app()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
-            "import json\nprint(json.dumps(sorted(m for m in ('fastapi', 'dash', 'plotly', 'uvicorn', 'openpyxl', "
-            "'duckdb') if m in sys.modules)))")
-    done = subprocess.run([sys.executable, "-c", code, str(sample_extract)], cwd=ROOT, env=env, capture_output=True,
+            f"import json\nprint(json.dumps(sorted(m for m in {modules!r} if m in sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code, str(extract)], cwd=ROOT, env=env, capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == ["duckdb"]  # it loaded, and nothing more
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_load_imports_neither_the_web_layers_nor_the_annex_a_reader(sample_extract: Path, tmp_path: Path) -> None:
+    """`kpidash load` of an extract folder: the loader, DuckDB, the cube; not FastAPI, Dash or openpyxl."""
+    imported = _load_importing(sample_extract, tmp_path, ("fastapi", "dash", "plotly", "uvicorn", "openpyxl", "duckdb"))
+    assert imported == ["duckdb"]  # it loaded, and nothing more
     assert (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_reading_the_settings_does_not_import_the_app_database() -> None:
+    """The settings check KPIDASH_TRUSTED_PROXIES with the standard library (core.networks), so a command
+    that reads them but not the app database (`kpidash kpis`) does not pay for SQLAlchemy."""
+    code = "from core.settings import get_settings\nget_settings()"
+    assert "sqlalchemy" not in _imported_after(code)
+    bad = {**__import__("os").environ, "KPIDASH_TRUSTED_PROXIES": "10.0.0.5, not-a-network"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=bad, capture_output=True, text=True)
+    assert done.returncode != 0 and "'not-a-network' is not an IP address or network" in done.stderr
+
+
+def test_a_second_load_imports_neither_alembic_nor_the_ssd_reader_nor_the_api(sample_extract: Path,
+                                                                               tmp_path: Path) -> None:
+    """Once the app database is current, `kpidash load` of a contract folder imports only what it uses."""
+    modules = ("alembic", "etl.ssd", "etl.annex_a", "api", "dashboard", "kpis.cube_builder")
+    first = _load_importing(sample_extract, tmp_path, modules)  # it makes the app database (with Alembic)
+    again = _load_importing(sample_extract, tmp_path, modules)
+    assert "alembic" in first  # the probe sees a module a load does import (the migrations import every model)
+    assert again == ["kpis.cube_builder"]  # the cube is built, and nothing else of the list

@@ -67,3 +67,42 @@ def test_make_install_uses_the_pinned_versions_this_environment_was_tested_with(
         assert name in pins, name
     installed = {re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower(): d.version for d in metadata.distributions()}
     assert {name: installed.get(name) for name in pins} == pins  # the tests run on exactly the pinned versions
+
+
+def test_the_image_installs_the_pinned_versions_too() -> None:
+    """The Dockerfile and the container test's wheelhouse use constraints.txt as make install does, so an
+    image never carries other versions than the tests ran on (the container test checks the built image)."""
+    from tests.container import podman
+
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    stage = dockerfile.split("FROM ")[1]  # the dependencies stage, where the packages are installed
+    assert stage.startswith("${BASE_IMAGE} AS dependencies")
+    copied = [line.split()[1:-1] for line in stage.splitlines() if line.startswith("COPY ")]
+    assert any("constraints.txt" in sources for sources in copied), copied
+    installs = [line for line in dockerfile.splitlines() if "pip install" in line and "--no-deps" not in line]
+    assert installs and all("-c constraints.txt" in line for line in installs), installs
+    assert "constraints.txt" in podman.dockerfile_copy_sources()  # build_context copies it
+    assert "!constraints.txt" in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    assert "pip wheel -c constraints.txt -w wheelhouse '.[postgres]'" in (ROOT / "docs/operations.md").read_text(
+        encoding="utf-8")  # the offline build's wheelhouse, as the docs tell an authority to make it
+
+
+def test_the_container_tests_wheelhouse_is_pinned_and_remade_when_a_pin_moves(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.container import podman
+
+    for name in ("pyproject.toml", "constraints.txt"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    monkeypatch.setattr(podman, "ROOT", tmp_path)
+    before = podman.wheelhouse_inputs()
+    pins = (tmp_path / "constraints.txt").read_text(encoding="utf-8")
+    (tmp_path / "constraints.txt").write_text(re.sub(r"(?m)^holidays==\S+$", "holidays==0.50", pins), encoding="utf-8")
+    assert podman.wheelhouse_inputs() != before, "a moved pin makes a new wheelhouse"
+    source = Path(podman.__file__).read_text(encoding="utf-8")
+    assert '"--constraint", str(ROOT / "constraints.txt")' in source  # pip wheel is given the pins
+    from packaging.requirements import Requirement
+
+    dependencies, postgres = podman.wheelhouse_inputs()[:2]
+    named = {re.sub(r"[-_.]+", "-", Requirement(r).name).lower() for r in dependencies + postgres}
+    assert "psycopg" in named and "psycopg-binary" in _pins()  # the postgres extra, psycopg[binary]
+    assert named <= set(_pins()), named - set(_pins())  # every package the image names is pinned

@@ -8,12 +8,13 @@ the run, so the slow parts are made once per machine and reused:
 
 - the base image: Debian bookworm (minbase, python3, python3-venv) made by debootstrap from Debian's
   own packages and `podman import`ed; PostgreSQL's image the same way with Debian's postgresql;
-- the wheelhouse: every Python package the image needs, `pip wheel`ed on the host from the package
-  index, so the image build itself runs with `--network none`;
+- the wheelhouse: every Python package the image needs, at constraints.txt's versions, `pip wheel`ed on
+  the host from the package index, so the image build itself runs with `--network none`;
 - the image's dependency layers (its `dependencies` stage, tagged so a prune keeps it).
 
-Each of these is keyed by what it is made from (package lists, pyproject's dependencies), so a change
-makes a new one. What this machine cannot do is a skip with the exact reason, never a failure.
+Each of these is keyed by what it is made from (package lists, pyproject's dependencies,
+constraints.txt's pins), so a change makes a new one. What this machine cannot do is a skip with the
+exact reason, never a failure.
 """
 
 from __future__ import annotations
@@ -230,23 +231,22 @@ runroot = "{c}/run"
         return tag
 
     def wheelhouse(self) -> Path:
-        """Every wheel the image installs, for this pyproject's dependencies (kpidash itself excluded)."""
+        """Every wheel the image installs, for this pyproject's dependencies at constraints.txt's versions
+        (kpidash itself excluded): the image carries the versions the tests ran on."""
         if sys.version_info[:2] != (3, 11):
             raise Unavailable(f"the image's Debian {SUITE} base runs Python 3.11; the wheelhouse is built with this "
                               f"venv's Python {sys.version_info.major}.{sys.version_info.minor}, whose compiled wheels "
                               "would not install there")
         project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-        wanted = (project["project"]["dependencies"], project["project"]["optional-dependencies"]["postgres"],
-                  project["build-system"]["requires"])
-        folder = self.cache / f"wheelhouse-{_key(*wanted)}"
+        folder = self.cache / f"wheelhouse-{_key(*wheelhouse_inputs())}"
         if folder.is_dir():
             return folder
         with self.timings.step("wheelhouse (pip wheel)"):
             partial = folder.with_name(folder.name + ".partial")
             shutil.rmtree(partial, ignore_errors=True)
             made = subprocess.run(
-                [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(partial), f"{ROOT}[postgres]",
-                 *project["build-system"]["requires"]],
+                [sys.executable, "-m", "pip", "wheel", "--quiet", "--constraint", str(ROOT / "constraints.txt"),
+                 "--wheel-dir", str(partial), f"{ROOT}[postgres]", *project["build-system"]["requires"]],
                 capture_output=True, text=True, timeout=900,
             )
             if made.returncode != 0:
@@ -319,6 +319,14 @@ runroot = "{c}/run"
 
     def state(self, container: str) -> str:
         return self.run("inspect", "--format", "{{.State.Status}}", container, check=False).stdout.strip()
+
+
+def wheelhouse_inputs() -> tuple[object, ...]:
+    """What the wheelhouse is made from, its cache key: pyproject's dependencies (with the postgres extra and
+    the build backend) and constraints.txt's pins, so a new pin makes a new wheelhouse."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return (project["project"]["dependencies"], project["project"]["optional-dependencies"]["postgres"],
+            project["build-system"]["requires"], (ROOT / "constraints.txt").read_text(encoding="utf-8"))
 
 
 def dockerfile_copy_sources() -> list[str]:

@@ -3,6 +3,8 @@ served to a signed-in user, nothing lost across a restart."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,7 +12,7 @@ import httpx
 import pytest
 
 from tests.container.conftest import free_port, sign_in, team_figures
-from tests.container.podman import LABEL, Podman
+from tests.container.podman import LABEL, ROOT, Podman
 
 pytestmark = pytest.mark.container
 
@@ -78,3 +80,21 @@ def test_the_sample_loaded_into_the_volume_is_served_signed_in_and_survives_a_re
                         host_figures["to"]) == host_figures["rows"]
     runs = podman.run("exec", name, "kpidash", "runs").stdout
     assert "published" in runs
+
+
+def test_the_image_carries_the_versions_the_tests_ran_on(podman: Podman, kpidash_image: str):
+    """Every package in the image's environment at constraints.txt's version (make install's), none unpinned."""
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    pins = dict(line.split("==") for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").split()
+                if "==" in line)
+    pins = {norm(name): version for name, version in pins.items()}
+    listed = podman.run("run", "--rm", "--network", "none", kpidash_image, "python", "-c",
+                        "import importlib.metadata as m, json; "
+                        "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))").stdout
+    installed = {norm(name): version for name, version in json.loads(listed).items()}
+    own = {"kpidash", "pip", "setuptools", "wheel"}
+    assert {name: installed[name] for name in installed.keys() - own} == \
+        {name: pins.get(name) for name in installed.keys() - own}
+    assert {"holidays", "duckdb", "psycopg", "psycopg-binary"} <= installed.keys()

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from dashboard.components.charts import rag_bands, sparkline_alt
+from dashboard.components.charts import sparkline_alt
 from dashboard.components.formatting import (change, default_scope, format_value, freshness, may_see_records,
                                               month_end, months_back, parse_scope, rag_word, week_bounds)
 from dashboard.components.records_drawer import column_defs
@@ -99,12 +99,6 @@ def test_who_is_offered_the_children() -> None:
     assert may_see_records(head, "team", "T01", services) and may_see_records(head, "service", "Front Door", services)
     assert not may_see_records(head, "team", "T02", services)
     assert may_see_records({"role": "executive"}, "trust", None, services)
-
-
-def test_rag_bands_mirror_for_lower_is_better() -> None:
-    assert rag_bands(90, 5, "higher", 70, 100) == [("green", 90, 100), ("amber", 85, 90), ("red", 70, 85)]
-    assert rag_bands(18, 2, "lower", 10, 25) == [("green", 10, 18), ("amber", 18, 20), ("red", 20, 25)]
-    assert rag_bands(None, None, "lower", 0, 1) == []
 
 
 def test_sparkline_alt_says_what_the_line_shows() -> None:

@@ -80,6 +80,7 @@ def test_a_wrong_password_is_said_once(browser, live_service) -> None:
     s.page.goto(live_service.url + "/")
     s.page.wait_for_selector("#signin-username")
     assert s.page.inner_text("#signin-message") == ""
+    s.shot("sign-in-opened")
     s.page.fill("#signin-username", live_service.users["analyst"])
     s.page.fill("#signin-password", "not-the-password-at-all")
     s.page.press("#signin-password", "Enter")
@@ -99,6 +100,7 @@ def test_a_head_of_service_starts_on_their_service_and_the_view_is_in_the_addres
     teams = {t["team_id"]: t["service"] for t in live_service.get("/api/v1/teams").json()}
     shown = s.page.inner_text("#team-picker")
     assert teams[re.search(r"\(([^)]+)\)\s*$", shown.strip()).group(1)] == live_service.service, shown
+    s.shot("team-head-of-service")
     # Today's scope goes into the address; a reload (or the link shared) shows the same view
     s.page.click("text=Today")
     s.page.wait_for_selector(".tile .value", timeout=20_000)
@@ -180,3 +182,22 @@ def test_exports_are_marked_dated_and_readable(browser, live_service) -> None:
     assert trail[0]["kpi"] == "allocation_rate" and trail[0]["channel"] == "dashboard"  # the API audited it
     assert not s.errors, s.errors
     s.close()
+
+
+def test_an_admin_starts_on_the_admin_page_and_the_others_on_today(browser, live_service) -> None:
+    """Each role starts where it works: an admin's daily work is the load log, the rejects and the users."""
+    s = Session(browser, live_service.url)
+    s.sign_in(live_service.users["admin"])
+    s.page.wait_for_selector("#admin-runs", timeout=20_000)
+    assert s.page.url == live_service.url + "/admin" and s.page.title() == "Admin · kpidash"
+    assert s.page.inner_text("#nav .nav-link.active").split() == ["Admin", "(current", "page)"]
+    assert s.page.query_selector("#freshness") is not None  # the freshness banner, as on every page
+    s.page.click("#nav >> text=Today")  # the figures one click away
+    s.page.wait_for_selector(".tile .value", timeout=20_000)
+    s.close()
+    for role in ("analyst", "team_manager"):
+        s = Session(browser, live_service.url)
+        s.sign_in(live_service.users[role])
+        assert s.page.url.startswith(live_service.url + "/today"), (role, s.page.url)  # with its scope in the address
+        assert s.page.query_selector("#admin-runs") is None
+        s.close()

@@ -1,10 +1,12 @@
 """The dashboard in a real headless Chromium against the real service: sign-in per role, each page's
 numbers equal the API's, a tile opens its children, a team manager cannot open another team's, no
-console errors. Screenshots go to test-artifacts/dashboard/."""
+console errors. Screenshots go to test-artifacts/dashboard/; with KPIDASH_DOC_SHOTS=1 the views issue 16's
+before/after page shows are also written to docs/img/issue16/after/ (tests/dashboard/screenshot_commit.py)."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.components.formatting import format_value
+from tests.dashboard.screenshot_commit import DOC_AFTER, VIEWS, doc_shot
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
@@ -47,7 +50,7 @@ class Session:
         self.page.fill("#signin-username", username)
         self.page.fill("#signin-password", PASSWORD)
         self.page.press("#signin-password", "Enter")  # the keyboard is enough
-        self.page.wait_for_selector(".tile .value", timeout=20_000)
+        self.page.wait_for_selector(".tile .value, #admin-runs", timeout=20_000)  # an admin starts on Admin
 
     def pick(self, dropdown: str, text: str) -> None:
         """Choose the option holding `text` in a dropdown, as a user does: open it, type to filter, then click
@@ -61,6 +64,8 @@ class Session:
     def shot(self, name: str) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        if os.environ.get("KPIDASH_DOC_SHOTS") and name in VIEWS:
+            doc_shot(self.page, DOC_AFTER, name)
 
     def close(self) -> None:
         self.context.close()

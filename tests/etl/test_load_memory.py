@@ -39,3 +39,26 @@ def test_the_spill_folder_is_removed_after_a_load_and_after_a_killed_one(tmp_pat
     left = spill_path(db, "20250101T000000-dead")  # a load killed while it spilled
     (left / "duckdb_temp").mkdir(parents=True)
     assert left in remove_leftovers(db) and not left.exists()
+
+
+def test_a_small_extract_is_read_with_one_thread_a_large_one_with_the_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB's second thread costs a small extract more than it gains (docs/benchmarks.md, issue 18)."""
+    import etl.loader as loader
+
+    seen, real = [], loader.stage_file
+
+    def staging(con, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        seen.append(con.execute("SELECT current_setting('threads')").fetchone()[0])
+        return real(con, *args, **kwargs)
+
+    monkeypatch.setattr(loader, "stage_file", staging)
+    monkeypatch.setenv("KPIDASH_LOAD_THREADS", "3")
+    get_settings.cache_clear()
+    assert load_extract(build_extract(tmp_path / "small")).status == "published"
+    assert set(seen) == {1}
+    seen.clear()
+    monkeypatch.setattr(loader, "SMALL_EXTRACT_BYTES", 100)  # every extract is "large" now
+    assert load_extract(build_extract(tmp_path / "large")).status == "published"
+    assert set(seen) == {3}

@@ -123,3 +123,81 @@ def test_a_publish_whose_load_log_entry_cannot_be_finished_is_finished_as_publis
     assert last_good_run().run_id == published_id
     dead = runlog.get_run("20250101T000000-dead")
     assert (dead.status, dead.message) == ("failed", runlog.INTERRUPTED)
+
+
+def test_a_load_reads_the_published_runs_only_when_a_run_is_still_marked_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the warehouse's own metadata costs a load about 50 ms: only a run left running needs it."""
+    from core.settings import get_settings
+    from etl import publish, runlog
+
+    real, reads = publish.published_runs, []
+
+    def counted(db: Path) -> dict:
+        reads.append(db)
+        return real(db)
+
+    monkeypatch.setattr(publish, "published_runs", counted)
+    assert load_extract(build_extract(tmp_path / "one")).status == "published"
+    assert load_extract(build_extract(tmp_path / "two")).status == "published"
+    assert reads == []  # nothing left running: the published file was not opened for its runs
+    runlog.start_run("20250101T000000-dead", "x", dt.datetime(2025, 1, 1), host=socket.gethostname(), pid=1,
+                     warehouse=str(get_settings().db.absolute()))
+    assert load_extract(build_extract(tmp_path / "three")).status == "published"
+    assert len(reads) == 1
+    dead = runlog.get_run("20250101T000000-dead")
+    assert (dead.status, dead.message) == ("failed", runlog.INTERRUPTED)
+
+
+def test_the_run_is_in_the_load_log_before_anything_is_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The load log is opened in a thread while the files are read (etl.loader._LogEntry); the publish waits."""
+    import time
+
+    from etl import publish, runlog
+
+    real_start, real_build, seen = runlog.start_run, publish.build_warehouse, []
+
+    def slow_start(run_id: str, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        time.sleep(0.5)  # the files are read and checked meanwhile
+        real_start(run_id, *args, **kwargs)
+
+    def build(con, tmp, *, run_id: str, **kwargs) -> None:  # noqa: ANN001, ANN003
+        run = runlog.get_run(run_id)
+        seen.append(run.status if run else None)
+        real_build(con, tmp, run_id=run_id, **kwargs)
+
+    monkeypatch.setattr(runlog, "start_run", slow_start)
+    monkeypatch.setattr(publish, "build_warehouse", build)
+    result = load_extract(build_extract(tmp_path / "x"))
+    assert result.status == "published"
+    assert seen == ["running"]
+    assert runlog.get_run(result.run_id).status == "published"
+
+
+@pytest.mark.parametrize("broken", ["a file where its folder should be", "not a database"])
+def test_a_load_log_that_cannot_be_opened_stops_the_run_and_keeps_nothing_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str
+) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core import appdb
+    from core.settings import get_settings
+    from etl.loader import LoadLogUnusable
+
+    if broken == "not a database":
+        (tmp_path / "app.db").write_text("this is not SQLite", encoding="utf-8")
+        url, error = f"sqlite:///{tmp_path / 'app.db'}", SQLAlchemyError
+    else:
+        (tmp_path / "file").write_text("not a folder", encoding="utf-8")
+        url, error = f"sqlite:///{tmp_path / 'file' / 'app.db'}", LoadLogUnusable
+    monkeypatch.setenv("KPIDASH_APP_DB", url)
+    get_settings.cache_clear()
+    appdb.get_engine.cache_clear()
+    extract = build_extract(tmp_path / "x")
+    with pytest.raises(error):
+        load_extract(extract)
+    settings = get_settings()
+    assert not settings.db.exists()  # nothing published
+    assert not settings.archive_dir.exists() or list(settings.archive_dir.iterdir()) == []  # nothing kept of it
+    appdb.get_engine.cache_clear()

@@ -441,6 +441,65 @@ def test_spc_from_the_cube_is_spc_from_the_facts(engines: tuple[Warehouse, Wareh
     assert any(c["kpi"] == "domain_good_or_better" and c.get("domain") == "planning" for c in charts)
 
 
+def test_a_cube_too_big_to_hold_is_queried_and_gives_the_same_figures(
+        engines: tuple[Warehouse, Warehouse], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A national cube is not read into memory but queried day by day: the same rows either way."""
+    cube, facts = engines
+    start, end = cube.extract_date - dt.timedelta(days=40), cube.extract_date
+    held = (compute_kpis(cube, start, end, ("trust", "service", "team")),
+            kpi_trend(cube, None, "month", 13, ("trust", "service", "team")))
+    monkeypatch.setattr(cube_module, "IN_MEMORY_BYTES", 0)
+    assert cube.cube._in_memory(None) is None  # noqa: SLF001  (the query path, never the held arrays)
+    queried = (compute_kpis(cube, start, end, ("trust", "service", "team")),
+               kpi_trend(cube, None, "month", 13, ("trust", "service", "team")))
+    _same(queried[0], held[0])
+    _same(queried[1], held[1])
+    _same(queried[0], compute_kpis(facts, start, end, ("trust", "service", "team")))
+    team = cube.teams()[0]["team_id"]
+    _same(compute_kpis(cube, start, end, "team", team), compute_kpis(facts, start, end, "team", team))
+
+
+def test_figures_from_the_cube_promise_finite_numbers_only_when_they_are(sample_warehouse: Path, tmp_path: Path
+                                                                          ) -> None:
+    """Rows read wholly from the cube come as FiniteRows (their numbers seen to be finite on the arrays:
+    a JSON writer need not look again); a NaN in the cube, or any figure counted from the facts, and the
+    promise is not made, so the API's writer looks at every value and refuses the NaN."""
+    from api.response_cache import json_bytes
+    from kpis.finite import FiniteRows
+
+    path = _copy(sample_warehouse, tmp_path)
+    with open_warehouse(path, cube=True) as wh:
+        assert type(compute_kpis(wh, level="team")) is FiniteRows
+        assert type(kpi_trend(wh, None, "month", 6, "service")) is FiniteRows
+        assert type(compute_kpis(wh, level="worker")) is list  # workers are counted from the facts
+        assert type(compute_kpis(wh, level="all")) is list
+    with duckdb.connect(str(path)) as con:  # a damaged cube: one FTE sum not a number
+        con.execute("UPDATE kpi_cube SET d_average_caseload = 'nan' WHERE u = 0")
+    with open_warehouse(path, cube=True) as wh:
+        rows = compute_kpis(wh, level="trust")
+        assert type(rows) is list
+        with pytest.raises(ValueError, match="not JSON"):
+            json_bytes(rows)
+
+
+def test_large_results_made_kpi_by_kpi_are_the_same_rows(engines: tuple[Warehouse, Warehouse],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A national result is made KPI by KPI (cube.PER_KPI_FROM), a request's few hundred rows all KPIs at
+    once: the same rows and the same promise of finite numbers either way."""
+    from kpis.finite import FiniteRows
+
+    cube, facts = engines
+    start, end = cube.extract_date - dt.timedelta(days=40), cube.extract_date
+    levels = ("trust", "service", "team")
+    at_once = (compute_kpis(cube, start, end, levels), kpi_trend(cube, None, "week", 9, levels))
+    monkeypatch.setattr(cube_module, "PER_KPI_FROM", 0)
+    by_kpi = (compute_kpis(cube, start, end, levels), kpi_trend(cube, None, "week", 9, levels))
+    for a, b in zip(by_kpi, at_once):
+        assert type(a) is type(b) is FiniteRows
+        _same(a, b)
+    _same(by_kpi[1], kpi_trend(facts, None, "week", 9, levels))
+
+
 def test_a_keyed_family_with_no_facts_rows_has_no_cells(tmp_path: Path) -> None:
     """audit_domains.csv held but empty: domain_good_or_better has no key values, so no column pairs; the
     build does not fail on it (the fuzz test's case) and its figures are the facts' (none)."""

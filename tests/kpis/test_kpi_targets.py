@@ -97,3 +97,22 @@ def test_with_targets_adds_what_a_reader_needs() -> None:
                       "tolerance": 2.0, "rag": "amber", "national_comparator": None}
     assert out[1]["rag"] is None  # nothing to divide: grey
     assert (out[2]["target"], out[2]["rag"]) == (None, None)
+
+
+def test_with_targets_judges_every_value_as_rag_status_does() -> None:
+    """with_targets rounds only values near a boundary: its RAG is rag_status's for values on, near and
+    far from the target and the tolerance's edge, of every unit of measure and both directions."""
+    from kpis.registry import KPIS
+
+    config = KpiConfig(targets={k.id: {"target": t, "tolerance": tol} for k, (t, tol) in zip(
+        [k for k in KPIS if k.polarity is not None], [(98.0, 2.0), (5.0, 0.0), (20.0, 1.5), (0.0, 3.0)] * 10)})
+    steps = [0.0, 0.04, 0.05, 0.0499999, 0.05000001, 0.1, 0.45, 0.5, 0.55, 0.95, 1.0, 1.05, 1.5, 2.0, 7.3]
+    values = sorted({round(base + sign * step, 8) for base in (0.0, 1.0, 3.0, 4.5, 5.0, 18.5, 20.0, 21.5, 96.0, 98.0)
+                     for step in steps for sign in (1, -1)} | {96.95, 97.95, 97.94999, 1e9, -1e9})
+    rows = [{"kpi": k.id, "level": "trust", "unit": "trust", "numerator": 1, "denominator": 1, "value": v}
+            for k in KPIS for v in [*values, None]]
+    for row in with_targets(rows, config):
+        t = config.targets.get(row["kpi"])
+        kpi = next(k for k in KPIS if k.id == row["kpi"])
+        expected = rag_status(row["value"], t.target, t.tolerance, kpi.polarity, kpi.unit_of_measure) if t else None
+        assert row["rag"] == expected, row

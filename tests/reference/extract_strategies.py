@@ -4,9 +4,11 @@ The data is drawn around the period on purpose: dates sit on and next to the per
 date D, weekends, bank holidays and Christmas; assessment starts sit 40, 41, 45 and 46 working days
 before D, strategy discussions 15 and 16; missing-episode times sit near midnight and RHI offers at
 exactly 72 hours; referrals exactly 12 calendar months apart (leap days included). Everything is
-fictional (T1, W1, C1, ...). A few rows are deliberately invalid (repeated key, end before start, fte
-out of range, a malformed date): the loader must reject exactly those, and both readings of the spec
-must see only the rows it kept (tests/reference/test_differential_fuzz.py checks it).
+fictional (T1, W1, C1, ...); a few references are written with a space at an end or in lower case
+(" T1", "C1 ", "w1": other ids, as the loader keeps them), and a team is now and then called UNKNOWN.
+A few rows are deliberately invalid (repeated key, end before start, fte out of range, a malformed
+date): the loader must reject exactly those, and both readings of the spec must see only the rows it
+kept (tests/reference/test_differential_fuzz.py checks it).
 
 The QA files (qa-audits.md) are drawn too, all three, some or none: audits completed on their due date,
 a day either side, moderated the same or another day, with grades left on outstanding audits (ignored,
@@ -16,6 +18,8 @@ never rejected), teams unknown or empty; domain grades and actions due on the pe
 from __future__ import annotations
 
 import datetime as dt
+import random
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -50,6 +54,7 @@ MISSING_LENGTHS = tuple(dt.timedelta(minutes=m) for m in (0, 1, 59, 60 * 12, 60 
 UNKNOWN_TEAM = "T9"      # in no teams.csv
 UNKNOWN_WORKER = "WX"    # in no workers.csv
 UNKNOWN_CHILD = "C99"    # in no children.csv
+REAL_UNKNOWN_TEAM = "UNKNOWN"  # a team of teams.csv named like the unit of records with no known team
 
 
 @dataclass(frozen=True)
@@ -334,6 +339,7 @@ def extracts(draw: st.DrawFn) -> DrawnExtract:
         st.just((date_from - ONE_DAY, date_to + ONE_DAY)),
         st.tuples(days, st.integers(0, 40)).map(lambda t: (t[0], t[0] + dt.timedelta(days=t[1]))),
     ))
+    _lookalikes(tables, invalid)
     return DrawnExtract(
         tables=tables,
         invalid=tuple(invalid),
@@ -343,6 +349,31 @@ def extracts(draw: st.DrawFn) -> DrawnExtract:
         closure_days=closure_days,
         qa_files=qa_files,
     )
+
+
+def _lookalikes(tables: dict[str, list[Row]], invalid: list) -> None:
+    """Now and then a real team whose id is UNKNOWN (the unit of records with no known team), and a few
+    references written as another file might write them: a space at an end, or lower case. The loader
+    keeps values as written, so " T1" and "t1" are not team T1, nor "C1 " child C1 (other ids).
+
+    Chosen from the rows already drawn (a seeded generator, no further draws), so the other draws stay
+    the ones the coverage test (test_draws_give_the_comparison_something_to_compare) relies on."""
+    pick = random.Random(zlib.crc32(repr(sorted(tables.items())).encode()))
+    # (not when an invalid row repeats a team's key: renamed, the team would no longer be repeated)
+    if pick.randrange(8) == 0 and not any(name == "teams" for name, _, _ in invalid):
+        old = tables["teams"][-1][0]
+        for name, rows in tables.items():
+            columns = TABLES_BY_NAME[name].column_names
+            if "team_id" in columns:
+                at = columns.index("team_id")
+                rows[:] = [(*r[:at], REAL_UNKNOWN_TEAM, *r[at + 1:]) if r[at] == old else r for r in rows]
+    references = [(name, i, at) for name, rows in sorted(tables.items()) for i, row in enumerate(rows)
+                  for at, column in enumerate(TABLES_BY_NAME[name].column_names)
+                  if at > 0 and column in ("team_id", "child_id", "worker_id") and row[at]]
+    for name, i, at in pick.sample(references, min(len(references), pick.randrange(4))):
+        row = tables[name][i]
+        value = pick.choice((f" {row[at]}", f"{row[at]} ", row[at].lower()))
+        tables[name][i] = (*row[:at], value, *row[at + 1:])
 
 
 def _qa_rows(draw: st.DrawFn, days: st.SearchStrategy[dt.date], key_days: list[dt.date], child: st.SearchStrategy,
