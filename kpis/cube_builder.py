@@ -1,9 +1,9 @@
 """Build the daily KPI cube (kpis/cube.py) into a warehouse file, before the loader publishes it.
 
-Derived from the families' declarations, never from a list of KPIs: every flow measure of a family
-with a flow_day is counted by its own facts query over one period reaching back to the start of
-time, each row placed on its flow_day; every stock KPI a family's DailyStock gives is added up from
-its stretches of days. A KPI neither covers (a family without those declarations, a distinct count
+Derived from the families' declarations, never from a list of KPIs: the flow measures of a family
+with a flow_day are counted in one grouped pass of its facts query over one period reaching back to
+the start of time, each row placed on its flow_day; every stock KPI a family's DailyStock gives is
+added up from its stretches of days. A KPI neither covers (a family without those declarations, a distinct count
 or a sum of decimals over a flow period) is left out of the cube and counted from the facts, as is
 one whose files the extract did not hold (Family.requires, Measure.requires: it has no rows at all).
 A family with an extra key (domain) has a column pair per KPI and key value, and the running count of
@@ -43,7 +43,7 @@ from kpis.cube import (
     fingerprint,
     numerator_column,
 )
-from kpis.engine import Periods, bind, periods_cte, single_period
+from kpis.engine import bind, periods_cte, single_period
 from kpis.families import FAMILIES, Family
 from kpis.registry import KPIS_BY_ID, Kpi
 from kpis.targets import KpiConfig, load_kpi_config
@@ -116,16 +116,20 @@ def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Fami
         _table(cur, "OR REPLACE TABLE cube_units", {"u": range(len(units)), "level": [lv for lv, _ in units],
                                                     "unit": [unit for _, unit in units]})
         try:
-            keys: dict[str, _Keys | None] = {}
-            for family in dict.fromkeys(f for f, _ in served if f.extra_key is not None):
-                keys[family.name] = _key_values(cur, family, last, wh.config.caseload_limit)
-            served = [(f, k) for f, k in served if f.extra_key is None or keys[f.name] is not None]
-            cells = _cells(served, keys)
-            _table(cur, "OR REPLACE TABLE cube_kpis", {"k": range(len(cells)), "kpi": [c for c, _, _ in cells]})
-            flow, stock = _read(wh, families, served, cells, keys, last)
+            flow_rows, stretches = _read(wh, families, served, last)
         finally:
             cur.execute("DROP TABLE IF EXISTS cube_units")
-            cur.execute("DROP TABLE IF EXISTS cube_kpis")
+        # a keyed family's key values come from its flow rows (its facts are read once)
+        keys = {f.name: _key_values(flow_rows[f.name]) for f in families
+                if f.extra_key is not None and f.name in flow_rows}
+        served = [(f, k) for f, k in served if f.extra_key is None or keys[f.name] is not None]
+        cells = _cells(served, keys)
+        kpi_ids = [c for c, _, _ in cells]
+        flow = [_flow_changes(f, [k for g, k in served if g is f and k.kind == "flow"], flow_rows[f.name], kpi_ids,
+                              keys.get(f.name))
+                for f in families if f.name in flow_rows and any(g is f for g, _ in served)]
+        stock = [part | {"k": np.array([kpi_ids.index(k) for k in wanted], np.int64)[part["k"]]}
+                 for wanted, part in stretches]
         cur.execute("BEGIN TRANSACTION")
         try:
             for table in (CUBE_TABLE, UNIT_TABLE, META_TABLE, KPI_TABLE, KEYS_TABLE):  # one built before: replaced
@@ -153,24 +157,18 @@ def _cells(served: list[tuple[Family, Kpi]], keys: dict[str, _Keys | None]) -> l
     return out
 
 
-def _key_values(cur: duckdb.DuckDBPyConnection, family: Family, last: dt.date, caseload_limit: float
-                ) -> _Keys | None:
-    """A keyed family's key values and its facts rows per value and day, or None when the cube cannot
-    follow them: a facts row not dated by the family's flow_day (its rows in a period would not be
-    those dated in it), or a key value the engine does not order (the contract's AUDIT_DOMAINS)."""
-    everything = single_period(dt.date(1, 1, 1), last)
-    sql = f"""
-    WITH {periods_cte(everything)},
-    facts AS ({family.facts_for(1)})
-    SELECT CAST({family.extra_key} AS VARCHAR) AS key,
-           date_diff('day', DATE '1970-01-01', CAST(({family.flow_day}) AS DATE)) AS day, count(*) AS rows
-    FROM facts GROUP BY ALL"""
-    got = cur.execute(sql, bind(sql, {**everything.params, "caseload_limit": caseload_limit})).fetchall()
-    if any(key not in AUDIT_DOMAINS or day is None for key, day, _ in got):
+def _key_values(rows: dict[str, np.ndarray]) -> _Keys | None:
+    """A keyed family's key values and its facts rows per value and day (from _flow_rows), or None when
+    the cube cannot follow them: a facts row not dated by the family's flow_day (its rows in a period
+    would not be those dated in it), or a key value the engine does not order (the contract's AUDIT_DOMAINS)."""
+    key, day, count = rows["key"], rows["day"], rows["rows"]
+    if any(value not in AUDIT_DOMAINS for value in set(key.tolist())) or rows["undated"].any():
         return None
-    values = tuple(sorted({key for key, _, _ in got}, key=AUDIT_DOMAINS.index))
-    return _Keys(values, np.array([values.index(key) for key, _, _ in got], np.int64),
-                 np.array([day for _, day, _ in got], np.int64), np.array([n for _, _, n in got], np.int64))
+    values = tuple(sorted(set(key.tolist()), key=AUDIT_DOMAINS.index))
+    k = np.zeros(len(key), np.int64)
+    for j, value in enumerate(values):
+        k[key == value] = j
+    return _Keys(values, k, day, count)
 
 
 def _bank_holidays_from(path: Path, published: Path) -> None:
@@ -190,31 +188,29 @@ def _floor(extract: dt.date) -> dt.date:
     return dt.date(extract.year - MAX_YEARS, extract.month, 1)
 
 
-def _read(wh: Warehouse, families: tuple[Family, ...], served: list[tuple[Family, Kpi]], cells: list[Cell],
-          keys: dict[str, _Keys | None], last: dt.date
-          ) -> tuple[list[dict[str, np.ndarray]], list[dict[str, np.ndarray]]]:
-    """Every family's flow changes and stock stretches, as int64 arrays. The families' queries are
-    independent, so they run two at a time, each on its own cursor (DuckDB and numpy let go of the GIL)."""
-    everything = single_period(dt.date(1, 1, 1), last)  # flow: every event up to the cube's last day
-    params = {"caseload_limit": wh.config.caseload_limit, "last": last, "floor": _floor(wh.extract_date),
-              **everything.params}
-    kpi_ids = [c for c, _, _ in cells]
-    ratios = {c for c, _, k in cells if k.measure == "ratio"}
+def _read(wh: Warehouse, families: tuple[Family, ...], served: list[tuple[Family, Kpi]], last: dt.date
+          ) -> tuple[dict[str, dict[str, np.ndarray]], list[tuple[list[str], dict[str, np.ndarray]]]]:
+    """Every family's flow rows (_flow_rows, by family name) and stock stretches (_stretches, with the
+    KPIs their k numbers), as numpy arrays. The families' queries are independent, so they run two at a
+    time, each on its own cursor (DuckDB and numpy let go of the GIL), the longest (caseload's) first."""
+    params = {"caseload_limit": wh.config.caseload_limit, "last": last, "floor": _floor(wh.extract_date)}
+    ratios = {k.id for _, k in served if k.measure == "ratio"}
 
     def flow_of(family: Family) -> dict[str, np.ndarray]:
         with wh.cursor() as cur:
-            return _fetch(cur, _flow_sql(family, [k for g, k in served if g is family and k.kind == "flow"],
-                                         everything, keys.get(family.name)), params)
+            return _flow_rows(cur, family, [k for g, k in served if g is family and k.kind == "flow"], last,
+                              wh.config.caseload_limit)
 
-    def stock_of(family: Family) -> dict[str, np.ndarray]:
+    def stock_of(family: Family) -> tuple[list[str], dict[str, np.ndarray]]:
+        kpis = [k.id for g, k in served if g is family and k.kind == "stock"]
         with wh.cursor() as cur:
-            return _stretches(cur, family, kpi_ids, [c for c, g, k in cells if g is family and k.kind == "stock"],
-                              ratios, params)
+            return kpis, _stretches(cur, family, kpis, ratios, params)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        stock = pool.map(stock_of, [f for f in families if any(g is f and k.kind == "stock" for _, g, k in cells)])
-        flow = pool.map(flow_of, [f for f in families if any(g is f and k.kind == "flow" for _, g, k in cells)])
-        return list(flow), list(stock)
+        stock = pool.map(stock_of, [f for f in families if any(g is f and k.kind == "stock" for g, k in served)])
+        with_flows = [f for f in families if any(g is f and k.kind == "flow" for g, k in served)]
+        flow = pool.map(flow_of, with_flows)
+        return dict(zip([f.name for f in with_flows], flow, strict=True)), list(stock)
 
 
 def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], listed: set[tuple[str, str]],
@@ -239,53 +235,58 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
     start, end = (first - epoch).days, (last - epoch).days
     n_units, n_days = len(units), end - start + 1
 
-    # Every change added into its KPI's cells (KPI, day, unit). Those that add up (lv 0) go to their team,
-    # and each team's are then added into its service and the trust (a team is in one service; UNKNOWN
-    # in UNKNOWN); then those of a single level (lv 1 trust, 2 service, 3 team) to their unit. Days
-    # before the first are in the first day's figures; a stretch ending after the last never ends.
+    # Every change added into its KPI's cells (KPI, day, unit): those that add up (lv 0) into their team,
+    # then rolled into its service and the trust (a team is in one service; UNKNOWN in UNKNOWN); those of
+    # a single level (lv 1 trust, 2 service, 3 team) into their unit. Days before the first are in the
+    # first day's figures; a stretch ending after the last never ends.
     size = n_days * n_units
-    totals = {"n": np.zeros(len(kpi_ids) * size, np.int64), "d": np.zeros(len(kpi_ids) * size, np.int64)}
-    index = {lu: i for i, lu in enumerate(units)}
     service_of = {t["team_id"]: t["service"] for t in teams} | {"UNKNOWN": "UNKNOWN"}
-    team_units = np.array([i for i, (lv, _) in enumerate(units) if lv == "team"])
-    their_service = np.array([index[("service", service_of[units[i][1]])] for i in team_units])
-
-    def add(part: dict[str, np.ndarray], day: np.ndarray, rows: np.ndarray, sign: int, level: int) -> None:
-        """The changes of rows whose lv is level into their unit's cells (lv 0: the team's)."""
-        rows = rows[part["lv"][rows] == level]
-        units_of = {0: "team_u", 1: None, 2: "service_u", 3: "team_u"}[level]
-        cell = part["k"][rows] * size + np.maximum(day[rows] - start, 0) * n_units
-        if units_of is not None:
-            cell += part[units_of][rows]
-        for name in ("n", "d"):
-            values = part[name][rows]
-            if values.any():
-                np.add.at(totals[name], cell, values if sign > 0 else -values)
-
-    def changes(level: int) -> None:
-        for part in flow:
-            add(part, part["day"], np.arange(len(part["day"])), 1, level)
-        for part in stock:  # + where a stretch begins, - where it ends
-            f, u = part["f"], part["u"]
-            kept = (f < u) & (f <= end) & (u > start)
-            add(part, f, np.flatnonzero(kept), 1, level)
-            add(part, u, np.flatnonzero(kept & (u <= end)), -1, level)
-
+    index = {lu: i for i, lu in enumerate(units)}
     service_of_unit = np.full(n_units, -1)
-    service_of_unit[team_units] = their_service
+    for i, (level, unit) in enumerate(units):
+        if level == "team":
+            service_of_unit[i] = index[("service", service_of[unit])]
     for part in flow + stock:
         rolled = part["lv"] == 0
         if (part["service_u"][rolled] != service_of_unit[part["team_u"][rolled]]).any():
             raise ValueError("a change of the daily cube is placed in a team and another team's service")
-    changes(0)
-    for name in ("n", "d"):  # each team's changes into its service and the trust, every KPI at once
+    totals = {"n": np.zeros(len(kpi_ids) * size, np.int64), "d": np.zeros(len(kpi_ids) * size, np.int64)}
+
+    def add(part: dict[str, np.ndarray], day: np.ndarray, rows: np.ndarray, sign: int, rolled: bool) -> None:
+        """The changes of rows that add up (rolled) or of a single level into their unit's cells (lv 0: its team's)."""
+        rows = rows[(part["lv"][rows] == 0) == rolled]
+        lv = part["lv"][rows]
+        unit = np.where(lv == 1, 0, np.where(lv == 2, part["service_u"][rows], part["team_u"][rows]))
+        cell = part["k"][rows] * size + np.maximum(day[rows] - start, 0) * n_units + unit
+        for name in ("n", "d"):
+            value = part[name][rows]
+            nonzero = value != 0
+            np.add.at(totals[name], cell[nonzero], value[nonzero] if sign > 0 else -value[nonzero])
+
+    def changes(rolled: bool) -> None:
+        for part in flow:
+            add(part, part["day"], np.arange(len(part["day"])), 1, rolled)
+        for part in stock:  # + where a stretch begins, - where it ends
+            f, u = part["f"], part["u"]
+            kept = (f < u) & (f <= end) & (u > start)
+            add(part, f, np.flatnonzero(kept), 1, rolled)
+            add(part, u, np.flatnonzero(kept & (u <= end)), -1, rolled)
+
+    # The changes that add up go to their team first; each team's are then added into its service and the
+    # trust, per KPI with such changes: the teams gathered service by service once and summed in runs
+    changes(rolled=True)
+    rolled = sorted({int(k) for part in flow + stock for k in np.unique(part["k"][part["lv"] == 0])})
+    team_units = np.flatnonzero(service_of_unit >= 0)
+    by_service = team_units[np.argsort(service_of_unit[team_units], kind="stable")]
+    runs = np.flatnonzero(np.diff(service_of_unit[by_service], prepend=-1))
+    for name in ("n", "d"):
         changed = totals[name].reshape(len(kpi_ids), n_days, n_units)
-        by_team = changed[:, :, team_units]
-        changed[:, :, 0] += by_team.sum(axis=2)
-        for service in np.unique(their_service).tolist():
-            changed[:, :, service] += by_team[:, :, their_service == service].sum(axis=2)
-    for level in (1, 2, 3):
-        changes(level)
+        for k in rolled:
+            teams_of = changed[k][:, by_service]
+            if teams_of.any():
+                changed[k][:, service_of_unit[by_service[runs]]] += np.add.reduceat(teams_of, runs, axis=1)
+                changed[k][:, 0] += teams_of.sum(axis=1)
+    changes(rolled=False)
 
     grid: dict[str, np.ndarray] = {}
     for i, kpi in enumerate(kpi_ids):
@@ -365,47 +366,78 @@ def _table(cur: duckdb.DuckDBPyConnection, what: str, columns: dict[str, object]
         cur.unregister("cube_rows")
 
 
-def _flow_sql(family: Family, kpis: list[Kpi], everything: Periods, keys: _Keys | None = None) -> str:
-    """The family's flow events per day and team: its facts over one period from the start of time to
-    the cube's last day, each row on its flow_day, counted by the measures' own conditions (a keyed
-    family's per key value too: cell `<kpi>__<j>` for value j)."""
+def _flow_rows(cur: duckdb.DuckDBPyConnection, family: Family, kpis: list[Kpi], last: dt.date,
+               caseload_limit: float) -> dict[str, np.ndarray]:
+    """The family's flow events per day and unit: its facts over one period from the start of time to
+    the cube's last day, each row on its flow_day, counted by the measures' own conditions in one pass
+    (columns n<i>, d<i> for the i-th measure of kpis). Columns day (days since 1970-01-01), team_u and
+    service_u (cube units, -1 for none) and, for a keyed family, key (its value) and rows (every facts
+    row, counted or not; undated: rows with no flow_day, which only a keyed family keeps)."""
+    everything = single_period(dt.date(1, 1, 1), last)
     measures = [m for m in family.measures if m.kpi_id in {k.id for k in kpis}]
-    if keys is None:
-        slot = "0"
-    else:
-        slot = "list_position([" + ", ".join(f"'{v}'" for v in keys.values) + f"], {family.extra_key}) - 1"
-    flags, sums, unpivot = [], [], []
-    for i, m in enumerate(measures):
-        cell = f"'{m.kpi_id}'" if keys is None else f"'{m.kpi_id}__' || CAST(slot AS VARCHAR)"
-        flags.append(f"({m.numerator_if}) AS nf{i}, ({m.denominator_if or 'FALSE'}) AS df{i}")
-        sums.append(f"count_if(nf{i}) AS n{i}, count_if(df{i}) AS d{i}")
-        unpivot.append(f"SELECT {cell} AS kpi, NULL::VARCHAR AS level, team_unit, service_unit, "
-                       f"date_diff('day', DATE '1970-01-01', day) AS day, n{i} AS n, d{i} AS d FROM agg "
-                       f"WHERE n{i} > 0 OR d{i} > 0")
-    return f"""
+    keyed = family.extra_key is not None
+    key = f", CAST({family.extra_key} AS VARCHAR) AS key" if keyed else ""
+    flags = "".join(f", ({m.numerator_if}) AS nf{i}, ({m.denominator_if or 'FALSE'}) AS df{i}"
+                    for i, m in enumerate(measures))
+    sums = "".join(f", count_if(nf{i}) AS n{i}, count_if(df{i}) AS d{i}" for i in range(len(measures)))
+    sql = f"""
     WITH {periods_cte(everything)},
     facts AS ({family.facts_for(1)}),
-    dated AS (SELECT CAST(({family.flow_day}) AS DATE) AS day, team_unit, service_unit, {slot} AS slot,
-                     {", ".join(flags)} FROM facts),
+    dated AS (SELECT CAST(({family.flow_day}) AS DATE) AS flow_day_, team_unit, service_unit{key}{flags} FROM facts),
     agg AS (
-        SELECT day, team_unit, service_unit, slot, {", ".join(sums)}
-        FROM dated WHERE day IS NOT NULL GROUP BY day, team_unit, service_unit, slot
+        SELECT flow_day_, team_unit, service_unit{", key, count(*) AS rows" if keyed else ""}{sums}
+        FROM dated {"" if keyed else "WHERE flow_day_ IS NOT NULL"} GROUP BY ALL
     )
-    {" UNION ALL ".join(unpivot)}"""
+    SELECT coalesce(date_diff('day', DATE '1970-01-01', flow_day_), 0) AS day, flow_day_ IS NULL AS undated,
+           coalesce(tu.u, -1) AS team_u, coalesce(su.u, -1) AS service_u,
+           agg.* EXCLUDE (flow_day_, team_unit, service_unit)
+    FROM agg
+    LEFT JOIN cube_units tu ON tu.level = 'team' AND tu.unit = agg.team_unit
+    LEFT JOIN cube_units su ON su.level = 'service' AND su.unit = agg.service_unit"""
+    got = cur.execute(sql, bind(sql, {**everything.params, "caseload_limit": caseload_limit})).fetchnumpy()
+    return {name: np.asarray(values) if name in ("key", "undated") else np.asarray(values).astype(np.int64)
+            for name, values in got.items()}
 
 
-def _stretches(cur: duckdb.DuckDBPyConnection, family: Family, kpi_ids: list[str], kpis: list[str],
-               ratios: set[str], params: dict) -> dict[str, np.ndarray]:
-    """The family's DailyStock rows as int64 columns k, lv, team_u, service_u, f, u (days since
-    1970-01-01), n, d (a ratio's denominator in units of 1e-9), for the KPIs asked."""
+def _flow_changes(family: Family, kpis: list[Kpi], rows: dict[str, np.ndarray], kpi_ids: list[str],
+                  keys: _Keys | None) -> dict[str, np.ndarray]:
+    """The flow rows of _flow_rows as the cube's changes (the columns _fetch gives): one per measure and
+    row that counts in it (a keyed family's in cell `<kpi>__<j>` for key value j)."""
+    # a keyed family without key values (no facts rows) has no cells
+    measures = [m for m in family.measures if m.kpi_id in {k.id for k in kpis} and (keys is None or keys.values)]
+    dated = ~rows["undated"]
+    slot = np.zeros(len(dated), np.int64)
+    if keys is not None:
+        for j, value in enumerate(keys.values):
+            slot[rows["key"] == value] = j
+    place = {c: i for i, c in enumerate(kpi_ids)}
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in ("k", "team_u", "service_u", "day", "n", "d")}
+    for i, m in enumerate(measures):
+        n, d = rows[f"n{i}"], rows[f"d{i}"]
+        kept = np.flatnonzero(dated & ((n > 0) | (d > 0)))
+        first = place[m.kpi_id if keys is None else f"{m.kpi_id}__0"]
+        parts["k"].append(first + slot[kept])
+        for name, values in (("team_u", rows["team_u"]), ("service_u", rows["service_u"]), ("day", rows["day"]),
+                             ("n", n), ("d", d)):
+            parts[name].append(values[kept])
+    out = {c: np.concatenate(v) if v else np.zeros(0, np.int64) for c, v in parts.items()}
+    out["lv"] = np.zeros(len(out["k"]), np.int64)
+    if ((out["team_u"] < 0) | (out["service_u"] < 0)).any():  # neither in teams.csv nor UNKNOWN: the SQL is wrong
+        raise ValueError(f"{int(((out['team_u'] < 0) | (out['service_u'] < 0)).sum())} changes of the daily cube "
+                         "are placed in no known unit")
+    return out
+
+
+def _stretches(cur: duckdb.DuckDBPyConnection, family: Family, kpis: list[str], ratios: set[str], params: dict
+               ) -> dict[str, np.ndarray]:
+    """The family's DailyStock rows as int64 columns k (the KPI's place in kpis), lv, team_u, service_u,
+    f, u (days since 1970-01-01), n, d (a ratio's denominator in units of 1e-9), for the KPIs asked."""
     stock = family.daily_stock
     if stock.compute is not None:
-        got = stock.compute(cur, {"kpis": kpi_ids, "caseload_limit": params["caseload_limit"]})
-        wanted = np.isin(got["kpi"], [kpi_ids.index(k) for k in kpis])
-        return {"k": got["kpi"][wanted], "lv": np.zeros(int(wanted.sum()), np.int64),
-                "team_u": got["team_u"][wanted], "service_u": got["service_u"][wanted],
-                "f": got["valid_from"][wanted], "u": got["valid_until"][wanted],
-                "n": got["numerator"][wanted], "d": got["denominator"][wanted]}
+        got = stock.compute(cur, {"kpis": kpis, "caseload_limit": params["caseload_limit"]})
+        return {"k": got["kpi"], "lv": np.zeros(len(got["kpi"]), np.int64),
+                "team_u": got["team_u"], "service_u": got["service_u"],
+                "f": got["valid_from"], "u": got["valid_until"], "n": got["numerator"], "d": got["denominator"]}
     wanted = ", ".join(f"'{k}'" for k in kpis)
     scaled = ", ".join(f"'{k}'" for k in kpis if k in ratios) or "NULL"
     sql = f"""
@@ -415,24 +447,27 @@ def _stretches(cur: duckdb.DuckDBPyConnection, family: Family, kpi_ids: list[str
            CASE WHEN kpi IN ({scaled}) THEN denominator * {_NANO} ELSE denominator END AS d
     FROM ({stock.sql})
     WHERE kpi IN ({wanted}) AND valid_from < valid_until AND valid_from <= $last AND valid_until > $floor"""
-    got = _fetch(cur, sql, params, extra=["until"])
+    got = _fetch(cur, sql, params, kpis, extra=["until"])
     got["f"], got["u"] = got.pop("day"), got.pop("until")
     return got
 
 
-def _fetch(cur: duckdb.DuckDBPyConnection, sql: str, params: dict, extra: list[str] | None = None
+def _fetch(cur: duckdb.DuckDBPyConnection, sql: str, params: dict, kpis: list[str], extra: list[str] | None = None
            ) -> dict[str, np.ndarray]:
-    """The changes as int64 numpy columns: k (the KPI's place among those served), lv (0: adds up at
-    every level, else 1 trust, 2 service, 3 team), team_u and service_u (cube units), day (days since
-    1970-01-01), n and d (0 for no denominator). Codes, not names: a national cube has millions."""
+    """The changes as int64 numpy columns: k (the KPI's place in kpis), lv (0: adds up at every level,
+    else 1 trust, 2 service, 3 team), team_u and service_u (cube units), day (days since 1970-01-01), n
+    and d (0 for no denominator). Codes, not names: a national cube has millions."""
     more = "".join(f", CAST(c.{name} AS BIGINT) AS {name}" for name in extra or [])
+    listed = ", ".join(f"'{k}'" for k in kpis)
     coded = f"""
-    SELECT k.k, CASE c.level WHEN 'trust' THEN 1 WHEN 'service' THEN 2 WHEN 'team' THEN 3 ELSE 0 END AS lv,
+    SELECT list_position([{listed}], c.kpi) - 1 AS k,
+           CASE c.level WHEN 'trust' THEN 1 WHEN 'service' THEN 2 WHEN 'team' THEN 3 ELSE 0 END AS lv,
            coalesce(tu.u, -1) AS team_u, coalesce(su.u, -1) AS service_u,
            CAST(c.day AS BIGINT) AS day, CAST(c.n AS BIGINT) AS n, CAST(coalesce(c.d, 0) AS BIGINT) AS d{more}
-    FROM ({sql}) c JOIN cube_kpis k ON k.kpi = c.kpi
+    FROM ({sql}) c
     LEFT JOIN cube_units tu ON tu.level = 'team' AND tu.unit = c.team_unit
-    LEFT JOIN cube_units su ON su.level = 'service' AND su.unit = c.service_unit"""
+    LEFT JOIN cube_units su ON su.level = 'service' AND su.unit = c.service_unit
+    WHERE c.kpi IN ({listed})"""
     got = cur.execute(coded, bind(coded, params)).fetchnumpy()
     out = {name: np.asarray(got[name]).astype(np.int64)
            for name in ("k", "lv", "team_u", "service_u", "day", "n", "d", *(extra or []))}

@@ -74,7 +74,7 @@ class DailyStock:
     KPIs it gives.
 
     compute, instead of sql, computes the same rows (level NULL) in Python, for sweeps SQL can only
-    write slowly: compute(cursor, {"kpis": the cube's KPI ids, "caseload_limit": ...}) returns int64
+    write slowly: compute(cursor, {"kpis": the KPI ids asked for, "caseload_limit": ...}) returns int64
     numpy columns kpi (its place in kpis), team_u and service_u (the cube's unit numbers, from the
     temporary table cube_units), valid_from and valid_until (days since 1970-01-01), numerator, and
     denominator (a ratio's decimal denominator in units of 1e-9).

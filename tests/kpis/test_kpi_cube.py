@@ -498,3 +498,16 @@ def test_large_results_made_kpi_by_kpi_are_the_same_rows(engines: tuple[Warehous
         assert type(a) is type(b) is FiniteRows
         _same(a, b)
     _same(by_kpi[1], kpi_trend(facts, None, "week", 9, levels))
+
+
+def test_a_keyed_family_with_no_facts_rows_has_no_cells(tmp_path: Path) -> None:
+    """audit_domains.csv held but empty: domain_good_or_better has no key values, so no column pairs; the
+    build does not fail on it (the fuzz test's case) and its figures are the facts' (none)."""
+    path = build_warehouse(tmp_path / "wh.duckdb", {**_qa_rows(), "audit_domains": []})
+    summary = build_cube(path, KpiConfig())
+    assert "domain_good_or_better" in summary.kpis and "audits_completed" in summary.kpis
+    with open_warehouse(path, cube=True) as cube, open_warehouse(path, cube=False) as facts:
+        assert cube.cube.keyed["domain_good_or_better"].values == ()
+        rows = compute_kpis(cube, D("2025-10-01"), D("2025-10-31"), "all")
+        assert not [r for r in rows if r["kpi"] == "domain_good_or_better"]
+        _same(rows, compute_kpis(facts, D("2025-10-01"), D("2025-10-31"), "all"))
