@@ -16,12 +16,12 @@ def _choose(s: Session, dropdown: str, typed: str) -> None:
     s.page.focus(dropdown)
     s.page.keyboard.type(typed[0])
     search = s.page.locator("input.dash-dropdown-search")
-    search.wait_for(timeout=5_000)
+    search.wait_for(timeout=15_000)
     search.focus()  # it may take focus a moment after it shows (a busy machine): go on typing in it either way
     s.page.keyboard.type(typed[1:], delay=10)
-    s.page.locator("[role=option]", has_text=typed).first.wait_for(timeout=5_000)
+    s.page.locator("[role=option]", has_text=typed).first.wait_for(timeout=15_000)
     s.page.keyboard.press("Enter")
-    s.page.wait_for_selector("input.dash-dropdown-search", state="detached", timeout=5_000)
+    s.page.wait_for_selector("input.dash-dropdown-search", state="detached", timeout=15_000)
 
 
 def _message(s: Session, has: str) -> str:

@@ -107,11 +107,11 @@ def test_a_head_of_service_starts_on_their_service_and_the_view_is_in_the_addres
     s.page.focus("#today-scope")
     s.page.keyboard.type("(")  # typing opens the picker's search box with what was typed
     search = s.page.locator("input.dash-dropdown-search")
-    search.wait_for(timeout=5_000)
+    search.wait_for(timeout=15_000)
     search.focus()  # the box may take focus a moment after it shows; go on typing in it either way
     s.page.keyboard.type(f"{live_service.team})", delay=10)
     assert search.input_value().startswith("(")
-    s.page.locator("[role=option]", has_text=f"({live_service.team})").first.wait_for(timeout=5_000)
+    s.page.locator("[role=option]", has_text=f"({live_service.team})").first.wait_for(timeout=15_000)
     s.page.keyboard.press("Enter")
     s.page.wait_for_function("() => location.search.includes('team=')", timeout=10_000)
     assert f"team={live_service.team}" in s.page.url
