@@ -24,7 +24,7 @@ from api.routes import board, board_packs
 from api.token_cache import TokenCache
 from dashboard.app import create_dash_app
 from core.appdb import get_engine
-from core.client_address import trusted_networks
+from core.networks import trusted_networks
 from core.settings import get_settings
 
 API_PREFIX = "/api/v1"

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.appdb import Base
-from core.networks import Network, trusted_networks  # noqa: F401  (trusted_networks: callers find it here too)
+from core.networks import Network
 
 HEADER = "X-Kpidash-Client"
 KEY_NAME = "client-address"

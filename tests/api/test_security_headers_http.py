@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from api.middleware import ServiceMiddleware
-from core.client_address import trusted_networks
+from core.networks import trusted_networks
 
 V1 = "/api/v1"
 PROTECTIONS = {"x-frame-options": "DENY", "x-content-type-options": "nosniff", "referrer-policy": "same-origin"}
