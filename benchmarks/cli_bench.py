@@ -49,7 +49,8 @@ def _kpidash(args: list[str], env: dict[str, str], code: Path | None) -> tuple[f
         # memory too, which it shares between fork and exec)
         program = (f"import atexit, shutil, sys, time, pathlib; atexit.register(shutil.copyfile, '/proc/self/status', "
                    f"{status.name!r}); atexit.register(lambda: pathlib.Path({main.name!r}).write_text("
-                   f"str(time.thread_time()))); {first}sys.argv = ['kpidash', *{args!r}]; from cli.main import app; app()")
+                   f"str(time.thread_time()))); {first}sys.argv = ['kpidash', *{args!r}]; import cli.main as m; "
+                   "getattr(m, 'main', m.app)()")  # the console script's entry (`main`; older code: `app`)
         cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-c", program], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,

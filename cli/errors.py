@@ -7,16 +7,21 @@
   (an unknown option, a missing argument, an option value of the wrong form: Typer's usage errors).
 - Never a traceback: `run` turns anything unexpected into one `error:` line too.
 
-The `kpidash` console script calls `app()` (cli/main.py), which is a `KpidashApp`: its `__call__` is
-`run`. Tests call `run(app, args)` to see exactly what a person sees.
+The `kpidash` console script calls `main()` (cli/main.py): `run` on the `KpidashApp`, whose `__call__`
+is the same. Tests call `run(app, args)` to see exactly what a person sees.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import errno
+import logging
+import os
 import sys
+import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 import typer
 from typer._click import exceptions as usage  # Typer vendors click: its usage errors are these classes
@@ -95,6 +100,45 @@ def run(app: typer.Typer, args: Sequence[str] | None = None) -> int:
                    err=True)
         return FAILED
     return result if isinstance(result, int) else 0
+
+
+_teardown = {"needed": True}
+
+
+def skip_teardown() -> None:
+    """Said by a command whose work is finished and durable once it returns (`load` and `check` close their
+    DuckDB connections and commit the load log): the console script then exits without the interpreter's
+    teardown of every imported module, a tenth of a second after a load (SQLAlchemy, pydantic, DuckDB,
+    numpy), once the exit handlers have run and the output is flushed (`exit_now`)."""
+    _teardown["needed"] = False
+
+
+def exit_now(code: int) -> NoReturn:
+    """Exit with `code` as Python's own exit would, without its teardown of modules: exit handlers
+    (atexit, logging's) run and standard output and error are flushed first. Only when no other
+    non-daemon thread is alive (Python's exit would wait for it); otherwise the usual exit."""
+    if any(t is not threading.current_thread() and not t.daemon and t.is_alive() for t in threading.enumerate()):
+        sys.exit(code)
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if run_exit_handlers is not None:
+        run_exit_handlers()
+    else:  # pragma: no cover  (CPython has it)
+        logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`kpidash load | head`) or stream: nothing left to say
+            pass
+    os._exit(code)
+
+
+def main(app: typer.Typer) -> NoReturn:
+    """The console script: run the command line and exit with its status; without the interpreter's
+    teardown when the command said so (`skip_teardown`)."""
+    code = run(app)
+    if _teardown["needed"]:
+        sys.exit(code)
+    exit_now(code)
 
 
 class KpidashApp(typer.Typer):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.errors import fail
+from cli.errors import fail, skip_teardown
 
 if TYPE_CHECKING:  # the ETL layer is imported by the commands that use it, not for every command
     from etl import Issue, LoadResult
@@ -94,6 +94,7 @@ def _run_load(extract: Path, publish: bool, allow_shrink: bool) -> None:
     KPIDASH_APP_DB stops it before anything is published and is one clear error here."""
     from etl.loader import LoadLogUnusable, load_extract
 
+    skip_teardown()  # the load closes what it opened: its process need not tear every module down
     try:
         result = load_extract(extract, publish=publish, allow_shrink=allow_shrink)
     except LoadLogUnusable as err:

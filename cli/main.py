@@ -14,6 +14,7 @@ from cli import (
     sample_commands,
 )
 from cli.errors import KpidashApp
+from cli.errors import main as _main
 
 app = KpidashApp(
     help="kpidash: live KPI dashboards for children's social care.",
@@ -30,5 +31,12 @@ ops_commands.register(app)
 annex_commands.register(app)
 data_commands.register(app)
 
+
+def main() -> None:
+    """The `kpidash` console script (pyproject.toml): `app()`, exiting without the interpreter's teardown
+    after the commands that allow it (cli.errors.skip_teardown)."""
+    _main(app)
+
+
 if __name__ == "__main__":
-    app()
+    main()

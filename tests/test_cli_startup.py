@@ -108,3 +108,37 @@ def test_a_second_load_imports_neither_alembic_nor_the_ssd_reader_nor_the_api(sa
     again = _load_importing(sample_extract, tmp_path, modules)
     assert "alembic" in first  # the probe sees a module a load does import (the migrations import every model)
     assert again == ["kpis.cube_builder"]  # the cube is built, and nothing else of the list
+
+
+def _console_script(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`kpidash ARGS` through the console script's entry (cli.main:main), in a fresh interpreter whose
+    __main__ holds an object that says when it is torn down, and with an exit handler of its own."""
+    import os
+
+    env = {**os.environ, "KPIDASH_DB": str(tmp_path / "warehouse.duckdb"), "KPIDASH_ARCHIVE_DIR": str(tmp_path / "a"),
+           "KPIDASH_APP_DB": f"sqlite:///{tmp_path / 'app.db'}"}
+    code = ("import atexit, sys\n"
+            "class Witness:\n    def __del__(self):\n        print('torn down', file=sys.stderr, flush=True)\n"
+            "witness = Witness()\n"
+            "atexit.register(lambda: print('exit handler ran', file=sys.stderr))\n"
+            f"sys.argv = ['kpidash', *{args!r}]\nfrom cli.main import main\nmain()")
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+def test_load_exits_without_tearing_modules_down_after_its_exit_handlers_and_all_its_output(
+        sample_extract: Path, tmp_path: Path) -> None:
+    done = _console_script(["load", str(sample_extract)], tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "exit handler ran" in done.stderr and "torn down" not in done.stderr
+    lines = done.stdout.splitlines()  # all of it, to the last line (the sample trust has warnings)
+    assert ": published, extract of" in lines[0] and lines[-1].startswith("to list the 0 rejected rows and")
+    failed = _console_script(["load", str(tmp_path / "nowhere")], tmp_path)
+    assert failed.returncode == 1
+    assert "error: " in failed.stderr and "does not exist" in failed.stderr
+    assert "exit handler ran" in failed.stderr and "torn down" not in failed.stderr
+
+
+def test_other_commands_exit_as_python_does(tmp_path: Path) -> None:
+    done = _console_script(["--help"], tmp_path)
+    assert done.returncode == 0 and "load" in done.stdout
+    assert "exit handler ran" in done.stderr and "torn down" in done.stderr
