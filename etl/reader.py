@@ -1,9 +1,10 @@
 """Read one contract CSV file for checking: every column as text, each row with its line number.
 
-The CSV reader fills `raw_<table>` (columns by position); the view `stg_<table>` over it has `_line`
+The CSV reader fills `raw_<table>` (columns by position; a contract column's cell that is empty or
+holds only blanks, spaces or tabs, is NULL there already); the view `stg_<table>` over it has `_line`
 (the physical line where the row starts, as a text editor numbers it: header = 1) and one VARCHAR
-column per contract column, in contract order. A column the file lacks is all NULL; a cell that is
-empty or holds only blanks (spaces, tabs) is NULL; nothing else is changed (no trimming, no case).
+column per contract column, in contract order. A column the file lacks is all NULL; nothing else is
+changed (no trimming, no case).
 
 DuckDB's CSV reader does the parsing (RFC 4180, explicit dialect, no type sniffing). It numbers rows,
 not lines, so line numbers come from the row's position in the file: `position + 1` when every row sits
@@ -106,10 +107,9 @@ def stage_file(
     staged = StagedFile(table, archived, header, extra_columns=extra, missing_optional=missing_optional)
 
     raw = f"raw_{table.name}"
-    _read(con, raw, archived, archived.path, len(header), rejects=None)
-    n_rows = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
+    used = {i for i, name in enumerate(header) if name in table.column_names}
+    n_rows = _read(con, raw, archived, archived.path, len(header), rejects=None, used=used)
     if archived.physical_lines == n_rows + 1:  # every line after the header is a row: the usual, fast case
-        con.execute(f"CREATE OR REPLACE TEMP TABLE refused AS {_NO_REFUSALS}")
         staged.rows_read = n_rows
         _stage_view(con, table, header, "r.rowid + 2", f"{raw} r")
         return staged
@@ -119,13 +119,12 @@ def stage_file(
     if unreadable <= MAX_LISTED_UNREADABLE or unreadable * 100 <= max_reject_pct * data_units:
         # Read again, listing each unreadable row (and finding the ones that make the rest unsafe: a quote
         # never closed hides the rows after it from the line count too, so this runs whenever rows are few).
-        _read(con, raw, archived, archived.path, len(header), rejects=table.name)
+        n_rows = _read(con, raw, archived, archived.path, len(header), rejects=table.name, used=used)
         _refused(con, table.name)
-        n_rows = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
     else:
         # Too many to pass: list the first ones (from the head of the file), count the rest.
         head = _head_copy(archived, scratch)
-        _read(con, f"head_{table.name}", archived, head, len(header), rejects=table.name)
+        _read(con, f"head_{table.name}", archived, head, len(header), rejects=table.name, used=set())
         _refused(con, table.name, only=ROW_ERRORS)
         con.execute(f"DROP TABLE head_{table.name}")
         listed = con.execute("SELECT count(*) FROM refused").fetchone()[0]
@@ -146,23 +145,30 @@ def stage_file(
 
 MAX_LISTED_UNREADABLE = 20_000  # rows the CSV reader may list one by one even when the file is refused
 HEAD_BYTES = 1 << 16
-_NO_REFUSALS = ("SELECT NULL::BIGINT AS unit, NULL::BIGINT AS line, NULL::VARCHAR AS error_type, "
-                "NULL::VARCHAR AS error_message, NULL::VARCHAR AS csv_line WHERE false")
+
+
+def _blank_as_null(column: str) -> str:
+    """SQL: the cell, or NULL when it is empty or only blanks (RE2's \\s: space, tab, CR, LF, form feed). A
+    cell starting with a character above the space (almost every one) is not blank: the pattern is
+    matched only for the others."""
+    return rf"CASE WHEN ascii({column}) > 32 THEN {column} WHEN regexp_full_match({column}, '\s*') THEN NULL ELSE {column} END"
 
 
 def _read(con: duckdb.DuckDBPyConnection, target: str, archived: ArchivedFile, path: Path, n_columns: int,
-          rejects: str | None) -> None:
-    """Every readable row of the file into `target` (columns c0.. as text); with `rejects`, the reader
-    also lists each unreadable row in `rej_<rejects>` (costly: only when asked)."""
+          rejects: str | None, used: set[int]) -> int:
+    """Every readable row of the file into `target` (columns c0.. as text, those at the positions `used`
+    with blank cells as NULL), and how many; with `rejects`, the reader also lists each unreadable row
+    in `rej_<rejects>` (costly: only when asked)."""
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n_columns)) + "}"
     listing = (f"store_rejects = true, rejects_table = 'rej_{rejects}', rejects_scan = 'scan_{rejects}'"
                if rejects else "ignore_errors = true")
+    cells = ", ".join(f"{_blank_as_null(f'c{i}')} AS c{i}" if i in used else f"c{i}" for i in range(n_columns))
     try:
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {target} AS SELECT * FROM read_csv(?, columns = {columns},
+        return con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {target} AS SELECT {cells} FROM read_csv(?, columns = {columns},
                 header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', {listing})""",
             [str(path)],
-        )
+        ).fetchone()[0]
     except duckdb.OutOfMemoryException:
         raise  # not the file's fault: the load says what to do (etl.loader)
     except duckdb.Error as err:
@@ -273,13 +279,13 @@ def _fatal_refusals(con: duckdb.DuckDBPyConnection, archived: ArchivedFile) -> N
 
 
 def _stage_view(con: duckdb.DuckDBPyConnection, table: Table, header: list[str], line: str, source: str) -> None:
-    """`stg_<table>`: a view, so the rows are materialised once, by the checks that read them."""
+    """`stg_<table>`: a view, so the rows are materialised once, by the checks that read them (its cells
+    were made NULL where blank as the file was read: `_read`)."""
     position = {name: i for i, name in enumerate(header)}
     cols = []
     for column in table.columns:
         if column.name in position:
-            c = f"r.c{position[column.name]}"
-            cols.append(rf"CASE WHEN regexp_full_match({c}, '\s*') THEN NULL ELSE {c} END AS {column.name}")
+            cols.append(f"r.c{position[column.name]} AS {column.name}")
         else:
             cols.append(f"NULL::VARCHAR AS {column.name}")
     con.execute(

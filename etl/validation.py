@@ -67,9 +67,20 @@ def _typed(column: Column) -> str:
     return c
 
 
+def is_text(column: Column) -> bool:
+    """Whether the column's typed value is its text as it stands (a plain string or code): `chk_<table>`
+    then keeps it once."""
+    return typed(column) == column.name
+
+
+def typed_name(column: Column) -> str:
+    """The column of `chk_<table>` holding the typed value."""
+    return column.name if is_text(column) else f"_t_{column.name}"
+
+
 def reason(table: Table, column: Column) -> str:
     """SQL giving the one reason this column rejects the row, or NULL."""
-    c, t = column.name, f"_t_{column.name}"
+    c, t = column.name, typed_name(column)
     whens = []
     if column.ignored_without:  # ignored, never rejected, while the other column is empty
         whens.append(f"WHEN {column.ignored_without} IS NULL THEN NULL")
@@ -96,7 +107,7 @@ def reason(table: Table, column: Column) -> str:
     for rule in table.end_rules:
         if rule.end == column.name:
             before = _lit(f'is before {rule.start} "')
-            whens.append(f"WHEN {t} < _t_{rule.start} THEN {before} || {rule.start} || '\"'")
+            whens.append(f"WHEN {t} < {typed_name(table.column(rule.start))} THEN {before} || {rule.start} || '\"'")
     if column.name in table.positive_max_one:
         whens.append(f"WHEN NOT ({t} > 0 AND {t} <= 1) THEN {_lit(f'is out of range (expected 0 < {c} <= 1)')}")
     return "CASE " + " ".join(whens) + " END"
@@ -105,25 +116,33 @@ def reason(table: Table, column: Column) -> str:
 def check_table(con: duckdb.DuckDBPyConnection, table: Table, file_order: int) -> None:
     """Reject the rows of `stg_<table>` that break a rule (into `issues`); `valid_<table>` has the rest.
 
-    `chk_<table>` keeps each row's text, typed values and reasons (later steps quote the text)."""
+    `chk_<table>` keeps each row's text, typed values and reasons (later steps quote the text); a
+    plain string column once, as text and typed value both. Repeated keys are looked for first, so
+    that the usual file, which has none, is checked without joining its rows to them."""
     cols, keys = table.columns, table.key_columns
+    repeated = con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dups AS
+            SELECT {", ".join(f"{k} AS _key_{k}" for k in keys)}, min(_line) AS _first FROM stg_{table.name}
+            WHERE {" AND ".join(f"{k} IS NOT NULL" for k in keys)} GROUP BY ALL HAVING count(*) > 1"""
+    ).fetchone()[0]
+    if repeated:
+        rows = (f"""SELECT s.*, d._first FROM stg_{table.name} s
+                    LEFT JOIN dups d ON {" AND ".join(f"s.{k} = d._key_{k}" for k in keys)}""")
+    else:
+        rows = f"SELECT *, NULL::BIGINT AS _first FROM stg_{table.name}"
+    typed_only = [c for c in cols if not is_text(c)]
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE chk_{table.name} AS
-            WITH dups AS (
-                SELECT {", ".join(f"{k} AS _key_{k}" for k in keys)}, min(_line) AS _first FROM stg_{table.name}
-                WHERE {" AND ".join(f"{k} IS NOT NULL" for k in keys)} GROUP BY ALL HAVING count(*) > 1),
-            s AS (
-                SELECT s.*, d._first FROM stg_{table.name} s
-                LEFT JOIN dups d ON {" AND ".join(f"s.{k} = d._key_{k}" for k in keys)}),
-            t AS (SELECT *, {", ".join(f"{typed(c)} AS _t_{c.name}" for c in cols)} FROM s),
-            r AS (SELECT _line, {", ".join(f"_t_{c.name}" for c in cols)}, {", ".join(c.name for c in cols)},
+            WITH s AS ({rows}),
+            t AS (SELECT {", ".join(["*", *(f"{typed(c)} AS _t_{c.name}" for c in typed_only)])} FROM s),
+            r AS (SELECT {", ".join(["_line", *(f"_t_{c.name}" for c in typed_only), *(c.name for c in cols)])},
                          {", ".join(f"{reason(table, c)} AS _r_{c.name}" for c in cols)}
                   FROM t)
             SELECT *, coalesce({", ".join(f"_r_{c.name}" for c in cols)}) IS NULL AS _ok FROM r"""
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW valid_{table.name} AS
-            SELECT _line, {", ".join(f"_t_{c.name} AS {c.name}" for c in cols)} FROM chk_{table.name} WHERE _ok"""
+            SELECT _line, {", ".join(f"{typed_name(c)} AS {c.name}" for c in cols)} FROM chk_{table.name} WHERE _ok"""
     )
     per_column = ", ".join(
         f"{{'col': {_lit(c.name)}, 'pos': {i}, 'value': {c.name}, 'reason': _r_{c.name}}}"
