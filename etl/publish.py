@@ -130,14 +130,18 @@ def build_warehouse(
     con.execute("USE wh")
     try:
         loaded = loaded if loaded is not None else {t.name for t in EXTRACT_TABLES if not t.optional}
+        con.execute("BEGIN")  # one commit for the whole file, not one per statement
         con.execute(FILES_DDL)
+        files = []
         for table in EXTRACT_TABLES:
             con.execute(warehouse_ddl(table))
             cols = ", ".join(table.column_names)
+            rows = 0
             if table.name in loaded:
-                con.execute(f"INSERT INTO {table.name} SELECT {cols} FROM valid_{table.name} ORDER BY _line")
-            con.execute(f"INSERT INTO extract_files SELECT ?, ?, count(*) FROM {table.name}",
-                        [table.file_name, table.name in loaded])
+                rows = con.execute(f"INSERT INTO {table.name} SELECT {cols} FROM valid_{table.name} ORDER BY _line"
+                                   ).fetchone()[0]
+            files.append((table.file_name, table.name in loaded, rows))
+        con.executemany("INSERT INTO extract_files VALUES (?, ?, ?)", files)
         con.execute(META_DDL)
         con.execute(
             "INSERT INTO extract_meta VALUES (?, ?, ?, ?, ?)",
@@ -150,7 +154,12 @@ def build_warehouse(
                ORDER BY file_order, line NULLS FIRST, col_order, severity""",
             [run_id],
         )
+        con.execute("COMMIT")
         con.execute("CHECKPOINT wh")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # (no transaction left open: the file is removed by the caller)
+            con.execute("ROLLBACK")
+        raise
     finally:
         con.execute("USE memory")
         con.execute("DETACH wh")
