@@ -569,7 +569,7 @@ class _Run:
         if self.allow_shrink:
             return
         fraction = self.settings.shrink_min_fraction
-        published = publishing.published_counts(self.db)
+        published = publishing.published_counts(self.db, con)
         shrunk = []
         for table in EXTRACT_TABLES:  # an optional file (audits) that was published and is gone shrank too
             before = published.get(table.name, 0)
