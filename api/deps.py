@@ -92,7 +92,7 @@ current_user = SignedIn()
 
 async def current_warehouse(state: Annotated[ApiState, Depends(get_state)]) -> AsyncIterator[Version]:
     """The published warehouse version, held for the whole request; 503 when there is none."""
-    if state.live.due():
+    if state.live.must_open():
         await run_in_threadpool(state.live.refresh_if_due)
     try:
         version = state.live.acquire()

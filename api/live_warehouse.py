@@ -108,6 +108,32 @@ class LiveWarehouse:
         """
         return time.monotonic() - self._checked_at >= self._interval
 
+    def must_open(self) -> bool:
+        """Whether a request on the event loop must hand this check to a worker thread: True only when
+        there is no version in hand or the published file changed (opening a version is a thread's work).
+
+        When it is merely time to look again, the look is one stat of the file, done here: a hop to a
+        thread for it would put every request that arrives in that moment at the back of the event
+        loop's queue (measured: 7% of requests under 32 clients, which made the slowest 1% twice the
+        median).
+        """
+        if not self.due():
+            return False
+        if self._current is None:
+            return True
+        if not self._refreshing.acquire(blocking=False):
+            return False  # another thread is looking or opening: serve the version in hand meanwhile
+        try:
+            if not self.due():
+                return False
+            signature = _signature(self.path)
+            if signature is not None and signature in (self._signature, self._bad_signature):
+                self._checked_at = time.monotonic()  # unchanged: nothing to do until the next interval
+                return False
+            return True
+        finally:
+            self._refreshing.release()
+
     def refresh_if_due(self) -> None:
         """Look at the file if it is time to; open and swap in a new version if it changed."""
         if not self.due():

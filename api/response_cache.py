@@ -169,7 +169,7 @@ async def cached_response(
     from the request rather than injected: one dependency fewer on the busiest routes.)"""
     live: LiveWarehouse = request.app.state.kpidash.live
     cache: ResponseCache = request.app.state.kpidash.cache
-    if live.due():
+    if live.must_open():
         await run_in_threadpool(live.refresh_if_due)
     run_id = live.current_run_id()
     hit = cache.lookup((run_id, *key)) if run_id is not None else None

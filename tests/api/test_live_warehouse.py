@@ -96,6 +96,43 @@ def test_the_file_is_looked_at_at_most_once_per_interval(tmp_path: Path, publish
     live.close()
 
 
+def test_a_request_on_the_event_loop_hands_over_to_a_thread_only_to_open_a_version(
+    tmp_path: Path, publish_tiny
+) -> None:
+    """must_open() is the async routes' question: the look itself (one stat) is done in place, and only an
+    open (nothing in hand, or the file changed) needs a worker thread (refresh_if_due)."""
+    path = tmp_path / "warehouse.duckdb"
+    publish_tiny(path, "run-1", TEAMS_V1)
+    swaps: list = []
+    live = _live(path, swaps)
+    assert live.must_open()  # nothing in hand yet
+    live.refresh_if_due()
+    assert swaps == ["run-1"]
+    assert not live.must_open()  # due (interval 0), looked at, unchanged: no hand-over
+    assert not live.must_open()
+    publish_tiny(path, "run-2", TEAMS_V2)
+    assert live.must_open()  # changed: the thread opens it
+    assert live.must_open()  # and says so until it has
+    live.refresh_if_due()
+    assert swaps == ["run-1", "run-2"]
+    assert not live.must_open()
+    path.unlink()
+    assert live.must_open()  # gone: the thread finds out and says why
+    live.refresh_if_due()
+    assert swaps[-1] is None and live.must_open()  # nothing in hand again
+    live.close()
+
+
+def test_within_the_interval_a_request_does_not_even_look(tmp_path: Path, publish_tiny) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    publish_tiny(path, "run-1", TEAMS_V1)
+    live = LiveWarehouse(path, open_warehouse, check_interval=3600)
+    live.refresh_if_due()
+    publish_tiny(path, "run-2", TEAMS_V1)
+    assert not live.must_open()  # not due: the change is seen at the next interval
+    live.close()
+
+
 # A published file that cannot be read never replaces a good version (etl.publish keeps <db>.last-good).
 
 GARBAGE = b"this is not a duckdb file" * 400

@@ -15,7 +15,7 @@ from api.app import create_app
 from api.live_warehouse import LiveWarehouse
 from core.appdb import get_engine
 from core.settings import get_settings
-from dashboard.api_client import ApiClient
+from dashboard.api_client import ApiClient, close_all
 from dashboard.pages import team, today
 from etl import load_extract
 from kpis import open_warehouse
@@ -99,5 +99,6 @@ def test_after_a_load_the_dashboards_first_requests_are_all_answered_from_the_ca
         asked = {key for key in cache._entries if key[0] == new_run}
         assert asked == warmed, f"made on request, not warmed: {sorted(map(str, asked - warmed))[:5]}"
     finally:
+        close_all()  # the dashboard's shared connection pool, else its sockets are left open until exit
         server.should_exit = True
         thread.join(30)
