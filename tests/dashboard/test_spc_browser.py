@@ -9,6 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from axe import axe_violations
 from test_pages_browser import CHROMIUM, Session, _contrast_failures, browser  # noqa: F401  (browser: a fixture)
 
 from dashboard.components.attention import MAX_LINES, attention_items
@@ -201,5 +202,6 @@ def test_the_trends_summary_reads_whole_at_phone_width(browser, live_service) ->
         assert row.locator("img.spc-icon").count() == 2 and all(img.is_visible() for img in row.locator("img.spc-icon").all())
     s.shot("trends-summary-phone")
     assert not _contrast_failures(s.page), _contrast_failures(s.page)
+    assert not axe_violations(s.page)  # still a table to a screen reader, its headings read once
     assert not s.errors, s.errors
     s.close()
