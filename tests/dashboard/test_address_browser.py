@@ -72,6 +72,15 @@ def _still_marked(s: Session, selector: str) -> bool:
 def test_typing_into_todays_picker_on_arrival_is_kept_and_the_figures_are_drawn_once(browser, live_service) -> None:
     s = Session(browser, live_service.url)
     seen = Requests(s.page)
+    held: list[object] = []  # the page's first write of its scope into the address, held until the user has typed
+
+    def hold_the_first_address_write(route: object) -> None:
+        if not held and "url.search" in json.loads(route.request.post_data)["output"]:
+            held.append(route)
+        else:
+            route.continue_()
+
+    s.page.route("**/_dash-update-component*", hold_the_first_address_write)
     s.page.goto(live_service.url + "/")
     s.page.fill("#signin-username", live_service.users["head_of_service"])
     s.page.fill("#signin-password", PASSWORD)
@@ -85,7 +94,9 @@ def test_typing_into_todays_picker_on_arrival_is_kept_and_the_figures_are_drawn_
     search.wait_for(timeout=15_000)
     search.focus()
     s.page.keyboard.type(live_service.team, delay=10)
-    until(s.page, lambda: "service=" in s.page.url)  # the page writes its scope into the address
+    until(s.page, lambda: bool(held))
+    held[0].continue_()  # now the page writes its scope into the address
+    until(s.page, lambda: "service=" in s.page.url)
     seen.settle(s.page)
     assert _still_marked(s, "#today-scope"), "the picker was replaced"
     assert search.is_visible() and search.input_value() == f"({live_service.team}", "what was typed was lost"
