@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import flask
-from dash import Dash, Input, Output, State, dcc, html, no_update
-from dash.exceptions import DependencyException
+from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import DependencyException, PreventUpdate
 
 from core.settings import get_settings
 from dashboard import auth
@@ -47,9 +47,11 @@ NAV = (("/today", "Today"), ("/team", "Team"), ("/trends", "Trends"), ("/qa", "Q
 def shell() -> html.Div:
     return html.Div([
         html.A("Skip to the figures", href="#page", className="skip-link"),
-        dcc.Location(id="url"),
+        # the address holds the view: a page writes its choices into it without a reload (refresh=False)
+        dcc.Location(id="url", refresh=False),
         dcc.Location(id="redirect", refresh=True),
         dcc.Store(id="today-date"),
+        dcc.Store(id="shown-search"),  # the query string of the view on screen (drawn by route, or written by its page)
         html.Header(className="topbar", children=[
             html.Div(className="brand", children=[html.Span("kpidash", className="brand-name"),
                                                  html.Span("Children's services performance", className="brand-sub")]),
@@ -79,9 +81,18 @@ def create_dash_app(api_url: str | None = None) -> Dash:
     app.layout = shell()
 
     @app.callback(Output("page", "children"), Output("nav", "children"), Output("user-box", "children"),
-                  Output("today-date", "data"), Input("url", "pathname"), State("url", "search"))
-    def route(pathname: str | None, search: str | None) -> tuple:
-        pathname = pathname or "/"
+                  Output("today-date", "data"), Output("shown-search", "data"), Input("url", "pathname"),
+                  Input("url", "search"), State("shown-search", "data"))
+    def route(pathname: str | None, search: str | None, shown: str | None) -> tuple:
+        """The page for the address. Only the query string changed and it is the view on screen (the page wrote
+        it as its picker changed): nothing to draw, so the picker stays as typed in and the figures are not fetched
+        again. Any other query string (Back, Forward, a link) draws the page it names."""
+        search = search or ""
+        if set(ctx.triggered_prop_ids) == {"url.search"} and search == shown:
+            raise PreventUpdate
+        return (*_page(pathname or "/", search), search)
+
+    def _page(pathname: str, search: str) -> tuple:
         user = auth.current_user(api_url)
         if user is None:
             return sign_in.layout(), [], [], None
@@ -97,7 +108,7 @@ def create_dash_app(api_url: str | None = None) -> Dash:
         except ApiProblem as exc:
             return error_state(exc), _nav(pathname, user["role"]), box, None
         # the freshness banner on every page: how old these figures are is part of reading any of them
-        return (html.Div([banner.freshness_banner(status), page.layout(api, user, status, search or "")]),
+        return (html.Div([banner.freshness_banner(status), page.layout(api, user, status, search)]),
                 _nav(pathname, user["role"]), box, status.get("extract_date"))
 
     @app.callback(Output("redirect", "href"), Output("signin-message", "children"),

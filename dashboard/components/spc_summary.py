@@ -33,12 +33,14 @@ def summary_rows(definitions: list[dict[str, Any]], charts: list[dict[str, Any]]
 
 
 def summary_grid(definitions: list[dict[str, Any]], charts: list[dict[str, Any]], caption: str) -> html.Table:
-    """The summary as a table; each KPI's name links to its chart further down the page."""
+    """The summary as a table; each KPI's name links to its chart further down the page. Each cell carries its
+    column's heading (data-label): at phone width each KPI is a block of labelled lines (kpidash.css)."""
     head = html.Thead(html.Tr([html.Th(h, scope="col") for h in HEADINGS]))
     body = html.Tbody([html.Tr([
         html.Th(html.A(r["title"], href=f"#trend-{r['kpi']}"), scope="row"),
-        html.Td(r["latest"], className="num"), html.Td(r["target"], className="num"),
-        html.Td(variation_badge(r["chart"], size=26)), html.Td(assurance_badge(r["chart"], r["unit_of_measure"], size=26)),
+        *(html.Td(cell, className=kind, **{"data-label": label}) for cell, kind, label in zip(
+            (r["latest"], r["target"], variation_badge(r["chart"], size=26),
+             assurance_badge(r["chart"], r["unit_of_measure"], size=26)), ("num", "num", None, None), HEADINGS[1:])),
     ], **{"data-kpi": r["kpi"]}) for r in summary_rows(definitions, charts)])
     return html.Table([html.Caption(caption), head, body], className="table spc-grid", id="spc-summary")
 

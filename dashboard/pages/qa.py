@@ -170,10 +170,11 @@ def _problem(exc: Exception) -> html.Div:
 
 
 def register(app: Any, api_url: str) -> None:
-    @app.callback(Output("url", "search", allow_duplicate=True), Input("qa-scope", "value"), Input("qa-month", "value"),
-                  prevent_initial_call=True)
-    def view_in_address(scope: str, month: str) -> str:
-        return page_search({**scope_query(scope), "month": month})
+    @app.callback(Output("url", "search", allow_duplicate=True), Output("shown-search", "data", allow_duplicate=True),
+                  Input("qa-scope", "value"), Input("qa-month", "value"), prevent_initial_call=True)
+    def view_in_address(scope: str, month: str) -> tuple[str, str]:
+        search = page_search({**scope_query(scope), "month": month})
+        return search, search
 
     @app.callback(Output("qa-body", "children"), Output("qa-page-html", "href"), Output("qa-page-pdf", "href"),
                   Input("qa-scope", "value"), Input("qa-month", "value"), State("today-date", "data"))

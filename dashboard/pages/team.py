@@ -198,6 +198,8 @@ def register(app: Any, api_url: str) -> None:
             return no_update, problem_words("The team pack could not be made", exc)
         return dcc.send_bytes(pack, f"kpidash-team-pack-{team_id}-{extract_date}.xlsx"), ""
 
-    @app.callback(Output("url", "search", allow_duplicate=True), Input("team-picker", "value"), prevent_initial_call=True)
-    def team_in_address(team_id: str | None) -> str:
-        return page_search({"team": team_id})
+    @app.callback(Output("url", "search", allow_duplicate=True), Output("shown-search", "data", allow_duplicate=True),
+                  Input("team-picker", "value"), prevent_initial_call=True)
+    def team_in_address(team_id: str | None) -> tuple[str, str]:
+        search = page_search({"team": team_id})
+        return search, search

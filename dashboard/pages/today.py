@@ -146,10 +146,13 @@ def attention(own: list[dict], concerns: list[dict], definitions: list[dict[str,
 
 
 def register(app: Any, api_url: str) -> None:
-    @app.callback(Output("url", "search", allow_duplicate=True), Input("today-scope", "value"), prevent_initial_call=True)
-    def scope_in_address(scope: str) -> str:
-        """The scope in the address, so the view can be reloaded, bookmarked and shared."""
-        return page_search(scope_query(scope))
+    @app.callback(Output("url", "search", allow_duplicate=True), Output("shown-search", "data", allow_duplicate=True),
+                  Input("today-scope", "value"), prevent_initial_call=True)
+    def scope_in_address(scope: str) -> tuple[str, str]:
+        """The scope in the address, so the view can be reloaded, bookmarked and shared (and as the view on
+        screen, so the router leaves the page as it is)."""
+        search = page_search(scope_query(scope))
+        return search, search
 
     @app.callback(Output("today-tiles", "children"), Output("today-attention", "children"), Input("today-scope", "value"),
                   State("today-date", "data"))

@@ -89,11 +89,13 @@ def _scope_caption(by: str, charts: list[dict[str, Any]]) -> str:
 
 
 def register(app: Any, api_url: str) -> None:
-    @app.callback(Output("url", "search", allow_duplicate=True), Input("trends-month", "value"),
-                  Input("trends-by", "value"), Input("trends-kpi", "value"), prevent_initial_call=True)
-    def view_in_address(month: str, by: str, kpi: str | None) -> str:
+    @app.callback(Output("url", "search", allow_duplicate=True), Output("shown-search", "data", allow_duplicate=True),
+                  Input("trends-month", "value"), Input("trends-by", "value"), Input("trends-kpi", "value"),
+                  prevent_initial_call=True)
+    def view_in_address(month: str, by: str, kpi: str | None) -> tuple[str, str]:
         """The month, the charts' period and the compared KPI in the address: a reload or a link shows the same."""
-        return page_search({"month": month, "by": by, "kpi": kpi})
+        search = page_search({"month": month, "by": by, "kpi": kpi})
+        return search, search
 
     @app.callback(Output("trends-body", "children"), Output("book-link", "href"), Input("trends-month", "value"),
                   Input("trends-by", "value"), State("today-date", "data"))

@@ -9,6 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from axe import axe_violations
 from test_pages_browser import CHROMIUM, Session, _contrast_failures, browser  # noqa: F401  (browser: a fixture)
 
 from dashboard.components.attention import MAX_LINES, attention_items
@@ -163,5 +164,44 @@ def test_team_shows_the_teams_weekly_charts_and_its_own_attention(browser, live_
         assert len(s.page.query_selector_all(f"#spc-{c['kpi']} svg.xmr .point:not(.partial)")) == len(c["points"])
     s.shot("team-weekly-xmr")
     assert not _contrast_failures(s.page), _contrast_failures(s.page)
+    assert not s.errors, s.errors
+    s.close()
+
+
+# Parts of the Trends summary outside the viewport's width (left of 0 or right of its edge), as "tag: text".
+OUTSIDE = """() => {
+  const width = document.documentElement.clientWidth, out = [];
+  for (const el of document.querySelectorAll('#spc-summary, #spc-summary *')) {
+    const box = el.getBoundingClientRect();
+    if (box.width && !el.closest('.visually-hidden') && (box.left < 0 || box.right > width + 0.5)) {
+      out.push(el.tagName + ': ' + el.textContent.trim().slice(0, 40) + ' [' + Math.round(box.left) + ', '
+               + Math.round(box.right) + ']');
+    }
+  }
+  return out;
+}"""
+
+
+def test_the_trends_summary_reads_whole_at_phone_width(browser, live_service) -> None:  # noqa: F811
+    """A manager on a phone (390 px) reads every KPI's row whole: nothing off the right edge, no sideways
+    scrolling inside the card, every figure and icon shown."""
+    s = Session(browser, live_service.url, width=390, height=844)
+    s.sign_in(live_service.users["executive"])
+    s.page.click("text=Trends")
+    s.page.wait_for_selector("#spc-summary tbody tr", timeout=60_000)
+    assert s.page.evaluate(OUTSIDE) == []
+    card = s.page.locator(".summary-card")
+    assert card.evaluate("e => e.scrollWidth <= e.clientWidth"), "the summary's card scrolls sideways"
+    rows = s.page.locator("#spc-summary tbody tr")
+    definitions = [d for d in live_service.get("/api/v1/definitions").json() if not d.get("keyed_by")]
+    assert rows.count() == len(definitions)
+    for i in range(rows.count()):  # each row: its KPI, latest value, target and both icons, all on screen
+        row = rows.nth(i)
+        assert row.locator("th a").is_visible() and row.locator("td").count() == 4
+        assert all(row.locator("td").nth(j).is_visible() for j in range(4))
+        assert row.locator("img.spc-icon").count() == 2 and all(img.is_visible() for img in row.locator("img.spc-icon").all())
+    s.shot("trends-summary-phone")
+    assert not _contrast_failures(s.page), _contrast_failures(s.page)
+    assert not axe_violations(s.page)  # still a table to a screen reader, its headings read once
     assert not s.errors, s.errors
     s.close()
