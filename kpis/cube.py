@@ -8,9 +8,9 @@ The cube holds, per unit (trust, services, teams) and day D of [first, last], tw
 Both are running totals of changes, and that is how they are stored in the warehouse version they were
 built from (writing every day's totals was most of a publish's cost): CHANGES_TABLE holds each
 column's changes that are not 0, by day and unit (an integer each; a ratio's denominator in units of
-1e-9), and CUBE_TABLE the running totals at the checkpoint days only (the first, and every month's
-last), so a month, quarter or year is read at its checkpoints alone and any other day adds the changes
-since the checkpoint before it. A trust-sized cube is read whole into memory once (the changes added
+1e-9), and CUBE_TABLE the running totals at the checkpoint days only (the first, every Sunday and every
+month's last), so a week, month, quarter or year is read at its checkpoints alone and any other day
+adds the changes of at most six days since the checkpoint before it. A trust-sized cube is read whole into memory once (the changes added
 up along the days); a national one is queried for the days asked.
 A rate or ratio is then computed from its numerator and denominator exactly as the facts engine
 computes it (kpis/engine.py), and a row exists exactly where the engine's does: every unit of
@@ -54,7 +54,7 @@ from kpis.targets import KpiConfig
 log = logging.getLogger("kpidash.kpis")
 
 # Bump when the builder's arithmetic or the tables' layout changes: a cube of another format is not read.
-CUBE_FORMAT = 3
+CUBE_FORMAT = 4
 CUBE_TABLE = "kpi_cube"
 CHANGES_TABLE = "kpi_cube_changes"
 META_TABLE = "kpi_cube_meta"
@@ -71,17 +71,16 @@ PER_KPI_FROM = 50_000
 
 
 def checkpoint_days(first: dt.date, last: dt.date) -> list[dt.date]:
-    """The days whose running totals CUBE_TABLE holds: the first and every month's last (a month, quarter
-    or year asked is read there alone; any other day adds the changes since the checkpoint before it)."""
+    """The days whose running totals CUBE_TABLE holds: the first, every Sunday and every month's last (a
+    week, month, quarter or year asked is read there alone; any other day adds the changes of at most six
+    days since the checkpoint before it)."""
     days = [first]
-    month = first.year * 12 + first.month  # the month after first's, 0-based
-    while True:
-        end = dt.date(month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
-        if end > last:
-            return days
-        if end > first:
-            days.append(end)
-        month += 1
+    day = first + dt.timedelta(days=1)
+    while day <= last:
+        if day.weekday() == 6 or (day + dt.timedelta(days=1)).day == 1:
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
 
 
 def _as_double(cursor: duckdb.DuckDBPyConnection, nanos: np.ndarray) -> np.ndarray:
@@ -319,16 +318,15 @@ class Cube:
             place = np.full(len(self.stored), -1, dtype=np.intp)
             for i, c in enumerate(columns):
                 place[self.stored[c]] = i
-            # each change goes to the first day asked on or after it (an ASOF join: no row is read twice),
-            # unless its checkpoint holds it already; a day then adds those of the days before it since
-            # the same checkpoint
-            asked = ", ".join(f"({m}, DATE '{since.isoformat()}', DATE '{d.isoformat()}')"
-                              for m, (_, since, d) in enumerate(moved))
+            # each change goes to the first day asked on or after it (no row is read twice), unless its
+            # checkpoint holds it already; a day then adds those of the days before it since the same checkpoint
+            bucket = " ".join(f"WHEN d <= DATE '{d.isoformat()}' THEN CASE WHEN d > DATE '{since.isoformat()}' "
+                              f"THEN {m} END" for m, (_, since, d) in enumerate(moved))
             got = cursor.execute(
-                f"SELECT a.m, x.c, x.u, sum(x.v) AS v FROM (SELECT d, c, u, v FROM wh.{CHANGES_TABLE} "
+                f"SELECT m, c, u, sum(v) AS v FROM (SELECT CASE {bucket} END AS m, c, u, v FROM wh.{CHANGES_TABLE} "
                 f"WHERE d > DATE '{moved[0][1].isoformat()}' AND d <= DATE '{moved[-1][2].isoformat()}' "
-                f"AND u >= {lo} AND u < {hi} AND c IN ({', '.join(str(self.stored[c]) for c in columns)})) x "
-                f"ASOF JOIN (VALUES {asked}) a(m, since, day) ON x.d <= a.day WHERE x.d > a.since GROUP BY ALL"
+                f"AND u >= {lo} AND u < {hi} AND c IN ({', '.join(str(self.stored[c]) for c in columns)})) "
+                "WHERE m IS NOT NULL GROUP BY ALL"
             ).fetchnumpy()
             added = np.zeros((len(moved), len(columns), hi - lo), dtype=np.int64)
             np.add.at(added, (np.asarray(got["m"], dtype=np.intp), place[np.asarray(got["c"], dtype=np.intp)],

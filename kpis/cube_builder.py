@@ -290,7 +290,7 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
     changes(rolled=False)
 
     # Stored: each column's changes where they are not 0 (CHANGES_TABLE: a tenth of the cells), and the
-    # running totals at the checkpoint days only (CUBE_TABLE: the first day and every month's last), so
+    # running totals at the checkpoint days only (CUBE_TABLE: the first, Sundays and months' last), so
     # a reader adds a day's changes since its checkpoint (kpis/cube.py). Every number an integer: a
     # ratio's denominator in units of 1e-9, turned into the engine's DOUBLE when read.
     checkpoints = np.array([(d - first).days for d in checkpoint_days(first, last)], dtype=np.intp)

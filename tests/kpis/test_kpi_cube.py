@@ -516,12 +516,13 @@ def test_a_keyed_family_with_no_facts_rows_has_no_cells(tmp_path: Path) -> None:
         _same(rows, compute_kpis(facts, D("2025-10-01"), D("2025-10-31"), "all"))
 
 
-def test_checkpoint_days_are_the_first_and_every_months_last() -> None:
-    assert cube_module.checkpoint_days(D("2022-11-23"), D("2023-02-28")) == [
-        D("2022-11-23"), D("2022-11-30"), D("2022-12-31"), D("2023-01-31"), D("2023-02-28")]
-    assert cube_module.checkpoint_days(D("2024-01-31"), D("2024-03-31")) == [D("2024-01-31"), D("2024-02-29"),
-                                                                            D("2024-03-31")]
-    assert cube_module.checkpoint_days(D("2024-03-05"), D("2024-03-31")) == [D("2024-03-05"), D("2024-03-31")]
+def test_checkpoint_days_are_the_first_every_sunday_and_every_months_last() -> None:
+    assert cube_module.checkpoint_days(D("2022-11-23"), D("2022-12-31")) == [  # 2022-11-27 is a Sunday
+        D("2022-11-23"), D("2022-11-27"), D("2022-11-30"), D("2022-12-04"), D("2022-12-11"), D("2022-12-18"),
+        D("2022-12-25"), D("2022-12-31")]
+    assert cube_module.checkpoint_days(D("2024-02-25"), D("2024-03-03")) == [D("2024-02-25"), D("2024-02-29"),
+                                                                            D("2024-03-03")]
+    assert cube_module.checkpoint_days(D("2024-03-05"), D("2024-03-05")) == [D("2024-03-05")]
 
 
 def test_the_cube_stores_changes_and_the_running_totals_at_checkpoints(sample_warehouse: Path) -> None:
@@ -541,12 +542,18 @@ def test_the_cube_stores_changes_and_the_running_totals_at_checkpoints(sample_wa
 
 def test_a_queried_cube_adds_the_changes_since_a_checkpoint(engines: tuple[Warehouse, Warehouse],
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """Weeks and a period ending mid-month (days between checkpoints), queried as a national cube is:
+    """Periods ending between checkpoints (mid-week), queried as a national cube is:
     the facts' figures, ratios (FTE sums from units of 1e-9) included."""
     cube, facts = engines
     monkeypatch.setattr(cube_module, "IN_MEMORY_BYTES", 0)
     levels = ("trust", "service", "team")
-    start, end = cube.extract_date - dt.timedelta(days=17), cube.extract_date - dt.timedelta(days=3)
-    assert end not in cube.cube.checkpoints
-    _same(compute_kpis(cube, start, end, levels), compute_kpis(facts, start, end, levels))
-    _same(kpi_trend(cube, None, "week", 7, levels), kpi_trend(facts, None, "week", 7, levels))
+    for start, end in ((D("2025-06-04"), D("2025-07-16")), (D("2025-10-09"), D("2025-10-09")),
+                       (D("2024-12-31"), D("2025-01-03"))):  # Wednesdays; a Thursday; Tuesday to Friday over a year's end
+        assert end not in cube.cube.checkpoints and start - dt.timedelta(days=1) not in cube.cube.checkpoints
+        _same(compute_kpis(cube, start, end, levels), compute_kpis(facts, start, end, levels))
+    day = cube.extract_date  # the last trend period runs to it: a week's last day only if it is a Sunday
+    _same(kpi_trend(cube, None, "week", 7, levels, date_to=day), kpi_trend(facts, None, "week", 7, levels, date_to=day))
+    _same(kpi_trend(cube, None, "month", 5, levels, date_to=D("2025-08-13")),
+          kpi_trend(facts, None, "month", 5, levels, date_to=D("2025-08-13")))
+    _same(kpi_trend(cube, None, "day", 12, levels, date_to=D("2025-03-04")),  # a week and its days either side
+          kpi_trend(facts, None, "day", 12, levels, date_to=D("2025-03-04")))
