@@ -6,12 +6,13 @@ The cube holds, per unit (trust, services, teams) and day D of [first, last], tw
   period [a, b] is total(b) - total(a - 1);
 - stock KPIs: the numerator and denominator at the end of D, so a period is the row at its end.
 Both are running totals of changes, and that is how they are stored in the warehouse version they were
-built from (writing every day's totals was most of a publish's cost): CHANGES_TABLE holds each
-column's changes that are not 0, by day and unit (an integer each; a ratio's denominator in units of
-1e-9), and CUBE_TABLE the running totals at the checkpoint days only (the first, every Sunday and every
-month's last), so a week, month, quarter or year is read at its checkpoints alone and any other day
-adds the changes of at most six days since the checkpoint before it. A trust-sized cube is read whole into memory once (the changes added
-up along the days); a national one is queried for the days asked.
+built from (a tenth of the cells of every day's totals change from one day to the next): CHANGES_TABLE
+holds each column's changes that are not 0, by day and unit (an integer each; a ratio's denominator in
+units of 1e-9), and CUBE_TABLE the running totals at the checkpoint days only (the first, every Sunday
+and every month's last), so a week, month, quarter or year is read at its checkpoints alone and any
+other day adds the changes of at most six days since the checkpoint before it. A trust-sized cube is
+read whole into memory once (the changes added up along the days); a national one is queried for the
+days asked.
 A rate or ratio is then computed from its numerator and denominator exactly as the facts engine
 computes it (kpis/engine.py), and a row exists exactly where the engine's does: every unit of
 teams.csv always, UNKNOWN only where something counts.

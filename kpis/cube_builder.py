@@ -134,8 +134,8 @@ def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Fami
                  for wanted, part in stretches]
         cur.execute("BEGIN TRANSACTION")
         try:
-            for table in (CUBE_TABLE, CHANGES_TABLE, UNIT_TABLE, META_TABLE, KPI_TABLE, KEYS_TABLE):  # one built before: replaced
-                cur.execute(f"DROP TABLE IF EXISTS wh.{table}")
+            for table in (CUBE_TABLE, CHANGES_TABLE, UNIT_TABLE, META_TABLE, KPI_TABLE, KEYS_TABLE):
+                cur.execute(f"DROP TABLE IF EXISTS wh.{table}")  # one built before: replaced
             first = _write(wh, cur, teams, listed, units, served, cells, keys, flow, stock, last)
             years = wh.calendar_years
             if stored_bank_holidays(cur, "wh", *years) is None:

@@ -548,7 +548,7 @@ def test_a_queried_cube_adds_the_changes_since_a_checkpoint(engines: tuple[Wareh
     monkeypatch.setattr(cube_module, "IN_MEMORY_BYTES", 0)
     levels = ("trust", "service", "team")
     for start, end in ((D("2025-06-04"), D("2025-07-16")), (D("2025-10-09"), D("2025-10-09")),
-                       (D("2024-12-31"), D("2025-01-03"))):  # Wednesdays; a Thursday; Tuesday to Friday over a year's end
+                       (D("2024-12-31"), D("2025-01-03"))):  # Wednesdays; a Thursday; Tuesday to Friday, a year's end
         assert end not in cube.cube.checkpoints and start - dt.timedelta(days=1) not in cube.cube.checkpoints
         _same(compute_kpis(cube, start, end, levels), compute_kpis(facts, start, end, levels))
     day = cube.extract_date  # the last trend period runs to it: a week's last day only if it is a Sunday
