@@ -1,18 +1,11 @@
 """The daily KPI cube: every KPI's figure for every day of the extract's history, built when a load
 publishes (kpis/cube_builder.py), so the figure for any period is a lookup, not a count of records.
 
-The cube holds, per unit (trust, services, teams) and day D of [first, last], two numbers per KPI:
+The cube is a table of the warehouse version it was built from, one row per unit (trust, services,
+teams) and day D of [first, last], two columns per KPI:
 - flow KPIs: the running totals of numerator and denominator events dated on or before D, so a
   period [a, b] is total(b) - total(a - 1);
 - stock KPIs: the numerator and denominator at the end of D, so a period is the row at its end.
-Both are running totals of changes, and that is how they are stored in the warehouse version they were
-built from (a tenth of the cells of every day's totals change from one day to the next): CHANGES_TABLE
-holds each column's changes that are not 0, by day and unit (an integer each; a ratio's denominator in
-units of 1e-9), and CUBE_TABLE the running totals at the checkpoint days only (the first, every Sunday
-and every month's last), so a week, month, quarter or year is read at its checkpoints alone and any
-other day adds the changes of at most six days since the checkpoint before it. A trust-sized cube is
-read whole into memory once (the changes added up along the days); a national one is queried for the
-days asked.
 A rate or ratio is then computed from its numerator and denominator exactly as the facts engine
 computes it (kpis/engine.py), and a row exists exactly where the engine's does: every unit of
 teams.csv always, UNKNOWN only where something counts.
@@ -34,7 +27,6 @@ has facts in the period. Only flow KPIs of such a family are held.
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import datetime as dt
 import functools
@@ -54,10 +46,9 @@ from kpis.targets import KpiConfig
 
 log = logging.getLogger("kpidash.kpis")
 
-# Bump when the builder's arithmetic or the tables' layout changes: a cube of another format is not read.
-CUBE_FORMAT = 4
+# Bump when the builder's arithmetic changes: a cube of another format is not read.
+CUBE_FORMAT = 2
 CUBE_TABLE = "kpi_cube"
-CHANGES_TABLE = "kpi_cube_changes"
 META_TABLE = "kpi_cube_meta"
 KPI_TABLE = "kpi_cube_kpis"
 UNIT_TABLE = "kpi_cube_units"
@@ -69,33 +60,6 @@ IN_MEMORY_BYTES = 64 * 2**20
 # whole-array passes over every row at once cost more than they save on a national trend's millions
 # of rows (2x slower), and save 60% on a request's few hundred.
 PER_KPI_FROM = 50_000
-
-
-def checkpoint_days(first: dt.date, last: dt.date) -> list[dt.date]:
-    """The days whose running totals CUBE_TABLE holds: the first, every Sunday and every month's last (a
-    week, month, quarter or year asked is read there alone; any other day adds the changes of at most six
-    days since the checkpoint before it)."""
-    days = [first]
-    day = first + dt.timedelta(days=1)
-    while day <= last:
-        if day.weekday() == 6 or (day + dt.timedelta(days=1)).day == 1:
-            days.append(day)
-        day += dt.timedelta(days=1)
-    return days
-
-
-def _as_double(cursor: duckdb.DuckDBPyConnection, nanos: np.ndarray) -> np.ndarray:
-    """A ratio's denominator, kept in units of 1e-9, as the DOUBLE the engine gives: DuckDB's own cast
-    of the same DECIMAL(38, 9) value (numpy's division can differ in the last bit)."""
-    flat = np.ascontiguousarray(nanos, dtype=np.int64).ravel()
-    name = f"cube_nanos_{threading.get_ident()}"
-    cursor.register(name, {"x": flat})
-    try:
-        got = cursor.execute(f"SELECT CAST(CAST(x AS DECIMAL(28, 0)) * CAST(0.000000001 AS DECIMAL(10, 9)) AS DOUBLE) "
-                             f"AS x FROM {name}").fetchnumpy()["x"]
-    finally:
-        cursor.unregister(name)
-    return np.asarray(got, dtype=np.float64).reshape(np.shape(nanos))
 
 
 def numerator_column(kpi_id: str, slot: int | None = None) -> str:
@@ -202,14 +166,9 @@ class Cube:
     """The cube of one opened warehouse version: what it holds, and how to read figures from it."""
 
     def __init__(self, first: dt.date, last: dt.date, kpis: dict[str, Kpi], units: CubeUnits,
-                 keyed: dict[str, Keyed] | None = None, stored: Sequence[str] = ()) -> None:
+                 keyed: dict[str, Keyed] | None = None) -> None:
         self.first = first
         self.last = last
-        self.stored = {c: i for i, c in enumerate(stored)}  # column -> its number c in CHANGES_TABLE
-        self.checkpoints = checkpoint_days(first, last)
-        # the columns held in units of 1e-9: ratios' denominators
-        self.nanos = {d for k in kpis.values() if k.measure == "ratio"
-                      for _, d in self.columns_of(k.id, keyed or {}, k.measure)}
         self.kpis = kpis  # the KPIs it serves (current definition, same configuration)
         self.units = units
         self.keyed = keyed or {}  # kpi id -> its key, for the KPIs of a family with an extra key
@@ -219,22 +178,9 @@ class Cube:
 
     def columns(self, kpi: Kpi) -> list[tuple[str, str | None]]:
         """The KPI's (numerator, denominator) column pairs: one, or one per key value (None: a count)."""
-        return self.columns_of(kpi.id, self.keyed, kpi.measure)
-
-    @staticmethod
-    def columns_of(kpi_id: str, keyed: dict[str, Keyed], measure: str) -> list[tuple[str, str | None]]:
-        slots = [None] if kpi_id not in keyed else list(range(len(keyed[kpi_id].values)))
-        return [(numerator_column(kpi_id, j), denominator_column(kpi_id, j) if measure != "count" else None)
+        slots = [None] if kpi.id not in self.keyed else list(range(len(self.keyed[kpi.id].values)))
+        return [(numerator_column(kpi.id, j), denominator_column(kpi.id, j) if kpi.measure != "count" else None)
                 for j in slots]
-
-    def _doubles(self, cursor: duckdb.DuckDBPyConnection, grid: np.ndarray, columns: Sequence[str]) -> np.ndarray:
-        """(day, column, unit) running totals as integers -> the doubles the engine gives (a ratio's
-        denominator cast from units of 1e-9; a count is exact in a double: far below 2**53)."""
-        out = grid.astype(np.float64)
-        for i, c in enumerate(columns):
-            if c in self.nanos:
-                out[:, i, :] = _as_double(cursor, grid[:, i, :])
-        return out
 
     def _in_memory(self, cursor: duckdb.DuckDBPyConnection) -> tuple[np.ndarray, dict[str, int]] | None:
         """The whole cube as one array (day, column, unit) of doubles and each column's place in it, when
@@ -246,19 +192,13 @@ class Cube:
         if n_days * n_units * len(columns) * 8 > IN_MEMORY_BYTES:
             return None
         with self._lock:
-            if self._held is None:  # every day's running totals: the changes added up along the days
-                place = np.full(len(self.stored), -1, dtype=np.intp)
+            if self._held is None:
+                quoted = ", ".join(f'"{c}"' for c in columns)
+                got = cursor.execute(f"SELECT {quoted} FROM wh.{CUBE_TABLE} ORDER BY d, u").fetchnumpy()
+                held = np.empty((n_days, len(columns), n_units))
                 for i, c in enumerate(columns):
-                    place[self.stored[c]] = i
-                got = cursor.execute(
-                    f"SELECT date_diff('day', DATE '{self.first.isoformat()}', d) AS day, c, u, v "
-                    f"FROM wh.{CHANGES_TABLE} WHERE c IN ({', '.join(str(self.stored[c]) for c in columns)})"
-                ).fetchnumpy()
-                totals = np.zeros((n_days, len(columns), n_units), dtype=np.int64)
-                np.add.at(totals, (np.asarray(got["day"], dtype=np.intp), place[np.asarray(got["c"], dtype=np.intp)],
-                                   np.asarray(got["u"], dtype=np.intp)), np.asarray(got["v"], dtype=np.int64))
-                np.cumsum(totals, axis=0, out=totals)
-                self._held = (self._doubles(cursor, totals, columns), {c: i for i, c in enumerate(columns)})
+                    held[:, i, :] = np.asarray(got[c], dtype=np.float64).reshape(n_days, n_units)
+                self._held = (held, {c: i for i, c in enumerate(columns)})
         return self._held
 
     def _layout(self, kpis: Sequence[Kpi]) -> _Layout:
@@ -302,41 +242,14 @@ class Cube:
             matrix, place = held
             rows = np.array([(d - self.first).days for d in days], dtype=np.intp)
             return matrix[rows[:, None], np.array([place[c] for c in columns], dtype=np.intp)[None, :], lo:hi]
-        # each day: the running totals at the checkpoint on or before it, and the changes since
         distinct = sorted(set(days))
-        at = [bisect.bisect_right(self.checkpoints, d) - 1 for d in distinct]
-        wanted = sorted(set(at))
-        listed_days = ", ".join(f"DATE '{self.checkpoints[i].isoformat()}'" for i in wanted)
+        listed_days = ", ".join(f"DATE '{d.isoformat()}'" for d in distinct)
         sql = (f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)} FROM wh.{CUBE_TABLE} "
                f"WHERE d IN ({listed_days}) AND u >= {lo} AND u < {hi} ORDER BY d, u")
         fetched = cursor.execute(sql).fetchnumpy()
-        saved = np.empty((len(wanted), len(columns), hi - lo), dtype=np.int64)
+        grid = np.empty((len(distinct), len(columns), hi - lo))
         for i, c in enumerate(columns):
-            saved[:, i, :] = np.asarray(fetched[c], dtype=np.int64).reshape(len(wanted), hi - lo)
-        totals = saved[[wanted.index(i) for i in at]]
-        moved = [(j, self.checkpoints[i], d) for j, (i, d) in enumerate(zip(at, distinct)) if d != self.checkpoints[i]]
-        if moved:
-            place = np.full(len(self.stored), -1, dtype=np.intp)
-            for i, c in enumerate(columns):
-                place[self.stored[c]] = i
-            # each change goes to the first day asked on or after it (no row is read twice), unless its
-            # checkpoint holds it already; a day then adds those of the days before it since the same checkpoint
-            bucket = " ".join(f"WHEN d <= DATE '{d.isoformat()}' THEN CASE WHEN d > DATE '{since.isoformat()}' "
-                              f"THEN {m} END" for m, (_, since, d) in enumerate(moved))
-            got = cursor.execute(
-                f"SELECT m, c, u, sum(v) AS v FROM (SELECT CASE {bucket} END AS m, c, u, v FROM wh.{CHANGES_TABLE} "
-                f"WHERE d > DATE '{moved[0][1].isoformat()}' AND d <= DATE '{moved[-1][2].isoformat()}' "
-                f"AND u >= {lo} AND u < {hi} AND c IN ({', '.join(str(self.stored[c]) for c in columns)})) "
-                "WHERE m IS NOT NULL GROUP BY ALL"
-            ).fetchnumpy()
-            added = np.zeros((len(moved), len(columns), hi - lo), dtype=np.int64)
-            np.add.at(added, (np.asarray(got["m"], dtype=np.intp), place[np.asarray(got["c"], dtype=np.intp)],
-                              np.asarray(got["u"], dtype=np.intp) - lo), np.asarray(got["v"], dtype=np.int64))
-            for m, (j, since, _) in enumerate(moved):
-                if m and moved[m - 1][1] == since:
-                    added[m] += added[m - 1]
-                totals[j] += added[m]
-        grid = self._doubles(cursor, totals, columns)
+            grid[:, i, :] = np.asarray(fetched[c], dtype=np.float64).reshape(len(distinct), hi - lo)
         if list(days) == distinct:
             return grid
         row_of = {d: i for i, d in enumerate(distinct)}
@@ -593,16 +506,12 @@ def read_cube(con: duckdb.DuckDBPyConnection, config: KpiConfig,
     families = FAMILIES if families is None else families
     have = {r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh'").fetchall()}
-    if not {CUBE_TABLE, CHANGES_TABLE, META_TABLE, KPI_TABLE, UNIT_TABLE, KEYS_TABLE} <= have:
+    if not {CUBE_TABLE, META_TABLE, KPI_TABLE, UNIT_TABLE, KEYS_TABLE} <= have:
         return None
-    try:
-        meta = con.execute(f"SELECT format, first_day, last_day, caseload_limit, closure_days, columns "
-                           f"FROM wh.{META_TABLE}").fetchone()
-    except duckdb.BinderException:  # an older format's table
-        return None
+    meta = con.execute(f"SELECT format, first_day, last_day, caseload_limit, closure_days FROM wh.{META_TABLE}").fetchone()
     if meta is None or meta[0] != CUBE_FORMAT:
         return None
-    _, first, last, limit, closures, stored = meta
+    _, first, last, limit, closures = meta
     if limit != config.caseload_limit or set(closures or ()) != set(config.closure_days):
         log.info("the warehouse's KPI cube was built under another KPI configuration; figures are counted "
                  "from the records until the next load")
@@ -631,7 +540,7 @@ def read_cube(con: duckdb.DuckDBPyConnection, config: KpiConfig,
         slots = [None] if values is None else list(range(len(values)))
         needed = {numerator_column(kpi_id, j) for j in slots} | (
             {denominator_column(kpi_id, j) for j in slots} if kpi.measure != "count" else set())
-        if not needed <= columns or not needed <= set(stored or ()):
+        if not needed <= columns:
             continue
         if values is not None:
             if not all((family, v) in counts for v in values):
@@ -648,4 +557,4 @@ def read_cube(con: duckdb.DuckDBPyConnection, config: KpiConfig,
         ranges[level] = (lo, i + 1)
     units = CubeUnits(levels, tuple(r[2] for r in rows), np.array([bool(r[3]) for r in rows]), ranges,
                       {(r[1], r[2]): r[0] for r in rows})
-    return Cube(first, last, served, units, keyed, stored)
+    return Cube(first, last, served, units, keyed)

@@ -15,8 +15,8 @@ events are in the first day's running totals) to the end of the month after the 
 this month and next asked in full are answered from the cube; other days are counted from the facts.
 
 The SQL does the set work (facts, stretches, changes per team and day); numpy then adds each team's
-changes into its service and the trust, keeps the changes that are not 0 and runs the totals to the
-checkpoint days (kpis/cube.py: what is stored), which is far cheaper than a window over every unit and day.
+changes into its service and the trust and runs the totals along the days, which is far cheaper than
+a window over every unit and day.
 """
 
 from __future__ import annotations
@@ -32,14 +32,12 @@ import numpy as np
 
 from etl.contract import AUDIT_DOMAINS
 from kpis.cube import (
-    CHANGES_TABLE,
     CUBE_FORMAT,
     CUBE_TABLE,
     KEYS_TABLE,
     KPI_TABLE,
     META_TABLE,
     UNIT_TABLE,
-    checkpoint_days,
     cube_measures,
     denominator_column,
     fingerprint,
@@ -134,8 +132,8 @@ def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Fami
                  for wanted, part in stretches]
         cur.execute("BEGIN TRANSACTION")
         try:
-            for table in (CUBE_TABLE, CHANGES_TABLE, UNIT_TABLE, META_TABLE, KPI_TABLE, KEYS_TABLE):
-                cur.execute(f"DROP TABLE IF EXISTS wh.{table}")  # one built before: replaced
+            for table in (CUBE_TABLE, UNIT_TABLE, META_TABLE, KPI_TABLE, KEYS_TABLE):  # one built before: replaced
+                cur.execute(f"DROP TABLE IF EXISTS wh.{table}")
             first = _write(wh, cur, teams, listed, units, served, cells, keys, flow, stock, last)
             years = wh.calendar_years
             if stored_bank_holidays(cur, "wh", *years) is None:
@@ -223,6 +221,7 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
     extract = wh.extract_date
     floor = _floor(extract)
     kpi_ids = [c for c, _, _ in cells]
+    ratios = {c for c, _, k in cells if k.measure == "ratio"}
     measure_of = {c: k.measure for c, _, k in cells}
     # The history starts with the first flow event (with none, the first stock change); earlier
     # changes are in the first day's figures (a running total, or what is open at its end).
@@ -289,54 +288,32 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
                 changed[k][:, 0] += teams_of.sum(axis=1)
     changes(rolled=False)
 
-    # Stored: each column's changes where they are not 0 (CHANGES_TABLE: a tenth of the cells), and the
-    # running totals at the checkpoint days only (CUBE_TABLE: the first, Sundays and months' last), so
-    # a reader adds a day's changes since its checkpoint (kpis/cube.py). Every number an integer: a
-    # ratio's denominator in units of 1e-9, turned into the engine's DOUBLE when read.
-    checkpoints = np.array([(d - first).days for d in checkpoint_days(first, last)], dtype=np.intp)
-    segments = np.concatenate(([0], checkpoints[:-1] + 1))  # the days (a checkpoint's own last) each adds
-    columns: list[str] = []
-    dense: dict[str, np.ndarray] = {}
-    changed: dict[str, list[np.ndarray]] = {"c": [], "at": [], "v": []}
+    grid: dict[str, np.ndarray] = {}
     for i, kpi in enumerate(kpi_ids):
         for column, name in ((numerator_column(kpi), "n"), (denominator_column(kpi), "d")):
             if name == "d" and measure_of[kpi] == "count":
                 continue
-            change = totals[name][i * size:(i + 1) * size]
-            values = np.cumsum(np.add.reduceat(change.reshape(n_days, n_units), segments, axis=0), axis=0)
-            at = np.flatnonzero(change)
-            changed["c"].append(np.full(len(at), len(columns), np.int16))
-            changed["at"].append(at)
-            changed["v"].append(change[at])
-            dense[column] = values.ravel()
-            columns.append(column)
+            values = np.cumsum(totals[name][i * size:(i + 1) * size].reshape(n_days, n_units), axis=0).ravel()
+            if np.abs(values).max(initial=0) < 2**31:  # half the memory for a national cube
+                values = values.astype(np.int32)
+            grid[column] = values  # day by day, units in order within each day
     del totals
-    c = np.concatenate(changed["c"]) if columns else np.zeros(0, np.int16)
-    day, u = np.divmod(np.concatenate(changed["at"]) if columns else np.zeros(0, np.int64), n_units)
-    v = np.concatenate(changed["v"]) if columns else np.zeros(0, np.int64)
-    by_day = np.argsort(day.astype(np.int16), kind="stable")  # a radix sort: a day's changes together
-    stored = {"d": day[by_day].astype(np.int32), "u": u[by_day].astype(np.int32), "c": c[by_day],
-              "v": v[by_day]}
-    small = len(stored["v"]) == 0 or np.abs(stored["v"]).max() < 2**31
-    if small:  # INTEGER: less to write than BIGINT
-        stored["v"] = stored["v"].astype(np.int32)
-    cur.register("cube_changes", stored)
-    try:
-        # rows day by day: a reader's days since a checkpoint are a few of the table's row groups
-        cur.execute(f"CREATE TABLE wh.{CHANGES_TABLE} AS SELECT CAST($first + d AS DATE) AS d, u, "
-                    f"CAST(c AS SMALLINT) AS c, CAST(v AS {'INTEGER' if small else 'BIGINT'}) AS v "
-                    "FROM cube_changes", {"first": first})
-    finally:
-        cur.unregister("cube_changes")
-    grid = {"d": np.repeat(checkpoints.astype(np.int32), n_units),
-            "u": np.tile(np.arange(n_units, dtype=np.int32), len(checkpoints))}
+    grid["d"] = np.repeat(np.arange(n_days, dtype=np.int32), n_units)
+    grid["u"] = np.tile(np.arange(n_units, dtype=np.int32), n_days)
+
     shown = []
-    for column, values in dense.items():
-        kind = "INTEGER" if np.abs(values).max(initial=0) < 2**31 else "BIGINT"
-        grid[column] = values
-        shown.append(f'CAST("{column}" AS {kind}) AS "{column}"')
+    for column in grid:
+        if column in ("d", "u"):
+            continue
+        if column.startswith("d_") and column[2:] in ratios:
+            shown.append(f'CAST(CAST("{column}" AS DECIMAL(28, 0)) * CAST(0.000000001 AS DECIMAL(10, 9)) AS DOUBLE) '
+                         f'AS "{column}"')
+        else:  # INTEGER where the numbers fit: a third of BIGINT's cost to write
+            kind = "INTEGER" if grid[column].dtype == np.int32 else "BIGINT"
+            shown.append(f'CAST("{column}" AS {kind}) AS "{column}"')
     cur.register("cube_grid", grid)
     try:
+        # rows stay in the grid's order (day, unit): a day's rows are together, so a day's look-up reads little
         cur.execute(f"CREATE TABLE wh.{CUBE_TABLE} AS SELECT CAST($first + d AS DATE) AS d, u, {', '.join(shown)} "
                     "FROM cube_grid", {"first": first})
     finally:
@@ -345,9 +322,9 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
                                             "unit": [unit for _, unit in units],
                                             "listed": [lu in listed for lu in units]})
     cur.execute(f"""CREATE TABLE wh.{META_TABLE} (format INTEGER, first_day DATE, last_day DATE,
-                    caseload_limit DOUBLE, closure_days DATE[], built_at TIMESTAMP, columns VARCHAR[])""")
-    cur.execute(f"INSERT INTO wh.{META_TABLE} VALUES (?, ?, ?, ?, ?, current_localtimestamp(), ?)",
-                [CUBE_FORMAT, first, last, wh.config.caseload_limit, sorted(set(wh.config.closure_days)), columns])
+                    caseload_limit DOUBLE, closure_days DATE[], built_at TIMESTAMP)""")
+    cur.execute(f"INSERT INTO wh.{META_TABLE} VALUES (?, ?, ?, ?, ?, current_localtimestamp())",
+                [CUBE_FORMAT, first, last, wh.config.caseload_limit, sorted(set(wh.config.closure_days))])
     cur.execute(f"CREATE TABLE wh.{KPI_TABLE} (kpi VARCHAR, family VARCHAR, kind VARCHAR, measure VARCHAR, "
                 "fingerprint VARCHAR, keys VARCHAR[])")
     if served:
