@@ -84,5 +84,5 @@ def main(argv: list[str] | None = None) -> None:
           f"| {cube_cpu:.2f} s | {100 * cube_cpu / plain_cpu:.0f}% | < 30% |")
     print(f"| load, cube on (default) | {full:.2f} s | {100 * full / plain:.0f}% | {full_cpu:.2f} s "
           f"| {100 * full_cpu / plain_cpu:.0f}% | - |")
-    print(f"| extra of a load with the cube on (on less off, round by round) | {extra:.2f} s | {100 * extra / plain:.0f}% "
-          f"| {extra_cpu:.2f} s | {100 * extra_cpu / plain_cpu:.0f}% | < 30% |")
+    print(f"| extra of a load with the cube on (on less off, round by round) | {extra:.2f} s "
+          f"| {100 * extra / plain:.0f}% | {extra_cpu:.2f} s | {100 * extra_cpu / plain_cpu:.0f}% | < 30% |")
