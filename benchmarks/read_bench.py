@@ -5,8 +5,9 @@ in the KPI layer, and the national trend.
 
 Each code version runs in a fresh process of its own (--old REV: that revision's files, written once
 with `git archive` under data/bench/old-REV and put first on the path), the versions alternating
-round by round on the same warehouses (kpi_bench's sample trust and national warehouse, each with its
-cube); medians of the rounds. Per process:
+round by round on the same warehouses (kpi_bench's sample trust and national warehouse), each version
+reading the cube it builds itself (--old: on copies under data/bench/old-REV, as cube formats differ
+between versions); medians of the rounds. Per process:
 - sample trust, team level, a new period each call, as GET /kpis?level=team&fields=all makes its
   answer: compute_kpis, with_targets and the API's JSON writer (api.response_cache.json_bytes);
 - national, every KPI trust + team, one period (compute_kpis);
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -74,6 +76,19 @@ def _run(code: Path | None, sample: Path, national: Path) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _with_cube_of(code: Path, path: Path) -> Path:
+    """A copy of the warehouse at path, under the old code's folder, holding the cube that code builds."""
+    copy = code / path.name
+    if not copy.exists() or copy.stat().st_mtime < path.stat().st_mtime:
+        shutil.copyfile(path, copy)
+    program = (f"import sys; sys.path.insert(0, {str(code)!r}); from pathlib import Path; "
+               f"from benchmarks.kpi_bench import with_cube; with_cube(Path({str(copy)!r}))")
+    done = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"read_bench: the old code could not build its cube: {done.stderr[-800:]}")
+    return copy
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print a table: each measure, each code version's median, and their ratio."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks read_bench", description=__doc__.splitlines()[0])
@@ -83,12 +98,15 @@ def main(argv: list[str] | None = None) -> None:
     sample = with_cube(sample_warehouse())
     national = with_cube(national_warehouse(sample, NATIONAL_FACTOR))
     versions: dict[str, Path | None] = {"this": None}
+    files = {"this": (sample, national)}
     if args.old:
-        versions = {f"old ({args.old})": _old_code(args.old), "this": None}
+        old = _old_code(args.old)
+        versions = {f"old ({args.old})": old, "this": None}
+        files[f"old ({args.old})"] = (_with_cube_of(old, sample), _with_cube_of(old, national))
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in versions}
     for _ in range(args.rounds):  # alternating, so a busy spell of the machine hits both
         for name, code in versions.items():
-            runs[name].append(_run(code, sample, national))
+            runs[name].append(_run(code, *files[name]))
     names = list(versions)
     print(f"\n### The cube's read path (medians of {args.rounds} processes per version)\n")
     print("| measure | " + " | ".join(names) + (" | old / this |" if len(names) > 1 else " |"))
