@@ -306,11 +306,11 @@ class Cube:
         den_all = values[:, np.maximum(layout.den, 0), :].transpose(1, 2, 0)
         den_all[layout.den < 0] = 0.0  # counts have no denominator
         present = np.ones((len(layout.num), n_p), dtype=bool)  # key values with facts rows in the period
-        for k, (s, e) in zip(kpis, layout.spans):
-            key = self.keyed.get(k.id)
-            if key is not None and e > s:
-                end_days = np.array([(d - self.first).days for d in ends])
-                before_days = np.array([(d - self.first).days for d in befores])
+        keyed = [(self.keyed[k.id], s, e) for k, (s, e) in zip(kpis, layout.spans) if k.id in self.keyed and e > s]
+        if keyed:  # the periods' days, once for every keyed KPI
+            end_days = np.array([(d - self.first).days for d in ends])
+            before_days = np.array([(d - self.first).days for d in befores])
+            for key, s, e in keyed:
                 present[s:e] = np.stack([(r[end_days] - r[before_days]) > 0 for r in key.rows])
         starts = np.array([s for s, _ in dates], dtype=object) if dates is not None else None
         stops = np.array([e for _, e in dates], dtype=object) if dates is not None else None
@@ -402,25 +402,9 @@ class Cube:
                 y = (d_int if k.measure == "rate" else d_float)[at:at + b - a]
                 v = vf[shown_at:shown_at + b - a]
             key = self.keyed.get(kid)
-            if key is None:
-                if ss is None:
-                    rows = [{"kpi": kid, "level": level, "unit": un, "numerator": xx, "denominator": yy, "value": vv}
-                            for un, xx, yy, vv in zip(us[a:b], x, y, v)]
-                else:
-                    rows = [{"period_start": s0, "period_end": e0, "kpi": kid, "level": level, "unit": un,
-                             "numerator": xx, "denominator": yy, "value": vv}
-                            for s0, e0, un, xx, yy, vv in zip(ss[a:b], es[a:b], us[a:b], x, y, v)]
-            else:
-                name = key.name
-                ks = np.array(key.values, dtype=object)[layout.key_of[pair[a:b]]].tolist()
-                if ss is None:
-                    rows = [{"kpi": kid, "level": level, "unit": un, name: kk, "numerator": xx, "denominator": yy,
-                             "value": vv} for un, kk, xx, yy, vv in zip(us[a:b], ks, x, y, v)]
-                else:
-                    rows = [{"period_start": s0, "period_end": e0, "kpi": kid, "level": level, "unit": un, name: kk,
-                             "numerator": xx, "denominator": yy, "value": vv}
-                            for s0, e0, un, kk, xx, yy, vv in zip(ss[a:b], es[a:b], us[a:b], ks, x, y, v)]
-            out[(kid, level)] = rows
+            keyed = (key.name, np.array(key.values, dtype=object)[layout.key_of[pair[a:b]]].tolist()) if key else None
+            periods = (ss[a:b], es[a:b]) if ss is not None else None
+            out[(kid, level)] = _figure_rows(kid, level, us[a:b], x, y, v, periods, keyed)
         return out, finite
 
 
@@ -454,29 +438,35 @@ def _per_kpi_rows(kpi: Kpi, level: str, names: Sequence[str], listed: np.ndarray
         vs = worked_out.tolist()
         for j in np.flatnonzero(d == 0).tolist():
             vs[j] = None
-    kid = kpi.id
+    periods = None
     if dates is not None:
-        ss = picked(np.tile(np.array([s for s, _ in dates], dtype=object), n_units * n_keys)).tolist()
-        es = picked(np.tile(np.array([e for _, e in dates], dtype=object), n_units * n_keys)).tolist()
-    if key is None:
-        if dates is None:
-            rows = [{"kpi": kid, "level": level, "unit": u, "numerator": x, "denominator": y, "value": v}
-                    for u, x, y, v in zip(us, xs, ys, vs)]
-            return rows, finite
-        rows = [{"period_start": a, "period_end": b, "kpi": kid, "level": level, "unit": u,
+        periods = (picked(np.tile(np.array([s for s, _ in dates], dtype=object), n_units * n_keys)).tolist(),
+                   picked(np.tile(np.array([e for _, e in dates], dtype=object), n_units * n_keys)).tolist())
+    keyed = None
+    if key is not None:
+        keyed = (key.name, picked(np.tile(np.repeat(np.array(key.values, dtype=object), n_periods), n_units)).tolist())
+    return _figure_rows(kpi.id, level, us, xs, ys, vs, periods, keyed), finite
+
+
+def _figure_rows(kid: str, level: str, units: list, numerators: list, denominators: list, values: list,
+                 periods: tuple[list, list] | None, keyed: tuple[str, list] | None) -> list[dict]:
+    """One KPI's rows at one level from its columns, with the engine's keys in the engine's order: the
+    period's start and end first (a trend's), the key value after the unit (keyed: its name and values).
+    One comprehension per shape, so that a row is one dict display and nothing else."""
+    if keyed is None:
+        if periods is None:
+            return [{"kpi": kid, "level": level, "unit": u, "numerator": x, "denominator": y, "value": v}
+                    for u, x, y, v in zip(units, numerators, denominators, values)]
+        return [{"period_start": a, "period_end": b, "kpi": kid, "level": level, "unit": u,
                  "numerator": x, "denominator": y, "value": v}
-                for a, b, u, x, y, v in zip(ss, es, us, xs, ys, vs)]
-        return rows, finite
-    ks = picked(np.tile(np.repeat(np.array(key.values, dtype=object), n_periods), n_units)).tolist()
-    name = key.name
-    if dates is None:
-        rows = [{"kpi": kid, "level": level, "unit": u, name: k, "numerator": x, "denominator": y, "value": v}
-                for u, k, x, y, v in zip(us, ks, xs, ys, vs)]
-        return rows, finite
-    rows = [{"period_start": a, "period_end": b, "kpi": kid, "level": level, "unit": u, name: k,
+                for a, b, u, x, y, v in zip(*periods, units, numerators, denominators, values)]
+    name, keys = keyed
+    if periods is None:
+        return [{"kpi": kid, "level": level, "unit": u, name: k, "numerator": x, "denominator": y, "value": v}
+                for u, k, x, y, v in zip(units, keys, numerators, denominators, values)]
+    return [{"period_start": a, "period_end": b, "kpi": kid, "level": level, "unit": u, name: k,
              "numerator": x, "denominator": y, "value": v}
-            for a, b, u, k, x, y, v in zip(ss, es, us, ks, xs, ys, vs)]
-    return rows, finite
+            for a, b, u, k, x, y, v in zip(*periods, units, keys, numerators, denominators, values)]
 
 
 _MEASURES = ("count", "rate", "ratio")
