@@ -234,12 +234,10 @@ def with_targets(rows: Iterable[dict], config: KpiConfig) -> list[dict]:
     append = out.append
     for row in rows:
         static, judge = extras[row["kpi"]]
-        if judge is None:
-            append({**row, **static})
-        else:
-            new = {**row, **static}
+        new = {**row, **static}
+        if judge is not None:
             new["rag"] = judge(row["value"])
-            append(new)
+        append(new)
     return out
 
 
