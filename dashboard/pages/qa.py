@@ -19,9 +19,10 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import current_user, request_token
+from dashboard.components.address import address_outputs, in_address
 from dashboard.components import qa_panels
 from dashboard.components.formatting import (default_scope, long_date, may_see_records, month_end, month_label,
-                                             months_back, page_search, parse_scope, scope_from_query, scope_query)
+                                             months_back, parse_scope, scope_from_query, scope_query)
 from dashboard.components.records_drawer import open_button
 from dashboard.pages import scope as scope_picker
 
@@ -170,11 +171,9 @@ def _problem(exc: Exception) -> html.Div:
 
 
 def register(app: Any, api_url: str) -> None:
-    @app.callback(Output("url", "search", allow_duplicate=True), Output("shown-search", "data", allow_duplicate=True),
-                  Input("qa-scope", "value"), Input("qa-month", "value"), prevent_initial_call=True)
+    @app.callback(*address_outputs(), Input("qa-scope", "value"), Input("qa-month", "value"), prevent_initial_call=True)
     def view_in_address(scope: str, month: str) -> tuple[str, str]:
-        search = page_search({**scope_query(scope), "month": month})
-        return search, search
+        return in_address({**scope_query(scope), "month": month})
 
     @app.callback(Output("qa-body", "children"), Output("qa-page-html", "href"), Output("qa-page-pdf", "href"),
                   Input("qa-scope", "value"), Input("qa-month", "value"), State("today-date", "data"))

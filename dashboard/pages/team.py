@@ -14,8 +14,9 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard.api_client import ApiClient, ApiProblem, problem_words
 from dashboard.auth import request_token
+from dashboard.components.address import address_outputs, in_address
 from dashboard.components.board_panels import overdue_panel
-from dashboard.components.formatting import (change, default_team, format_value, long_date, page_search, rag_word,
+from dashboard.components.formatting import (change, default_team, format_value, long_date, rag_word,
                                              week_bounds)
 from dashboard.components.records_drawer import GRID_OPTIONS, column_defs
 from dashboard.components.spc_chart import partial_bounds, xmr_card
@@ -198,8 +199,6 @@ def register(app: Any, api_url: str) -> None:
             return no_update, problem_words("The team pack could not be made", exc)
         return dcc.send_bytes(pack, f"kpidash-team-pack-{team_id}-{extract_date}.xlsx"), ""
 
-    @app.callback(Output("url", "search", allow_duplicate=True), Output("shown-search", "data", allow_duplicate=True),
-                  Input("team-picker", "value"), prevent_initial_call=True)
+    @app.callback(*address_outputs(), Input("team-picker", "value"), prevent_initial_call=True)
     def team_in_address(team_id: str | None) -> tuple[str, str]:
-        search = page_search({"team": team_id})
-        return search, search
+        return in_address({"team": team_id})

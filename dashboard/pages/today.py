@@ -13,11 +13,12 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import current_user, request_token
+from dashboard.components.address import address_outputs, in_address
 from dashboard.components.attention import attention_items, attention_list
 from dashboard.components.board_panels import board_link, overdue_panel
 from dashboard.components.charts import month_to_date, sparkline_alt, sparkline_svg, svg_data_uri
 from dashboard.components.formatting import (change, default_scope, format_value, long_date, row_value, may_see_records,
-                                             page_search, parse_scope, rag_word, scope_from_query, scope_query)
+                                             parse_scope, rag_word, scope_from_query, scope_query)
 from dashboard.components.records_drawer import open_button
 from dashboard.components.spc_icons import variation_badge
 from dashboard.components.spc_words import headline
@@ -146,13 +147,11 @@ def attention(own: list[dict], concerns: list[dict], definitions: list[dict[str,
 
 
 def register(app: Any, api_url: str) -> None:
-    @app.callback(Output("url", "search", allow_duplicate=True), Output("shown-search", "data", allow_duplicate=True),
-                  Input("today-scope", "value"), prevent_initial_call=True)
+    @app.callback(*address_outputs(), Input("today-scope", "value"), prevent_initial_call=True)
     def scope_in_address(scope: str) -> tuple[str, str]:
         """The scope in the address, so the view can be reloaded, bookmarked and shared (and as the view on
         screen, so the router leaves the page as it is)."""
-        search = page_search(scope_query(scope))
-        return search, search
+        return in_address(scope_query(scope))
 
     @app.callback(Output("today-tiles", "children"), Output("today-attention", "children"), Input("today-scope", "value"),
                   State("today-date", "data"))

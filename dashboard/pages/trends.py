@@ -13,10 +13,11 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
 
 from dashboard.api_client import ApiClient, ApiProblem
+from dashboard.components.address import address_outputs, in_address
 from dashboard.components.board_panels import board_link
 from dashboard.auth import request_token
 from dashboard.components import qa_panels
-from dashboard.components.formatting import month_end, month_label, months_back, page_search, unit_label
+from dashboard.components.formatting import month_end, month_label, months_back, unit_label
 from dashboard.components.spc_chart import anchor, partial_bounds, partial_points, xmr_card
 from dashboard.components.spc_summary import summary_grid
 
@@ -89,13 +90,11 @@ def _scope_caption(by: str, charts: list[dict[str, Any]]) -> str:
 
 
 def register(app: Any, api_url: str) -> None:
-    @app.callback(Output("url", "search", allow_duplicate=True), Output("shown-search", "data", allow_duplicate=True),
-                  Input("trends-month", "value"), Input("trends-by", "value"), Input("trends-kpi", "value"),
-                  prevent_initial_call=True)
+    @app.callback(*address_outputs(), Input("trends-month", "value"), Input("trends-by", "value"),
+                  Input("trends-kpi", "value"), prevent_initial_call=True)
     def view_in_address(month: str, by: str, kpi: str | None) -> tuple[str, str]:
         """The month, the charts' period and the compared KPI in the address: a reload or a link shows the same."""
-        search = page_search({"month": month, "by": by, "kpi": kpi})
-        return search, search
+        return in_address({"month": month, "by": by, "kpi": kpi})
 
     @app.callback(Output("trends-body", "children"), Output("book-link", "href"), Input("trends-month", "value"),
                   Input("trends-by", "value"), State("today-date", "data"))

@@ -1,0 +1,21 @@
+"""The view in the address: a page writes its choices into the query string, so that a reload, a bookmark
+or a link shows the same view, and writes the same string as the view on screen (the `shown-search`
+store), which tells the router (dashboard/app.py) to leave the page as it is: the picker keeps what was
+typed into it and the figures are not fetched a second time."""
+
+from __future__ import annotations
+
+from dash import Output
+
+from dashboard.components.formatting import page_search
+
+
+def address_outputs() -> tuple[Output, Output]:
+    """The outputs of a page's callback that writes its view into the address (new ones per callback)."""
+    return Output("url", "search", allow_duplicate=True), Output("shown-search", "data", allow_duplicate=True)
+
+
+def in_address(params: dict[str, str | None]) -> tuple[str, str]:
+    """The query string of these choices, for both address_outputs."""
+    search = page_search(params)
+    return search, search
