@@ -126,9 +126,8 @@ class LiveWarehouse:
         try:
             if not self.due():
                 return False
-            signature = _signature(self.path)
-            if signature is not None and signature in (self._signature, self._bad_signature):
-                self._checked_at = time.monotonic()  # unchanged: nothing to do until the next interval
+            if self._unchanged(_signature(self.path)):
+                self._checked_at = time.monotonic()  # nothing to do until the next interval
                 return False
             return True
         finally:
@@ -159,11 +158,17 @@ class LiveWarehouse:
         except Exception as exc:  # noqa: BLE001  warming is an optimisation: never a reason not to serve
             log.warning("warming run %s failed: %s", version.warehouse.run_id, _first_line(exc))
 
+    def _unchanged(self, signature: tuple[int, int, int] | None) -> bool:
+        """Whether the published file is, with a version in hand, the same good file or the same bad one
+        already reported: nothing to open."""
+        return signature is not None and self._current is not None and signature in (self._signature,
+                                                                                    self._bad_signature)
+
     def _refresh(self) -> None:
         self._checked_at = time.monotonic()
         signature = _signature(self.path)
-        if signature is not None and self._current is not None and signature in (self._signature, self._bad_signature):
-            return  # unchanged: the same good file, or the same bad one already reported
+        if self._unchanged(signature):
+            return
         if signature is None:
             self._signature = self._bad_signature = self._warning = None
             self._problem = _not_published(self.path)
