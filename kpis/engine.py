@@ -3,7 +3,10 @@
 One query per family: GROUPING SETS over (trust), (service), (team), (worker) for each period,
 then a full join to the unit list so every team of teams.csv and every service it names has its
 row (0, or null for a rate with nothing to divide), while UNKNOWN and worker rows appear only where
-the KPI has something to count. Figures for one period and trends differ only in `periods`.
+the KPI has something to count (or the family lists them). Figures for one period and trends differ
+only in `periods`. The query returns one row per unit and period with every KPI's numerator and
+denominator side by side, and each KPI's rows are made from those columns (_unit_rows): a QA trend at
+the worker level, 150 listed workers x 24 months x 7 KPIs, sends and sorts 3,600 rows, not 25,200.
 """
 
 from __future__ import annotations
