@@ -206,15 +206,18 @@ def _facts_query(family: Family, measures: Sequence[Measure], levels: Sequence[s
     n1, ...) beside it, in the order of each KPI's rows: level, unit (UNKNOWN last), key value, period.
     _unit_rows turns the columns into each KPI's rows."""
     level_rank = "CASE j.level " + " ".join(f"WHEN '{lv}' THEN {i}" for i, lv in enumerate(levels)) + " END"
-    key = f"j.{family.extra_key}" if family.extra_key else "NULL::VARCHAR"
+    # a keyed family's rows carry the key value (xk), in the contract's order of its values
+    key, key_rank = "", ""
+    if family.extra_key:
+        key, key_rank = f"j.{family.extra_key} AS xk, ", f"list_position({_KEY_VALUES}, xk), "
     pairs = ", ".join(f"coalesce(j.n{i}, 0) AS n{i}, coalesce(j.d{i}, 0) AS d{i}" for i in range(len(measures)))
     return f"""
     WITH {periods_cte(periods)},
     {_aggregate_sql(family, measures, levels, periods.count)}
-    SELECT {level_rank} AS level, j.unit, {key} AS xk, j.p, j.listed, {pairs}
+    SELECT {level_rank} AS level, j.unit, {key}j.p, j.listed, {pairs}
     FROM joined j
     {"WHERE j.unit = $unit" if unit is not None else ""}
-    ORDER BY 1, j.unit = 'UNKNOWN', j.unit, list_position({_KEY_VALUES}, xk), j.p
+    ORDER BY 1, j.unit = 'UNKNOWN', j.unit, {key_rank}j.p
     """
 
 
@@ -232,7 +235,6 @@ def _no_gc() -> Iterator[None]:
 
 
 _INDEX = {k.id: i for i, k in enumerate(KPIS)}
-# rows with an extra key (domain) come in the contract's order of its values
 _KEY_VALUES = "[" + ", ".join(f"'{d}'" for d in AUDIT_DOMAINS) + "]"
 
 
