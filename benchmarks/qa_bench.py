@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.cli_bench import _old_code
 from benchmarks.kpi_bench import BENCH_DIR, SAMPLE_END, load_settings
 from kpis import KPIS, compute_kpis, kpi_trend, open_warehouse
 
@@ -76,15 +77,6 @@ def timings(db: Path, repeat: int) -> dict[str, tuple[list[float], list[float]]]
                 lambda ids: kpi_trend(wh, ids, "month", 24, "team"))
         return {name: side_by_side(lambda run=run: run(CONTRACT), lambda run=run: run(None), repeat)
                 for name, run in zip(MEASURES, runs)}
-
-
-def _old_code(rev: str) -> Path:
-    folder = BENCH_DIR / f"old-{rev}"
-    if not (folder / "kpis" / "engine.py").exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-    return folder
 
 
 def _timings_in(code: Path | None, db: Path, repeat: int) -> dict[str, tuple[list[float], list[float]]]:
