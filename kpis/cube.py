@@ -404,7 +404,7 @@ class Cube:
             key = self.keyed.get(kid)
             keyed = (key.name, np.array(key.values, dtype=object)[layout.key_of[pair[a:b]]].tolist()) if key else None
             periods = (ss[a:b], es[a:b]) if ss is not None else None
-            out[(kid, level)] = _figure_rows(kid, level, us[a:b], x, y, v, periods, keyed)
+            out[(kid, level)] = figure_rows(kid, level, us[a:b], x, y, v, periods, keyed)
         return out, finite
 
 
@@ -445,11 +445,11 @@ def _per_kpi_rows(kpi: Kpi, level: str, names: Sequence[str], listed: np.ndarray
     keyed = None
     if key is not None:
         keyed = (key.name, picked(np.tile(np.repeat(np.array(key.values, dtype=object), n_periods), n_units)).tolist())
-    return _figure_rows(kpi.id, level, us, xs, ys, vs, periods, keyed), finite
+    return figure_rows(kpi.id, level, us, xs, ys, vs, periods, keyed), finite
 
 
-def _figure_rows(kid: str, level: str, units: list, numerators: list, denominators: list, values: list,
-                 periods: tuple[list, list] | None, keyed: tuple[str, list] | None) -> list[dict]:
+def figure_rows(kid: str, level: str, units: list, numerators: list, denominators: list, values: list,
+                periods: tuple[list, list] | None, keyed: tuple[str, list] | None) -> list[dict]:
     """One KPI's rows at one level from its columns, with the engine's keys in the engine's order: the
     period's start and end first (a trend's), the key value after the unit (keyed: its name and values).
     One comprehension per shape, so that a row is one dict display and nothing else."""
