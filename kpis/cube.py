@@ -423,21 +423,8 @@ def _per_kpi_rows(kpi: Kpi, level: str, names: Sequence[str], listed: np.ndarray
     if not every:
         n, d = n[keep], d[keep]
     picked = (lambda a: a) if every else (lambda a: a[keep])
-    xs = n.astype(np.int64).tolist()
+    xs, ys, vs, finite = kpi_numbers(kpi.measure, n, d)
     us = picked(np.repeat(np.array(names, dtype=object), n_keys * n_periods)).tolist()
-    finite = True
-    if kpi.measure == "count":
-        ys, vs = [None] * len(xs), xs
-    else:
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if kpi.measure == "rate":
-                ys, worked_out = d.astype(np.int64).tolist(), 100 * n.astype(np.int64) / d
-            else:
-                ys, worked_out = d.astype(np.float64).tolist(), n.astype(np.int64) / d
-        finite = bool(np.isfinite(worked_out[d != 0]).all())
-        vs = worked_out.tolist()
-        for j in np.flatnonzero(d == 0).tolist():
-            vs[j] = None
     periods = None
     if dates is not None:
         periods = (picked(np.tile(np.array([s for s, _ in dates], dtype=object), n_units * n_keys)).tolist(),
@@ -446,6 +433,26 @@ def _per_kpi_rows(kpi: Kpi, level: str, names: Sequence[str], listed: np.ndarray
     if key is not None:
         keyed = (key.name, picked(np.tile(np.repeat(np.array(key.values, dtype=object), n_periods), n_units)).tolist())
     return figure_rows(kpi.id, level, us, xs, ys, vs, periods, keyed), finite
+
+
+def kpi_numbers(measure: str, n: np.ndarray, d: np.ndarray) -> tuple[list, list, list, bool]:
+    """One KPI's numerators, denominators and values in the spec's JSON types (counts: int with a null
+    denominator; rates: int/int, 100 x n / d; caseload: int/float), null where there is nothing to
+    divide; and whether every worked-out value is finite. The one place that arithmetic is written:
+    rows from the cube and from the facts agree by construction."""
+    xs = n.astype(np.int64).tolist()
+    if measure == "count":
+        return xs, [None] * len(xs), xs, True
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if measure == "rate":
+            ys, worked_out = d.astype(np.int64).tolist(), 100 * n.astype(np.int64) / d
+        else:
+            ys, worked_out = d.astype(np.float64).tolist(), n.astype(np.int64) / d
+    finite = bool(np.isfinite(worked_out[d != 0]).all())
+    vs = worked_out.tolist()
+    for j in np.flatnonzero(d == 0).tolist():
+        vs[j] = None
+    return xs, ys, vs, finite
 
 
 def figure_rows(kid: str, level: str, units: list, numerators: list, denominators: list, values: list,

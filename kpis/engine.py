@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from etl.contract import AUDIT_DOMAINS
-from kpis.cube import CUBE_LEVELS, figure_rows
+from kpis.cube import CUBE_LEVELS, figure_rows, kpi_numbers
 from kpis.errors import InvalidPeriod
 from kpis.families import FAMILIES, Family, Measure
 from kpis.finite import FiniteRows
@@ -266,15 +266,7 @@ def _unit_rows(columns: dict[str, np.ndarray], family: Family, measures: Sequenc
             at = bounds[r] + np.flatnonzero(keep[bounds[r]:bounds[r + 1]])
             if not len(at):
                 continue
-            xs = num[at].astype(np.int64).tolist()
-            if kpi.measure == "count":
-                ys, vs = [None] * len(xs), xs
-            elif kpi.measure == "rate":
-                ys = den[at].astype(np.int64).tolist()
-                vs = [100 * x / y if y else None for x, y in zip(xs, ys)]
-            else:
-                ys = den[at].astype(np.float64).tolist()
-                vs = [x / y if y else None for x, y in zip(xs, ys)]
+            xs, ys, vs, _ = kpi_numbers(kpi.measure, num[at], den[at])  # facts rows are checked where sent
             p = columns["p"][at]
             periods = (starts[p].tolist(), ends[p].tolist()) if starts is not None else None
             keyed = (family.extra_key, columns["xk"][at].tolist()) if family.extra_key else None
