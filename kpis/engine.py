@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from etl.contract import AUDIT_DOMAINS
-from kpis.cube import CUBE_LEVELS
+from kpis.cube import CUBE_LEVELS, FigureColumns
 from kpis.errors import InvalidPeriod
 from kpis.families import FAMILIES, Family, Measure
 from kpis.finite import FiniteRows
@@ -175,19 +175,8 @@ def figures(
         with wh.cursor() as cur, _no_gc():
             found, finite = cube.figures(cur, bounds, cube_levels, [k for k in kpis if k.id in from_cube], unit,
                                          iso if with_period else None)
-            chunks.update(found)
-    queries = []
-    for family in families:
-        if not all(wh.has_table(t) for t in family.requires):
-            continue  # an optional file the extract did not hold: no rows, never 0
-        measures = [m for m in family.measures if m.kpi_id in wanted and all(wh.has_table(t) for t in m.requires)]
-        counted = [m for m in measures if m.kpi_id not in from_cube]
-        # what the cube holds is still counted from the facts at the levels it does not hold (worker)
-        for group, group_levels in ((counted, levels), ([m for m in measures if m.kpi_id in from_cube],
-                                                        [lv for lv in levels if lv not in cube_levels])):
-            family_levels = _levels_for(group, group_levels)
-            if group and family_levels:
-                queries.append(_facts_query(family, group, family_levels, periods, unit))
+            chunks.update((key, columns.rows()) for key, columns in found.items())
+    queries = _facts_queries(wh, families, wanted, from_cube, levels, cube_levels, periods, unit)
     finite = finite and not queries  # rows counted from the facts are looked at where they are sent
     if queries:
         wh.ensure_calendar(periods.first, periods.last)
@@ -201,11 +190,59 @@ def figures(
                     _add_rows(chunks, zip(*(c.tolist() for c in columns)), dates)
 
     out: list[dict] = FiniteRows() if finite else []
-    for family in families:  # family by family, each KPI's rows level by level, in the order given
+    for key in _in_order(families, wanted, levels):
+        out.extend(chunks.get(key, ()))
+    return out
+
+
+def figure_columns(wh: Warehouse, periods: Periods, levels: Sequence[str], kpis: Sequence[Kpi],
+                   unit: str | None = None) -> tuple[list[FigureColumns], bool] | None:
+    """figures() of one period column by column (one FigureColumns per KPI and level, in figures()'s
+    order; their rows() are figures()'s rows), and whether every number is finite, when the daily
+    cube holds every figure asked for; None when any would be counted from the facts. What a writer
+    of a request's answer reads to make it without a dict per row (api/figures_json.py)."""
+    cube = wh.cube
+    if cube is None or periods.count != 1:
+        return None
+    bounds = [(periods.first, periods.last)]
+    wanted = {k.id for k in kpis}
+    cube_levels = [lv for lv in levels if lv in CUBE_LEVELS]
+    from_cube = {k.id for k in kpis if cube_levels and cube.serves(k, bounds)}
+    if _facts_queries(wh, FAMILIES, wanted, from_cube, levels, cube_levels, periods, unit):
+        return None
+    found: dict[tuple[str, str], FigureColumns] = {}
+    finite = True
+    if from_cube:
+        with wh.cursor() as cur, _no_gc():
+            found, finite = cube.figures(cur, bounds, cube_levels, [k for k in kpis if k.id in from_cube], unit, None)
+    return [found[key] for key in _in_order(FAMILIES, wanted, levels) if key in found], finite
+
+
+def _facts_queries(wh: Warehouse, families: Sequence[Family], wanted: set[str], from_cube: set[str],
+                   levels: Sequence[str], cube_levels: Sequence[str], periods: Periods, unit: str | None) -> list[str]:
+    """The facts queries of the figures the cube does not give (none when it gives them all)."""
+    queries = []
+    for family in families:
+        if not all(wh.has_table(t) for t in family.requires):
+            continue  # an optional file the extract did not hold: no rows, never 0
+        measures = [m for m in family.measures if m.kpi_id in wanted and all(wh.has_table(t) for t in m.requires)]
+        counted = [m for m in measures if m.kpi_id not in from_cube]
+        # what the cube holds is still counted from the facts at the levels it does not hold (worker)
+        for group, group_levels in ((counted, levels), ([m for m in measures if m.kpi_id in from_cube],
+                                                        [lv for lv in levels if lv not in cube_levels])):
+            family_levels = _levels_for(group, group_levels)
+            if group and family_levels:
+                queries.append(_facts_query(family, group, family_levels, periods, unit))
+    return queries
+
+
+def _in_order(families: Sequence[Family], wanted: set[str], levels: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """(kpi, level) in the order figures() gives their rows: family by family, each KPI's rows level by
+    level, in the order given."""
+    for family in families:
         for kpi in sorted((m.kpi_id for m in family.measures if m.kpi_id in wanted), key=_INDEX.__getitem__):
             for level in levels:
-                out.extend(chunks.get((kpi, level), ()))
-    return out
+                yield kpi, level
 
 
 def _facts_query(family: Family, measures: Sequence[Measure], levels: Sequence[str], periods: Periods,
