@@ -30,7 +30,7 @@ from api.params import (
     team_services,
     worker_teams,
 )
-from api.figures_json import Targets, figures_json
+from api.figures_json import FiguresJson
 from api.live_warehouse import Version, memoised
 from api.response_cache import Representation, cached_response
 from api.scopes import records_refusal
@@ -195,8 +195,8 @@ def figures_view(date_from: dt.date | None, date_to: dt.date | None, level: str,
         # read from the daily cube: written from its columns, the same bytes without a dict per row
         columns = _kpi_layer(compute_kpi_columns, wh, *period, level, checked_unit, kpi_ids)
         if columns is not None:
-            targets = memoised(version, "figure_targets", lambda: Targets(wh.config)) if fields == "all" else None
-            body = figures_json(*columns, targets)
+            writer = memoised(version, "figures_json", lambda: FiguresJson(wh.config))
+            body = writer.write(*columns, targets=fields == "all")
             if body is not None:
                 return Representation.of(body, "application/json", headers)
         rows = _kpi_layer(compute_kpis, wh, *period, level, checked_unit, kpi_ids)

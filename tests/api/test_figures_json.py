@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from api.figures_json import Targets, figures_json
+from api.figures_json import FiguresJson
 from api.response_cache import json_bytes
 from kpis import KPIS, KpiConfig, Warehouse, compute_kpis, load_kpi_config, open_warehouse, with_targets
 from kpis.compute import compute_kpi_columns
@@ -44,11 +44,17 @@ def _rows_json(wh: Warehouse, period: tuple[dt.date, dt.date], level: str | tupl
     return json_bytes(with_targets(rows, config) if config is not None else rows)
 
 
+_WRITERS: dict[int, tuple[KpiConfig, FiguresJson]] = {}
+
+
 def _columns_json(wh: Warehouse, period: tuple[dt.date, dt.date], level: str | tuple[str, ...], unit: str | None,
                   kpi_ids: tuple[str, ...] | None, config: KpiConfig | None) -> bytes | None:
+    """Written by one writer per configuration, as the API keeps one per warehouse version."""
     columns = compute_kpi_columns(wh, *period, level, unit, kpi_ids)
     assert columns is not None  # every figure here is read from the cube
-    return figures_json(*columns, Targets(config) if config is not None else None)
+    used = config or wh.config
+    writer = _WRITERS.setdefault(id(used), (used, FiguresJson(used)))[1]
+    return writer.write(*columns, targets=config is not None)
 
 
 @pytest.mark.parametrize("fields", ["spec", "all"])
@@ -96,18 +102,21 @@ def test_nothing_is_promised_where_the_rows_must_be_made(wh: Warehouse) -> None:
     assert compute_kpi_columns(wh, *period, ("team", "worker")) is None
     # a number that is not finite: the rows are made, and the NaN refused where they are written
     columns, _ = compute_kpi_columns(wh, *period, "team")
-    assert figures_json(columns, False) is None
+    assert FiguresJson(wh.config).write(columns, False, targets=False) is None
     for bad in (math.nan, math.inf):
-        assert figures_json(columns, True, Targets(KpiConfig(targets={"allocation_rate": {"target": bad}}))) is None
+        nan_target = FiguresJson(KpiConfig(targets={"allocation_rate": {"target": bad}}))
+        assert nan_target.write(columns, True, targets=True) is None
+        assert nan_target.write(columns, True, targets=False) is not None  # the spec's keys hold no target
     # a trend's columns (each row's period) are not written here
     trend = [FigureColumns("referrals", "trust", ["trust"], [1], [None], [1], (["2025-01-01"], ["2025-01-31"]))]
-    assert figures_json(trend, True) is None
+    assert FiguresJson(wh.config).write(trend, True, targets=False) is None
 
 
 def test_no_rows_at_all_is_an_empty_list(wh: Warehouse) -> None:
-    assert figures_json([], True) == b"[]" == orjson.dumps([])
+    writer = FiguresJson(load_kpi_config())
+    assert writer.write([], True, targets=False) == b"[]" == orjson.dumps([])
     empty = [FigureColumns.empty("referrals", "team"), FigureColumns.empty("open_cases", "team")]
-    assert figures_json(empty, True, Targets(load_kpi_config())) == b"[]"
+    assert writer.write(empty, True, targets=True) == b"[]"
 
 
 def test_units_and_key_values_are_written_as_json_strings() -> None:
@@ -119,5 +128,8 @@ def test_units_and_key_values_are_written_as_json_strings() -> None:
                              keyed=("domain", ["plan, ning", 'x"y', "é"]))]
     rows = [row for c in columns for row in c.rows()]
     config = KpiConfig(targets={"allocation_rate": {"target": 60.0, "tolerance": 20.0}})
-    assert figures_json(columns, True) == orjson.dumps(rows)
-    assert figures_json(columns, True, Targets(config)) == orjson.dumps(with_targets(rows, config))
+    writer = FiguresJson(config)
+    for _ in range(2):  # the second time from what the writer kept
+        assert writer.write(columns, True, targets=False) == orjson.dumps(rows)
+        assert writer.write(columns, True, targets=True) == orjson.dumps(with_targets(rows, config))
+        assert writer.write(columns[:1], True, targets=True) == orjson.dumps(with_targets(rows[:3], config))
