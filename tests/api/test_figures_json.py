@@ -133,3 +133,29 @@ def test_units_and_key_values_are_written_as_json_strings() -> None:
         assert writer.write(columns, True, targets=False) == orjson.dumps(rows)
         assert writer.write(columns, True, targets=True) == orjson.dumps(with_targets(rows, config))
         assert writer.write(columns[:1], True, targets=True) == orjson.dumps(with_targets(rows[:3], config))
+
+
+def test_get_kpis_answers_with_the_columns_and_the_same_bytes(api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over HTTP: the body is the rows' JSON, byte for byte, and it was written from the columns."""
+    from api import figures_json as module
+
+    written = []
+    write = module.FiguresJson.write
+
+    def counted(self: FiguresJson, *args: object, **kwargs: object) -> bytes | None:
+        body = write(self, *args, **kwargs)
+        written.append(body is not None)
+        return body
+
+    monkeypatch.setattr(module.FiguresJson, "write", counted)
+    with open_warehouse(Path(api.env["KPIDASH_DB"])) as opened:
+        team = opened.units("team")[0]
+        for query, level, unit in (("level=team", "team", None), ("level=service", "service", None),
+                                   ("level=trust", "trust", None), (f"level=team&unit={team}", "team", team)):
+            for fields in ("spec", "all"):
+                url = f"/api/v1/kpis?{query}&from=2025-05-03&to=2025-08-30&fields={fields}"
+                response = api.client.get(url, headers=api.auth("analyst"))
+                rows = compute_kpis(opened, dt.date(2025, 5, 3), dt.date(2025, 8, 30), level, unit)
+                assert response.status_code == 200
+                assert response.content == json_bytes(with_targets(rows, opened.config) if fields == "all" else rows)
+    assert written == [True] * 8
