@@ -270,11 +270,12 @@ def _judge(target: float, tolerance: float, polarity: Polarity | None, unit_of_m
         if value is None or polarity is None:
             return None
         if abs(value - target) <= margin or abs(value - low) <= margin or value != value:
-            if value not in near:
-                if len(near) >= 4096:  # kept for the life of a warehouse version (api/figures_json.py): bounded
+            rag = near.get(value)
+            if rag is None:  # (never None once judged: there is a target, a value and a polarity)
+                if len(near) >= 4096:  # kept for a warehouse version's life (api/figures_json.py): bounded
                     near.clear()
-                near[value] = rag_status(value, target, tolerance, polarity, unit_of_measure)
-            return near[value]
+                rag = near[value] = rag_status(value, target, tolerance, polarity, unit_of_measure)
+            return rag
         if polarity == "higher":
             return "green" if value >= target else "amber" if value >= low else "red"
         return "green" if value <= target else "amber" if value <= low else "red"
