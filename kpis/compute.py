@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from kpis.availability import apply_availability
-from kpis.cube import CUBE_LEVELS
-from kpis.engine import check_period, figures, single_period
+from kpis.availability import apply_availability, unavailable_kpis
+from kpis.cube import CUBE_LEVELS, FigureColumns
+from kpis.engine import check_period, figure_columns, figures, single_period
 from kpis.errors import KpiError, UnknownUnit
 from kpis.families import FAMILIES_BY_NAME, MEASURES
 from kpis.registry import KPIS, Kpi, get_kpi
@@ -81,6 +81,29 @@ def compute_kpis(
     kpis = resolve_kpis(kpi_ids)
     date_from, date_to = resolve_period(wh, date_from, date_to)
     return apply_availability(figures(wh, single_period(date_from, date_to), levels, kpis, unit), wh.source_system)
+
+
+def compute_kpi_columns(
+    wh: Warehouse,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    level: str | Sequence[str] = "trust",
+    unit: str | None = None,
+    kpi_ids: Sequence[str] | None = None,
+) -> tuple[list[FigureColumns], bool] | None:
+    """compute_kpis's rows column by column, one FigureColumns per KPI and level in compute_kpis's
+    order (their rows() are its rows), and whether every number is finite: when every figure is read
+    from the daily cube and the source marks no KPI unavailable; None otherwise (then compute_kpis).
+    The same checks and refusals as compute_kpis. A writer of the API's answer reads the columns to
+    make its JSON without a dict per row."""
+    levels = resolve_levels(level, unit)
+    if unit is not None:
+        check_unit(wh, levels[0], unit)
+    kpis = resolve_kpis(kpi_ids)
+    date_from, date_to = resolve_period(wh, date_from, date_to)
+    if unavailable_kpis(wh.source_system):
+        return None
+    return figure_columns(wh, single_period(date_from, date_to), levels, kpis, unit)
 
 
 def answered_from_cube(

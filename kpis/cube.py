@@ -36,6 +36,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import duckdb
 import numpy as np
@@ -173,6 +174,7 @@ class Cube:
         self.units = units
         self.keyed = keyed or {}  # kpi id -> its key, for the KPIs of a family with an extra key
         self._held: tuple[np.ndarray, dict[str, int]] | None = None  # every column, once read: see _in_memory
+        self._all_columns: tuple[str, ...] | None = None  # every column of the KPIs it serves, in order
         self._layouts: dict[tuple[str, ...], _Layout] = {}
         self._lock = threading.Lock()
 
@@ -188,9 +190,14 @@ class Cube:
         (whose planning alone costs more). A national cube is queried day by day instead. Read on first
         use, once. (Doubles hold every count exactly: they are far below 2**53.)"""
         n_days, n_units = (self.last - self.first).days + 1, len(self.units.names)
-        columns = [c for k in self.kpis.values() for pair in self.columns(k) for c in pair if c is not None]
+        columns = self._all_columns
+        if columns is None:  # worked out once: a request asks this every time
+            columns = self._all_columns = tuple(
+                c for k in self.kpis.values() for pair in self.columns(k) for c in pair if c is not None)
         if n_days * n_units * len(columns) * 8 > IN_MEMORY_BYTES:
             return None
+        if self._held is not None:
+            return self._held
         with self._lock:
             if self._held is None:
                 quoted = ", ".join(f'"{c}"' for c in columns)
@@ -270,11 +277,11 @@ class Cube:
     def figures(
         self, cursor: duckdb.DuckDBPyConnection, bounds: Sequence[tuple[dt.date, dt.date]], levels: Sequence[str],
         kpis: Sequence[Kpi], unit: str | None, dates: Sequence[tuple[str, str]] | None,
-    ) -> tuple[dict[tuple[str, str], list[dict]], bool]:
+    ) -> tuple[dict[tuple[str, str], FigureColumns], bool]:
         """(kpi id, level) -> the figure rows of that KPI at that level, for every period (rows per
-        unit, then key value, periods in order), as the engine gives them, and whether every number in
-        them is finite (looked at on the arrays, where it costs nothing). levels: trust, service or
-        team only.
+        unit, then key value, periods in order), as the engine gives them but column by column
+        (FigureColumns.rows() makes the rows), and whether every number in them is finite (looked at
+        on the arrays, where it costs nothing). levels: trust, service or team only.
 
         Every KPI at once: one look-up of all their columns, the arithmetic on whole arrays, then the
         rows made in one pass per KPI (a request's cost is then the rows it returns, not its KPIs)."""
@@ -289,9 +296,9 @@ class Cube:
         if not spans:
             return {}, True
         layout = self._layout(kpis)
-        out: dict[tuple[str, str], list[dict]] = {}
+        out: dict[tuple[str, str], FigureColumns] = {}
         if not layout.columns:  # keyed KPIs whose family has no key values: no rows, as the engine
-            return {(k.id, level): [] for level in spans for k in kpis}, True
+            return {(k.id, level): FigureColumns.empty(k.id, level) for level in spans for k in kpis}, True
         lo, hi = min(s[0] for s in spans.values()), max(s[1] for s in spans.values())
         n_p = len(bounds)
         flows = bool(layout.flow.any())
@@ -321,7 +328,7 @@ class Cube:
                     num = num_all[s:e, a - lo:b - lo, :].transpose(1, 0, 2)  # unit by key value by period
                     den = den_all[s:e, a - lo:b - lo, :].transpose(1, 0, 2)
                     if e == s:  # a keyed KPI whose family has no key values: no rows, as the engine
-                        out[(k.id, level)] = []
+                        out[(k.id, level)] = FigureColumns.empty(k.id, level)
                         continue
                     rows, finite_values = _per_kpi_rows(k, level, units.names[a:b], units.listed[a:b], num, den,
                                                         present[s:e], dates, self.keyed.get(k.id))
@@ -338,7 +345,7 @@ class Cube:
     def _level_rows(self, kpis: Sequence[Kpi], layout: _Layout, level: str, names: Sequence[str],
                     listed: np.ndarray, num: np.ndarray, den: np.ndarray, present: np.ndarray,
                     starts: np.ndarray | None, stops: np.ndarray | None
-                    ) -> tuple[dict[tuple[str, str], list[dict]], bool]:
+                    ) -> tuple[dict[tuple[str, str], FigureColumns], bool]:
         """Every KPI's rows at one level (num, den: pair by unit by period), with the engine's JSON types,
         where the engine has a row: every listed unit (for each key value with facts in the period), an
         unlisted one (UNKNOWN) only where its numerator or denominator is not 0; and whether every value
@@ -390,7 +397,7 @@ class Cube:
         ss = starts[p].tolist() if starts is not None else None
         es = stops[p].tolist() if stops is not None else None
         bounds = np.searchsorted(layout.kpi_of[pair], np.arange(len(kpis) + 1)).tolist()
-        out: dict[tuple[str, str], list[dict]] = {}
+        out: dict[tuple[str, str], FigureColumns] = {}
         for i, k in enumerate(kpis):
             a, b = bounds[i], bounds[i + 1]
             kid = k.id
@@ -404,13 +411,13 @@ class Cube:
             key = self.keyed.get(kid)
             keyed = (key.name, np.array(key.values, dtype=object)[layout.key_of[pair[a:b]]].tolist()) if key else None
             periods = (ss[a:b], es[a:b]) if ss is not None else None
-            out[(kid, level)] = figure_rows(kid, level, us[a:b], x, y, v, periods, keyed)
+            out[(kid, level)] = FigureColumns(kid, level, us[a:b], x, y, v, periods, keyed)
         return out, finite
 
 
 def _per_kpi_rows(kpi: Kpi, level: str, names: Sequence[str], listed: np.ndarray, num: np.ndarray,
                    den: np.ndarray, present: np.ndarray, dates: Sequence[tuple[str, str]] | None, key: Keyed | None
-                   ) -> tuple[list[dict], bool]:
+                   ) -> tuple[FigureColumns, bool]:
     """One KPI's rows at one level (num, den: unit by key value by period), with the engine's JSON
     types, where the engine has a row: every listed unit (for each key value with facts in the
     period), an unlisted one (UNKNOWN) only where its numerator or denominator is not 0. A national
@@ -432,7 +439,7 @@ def _per_kpi_rows(kpi: Kpi, level: str, names: Sequence[str], listed: np.ndarray
     keyed = None
     if key is not None:
         keyed = (key.name, picked(np.tile(np.repeat(np.array(key.values, dtype=object), n_periods), n_units)).tolist())
-    return figure_rows(kpi.id, level, us, xs, ys, vs, periods, keyed), finite
+    return FigureColumns(kpi.id, level, us, xs, ys, vs, periods, keyed), finite
 
 
 def kpi_numbers(measure: str, n: np.ndarray, d: np.ndarray) -> tuple[list, list, list, bool]:
@@ -455,25 +462,43 @@ def kpi_numbers(measure: str, n: np.ndarray, d: np.ndarray) -> tuple[list, list,
     return xs, ys, vs, finite
 
 
-def figure_rows(kid: str, level: str, units: list, numerators: list, denominators: list, values: list,
-                periods: tuple[list, list] | None, keyed: tuple[str, list] | None) -> list[dict]:
-    """One KPI's rows at one level from its columns, with the engine's keys in the engine's order: the
-    period's start and end first (a trend's), the key value after the unit (keyed: its name and values).
-    One comprehension per shape, so that a row is one dict display and nothing else."""
-    if keyed is None:
+class FigureColumns(NamedTuple):
+    """One KPI's rows at one level, column by column (each list a row's value, rows in the engine's
+    order): what the cube works out, before any dict is made. keyed: the key's name and each row's
+    value (domain_good_or_better's domain); periods: each row's period start and end (a trend's)."""
+
+    kpi: str
+    level: str
+    units: list
+    numerators: list
+    denominators: list
+    values: list
+    periods: tuple[list, list] | None = None
+    keyed: tuple[str, list] | None = None
+
+    @classmethod
+    def empty(cls, kpi: str, level: str) -> FigureColumns:
+        return cls(kpi, level, [], [], [], [])
+
+    def rows(self) -> list[dict]:
+        """The rows, with the engine's keys in the engine's order: the period's start and end first (a
+        trend's), the key value after the unit (keyed: its name and values). One comprehension per
+        shape, so that a row is one dict display and nothing else."""
+        kid, level, units, numerators, denominators, values, periods, keyed = self
+        if keyed is None:
+            if periods is None:
+                return [{"kpi": kid, "level": level, "unit": u, "numerator": x, "denominator": y, "value": v}
+                        for u, x, y, v in zip(units, numerators, denominators, values)]
+            return [{"period_start": a, "period_end": b, "kpi": kid, "level": level, "unit": u,
+                     "numerator": x, "denominator": y, "value": v}
+                    for a, b, u, x, y, v in zip(*periods, units, numerators, denominators, values)]
+        name, keys = keyed
         if periods is None:
-            return [{"kpi": kid, "level": level, "unit": u, "numerator": x, "denominator": y, "value": v}
-                    for u, x, y, v in zip(units, numerators, denominators, values)]
-        return [{"period_start": a, "period_end": b, "kpi": kid, "level": level, "unit": u,
+            return [{"kpi": kid, "level": level, "unit": u, name: k, "numerator": x, "denominator": y, "value": v}
+                    for u, k, x, y, v in zip(units, keys, numerators, denominators, values)]
+        return [{"period_start": a, "period_end": b, "kpi": kid, "level": level, "unit": u, name: k,
                  "numerator": x, "denominator": y, "value": v}
-                for a, b, u, x, y, v in zip(*periods, units, numerators, denominators, values)]
-    name, keys = keyed
-    if periods is None:
-        return [{"kpi": kid, "level": level, "unit": u, name: k, "numerator": x, "denominator": y, "value": v}
-                for u, k, x, y, v in zip(units, keys, numerators, denominators, values)]
-    return [{"period_start": a, "period_end": b, "kpi": kid, "level": level, "unit": u, name: k,
-             "numerator": x, "denominator": y, "value": v}
-            for a, b, u, k, x, y, v in zip(*periods, units, keys, numerators, denominators, values)]
+                for a, b, u, k, x, y, v in zip(*periods, units, keys, numerators, denominators, values)]
 
 
 _MEASURES = ("count", "rate", "ratio")

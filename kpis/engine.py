@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from etl.contract import AUDIT_DOMAINS
-from kpis.cube import CUBE_LEVELS, figure_rows, kpi_numbers
+from kpis.cube import CUBE_LEVELS, FigureColumns, kpi_numbers
 from kpis.errors import InvalidPeriod
 from kpis.families import FAMILIES, Family, Measure
 from kpis.finite import FiniteRows
@@ -167,7 +167,53 @@ def figures(
         with wh.cursor() as cur, _no_gc():
             found, finite = cube.figures(cur, bounds, cube_levels, [k for k in kpis if k.id in from_cube], unit,
                                          iso if with_period else None)
-            chunks.update(found)
+            chunks.update((key, columns.rows()) for key, columns in found.items())
+    queries = _facts_queries(wh, families, wanted, from_cube, levels, cube_levels, periods, unit)
+    finite = finite and not queries  # rows counted from the facts are looked at where they are sent
+    if queries:
+        wh.ensure_calendar(periods.first, periods.last)
+        params = {**periods.params, "caseload_limit": wh.config.caseload_limit, "unit": unit}
+        dates = iso if with_period else None
+        with wh.cursor() as cur:
+            for sql, family, group, family_levels in queries:
+                columns = cur.execute(sql, bind(sql, params)).fetchnumpy()
+                with _no_gc():
+                    chunks.update(_unit_rows(columns, family, group, family_levels, dates))
+
+    out: list[dict] = FiniteRows() if finite else []
+    for key in _in_order(families, wanted, levels):
+        out.extend(chunks.get(key, ()))
+    return out
+
+
+def figure_columns(wh: Warehouse, periods: Periods, levels: Sequence[str], kpis: Sequence[Kpi],
+                   unit: str | None = None) -> tuple[list[FigureColumns], bool] | None:
+    """figures() of one period column by column (one FigureColumns per KPI and level, in figures()'s
+    order; their rows() are figures()'s rows), and whether every number is finite, when the daily
+    cube holds every figure asked for; None when any would be counted from the facts. What a writer
+    of a request's answer reads to make it without a dict per row (api/figures_json.py)."""
+    cube = wh.cube
+    if cube is None or periods.count != 1:
+        return None
+    bounds = [(periods.first, periods.last)]
+    wanted = {k.id for k in kpis}
+    cube_levels = [lv for lv in levels if lv in CUBE_LEVELS]
+    from_cube = {k.id for k in kpis if cube_levels and cube.serves(k, bounds)}
+    if _facts_queries(wh, FAMILIES, wanted, from_cube, levels, cube_levels, periods, unit):
+        return None
+    found: dict[tuple[str, str], FigureColumns] = {}
+    finite = True
+    if from_cube:
+        with wh.cursor() as cur, _no_gc():
+            found, finite = cube.figures(cur, bounds, cube_levels, [k for k in kpis if k.id in from_cube], unit, None)
+    return [found[key] for key in _in_order(FAMILIES, wanted, levels) if key in found], finite
+
+
+def _facts_queries(wh: Warehouse, families: Sequence[Family], wanted: set[str], from_cube: set[str],
+                   levels: Sequence[str], cube_levels: Sequence[str], periods: Periods, unit: str | None,
+                   ) -> list[tuple[str, Family, list[Measure], list[str]]]:
+    """The facts queries of the figures the cube does not give (none when it gives them all), each with
+    its family, its measures and its levels (what _unit_rows needs to read its columns)."""
     queries = []
     for family in families:
         if not all(wh.has_table(t) for t in family.requires):
@@ -181,23 +227,16 @@ def figures(
             if group and family_levels:
                 queries.append((_facts_query(family, group, family_levels, periods, unit), family, group,
                                 family_levels))
-    finite = finite and not queries  # rows counted from the facts are looked at where they are sent
-    if queries:
-        wh.ensure_calendar(periods.first, periods.last)
-        params = {**periods.params, "caseload_limit": wh.config.caseload_limit, "unit": unit}
-        dates = iso if with_period else None
-        with wh.cursor() as cur:
-            for sql, family, group, family_levels in queries:
-                columns = cur.execute(sql, bind(sql, params)).fetchnumpy()
-                with _no_gc():
-                    chunks.update(_unit_rows(columns, family, group, family_levels, dates))
+    return queries
 
-    out: list[dict] = FiniteRows() if finite else []
-    for family in families:  # family by family, each KPI's rows level by level, in the order given
+
+def _in_order(families: Sequence[Family], wanted: set[str], levels: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """(kpi, level) in the order figures() gives their rows: family by family, each KPI's rows level by
+    level, in the order given."""
+    for family in families:
         for kpi in sorted((m.kpi_id for m in family.measures if m.kpi_id in wanted), key=_INDEX.__getitem__):
             for level in levels:
-                out.extend(chunks.get((kpi, level), ()))
-    return out
+                yield kpi, level
 
 
 def _facts_query(family: Family, measures: Sequence[Measure], levels: Sequence[str], periods: Periods,
@@ -246,7 +285,7 @@ def _unit_rows(columns: dict[str, np.ndarray], family: Family, measures: Sequenc
     A KPI has a row where the unit is listed (every team of teams.csv, its services, the family's listed
     workers) or its numerator or denominator is not 0; at the worker level only if it is a worker-level
     KPI. Rows get the spec's JSON types: counts int with null denominator; rates int/int; caseload
-    int/float. Each KPI's rows are made from its columns in one comprehension (kpis.cube.figure_rows),
+    int/float. Each KPI's rows are made from its columns in one comprehension (kpis.cube.FigureColumns.rows),
     so a national trend's million rows cost one dict display each. With dates (a trend's ISO start and
     end of each period), each row starts with period_start and period_end.
     """
@@ -270,7 +309,8 @@ def _unit_rows(columns: dict[str, np.ndarray], family: Family, measures: Sequenc
             p = columns["p"][at]
             periods = (starts[p].tolist(), ends[p].tolist()) if starts is not None else None
             keyed = (family.extra_key, columns["xk"][at].tolist()) if family.extra_key else None
-            out[(kpi.id, level)] = figure_rows(kpi.id, level, columns["unit"][at].tolist(), xs, ys, vs, periods, keyed)
+            out[(kpi.id, level)] = FigureColumns(kpi.id, level, columns["unit"][at].tolist(), xs, ys, vs, periods,
+                                                   keyed).rows()
     return out
 
 

@@ -217,19 +217,9 @@ def rag_status(value: float | None, target: float | None, tolerance: float, pola
 
 def with_targets(rows: Iterable[dict], config: KpiConfig) -> list[dict]:
     """KPI rows with what a reader needs beside the number: title, unit, target, RAG, comparator."""
-    extras: dict[str, tuple[dict, Callable[[float | None], str | None] | None]] = {}
-    for kpi in KPIS_BY_ID.values():  # what does not depend on the row, once per KPI (rag: its place kept)
-        t = config.targets.get(kpi.id)
-        target = t.target if t is not None else None
-        tolerance = t.tolerance if t is not None else None
-        extras[kpi.id] = ({"title": kpi.title, "unit_of_measure": kpi.unit_of_measure, "target": target,
-                           "tolerance": tolerance, "rag": None, "national_comparator": kpi.national_comparator},
-                          None if target is None else _judge(target, tolerance or 0.0, kpi.polarity,
-                                                             kpi.unit_of_measure))
+    extras = target_extras(config)
     # finite rows stay so when what is added to them is (a target of .nan in the file is not)
-    finite = isinstance(rows, FiniteRows) and all(
-        v is None or math.isfinite(v) for static, _ in extras.values()
-        for v in (static["target"], static["tolerance"], static["national_comparator"]))
+    finite = isinstance(rows, FiniteRows) and extras_finite(extras)
     out = FiniteRows() if finite else []
     append = out.append
     for row in rows:
@@ -239,6 +229,31 @@ def with_targets(rows: Iterable[dict], config: KpiConfig) -> list[dict]:
             new["rag"] = judge(row["value"])
         append(new)
     return out
+
+
+Judge = Callable[[float | None], str | None]
+
+
+def target_extras(config: KpiConfig) -> dict[str, tuple[dict, Judge | None]]:
+    """Per KPI, what with_targets adds to each of its rows: the keys that do not depend on the row, in
+    their order (`rag` None, its place kept), and the function that judges a value's RAG (None: no
+    target, so no RAG)."""
+    extras: dict[str, tuple[dict, Judge | None]] = {}
+    for kpi in KPIS_BY_ID.values():
+        t = config.targets.get(kpi.id)
+        target = t.target if t is not None else None
+        tolerance = t.tolerance if t is not None else None
+        extras[kpi.id] = ({"title": kpi.title, "unit_of_measure": kpi.unit_of_measure, "target": target,
+                           "tolerance": tolerance, "rag": None, "national_comparator": kpi.national_comparator},
+                          None if target is None else _judge(target, tolerance or 0.0, kpi.polarity,
+                                                             kpi.unit_of_measure))
+    return extras
+
+
+def extras_finite(extras: dict[str, tuple[dict, Judge | None]]) -> bool:
+    """Whether every number target_extras adds is finite (a target of .nan in the file is not)."""
+    return all(v is None or math.isfinite(v) for static, _ in extras.values()
+               for v in (static["target"], static["tolerance"], static["national_comparator"]))
 
 
 def _judge(target: float, tolerance: float, polarity: Polarity | None, unit_of_measure: str | None
@@ -255,9 +270,12 @@ def _judge(target: float, tolerance: float, polarity: Polarity | None, unit_of_m
         if value is None or polarity is None:
             return None
         if abs(value - target) <= margin or abs(value - low) <= margin or value != value:
-            if value not in near:
-                near[value] = rag_status(value, target, tolerance, polarity, unit_of_measure)
-            return near[value]
+            rag = near.get(value)
+            if rag is None:  # (never None once judged: there is a target, a value and a polarity)
+                if len(near) >= 4096:  # kept for a warehouse version's life (api/figures_json.py): bounded
+                    near.clear()
+                rag = near[value] = rag_status(value, target, tolerance, polarity, unit_of_measure)
+            return rag
         if polarity == "higher":
             return "green" if value >= target else "amber" if value >= low else "red"
         return "green" if value <= target else "amber" if value <= low else "red"

@@ -30,7 +30,8 @@ from api.params import (
     team_services,
     worker_teams,
 )
-from api.live_warehouse import Version
+from api.figures_json import FiguresJson
+from api.live_warehouse import Version, memoised
 from api.response_cache import Representation, cached_response
 from api.scopes import records_refusal
 from core.dates import projection_note
@@ -46,6 +47,7 @@ from kpis import (
     kpi_trend,
     with_targets,
 )
+from kpis.compute import compute_kpi_columns
 from kpis.families import FAMILIES_BY_NAME
 from kpis.xlsx import xlsx_bytes
 
@@ -189,10 +191,18 @@ def figures_view(date_from: dt.date | None, date_to: dt.date | None, level: str,
         period = resolve_period(date_from, date_to, wh.extract_date)
         checked_unit = check_unit(version, level, unit)
         kpi_ids = tuple(dict.fromkeys(_known_kpi(k, 422) for k in kpi)) if kpi else None
+        headers = _version_headers(version, *period)
+        # read from the daily cube: written from its columns, the same bytes without a dict per row
+        columns = _kpi_layer(compute_kpi_columns, wh, *period, level, checked_unit, kpi_ids)
+        if columns is not None:
+            writer = memoised(version, "figures_json", lambda: FiguresJson(wh.config))
+            body = writer.write(*columns, targets=fields == "all")
+            if body is not None:
+                return Representation.of(body, "application/json", headers)
         rows = _kpi_layer(compute_kpis, wh, *period, level, checked_unit, kpi_ids)
         if fields == "all":
             rows = with_targets(rows, wh.config)
-        return Representation.json(rows, _version_headers(version, *period))
+        return Representation.json(rows, headers)
 
     return ("kpis", date_from, date_to, level, unit, tuple(kpi or ()), fields), make
 

@@ -116,3 +116,19 @@ def test_with_targets_judges_every_value_as_rag_status_does() -> None:
         kpi = next(k for k in KPIS if k.id == row["kpi"])
         expected = rag_status(row["value"], t.target, t.tolerance, kpi.polarity, kpi.unit_of_measure) if t else None
         assert row["rag"] == expected, row
+
+
+def test_a_kept_judge_stays_right_past_its_memory_of_values_near_a_boundary() -> None:
+    """target_extras' judges live as long as a warehouse version (the API keeps them): the values near a
+    boundary they remember are bounded (forgotten past 4,096), and every answer is still rag_status's."""
+    from kpis.targets import target_extras
+
+    config = KpiConfig(targets={"allocation_rate": {"target": 90.0, "tolerance": 5.0}})
+    _, judge = target_extras(config)["allocation_rate"]
+    values = [89.9 + i / 100_000 for i in range(6_000)] + [84.9 + i / 100_000 for i in range(10_000)] + [89.95, 84.95]
+    for value in values + values[::-1]:
+        assert judge(value) == rag_status(value, 90.0, 5.0, "higher", "%")
+    assert {judge(v) for v in values} == {"green", "amber", "red"}
+    remembered = next(c.cell_contents for c in judge.__closure__ if isinstance(c.cell_contents, dict))
+    assert 0 < len(remembered) <= 4096
+    assert target_extras(config)["open_cases"][1] is None  # no target, no judge
