@@ -16,6 +16,7 @@ from sqlalchemy import Engine, MetaData, text
 
 from core import appdb
 from core.settings import get_settings
+from tests.role_users import add_role_users
 
 PG_URL = os.environ.get("KPIDASH_TEST_PG")
 
@@ -52,9 +53,6 @@ def app_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
     appdb.ensure_schema(engine)
     yield engine
     engine.dispose()
-
-
-ROLES = ("executive", "head_of_service", "team_manager", "analyst", "admin", "board")
 
 
 @dataclass
@@ -111,7 +109,6 @@ def make_harness(
     one user (with an API token) per role. app_db: another (empty) app database, e.g. PostgreSQL."""
     from fastapi.testclient import TestClient
 
-    from api import accounts
     from api.app import create_app
     from kpis import open_warehouse
 
@@ -153,11 +150,7 @@ def make_harness(
                              worker=worker_of[team["team_id"]], other_worker=worker_of[other_team["team_id"]])
         app = create_app(check_interval=0)
         engine = app.state.kpidash.engine
-        for role in ROLES:
-            scope = {"team": harness.team} if role == "team_manager" else (
-                {"service": harness.service} if role == "head_of_service" else {})
-            accounts.add_user(engine, f"test_{role}", role, password=f"{role}-password-123", **scope)
-            harness.tokens[role] = accounts.create_api_token(engine, f"test_{role}", days=1).token
+        _, harness.tokens = add_role_users(engine, "test_", harness.team, harness.service, password="{role}-password-123")
         with TestClient(app) as client:
             harness.client = client
             yield harness
