@@ -1,12 +1,31 @@
-"""A service under test in its own process: a free loopback port to serve on, and the wait until it answers."""
+"""A service under test: its own copy of a warehouse's data, a free loopback port to serve on, and the wait
+until its process answers."""
 
 from __future__ import annotations
 
+import shutil
 import socket
+import sqlite3
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
+
+
+def copy_data(warehouse: Path, data: Path, app_db: bool = True) -> None:
+    """Copy a published warehouse into the new folder `data`, with the app database (unless app_db=False)
+    and the archive beside it where they exist. The app database runs in WAL mode, so it is copied through
+    SQLite's backup: copying the file alone can miss the WAL."""
+    data.mkdir(parents=True)
+    shutil.copy(warehouse, data / "warehouse.duckdb")
+    if app_db and (warehouse.parent / "app.db").exists():
+        with sqlite3.connect(warehouse.parent / "app.db") as src, sqlite3.connect(data / "app.db") as dst:
+            src.backup(dst)
+        src.close()
+        dst.close()
+    if (warehouse.parent / "archive").exists():
+        shutil.copytree(warehouse.parent / "archive", data / "archive")
 
 
 def free_port() -> int:

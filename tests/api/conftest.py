@@ -4,8 +4,6 @@ per module, with a signed-in token for every role."""
 from __future__ import annotations
 
 import os
-import shutil
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +14,7 @@ from sqlalchemy import Engine, MetaData, text
 
 from core import appdb
 from core.settings import get_settings
+from tests.live_server import copy_data
 from tests.role_users import add_role_users
 
 PG_URL = os.environ.get("KPIDASH_TEST_PG")
@@ -94,14 +93,6 @@ def tiny_warehouse(path: Path, run_id: str, teams: list[tuple[str, str, str]], e
     return path
 
 
-def _copy_sqlite(source: Path, target: Path) -> None:
-    """A consistent copy of a SQLite database in WAL mode (copying the file alone can miss the WAL)."""
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-
-
 def make_harness(
     folder: Path, sample_warehouse: Path, app_db: str | None = None, **env_extra: str
 ) -> Iterator[ApiHarness]:
@@ -113,14 +104,11 @@ def make_harness(
     from kpis import open_warehouse
 
     data = folder / "data"
-    data.mkdir(parents=True)
-    shutil.copy(sample_warehouse, data / "warehouse.duckdb")
+    copy_data(sample_warehouse, data, app_db=app_db is None)
     if app_db is None:
-        _copy_sqlite(sample_warehouse.parent / "app.db", data / "app.db")
         app_db = f"sqlite:///{data / 'app.db'}"
     else:
         _reset_postgres(app_db).dispose()
-    shutil.copytree(sample_warehouse.parent / "archive", data / "archive")
     env = {
         "KPIDASH_DB": str(data / "warehouse.duckdb"),
         "KPIDASH_ARCHIVE_DIR": str(data / "archive"),

@@ -4,8 +4,6 @@ port, over a copy of the sample trust, with one user per role made through the A
 from __future__ import annotations
 
 import os
-import shutil
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live_server import free_port, wait_until_healthy
+from tests.live_server import copy_data, free_port, wait_until_healthy
 from tests.role_users import add_role_users
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,13 +43,7 @@ def serve_sample(sample_warehouse: Path, data: Path) -> Iterator[LiveService]:
     """The whole service under uvicorn over a copy of the sample trust in `data`, one user per role."""
     from core import appdb
 
-    data.mkdir()
-    shutil.copy(sample_warehouse, data / "warehouse.duckdb")
-    with sqlite3.connect(sample_warehouse.parent / "app.db") as src, sqlite3.connect(data / "app.db") as dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-    shutil.copytree(sample_warehouse.parent / "archive", data / "archive")
+    copy_data(sample_warehouse, data)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {"KPIDASH_DB": str(data / "warehouse.duckdb"), "KPIDASH_ARCHIVE_DIR": str(data / "archive"),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.live_server import free_port, wait_until_healthy
+from tests.live_server import copy_data, free_port, wait_until_healthy
 from tests.role_users import PASSWORD, add_role_users
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,15 +80,7 @@ def prepare(folder: Path, warehouse: Path, **env_extra: str) -> Service:
     from core import appdb
 
     data = folder / "data"
-    data.mkdir(parents=True)
-    shutil.copy(warehouse, data / "warehouse.duckdb")
-    if (warehouse.parent / "app.db").exists():
-        with sqlite3.connect(warehouse.parent / "app.db") as src, sqlite3.connect(data / "app.db") as dst:
-            src.backup(dst)
-        src.close()
-        dst.close()
-    if (warehouse.parent / "archive").exists():
-        shutil.copytree(warehouse.parent / "archive", data / "archive")
+    copy_data(warehouse, data)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {"KPIDASH_DB": str(data / "warehouse.duckdb"), "KPIDASH_ARCHIVE_DIR": str(data / "archive"),
