@@ -104,14 +104,13 @@ def _prepare(db: Path) -> dict[str, str]:
 
     from api import accounts
     from core import appdb
-    from core.appdb import get_engine
 
     WORK.mkdir(parents=True, exist_ok=True)
     shutil.copy(db, WORK / "warehouse.duckdb")
     env = {"KPIDASH_DB": str(WORK / "warehouse.duckdb"), "KPIDASH_ARCHIVE_DIR": str(WORK / "archive"),
            "KPIDASH_APP_DB": f"sqlite:///{WORK / 'app.db'}"}
     with load_settings(WORK / "warehouse.duckdb", WORK / "archive", WORK / "app.db"):
-        engine = get_engine()
+        engine = appdb.get_engine()
         appdb.ensure_schema(engine)
         if USER not in {u.username for u in accounts.list_users(engine)}:
             accounts.add_user(engine, USER, "executive", password=PASSWORD)
