@@ -36,7 +36,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.kpi_bench import SAMPLE_END, with_cube
+from benchmarks.kpi_bench import SAMPLE_END, load_settings, with_cube
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "data" / "bench" / "api"
@@ -65,13 +65,9 @@ def prepare_user(username: str = "bench") -> tuple[str, str]:
     name with a new random password: (username, password)."""
     from api import accounts
     from core.appdb import get_engine
-    from core.settings import get_settings
 
-    saved = dict(os.environ)
-    os.environ.update(_env())
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    try:
+    # other benchmarks in the same process must not inherit this one's settings
+    with load_settings(WORK / "warehouse.duckdb", WORK / "archive", WORK / "app.db"):
         if not (WORK / "warehouse.duckdb").exists():
             from etl import load_extract
             from sample_data import generate_sample
@@ -88,40 +84,38 @@ def prepare_user(username: str = "bench") -> tuple[str, str]:
             _, password = accounts.add_user(engine, username, "analyst")
         engine.dispose()
         return username, password
-    finally:  # other benchmarks in the same process must not inherit this one's settings
-        os.environ.clear()
-        os.environ.update(saved)
-        get_settings.cache_clear()
-        get_engine.cache_clear()
 
 
 def prepare() -> str:
     """A fresh API token of the benchmark's user."""
     from api import accounts
     from core.appdb import get_engine
-    from core.settings import get_settings
 
     username, _ = prepare_user("bench")
-    saved = dict(os.environ)
-    os.environ.update(_env())
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    try:
+    with load_settings(WORK / "warehouse.duckdb", WORK / "archive", WORK / "app.db"):
         engine = get_engine()
         token = accounts.create_api_token(engine, username, days=1, name="benchmark").token
         engine.dispose()
         return token
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        get_settings.cache_clear()
-        get_engine.cache_clear()
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_until_ready(base: str, proc: subprocess.Popen, seconds: float = 60) -> bool:
+    """True once the server at `base` answers GET /api/v1/ready; False if it ends or `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(f"{base}/api/v1/ready", timeout=2).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    return False
 
 
 def start_server(cache: bool = True, cube: bool = True, workers: int = 1, code: Path | None = None
@@ -138,14 +132,8 @@ def start_server(cache: bool = True, cube: bool = True, workers: int = 1, code: 
         cwd=code or ROOT, env={**_env(cache, cube), "KPIDASH_API_URL": base}, stderr=log,
     )
     log.close()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/v1/ready", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
+    if wait_until_ready(base, proc):
+        return proc, base
     proc.kill()
     raise SystemExit("the API server did not become ready within 60 s")
 
@@ -162,6 +150,18 @@ def _path(new_period: bool, n: int) -> str:
     return f"{PATH}&from={start.isoformat()}&to={end.isoformat()}"
 
 
+async def read_response(reader: asyncio.StreamReader) -> bytes:
+    """Read one whole HTTP/1.1 answer (status line, headers, a Content-Length body): its status code."""
+    status = (await reader.readline()).split(b" ", 2)[1]
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return status
+
+
 async def _keep_alive_client(host: str, port: int, request: Callable[[], bytes], until: Callable[[], bool],
                              latencies: list[float]) -> int:
     """One client on one keep-alive connection: send, read the whole answer, repeat. Returns errors."""
@@ -171,13 +171,7 @@ async def _keep_alive_client(host: str, port: int, request: Callable[[], bytes],
         while until():
             t0 = time.perf_counter()
             writer.write(request())
-            status = (await reader.readline()).split(b" ", 2)[1]
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.partition(b":")
-                if name.lower() == b"content-length":
-                    length = int(value)
-            await reader.readexactly(length)
+            status = await read_response(reader)
             latencies.append(time.perf_counter() - t0)
             errors += status != b"200"
     finally:

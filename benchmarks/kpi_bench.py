@@ -67,17 +67,22 @@ def sample_warehouse(bench_dir: Path = BENCH_DIR) -> Path:
 
 @contextlib.contextmanager
 def load_settings(db: Path, archive: Path, app_db: Path) -> Iterator[None]:
-    """Loads inside the block go to these files, not to the settings of the shell that ran the bench."""
+    """Loads (and the app database's engine) inside the block go to these files, not to the settings of the
+    shell that ran the bench."""
+    from core.appdb import get_engine
+
     env = {"KPIDASH_DB": str(db), "KPIDASH_ARCHIVE_DIR": str(archive), "KPIDASH_APP_DB": f"sqlite:///{app_db}"}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     get_settings.cache_clear()
+    get_engine.cache_clear()
     try:
         yield
     finally:
         for k, v in old.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
         get_settings.cache_clear()
+        get_engine.cache_clear()
 
 
 def national_warehouse(sample: Path, factor: int, bench_dir: Path = BENCH_DIR) -> Path:

@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,9 +27,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
-
-from benchmarks.kpi_bench import NATIONAL_FACTOR, national_warehouse, sample_warehouse
+from benchmarks.api_bench import _free_port, wait_until_ready
+from benchmarks.kpi_bench import NATIONAL_FACTOR, load_settings, national_warehouse, sample_warehouse
 from kpis import KPIS, kpi_spc, kpi_trend, open_warehouse
 from kpis.spc import last_complete_period_end, period_bounds, spc_from_trend
 
@@ -100,41 +98,23 @@ def cli_wall(db: Path, rounds: int) -> None:
           "(start-up every command pays)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _prepare(db: Path) -> dict[str, str]:
     """A copy of the sample warehouse under data/bench/spc with a user to sign in as."""
     import shutil
 
     from api import accounts
-    from core.appdb import get_engine
-    from core.settings import get_settings
+    from core import appdb
 
     WORK.mkdir(parents=True, exist_ok=True)
     shutil.copy(db, WORK / "warehouse.duckdb")
     env = {"KPIDASH_DB": str(WORK / "warehouse.duckdb"), "KPIDASH_ARCHIVE_DIR": str(WORK / "archive"),
            "KPIDASH_APP_DB": f"sqlite:///{WORK / 'app.db'}"}
-    saved = dict(os.environ)
-    os.environ.update(env)
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    try:
-        from core import appdb
-
-        engine = get_engine()
+    with load_settings(WORK / "warehouse.duckdb", WORK / "archive", WORK / "app.db"):
+        engine = appdb.get_engine()
         appdb.ensure_schema(engine)
         if USER not in {u.username for u in accounts.list_users(engine)}:
             accounts.add_user(engine, USER, "executive", password=PASSWORD)
         engine.dispose()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        get_settings.cache_clear()
-        get_engine.cache_clear()
     return env
 
 
@@ -148,16 +128,8 @@ def _server(env: dict[str, str], code: Path) -> Iterator[str]:
         cwd=code, env={**os.environ, **env, "KPIDASH_API_URL": base, "PYTHONPATH": str(code)},
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit("the server did not become ready within 60 s")
-            time.sleep(0.2)
+        if not wait_until_ready(base, proc):
+            raise SystemExit("the server did not become ready within 60 s")
         yield base
     finally:
         proc.terminate()

@@ -21,12 +21,12 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
 
-from benchmarks.api_bench import CONCURRENCY, ROOT, _free_port
+from benchmarks.api_bench import CONCURRENCY, ROOT, _free_port, read_response, wait_until_ready
+from benchmarks.kpi_bench import load_settings
 
 WORK = ROOT / "data" / "bench" / "warm"
 DAILY = ("allocation_rate", "unallocated_cases", "average_caseload", "assessments_overdue")
@@ -48,11 +48,7 @@ def prepare() -> tuple[str, list[str]]:
     from dashboard.pages.today import DAILY_KPIS
     from kpis import open_warehouse
 
-    saved = dict(os.environ)
-    os.environ.update(_env())
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    try:
+    with load_settings(WORK / "warehouse.duckdb", WORK / "archive", WORK / "app.db"):
         if not (WORK / "warehouse.duckdb").exists():
             from etl import load_extract
             from sample_data import generate_sample
@@ -66,11 +62,6 @@ def prepare() -> tuple[str, list[str]]:
         engine.dispose()
         with open_warehouse(get_settings().db) as wh:
             as_at, teams = wh.extract_date, wh.teams()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        get_settings.cache_clear()
-        get_engine.cache_clear()
     scopes = [("trust", None)] + [("service", s) for s in dict.fromkeys(t["service"] for t in teams)] + \
              [("team", t["team_id"]) for t in teams]
     paths = []
@@ -92,13 +83,7 @@ async def _client(host: str, port: int, requests: list[bytes], offset: int, stop
         while time.time() < stop_at:
             t0 = time.time()
             writer.write(requests[i % len(requests)])
-            status = int((await reader.readline()).split(b" ", 2)[1])
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.partition(b":")
-                if name.lower() == b"content-length":
-                    length = int(value)
-            await reader.readexactly(length)
+            status = int(await read_response(reader))
             out.append((t0, time.time() - t0, status))
             i += 1
     finally:
@@ -121,13 +106,8 @@ def _round(warm: bool, token: str, paths: list[str], seconds: float) -> dict[str
          str(port), "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=_env(warm))
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/api/v1/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        if not wait_until_ready(base, server):
+            raise SystemExit("the API server did not become ready within 60 s")
         time.sleep(20)  # the start-up warm-up (warming on) is done: both modes start from a warm cache
         for path in paths:  # and every view has been asked once on the current version
             httpx.get(base + path, headers={"Authorization": f"Bearer {token}"}, timeout=120)

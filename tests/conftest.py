@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,22 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield get_settings()
     get_settings.cache_clear()
     appdb.get_engine.cache_clear()
+
+
+@pytest.fixture
+def watch_drop(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], Path]:
+    """watch_drop(folder): `folder` becomes the drop folder, watched with no settling wait; returns it."""
+
+    def watch(folder: Path) -> Path:
+        monkeypatch.setenv("KPIDASH_DROP_DIR", str(folder))
+        monkeypatch.setenv("KPIDASH_STABLE_SECONDS", "0")
+        get_settings.cache_clear()
+        from core import appdb
+
+        appdb.get_engine.cache_clear()
+        return folder
+
+    return watch
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,6 @@ per module, with a signed-in token for every role."""
 from __future__ import annotations
 
 import os
-import shutil
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +14,8 @@ from sqlalchemy import Engine, MetaData, text
 
 from core import appdb
 from core.settings import get_settings
+from tests.live_server import copy_data
+from tests.role_users import add_role_users
 
 PG_URL = os.environ.get("KPIDASH_TEST_PG")
 
@@ -52,9 +52,6 @@ def app_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
     appdb.ensure_schema(engine)
     yield engine
     engine.dispose()
-
-
-ROLES = ("executive", "head_of_service", "team_manager", "analyst", "admin", "board")
 
 
 @dataclass
@@ -96,14 +93,6 @@ def tiny_warehouse(path: Path, run_id: str, teams: list[tuple[str, str, str]], e
     return path
 
 
-def _copy_sqlite(source: Path, target: Path) -> None:
-    """A consistent copy of a SQLite database in WAL mode (copying the file alone can miss the WAL)."""
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-
-
 def make_harness(
     folder: Path, sample_warehouse: Path, app_db: str | None = None, **env_extra: str
 ) -> Iterator[ApiHarness]:
@@ -111,19 +100,15 @@ def make_harness(
     one user (with an API token) per role. app_db: another (empty) app database, e.g. PostgreSQL."""
     from fastapi.testclient import TestClient
 
-    from api import accounts
     from api.app import create_app
     from kpis import open_warehouse
 
     data = folder / "data"
-    data.mkdir(parents=True)
-    shutil.copy(sample_warehouse, data / "warehouse.duckdb")
+    copy_data(sample_warehouse, data, app_db=app_db is None)
     if app_db is None:
-        _copy_sqlite(sample_warehouse.parent / "app.db", data / "app.db")
         app_db = f"sqlite:///{data / 'app.db'}"
     else:
         _reset_postgres(app_db).dispose()
-    shutil.copytree(sample_warehouse.parent / "archive", data / "archive")
     env = {
         "KPIDASH_DB": str(data / "warehouse.duckdb"),
         "KPIDASH_ARCHIVE_DIR": str(data / "archive"),
@@ -153,11 +138,7 @@ def make_harness(
                              worker=worker_of[team["team_id"]], other_worker=worker_of[other_team["team_id"]])
         app = create_app(check_interval=0)
         engine = app.state.kpidash.engine
-        for role in ROLES:
-            scope = {"team": harness.team} if role == "team_manager" else (
-                {"service": harness.service} if role == "head_of_service" else {})
-            accounts.add_user(engine, f"test_{role}", role, password=f"{role}-password-123", **scope)
-            harness.tokens[role] = accounts.create_api_token(engine, f"test_{role}", days=1).token
+        _, harness.tokens = add_role_users(engine, "test_", harness.team, harness.service, password="{role}-password-123")
         with TestClient(app) as client:
             harness.client = client
             yield harness

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from api import accounts
 from cli import api_commands
 from core.appdb import get_engine
 from core.settings import get_settings
+from tests.live_server import free_port
 
 app = typer.Typer(pretty_exceptions_enable=False)
 api_commands.register(app)
@@ -119,12 +119,6 @@ def test_audit_lists_failed_sign_ins() -> None:
     assert re.search(r"login_failed\s+alice\s+wrong_password\s+.*198\.51\.100\.4", result.output), result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:
     lines: list[str] = []
     deadline = time.monotonic() + timeout
@@ -138,7 +132,7 @@ def _read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:
 
 def test_serve_makes_demo_users_and_answers_over_real_http(sample_warehouse: Path, tmp_path: Path) -> None:
     """A live uvicorn in its own process, as `make run` starts it."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "KPIDASH_DB": str(sample_warehouse), "KPIDASH_APP_DB": f"sqlite:///{tmp_path / 'app.db'}"}
     code = "import typer; from cli import api_commands; app = typer.Typer(); api_commands.register(app); app()"
     with subprocess.Popen([sys.executable, "-c", code, "serve", "--port", str(port)], env=env, cwd=tmp_path,

@@ -15,12 +15,22 @@ TEAMS_V1 = [("T1", "Duckpond Assessment", "Front Door")]
 TEAMS_V2 = [("T1", "Duckpond Assessment", "Front Door"), ("T2", "Moonbeam Care", "Care Management")]
 
 
-def _live(path: Path, swaps: list) -> LiveWarehouse:
-    return LiveWarehouse(path, open_warehouse, on_swap=swaps.append, check_interval=0)
+def _live(path: Path) -> tuple[LiveWarehouse, list]:
+    """A live warehouse over `path` that looks at every request, and the run ids it swaps in (None: gone)."""
+    swaps: list = []
+    return LiveWarehouse(path, open_warehouse, on_swap=swaps.append, check_interval=0), swaps
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path, publish_tiny) -> Path:
+    """tmp_path/warehouse.duckdb, published by run-1 with one team (TEAMS_V1)."""
+    path = tmp_path / "warehouse.duckdb"
+    publish_tiny(path, "run-1", TEAMS_V1)
+    return path
 
 
 def test_nothing_published_is_unavailable_with_what_to_do(tmp_path: Path) -> None:
-    live = _live(tmp_path / "warehouse.duckdb", [])
+    live, _ = _live(tmp_path / "warehouse.duckdb")
     with pytest.raises(WarehouseUnavailable, match="No warehouse has been published .*kpidash load"):
         live.acquire()
     assert "kpidash load" in live.problem
@@ -30,20 +40,17 @@ def test_an_unreadable_file_is_unavailable_not_a_crash(tmp_path: Path) -> None:
     path = tmp_path / "warehouse.duckdb"
     path.write_bytes(b"this is not a duckdb file" * 100)
     with pytest.raises(WarehouseUnavailable, match="cannot be read"):
-        _live(path, []).acquire()
+        _live(path)[0].acquire()
 
 
 def test_a_new_version_is_swapped_in_and_the_old_one_closes_after_its_last_request(
-    tmp_path: Path, publish_tiny
+    warehouse: Path, publish_tiny
 ) -> None:
-    path = tmp_path / "warehouse.duckdb"
-    publish_tiny(path, "run-1", TEAMS_V1)
-    swaps: list = []
-    live = _live(path, swaps)
+    live, swaps = _live(warehouse)
     held = live.acquire()  # a request in flight on version 1
     assert held.warehouse.run_id == "run-1"
 
-    publish_tiny(path, "run-2", TEAMS_V2)
+    publish_tiny(warehouse, "run-2", TEAMS_V2)
     with live.use() as new:
         assert new.warehouse.run_id == "run-2"
         assert [t["team_id"] for t in new.warehouse.teams()] == ["T1", "T2"]
@@ -58,11 +65,8 @@ def test_a_new_version_is_swapped_in_and_the_old_one_closes_after_its_last_reque
     live.close()
 
 
-def test_the_same_file_is_not_reopened(tmp_path: Path, publish_tiny) -> None:
-    path = tmp_path / "warehouse.duckdb"
-    publish_tiny(path, "run-1", TEAMS_V1)
-    swaps: list = []
-    live = _live(path, swaps)
+def test_the_same_file_is_not_reopened(warehouse: Path) -> None:
+    live, swaps = _live(warehouse)
     with live.use() as first:
         pass
     with live.use() as second:
@@ -71,64 +75,54 @@ def test_the_same_file_is_not_reopened(tmp_path: Path, publish_tiny) -> None:
     live.close()
 
 
-def test_a_removed_warehouse_becomes_unavailable(tmp_path: Path, publish_tiny) -> None:
-    path = tmp_path / "warehouse.duckdb"
-    publish_tiny(path, "run-1", TEAMS_V1)
-    swaps: list = []
-    live = _live(path, swaps)
+def test_a_removed_warehouse_becomes_unavailable(warehouse: Path) -> None:
+    live, swaps = _live(warehouse)
     with live.use():
         pass
-    path.unlink()
+    warehouse.unlink()
     with pytest.raises(WarehouseUnavailable, match="No warehouse has been published"):
         live.acquire()
     assert swaps == ["run-1", None]
 
 
-def test_the_file_is_looked_at_at_most_once_per_interval(tmp_path: Path, publish_tiny) -> None:
-    path = tmp_path / "warehouse.duckdb"
-    publish_tiny(path, "run-1", TEAMS_V1)
-    live = LiveWarehouse(path, open_warehouse, check_interval=3600)
+def test_the_file_is_looked_at_at_most_once_per_interval(warehouse: Path, publish_tiny) -> None:
+    live = LiveWarehouse(warehouse, open_warehouse, check_interval=3600)
     with live.use():
         pass
-    publish_tiny(path, "run-2", TEAMS_V1)
+    publish_tiny(warehouse, "run-2", TEAMS_V1)
     with live.use() as version:  # within the interval: still the version in hand, no stat, no reopen
         assert version.warehouse.run_id == "run-1"
     live.close()
 
 
 def test_a_request_on_the_event_loop_hands_over_to_a_thread_only_to_open_a_version(
-    tmp_path: Path, publish_tiny
+    warehouse: Path, publish_tiny
 ) -> None:
     """must_open() is the async routes' question: the look itself (one stat) is done in place, and only an
     open (nothing in hand, or the file changed) needs a worker thread (refresh_if_due)."""
-    path = tmp_path / "warehouse.duckdb"
-    publish_tiny(path, "run-1", TEAMS_V1)
-    swaps: list = []
-    live = _live(path, swaps)
+    live, swaps = _live(warehouse)
     assert live.must_open()  # nothing in hand yet
     live.refresh_if_due()
     assert swaps == ["run-1"]
     assert not live.must_open()  # due (interval 0), looked at, unchanged: no hand-over
     assert not live.must_open()
-    publish_tiny(path, "run-2", TEAMS_V2)
+    publish_tiny(warehouse, "run-2", TEAMS_V2)
     assert live.must_open()  # changed: the thread opens it
     assert live.must_open()  # and says so until it has
     live.refresh_if_due()
     assert swaps == ["run-1", "run-2"]
     assert not live.must_open()
-    path.unlink()
+    warehouse.unlink()
     assert live.must_open()  # gone: the thread finds out and says why
     live.refresh_if_due()
     assert swaps[-1] is None and live.must_open()  # nothing in hand again
     live.close()
 
 
-def test_within_the_interval_a_request_does_not_even_look(tmp_path: Path, publish_tiny) -> None:
-    path = tmp_path / "warehouse.duckdb"
-    publish_tiny(path, "run-1", TEAMS_V1)
-    live = LiveWarehouse(path, open_warehouse, check_interval=3600)
+def test_within_the_interval_a_request_does_not_even_look(warehouse: Path, publish_tiny) -> None:
+    live = LiveWarehouse(warehouse, open_warehouse, check_interval=3600)
     live.refresh_if_due()
-    publish_tiny(path, "run-2", TEAMS_V1)
+    publish_tiny(warehouse, "run-2", TEAMS_V1)
     assert not live.must_open()  # not due: the change is seen at the next interval
     live.close()
 
@@ -168,43 +162,37 @@ def test_duckdb_reads_damaged_bytes_through_an_open_handle_when_the_file_is_writ
 
 
 def test_a_replaced_unreadable_file_keeps_the_version_in_hand_and_says_so(
-    tmp_path: Path, publish_tiny, caplog: pytest.LogCaptureFixture
+    warehouse: Path, tmp_path: Path, publish_tiny, caplog: pytest.LogCaptureFixture
 ) -> None:
-    path = tmp_path / "warehouse.duckdb"
-    publish_tiny(path, "run-1", TEAMS_V1)
-    swaps: list = []
-    live = _live(path, swaps)
+    live, swaps = _live(warehouse)
     with live.use():
         pass
     assert live.warning is None
     bad = tmp_path / "bad"
     bad.write_bytes(GARBAGE)
-    bad.replace(path)  # a new inode: the version in hand still reads its own
+    bad.replace(warehouse)  # a new inode: the version in hand still reads its own
     with caplog.at_level("WARNING", logger="kpidash.api"), live.use() as version:
         assert version.warehouse.run_id == "run-1" and not version.kept_copy
         assert [t["team_id"] for t in version.warehouse.teams()] == ["T1"]
-    expected = (f"The published warehouse file {path} cannot be read (")
+    expected = (f"The published warehouse file {warehouse} cannot be read (")
     assert live.warning.startswith(expected)
     assert live.warning.endswith("; still serving the version from run run-1 loaded at 2025-11-24 06:30 UTC.")
     assert live.problem is None and swaps == ["run-1"]
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [live.warning]
 
-    publish_tiny(path, "run-2", TEAMS_V2)  # a good file again: picked up, and the problem clears
+    publish_tiny(warehouse, "run-2", TEAMS_V2)  # a good file again: picked up, and the problem clears
     with live.use() as version:
         assert version.warehouse.run_id == "run-2"
     assert live.warning is None and swaps == ["run-1", "run-2"]
     live.close()
 
 
-def test_a_file_written_over_in_place_switches_to_the_kept_copy(tmp_path: Path, publish_tiny) -> None:
-    path = tmp_path / "warehouse.duckdb"
-    publish_tiny(path, "run-1", TEAMS_V1)
+def test_a_file_written_over_in_place_switches_to_the_kept_copy(warehouse: Path, tmp_path: Path, publish_tiny) -> None:
     publish_tiny(tmp_path / "warehouse.duckdb.last-good", "run-1", TEAMS_V1)
-    swaps: list = []
-    live = _live(path, swaps)
+    live, swaps = _live(warehouse)
     with live.use() as first:
         assert not first.kept_copy
-    _write_in_place(path, GARBAGE)
+    _write_in_place(warehouse, GARBAGE)
     with live.use() as version:
         assert version.kept_copy and version.warehouse.path == tmp_path / "warehouse.duckdb.last-good"
         assert version.warehouse.run_id == "run-1"
@@ -217,8 +205,7 @@ def test_a_file_written_over_in_place_switches_to_the_kept_copy(tmp_path: Path, 
 
 def test_a_damaged_version_in_hand_with_no_kept_copy_is_unavailable(sample_warehouse: Path, tmp_path: Path) -> None:
     path = _sample_copy(sample_warehouse, tmp_path)
-    swaps: list = []
-    live = _live(path, swaps)
+    live, swaps = _live(path)
     with live.use():
         pass
     _write_in_place(path, GARBAGE)
@@ -234,8 +221,7 @@ def test_at_start_up_an_unreadable_file_serves_the_kept_copy_until_a_good_one_is
     path = tmp_path / "warehouse.duckdb"
     path.write_bytes(b"")  # truncated
     publish_tiny(tmp_path / "warehouse.duckdb.last-good", "run-1", TEAMS_V1)
-    swaps: list = []
-    live = _live(path, swaps)
+    live, swaps = _live(path)
     with live.use() as version:
         assert version.kept_copy and version.warehouse.run_id == "run-1"
     assert "serving the last good copy" in live.warning
@@ -250,7 +236,7 @@ def test_an_unreadable_kept_copy_too_is_unavailable(tmp_path: Path) -> None:
     path = tmp_path / "warehouse.duckdb"
     path.write_bytes(GARBAGE)
     (tmp_path / "warehouse.duckdb.last-good").write_bytes(GARBAGE)
-    live = _live(path, [])
+    live, _ = _live(path)
     with pytest.raises(WarehouseUnavailable, match=f"The warehouse at {path} cannot be read"):
         live.acquire()
     assert live.warning is None

@@ -4,12 +4,8 @@ port, over a copy of the sample trust, with one user per role made through the A
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.live_server import copy_data, free_port, wait_until_healthy
+from tests.role_users import add_role_users
+
 ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "correct-horse-battery-1"
-ROLES = ("executive", "head_of_service", "team_manager", "analyst", "admin", "board")
 
 
 @dataclass
@@ -37,12 +34,6 @@ class LiveService:
                          timeout=30)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_service(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
     yield from serve_sample(sample_warehouse, tmp_path_factory.mktemp("dash") / "data")
@@ -50,17 +41,10 @@ def live_service(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFactor
 
 def serve_sample(sample_warehouse: Path, data: Path) -> Iterator[LiveService]:
     """The whole service under uvicorn over a copy of the sample trust in `data`, one user per role."""
-    from api import accounts
     from core import appdb
 
-    data.mkdir()
-    shutil.copy(sample_warehouse, data / "warehouse.duckdb")
-    with sqlite3.connect(sample_warehouse.parent / "app.db") as src, sqlite3.connect(data / "app.db") as dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-    shutil.copytree(sample_warehouse.parent / "archive", data / "archive")
-    port = _free_port()
+    copy_data(sample_warehouse, data)
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {"KPIDASH_DB": str(data / "warehouse.duckdb"), "KPIDASH_ARCHIVE_DIR": str(data / "archive"),
            "KPIDASH_APP_DB": f"sqlite:///{data / 'app.db'}", "KPIDASH_API_URL": url}
@@ -72,12 +56,8 @@ def serve_sample(sample_warehouse: Path, data: Path) -> Iterator[LiveService]:
         teams = con.execute("SELECT team_id, service FROM teams ORDER BY team_id").fetchall()
     team, service = teams[0]
     other_team = next(t for t, s in teams if s != service)
-    live = LiveService(url=url, env=env, team=team, other_team=other_team, service=service)
-    for role in ROLES:
-        scope = {"team": team} if role == "team_manager" else {"service": service} if role == "head_of_service" else {}
-        accounts.add_user(engine, f"dash_{role}", role, password=PASSWORD, **scope)
-        live.users[role] = f"dash_{role}"
-        live.tokens[role] = accounts.create_api_token(engine, f"dash_{role}", days=1).token
+    users, tokens = add_role_users(engine, "dash_", team, service)
+    live = LiveService(url=url, env=env, team=team, other_team=other_team, service=service, users=users, tokens=tokens)
     engine.dispose()
     log = open(data / "server.log", "wb")  # noqa: SIM115  closed below
     proc = subprocess.Popen(
@@ -86,16 +66,8 @@ def serve_sample(sample_warehouse: Path, data: Path) -> Iterator[LiveService]:
         cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the service did not start: " + (data / "server.log").read_text()[-2000:])
-            time.sleep(0.1)
+        if not wait_until_healthy(url, proc, seconds=60, interval=0.1):
+            raise RuntimeError("the service did not start: " + (data / "server.log").read_text()[-2000:])
         yield live
     finally:
         proc.terminate()

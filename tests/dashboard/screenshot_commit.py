@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,8 +28,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as a script: the shared test helpers are under ROOT/tests
+    sys.path.insert(0, str(ROOT))
+
+from tests.chromium import launch, sign_in  # noqa: E402
+from tests.live_server import free_port, wait_until_healthy  # noqa: E402
+from tests.role_users import PASSWORD  # noqa: E402  (the browser tests' users' password)
+
 DOC_AFTER = ROOT / "docs" / "img" / "issue16" / "after"
-PASSWORD = "correct-horse-battery-1"  # the browser tests' (tests/dashboard/conftest.py)
 DESK, PHONE = (1366, 768), (390, 844)
 
 # the browser tests' screenshot name -> the documentation's file name (docs/issue16-before-after.md)
@@ -79,12 +84,6 @@ def doc_shot(page: object, folder: Path, name: str) -> None:
     page.screenshot(path=str(folder / f"{VIEWS[name]}.jpg"), type="jpeg", quality=70)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _settle(page: object, selector: str, timeout: float = 20_000) -> bool:
     """Wait for `selector`; an old commit may lack it, so the view is shot as it stands (True if it came)."""
     try:
@@ -119,17 +118,13 @@ def take_views(url: str, folder: Path, app_db: Path) -> list[str]:
 
     notes: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(p)
 
         def session(size: tuple[int, int]) -> object:
             return browser.new_context(viewport={"width": size[0], "height": size[1]}).new_page()
 
-        def sign_in(page: object, role: str) -> None:
-            page.goto(url + "/")
-            page.fill("#signin-username", f"dash_{role}")
-            page.fill("#signin-password", PASSWORD)
-            page.press("#signin-password", "Enter")
-            page.wait_for_selector(".tile .value", timeout=30_000)
+        def sign_in_as(page: object, role: str) -> None:
+            sign_in(page, url, f"dash_{role}", timeout=30_000)
             page.wait_for_timeout(1_000)  # the banner and sparklines finish drawing
 
         page = session(DESK)  # test_nothing_with_data_before_sign_in_and_a_wrong_password_says_so
@@ -147,7 +142,7 @@ def take_views(url: str, folder: Path, app_db: Path) -> list[str]:
         page.context.close()
 
         page = session(DESK)  # the executive's Today, then the drill-down (test_drill_down_reads_as_a_practitioner_would)
-        sign_in(page, "executive")
+        sign_in_as(page, "executive")
         doc_shot(page, folder, "today-executive")
         for kpi, name in (("allocation_rate", "drill-down-stock-rate"), ("icpc_within_15wd", "drill-down-flow-rate")):
             page.click(f"#tile-{kpi} button")
@@ -160,7 +155,7 @@ def take_views(url: str, folder: Path, app_db: Path) -> list[str]:
         page.context.close()
 
         page = session(DESK)  # test_an_ended_session_offers_a_sign_in_link_never_api_instructions
-        sign_in(page, "executive")
+        sign_in_as(page, "executive")
         page.context.clear_cookies()
         end_sessions(app_db)
         page.click("#tile-unallocated_cases button")
@@ -170,7 +165,7 @@ def take_views(url: str, folder: Path, app_db: Path) -> list[str]:
         page.context.close()
 
         page = session(DESK)  # test_a_head_of_service_starts_on_their_service_and_the_view_is_in_the_address
-        sign_in(page, "head_of_service")
+        sign_in_as(page, "head_of_service")
         page.click("text=Team")
         if not _settle(page, "#team-summary"):
             notes.append("team-head-of-service: no team summary appeared")
@@ -179,7 +174,7 @@ def take_views(url: str, folder: Path, app_db: Path) -> list[str]:
         page.context.close()
 
         page = session(PHONE)  # test_head_of_service_trends_and_phone_width
-        sign_in(page, "head_of_service")
+        sign_in_as(page, "head_of_service")
         doc_shot(page, folder, "today-phone-head-of-service")
         page.click("text=Trends")
         if not _settle(page, "#trend-allocation_rate svg.xmr", timeout=60_000):
@@ -205,25 +200,15 @@ def serve_commit(commit: str, work: Path) -> tuple[subprocess.Popen, str, Path]:
     if made.returncode != 0:
         raise SystemExit(f"the sample trust could not be loaded with {commit}'s code:\n{made.stderr[-3000:]}")
     scope = json.loads(made.stdout.strip().splitlines()[-1])
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(data / "server.log", "wb")  # noqa: SIM115  the service's, closed with it
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
                              "--port", str(port), "--log-level", "warning", "--no-proxy-headers"],
                             cwd=tree, env={**env, "KPIDASH_API_URL": url}, stdout=log, stderr=subprocess.STDOUT)
-    import httpx
-
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(url + "/api/v1/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise SystemExit("the service did not start: " + (data / "server.log").read_text()[-2000:])
-        time.sleep(0.2)
+    if not wait_until_healthy(url, proc, seconds=90):
+        proc.kill()
+        raise SystemExit("the service did not start: " + (data / "server.log").read_text()[-2000:])
     print(f"{commit}: sample trust loaded (team {scope['team']}, service {scope['service']}), serving on {url}")
     return proc, url, tree
 

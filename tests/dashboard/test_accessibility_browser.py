@@ -9,10 +9,11 @@ import re
 
 import pytest
 from axe import axe_violations
-from test_pages_browser import CHROMIUM, Session, browser  # noqa: F401  (browser: a fixture)
+from test_pages_browser import Session, signed_in
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)")]
+from tests.chromium import BROWSER_TESTS, browser  # noqa: F401  (browser: a fixture)
+
+pytestmark = BROWSER_TESTS
 
 HEADINGS_IN_ORDER = """() => {
   const levels = [...document.querySelectorAll('h1,h2,h3,h4,h5,h6')]
@@ -55,8 +56,7 @@ def test_sign_in_page_passes_axe(browser, live_service) -> None:
     ("/qa", "Quality assurance", "#qa-body .tile"),
 ])
 def test_every_page_passes_axe(browser, live_service, path: str, title: str, ready: str) -> None:
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["executive"])
+    s = signed_in(browser, live_service, "executive")
     s.page.goto(live_service.url + path)
     s.page.wait_for_selector(ready, timeout=60_000)
     s.page.wait_for_load_state("networkidle")
@@ -80,8 +80,7 @@ def _active(s: Session) -> dict:
 
 
 def test_records_dialog_passes_axe_traps_focus_and_gives_it_back(browser, live_service) -> None:
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["executive"])
+    s = signed_in(browser, live_service, "executive")
     opener = s.page.locator("#tile-allocation_rate button")
     assert opener.evaluate("b => b.textContent") == "Show the children: Cases allocated"  # names its KPI
     opener.focus()
@@ -113,8 +112,7 @@ def test_records_dialog_passes_axe_traps_focus_and_gives_it_back(browser, live_s
 
 
 def test_scope_picker_is_labelled_and_filters_as_you_type(browser, live_service) -> None:
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["executive"])
+    s = signed_in(browser, live_service, "executive")
     picker = s.page.get_by_label("Show figures for")  # the label names the control
     assert picker.evaluate("e => e.id") == "today-scope"
     s.page.focus("#sign-out")  # Tab from the header reaches the picker (one stop, nothing hidden on the way)

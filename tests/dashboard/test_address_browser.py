@@ -11,10 +11,12 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
-from test_pages_browser import CHROMIUM, PASSWORD, Session, browser  # noqa: F401  (browser: a fixture)
+from test_pages_browser import Session, signed_in
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)")]
+from tests.chromium import BROWSER_TESTS, browser  # noqa: F401  (browser: a fixture)
+from tests.role_users import PASSWORD
+
+pytestmark = BROWSER_TESTS
 
 
 class Requests:
@@ -119,8 +121,7 @@ def test_typing_into_todays_picker_on_arrival_is_kept_and_the_figures_are_drawn_
 ])
 def test_each_page_writing_its_view_into_the_address_draws_once(browser, live_service, path: str, control: str,
                                                                  body: str, written: str) -> None:
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["head_of_service"])
+    s = signed_in(browser, live_service, "head_of_service")
     seen = Requests(s.page)
     s.page.goto(live_service.url + path)
     s.page.wait_for_selector(control, timeout=20_000)
@@ -135,8 +136,7 @@ def test_each_page_writing_its_view_into_the_address_draws_once(browser, live_se
 
 
 def test_back_and_forward_show_the_scope_the_address_names(browser, live_service) -> None:
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["head_of_service"])
+    s = signed_in(browser, live_service, "head_of_service")
     until(s.page, lambda: "service=" in s.page.url)
     s.pick("#today-scope", f"({live_service.team})")
     s.page.wait_for_selector(f"#today-tiles .as-at >> text=({live_service.team})", timeout=20_000)

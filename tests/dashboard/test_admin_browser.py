@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 from axe import axe_violations
-from test_pages_browser import CHROMIUM, Session, browser  # noqa: F401  (browser: a fixture)
+from test_pages_browser import Session, signed_in
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)")]
+from tests.chromium import BROWSER_TESTS, browser  # noqa: F401  (browser: a fixture)
+
+pytestmark = BROWSER_TESTS
 
 
 def _choose(s: Session, dropdown: str, typed: str) -> None:
@@ -31,8 +32,7 @@ def _message(s: Session, has: str) -> str:
 
 
 def test_an_admin_runs_the_service_from_the_browser(browser, live_service) -> None:
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["admin"])
+    s = signed_in(browser, live_service, "admin")
     s.page.click("#nav >> text=Admin")
     s.page.wait_for_selector("#admin-runs", timeout=20_000)
     s.page.wait_for_selector("#admin-audit .ag-row, #admin-audit .state", timeout=20_000)
@@ -88,8 +88,7 @@ def test_an_admin_runs_the_service_from_the_browser(browser, live_service) -> No
 
 
 def test_the_admin_page_is_for_admins_only(browser, live_service) -> None:
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["analyst"])
+    s = signed_in(browser, live_service, "analyst")
     assert "Admin" not in s.page.inner_text("#nav")
     s.page.goto(live_service.url + "/admin")
     s.page.wait_for_selector(".state-refused", timeout=20_000)

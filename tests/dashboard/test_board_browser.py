@@ -12,15 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.dashboard.test_pages_browser import CHROMIUM, Session, browser  # noqa: F401  (the module's browser fixture)
+from tests.chromium import BROWSER_TESTS, browser  # noqa: F401  (browser: a fixture)
+from tests.dashboard.test_pages_browser import Session, signed_in
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / ("docs/img/board" if os.environ.get("KPIDASH_DOC_SHOTS") else "test-artifacts/board")
 KPI = "assessments_within_45wd"
 MONTH = "2025-10"
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)")]
+pytestmark = BROWSER_TESTS
 
 
 def _shot(s: Session, name: str) -> None:
@@ -39,8 +39,7 @@ def _board_url(live, scope: str) -> str:
 
 def test_a_meeting_writes_analysis_agrees_an_action_and_sees_it_overdue(browser, live_service) -> None:  # noqa: F811
     live = live_service
-    manager = Session(browser, live.url)
-    manager.sign_in(live.users["team_manager"])
+    manager = signed_in(browser, live, "team_manager")
     manager.page.goto(_board_url(live, f"team:{live.team}"))
     manager.page.wait_for_selector("#board-analysis-text", timeout=20_000)
     assert "October 2025" in _text_of(manager, "#board-figure", "October 2025")
@@ -74,8 +73,7 @@ def test_a_meeting_writes_analysis_agrees_an_action_and_sees_it_overdue(browser,
     assert "Weekly review" in _text_of(manager, "#team-overdue", "Weekly review")
 
     # two editors at once: the head of service opens version 1, the manager saves version 2 first
-    head = Session(browser, live.url)
-    head.sign_in(live.users["head_of_service"])
+    head = signed_in(browser, live, "head_of_service")
     head.page.goto(_board_url(live, f"team:{live.team}"))
     head.page.wait_for_selector("#board-analysis-text", timeout=20_000)
     saved = httpx.put(f"{live.url}/api/v1/analysis/{KPI}/team/{live.team}/{MONTH}", timeout=30,
@@ -111,8 +109,7 @@ def test_a_meeting_writes_analysis_agrees_an_action_and_sees_it_overdue(browser,
 
 def test_an_analyst_publishes_the_pack_and_a_board_member_reads_only(browser, live_service) -> None:  # noqa: F811
     live = live_service
-    analyst = Session(browser, live.url)
-    analyst.sign_in(live.users["analyst"])
+    analyst = signed_in(browser, live, "analyst")
     analyst.page.goto(_board_url(live, "trust"))
     analyst.page.wait_for_selector("#board-pack-publish", timeout=20_000)
     analyst.page.fill("#board-pack-date", "2025-12-04")
@@ -124,8 +121,7 @@ def test_an_analyst_publishes_the_pack_and_a_board_member_reads_only(browser, li
     _shot(analyst, "6-pack-published")
     analyst.close()
 
-    member = Session(browser, live.url)
-    member.sign_in(live.users["board"])
+    member = signed_in(browser, live, "board")
     member.page.goto(_board_url(live, "trust"))
     member.page.wait_for_selector("#board-analysis-read", timeout=20_000)
     assert member.page.query_selector("#board-analysis-text") is None

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from click.testing import Result
 from typer.testing import CliRunner
 
 from cli.main import app
 from dashboard.components.formatting import format_value
 
 
+def _book(live_service, out: Path, month: str = "2025-10", token: str | None = None) -> Result:
+    """`kpidash book` for `month` from the live service, as its analyst unless another token is given."""
+    return CliRunner().invoke(app, ["book", "--month", month, "--out", str(out), "--token",
+                                    token or live_service.tokens["analyst"], "--api-url", live_service.url])
+
+
 def test_book_has_a_section_per_kpi_with_the_api_figures(live_service, tmp_path: Path) -> None:
     out = tmp_path / "book.html"
-    result = CliRunner().invoke(app, ["book", "--month", "2025-10", "--out", str(out), "--token",
-                                      live_service.tokens["analyst"], "--api-url", live_service.url])
+    result = _book(live_service, out)
     assert result.exit_code == 0, result.output
     html = out.read_text()
     definitions = live_service.get("/api/v1/definitions").json()
@@ -26,20 +32,16 @@ def test_book_has_a_section_per_kpi_with_the_api_figures(live_service, tmp_path:
 
 
 def test_book_refuses_a_bad_month_and_a_bad_token(live_service, tmp_path: Path) -> None:
-    runner = CliRunner()
-    bad_month = runner.invoke(app, ["book", "--month", "2025-13", "--out", str(tmp_path / "b.html"), "--token",
-                                    live_service.tokens["analyst"], "--api-url", live_service.url])
+    bad_month = _book(live_service, tmp_path / "b.html", month="2025-13")
     assert bad_month.exit_code == 2 and "YYYY-MM" in bad_month.output
-    bad_token = runner.invoke(app, ["book", "--month", "2025-10", "--out", str(tmp_path / "b.html"), "--token", "nope",
-                                    "--api-url", live_service.url])
+    bad_token = _book(live_service, tmp_path / "b.html", token="nope")
     assert bad_token.exit_code == 1 and "sign in" in bad_token.output.lower()
     assert not (tmp_path / "b.html").exists()
 
 
 def test_book_has_the_summary_grid_and_an_xmr_chart_per_kpi(live_service, tmp_path: Path) -> None:
     out = tmp_path / "book.html"
-    result = CliRunner().invoke(app, ["book", "--month", "2025-10", "--out", str(out), "--token",
-                                      live_service.tokens["analyst"], "--api-url", live_service.url])
+    result = _book(live_service, out)
     assert result.exit_code == 0, result.output
     html = out.read_text()
     # a KPI keyed by audit domain is the book's domains table, not a chart

@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_pages_browser import CHROMIUM, Session, browser  # noqa: F401  (browser: a fixture)
+from test_pages_browser import Session, signed_in
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)")]
+from tests.chromium import BROWSER_TESTS, browser  # noqa: F401  (browser: a fixture)
+
+pytestmark = BROWSER_TESTS
 
 HEADERS = "() => [...document.querySelectorAll('#drawer .ag-header-cell-text')].map(e => e.textContent)"
 
@@ -23,8 +24,7 @@ def _open(s: Session, kpi: str) -> None:
 
 
 def test_drill_down_reads_as_a_practitioner_would(browser, live_service) -> None:
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["executive"])
+    s = signed_in(browser, live_service, "executive")
     _open(s, "allocation_rate")  # a stock rate
     assert s.page.inner_text("#drawer-title") == "Cases allocated: Whole trust"  # the tile's name, not the id
     message = s.page.inner_text("#drawer-message")
@@ -48,8 +48,7 @@ def test_drill_down_reads_as_a_practitioner_would(browser, live_service) -> None
 
 
 def test_an_ended_session_offers_a_sign_in_link_never_api_instructions(browser, live_service) -> None:
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["executive"])
+    s = signed_in(browser, live_service, "executive")
     s.context.clear_cookies()  # the session ends (expired, or signed out in another tab)
     s.page.click("#tile-unallocated_cases button")
     s.page.wait_for_selector("#drawer-message .signin-again", timeout=20_000)
@@ -63,8 +62,7 @@ def test_an_ended_session_offers_a_sign_in_link_never_api_instructions(browser, 
 
 
 def test_a_failed_download_says_why(browser, live_service) -> None:
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["team_manager"])
+    s = signed_in(browser, live_service, "team_manager")
     s.page.click("text=Team")
     s.page.wait_for_selector("#team-summary", timeout=20_000)
     s.context.clear_cookies()
@@ -92,8 +90,7 @@ def test_a_wrong_password_is_said_once(browser, live_service) -> None:
 
 
 def test_a_head_of_service_starts_on_their_service_and_the_view_is_in_the_address(browser, live_service) -> None:
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["head_of_service"])
+    s = signed_in(browser, live_service, "head_of_service")
     assert live_service.service in s.page.inner_text(".as-at")
     s.page.click("text=Team")
     s.page.wait_for_selector("#team-summary", timeout=20_000)
@@ -128,8 +125,7 @@ def test_a_head_of_service_starts_on_their_service_and_the_view_is_in_the_addres
 
 
 def test_tiles_are_consistent_figures(browser, live_service) -> None:
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["executive"])
+    s = signed_in(browser, live_service, "executive")
     api = {r["kpi"]: r for r in live_service.get("/api/v1/kpis", fields="all").json()}
     for tile in s.page.query_selector_all(".tile"):
         text = tile.inner_text()
@@ -162,8 +158,7 @@ def test_exports_are_marked_dated_and_readable(browser, live_service) -> None:
 
     from python_calamine import CalamineWorkbook
 
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["executive"])
+    s = signed_in(browser, live_service, "executive")
     _open(s, "allocation_rate")
     total = live_service.get("/api/v1/kpis/allocation_rate/records", unit="trust").json()["total"]
     with s.page.expect_download() as got:
@@ -186,8 +181,7 @@ def test_exports_are_marked_dated_and_readable(browser, live_service) -> None:
 
 def test_an_admin_starts_on_the_admin_page_and_the_others_on_today(browser, live_service) -> None:
     """Each role starts where it works: an admin's daily work is the load log, the rejects and the users."""
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["admin"])
+    s = signed_in(browser, live_service, "admin")
     s.page.wait_for_selector("#admin-runs", timeout=20_000)
     assert s.page.url == live_service.url + "/admin" and s.page.title() == "Admin · kpidash"
     assert s.page.inner_text("#nav .nav-link.active").split() == ["Admin", "(current", "page)"]
@@ -196,8 +190,7 @@ def test_an_admin_starts_on_the_admin_page_and_the_others_on_today(browser, live
     s.page.wait_for_selector(".tile .value", timeout=20_000)
     s.close()
     for role in ("analyst", "team_manager"):
-        s = Session(browser, live_service.url)
-        s.sign_in(live_service.users[role])
+        s = signed_in(browser, live_service, role)
         assert s.page.url.startswith(live_service.url + "/today"), (role, s.page.url)  # with its scope in the address
         assert s.page.query_selector("#admin-runs") is None
         s.close()

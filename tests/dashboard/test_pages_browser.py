@@ -8,32 +8,17 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dashboard.components.formatting import format_value
+from tests.chromium import BROWSER_TESTS, browser, sign_in  # noqa: F401  (browser: a fixture)
 from tests.dashboard.screenshot_commit import DOC_AFTER, VIEWS, doc_shot
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
-PASSWORD = "correct-horse-battery-1"
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)")]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
+pytestmark = BROWSER_TESTS
 
 
 class Session:
@@ -46,11 +31,7 @@ class Session:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
     def sign_in(self, username: str) -> None:
-        self.page.goto(self.url + "/")
-        self.page.fill("#signin-username", username)
-        self.page.fill("#signin-password", PASSWORD)
-        self.page.press("#signin-password", "Enter")  # the keyboard is enough
-        self.page.wait_for_selector(".tile .value, #admin-runs", timeout=20_000)  # an admin starts on Admin
+        sign_in(self.page, self.url, username)
 
     def pick(self, dropdown: str, text: str) -> None:
         """Choose the option holding `text` in a dropdown, as a user does: open it, type to filter, then click
@@ -69,6 +50,13 @@ class Session:
 
     def close(self) -> None:
         self.context.close()
+
+
+def signed_in(browser: object, live: object, role: str, width: int = 1366, height: int = 768) -> Session:
+    """A new browser session, signed in as the live service's user of `role`."""
+    s = Session(browser, live.url, width, height)
+    s.sign_in(live.users[role])
+    return s
 
 
 CONTRAST_AUDIT = (Path(__file__).parent / "contrast_audit.js").read_text(encoding="utf-8")
@@ -100,8 +88,7 @@ def test_nothing_with_data_before_sign_in_and_a_wrong_password_says_so(browser, 
 
 
 def test_executive_today_equals_the_api_and_a_tile_opens_its_children(browser, live_service) -> None:
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["executive"])
+    s = signed_in(browser, live_service, "executive")
     shown = _shown_values(s.page)
     api = {r["kpi"]: r for r in live_service.get("/api/v1/kpis", fields="all").json()}
     assert len(shown) == 10
@@ -132,8 +119,7 @@ def test_executive_today_equals_the_api_and_a_tile_opens_its_children(browser, l
 
 
 def test_team_manager_sees_their_team_and_not_another_teams_children(browser, live_service) -> None:
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["team_manager"])
+    s = signed_in(browser, live_service, "team_manager")
     assert f"({live_service.team})" in s.page.inner_text(".as-at")
     assert s.page.query_selector("#tile-unallocated_cases button") is not None
     s.page.click("text=Team")
@@ -160,8 +146,7 @@ def test_team_manager_sees_their_team_and_not_another_teams_children(browser, li
 
 
 def test_head_of_service_trends_and_phone_width(browser, live_service) -> None:
-    s = Session(browser, live_service.url, width=390, height=844)
-    s.sign_in(live_service.users["head_of_service"])
+    s = signed_in(browser, live_service, "head_of_service", width=390, height=844)
     assert live_service.service in s.page.inner_text(".as-at")
     s.shot("today-phone-head-of-service")
     s.page.click("text=Trends")
@@ -179,8 +164,7 @@ def test_head_of_service_trends_and_phone_width(browser, live_service) -> None:
 
 @pytest.mark.parametrize("role", ["analyst", "admin"])
 def test_other_roles_sign_in_and_sign_out(browser, live_service, role: str) -> None:
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users[role])
+    s = signed_in(browser, live_service, role)
     assert re.search(role, s.page.inner_text(".user-box"))
     s.page.click("#sign-out")
     s.page.wait_for_selector("#signin-username", timeout=10_000)

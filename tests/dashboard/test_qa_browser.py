@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_pages_browser import CHROMIUM, Session, _contrast_failures, browser  # noqa: F401  (fixture)
+from test_pages_browser import _contrast_failures, signed_in
 
 from dashboard.components.formatting import format_value
+from tests.chromium import BROWSER_TESTS, browser  # noqa: F401  (browser: a fixture)
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)")]
+pytestmark = BROWSER_TESTS
 
 
 def _qa_values(page: object) -> dict[str, str]:
@@ -21,8 +21,7 @@ def _qa_values(page: object) -> dict[str, str]:
 
 
 def test_executive_qa_page_equals_the_api_and_opens_the_overdue_audits(browser, live_service) -> None:  # noqa: F811
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["executive"])
+    s = signed_in(browser, live_service, "executive")
     s.page.click("text=Quality assurance")
     s.page.wait_for_selector("#qa-tiles .value", timeout=30_000)
     summary = live_service.get("/api/v1/qa/summary").json()
@@ -56,8 +55,7 @@ def test_executive_qa_page_equals_the_api_and_opens_the_overdue_audits(browser, 
 
 
 def test_team_manager_team_and_today_show_their_audits_and_actions(browser, live_service) -> None:  # noqa: F811
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["team_manager"])
+    s = signed_in(browser, live_service, "team_manager")
     s.page.wait_for_selector("#today-audits_overdue", timeout=20_000)
     figures = {r["kpi"]: r for r in live_service.get("/api/v1/qa/summary", level="team", unit=live_service.team).json()[
         "figures"]}
@@ -80,8 +78,7 @@ def test_team_manager_team_and_today_show_their_audits_and_actions(browser, live
 
 
 def test_trends_show_what_audits_found(browser, live_service) -> None:  # noqa: F811
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["analyst"])
+    s = signed_in(browser, live_service, "analyst")
     s.page.click("text=Trends")
     s.page.wait_for_selector("#trend-assessments_within_45wd .qa-found", timeout=120_000)  # 25 charts of 24 months
     found = s.page.inner_text("#trend-assessments_within_45wd .qa-found")

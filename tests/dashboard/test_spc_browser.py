@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 from axe import axe_violations
-from test_pages_browser import CHROMIUM, Session, _contrast_failures, browser  # noqa: F401  (browser: a fixture)
+from test_pages_browser import Session, _contrast_failures, signed_in
 
 from dashboard.components.attention import MAX_LINES, attention_items
 from dashboard.components.formatting import change
 from dashboard.components.spc_words import variation_meaning
+from tests.chromium import BROWSER_TESTS, browser  # noqa: F401  (browser: a fixture)
 
 MARKER_AUDIT = (Path(__file__).parent / "spc_marker_audit.js").read_text(encoding="utf-8")
 CAUSE_WORDS = {"improvement": "special cause of improvement", "concern": "special cause of concern",
                "neither": "special cause (neither", "common": "common cause", "partial": "not in the calculation"}
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)")]
+pytestmark = BROWSER_TESTS
 
 
 def _wait_for_charts(s: Session, selector: str, count: int) -> None:
@@ -32,8 +32,7 @@ def test_trends_shows_xmr_charts_with_limits_icons_and_a_summary(browser, live_s
     # by month, the trust, 24 months to the end of October; a KPI keyed by audit domain is QA's table, not a chart
     charts = [c for c in live_service.get("/api/v1/spc").json() if "domain" not in c]
     definitions = [d for d in live_service.get("/api/v1/definitions").json() if not d.get("keyed_by")]
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["executive"])
+    s = signed_in(browser, live_service, "executive")
     s.page.click("text=Trends")
     _wait_for_charts(s, ".xmr-card svg.xmr", len(charts))
     # the summary grid: one row per KPI, its icons saying what the API says
@@ -67,8 +66,7 @@ def test_trends_shows_xmr_charts_with_limits_icons_and_a_summary(browser, live_s
 
 def test_special_cause_points_are_told_apart_without_colour(browser, live_service) -> None:  # noqa: F811
     charts = live_service.get("/api/v1/spc", level="service").json()
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["analyst"])
+    s = signed_in(browser, live_service, "analyst")
     s.page.click("text=Trends")
     _wait_for_charts(s, "#trends-body svg.xmr", 18)
     marks = s.page.evaluate(MARKER_AUDIT)
@@ -108,8 +106,7 @@ def _expected_attention(live_service, role: str, level: str, unit: str | None) -
 def test_today_lists_what_needs_attention_with_working_links(browser, live_service) -> None:  # noqa: F811
     expected = _expected_attention(live_service, "executive", "trust", None)
     assert expected, "the sample trust has signals of concern to list"
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["executive"])
+    s = signed_in(browser, live_service, "executive")
     s.page.wait_for_selector("#attention li", timeout=30_000)
     lines = [li.inner_text() for li in s.page.query_selector_all("#attention li")]
     assert len(lines) == min(MAX_LINES, len(expected))
@@ -152,8 +149,7 @@ def test_team_shows_the_teams_weekly_charts_and_its_own_attention(browser, live_
     team = live_service.team
     charts = [c for c in live_service.get("/api/v1/spc", "team_manager", by="week", level="team", unit=team).json()
               if "domain" not in c]
-    s = Session(browser, live_service.url)
-    s.sign_in(live_service.users["team_manager"])
+    s = signed_in(browser, live_service, "team_manager")
     expected = _expected_attention(live_service, "team_manager", "team", team)
     s.page.wait_for_selector("#attention", timeout=30_000)
     assert len(s.page.query_selector_all("#attention li")) == min(MAX_LINES, len(expected))
@@ -185,8 +181,7 @@ OUTSIDE = """() => {
 def test_the_trends_summary_reads_whole_at_phone_width(browser, live_service) -> None:  # noqa: F811
     """A manager on a phone (390 px) reads every KPI's row whole: nothing off the right edge, no sideways
     scrolling inside the card, every figure and icon shown."""
-    s = Session(browser, live_service.url, width=390, height=844)
-    s.sign_in(live_service.users["executive"])
+    s = signed_in(browser, live_service, "executive", width=390, height=844)
     s.page.click("text=Trends")
     s.page.wait_for_selector("#spc-summary tbody tr", timeout=60_000)
     assert s.page.evaluate(OUTSIDE) == []

@@ -1,12 +1,14 @@
-"""Reading KPI output in tests: pick one figure, and check a figure against its records."""
+"""Reading KPI output in tests: pick one figure, and check a figure against its records; and the refusal
+of a bad KPI configuration file."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
-from kpis import Warehouse, get_kpi, kpi_records
+from kpis import KpiError, Warehouse, get_kpi, kpi_records, load_kpi_config
 
 
 def pick(rows: list[dict], kpi: str, unit: str = "trust") -> dict:
@@ -38,3 +40,12 @@ def assert_reconciles(wh: Warehouse, row: dict, date_from: dt.date | None, date_
         fte = {r["worker_id"]: r["fte"] for r in records}
         assert sum(fte.values()) == pytest.approx(row["denominator"]), where
     return records
+
+
+def config_refusal(folder: Path, text: str) -> str:
+    """Why load_kpi_config refuses a configuration file holding `text` (the message must name the file)."""
+    path = folder / "kpi_config.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(KpiError, match="the KPI configuration file .*kpi_config.yaml") as err:
+        load_kpi_config(path)
+    return str(err.value)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import pytest
 import yaml
 
 from core.settings import Settings
+from tests.live_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
@@ -119,12 +119,6 @@ def test_compose_has_the_service_one_scheduler_and_postgresql_for_the_app_databa
     assert "change-me" not in app_db.split("${")[0], "no password written into the file itself"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The build stage's `pip wheel .`, installed (without its dependencies, which the venv has) into a
@@ -165,7 +159,7 @@ def test_the_wheel_starts_with_the_images_command_and_passes_its_healthcheck(ins
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert where.stdout.strip().startswith(str(installed_wheel)), "the installed wheel, not the checkout, is imported"
 
-    port = _free_port()
+    port = free_port()
     argv = json.loads([rest for word, rest in _runtime_stage() if word == "CMD"][-1])
     assert argv[:2] == ["kpidash", "serve"]
     argv[0] = str(installed_wheel / "bin" / "kpidash")  # the console script the wheel installs

@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,14 +23,9 @@ import pytest
 from api import accounts
 from core import appdb
 from tests.etl.load_support import own_settings
+from tests.live_server import free_port
 
 PASSWORD = "Two-workers-pass-1!"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _children(pid: int) -> list[int]:
@@ -128,7 +122,7 @@ def two_workers(sample_extract: Path, tmp_path_factory: pytest.TempPathFactory) 
         accounts.add_user(appdb.get_engine(), "two.workers", "analyst", None, None, PASSWORD)
         appdb.get_engine().dispose()
         env = dict(os.environ)
-    port = _free_port()
+    port = free_port()
     log = (data / "serve.log").open("w")
     server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--workers", "2"],
                               env=env, cwd=Path(__file__).resolve().parents[2], stdout=log, stderr=subprocess.STDOUT)

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,16 +18,12 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.live_server import copy_data, free_port, wait_until_healthy
+from tests.role_users import PASSWORD, add_role_users
+
 ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "correct-horse-battery-1"
 ROLES = ("executive", "head_of_service", "team_manager", "analyst", "admin")
 TRUSTED_PROXY = "127.0.0.2"  # the one address the services below believe X-Forwarded-For from
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -65,17 +58,10 @@ def start(command: Sequence[str], env: dict[str, str], url: str, log: Path) -> s
     out = open(log, "wb")  # noqa: SIM115  (closed with the process)
     proc = subprocess.Popen(list(command), cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
     proc.log = out  # type: ignore[attr-defined]
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(url + "/api/v1/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop(proc)
-            raise RuntimeError("the service did not start: " + log.read_text()[-3000:])
-        time.sleep(0.2)
+    if not wait_until_healthy(url, proc, seconds=90):
+        stop(proc)
+        raise RuntimeError("the service did not start: " + log.read_text()[-3000:])
+    return proc
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -91,19 +77,10 @@ def stop(proc: subprocess.Popen) -> None:
 def prepare(folder: Path, warehouse: Path, **env_extra: str) -> Service:
     """A data folder holding a copy of `warehouse` (and its app database and archive when beside it),
     with one user per role; the service is not started."""
-    from api import accounts
     from core import appdb
 
     data = folder / "data"
-    data.mkdir(parents=True)
-    shutil.copy(warehouse, data / "warehouse.duckdb")
-    if (warehouse.parent / "app.db").exists():
-        with sqlite3.connect(warehouse.parent / "app.db") as src, sqlite3.connect(data / "app.db") as dst:
-            src.backup(dst)
-        src.close()
-        dst.close()
-    if (warehouse.parent / "archive").exists():
-        shutil.copytree(warehouse.parent / "archive", data / "archive")
+    copy_data(warehouse, data)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {"KPIDASH_DB": str(data / "warehouse.duckdb"), "KPIDASH_ARCHIVE_DIR": str(data / "archive"),
@@ -118,13 +95,9 @@ def prepare(folder: Path, warehouse: Path, **env_extra: str) -> Service:
         extract_date = str(con.execute("SELECT CAST(extracted_at AS DATE) FROM extract_meta").fetchone()[0])
     team, service = teams[0]
     other_team = next((t for t, s in teams if s != service), teams[-1][0])
-    svc = Service(url=url, env=env, data=data, team=team, other_team=other_team, service=service,
-                  extract_date=extract_date)
-    for role in ROLES:
-        scope = {"team": team} if role == "team_manager" else {"service": service} if role == "head_of_service" else {}
-        accounts.add_user(engine, f"sec_{role}", role, password=PASSWORD, **scope)
-        svc.users[role] = f"sec_{role}"
-        svc.tokens[role] = accounts.create_api_token(engine, f"sec_{role}", days=1).token
+    users, tokens = add_role_users(engine, "sec_", team, service, roles=ROLES)
+    svc = Service(url=url, env=env, data=data, team=team, other_team=other_team, service=service, users=users,
+                  tokens=tokens, extract_date=extract_date)
     engine.dispose()
     return svc
 

@@ -17,16 +17,15 @@ from pathlib import Path
 import pytest
 
 from etl import load_extract
+from tests.chromium import BROWSER_TESTS, browser, sign_in  # noqa: F401  (browser: a fixture)
 from tests.etl.extract_builder import build_extract
 from tests.etl.load_support import own_settings
-from tests.security.conftest import PASSWORD, Service, prepare, serve, stop
+from tests.security.conftest import Service, prepare, serve, stop
 
-CHROMIUM = Path("/usr/bin/chromium")
 ATTACKS = ['=HYPERLINK("http://x.example/c","c")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", " =1+1", "\t=1"]
 BROWSER_ADDRESS = "198.51.100.23"
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)")]
+pytestmark = BROWSER_TESTS
 
 
 @pytest.fixture(scope="module")
@@ -48,31 +47,15 @@ def formula_trust(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]
         stop(proc)
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
-
-
-def test_the_downloaded_csv_and_xlsx_hold_no_live_formula(chromium, formula_trust: Service, tmp_path: Path) -> None:
+def test_the_downloaded_csv_and_xlsx_hold_no_live_formula(browser, formula_trust: Service, tmp_path: Path) -> None:
     svc = formula_trust
-    context = chromium.new_context(accept_downloads=True, extra_http_headers={"X-Forwarded-For": BROWSER_ADDRESS})
+    context = browser.new_context(accept_downloads=True, extra_http_headers={"X-Forwarded-For": BROWSER_ADDRESS})
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        page.goto(svc.url + "/")
-        page.fill("#signin-username", svc.users["executive"])
-        page.fill("#signin-password", PASSWORD)
-        page.press("#signin-password", "Enter")
-        page.wait_for_selector(".tile .value", timeout=30_000)
+        sign_in(page, svc.url, svc.users["executive"], timeout=30_000)
         page.click("#tile-unallocated_cases button")
         page.wait_for_selector("#drawer .ag-row", timeout=30_000)
         assert page.inner_text("#drawer-message").startswith(f"{len(ATTACKS)} records")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -63,12 +64,9 @@ def test_a_broken_ssd_fails_with_one_plain_message(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def drop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = build_ssd(tmp_path / "drop")
-    monkeypatch.setenv("KPIDASH_DROP_DIR", str(folder))
-    monkeypatch.setenv("KPIDASH_STABLE_SECONDS", "0")
-    get_settings.cache_clear()
-    return folder
+def drop(tmp_path: Path, watch_drop: Callable[[Path], Path]) -> Path:
+    """A drop folder holding the minimal SSD, watched with no settling wait."""
+    return watch_drop(build_ssd(tmp_path / "drop"))
 
 
 def test_a_drop_folder_holding_an_ssd_is_loaded_when_complete_and_changed(drop: Path) -> None:
