@@ -542,11 +542,13 @@ class _Run:
         self.before_publish()
         tmp = publishing.tmp_path(self.db, self.run_id)
         try:
+            notes: list[str] = []
             publishing.build_warehouse(
                 con, tmp, run_id=self.run_id, extracted_at=self.extracted_at, source_system=self.source_system,
                 source=str(self.origin.absolute()), loaded_at=utcnow(), loaded=self.loaded,
+                then=(lambda con: notes.append(_build_cube(con, tmp, self.db))) if self.settings.cube else None,
             )
-            cube_note = _build_cube(tmp, self.db) if self.settings.cube else ""
+            cube_note = "".join(notes)
             publishing.replace_published(tmp, self.db)
         except (OSError, duckdb.Error) as err:
             tmp.unlink(missing_ok=True)
@@ -609,14 +611,17 @@ def _import_cube_builder_meanwhile() -> None:
         threading.Thread(target=load, name="kpidash-import-cube-builder", daemon=True).start()
 
 
-def _build_cube(tmp: Path, published: Path) -> str:
+def _build_cube(con: duckdb.DuckDBPyConnection, tmp: Path, published: Path) -> str:
     """The KPI layer's daily cube, written into the new file before it is published so that it
-    belongs to this version (the one call from etl into kpis: only the writer can write it). A cube
-    that cannot be built costs speed, not the load: figures are then counted from the records."""
+    belongs to this version (the one call from etl into kpis: only the writer can write it), on the
+    load's own connection, which has the file attached as `wh` (etl.publish.build_warehouse's `then`),
+    without the load's memory limit (the cube's work is the published data's, not the extract's). A
+    cube that cannot be built costs speed, not the load: figures are then counted from the records."""
     from kpis.cube_builder import build_cube
 
     try:
-        build_cube(tmp, holidays_from=published)
+        con.execute("RESET memory_limit")
+        build_cube(tmp, holidays_from=published, con=con)
     except Exception as err:  # noqa: BLE001  (any failure: publish the data without a cube)
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         log.warning("the daily KPI cube could not be built (%s); figures are counted from the records", first)
