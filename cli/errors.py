@@ -73,8 +73,8 @@ def _only_the_command_named(app: typer.Typer, args: Sequence[str]) -> click_comm
     usage, help and errors are the same); otherwise the whole app. Typer works out every command's
     parameters when it builds a group, a thirtieth of a second at each start for the 28 commands."""
     name = args[0] if args else ""
-    chosen = [c for c in app.registered_commands
-              if name and (c.name or typer.main.get_command_name(c.callback.__name__)) == name]  # type: ignore[union-attr]
+    chosen = [c for c in app.registered_commands  # (a command's name: Typer's own rule)
+              if name and (c.name or typer.main.get_command_name(c.callback.__name__)) == name]  # type: ignore
     if len(chosen) != 1 or any(g.name == name for g in app.registered_groups):
         return typer.main.get_command(app)
     alone = copy.copy(app)

@@ -257,6 +257,7 @@ class _Run:
         self.after_extract: list[tuple[str, str, int]] = []  # (file, column, rows) dated after the extract
         self.workbook: ArchivedFile | None = None  # an Annex A workbook, as kept in the archive
         self.workbook_issues = (0, 0)  # its own (rejected, warnings): the lists' columns and cells it reports
+        self.small = False  # an extract that DuckDB works on with one thread (_threads)
 
     def discard(self) -> None:
         """Remove what the run archived: it never got into the load log, so it never happened."""
@@ -330,7 +331,8 @@ class _Run:
         """One DuckDB thread for a small extract: its tables fit in one or two of DuckDB's row groups, so a
         second thread only adds coordination (the sample trust's 4 MB stage and check 20% faster with one;
         at 41 MB the two are even). Larger extracts use KPIDASH_LOAD_THREADS."""
-        if sum(a.size for a in self.archived.values()) < SMALL_EXTRACT_BYTES:
+        self.small = sum(a.size for a in self.archived.values()) < SMALL_EXTRACT_BYTES
+        if self.small:
             con.execute("SET threads = 1")
 
     def _convert_workbook(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -546,7 +548,8 @@ class _Run:
             publishing.build_warehouse(
                 con, tmp, run_id=self.run_id, extracted_at=self.extracted_at, source_system=self.source_system,
                 source=str(self.origin.absolute()), loaded_at=utcnow(), loaded=self.loaded,
-                then=(lambda con: notes.append(_build_cube(con, tmp, self.db))) if self.settings.cube else None,
+                then=(lambda con: notes.append(_build_cube(con, tmp, self.db, self.small)))
+                if self.settings.cube else None,
             )
             cube_note = "".join(notes)
             publishing.replace_published(tmp, self.db)
@@ -611,16 +614,19 @@ def _import_cube_builder_meanwhile() -> None:
         threading.Thread(target=load, name="kpidash-import-cube-builder", daemon=True).start()
 
 
-def _build_cube(con: duckdb.DuckDBPyConnection, tmp: Path, published: Path) -> str:
+def _build_cube(con: duckdb.DuckDBPyConnection, tmp: Path, published: Path, small: bool) -> str:
     """The KPI layer's daily cube, written into the new file before it is published so that it
     belongs to this version (the one call from etl into kpis: only the writer can write it), on the
     load's own connection, which has the file attached as `wh` (etl.publish.build_warehouse's `then`),
-    without the load's memory limit (the cube's work is the published data's, not the extract's). A
+    without the load's memory limit and, unless the extract is small, with DuckDB's own threads (the
+    cube's work is the published data's, not the extract's, as when it had a connection of its own). A
     cube that cannot be built costs speed, not the load: figures are then counted from the records."""
     from kpis.cube_builder import build_cube
 
     try:
         con.execute("RESET memory_limit")
+        if not small:
+            con.execute("RESET threads")
         build_cube(tmp, holidays_from=published, con=con)
     except Exception as err:  # noqa: BLE001  (any failure: publish the data without a cube)
         first = str(err).splitlines()[0] if str(err) else type(err).__name__

@@ -216,8 +216,8 @@ def test_help_says_what_the_command_accepts(command: list[str], says: list[str],
         assert words not in text, words
 
 
-@pytest.mark.parametrize("args", [["load"], ["load", "--help"], ["kpis", "--level", "nope"], ["trend", "--by", "day", "x"],
-                                  ["runs", "--limit", "-1"], ["load", "x", "--bogus"]])
+@pytest.mark.parametrize("args", [["load"], ["load", "--help"], ["kpis", "--level", "nope"],
+                                  ["trend", "--by", "day", "x"], ["runs", "--limit", "-1"], ["load", "x", "--bogus"]])
 def test_a_command_is_built_alone_with_the_same_usage_help_and_errors(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
     """cli.errors builds only the command named (Typer works out every command's parameters otherwise): what

@@ -298,7 +298,8 @@ def test_a_load_writes_its_load_log_to_postgresql(tmp_path: Path, monkeypatch: p
         with engine.connect() as conn:
             runs = conn.execute(text("SELECT id, status, message FROM load_runs ORDER BY started_at, id")).fetchall()
             files = conn.execute(text("SELECT count(*) FROM load_files WHERE run_id = :r"), {"r": good.run_id}).scalar()
-        assert [tuple(r) for r in runs] == [(bad.run_id, "failed", bad.message), (good.run_id, "published", good.message)]
+        assert [tuple(r) for r in runs] == [(bad.run_id, "failed", bad.message),
+                                            (good.run_id, "published", good.message)]
         assert files == len(good.files) == 9
         assert list_runs()[0].files == good.files
     finally:
