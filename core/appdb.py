@@ -7,16 +7,15 @@ installed kpidash upgrades its database the same way a checkout does.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.orm import DeclarativeBase
 
+from core.schema_version import MIGRATIONS_DIR, shipped_head
 from core.settings import get_settings
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # Named constraints, so migrations can alter them on every backend (SQLite batch mode included).
 NAMING_CONVENTION = {
@@ -91,33 +90,6 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "no migrations found under core/migrations/versions"
     return head
-
-
-_REVISION = re.compile(r"^revision\s*(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.M)
-_DOWN = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.+)$", re.M)
-
-
-@lru_cache
-def shipped_head() -> str | None:
-    """The newest migration, read from the migration files' own `revision` and `down_revision` lines
-    without Alembic; None when that is not plain (a merge, an unusual file): Alembic then decides."""
-    revisions, parents = set(), set()
-    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
-        text_ = path.read_text(encoding="utf-8")
-        revision, down = _REVISION.search(text_), _DOWN.search(text_)
-        if revision is None and down is None:
-            continue  # not a migration (__init__.py)
-        if revision is None or down is None:
-            return None
-        parent = down.group(1).strip()
-        if parent != "None":
-            plain = re.fullmatch(r"['\"]([^'\"]+)['\"]", parent)
-            if plain is None:
-                return None
-            parents.add(plain.group(1))
-        revisions.add(revision.group(1))
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
 
 
 def current_revision(connection: Connection) -> str | None:

@@ -5,15 +5,34 @@ README.md documents each one; tests/test_docs.py checks that every field here is
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ENV_PREFIX = "KPIDASH_"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KPIDASH_", extra="ignore")
+class Settings(BaseModel):
+    """The settings: the values given, else the KPIDASH_ environment variables (names in any case), else
+    the defaults. Read with pydantic itself rather than pydantic-settings, whose import costs every command a
+    tenth of a second (docs/benchmarks.md); the values are strings that pydantic converts as it would there."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, given: Any) -> Any:  # noqa: ANN401  (what pydantic was given)
+        if not isinstance(given, dict):
+            return given
+        found = {}
+        for key, value in os.environ.items():
+            name = key.lower().removeprefix(ENV_PREFIX.lower())
+            if len(name) < len(key) and name in cls.model_fields:
+                found[name] = value
+        return {**found, **given}
 
     db: Path = Field(
         Path("data/warehouse.duckdb"),

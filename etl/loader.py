@@ -39,7 +39,7 @@ from etl import publish as publishing
 from etl.archive import ArchivedFile, ArchiveError, archive_file, write_checksums
 from etl.contract import EXTRACT_TABLES, TABLES_BY_NAME
 from etl.issues import Issue, summarise_issues, write_issues
-from etl.outcome import FileResult, utcnow
+from etl.outcome import FileResult, LoadLogUnusable, utcnow
 from etl.reader import FileError, StagedFile, stage_file
 from etl.validation import RUN_ISSUES_DDL, add_warnings, check_table, file_issue, future_reason
 
@@ -121,8 +121,8 @@ def load_extract(source: Path, *, publish: bool = True, allow_shrink: bool = Fal
 
     The run is entered in the load log (as running) while its files are archived, read and checked
     (_LogEntry); nothing is published before the entry is made, and a load log that cannot be opened
-    stops the run (its SQLAlchemy error, or LoadLogUnusable) and removes what it archived, as if it had
-    never started."""
+    stops the run (LoadLogUnusable, or for a database other than a SQLite file its SQLAlchemy error) and
+    removes what it archived, as if it had never started."""
     settings = get_settings()
     started = utcnow()
     run_id = new_run_id(started)
@@ -151,14 +151,12 @@ def load_extract(source: Path, *, publish: bool = True, allow_shrink: bool = Fal
             if not entry.made():
                 run.discard()
                 entry.wait()  # raises what stopped the entry
-            from sqlalchemy.exc import SQLAlchemyError  # (imported by the load log already)
-
             try:
                 entry.runlog.finish_run(
                     run_id, status, message,
                     extracted_at=run.extracted_at, source_system=run.source_system, files=run.file_results(),
                 )
-            except SQLAlchemyError as err:
+            except entry.runlog.FAILURES as err:
                 if status != "published":
                     raise
                 cause = str(getattr(err, "orig", None) or err).splitlines()[0]
@@ -168,8 +166,7 @@ def load_extract(source: Path, *, publish: bool = True, allow_shrink: bool = Fal
                     "app database is back"
                 ) from err
     except publishing.LoadBusy as err:
-        from etl import runlog
-
+        runlog = load_log_writer()
         status, message, detail = "failed", str(err), ""
         runlog.start_run(run_id, str(source.absolute()), started, host=host, pid=pid, warehouse=str(db))
         runlog.finish_run(run_id, status, message, extracted_at=None, source_system=None, files=[])
@@ -189,34 +186,38 @@ def _quick_handover() -> Iterator[None]:
         sys.setswitchinterval(previous)
 
 
-class LoadLogUnusable(OSError):
-    """The app database (KPIDASH_APP_DB) holding the load log could not be opened for an OS reason (its
-    folder cannot be made); the run stopped before publishing anything. (Its SQLAlchemy errors are
-    raised as they are.)"""
+def load_log_writer() -> Any:  # noqa: ANN401  (etl.runlog_sqlite or etl.runlog: the same functions)
+    """The module that writes a load's rows of the load log: etl.runlog_sqlite for a SQLite file (the
+    default; Python's sqlite3, without importing SQLAlchemy), etl.runlog (SQLAlchemy) for any other database."""
+    from etl import runlog_sqlite
+
+    if runlog_sqlite.handles(get_settings().app_db):
+        return runlog_sqlite
+    from etl import runlog
+
+    return runlog
 
 
 class _LogEntry:
-    """Enter the run in the load log as running, in a thread: importing SQLAlchemy and opening the app
-    database (about a fifth of a second) overlap the archive, reading and checks, which DuckDB runs
-    without the GIL. Under the load lock, it first finishes the runs a killed load left running."""
+    """Enter the run in the load log as running, in a thread, while the files are archived, read and
+    checked: for a database other than a SQLite file, importing SQLAlchemy and opening it (about a fifth of
+    a second) overlap that work (a SQLite file's entry, etl.runlog_sqlite, takes a few milliseconds). Under
+    the load lock, it first finishes the runs a killed load left running."""
 
     def __init__(self, run_id: str, source: str, started: dt.datetime, *, host: str, pid: int, db: Path) -> None:
         self._error: BaseException | None = None
-        self.runlog: Any = None  # etl.runlog, once the run is entered
+        self.runlog: Any = None  # load_log_writer()'s module, once the run is entered
         self._thread = threading.Thread(target=self._enter, args=(run_id, source, started, host, pid, db),
                                         name="kpidash-load-log")
         self._thread.start()
 
     def _enter(self, run_id: str, source: str, started: dt.datetime, host: str, pid: int, db: Path) -> None:
         try:
-            from sqlalchemy.exc import SQLAlchemyError
-
-            from etl import runlog
-
+            runlog = load_log_writer()
             try:
                 runlog.mark_interrupted(host=host, warehouse=str(db), published=lambda: publishing.published_runs(db))
                 runlog.start_run(run_id, source, started, host=host, pid=pid, warehouse=str(db))
-            except SQLAlchemyError:
+            except runlog.FAILURES:
                 raise
             except OSError as err:
                 raise LoadLogUnusable(str(err)) from err
@@ -256,6 +257,7 @@ class _Run:
         self.after_extract: list[tuple[str, str, int]] = []  # (file, column, rows) dated after the extract
         self.workbook: ArchivedFile | None = None  # an Annex A workbook, as kept in the archive
         self.workbook_issues = (0, 0)  # its own (rejected, warnings): the lists' columns and cells it reports
+        self.small = False  # an extract that DuckDB works on with one thread (_threads)
 
     def discard(self) -> None:
         """Remove what the run archived: it never got into the load log, so it never happened."""
@@ -329,7 +331,8 @@ class _Run:
         """One DuckDB thread for a small extract: its tables fit in one or two of DuckDB's row groups, so a
         second thread only adds coordination (the sample trust's 4 MB stage and check 20% faster with one;
         at 41 MB the two are even). Larger extracts use KPIDASH_LOAD_THREADS."""
-        if sum(a.size for a in self.archived.values()) < SMALL_EXTRACT_BYTES:
+        self.small = sum(a.size for a in self.archived.values()) < SMALL_EXTRACT_BYTES
+        if self.small:
             con.execute("SET threads = 1")
 
     def _convert_workbook(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -541,11 +544,14 @@ class _Run:
         self.before_publish()
         tmp = publishing.tmp_path(self.db, self.run_id)
         try:
+            notes: list[str] = []
             publishing.build_warehouse(
                 con, tmp, run_id=self.run_id, extracted_at=self.extracted_at, source_system=self.source_system,
                 source=str(self.origin.absolute()), loaded_at=utcnow(), loaded=self.loaded,
+                then=(lambda con: notes.append(_build_cube(con, tmp, self.db, self.small)))
+                if self.settings.cube else None,
             )
-            cube_note = _build_cube(tmp, self.db) if self.settings.cube else ""
+            cube_note = "".join(notes)
             publishing.replace_published(tmp, self.db)
         except (OSError, duckdb.Error) as err:
             tmp.unlink(missing_ok=True)
@@ -604,17 +610,24 @@ def _import_cube_builder_meanwhile() -> None:
             pass
 
     if "kpis.cube_builder" not in sys.modules:
-        threading.Thread(target=load, name="kpidash-import-cube-builder").start()
+        # a daemon: a load that fails early (no folder) need not wait for it to exit (cli.errors.exit_now)
+        threading.Thread(target=load, name="kpidash-import-cube-builder", daemon=True).start()
 
 
-def _build_cube(tmp: Path, published: Path) -> str:
+def _build_cube(con: duckdb.DuckDBPyConnection, tmp: Path, published: Path, small: bool) -> str:
     """The KPI layer's daily cube, written into the new file before it is published so that it
-    belongs to this version (the one call from etl into kpis: only the writer can write it). A cube
-    that cannot be built costs speed, not the load: figures are then counted from the records."""
+    belongs to this version (the one call from etl into kpis: only the writer can write it), on the
+    load's own connection, which has the file attached as `wh` (etl.publish.build_warehouse's `then`),
+    without the load's memory limit and, unless the extract is small, with DuckDB's own threads (the
+    cube's work is the published data's, not the extract's, as when it had a connection of its own). A
+    cube that cannot be built costs speed, not the load: figures are then counted from the records."""
     from kpis.cube_builder import build_cube
 
     try:
-        build_cube(tmp, holidays_from=published)
+        con.execute("RESET memory_limit")
+        if not small:
+            con.execute("RESET threads")
+        build_cube(tmp, holidays_from=published, con=con)
     except Exception as err:  # noqa: BLE001  (any failure: publish the data without a cube)
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         log.warning("the daily KPI cube could not be built (%s); figures are counted from the records", first)

@@ -6,6 +6,22 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+RUN_STATUSES = ("running", "published", "checked", "failed")
+INTERRUPTED = (
+    "interrupted: the load stopped before its load-log entry was finished (killed, crashed, or the app "
+    "database could not be reached); nothing was published"
+)
+FINISHED_LATE = (
+    "published; this load-log entry was finished after the app database came back (the warehouse holds this "
+    "run's data; the per-file counts were not recorded)"
+)
+
+
+class LoadLogUnusable(OSError):
+    """The app database (KPIDASH_APP_DB) holding the load log could not be opened or written for an OS
+    reason (its folder cannot be made) or, for a SQLite file, by SQLite (etl.runlog_sqlite); the run stopped
+    before publishing anything. (SQLAlchemy's errors, for other databases, are raised as they are.)"""
+
 
 def utcnow() -> dt.datetime:
     """Now, as the naive UTC the app database stores."""

@@ -129,12 +129,15 @@ def build_warehouse(
     source: str,
     loaded_at: dt.datetime,
     loaded: set[str] | None = None,
+    then: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> None:
     """Write the valid rows (in file order, so equal input gives equal tables), the metadata, which
     files were loaded and the run's issues into a new DuckDB file, checkpointed and closed.
 
     loaded: the tables staged and checked (default: the nine required ones). An optional file that
-    was not loaded gets an empty table, and `extract_files` says it was not supplied."""
+    was not loaded gets an empty table, and `extract_files` says it was not supplied. then: called with
+    `con` once the rows are committed, the new file still attached as `wh` (the daily cube, built into it
+    before the file's one checkpoint)."""
     tmp.unlink(missing_ok=True)
     con.execute("ATTACH ? AS wh", [str(tmp)])
     con.execute("USE wh")
@@ -165,6 +168,9 @@ def build_warehouse(
             [run_id],
         )
         con.execute("COMMIT")
+        if then is not None:
+            con.execute("USE memory")
+            then(con)
         con.execute("CHECKPOINT wh")
     except BaseException:
         with contextlib.suppress(duckdb.Error):  # (no transaction left open: the file is removed by the caller)

@@ -20,7 +20,7 @@ from typing import Literal
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.settings import Settings, get_settings
-from etl.loader import load_extract, local_now
+from etl.loader import LoadLogUnusable, load_extract, local_now
 from etl.sources import SourceError, pull_sql_source, read_sql_source_config, stable_drop_folder
 
 Action = Literal["loaded", "failed", "unchanged", "waiting", "unreachable"]
@@ -140,7 +140,7 @@ def _refresh_ssd(settings: Settings, db: Path, force: bool, allow_shrink: bool =
 def _load(db: Path, folder: Path, fingerprint: str, allow_shrink: bool = False) -> RefreshOutcome:
     try:
         result = load_extract(folder, allow_shrink=allow_shrink)
-    except SQLAlchemyError as err:  # the load log is in the app database: no log, no load
+    except (SQLAlchemyError, LoadLogUnusable) as err:  # the load log is in the app database: no log, no load
         first = (str(getattr(err, "orig", None) or err).splitlines() or [type(err).__name__])[0]
         return RefreshOutcome(
             "failed", f"the app database (KPIDASH_APP_DB) cannot be reached ({first}); the source will be loaded "

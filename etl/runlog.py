@@ -16,23 +16,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from core.appdb import Base, get_engine
-from etl.outcome import FileResult, utcnow
+from etl.outcome import FINISHED_LATE, INTERRUPTED, RUN_STATUSES, FileResult, utcnow
+
+FAILURES: tuple[type[Exception], ...] = (SQLAlchemyError,)  # what the app database raises (etl.runlog_sqlite's too)
+
 
 class RunLogUnfinished(SQLAlchemyError):
     """The new warehouse is published, but the app database failed before the run's load-log entry
     was finished. An app-database error (callers already report those); the message says the figures
     are published and when the entry will be finished."""
-
-
-RUN_STATUSES = ("running", "published", "checked", "failed")
-INTERRUPTED = (
-    "interrupted: the load stopped before its load-log entry was finished (killed, crashed, or the app "
-    "database could not be reached); nothing was published"
-)
-FINISHED_LATE = (
-    "published; this load-log entry was finished after the app database came back (the warehouse holds this "
-    "run's data; the per-file counts were not recorded)"
-)
 
 
 class LoadRun(Base):

@@ -90,16 +90,24 @@ def cube_last_day(extract_date: dt.date) -> dt.date:
 
 
 def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Family, ...] = FAMILIES,
-               holidays_from: Path | None = None) -> CubeSummary:
+               holidays_from: Path | None = None, con: duckdb.DuckDBPyConnection | None = None) -> CubeSummary:
     """Write the cube's tables into the (unpublished) warehouse file at path, in one transaction: a
     failure leaves the file as it was, and readers count from the facts what no cube holds. The bank
     holidays counted with are kept beside it (readers use them, kpis/working_days.py); holidays_from:
-    a warehouse published before, whose kept bank holidays spare the holidays package if they cover."""
+    a warehouse published before, whose kept bank holidays spare the holidays package if they cover.
+
+    con: a connection that has the file attached as `wh` (the loader's own, which has just written it):
+    the cube is built on it, without opening the file as a second database, and not checkpointed (the
+    caller checkpoints the file once, cube and all). Its tables in the default database (the calendar,
+    the units) are left there."""
     started = time.perf_counter()
     config = config if config is not None else load_kpi_config()
     if holidays_from is not None and Path(holidays_from).is_file():
-        _bank_holidays_from(path, Path(holidays_from))
-    with Warehouse(path, config, read_only=False, cube=False) as wh, wh.cursor() as cur:
+        if con is None:
+            _bank_holidays_from(path, Path(holidays_from))
+        else:
+            _copy_bank_holidays(con, Path(holidays_from))
+    with Warehouse(path, config, read_only=False, cube=False, con=con) as wh, wh.cursor() as cur:
         last = cube_last_day(wh.extract_date)
         wh.ensure_calendar(wh.extract_date, last)
         # a KPI whose files the extract did not hold has no rows (the engine's rule): nothing to hold
@@ -142,7 +150,8 @@ def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Fami
         except BaseException:
             cur.execute("ROLLBACK")
             raise
-        cur.execute("CHECKPOINT wh")
+        if con is None:
+            cur.execute("CHECKPOINT wh")
     return CubeSummary(first, last, len(units), tuple(k.id for _, k in served), time.perf_counter() - started)
 
 
@@ -174,14 +183,28 @@ def _key_values(rows: dict[str, np.ndarray]) -> _Keys | None:
 def _bank_holidays_from(path: Path, published: Path) -> None:
     """Copy the bank holidays kept in the published warehouse into the one being built (if it keeps any)."""
     try:
-        with duckdb.connect(str(path)) as con:
-            con.execute("ATTACH ? AS published (READ_ONLY)", [str(published)])
-            if con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'published' "
-                           "AND table_name = ?", [STORED_HOLIDAYS_TABLE]).fetchone()[0]:
-                con.execute(f"CREATE OR REPLACE TABLE {STORED_HOLIDAYS_TABLE} AS "
-                            f"SELECT * FROM published.{STORED_HOLIDAYS_TABLE}")
+        with duckdb.connect() as con:
+            con.execute("ATTACH ? AS wh", [str(path)])
+            _copy_bank_holidays(con, published)
     except duckdb.Error:
-        pass  # an unreadable published file: the holidays package gives them
+        pass  # the file's own error is the Warehouse's to report
+
+
+def _copy_bank_holidays(con: duckdb.DuckDBPyConnection, published: Path) -> None:
+    """_bank_holidays_from into `wh` as attached to con, attaching the published file for the while."""
+    try:
+        con.execute("ATTACH ? AS published (READ_ONLY)", [str(published)])
+    except duckdb.Error:
+        return  # an unreadable published file: the holidays package gives them
+    try:
+        if con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'published' "
+                       "AND table_name = ?", [STORED_HOLIDAYS_TABLE]).fetchone()[0]:
+            con.execute(f"CREATE OR REPLACE TABLE wh.{STORED_HOLIDAYS_TABLE} AS "
+                        f"SELECT * FROM published.{STORED_HOLIDAYS_TABLE}")
+    except duckdb.Error:
+        pass  # the holidays package gives them
+    finally:
+        con.execute("DETACH published")
 
 
 def _floor(extract: dt.date) -> dt.date:

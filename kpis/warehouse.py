@@ -45,22 +45,26 @@ class Warehouse:
 
     cube: read figures from the warehouse's daily cube where it holds them (kpis/cube.py); False
     counts every figure from the records. read_only=False is for the cube's builder only, which
-    writes into a warehouse file before it is published.
+    writes into a warehouse file before it is published; so is `con`, a connection that has the file
+    attached as `wh` already (the load's own, which wrote it: no second database opened), left open by close().
     """
 
-    def __init__(self, path: Path, config: KpiConfig, *, cube: bool = True, read_only: bool = True) -> None:
+    def __init__(self, path: Path, config: KpiConfig, *, cube: bool = True, read_only: bool = True,
+                 con: duckdb.DuckDBPyConnection | None = None) -> None:
         self.path = Path(path)
         self.config = config
         self.cube: Cube | None = None
         if not self.path.is_file():
             raise KpiError(f"no published warehouse at {self.path}: load an extract first (kpidash load FOLDER)")
-        self._con = duckdb.connect(":memory:")
+        self._own = con is None
+        self._con = duckdb.connect(":memory:") if con is None else con
         self._lock = threading.Lock()
         try:
-            # no progress bar: a long national query would draw one over the CLI's output
-            self._con.execute("SET enable_progress_bar = false")
-            quoted = str(self.path).replace("'", "''")
-            self._con.execute(f"ATTACH '{quoted}' AS wh{' (READ_ONLY)' if read_only else ''}")
+            if self._own:
+                # no progress bar: a long national query would draw one over the CLI's output
+                self._con.execute("SET enable_progress_bar = false")
+                quoted = str(self.path).replace("'", "''")
+                self._con.execute(f"ATTACH '{quoted}' AS wh{' (READ_ONLY)' if read_only else ''}")
             have = {r[0] for r in self._con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh'").fetchall()}
             missing = [t.name for t in TABLES if t.name not in have] + (
@@ -87,10 +91,10 @@ class Warehouse:
             if cube:
                 self._read_cube()
         except duckdb.Error as exc:
-            self._con.close()
+            self.close()
             raise KpiError(f"cannot read the warehouse {self.path}: {exc}") from None
         except KpiError:
-            self._con.close()
+            self.close()
             raise
 
     def _read_cube(self) -> None:
@@ -192,8 +196,9 @@ class Warehouse:
         return [dict(t) for t in self._teams]
 
     def close(self) -> None:
-        """Release the file; the Warehouse is unusable afterwards."""
-        self._con.close()
+        """Release the file (not a connection it was given); the Warehouse is unusable afterwards."""
+        if self._own:
+            self._con.close()
 
     def __enter__(self) -> Warehouse:
         return self

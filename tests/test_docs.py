@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.settings import Settings
+from core.settings import ENV_PREFIX, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_setting_is_documented_in_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    prefix = Settings.model_config["env_prefix"]
+    prefix = ENV_PREFIX
     missing = [f"{prefix}{name}".upper() for name in Settings.model_fields if f"`{prefix}{name}`".upper() not in readme.upper()]
     assert not missing, f"settings not documented in README.md: {missing}"
 

@@ -214,3 +214,34 @@ def test_help_says_what_the_command_accepts(command: list[str], says: list[str],
         assert words in text, words
     for words in never:
         assert words not in text, words
+
+
+@pytest.mark.parametrize("args", [["load"], ["load", "--help"], ["kpis", "--level", "nope"],
+                                  ["trend", "--by", "day", "x"], ["runs", "--limit", "-1"], ["load", "x", "--bogus"]])
+def test_a_command_is_built_alone_with_the_same_usage_help_and_errors(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
+    """cli.errors builds only the command named (Typer works out every command's parameters otherwise): what
+    a person sees is what the whole app says."""
+    import typer
+
+    built, real = [], typer.main.get_command_from_info
+
+    def counted(command_info, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        built.append(command_info.name or typer.main.get_command_name(command_info.callback.__name__))
+        return real(command_info, **kwargs)
+
+    monkeypatch.setattr(typer.main, "get_command_from_info", counted)
+    alone = _kpidash(capsys, *args)
+    assert built == [args[0]]
+    built.clear()
+    monkeypatch.setattr("cli.errors._only_the_command_named", lambda app, args: typer.main.get_command(app))
+    assert _kpidash(capsys, *args) == alone  # exit status, output and errors as the whole app's
+    assert len(built) > 20
+
+
+def test_a_name_that_is_no_command_or_a_group_is_run_by_the_whole_app(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _kpidash(capsys, "loadd")
+    assert code == USAGE and "no such command 'loadd'. Did you mean 'load'?" in err
+    code, out, _ = _kpidash(capsys, "users", "--help")
+    assert code == 0 and "add" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import socket
 from pathlib import Path
@@ -156,7 +157,10 @@ def test_the_run_is_in_the_load_log_before_anything_is_published(tmp_path: Path,
 
     from etl import publish, runlog
 
-    real_start, real_build, seen = runlog.start_run, publish.build_warehouse, []
+    from etl import runlog_sqlite
+
+    writer = runlog_sqlite  # the load log of a SQLite file is written without SQLAlchemy (etl.loader.load_log_writer)
+    real_start, real_build, seen = writer.start_run, publish.build_warehouse, []
 
     def slow_start(run_id: str, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         time.sleep(0.5)  # the files are read and checked meanwhile
@@ -167,7 +171,7 @@ def test_the_run_is_in_the_load_log_before_anything_is_published(tmp_path: Path,
         seen.append(run.status if run else None)
         real_build(con, tmp, run_id=run_id, **kwargs)
 
-    monkeypatch.setattr(runlog, "start_run", slow_start)
+    monkeypatch.setattr(writer, "start_run", slow_start)
     monkeypatch.setattr(publish, "build_warehouse", build)
     result = load_extract(build_extract(tmp_path / "x"))
     assert result.status == "published"
@@ -179,25 +183,125 @@ def test_the_run_is_in_the_load_log_before_anything_is_published(tmp_path: Path,
 def test_a_load_log_that_cannot_be_opened_stops_the_run_and_keeps_nothing_of_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str
 ) -> None:
-    from sqlalchemy.exc import SQLAlchemyError
-
     from core import appdb
     from core.settings import get_settings
     from etl.loader import LoadLogUnusable
 
     if broken == "not a database":
         (tmp_path / "app.db").write_text("this is not SQLite", encoding="utf-8")
-        url, error = f"sqlite:///{tmp_path / 'app.db'}", SQLAlchemyError
+        url, words = f"sqlite:///{tmp_path / 'app.db'}", "file is not a database"
     else:
         (tmp_path / "file").write_text("not a folder", encoding="utf-8")
-        url, error = f"sqlite:///{tmp_path / 'file' / 'app.db'}", LoadLogUnusable
+        url, words = f"sqlite:///{tmp_path / 'file' / 'app.db'}", "File exists"
     monkeypatch.setenv("KPIDASH_APP_DB", url)
     get_settings.cache_clear()
     appdb.get_engine.cache_clear()
     extract = build_extract(tmp_path / "x")
-    with pytest.raises(error):
+    with pytest.raises(LoadLogUnusable, match=words):
         load_extract(extract)
     settings = get_settings()
     assert not settings.db.exists()  # nothing published
     assert not settings.archive_dir.exists() or list(settings.archive_dir.iterdir()) == []  # nothing kept of it
     appdb.get_engine.cache_clear()
+
+
+def _rows(url: str) -> tuple[list[tuple], list[tuple]]:
+    """load_runs and load_files as stored (SQLite's own text of every value), run by run, file by file."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as con:
+        runs = con.execute("SELECT * FROM load_runs ORDER BY id").fetchall()
+        files = con.execute("SELECT run_id, file, sha256, rows_read, rows_loaded, rows_rejected, warnings "
+                            "FROM load_files ORDER BY run_id, id").fetchall()
+    return runs, files
+
+
+def test_the_sqlite_writer_stores_what_the_orm_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """etl.runlog_sqlite (a load's writes to a SQLite app database, without SQLAlchemy) and etl.runlog (the
+    ORM) make the same rows from the same calls, byte for byte: runs started and finished with their files, runs
+    left running marked interrupted or finished as published, another machine's left alone."""
+    from core import appdb
+    from core.settings import get_settings
+    from etl import runlog, runlog_sqlite
+    from etl.outcome import FileResult
+
+    monkeypatch.setattr(runlog, "utcnow", lambda: dt.datetime(2025, 11, 24, 7, 0, 0, 123456))
+    monkeypatch.setattr(runlog_sqlite, "utcnow", lambda: dt.datetime(2025, 11, 24, 7, 0, 0, 123456))
+    files = [FileResult("teams.csv", "ab" * 32, 3, 2, 1, 4), FileResult("children.csv", None)]
+    stored = []
+    for writer in (runlog, runlog_sqlite):
+        url = f"sqlite:///{tmp_path / writer.__name__ / 'app.db'}"
+        monkeypatch.setenv("KPIDASH_APP_DB", url)
+        get_settings.cache_clear()
+        appdb.get_engine.cache_clear()
+        appdb.get_engine()  # migrated, as by the first load
+        for run_id, host in (("r1", "here"), ("r2", "here"), ("r3", "here"), ("r4", "elsewhere"), ("r5", "here")):
+            writer.start_run(run_id, "/in/extract's folder", dt.datetime(2025, 11, 24, 6, 30, 1, 5), host=host,
+                             pid=42, warehouse="/wh.duckdb")
+        writer.finish_run("r1", "published", "published: 5 rows", extracted_at=dt.datetime(2025, 11, 24, 6, 30),
+                          source_system="LCS", files=files)
+        writer.finish_run("r2", "failed", "it's refused", extracted_at=None, source_system=None, files=files[:1])
+        writer.start_run("r6", "x", dt.datetime(2025, 1, 1), host="here", pid=7, warehouse="/other.duckdb")
+        done = writer.mark_interrupted(host="here", warehouse="/wh.duckdb",
+                                       published=lambda: {"r3": (dt.datetime(2025, 11, 23, 6, 0), "LCS"),
+                                                          "r4": (None, None)})
+        assert sorted(done) == ["r3", "r4", "r5"]
+        assert runlog.get_run("r4").status == "published"  # the warehouse says another machine's run published
+        assert runlog.get_run("r1").files == files and runlog.get_run("r2").files == files[:1]  # read by the ORM
+        appdb.get_engine().dispose()
+        stored.append(_rows(url))
+    assert stored[0] == stored[1]
+    assert [r[4] for r in stored[0][0]] == ["published", "failed", "published", "published", "failed", "running"]
+
+
+def test_a_load_into_a_sqlite_app_database_writes_the_load_log_without_sqlalchemy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from etl import runlog
+    from etl.loader import load_log_writer
+
+    for name in ("start_run", "finish_run", "mark_interrupted"):  # the ORM's writers must not be used
+        monkeypatch.setattr(runlog, name, lambda *a, **k: pytest.fail("etl.runlog wrote a SQLite load log"))
+    assert load_log_writer().__name__ == "etl.runlog_sqlite"
+    result = load_extract(build_extract(tmp_path / "x"))
+    assert result.status == "published"
+    assert list_runs()[0].files == result.files and list_runs()[0].message == result.message
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not __import__("os").environ.get("KPIDASH_TEST_PG"), reason="KPIDASH_TEST_PG names no server")
+def test_a_load_writes_its_load_log_to_postgresql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production's app database goes through SQLAlchemy (etl.runlog): an empty database migrated on first
+    use, then a failed and a published run."""
+    import os
+
+    from sqlalchemy import MetaData, text
+
+    from core import appdb
+    from core.settings import get_settings
+    from etl.loader import load_log_writer
+
+    url = os.environ["KPIDASH_TEST_PG"]
+    engine = appdb.make_engine(url)
+    with engine.begin() as conn:  # empty, as a new deployment's
+        meta = MetaData()
+        meta.reflect(conn)
+        meta.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    monkeypatch.setenv("KPIDASH_APP_DB", url)
+    get_settings.cache_clear()
+    appdb.get_engine.cache_clear()
+    try:
+        assert load_log_writer().__name__ == "etl.runlog"
+        bad = load_extract(build_extract(tmp_path / "bad", drop=["teams.csv"]))
+        good = load_extract(build_extract(tmp_path / "good"))
+        assert (bad.status, good.status) == ("failed", "published")
+        with engine.connect() as conn:
+            runs = conn.execute(text("SELECT id, status, message FROM load_runs ORDER BY started_at, id")).fetchall()
+            files = conn.execute(text("SELECT count(*) FROM load_files WHERE run_id = :r"), {"r": good.run_id}).scalar()
+        assert [tuple(r) for r in runs] == [(bad.run_id, "failed", bad.message),
+                                            (good.run_id, "published", good.message)]
+        assert files == len(good.files) == 9
+        assert list_runs()[0].files == good.files
+    finally:
+        appdb.get_engine().dispose()
+        engine.dispose()

@@ -511,3 +511,51 @@ def test_a_keyed_family_with_no_facts_rows_has_no_cells(tmp_path: Path) -> None:
         rows = compute_kpis(cube, D("2025-10-01"), D("2025-10-31"), "all")
         assert not [r for r in rows if r["kpi"] == "domain_good_or_better"]
         _same(rows, compute_kpis(facts, D("2025-10-01"), D("2025-10-31"), "all"))
+
+
+def test_a_load_builds_its_cube_on_its_own_duckdb_connection(
+    sample_extract: Path, isolated_settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cube is built on the load's connection, which has just written the new file (no second database
+    opened for the bank holidays or the cube), and the file is checkpointed once, cube and all."""
+    from etl import load_extract
+
+    assert load_extract(sample_extract).status == "published"  # a published file with bank holidays to keep
+    opened, real_connect = [], duckdb.connect
+
+    def counted(*args: object, **kwargs: object) -> duckdb.DuckDBPyConnection:
+        opened.append(args[:1])
+        return real_connect(*args, **kwargs)
+
+    monkeypatch.setattr(duckdb, "connect", counted)
+    result = load_extract(sample_extract)
+    monkeypatch.undo()
+    assert result.status == "published" and "cube" not in result.message
+    assert opened == [()]  # the load's own in-memory database, nothing else
+    with open_warehouse(cube=True) as wh:
+        assert wh.cube is not None and set(wh.cube.kpis) == {k.id for k in KPIS}
+
+
+def test_a_cube_that_fails_half_way_on_the_loads_connection_leaves_the_new_file_whole(
+    sample_extract: Path, isolated_settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure after some of the cube's tables are written (in its transaction, on the load's connection)
+    rolls them back: the data is published without a cube, and figures are counted from the records."""
+    import kpis.cube_builder as builder
+    from etl import load_extract
+
+    real_write = builder._write
+
+    def write_then_fail(wh: Warehouse, cur: duckdb.DuckDBPyConnection, *args: object) -> D:
+        real_write(wh, cur, *args)  # every cube table written, not committed
+        raise duckdb.IOException("disk full")
+
+    monkeypatch.setattr(builder, "_write", write_then_fail)
+    result = load_extract(sample_extract)
+    monkeypatch.undo()
+    assert result.status == "published" and "the daily KPI cube could not be built (disk full)" in result.message
+    with duckdb.connect(str(isolated_settings.db), read_only=True) as con:
+        assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'kpi_cube%'").fetchone()[0]
+        assert con.execute("SELECT count(*) FROM referrals").fetchone()[0] > 0
+    with open_warehouse(cube=True) as wh:
+        assert wh.cube is None and compute_kpis(wh)
