@@ -250,25 +250,6 @@ def _facts_query(family: Family, measures: Sequence[Measure], levels: Sequence[s
     if family.extra_key:
         key, key_rank = f"j.{family.extra_key} AS xk, ", f"list_position({_KEY_VALUES}, xk), "
     pairs = ", ".join(f"coalesce(j.n{i}, 0) AS n{i}, coalesce(j.d{i}, 0) AS d{i}" for i in range(len(measures)))
-    if family.extra_key:
-        # sent pivoted: one row per unit and period, a listed flag and a numerator/denominator pair per key
-        # value (l{k}, n{i}_{k}, d{i}_{k}); _unpivot lays them out as one row per key value again
-        pick = [(k, f"j.{family.extra_key} = '{v}'") for k, v in enumerate(AUDIT_DOMAINS)]
-        cols = ", ".join(
-            f"coalesce(bool_or(j.listed) FILTER (WHERE {w}), false) AS l{k}, " + ", ".join(
-                f"coalesce(any_value(j.n{i}) FILTER (WHERE {w}), 0) AS n{i}_{k}, "
-                f"coalesce(any_value(j.d{i}) FILTER (WHERE {w}), 0) AS d{i}_{k}" for i in range(len(measures)))
-            for k, w in pick)
-        return f"""
-    WITH {periods_cte(periods)},
-    {_aggregate_sql(family, measures, levels, periods.count)}
-    SELECT * FROM (
-        SELECT {level_rank} AS level, j.unit AS unit, j.p AS p, {cols}
-        FROM joined j
-        {"WHERE j.unit = $unit" if unit is not None else ""}
-        GROUP BY 1, 2, 3
-    ) ORDER BY level, unit = 'UNKNOWN', unit, p
-    """
     return f"""
     WITH {periods_cte(periods)},
     {_aggregate_sql(family, measures, levels, periods.count)}
@@ -308,8 +289,6 @@ def _unit_rows(columns: dict[str, np.ndarray], family: Family, measures: Sequenc
     so a national trend's million rows cost one dict display each. With dates (a trend's ISO start and
     end of each period), each row starts with period_start and period_end.
     """
-    if family.extra_key:
-        columns = _unpivot(columns, len(measures))
     ranks = columns["level"]
     bounds = np.searchsorted(ranks, np.arange(len(levels) + 1)).tolist()  # rows are in level order
     listed = columns["listed"]
@@ -332,28 +311,6 @@ def _unit_rows(columns: dict[str, np.ndarray], family: Family, measures: Sequenc
             keyed = (family.extra_key, columns["xk"][at].tolist()) if family.extra_key else None
             out[(kpi.id, level)] = FigureColumns(kpi.id, level, columns["unit"][at].tolist(), xs, ys, vs, periods,
                                                    keyed).rows()
-    return out
-
-
-def _unpivot(columns: dict[str, np.ndarray], count: int) -> dict[str, np.ndarray]:
-    """A keyed family's pivoted columns (one row per unit and period, sorted by level, unit, period) as one
-    row per unit, key value and period, sorted by level, unit, key value (the contract's order), period."""
-    n, keys = len(columns["p"]), len(AUDIT_DOMAINS)
-    level, unit = columns["level"], columns["unit"]
-    new_unit = np.ones(n, dtype=bool)
-    if n:
-        new_unit[1:] = (level[1:] != level[:-1]) | (unit[1:] != unit[:-1])
-    run = np.cumsum(new_unit)
-    row = np.tile(np.arange(n), keys)
-    key = np.repeat(np.arange(keys), n)
-    order = np.lexsort((row, key, run[row]))
-    row, key = row[order], key[order]
-    out = {"level": level[row], "unit": unit[row], "p": columns["p"][row],
-           "xk": np.array(AUDIT_DOMAINS, dtype=object)[key],
-           "listed": np.concatenate([columns[f"l{k}"] for k in range(keys)])[order]}
-    for i in range(count):
-        for side in "nd":
-            out[f"{side}{i}"] = np.concatenate([columns[f"{side}{i}_{k}"] for k in range(keys)])[order]
     return out
 
 
