@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from kpis.availability import apply_availability, unavailable_kpis
 from kpis.cube import CUBE_LEVELS, FigureColumns
-from kpis.engine import check_period, figure_columns, figures, single_period
+from kpis.engine import Periods, check_period, figure_columns, figures, single_period
 from kpis.errors import KpiError, UnknownUnit
 from kpis.families import FAMILIES_BY_NAME, MEASURES
 from kpis.registry import KPIS, Kpi, get_kpi
@@ -75,12 +75,8 @@ def compute_kpis(
     support some KPIs (an Annex A workbook) every row also has `available` and `note`, and those
     KPIs' figures are null, never 0.
     """
-    levels = resolve_levels(level, unit)
-    if unit is not None:
-        check_unit(wh, levels[0], unit)
-    kpis = resolve_kpis(kpi_ids)
-    date_from, date_to = resolve_period(wh, date_from, date_to)
-    return apply_availability(figures(wh, single_period(date_from, date_to), levels, kpis, unit), wh.source_system)
+    levels, kpis, period = _resolved(wh, date_from, date_to, level, unit, kpi_ids)
+    return apply_availability(figures(wh, period, levels, kpis, unit), wh.source_system)
 
 
 def compute_kpi_columns(
@@ -96,14 +92,22 @@ def compute_kpi_columns(
     from the daily cube and the source marks no KPI unavailable; None otherwise (then compute_kpis).
     The same checks and refusals as compute_kpis. A writer of the API's answer reads the columns to
     make its JSON without a dict per row."""
+    levels, kpis, period = _resolved(wh, date_from, date_to, level, unit, kpi_ids)
+    if unavailable_kpis(wh.source_system):
+        return None
+    return figure_columns(wh, period, levels, kpis, unit)
+
+
+def _resolved(wh: Warehouse, date_from: dt.date | None, date_to: dt.date | None, level: str | Sequence[str],
+              unit: str | None, kpi_ids: Sequence[str] | None) -> tuple[list[str], list[Kpi], Periods]:
+    """compute_kpis's arguments checked (each refusal an error that says what to ask for) and resolved:
+    its levels, KPIs and the one period (defaults: the extract's month to date)."""
     levels = resolve_levels(level, unit)
     if unit is not None:
         check_unit(wh, levels[0], unit)
     kpis = resolve_kpis(kpi_ids)
     date_from, date_to = resolve_period(wh, date_from, date_to)
-    if unavailable_kpis(wh.source_system):
-        return None
-    return figure_columns(wh, single_period(date_from, date_to), levels, kpis, unit)
+    return levels, kpis, single_period(date_from, date_to)
 
 
 def answered_from_cube(

@@ -3,7 +3,6 @@ disabled, given a new password and another role, and the audit trail; admins onl
 
 from __future__ import annotations
 
-import pytest
 from axe import axe_violations
 from test_pages_browser import Session, signed_in
 

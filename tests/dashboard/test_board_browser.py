@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.chromium import BROWSER_TESTS, browser  # noqa: F401  (browser: a fixture)
 from tests.dashboard.test_pages_browser import Session, signed_in

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from test_pages_browser import Session, signed_in
 
 from tests.chromium import BROWSER_TESTS, browser  # noqa: F401  (browser: a fixture)

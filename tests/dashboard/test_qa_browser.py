@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from test_pages_browser import _contrast_failures, signed_in
 
 from dashboard.components.formatting import format_value

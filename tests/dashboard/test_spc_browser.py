@@ -8,7 +8,6 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-import pytest
 from axe import axe_violations
 from test_pages_browser import Session, _contrast_failures, signed_in
 
