@@ -20,7 +20,8 @@ from typing import Literal
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.settings import Settings, get_settings
-from etl.loader import LoadLogUnusable, load_extract, local_now
+from etl.loader import load_extract, local_now
+from etl.outcome import LoadLogUnusable
 from etl.sources import SourceError, pull_sql_source, read_sql_source_config, stable_drop_folder
 
 Action = Literal["loaded", "failed", "unchanged", "waiting", "unreachable"]

@@ -120,14 +120,12 @@ def mark_interrupted(*, host: str, warehouse: str, published: Published | Callab
     (etl.runlog.mark_interrupted, which says what becomes of them)."""
     now = _stamp(utcnow())
     with _transaction() as con:
+        running = con.execute(
+            "SELECT id, host FROM load_runs WHERE status = 'running' AND warehouse = ?", (warehouse,)).fetchall()
         if callable(published):
-            still_running = con.execute(
-                "SELECT 1 FROM load_runs WHERE status = 'running' AND warehouse = ? LIMIT 1", (warehouse,)).fetchone()
-            published = published() if still_running else {}
+            published = published() if running else {}
         published = published or {}
-        running = [r[0] for r in con.execute(
-            "SELECT id FROM load_runs WHERE status = 'running' AND warehouse = ?", (warehouse,)).fetchall()]
-        finished = [run_id for run_id in running if run_id in published]
+        finished = [run_id for run_id, _ in running if run_id in published]
         for run_id in finished:
             extracted_at, source_system = published[run_id]
             con.execute(
@@ -135,9 +133,7 @@ def mark_interrupted(*, host: str, warehouse: str, published: Published | Callab
                 "source_system = ? WHERE id = ?",
                 (FINISHED_LATE, now, _stamp(extracted_at), source_system, run_id),
             )
-        ids = [r[0] for r in con.execute(
-            "SELECT id FROM load_runs WHERE status = 'running' AND warehouse = ? AND host = ?",
-            (warehouse, host)).fetchall() if r[0] not in published]
+        ids = [run_id for run_id, on in running if on == host and run_id not in published]
         con.executemany("UPDATE load_runs SET status = 'failed', message = ?, finished_at = ? WHERE id = ?",
                         [(INTERRUPTED, now, run_id) for run_id in ids])
     return finished + ids
