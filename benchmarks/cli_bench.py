@@ -9,11 +9,17 @@ daily cube) the same commands run from that revision's code too, alternating, in
 files are written once with `git archive` under data/bench/old-REV and put first on the path.
 The national trend (`kpidash trend all --level team --format json`, stdout to /dev/null) reads the
 national warehouse of kpi_bench, from its cube and from the facts (KPIDASH_CUBE=false).
+
+Both versions' own modules are compiled to bytecode first, as an installed kpidash has them (pip compiles
+a wheel's modules; a checkout writes them on its first run): where PYTHONDONTWRITEBYTECODE is set, as on
+the project's shared machine, every process would otherwise compile them again (about 0.1 s of a load).
+--from-source removes that bytecode instead, to measure what such a process pays.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import resource
 import shutil
@@ -36,6 +42,22 @@ def _old_code(rev: str) -> Path:
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     return folder
+
+
+PACKAGES = ("api", "cli", "core", "dashboard", "etl", "kpis", "scheduler")
+
+
+def _bytecode(code: Path, compiled: bool) -> None:
+    """Compile the project's modules under code (py_compile writes even under PYTHONDONTWRITEBYTECODE), or
+    remove their bytecode."""
+    for package in PACKAGES:
+        if not (code / package).is_dir():
+            continue
+        if compiled:
+            compileall.compile_dir(code / package, quiet=1)
+        else:
+            for folder in (code / package).rglob("__pycache__"):
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _kpidash(args: list[str], env: dict[str, str], code: Path | None) -> tuple[float, float, float, float]:
@@ -93,10 +115,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5, help="runs of each command (medians reported)")
     parser.add_argument("--old", help="a git revision to run side by side (e.g. the commit before the cube)")
     parser.add_argument("--no-national", action="store_true", help="skip the national trend (slow, gigabytes)")
+    parser.add_argument("--from-source", action="store_true",
+                        help="no bytecode for the project's modules: each process compiles them (PYTHONDONTWRITEBYTECODE)")
     args = parser.parse_args(argv if argv is not None else [])
     versions: dict[str, Path | None] = {"this": None}
     if args.old:
         versions = {f"old ({args.old})": _old_code(args.old), "this": None}
+    for code in versions.values():
+        _bytecode(code or ROOT, compiled=not args.from_source)
     sample = sample_warehouse()
     extract = sample.parent / "extract"
     scratch = Path(tempfile.mkdtemp(prefix="kpidash-cli-bench-"))

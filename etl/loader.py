@@ -53,6 +53,7 @@ MANIFEST_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(
 HANDOVER_SECONDS = 0.0002  # Python's GIL switch interval during a load (_quick_handover)
 SMALL_EXTRACT_BYTES = 64 << 20  # below this, the load's DuckDB work runs on one thread (_Run._threads)
 SHOWN_REJECTS = 5  # rejects quoted in a failed run's message; `kpidash rejects` lists them all
+_CUBE_BUILDER_IMPORTS = ("kpis.cube_builder", "numpy.ma")  # imported beside the load (_import_cube_builder_meanwhile)
 
 
 class LoadError(Exception):
@@ -283,10 +284,10 @@ class _Run:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise LoadError(f"the archive folder {self.run_dir} cannot be made ({err.strerror or err})") from None
-        if self.publish and self.settings.cube:
-            _import_cube_builder_meanwhile()
         con = duckdb.connect()
         try:
+            if self.publish and self.settings.cube:  # after the connection, which would otherwise wait for the GIL
+                _import_cube_builder_meanwhile()
             self._bound(con)
             con.execute(RUN_ISSUES_DDL)
             try:
@@ -544,14 +545,11 @@ class _Run:
         self.before_publish()
         tmp = publishing.tmp_path(self.db, self.run_id)
         try:
-            notes: list[str] = []
-            publishing.build_warehouse(
+            cube_note = publishing.build_warehouse(
                 con, tmp, run_id=self.run_id, extracted_at=self.extracted_at, source_system=self.source_system,
                 source=str(self.origin.absolute()), loaded_at=utcnow(), loaded=self.loaded,
-                then=(lambda con: notes.append(_build_cube(con, tmp, self.db, self.small)))
-                if self.settings.cube else None,
-            )
-            cube_note = "".join(notes)
+                then=(lambda con: _build_cube(con, tmp, self.db, self.small)) if self.settings.cube else None,
+            ) or ""
             publishing.replace_published(tmp, self.db)
         except (OSError, duckdb.Error) as err:
             tmp.unlink(missing_ok=True)
@@ -601,11 +599,15 @@ def _import_cube_builder_meanwhile() -> None:
     """Import the cube builder (numpy and the KPI layer: about a tenth of a second) in a thread while
     this one archives, reads and checks the files: DuckDB and hashing let go of the GIL, so the import
     costs the load almost nothing. `_build_cube`'s own import waits for it (Python's import lock) and
-    reports any failure itself."""
+    reports any failure itself. Started once the load's DuckDB connection is made: opening a database
+    holds the GIL in short steps, and waited for it behind the import (about 40 ms).
+
+    numpy.ma too: numpy imports it on first use of np.unique, which the cube builder calls (15 to 20 ms)."""
 
     def load() -> None:
         try:
-            importlib.import_module("kpis.cube_builder")
+            for module in _CUBE_BUILDER_IMPORTS:
+                importlib.import_module(module)
         except Exception:  # noqa: BLE001, S110  (imported again, and its failure reported, by _build_cube)
             pass
 

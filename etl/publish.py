@@ -27,6 +27,8 @@ from etl.contract import EXTRACT_TABLES, FILES_DDL, ISSUES_DDL, META_DDL, wareho
 
 log = logging.getLogger("kpidash.etl")
 T = TypeVar("T")
+# build_warehouse's checkpoint_threshold: any commit checkpoints (DuckDB then skips its write-ahead log)
+_CHECKPOINT_EVERY_COMMIT = "1B"
 
 
 class LoadBusy(Exception):
@@ -129,18 +131,24 @@ def build_warehouse(
     source: str,
     loaded_at: dt.datetime,
     loaded: set[str] | None = None,
-    then: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
-) -> None:
+    then: Callable[[duckdb.DuckDBPyConnection], T] | None = None,
+) -> T | None:
     """Write the valid rows (in file order, so equal input gives equal tables), the metadata, which
     files were loaded and the run's issues into a new DuckDB file, checkpointed and closed.
 
     loaded: the tables staged and checked (default: the nine required ones). An optional file that
     was not loaded gets an empty table, and `extract_files` says it was not supplied. then: called with
     `con` once the rows are committed, the new file still attached as `wh` (the daily cube, built into it
-    before the file's one checkpoint)."""
+    before the file is closed); returns what `then` returned.
+
+    Each commit into the new file is checkpointed straight into it (DuckDB's checkpoint_threshold at its
+    least while the file is written), not written to a write-ahead log first and copied from there by
+    a checkpoint: the rows are written once, and no log is synced (about 50 ms of a sample load)."""
     tmp.unlink(missing_ok=True)
     con.execute("ATTACH ? AS wh", [str(tmp)])
     con.execute("USE wh")
+    con.execute(f"SET checkpoint_threshold = '{_CHECKPOINT_EVERY_COMMIT}'")
+    done = None
     try:
         loaded = loaded if loaded is not None else {t.name for t in EXTRACT_TABLES if not t.optional}
         con.execute("BEGIN")  # one commit for the whole file, not one per statement
@@ -170,15 +178,17 @@ def build_warehouse(
         con.execute("COMMIT")
         if then is not None:
             con.execute("USE memory")
-            then(con)
-        con.execute("CHECKPOINT wh")
+            done = then(con)
+        con.execute("CHECKPOINT wh")  # (nothing left to write, unless `then` wrote without committing)
     except BaseException:
         with contextlib.suppress(duckdb.Error):  # (no transaction left open: the file is removed by the caller)
             con.execute("ROLLBACK")
         raise
     finally:
+        con.execute("RESET checkpoint_threshold")
         con.execute("USE memory")
         con.execute("DETACH wh")
+    return done
 
 
 def replace_published(tmp: Path, db: Path) -> None:

@@ -166,10 +166,10 @@ def test_the_run_is_in_the_load_log_before_anything_is_published(tmp_path: Path,
         time.sleep(0.5)  # the files are read and checked meanwhile
         real_start(run_id, *args, **kwargs)
 
-    def build(con, tmp, *, run_id: str, **kwargs) -> None:  # noqa: ANN001, ANN003
+    def build(con, tmp, *, run_id: str, **kwargs) -> str | None:  # noqa: ANN001, ANN003
         run = runlog.get_run(run_id)
         seen.append(run.status if run else None)
-        real_build(con, tmp, run_id=run_id, **kwargs)
+        return real_build(con, tmp, run_id=run_id, **kwargs)
 
     monkeypatch.setattr(writer, "start_run", slow_start)
     monkeypatch.setattr(publish, "build_warehouse", build)
