@@ -199,7 +199,9 @@ def figure_columns(wh: Warehouse, periods: Periods, levels: Sequence[str], kpis:
     wanted = {k.id for k in kpis}
     cube_levels = [lv for lv in levels if lv in CUBE_LEVELS]
     from_cube = {k.id for k in kpis if cube_levels and cube.serves(k, bounds)}
-    if _facts_queries(wh, FAMILIES, wanted, from_cube, levels, cube_levels, periods, unit):
+    # every figure from the cube (the API's usual question): no facts query, nothing to look for
+    if (len(from_cube) < len(wanted) or len(cube_levels) < len(levels)) and _facts_queries(
+            wh, FAMILIES, wanted, from_cube, levels, cube_levels, periods, unit):
         return None
     found: dict[tuple[str, str], FigureColumns] = {}
     finite = True
