@@ -3,19 +3,21 @@ a dict per row: the same bytes as orjson.dumps of the rows compute_kpis gives, o
 rows for `fields=all`, at a fraction of the cost (a team-level answer is 640 rows: making them, adding
 the targets to each and writing them were about 0.7 ms of a request's 2 ms).
 
-Every value is written by orjson itself: each KPI's numerators, denominators and values as one list
-(then split at its commas: a number or null has none, each piece carrying the key that follows it),
-each row's start up to its numerator (KPI, level, unit, key value) once per warehouse version, and per
-KPI and RAG the row's end (`,"title":...,"rag":...,"national_comparator":...}`) from the very dict
-with_targets merges into a row. Only the row's own keys (kpi, level, unit, the key's name, numerator,
-denominator, value) are written here, in the order kpis.cube.FigureColumns.rows() gives them; a row's
-four or five pieces are laid into one list by slices, so no Python code runs per row but the RAG's
-judge (tests/api/test_figures_json.py compares the bytes over periods, levels, units and KPIs).
+Every value is written by orjson itself: all the answer's numerators, denominators and values as one
+list (then split at its commas: a number or null has none), each row's start up to its numerator
+(`{"kpi":...,"level":...,"unit":...,"numerator":`, with the key value where there is one) once per
+warehouse version, and per KPI and RAG the row's end (`,"title":...,"rag":...,"national_comparator":...}`)
+from the very dict with_targets merges into a row. Only the row's own keys (kpi, level, unit, the key's
+name, numerator, denominator, value) are written here, in the order kpis.cube.FigureColumns.rows() gives
+them; the rows' seven pieces are laid into one list by slices, the whole answer at once, so no Python
+code runs per row but the RAG's judge, and little per KPI (tests/api/test_figures_json.py compares the
+bytes over periods, levels, units and KPIs).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
 
 import orjson
 
@@ -46,39 +48,39 @@ class FiguresJson:
             return None
         if any(c.periods is not None for c in columns):
             return None
-        parts: list[bytes] = []
-        for c in columns:
-            n = len(c.units)
-            if not n:
-                continue
-            heads = self._heads.get((c.kpi, c.level, c.keyed is not None and c.keyed[0]))
-            if heads is None:
-                heads = self._heads[(c.kpi, c.level, c.keyed is not None and c.keyed[0])] = _Heads(
-                    self._text, c.kpi, c.level, None if c.keyed is None else c.keyed[0])
-            # a row: its head (up to `"numerator":`), the numerator and `,"denominator":`, the denominator
-            # and `,"value":`, the value (and, without targets, the row's end), then the RAG's row end
-            width = 5 if targets else 4
-            block: list[bytes] = [b""] * (width * n)
-            block[0::width] = map(heads.__getitem__, c.units if c.keyed is None else zip(c.units, c.keyed[1]))
-            block[1::width] = _items(c.numerators, _DENOMINATOR)
-            block[2::width] = _items(c.denominators, _VALUE)
-            if targets:
-                ends, judge = self._targets[c.kpi]
-                block[3::width] = _items(c.values, b"")
-                block[4::width] = [ends[None]] * n if judge is None else map(ends.__getitem__, map(judge, c.values))
-            else:
-                block[3::width] = _items(c.values, b"},")
-            parts += block
-        if not parts:
+        columns = [c for c in columns if c.units]
+        if not columns:
             return b"[]"
-        parts[-1] = parts[-1][:-1]  # the last row's end without its comma
-        return b"[" + b"".join(parts) + b"]"
-
-
-def _items(values: list, after: bytes) -> list[bytes]:
-    """Each number (or null) of a list as orjson writes it, followed by `after`: the list written once,
-    its commas (a number or null has none) made `after` and a line end, and split at the line ends."""
-    return (orjson.dumps(values)[1:-1] + b",").replace(b",", after + b"\n").split(b"\n")[:-1]
+        heads = self._heads
+        starts = []  # each row's start up to `"numerator":` (KPI, level, unit, key value), KPI by KPI
+        for c in columns:
+            at = (c.kpi, c.level, c.keyed is not None and c.keyed[0])
+            kept = heads.get(at)
+            if kept is None:
+                kept = heads[at] = _Heads(self._text, c.kpi, c.level, None if c.keyed is None else c.keyed[0])
+            starts.append(map(kept.__getitem__, c.units if c.keyed is None else zip(c.units, c.keyed[1])))
+        if targets:
+            ends = []  # each row's end: with_targets's keys after the value, its RAG in its place
+            for c in columns:
+                kpi_ends, judge = self._targets[c.kpi]
+                ends.append([kpi_ends[None]] * len(c.units) if judge is None
+                            else map(kpi_ends.__getitem__, map(judge, c.values)))
+        # every number of the answer written by orjson at once (numerators, then denominators, then
+        # values), split at the commas: a number or null has none
+        numbers = orjson.dumps([*chain.from_iterable(c.numerators for c in columns),
+                                *chain.from_iterable(c.denominators for c in columns),
+                                *chain.from_iterable(c.values for c in columns)])[1:-1].split(b",")
+        n = len(numbers) // 3
+        block: list[bytes] = [b""] * (7 * n)
+        block[0::7] = chain.from_iterable(starts)
+        block[1::7] = numbers[:n]
+        block[2::7] = [_DENOMINATOR] * n
+        block[3::7] = numbers[n:2 * n]
+        block[4::7] = [_VALUE] * n
+        block[5::7] = numbers[2 * n:]
+        block[6::7] = chain.from_iterable(ends) if targets else [b"},"] * n
+        block[-1] = block[-1][:-1]  # the last row's end without its comma
+        return b"[" + b"".join(block) + b"]"
 
 
 class _Heads(dict):
