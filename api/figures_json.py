@@ -79,8 +79,9 @@ class FiguresJson:
         block[4::7] = [_VALUE] * n
         block[5::7] = numbers[2 * n:]
         block[6::7] = chain.from_iterable(ends) if targets else [b"},"] * n
-        block[-1] = block[-1][:-1]  # the last row's end without its comma
-        return b"[" + b"".join(block) + b"]"
+        block[0] = b"[" + block[0]
+        block[-1] = block[-1][:-1] + b"]"  # the last row's end without its comma
+        return b"".join(block)  # (one copy of the answer: b"[" + ... + b"]" made two more)
 
 
 class _Heads(dict):
