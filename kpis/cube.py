@@ -275,6 +275,13 @@ class Cube:
                 return False
         return True
 
+    def served(self, kpis: Sequence[Kpi], bounds: Sequence[tuple[dt.date, dt.date]]) -> set[str]:
+        """The ids of the KPIs whose every period's figure is in the cube: serves() for many KPIs at once
+        (the periods looked at once, not once per KPI)."""
+        stock = all(self.first <= end <= self.last for _, end in bounds)
+        flow = stock and all(start - dt.timedelta(days=1) >= self.first for start, _ in bounds)
+        return {k.id for k in kpis if k.id in self.kpis and (flow if k.kind == "flow" else stock)}
+
     def figures(
         self, cursor: duckdb.DuckDBPyConnection, bounds: Sequence[tuple[dt.date, dt.date]], levels: Sequence[str],
         kpis: Sequence[Kpi], unit: str | None, dates: Sequence[tuple[str, str]] | None,
@@ -407,13 +414,14 @@ class Cube:
         d_float = d[ratio].tolist()
         for j in np.flatnonzero(d[shown] == 0).tolist():
             vf[j] = None
-        # where each KPI's rows start in those lists (a KPI's rows are all of one measure)
-        before = {name: np.concatenate(([0], np.cumsum(mask))).tolist()
-                  for name, mask in (("rate", rate), ("ratio", ratio), ("shown", shown))}
         us = np.array(names, dtype=object)[u].tolist()
         ss = starts[p].tolist() if starts is not None else None
         es = stops[p].tolist() if stops is not None else None
-        bounds = np.searchsorted(layout.kpi_of[pair], np.arange(len(kpis) + 1)).tolist()
+        at_kpi = np.searchsorted(layout.kpi_of[pair], np.arange(len(kpis) + 1))
+        bounds = at_kpi.tolist()
+        # where each KPI's rows start in those lists (a KPI's rows are all of one measure), per KPI
+        before = {name: np.concatenate(([0], np.cumsum(mask)))[at_kpi[:-1]].tolist()
+                  for name, mask in (("rate", rate), ("ratio", ratio), ("shown", shown))}
         out: dict[tuple[str, str], FigureColumns] = {}
         for i, k in enumerate(kpis):
             a, b = bounds[i], bounds[i + 1]
@@ -422,7 +430,7 @@ class Cube:
             if k.measure == "count":
                 y, v = [None] * (b - a), x
             else:
-                at, shown_at = before[k.measure][a], before["shown"][a]
+                at, shown_at = before[k.measure][i], before["shown"][i]
                 y = (d_int if k.measure == "rate" else d_float)[at:at + b - a]
                 v = vf[shown_at:shown_at + b - a]
             key = self.keyed.get(kid)
