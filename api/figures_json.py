@@ -35,8 +35,10 @@ class FiguresJson:
     def __init__(self, config: KpiConfig) -> None:
         extras = target_extras(config)
         self.targets_finite = extras_finite(extras)  # else the rows are made and the NaN refused, as always
-        self._targets: dict[str, tuple[_Ends, Judge | None]] = {
-            kpi: (_Ends(static), judge) for kpi, (static, judge) in extras.items()}
+        self._targets: dict[str, tuple[_Ends, _EndOf | None]] = {}
+        for kpi, (static, judge) in extras.items():
+            ends = _Ends(static)
+            self._targets[kpi] = (ends, None if judge is None else _EndOf(ends, judge))
         self._text = _Written()  # a unit's, key value's, KPI's or level's JSON string
         self._heads: dict[tuple[str, str, str | bool], _Heads] = {}  # per KPI, level and key: each row's start
 
@@ -62,9 +64,8 @@ class FiguresJson:
         if targets:
             ends = []  # each row's end: with_targets's keys after the value, its RAG in its place
             for c in columns:
-                kpi_ends, judge = self._targets[c.kpi]
-                ends.append([kpi_ends[None]] * len(c.units) if judge is None
-                            else map(kpi_ends.__getitem__, map(judge, c.values)))
+                kpi_ends, end_of = self._targets[c.kpi]
+                ends.append([kpi_ends[None]] * len(c.units) if end_of is None else map(end_of.__getitem__, c.values))
         # every number of the answer written by orjson at once (numerators, then denominators, then
         # values), split at the commas: a number or null has none
         numbers = orjson.dumps([*chain.from_iterable(c.numerators for c in columns),
@@ -121,4 +122,21 @@ class _Ends(dict):
 
     def __missing__(self, rag: str | None) -> bytes:
         found = self[rag] = b"," + orjson.dumps({**self.static, "rag": rag})[1:] + b","
+        return found
+
+
+class _EndOf(dict):
+    """value -> its row's end (its RAG judged): a value seen before is one dict look-up, no call (a KPI's
+    values repeat from one period to the next: small counts and their ratios). Kept for a warehouse
+    version's life, so bounded; equal numbers (1 and 1.0) share an entry, as they share a RAG."""
+
+    def __init__(self, ends: _Ends, judge: Judge) -> None:
+        super().__init__()
+        self.ends = ends
+        self.judge = judge
+
+    def __missing__(self, value: float | None) -> bytes:
+        if len(self) >= 4096:
+            self.clear()
+        found = self[value] = self.ends[self.judge(value)]
         return found
