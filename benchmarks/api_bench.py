@@ -122,13 +122,14 @@ def start_server(cache: bool = True, cube: bool = True, workers: int = 1, code: 
                  ) -> tuple[subprocess.Popen, str]:
     """uvicorn on the benchmark's warehouse, in its own process: (process, base URL). code: another
     revision's files to run the server from (its folder is the server's working directory, so first
-    on its path)."""
+    on its path). As `kpidash serve` runs it: no access log, no proxy headers (the app reads them itself,
+    api/middleware.py); uvloop and httptools, as uvicorn picks when they are installed."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = (WORK / "server.log").open("ab")  # the server's warnings (slow requests) kept out of the tables
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.app:create_server_app", "--factory", "--host", "127.0.0.1", "--port",
-         str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
+         str(port), "--workers", str(workers), "--no-access-log", "--no-proxy-headers", "--log-level", "warning"],
         cwd=code or ROOT, env={**_env(cache, cube), "KPIDASH_API_URL": base}, stderr=log,
     )
     log.close()

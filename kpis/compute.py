@@ -128,8 +128,10 @@ def answered_from_cube(
     except KpiError:
         return False
     # a KPI whose files the extract did not hold has no rows: nothing to count either way
-    return all(lv in CUBE_LEVELS for lv in levels) and all(
-        wh.cube.serves(k, [(date_from, date_to)]) or not has_files(wh, k) for k in kpis)
+    if not all(lv in CUBE_LEVELS for lv in levels):
+        return False
+    served = wh.cube.served(kpis, [(date_from, date_to)])
+    return all(k.id in served or not has_files(wh, k) for k in kpis)
 
 
 def has_files(wh: Warehouse, kpi: Kpi) -> bool:

@@ -176,6 +176,7 @@ class Cube:
         self._held: tuple[np.ndarray, dict[str, int]] | None = None  # every column, once read: see _in_memory
         self._all_columns: tuple[str, ...] | None = None  # every column of the KPIs it serves, in order
         self._layouts: dict[tuple[str, ...], _Layout] = {}
+        self._orders: dict[tuple, tuple] = {}  # see _row_order
         self._lock = threading.Lock()
 
     def columns(self, kpi: Kpi) -> list[tuple[str, str | None]]:
@@ -274,6 +275,13 @@ class Cube:
                 return False
         return True
 
+    def served(self, kpis: Sequence[Kpi], bounds: Sequence[tuple[dt.date, dt.date]]) -> set[str]:
+        """The ids of the KPIs whose every period's figure is in the cube: serves() for many KPIs at once
+        (the periods looked at once, not once per KPI)."""
+        stock = all(self.first <= end <= self.last for _, end in bounds)
+        flow = stock and all(start - dt.timedelta(days=1) >= self.first for start, _ in bounds)
+        return {k.id for k in kpis if k.id in self.kpis and (flow if k.kind == "flow" else stock)}
+
     def figures(
         self, cursor: duckdb.DuckDBPyConnection, bounds: Sequence[tuple[dt.date, dt.date]], levels: Sequence[str],
         kpis: Sequence[Kpi], unit: str | None, dates: Sequence[tuple[str, str]] | None,
@@ -342,19 +350,17 @@ class Cube:
             finite = finite and finite_values
         return out, finite
 
-    def _level_rows(self, kpis: Sequence[Kpi], layout: _Layout, level: str, names: Sequence[str],
-                    listed: np.ndarray, num: np.ndarray, den: np.ndarray, present: np.ndarray,
-                    starts: np.ndarray | None, stops: np.ndarray | None
-                    ) -> tuple[dict[tuple[str, str], FigureColumns], bool]:
-        """Every KPI's rows at one level (num, den: pair by unit by period), with the engine's JSON types,
-        where the engine has a row: every listed unit (for each key value with facts in the period), an
-        unlisted one (UNKNOWN) only where its numerator or denominator is not 0; and whether every value
-        worked out (n / d) is finite. A national trend makes a million rows here, so each is one dict
-        display and nothing else."""
-        n_pairs, n_units, n_p = num.shape
+    def _row_order(self, spans: tuple[tuple[int, int], ...], n_pairs: int, n_units: int, n_p: int
+                   ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+        """The flat place of each row in (pair, unit, period), in the engine's order (KPI, unit, key,
+        period; None: that order already), and each row's pair, unit and period. Kept per shape: a
+        request asks for the same KPIs at the same level again and again (read, never written to)."""
+        shape = (spans, n_pairs, n_units, n_p)
+        found = self._orders.get(shape)
+        if found is not None:
+            return found
         block = n_units * n_p
-        # the flat place of each row in (pair, unit, period), in the engine's order: KPI, unit, key, period
-        keyed_spans = [(s, e) for s, e in layout.spans if e - s > 1]
+        keyed_spans = [(s, e) for s, e in spans if e - s > 1]
         if not keyed_spans:
             order = None
             pair = np.repeat(np.arange(n_pairs), block)
@@ -371,6 +377,24 @@ class Cube:
             order = np.concatenate(pieces)
             pair, rest = np.divmod(order, block)
         u, p = np.divmod(rest, n_p)
+        found = (order, pair, u, p)
+        for a in found:
+            if a is not None:
+                a.flags.writeable = False
+        if len(self._orders) < 256:
+            self._orders[shape] = found
+        return found
+
+    def _level_rows(self, kpis: Sequence[Kpi], layout: _Layout, level: str, names: Sequence[str],
+                    listed: np.ndarray, num: np.ndarray, den: np.ndarray, present: np.ndarray,
+                    starts: np.ndarray | None, stops: np.ndarray | None
+                    ) -> tuple[dict[tuple[str, str], FigureColumns], bool]:
+        """Every KPI's rows at one level (num, den: pair by unit by period), with the engine's JSON types,
+        where the engine has a row: every listed unit (for each key value with facts in the period), an
+        unlisted one (UNKNOWN) only where its numerator or denominator is not 0; and whether every value
+        worked out (n / d) is finite. A national trend makes a million rows here, so each is one dict
+        display and nothing else."""
+        order, pair, u, p = self._row_order(layout.spans, *num.shape)
         n = num.ravel() if order is None else num.ravel()[order]
         d = den.ravel() if order is None else den.ravel()[order]
         keep = (listed[u] & present[pair, p]) | (n > 0) | (d > 0)
@@ -390,13 +414,14 @@ class Cube:
         d_float = d[ratio].tolist()
         for j in np.flatnonzero(d[shown] == 0).tolist():
             vf[j] = None
-        # where each KPI's rows start in those lists (a KPI's rows are all of one measure)
-        before = {name: np.concatenate(([0], np.cumsum(mask))).tolist()
-                  for name, mask in (("rate", rate), ("ratio", ratio), ("shown", shown))}
         us = np.array(names, dtype=object)[u].tolist()
         ss = starts[p].tolist() if starts is not None else None
         es = stops[p].tolist() if stops is not None else None
-        bounds = np.searchsorted(layout.kpi_of[pair], np.arange(len(kpis) + 1)).tolist()
+        at_kpi = np.searchsorted(layout.kpi_of[pair], np.arange(len(kpis) + 1))
+        bounds = at_kpi.tolist()
+        # where each KPI's rows start in those lists (a KPI's rows are all of one measure), per KPI
+        before = {name: np.concatenate(([0], np.cumsum(mask)))[at_kpi[:-1]].tolist()
+                  for name, mask in (("rate", rate), ("ratio", ratio), ("shown", shown))}
         out: dict[tuple[str, str], FigureColumns] = {}
         for i, k in enumerate(kpis):
             a, b = bounds[i], bounds[i + 1]
@@ -405,7 +430,7 @@ class Cube:
             if k.measure == "count":
                 y, v = [None] * (b - a), x
             else:
-                at, shown_at = before[k.measure][a], before["shown"][a]
+                at, shown_at = before[k.measure][i], before["shown"][i]
                 y = (d_int if k.measure == "rate" else d_float)[at:at + b - a]
                 v = vf[shown_at:shown_at + b - a]
             key = self.keyed.get(kid)

@@ -12,6 +12,7 @@ the worker level, 150 listed workers x 24 months x 7 KPIs, sends and sorts 3,600
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import re
 from collections.abc import Iterator, Sequence
@@ -198,15 +199,23 @@ def figure_columns(wh: Warehouse, periods: Periods, levels: Sequence[str], kpis:
     bounds = [(periods.first, periods.last)]
     wanted = {k.id for k in kpis}
     cube_levels = [lv for lv in levels if lv in CUBE_LEVELS]
-    from_cube = {k.id for k in kpis if cube_levels and cube.serves(k, bounds)}
-    if _facts_queries(wh, FAMILIES, wanted, from_cube, levels, cube_levels, periods, unit):
+    from_cube = cube.served(kpis, bounds) if cube_levels else set()
+    # every figure from the cube (the API's usual question): no facts query, nothing to look for
+    if (len(from_cube) < len(wanted) or len(cube_levels) < len(levels)) and _facts_queries(
+            wh, FAMILIES, wanted, from_cube, levels, cube_levels, periods, unit):
         return None
     found: dict[tuple[str, str], FigureColumns] = {}
     finite = True
     if from_cube:
         with wh.cursor() as cur, _no_gc():
             found, finite = cube.figures(cur, bounds, cube_levels, [k for k in kpis if k.id in from_cube], unit, None)
-    return [found[key] for key in _in_order(FAMILIES, wanted, levels) if key in found], finite
+    return [found[key] for key in _figures_order(frozenset(wanted), tuple(levels)) if key in found], finite
+
+
+@functools.lru_cache(maxsize=256)
+def _figures_order(wanted: frozenset[str], levels: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """_in_order of every family, kept: a request asks for the same KPIs and levels again and again."""
+    return tuple(_in_order(FAMILIES, wanted, levels))
 
 
 def _facts_queries(wh: Warehouse, families: Sequence[Family], wanted: set[str], from_cube: set[str],

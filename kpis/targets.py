@@ -265,19 +265,30 @@ def _judge(target: float, tolerance: float, polarity: Polarity | None, unit_of_m
     margin = 10.0 ** -DECIMALS[unit_of_measure] if unit_of_measure in DECIMALS else 1.0
     low = target - tolerance if polarity == "higher" else target + tolerance
     near: dict[float, str | None] = {}  # values near a boundary, judged (they repeat: 0, 100.0, ...)
+    # "near": within a unit of a boundary, as bounds (a chained comparison costs less than abs(); a value
+    # an ulp either side of a bound is judged right both ways: the fast path is right past half a unit)
+    t_lo, t_hi, l_lo, l_hi = target - margin, target + margin, low - margin, low + margin
 
-    def judge(value: float | None) -> str | None:
-        if value is None or polarity is None:
+    def exact(value: float) -> str | None:  # a value near a boundary not judged yet
+        if len(near) >= 4096:  # kept for a warehouse version's life (api/figures_json.py): bounded
+            near.clear()
+        rag = near[value] = rag_status(value, target, tolerance, polarity, unit_of_measure)
+        return rag
+
+    def higher(value: float | None) -> str | None:
+        if value is None:
             return None
-        if abs(value - target) <= margin or abs(value - low) <= margin or value != value:
-            rag = near.get(value)
-            if rag is None:  # (never None once judged: there is a target, a value and a polarity)
-                if len(near) >= 4096:  # kept for a warehouse version's life (api/figures_json.py): bounded
-                    near.clear()
-                rag = near[value] = rag_status(value, target, tolerance, polarity, unit_of_measure)
-            return rag
-        if polarity == "higher":
-            return "green" if value >= target else "amber" if value >= low else "red"
+        if t_lo <= value <= t_hi or l_lo <= value <= l_hi or value != value:
+            return near.get(value) or exact(value)  # (never None once judged: a target, a value, a polarity)
+        return "green" if value >= target else "amber" if value >= low else "red"
+
+    def lower(value: float | None) -> str | None:
+        if value is None:
+            return None
+        if t_lo <= value <= t_hi or l_lo <= value <= l_hi or value != value:
+            return near.get(value) or exact(value)  # (never None once judged: a target, a value, a polarity)
         return "green" if value <= target else "amber" if value <= low else "red"
 
-    return judge
+    if polarity is None:
+        return lambda value: None
+    return higher if polarity == "higher" else lower

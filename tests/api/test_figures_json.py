@@ -159,3 +159,24 @@ def test_get_kpis_answers_with_the_columns_and_the_same_bytes(api, monkeypatch: 
                 assert response.status_code == 200
                 assert response.content == json_bytes(with_targets(rows, opened.config) if fields == "all" else rows)
     assert written == [True] * 8
+
+
+def test_a_kept_writer_judges_every_value_right_past_its_memory_of_values() -> None:
+    """The writer lives as long as a warehouse version and remembers each value's row end (its RAG):
+    bounded (forgotten past 4,096 values), and every row still what with_targets writes, for values
+    seen before, values never seen, values on and beside the boundaries, and 1 beside 1.0."""
+    config = KpiConfig(targets={"allocation_rate": {"target": 90.0, "tolerance": 5.0},
+                                "unallocated_cases": {"target": 10.0, "tolerance": 2.0}})
+    writer = FiguresJson(config)
+    rates = [80.0 + i / 500 for i in range(6_000)] + [90.0, 85.0, 89.95, 84.95, 100.0, 0.0, None]
+    counts = [i % 30 for i in range(6_000)] + [10, 8, 1]
+    for values in (rates, rates[::-1], rates[:100]):
+        columns = [FigureColumns("allocation_rate", "team", [f"T{i}" for i in range(len(values))],
+                                 [1] * len(values), [1] * len(values), values),
+                   FigureColumns("unallocated_cases", "team", [f"T{i}" for i in range(len(counts))], counts,
+                                 [None] * len(counts), [float(c) if c % 2 else c for c in counts])]
+        rows = [row for c in columns for row in c.rows()]
+        assert writer.write(columns, True, targets=True) == orjson.dumps(with_targets(rows, config))
+    kept = writer._targets["allocation_rate"][1]
+    assert kept is not None and 0 < len(kept) <= 4096
+    assert writer._targets["open_cases"][1] is None  # no target: no RAG to judge
