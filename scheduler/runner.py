@@ -17,7 +17,7 @@ from apscheduler.events import (
     EVENT_JOB_SUBMITTED,
     EVENT_SCHEDULER_STARTED,
 )
-from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -70,6 +70,11 @@ def build_scheduler(settings: Settings, scheduler: BaseScheduler | None = None) 
     db = Path(settings.db)
 
     def publish_next_runs(_event: object = None) -> None:
+        # A job finishing while the scheduler shuts down calls this on the job's thread, and shutdown
+        # holds the job-store lock that get_jobs needs until that thread ends: skip once it is stopping
+        # (shutdown says so before it takes the lock). Nothing is due after a stop anyway.
+        if scheduler.state == STATE_STOPPED:
+            return
         write_next_runs(db, {job.id: job.next_run_time for job in scheduler.get_jobs()})
 
     scheduler.add_listener(

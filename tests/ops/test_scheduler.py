@@ -6,11 +6,13 @@ import datetime as dt
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 
 import etl
 from core.settings import get_settings
@@ -129,3 +131,27 @@ def test_the_scheduler_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         proc.kill()
         proc.wait()
         proc.stderr.close()
+
+
+def test_stopping_while_a_job_finishes_does_not_hang() -> None:
+    """APScheduler's shutdown(wait=True) holds its job-store lock while it waits for running jobs; the
+    next-runs listener, called on the job's thread as it finishes, must not wait for that lock (it did:
+    a whole-suite run hung here at load 12, and `docker stop` would have hung the same way)."""
+    sched = build_scheduler(get_settings(), BackgroundScheduler())
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> None:
+        started.set()
+        release.wait(10)
+
+    sched.add_job(slow, id="slow")  # due at once
+    sched.start()
+    assert started.wait(10)
+    stopper = threading.Thread(target=sched.shutdown, kwargs={"wait": True}, daemon=True)
+    stopper.start()
+    while sched.state != STATE_STOPPED:  # shutdown has begun: it now waits for `slow`, holding the lock
+        time.sleep(0.01)
+    time.sleep(0.1)
+    release.set()
+    stopper.join(timeout=10)
+    assert not stopper.is_alive(), "shutdown hung: the listener waited for the lock shutdown holds"
