@@ -15,7 +15,8 @@ import datetime as dt
 import gc
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,43 +82,51 @@ def _levels_for(measures: Sequence[Measure], levels: Sequence[str]) -> list[str]
 
 def _aggregate_sql(family: Family, measures: Sequence[Measure], levels: Sequence[str], periods: int) -> str:
     extra = family.extra_key
-    ek = f", {extra}" if extra else ""
-    sets = ", ".join(f"(p{ek})" if lv == TRUST else f"(p, {_UNIT_COLUMN[lv]}{ek})" for lv in levels)
+    sets = ", ".join("(p)" if lv == TRUST else f"(p, {_UNIT_COLUMN[lv]})" for lv in levels)
     grouped = [lv for lv in ("worker", "team", "service") if lv in levels]
     level_expr = " ".join(f"WHEN grouping({_UNIT_COLUMN[lv]}) = 0 THEN '{lv}'" for lv in grouped)
     unit_expr = " ".join(f"WHEN grouping({_UNIT_COLUMN[lv]}) = 0 THEN {_UNIT_COLUMN[lv]}" for lv in grouped)
     level_expr = f"CASE {level_expr} ELSE 'trust' END" if grouped else "'trust'"
     unit_expr = f"CASE {unit_expr} ELSE 'trust' END" if grouped else "'trust'"
+    # A keyed family (domains) is counted pivoted: one group per unit and period, each key value's
+    # numerator and denominator counted in it (n{i}_{j}: measure i, value j of _KEY_VALUES), so the
+    # join with the units is per unit and period, not per unit, value and period.
+    key_if = [f" AND {extra} = '{v}'" for v in AUDIT_DOMAINS] if extra else [""]
+    suffixes = [f"_{j}" for j in range(len(key_if))] if extra else [""]
     # Only the flags and columns the figures need leave the facts, so the drill-down columns are
     # never computed for every period of a trend.
     flags, aggs = [], []
     for i, m in enumerate(measures):
         flags.append(f"({m.numerator_if}) AS nf{i}")
-        numerator = m.numerator_sql or f"count_if(nf{i})"
-        if m.denominator_sql is not None:
-            denominator = m.denominator_sql
-        elif m.denominator_if is not None:
+        if m.denominator_if is not None and m.denominator_sql is None:
             flags.append(f"({m.denominator_if}) AS df{i}")
-            denominator = f"count_if(df{i})"
-        else:
-            denominator = "NULL::BIGINT"
-        aggs.append(f"{numerator} AS n{i}, {denominator} AS d{i}")
+        if extra and (m.numerator_sql is not None or m.denominator_sql is not None):
+            raise ValueError(f"{m.kpi_id}: a keyed family's measures are counted with count_if")
+        for cond, sfx in zip(key_if, suffixes):
+            numerator = m.numerator_sql or f"count_if(nf{i}{cond})"
+            if m.denominator_sql is not None:
+                denominator = m.denominator_sql
+            elif m.denominator_if is not None:
+                denominator = f"count_if(df{i}{cond})"
+            else:
+                denominator = "NULL::BIGINT"
+            aggs.append(f"{numerator} AS n{i}{sfx}, {denominator} AS d{i}{sfx}")
     uses = sorted({c for m in measures for c in m.uses} | ({extra} if extra else set()))
     used = ", ".join(["p", "team_unit", "service_unit", "worker_unit", *flags, *uses])
     listed_workers = family.listed_workers is not None and "worker" in levels
     listed = ", ".join(f"'{lv}'" for lv in levels if lv != "worker" or listed_workers) or "NULL"
     workers = f"\n        UNION ALL SELECT 'worker', w FROM ({family.listed_workers}) lw(w)" if listed_workers else ""
     # an extra key (domain): each listed unit gets a row for every value with facts in the period
-    keyed = f" JOIN (SELECT DISTINCT p, {extra} FROM used) xv ON xv.p = periods.p" if extra else ""
-    base_cols = f"periods.p, units.level, units.unit{', xv.' + extra if extra else ''}"
-    on_key = f" AND a.{extra} = b.{extra}" if extra else ""
-    key_col = f", coalesce(a.{extra}, b.{extra}) AS {extra}" if extra else ""
-    excluded = f"p, level, unit{ek}"
+    # (xv.k{j}: value j has facts in the period; periods without any facts have no listed rows)
+    present = ", ".join(f"bool_or({extra} = '{v}') AS k{j}" for j, v in enumerate(AUDIT_DOMAINS)) if extra else ""
+    keyed = f" JOIN (SELECT p, {present} FROM used GROUP BY p) xv ON xv.p = periods.p" if extra else ""
+    key_cols = "".join(f", xv.k{j}" for j in range(len(AUDIT_DOMAINS))) if extra else ""
+    listed_keys = "".join(f", coalesce(b.k{j}, false) AS k{j}" for j in range(len(AUDIT_DOMAINS))) if extra else ""
     return f"""
     facts AS ({family.facts_for(periods)}),
     used AS (SELECT {used} FROM facts),
     agg AS (
-        SELECT p, {level_expr} AS level, {unit_expr} AS unit{ek},
+        SELECT p, {level_expr} AS level, {unit_expr} AS unit,
                {", ".join(aggs)}
         FROM used
         GROUP BY GROUPING SETS ({sets})
@@ -127,12 +136,13 @@ def _aggregate_sql(family: Family, measures: Sequence[Measure], levels: Sequence
         UNION ALL SELECT DISTINCT 'service', service FROM wh.teams
         UNION ALL SELECT 'team', team_id FROM wh.teams{workers}
     ),
-    base AS (SELECT {base_cols} FROM periods CROSS JOIN units{keyed} WHERE units.level IN ({listed})),
+    base AS (SELECT periods.p, units.level, units.unit{key_cols} FROM periods CROSS JOIN units{keyed}
+             WHERE units.level IN ({listed})),
     joined AS (
-        SELECT coalesce(a.p, b.p) AS p, coalesce(a.level, b.level) AS level, coalesce(a.unit, b.unit) AS unit{key_col},
-               b.unit IS NOT NULL AS listed, a.* EXCLUDE ({excluded})
+        SELECT coalesce(a.p, b.p) AS p, coalesce(a.level, b.level) AS level, coalesce(a.unit, b.unit) AS unit,
+               b.unit IS NOT NULL AS listed{listed_keys}, a.* EXCLUDE (p, level, unit)
         FROM (SELECT * FROM agg WHERE unit IS NOT NULL) a
-        FULL JOIN base b ON a.p = b.p AND a.level = b.level AND a.unit = b.unit{on_key}
+        FULL JOIN base b ON a.p = b.p AND a.level = b.level AND a.unit = b.unit
     )"""
 
 
@@ -163,22 +173,30 @@ def figures(
 
     chunks: dict[tuple[str, str], list[dict]] = {}  # (kpi, level) -> its rows, units then periods in order
     finite = True  # every number in the rows looked at (no NaN, no infinity) where they were made
-    if from_cube:
-        with wh.cursor() as cur, _no_gc():
-            found, finite = cube.figures(cur, bounds, cube_levels, [k for k in kpis if k.id in from_cube], unit,
-                                         iso if with_period else None)
-            chunks.update((key, columns.rows()) for key, columns in found.items())
     queries = _facts_queries(wh, families, wanted, from_cube, levels, cube_levels, periods, unit)
-    finite = finite and not queries  # rows counted from the facts are looked at where they are sent
     if queries:
         wh.ensure_calendar(periods.first, periods.last)
-        params = {**periods.params, "caseload_limit": wh.config.caseload_limit, "unit": unit}
+    params = {**periods.params, "caseload_limit": wh.config.caseload_limit, "unit": unit}
+
+    def counted(sql: str) -> dict[str, np.ndarray]:
+        with wh.cursor() as cur:  # a cursor of the thread's own (DuckDB releases the GIL while it counts)
+            return cur.execute(sql, bind(sql, params)).fetchnumpy()
+
+    # The facts queries run in DuckDB (two at a time) while this thread makes the cube's rows and then
+    # each query's rows as its columns arrive: the dicts and the counting overlap, not add up.
+    with ThreadPoolExecutor(max_workers=2) if queries else nullcontext() as pool:
+        sent = [pool.submit(counted, sql) for sql, _, _, _ in queries] if queries else []
+        if from_cube:
+            with wh.cursor() as cur, _no_gc():
+                found, finite = cube.figures(cur, bounds, cube_levels, [k for k in kpis if k.id in from_cube], unit,
+                                             iso if with_period else None)
+                chunks.update((key, columns.rows()) for key, columns in found.items())
+        finite = finite and not queries  # rows counted from the facts are looked at where they are sent
         dates = iso if with_period else None
-        with wh.cursor() as cur:
-            for sql, family, group, family_levels in queries:
-                columns = cur.execute(sql, bind(sql, params)).fetchnumpy()
-                with _no_gc():
-                    chunks.update(_unit_rows(columns, family, group, family_levels, dates))
+        for columns, (_, family, group, family_levels) in zip(sent, queries):
+            columns = columns.result()
+            with _no_gc():
+                chunks.update(_unit_rows(columns, family, group, family_levels, dates))
 
     out: list[dict] = FiniteRows() if finite else []
     for key in _in_order(families, wanted, levels):
@@ -241,23 +259,45 @@ def _in_order(families: Sequence[Family], wanted: set[str], levels: Sequence[str
 
 def _facts_query(family: Family, measures: Sequence[Measure], levels: Sequence[str], periods: Periods,
                  unit: str | None) -> str:
-    """One row per unit, key value and period, with every measure's numerator and denominator (n0, d0,
-    n1, ...) beside it, in the order of each KPI's rows: level, unit (UNKNOWN last), key value, period.
+    """One row per unit and period, with every measure's numerator and denominator (n0, d0, n1, ...;
+    a keyed family: n0_0, d0_0, n0_1, ... per key value, and k0, k1, ...: the value has facts in the
+    period) beside it, in the order of each KPI's rows: level, unit (UNKNOWN last), period.
     _unit_rows turns the columns into each KPI's rows."""
     level_rank = "CASE j.level " + " ".join(f"WHEN '{lv}' THEN {i}" for i, lv in enumerate(levels)) + " END"
-    # a keyed family's rows carry the key value (xk), in the contract's order of its values
-    key, key_rank = "", ""
-    if family.extra_key:
-        key, key_rank = f"j.{family.extra_key} AS xk, ", f"list_position({_KEY_VALUES}, xk), "
-    pairs = ", ".join(f"coalesce(j.n{i}, 0) AS n{i}, coalesce(j.d{i}, 0) AS d{i}" for i in range(len(measures)))
+    sfx = [f"_{j}" for j in range(len(AUDIT_DOMAINS))] if family.extra_key else [""]
+    pairs = ", ".join(f"coalesce(j.n{i}{s}, 0) AS n{i}{s}, coalesce(j.d{i}{s}, 0) AS d{i}{s}"
+                      for i in range(len(measures)) for s in sfx)
+    keys = "".join(f"j.k{j}, " for j in range(len(AUDIT_DOMAINS))) if family.extra_key else ""
     return f"""
     WITH {periods_cte(periods)},
     {_aggregate_sql(family, measures, levels, periods.count)}
-    SELECT {level_rank} AS level, j.unit, {key}j.p, j.listed, {pairs}
+    SELECT {level_rank} AS level, j.unit, j.p, j.listed, {keys}{pairs}
     FROM joined j
     {"WHERE j.unit = $unit" if unit is not None else ""}
-    ORDER BY 1, j.unit = 'UNKNOWN', j.unit, {key_rank}j.p
+    ORDER BY 1, j.unit = 'UNKNOWN', j.unit, j.p
     """
+
+
+def _unpivoted(columns: dict[str, np.ndarray], measures: int) -> dict[str, np.ndarray]:
+    """A keyed family's columns (one row per unit and period, a pair per measure and key value) as one
+    row per unit, key value and period (xk: the value), in the order of the KPI's rows: level, unit,
+    key value (the contract's order), period. A row is listed when its unit is and the value has facts
+    in the period; rows neither listed nor counted are dropped by _unit_rows like any other."""
+    values = len(AUDIT_DOMAINS)
+    level, unit = columns["level"], columns["unit"]
+    run = np.zeros(len(level), dtype=np.int64)  # the (level, unit) block each row is in
+    if len(level) > 1:
+        run[1:] = np.cumsum((level[1:] != level[:-1]) | (unit[1:] != unit[:-1]))
+    key = (run[:, None] * values + np.arange(values)).ravel()  # row-major: row r, value j
+    order = np.argsort(key, kind="stable")  # by block, value, then row (its period) as sent
+    r, j = np.divmod(order, values)
+    present = np.stack([columns[f"k{j}"] for j in range(values)], axis=1).ravel()[order]
+    out = {"level": level[r], "unit": unit[r], "p": columns["p"][r], "xk": _KEY_ARRAY[j],
+           "listed": columns["listed"][r] & present}
+    for i in range(measures):
+        for c in ("n", "d"):
+            out[f"{c}{i}"] = np.stack([columns[f"{c}{i}_{v}"] for v in range(values)], axis=1).ravel()[order]
+    return out
 
 
 @contextmanager
@@ -274,7 +314,7 @@ def _no_gc() -> Iterator[None]:
 
 
 _INDEX = {k.id: i for i, k in enumerate(KPIS)}
-_KEY_VALUES = "[" + ", ".join(f"'{d}'" for d in AUDIT_DOMAINS) + "]"
+_KEY_ARRAY = np.array(AUDIT_DOMAINS, dtype=object)
 
 
 def _unit_rows(columns: dict[str, np.ndarray], family: Family, measures: Sequence[Measure], levels: Sequence[str],
@@ -289,6 +329,8 @@ def _unit_rows(columns: dict[str, np.ndarray], family: Family, measures: Sequenc
     so a national trend's million rows cost one dict display each. With dates (a trend's ISO start and
     end of each period), each row starts with period_start and period_end.
     """
+    if family.extra_key:
+        columns = _unpivoted(columns, len(measures))
     ranks = columns["level"]
     bounds = np.searchsorted(ranks, np.arange(len(levels) + 1)).tolist()  # rows are in level order
     listed = columns["listed"]
