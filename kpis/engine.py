@@ -89,7 +89,7 @@ def _aggregate_sql(family: Family, measures: Sequence[Measure], levels: Sequence
     level_expr = f"CASE {level_expr} ELSE 'trust' END" if grouped else "'trust'"
     unit_expr = f"CASE {unit_expr} ELSE 'trust' END" if grouped else "'trust'"
     # A keyed family (domains) is counted pivoted: one group per unit and period, each key value's
-    # numerator and denominator counted in it (n{i}_{j}: measure i, value j of _KEY_VALUES), so the
+    # numerator and denominator counted in it (n{i}_{j}: measure i, value j of AUDIT_DOMAINS), so the
     # join with the units is per unit and period, not per unit, value and period.
     key_if = [f" AND {extra} = '{v}'" for v in AUDIT_DOMAINS] if extra else [""]
     suffixes = [f"_{j}" for j in range(len(key_if))] if extra else [""]
