@@ -80,53 +80,43 @@ def _levels_for(measures: Sequence[Measure], levels: Sequence[str]) -> list[str]
     return [lv for lv in levels if lv != "worker" or has_worker]
 
 
-def _aggregate_sql(family: Family, measures: Sequence[Measure], levels: Sequence[str], periods: int) -> str:
+def _aggregate_sql(family: Family, measures: Sequence[Measure], levels: Sequence[str], periods: int,
+                   joined: bool = True) -> str:
+    """The facts (`facts`, `used`), each unit's and period's (and key value's) counts (`agg`), the units
+    of teams.csv and the family's listed workers (`units`, `listed_units`) and, when joined (a family
+    without a key), the counts joined with every listed unit and period (`joined`)."""
     extra = family.extra_key
-    sets = ", ".join("(p)" if lv == TRUST else f"(p, {_UNIT_COLUMN[lv]})" for lv in levels)
+    ek = f", {extra}" if extra else ""
+    sets = ", ".join(f"(p{ek})" if lv == TRUST else f"(p, {_UNIT_COLUMN[lv]}{ek})" for lv in levels)
     grouped = [lv for lv in ("worker", "team", "service") if lv in levels]
     level_expr = " ".join(f"WHEN grouping({_UNIT_COLUMN[lv]}) = 0 THEN '{lv}'" for lv in grouped)
     unit_expr = " ".join(f"WHEN grouping({_UNIT_COLUMN[lv]}) = 0 THEN {_UNIT_COLUMN[lv]}" for lv in grouped)
     level_expr = f"CASE {level_expr} ELSE 'trust' END" if grouped else "'trust'"
     unit_expr = f"CASE {unit_expr} ELSE 'trust' END" if grouped else "'trust'"
-    # A keyed family (domains) is counted pivoted: one group per unit and period, each key value's
-    # numerator and denominator counted in it (n{i}_{j}: measure i, value j of AUDIT_DOMAINS), so the
-    # join with the units is per unit and period, not per unit, value and period.
-    key_if = [f" AND {extra} = '{v}'" for v in AUDIT_DOMAINS] if extra else [""]
-    suffixes = [f"_{j}" for j in range(len(key_if))] if extra else [""]
     # Only the flags and columns the figures need leave the facts, so the drill-down columns are
     # never computed for every period of a trend.
     flags, aggs = [], []
     for i, m in enumerate(measures):
         flags.append(f"({m.numerator_if}) AS nf{i}")
-        if m.denominator_if is not None and m.denominator_sql is None:
+        numerator = m.numerator_sql or f"count_if(nf{i})"
+        if m.denominator_sql is not None:
+            denominator = m.denominator_sql
+        elif m.denominator_if is not None:
             flags.append(f"({m.denominator_if}) AS df{i}")
-        if extra and (m.numerator_sql is not None or m.denominator_sql is not None):
-            raise ValueError(f"{m.kpi_id}: a keyed family's measures are counted with count_if")
-        for cond, sfx in zip(key_if, suffixes):
-            numerator = m.numerator_sql or f"count_if(nf{i}{cond})"
-            if m.denominator_sql is not None:
-                denominator = m.denominator_sql
-            elif m.denominator_if is not None:
-                denominator = f"count_if(df{i}{cond})"
-            else:
-                denominator = "NULL::BIGINT"
-            aggs.append(f"{numerator} AS n{i}{sfx}, {denominator} AS d{i}{sfx}")
+            denominator = f"count_if(df{i})"
+        else:
+            denominator = "NULL::BIGINT"
+        aggs.append(f"{numerator} AS n{i}, {denominator} AS d{i}")
     uses = sorted({c for m in measures for c in m.uses} | ({extra} if extra else set()))
     used = ", ".join(["p", "team_unit", "service_unit", "worker_unit", *flags, *uses])
     listed_workers = family.listed_workers is not None and "worker" in levels
     listed = ", ".join(f"'{lv}'" for lv in levels if lv != "worker" or listed_workers) or "NULL"
     workers = f"\n        UNION ALL SELECT 'worker', w FROM ({family.listed_workers}) lw(w)" if listed_workers else ""
-    # an extra key (domain): each listed unit gets a row for every value with facts in the period
-    # (xv.k{j}: value j has facts in the period; periods without any facts have no listed rows)
-    present = ", ".join(f"bool_or({extra} = '{v}') AS k{j}" for j, v in enumerate(AUDIT_DOMAINS)) if extra else ""
-    keyed = f" JOIN (SELECT p, {present} FROM used GROUP BY p) xv ON xv.p = periods.p" if extra else ""
-    key_cols = "".join(f", xv.k{j}" for j in range(len(AUDIT_DOMAINS))) if extra else ""
-    listed_keys = "".join(f", coalesce(b.k{j}, false) AS k{j}" for j in range(len(AUDIT_DOMAINS))) if extra else ""
-    return f"""
+    counted = f"""
     facts AS ({family.facts_for(periods)}),
     used AS (SELECT {used} FROM facts),
     agg AS (
-        SELECT p, {level_expr} AS level, {unit_expr} AS unit,
+        SELECT p, {level_expr} AS level, {unit_expr} AS unit{ek},
                {", ".join(aggs)}
         FROM used
         GROUP BY GROUPING SETS ({sets})
@@ -136,11 +126,14 @@ def _aggregate_sql(family: Family, measures: Sequence[Measure], levels: Sequence
         UNION ALL SELECT DISTINCT 'service', service FROM wh.teams
         UNION ALL SELECT 'team', team_id FROM wh.teams{workers}
     ),
-    base AS (SELECT periods.p, units.level, units.unit{key_cols} FROM periods CROSS JOIN units{keyed}
-             WHERE units.level IN ({listed})),
+    listed_units AS (SELECT * FROM units WHERE level IN ({listed}))"""
+    if not joined:
+        return counted
+    return f"""{counted},
+    base AS (SELECT periods.p, u.level, u.unit FROM periods CROSS JOIN listed_units u),
     joined AS (
         SELECT coalesce(a.p, b.p) AS p, coalesce(a.level, b.level) AS level, coalesce(a.unit, b.unit) AS unit,
-               b.unit IS NOT NULL AS listed{listed_keys}, a.* EXCLUDE (p, level, unit)
+               b.unit IS NOT NULL AS listed, a.* EXCLUDE (p, level, unit)
         FROM (SELECT * FROM agg WHERE unit IS NOT NULL) a
         FULL JOIN base b ON a.p = b.p AND a.level = b.level AND a.unit = b.unit
     )"""
@@ -259,44 +252,82 @@ def _in_order(families: Sequence[Family], wanted: set[str], levels: Sequence[str
 
 def _facts_query(family: Family, measures: Sequence[Measure], levels: Sequence[str], periods: Periods,
                  unit: str | None) -> str:
-    """One row per unit and period, with every measure's numerator and denominator (n0, d0, n1, ...;
-    a keyed family: n0_0, d0_0, n0_1, ... per key value, and k0, k1, ...: the value has facts in the
-    period) beside it, in the order of each KPI's rows: level, unit (UNKNOWN last), period.
-    _unit_rows turns the columns into each KPI's rows."""
+    """One row per unit and period, with every measure's numerator and denominator (n0, d0, n1, ...)
+    beside it, in the order of each KPI's rows: level, unit (UNKNOWN last), period. _unit_rows turns
+    the columns into each KPI's rows. A keyed family's query is _keyed_query's."""
+    if family.extra_key:
+        return _keyed_query(family, measures, levels, periods, unit)
     level_rank = "CASE j.level " + " ".join(f"WHEN '{lv}' THEN {i}" for i, lv in enumerate(levels)) + " END"
-    sfx = [f"_{j}" for j in range(len(AUDIT_DOMAINS))] if family.extra_key else [""]
-    pairs = ", ".join(f"coalesce(j.n{i}{s}, 0) AS n{i}{s}, coalesce(j.d{i}{s}, 0) AS d{i}{s}"
-                      for i in range(len(measures)) for s in sfx)
-    keys = "".join(f"j.k{j}, " for j in range(len(AUDIT_DOMAINS))) if family.extra_key else ""
+    pairs = ", ".join(f"coalesce(j.n{i}, 0) AS n{i}, coalesce(j.d{i}, 0) AS d{i}" for i in range(len(measures)))
     return f"""
     WITH {periods_cte(periods)},
     {_aggregate_sql(family, measures, levels, periods.count)}
-    SELECT {level_rank} AS level, j.unit, j.p, j.listed, {keys}{pairs}
+    SELECT {level_rank} AS level, j.unit, j.p, j.listed, {pairs}
     FROM joined j
     {"WHERE j.unit = $unit" if unit is not None else ""}
     ORDER BY 1, j.unit = 'UNKNOWN', j.unit, j.p
     """
 
 
-def _unpivoted(columns: dict[str, np.ndarray], measures: int) -> dict[str, np.ndarray]:
-    """A keyed family's columns (one row per unit and period, a pair per measure and key value) as one
-    row per unit, key value and period (xk: the value), in the order of the KPI's rows: level, unit,
-    key value (the contract's order), period. A row is listed when its unit is and the value has facts
-    in the period; rows neither listed nor counted are dropped by _unit_rows like any other."""
-    values = len(AUDIT_DOMAINS)
-    level, unit = columns["level"], columns["unit"]
-    run = np.zeros(len(level), dtype=np.int64)  # the (level, unit) block each row is in
+def _keyed_query(family: Family, measures: Sequence[Measure], levels: Sequence[str], periods: Periods,
+                 unit: str | None) -> str:
+    """A keyed family's (domains') counts, sparse: one row per unit, key value (xk, its place in the
+    contract's list) and period with something counted; one row per listed unit (xk and p -1); one
+    row per key value and period with facts (level -1: each listed unit has a row for those). In the
+    order of the KPI's rows: level, unit (UNKNOWN last), key value, period. _keyed_columns lays them
+    out as one row per unit, key value and period, which the join with every listed unit would make
+    in SQL (7 times the rows of a family without a key, sorted and sent)."""
+    extra = family.extra_key
+    level_rank = "CASE level " + " ".join(f"WHEN '{lv}' THEN {i}" for i, lv in enumerate(levels)) + " END"
+    key = f"list_position({_KEY_VALUES}, {extra}) - 1"
+    pairs = ", ".join(f"coalesce(n{i}, 0) AS n{i}, coalesce(d{i}, 0) AS d{i}" for i in range(len(measures)))
+    zeros = ", ".join("0, 0" for _ in measures)
+    in_unit = " AND unit = $unit" if unit is not None else ""
+    return f"""
+    WITH {periods_cte(periods)},
+    {_aggregate_sql(family, measures, levels, periods.count, joined=False)}
+    SELECT {level_rank} AS level, unit, {key} AS xk, p, {pairs} FROM agg WHERE unit IS NOT NULL{in_unit}
+    UNION ALL SELECT {level_rank}, unit, -1, -1, {zeros} FROM listed_units WHERE TRUE{in_unit}
+    UNION ALL SELECT DISTINCT -1, NULL, {key}, p, {zeros} FROM used
+    ORDER BY 1, unit = 'UNKNOWN', unit, 3, 4
+    """
+
+
+def _keyed_columns(columns: dict[str, np.ndarray], measures: int) -> dict[str, np.ndarray]:
+    """_keyed_query's rows as one row per unit, key value and period (xk: the value), in the order of
+    the KPI's rows, as the facts query of a family without a key sends them: a row is listed when its
+    unit is and the value has facts in the period; the rest are counted where counted, else 0 (and
+    _unit_rows drops those, as it drops any row neither listed nor counted)."""
+    level, xk, p = columns["level"], columns["xk"], columns["p"]
+    rows = level >= 0  # the first rows (level -1) are the key values with facts in each period
+    present_at = ~rows
+    if not present_at.any():  # no facts: no listed unit has a row
+        return {"level": level[:0], "unit": columns["unit"][:0], "xk": _KEY_ARRAY[:0], "p": p[:0],
+                "listed": np.zeros(0, dtype=bool),
+                **{f"{c}{i}": columns[f"{c}{i}"][:0] for i in range(measures) for c in ("n", "d")}}
+    values, periods = len(AUDIT_DOMAINS), int(p[present_at].max()) + 1
+    present = np.zeros((values, periods), dtype=bool)
+    present[xk[present_at], p[present_at]] = True
+    level, unit, xk, p = level[rows], columns["unit"][rows], xk[rows], p[rows]
+    run = np.zeros(len(level), dtype=np.int64)  # the unit each row is of, in order
     if len(level) > 1:
         run[1:] = np.cumsum((level[1:] != level[:-1]) | (unit[1:] != unit[:-1]))
-    key = (run[:, None] * values + np.arange(values)).ravel()  # row-major: row r, value j
-    order = np.argsort(key, kind="stable")  # by block, value, then row (its period) as sent
-    r, j = np.divmod(order, values)
-    present = np.stack([columns[f"k{j}"] for j in range(values)], axis=1).ravel()[order]
-    out = {"level": level[r], "unit": unit[r], "p": columns["p"][r], "xk": _KEY_ARRAY[j],
-           "listed": columns["listed"][r] & present}
+    first = np.flatnonzero(np.r_[True, run[1:] != run[:-1]]) if len(run) else np.zeros(0, dtype=np.int64)
+    units = len(first)
+    listed = np.zeros(units, dtype=bool)
+    marks = xk < 0
+    listed[run[marks]] = True
+    counted = ~marks
+    cell = (run[counted] * values + xk[counted]) * periods + p[counted]
+    cells = units * values * periods
+    out = {"level": np.repeat(level[first], values * periods), "unit": np.repeat(unit[first], values * periods),
+           "xk": np.tile(np.repeat(_KEY_ARRAY, periods), units), "p": np.tile(np.arange(periods), units * values),
+           "listed": (listed[:, None, None] & present[None, :, :]).ravel()}
     for i in range(measures):
         for c in ("n", "d"):
-            out[f"{c}{i}"] = np.stack([columns[f"{c}{i}_{v}"] for v in range(values)], axis=1).ravel()[order]
+            laid = np.zeros(cells, dtype=np.int64)
+            laid[cell] = columns[f"{c}{i}"][rows][counted]
+            out[f"{c}{i}"] = laid
     return out
 
 
@@ -315,6 +346,7 @@ def _no_gc() -> Iterator[None]:
 
 _INDEX = {k.id: i for i, k in enumerate(KPIS)}
 _KEY_ARRAY = np.array(AUDIT_DOMAINS, dtype=object)
+_KEY_VALUES = "[" + ", ".join(f"'{d}'" for d in AUDIT_DOMAINS) + "]"
 
 
 def _unit_rows(columns: dict[str, np.ndarray], family: Family, measures: Sequence[Measure], levels: Sequence[str],
@@ -330,7 +362,7 @@ def _unit_rows(columns: dict[str, np.ndarray], family: Family, measures: Sequenc
     end of each period), each row starts with period_start and period_end.
     """
     if family.extra_key:
-        columns = _unpivoted(columns, len(measures))
+        columns = _keyed_columns(columns, len(measures))
     ranks = columns["level"]
     bounds = np.searchsorted(ranks, np.arange(len(levels) + 1)).tolist()  # rows are in level order
     listed = columns["listed"]
