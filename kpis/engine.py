@@ -7,6 +7,9 @@ the KPI has something to count (or the family lists them). Figures for one perio
 only in `periods`. The query returns one row per unit and period with every KPI's numerator and
 denominator side by side, and each KPI's rows are made from those columns (_unit_rows): a QA trend at
 the worker level, 150 listed workers x 24 months x 7 KPIs, sends and sorts 3,600 rows, not 25,200.
+A family with a key (domains) sends only what it counted, the listed units and the key values with
+facts per period, and its rows are laid out in numpy (_keyed_columns). The facts queries run two at a
+time in their own threads while the calling thread makes the rows (DuckDB releases the GIL).
 """
 
 from __future__ import annotations
@@ -325,8 +328,9 @@ def _keyed_columns(columns: dict[str, np.ndarray], measures: int) -> dict[str, n
            "listed": (listed[:, None, None] & present[None, :, :]).ravel()}
     for i in range(measures):
         for c in ("n", "d"):
-            laid = np.zeros(cells, dtype=np.int64)
-            laid[cell] = columns[f"{c}{i}"][rows][counted]
+            sent = columns[f"{c}{i}"][rows]
+            laid = np.zeros(cells, dtype=sent.dtype)
+            laid[cell] = sent[counted]
             out[f"{c}{i}"] = laid
     return out
 
