@@ -8,8 +8,7 @@ only in `periods`. The query returns one row per unit and period with every KPI'
 denominator side by side, and each KPI's rows are made from those columns (_unit_rows): a QA trend at
 the worker level, 150 listed workers x 24 months x 7 KPIs, sends and sorts 3,600 rows, not 25,200.
 A family with a key (domains) sends only what it counted, the listed units and the key values with
-facts per period, and its rows are laid out in numpy (_keyed_columns). The facts queries run two at a
-time in their own threads while the calling thread makes the rows (DuckDB releases the GIL).
+facts per period, and its rows are laid out in numpy (_keyed_columns).
 """
 
 from __future__ import annotations
@@ -18,8 +17,7 @@ import datetime as dt
 import gc
 import re
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -169,30 +167,22 @@ def figures(
 
     chunks: dict[tuple[str, str], list[dict]] = {}  # (kpi, level) -> its rows, units then periods in order
     finite = True  # every number in the rows looked at (no NaN, no infinity) where they were made
+    if from_cube:
+        with wh.cursor() as cur, _no_gc():
+            found, finite = cube.figures(cur, bounds, cube_levels, [k for k in kpis if k.id in from_cube], unit,
+                                         iso if with_period else None)
+            chunks.update((key, columns.rows()) for key, columns in found.items())
     queries = _facts_queries(wh, families, wanted, from_cube, levels, cube_levels, periods, unit)
+    finite = finite and not queries  # rows counted from the facts are looked at where they are sent
     if queries:
         wh.ensure_calendar(periods.first, periods.last)
-    params = {**periods.params, "caseload_limit": wh.config.caseload_limit, "unit": unit}
-
-    def counted(sql: str) -> dict[str, np.ndarray]:
-        with wh.cursor() as cur:  # a cursor of the thread's own (DuckDB releases the GIL while it counts)
-            return cur.execute(sql, bind(sql, params)).fetchnumpy()
-
-    # The facts queries run in DuckDB (two at a time) while this thread makes the cube's rows and then
-    # each query's rows as its columns arrive: the dicts and the counting overlap, not add up.
-    with ThreadPoolExecutor(max_workers=2) if queries else nullcontext() as pool:
-        sent = [pool.submit(counted, sql) for sql, _, _, _ in queries] if queries else []
-        if from_cube:
-            with wh.cursor() as cur, _no_gc():
-                found, finite = cube.figures(cur, bounds, cube_levels, [k for k in kpis if k.id in from_cube], unit,
-                                             iso if with_period else None)
-                chunks.update((key, columns.rows()) for key, columns in found.items())
-        finite = finite and not queries  # rows counted from the facts are looked at where they are sent
+        params = {**periods.params, "caseload_limit": wh.config.caseload_limit, "unit": unit}
         dates = iso if with_period else None
-        for columns, (_, family, group, family_levels) in zip(sent, queries):
-            columns = columns.result()
-            with _no_gc():
-                chunks.update(_unit_rows(columns, family, group, family_levels, dates))
+        with wh.cursor() as cur:
+            for sql, family, group, family_levels in queries:
+                columns = cur.execute(sql, bind(sql, params)).fetchnumpy()
+                with _no_gc():
+                    chunks.update(_unit_rows(columns, family, group, family_levels, dates))
 
     out: list[dict] = FiniteRows() if finite else []
     for key in _in_order(families, wanted, levels):
