@@ -7,6 +7,8 @@ the KPI has something to count (or the family lists them). Figures for one perio
 only in `periods`. The query returns one row per unit and period with every KPI's numerator and
 denominator side by side, and each KPI's rows are made from those columns (_unit_rows): a QA trend at
 the worker level, 150 listed workers x 24 months x 7 KPIs, sends and sorts 3,600 rows, not 25,200.
+A family with a key (domains) sends only what it counted, the listed units and the key values with
+facts per period, and its rows are laid out in numpy (_keyed_columns).
 """
 
 from __future__ import annotations
@@ -80,7 +82,11 @@ def _levels_for(measures: Sequence[Measure], levels: Sequence[str]) -> list[str]
     return [lv for lv in levels if lv != "worker" or has_worker]
 
 
-def _aggregate_sql(family: Family, measures: Sequence[Measure], levels: Sequence[str], periods: int) -> str:
+def _aggregate_sql(family: Family, measures: Sequence[Measure], levels: Sequence[str], periods: int,
+                   joined: bool = True) -> str:
+    """The facts (`facts`, `used`), each unit's and period's (and key value's) counts (`agg`), the units
+    of teams.csv and the family's listed workers (`units`, `listed_units`) and, when joined (a family
+    without a key), the counts joined with every listed unit and period (`joined`)."""
     extra = family.extra_key
     ek = f", {extra}" if extra else ""
     sets = ", ".join(f"(p{ek})" if lv == TRUST else f"(p, {_UNIT_COLUMN[lv]}{ek})" for lv in levels)
@@ -108,13 +114,7 @@ def _aggregate_sql(family: Family, measures: Sequence[Measure], levels: Sequence
     listed_workers = family.listed_workers is not None and "worker" in levels
     listed = ", ".join(f"'{lv}'" for lv in levels if lv != "worker" or listed_workers) or "NULL"
     workers = f"\n        UNION ALL SELECT 'worker', w FROM ({family.listed_workers}) lw(w)" if listed_workers else ""
-    # an extra key (domain): each listed unit gets a row for every value with facts in the period
-    keyed = f" JOIN (SELECT DISTINCT p, {extra} FROM used) xv ON xv.p = periods.p" if extra else ""
-    base_cols = f"periods.p, units.level, units.unit{', xv.' + extra if extra else ''}"
-    on_key = f" AND a.{extra} = b.{extra}" if extra else ""
-    key_col = f", coalesce(a.{extra}, b.{extra}) AS {extra}" if extra else ""
-    excluded = f"p, level, unit{ek}"
-    return f"""
+    counted = f"""
     facts AS ({family.facts_for(periods)}),
     used AS (SELECT {used} FROM facts),
     agg AS (
@@ -128,12 +128,16 @@ def _aggregate_sql(family: Family, measures: Sequence[Measure], levels: Sequence
         UNION ALL SELECT DISTINCT 'service', service FROM wh.teams
         UNION ALL SELECT 'team', team_id FROM wh.teams{workers}
     ),
-    base AS (SELECT {base_cols} FROM periods CROSS JOIN units{keyed} WHERE units.level IN ({listed})),
+    listed_units AS (SELECT * FROM units WHERE level IN ({listed}))"""
+    if not joined:
+        return counted
+    return f"""{counted},
+    base AS (SELECT periods.p, u.level, u.unit FROM periods CROSS JOIN listed_units u),
     joined AS (
-        SELECT coalesce(a.p, b.p) AS p, coalesce(a.level, b.level) AS level, coalesce(a.unit, b.unit) AS unit{key_col},
-               b.unit IS NOT NULL AS listed, a.* EXCLUDE ({excluded})
+        SELECT coalesce(a.p, b.p) AS p, coalesce(a.level, b.level) AS level, coalesce(a.unit, b.unit) AS unit,
+               b.unit IS NOT NULL AS listed, a.* EXCLUDE (p, level, unit)
         FROM (SELECT * FROM agg WHERE unit IS NOT NULL) a
-        FULL JOIN base b ON a.p = b.p AND a.level = b.level AND a.unit = b.unit{on_key}
+        FULL JOIN base b ON a.p = b.p AND a.level = b.level AND a.unit = b.unit
     )"""
 
 
@@ -250,23 +254,84 @@ def _in_order(families: Sequence[Family], wanted: set[str], levels: Sequence[str
 
 def _facts_query(family: Family, measures: Sequence[Measure], levels: Sequence[str], periods: Periods,
                  unit: str | None) -> str:
-    """One row per unit, key value and period, with every measure's numerator and denominator (n0, d0,
-    n1, ...) beside it, in the order of each KPI's rows: level, unit (UNKNOWN last), key value, period.
-    _unit_rows turns the columns into each KPI's rows."""
-    level_rank = "CASE j.level " + " ".join(f"WHEN '{lv}' THEN {i}" for i, lv in enumerate(levels)) + " END"
-    # a keyed family's rows carry the key value (xk), in the contract's order of its values
-    key, key_rank = "", ""
+    """One row per unit and period, with every measure's numerator and denominator (n0, d0, n1, ...)
+    beside it, in the order of each KPI's rows: level, unit (UNKNOWN last), period. _unit_rows turns
+    the columns into each KPI's rows. A keyed family's query is _keyed_query's."""
     if family.extra_key:
-        key, key_rank = f"j.{family.extra_key} AS xk, ", f"list_position({_KEY_VALUES}, xk), "
+        return _keyed_query(family, measures, levels, periods, unit)
+    level_rank = "CASE j.level " + " ".join(f"WHEN '{lv}' THEN {i}" for i, lv in enumerate(levels)) + " END"
     pairs = ", ".join(f"coalesce(j.n{i}, 0) AS n{i}, coalesce(j.d{i}, 0) AS d{i}" for i in range(len(measures)))
     return f"""
     WITH {periods_cte(periods)},
     {_aggregate_sql(family, measures, levels, periods.count)}
-    SELECT {level_rank} AS level, j.unit, {key}j.p, j.listed, {pairs}
+    SELECT {level_rank} AS level, j.unit, j.p, j.listed, {pairs}
     FROM joined j
     {"WHERE j.unit = $unit" if unit is not None else ""}
-    ORDER BY 1, j.unit = 'UNKNOWN', j.unit, {key_rank}j.p
+    ORDER BY 1, j.unit = 'UNKNOWN', j.unit, j.p
     """
+
+
+def _keyed_query(family: Family, measures: Sequence[Measure], levels: Sequence[str], periods: Periods,
+                 unit: str | None) -> str:
+    """A keyed family's (domains') counts, sparse: one row per unit, key value (xk, its place in the
+    contract's list) and period with something counted; one row per listed unit (xk and p -1); one
+    row per key value and period with facts (level -1: each listed unit has a row for those). In the
+    order of the KPI's rows: level, unit (UNKNOWN last), key value, period. _keyed_columns lays them
+    out as one row per unit, key value and period, which the join with every listed unit would make
+    in SQL (7 times the rows of a family without a key, sorted and sent)."""
+    extra = family.extra_key
+    level_rank = "CASE level " + " ".join(f"WHEN '{lv}' THEN {i}" for i, lv in enumerate(levels)) + " END"
+    key = f"list_position({_KEY_VALUES}, {extra}) - 1"
+    pairs = ", ".join(f"coalesce(n{i}, 0) AS n{i}, coalesce(d{i}, 0) AS d{i}" for i in range(len(measures)))
+    zeros = ", ".join("0, 0" for _ in measures)
+    in_unit = " AND unit = $unit" if unit is not None else ""
+    return f"""
+    WITH {periods_cte(periods)},
+    {_aggregate_sql(family, measures, levels, periods.count, joined=False)}
+    SELECT {level_rank} AS level, unit, {key} AS xk, p, {pairs} FROM agg WHERE unit IS NOT NULL{in_unit}
+    UNION ALL SELECT {level_rank}, unit, -1, -1, {zeros} FROM listed_units WHERE TRUE{in_unit}
+    UNION ALL SELECT DISTINCT -1, NULL, {key}, p, {zeros} FROM used
+    ORDER BY 1, unit = 'UNKNOWN', unit, 3, 4
+    """
+
+
+def _keyed_columns(columns: dict[str, np.ndarray], measures: int) -> dict[str, np.ndarray]:
+    """_keyed_query's rows as one row per unit, key value and period (xk: the value), in the order of
+    the KPI's rows, as the facts query of a family without a key sends them: a row is listed when its
+    unit is and the value has facts in the period; the rest are counted where counted, else 0 (and
+    _unit_rows drops those, as it drops any row neither listed nor counted)."""
+    level, xk, p = columns["level"], columns["xk"], columns["p"]
+    rows = level >= 0  # the first rows (level -1) are the key values with facts in each period
+    present_at = ~rows
+    if not present_at.any():  # no facts: no listed unit has a row
+        return {"level": level[:0], "unit": columns["unit"][:0], "xk": _KEY_ARRAY[:0], "p": p[:0],
+                "listed": np.zeros(0, dtype=bool),
+                **{f"{c}{i}": columns[f"{c}{i}"][:0] for i in range(measures) for c in ("n", "d")}}
+    values, periods = len(AUDIT_DOMAINS), int(p[present_at].max()) + 1
+    present = np.zeros((values, periods), dtype=bool)
+    present[xk[present_at], p[present_at]] = True
+    level, unit, xk, p = level[rows], columns["unit"][rows], xk[rows], p[rows]
+    run = np.zeros(len(level), dtype=np.int64)  # the unit each row is of, in order
+    if len(level) > 1:
+        run[1:] = np.cumsum((level[1:] != level[:-1]) | (unit[1:] != unit[:-1]))
+    first = np.flatnonzero(np.r_[True, run[1:] != run[:-1]]) if len(run) else np.zeros(0, dtype=np.int64)
+    units = len(first)
+    listed = np.zeros(units, dtype=bool)
+    marks = xk < 0
+    listed[run[marks]] = True
+    counted = ~marks
+    cell = (run[counted] * values + xk[counted]) * periods + p[counted]
+    cells = units * values * periods
+    out = {"level": np.repeat(level[first], values * periods), "unit": np.repeat(unit[first], values * periods),
+           "xk": np.tile(np.repeat(_KEY_ARRAY, periods), units), "p": np.tile(np.arange(periods), units * values),
+           "listed": (listed[:, None, None] & present[None, :, :]).ravel()}
+    for i in range(measures):
+        for c in ("n", "d"):
+            sent = columns[f"{c}{i}"][rows]
+            laid = np.zeros(cells, dtype=sent.dtype)
+            laid[cell] = sent[counted]
+            out[f"{c}{i}"] = laid
+    return out
 
 
 @contextmanager
@@ -283,6 +348,7 @@ def _no_gc() -> Iterator[None]:
 
 
 _INDEX = {k.id: i for i, k in enumerate(KPIS)}
+_KEY_ARRAY = np.array(AUDIT_DOMAINS, dtype=object)
 _KEY_VALUES = "[" + ", ".join(f"'{d}'" for d in AUDIT_DOMAINS) + "]"
 
 
@@ -298,6 +364,8 @@ def _unit_rows(columns: dict[str, np.ndarray], family: Family, measures: Sequenc
     so a national trend's million rows cost one dict display each. With dates (a trend's ISO start and
     end of each period), each row starts with period_start and period_end.
     """
+    if family.extra_key:
+        columns = _keyed_columns(columns, len(measures))
     ranks = columns["level"]
     bounds = np.searchsorted(ranks, np.arange(len(levels) + 1)).tolist()  # rows are in level order
     listed = columns["listed"]
