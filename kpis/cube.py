@@ -266,14 +266,7 @@ class Cube:
     def serves(self, kpi: Kpi, bounds: Sequence[tuple[dt.date, dt.date]]) -> bool:
         """Whether every period's figure of the KPI is in the cube (stock: its end; flow: the day
         before its start and its end)."""
-        if kpi.id not in self.kpis:
-            return False
-        for start, end in bounds:
-            if not self.first <= end <= self.last:
-                return False
-            if kpi.kind == "flow" and start - dt.timedelta(days=1) < self.first:
-                return False
-        return True
+        return kpi.id in self.served([kpi], bounds)
 
     def served(self, kpis: Sequence[Kpi], bounds: Sequence[tuple[dt.date, dt.date]]) -> set[str]:
         """The ids of the KPIs whose every period's figure is in the cube: serves() for many KPIs at once

@@ -164,7 +164,7 @@ def figures(
         bounds = [(start, end) for _, start, end in found]
         iso = [(start.isoformat(), end.isoformat()) for start, end in bounds]
     cube_levels = [lv for lv in levels if lv in CUBE_LEVELS] if cube is not None else []
-    from_cube = {k.id for k in kpis if cube_levels and cube.serves(k, bounds)}
+    from_cube = cube.served(kpis, bounds) if cube_levels else set()
 
     chunks: dict[tuple[str, str], list[dict]] = {}  # (kpi, level) -> its rows, units then periods in order
     finite = True  # every number in the rows looked at (no NaN, no infinity) where they were made
