@@ -144,7 +144,9 @@ def test_stopping_while_a_job_finishes_does_not_hang() -> None:
         started.set()
         release.wait(10)
 
-    sched.add_job(slow, id="slow")  # due at once
+    # due at once, then hourly (a one-off job would be removed after it is submitted, and APScheduler cannot
+    # remove a job once shutdown has begun: a JobLookupError of its own)
+    sched.add_job(slow, "interval", hours=1, next_run_time=dt.datetime.now(dt.UTC), id="slow")
     sched.start()
     assert started.wait(10)
     stopper = threading.Thread(target=sched.shutdown, kwargs={"wait": True}, daemon=True)
