@@ -150,3 +150,31 @@ def test_back_and_forward_show_the_scope_the_address_names(browser, live_service
     assert f"({live_service.team})" in s.page.inner_text("#today-scope") and f"team={live_service.team}" in s.page.url
     assert not s.errors, s.errors
     s.close()
+
+
+def _history_length(s: Session) -> int:
+    return s.page.evaluate("() => history.length")
+
+
+def test_back_leaves_a_page_that_filled_in_its_view(browser, live_service) -> None:
+    """A page opened at a bare address (/team) fills in its view (?team=...) in place of that address, not
+    after it: Back then returns to the page before, where it once returned to the bare address, whose page
+    filled in the same view again, so Back never left the page."""
+    s = signed_in(browser, live_service, "head_of_service")
+    until(s.page, lambda: "service=" in s.page.url)
+    today = s.page.url
+    s.page.wait_for_selector(f"#today-tiles .as-at >> text={live_service.service}", timeout=20_000)
+    before = _history_length(s)
+    s.page.click("#nav >> text=Team")
+    until(s.page, lambda: "/team?team=" in s.page.url, 30)
+    s.page.wait_for_selector("#team-picker", timeout=20_000)
+    Requests(s.page).settle(s.page)
+    assert _history_length(s) == before + 1, "the bare address was kept as an entry of its own"
+    s.page.go_back()
+    until(s.page, lambda: s.page.url == today, 30)
+    s.page.wait_for_selector(f"#today-tiles .as-at >> text={live_service.service}", timeout=20_000)
+    s.page.go_forward()  # and Forward returns to the view the page filled in
+    until(s.page, lambda: "/team?team=" in s.page.url, 30)
+    s.page.wait_for_selector("#team-picker", timeout=20_000)
+    assert not s.errors, s.errors
+    s.close()
