@@ -83,3 +83,47 @@
   new MutationObserver(retitle).observe(document.documentElement, { subtree: true, childList: true, characterData: true });
   retitle();
 })();
+// Typing on a dropdown's button filters its choices in order, however fast. Dash reads a letter typed on the
+// button when its key comes up, then moves focus to the search box on the next frame: a letter whose key went
+// down before the move and came up after it (a fast typist's overlapping keys) reached neither, and was lost.
+// Here the button's letters are taken as their keys go down, in order, and written into the search box once
+// it shows; Space (which opens the dropdown) and shortcuts are left as they were.
+(function () {
+  var typed = "", opening = null, swallowed = {};
+  function letter(event) {
+    return event.key.length === 1 && event.key !== " " && !event.ctrlKey && !event.metaKey && !event.altKey;
+  }
+  function write(tries) {
+    var search = document.querySelector(".dash-dropdown-content input.dash-dropdown-search");
+    if (!search) {
+      if (tries > 0) { window.requestAnimationFrame(function () { write(tries - 1); }); } else { typed = ""; opening = null; }
+      return;
+    }
+    var setter = Object.getOwnPropertyDescriptor(window.HTMLInputElement.prototype, "value").set;
+    setter.call(search, search.value + typed);  // React's own input event, so the dropdown filters as if typed
+    search.dispatchEvent(new Event("input", { bubbles: true }));
+    search.focus();
+    typed = "";
+    opening = null;
+  }
+  document.addEventListener("keydown", function (event) {
+    var button = event.target;
+    if (!(button instanceof HTMLElement) || !button.matches("button.dash-dropdown") || !letter(event)) { return; }
+    event.preventDefault();
+    event.stopPropagation();
+    swallowed[event.code || event.key] = true;  // and its key coming up is not read a second time
+    typed += event.key;
+    if (opening === button) { return; }  // the search box is not there yet: written with the first letter
+    opening = button;
+    if (button.getAttribute("aria-expanded") !== "true") { button.click(); }
+    write(60);
+  }, true);
+  document.addEventListener("keyup", function (event) {
+    var key = event.code || event.key;
+    if (swallowed[key]) {
+      delete swallowed[key];
+      event.preventDefault();
+      event.stopPropagation();
+    }
+  }, true);
+})();
