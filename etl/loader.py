@@ -41,7 +41,8 @@ from etl.contract import EXTRACT_TABLES, TABLES_BY_NAME
 from etl.issues import Issue, summarise_issues, write_issues
 from etl.outcome import FileResult, LoadLogUnusable, utcnow
 from etl.reader import FileError, StagedFile, stage_file
-from etl.validation import RUN_ISSUES_DDL, add_warnings, check_table, file_issue, future_reason
+from etl.contract import Table
+from etl.validation import ISSUES_COLUMNS, RUN_ISSUES_DDL, add_warnings, check_table, file_issue, future_reason
 
 if TYPE_CHECKING:  # the SSD reader is imported only for a folder that may be one
     from etl.ssd.convert import SsdConversion
@@ -52,6 +53,7 @@ LONDON = ZoneInfo("Europe/London")
 MANIFEST_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?")
 HANDOVER_SECONDS = 0.0002  # Python's GIL switch interval during a load (_quick_handover)
 SMALL_EXTRACT_BYTES = 64 << 20  # below this, the load's DuckDB work runs on one thread (_Run._threads)
+LOAD_CURSORS = 2  # files a small extract's load reads and checks at once (_Run._stage_and_check)
 SHOWN_REJECTS = 5  # rejects quoted in a failed run's message; `kpidash rejects` lists them all
 _CUBE_BUILDER_IMPORTS = ("kpis.cube_builder", "numpy.ma")  # imported beside the load (_import_cube_builder_meanwhile)
 
@@ -295,7 +297,7 @@ class _Run:
                 self._convert_ssd(con)
                 self._archive(con)
                 self._threads(con)
-                staged = self._stage(con)
+                staged = self._stage_and_check(con)
                 self._check(con, staged)
                 return self._finish(con)
             except duckdb.OutOfMemoryException:
@@ -425,57 +427,111 @@ class _Run:
             return LoadError("\n".join(text for _, text in problems))
         return LoadError(_listed(intro, [text for _, text in problems]))
 
-    def _stage(self, con: duckdb.DuckDBPyConnection) -> list[StagedFile]:
-        staged, problems = [], []
-        for order, table in enumerate(EXTRACT_TABLES):
-            archived = self.archived.get(table.file_name)
-            if archived is None:
-                continue  # an optional QA file the extract does not hold
-            if table.parent is not None and TABLES_BY_NAME[table.parent[1]].file_name not in self.archived:
-                # rows that belong to audits, without the audits: nothing to attach them to
-                parent = TABLES_BY_NAME[table.parent[1]].file_name
-                file_issue(con, archived.name, order, None, None, 0,
-                           f"is not loaded: its rows belong to the audits of {parent}, which the extract does not hold")
-                self.counts[archived.name] = (0, 0, 1)
-                continue
-            try:
-                staged.append(stage_file(con, table, archived, order,
-                                         max_reject_pct=self.settings.max_reject_pct, scratch=self.spill))
-            except FileError as err:
-                problems.append((table.file_name, str(err)))
+    def _stage_and_check(self, con: duckdb.DuckDBPyConnection) -> list[StagedFile]:
+        """Read every file and apply the contract's rules to its rows, a small extract's files two at a time.
+
+        At sample size a file's work is a handful of short DuckDB statements whose planning costs more than
+        their rows, and DuckDB lets go of the GIL while it plans and runs one: a second cursor, in a thread,
+        works on the next file meanwhile (a larger extract's statements use DuckDB's own threads instead, and
+        one file at a time keeps its memory within the limit). Each file's issues are kept in tables of its
+        own and added to the run's `issues` in the contract's order afterwards, as if the files had been read
+        one after another and then checked one after another: every issue in the same place. A file whose
+        rows belong to another's (audit domains and actions: their audit) is checked once that one is."""
+        jobs = _Files([(order, table, self.archived[table.file_name]) for order, table in enumerate(EXTRACT_TABLES)
+                       if table.file_name in self.archived])
+        helpers = [threading.Thread(target=self._work, args=(con.cursor(), jobs), name=f"kpidash-check-{i}")
+                   for i in range(1, (min(LOAD_CURSORS, os.cpu_count() or 1) if self.small else 1))]
+        for helper in helpers:
+            helper.start()
+        try:
+            self._work(con, jobs, own=False)
+        finally:
+            jobs.stop()
+            for helper in helpers:
+                helper.join()
+        if jobs.error is not None:
+            raise jobs.error
+        outcomes = jobs.done()
+        problems = [(table.file_name, str(done)) for table, done in outcomes if isinstance(done, FileError)]
+        found_reading = [_issue_tables(table)[0] for table, _ in outcomes]
+        found_checking = [_issue_tables(table)[1] for table, _ in outcomes]
+        _add_issues(con, found_reading if problems else found_reading + found_checking,
+                    drop=found_reading + found_checking)
+        for table, done in outcomes:
+            if done is None:  # rows that belong to audits, without the audits: nothing to attach them to
+                self.counts[table.file_name] = (0, 0, 1)
         if problems:
             raise self._refused(con, problems)
+        staged = [done for _, done in outcomes if isinstance(done, StagedFile)]
         self.loaded = {s.table.name for s in staged}
         return staged
 
+    def _work(self, cur: duckdb.DuckDBPyConnection, jobs: _Files, own: bool = True) -> None:
+        """Stage and check the files `jobs` gives out, on `cur` (a cursor of the load's connection, closed
+        after unless not `own`); the first failure stops every worker (_Files.error)."""
+        try:
+            if own:
+                cur.execute("SET enable_progress_bar = false")
+            while (job := jobs.next()) is not None:
+                order, table, archived = job
+                try:
+                    jobs.finish(table, self._stage_and_check_file(cur, order, table, archived, jobs))
+                except BaseException as err:
+                    jobs.finish(table, err)
+                    raise
+        except BaseException as err:  # noqa: BLE001  (raised in the loading thread by _stage_and_check)
+            jobs.fail(err)
+        finally:
+            if own:
+                cur.close()
+
+    def _stage_and_check_file(self, cur: duckdb.DuckDBPyConnection, order: int, table: Table, archived: ArchivedFile,
+                              jobs: _Files) -> StagedFile | FileError | None:
+        """One file read and checked (None: not loaded, its parent file is missing; FileError: unusable)."""
+        staged_issues, checked_issues = _issue_tables(table)
+        cur.execute(f"CREATE OR REPLACE TABLE {staged_issues} {ISSUES_COLUMNS}; "
+                    f"CREATE OR REPLACE TABLE {checked_issues} {ISSUES_COLUMNS}")
+        if table.parent is not None and TABLES_BY_NAME[table.parent[1]].file_name not in self.archived:
+            parent = TABLES_BY_NAME[table.parent[1]].file_name
+            file_issue(cur, archived.name, order, None, None, 0,
+                       f"is not loaded: its rows belong to the audits of {parent}, which the extract does not hold",
+                       issues=staged_issues)
+            return None
+        try:
+            staged = stage_file(cur, table, archived, order, max_reject_pct=self.settings.max_reject_pct,
+                                scratch=self.spill, issues=staged_issues)
+        except FileError as err:
+            return err
+        if table.parent is not None and not isinstance(jobs.wait(TABLES_BY_NAME[table.parent[1]]), StagedFile):
+            return staged  # its parent file is unusable: the run is refused before any check counts
+        self._file_issues(cur, staged, order, checked_issues)
+        check_table(cur, table, order, issues=checked_issues)
+        return staged
+
+    def _file_issues(self, cur: duckdb.DuckDBPyConnection, s: StagedFile, order: int, issues: str) -> None:
+        """What is wrong with a file as a whole or its header, before its rows are checked."""
+        name = s.archived.name
+        for position, column in s.extra_columns:
+            shown = column if column.strip() else f"(column {position + 1}, no name)"
+            file_issue(cur, name, order, 1, shown, 1000 + position, "is not a column of the contract; its values are ignored",
+                       issues=issues)
+        for column in s.missing_optional:
+            file_issue(cur, name, order, 1, column, s.table.column_names.index(column) + 1,
+                       "is missing from the header; every row's value is taken as empty", issues=issues)
+        if s.rows_read == 0:
+            file_issue(cur, name, order, None, None, 0, "has a header but no rows", issues=issues)
+        if s.approximate_lines:
+            file_issue(cur, name, order, None, None, 0,
+                       "has line breaks the loader could not follow; its line numbers count rows, not lines", issues=issues)
+        if s.unlisted_rejects:
+            file_issue(
+                cur, name, order, None, None, 0,
+                f"has {s.unlisted_rejects:,} more rows whose number of values is not the header's "
+                f"{len(s.header)}, not listed one by one (far more than could pass; the archived copy holds them); "
+                "the other rows' line numbers count rows, not lines", severity="reject", issues=issues,
+            )
+
     def _check(self, con: duckdb.DuckDBPyConnection, staged: list[StagedFile]) -> None:
-        for s in staged:
-            name, order = s.archived.name, EXTRACT_TABLES.index(s.table)  # the order _stage gave it
-            for position, column in s.extra_columns:
-                shown = column if column.strip() else f"(column {position + 1}, no name)"
-                file_issue(
-                    con, name, order, 1, shown, 1000 + position, "is not a column of the contract; its values are ignored"
-                )
-            for column in s.missing_optional:
-                file_issue(
-                    con, name, order, 1, column, s.table.column_names.index(column) + 1,
-                    "is missing from the header; every row's value is taken as empty",
-                )
-            if s.rows_read == 0:
-                file_issue(con, name, order, None, None, 0, "has a header but no rows")
-            if s.approximate_lines:
-                file_issue(
-                    con, name, order, None, None, 0,
-                    "has line breaks the loader could not follow; its line numbers count rows, not lines",
-                )
-            if s.unlisted_rejects:
-                file_issue(
-                    con, name, order, None, None, 0,
-                    f"has {s.unlisted_rejects:,} more rows whose number of values is not the header's "
-                    f"{len(s.header)}, not listed one by one (far more than could pass; the archived copy holds them); "
-                    "the other rows' line numbers count rows, not lines", severity="reject",
-                )
-            check_table(con, s.table, order)
         add_warnings(con, [(s.table, EXTRACT_TABLES.index(s.table)) for s in staged], self.extracted_at.date())
         self.after_extract = con.execute(
             f"""SELECT file, "column", count(*) FROM issues
@@ -593,6 +649,63 @@ class _Run:
             + f"\nA file that shrinks this much is usually a broken export (an empty or cut-off file). If the source "
             f"really has shrunk, load it with --allow-shrink (KPIDASH_SHRINK_MIN_FRACTION is {fraction:g})."
         )
+
+
+class _Files:
+    """The files of a run's extract, given out in the contract's order to the cursors that stage and check
+    them (_Run._stage_and_check), with what became of each."""
+
+    def __init__(self, jobs: list[tuple[int, Table, ArchivedFile]]) -> None:
+        self.all = jobs
+        self._left = iter(jobs)
+        self._lock = threading.Lock()
+        self._outcome: dict[str, StagedFile | FileError | BaseException | None] = {}
+        self._finished = {table.name: threading.Event() for _, table, _ in jobs}
+        self._stopped = False
+        self.error: BaseException | None = None  # the first failure (not a file's own): the run stops
+
+    def next(self) -> tuple[int, Table, ArchivedFile] | None:
+        with self._lock:
+            if self._stopped or self.error is not None:
+                return None
+            return next(self._left, None)
+
+    def finish(self, table: Table, outcome: StagedFile | FileError | BaseException | None) -> None:
+        self._outcome[table.name] = outcome
+        self._finished[table.name].set()
+
+    def wait(self, table: Table) -> StagedFile | FileError | BaseException | None:
+        """What became of `table`'s file, once it is checked (given out before any file that waits for it)."""
+        self._finished[table.name].wait()
+        return self._outcome[table.name]
+
+    def fail(self, err: BaseException) -> None:
+        with self._lock:
+            if self.error is None:
+                self.error = err
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+
+    def done(self) -> list[tuple[Table, StagedFile | FileError | None]]:
+        return [(table, self._outcome[table.name]) for _, table, _ in self.all]  # type: ignore[misc]
+
+
+def _issue_tables(table: Table) -> tuple[str, str]:
+    """The tables holding a file's issues while files are read and checked at once: found as it was read, and
+    found by the checks (_Run._stage_and_check)."""
+    return f"issues_staged_{table.name}", f"issues_checked_{table.name}"
+
+
+def _add_issues(con: duckdb.DuckDBPyConnection, tables: list[str], drop: list[str]) -> None:
+    """Append the rows of `tables` to the run's `issues`, table after table, each in the order it was written;
+    then drop the tables `drop`."""
+    if tables:
+        parts = " UNION ALL ".join(f"SELECT {i} AS _part, rowid AS _row, * FROM {name}" for i, name in enumerate(tables))
+        con.execute(f"INSERT INTO issues SELECT * EXCLUDE (_part, _row) FROM ({parts}) ORDER BY _part, _row")
+    if drop:
+        con.execute("; ".join(f"DROP TABLE {name}" for name in drop))
 
 
 def _import_cube_builder_meanwhile() -> None:
