@@ -42,7 +42,9 @@ from etl.issues import Issue, summarise_issues, write_issues
 from etl.outcome import FileResult, LoadLogUnusable, utcnow
 from etl.reader import FileError, StagedFile, stage_file
 from etl.contract import Table
-from etl.validation import ISSUES_COLUMNS, RUN_ISSUES_DDL, add_warnings, check_table, file_issue, future_reason
+from etl.validation import (
+    ISSUES_COLUMNS, RUN_ISSUES_DDL, add_warnings, check_table, file_issue, future_reason, warning_sources,
+)
 
 if TYPE_CHECKING:  # the SSD reader is imported only for a folder that may be one
     from etl.ssd.convert import SsdConversion
@@ -298,7 +300,7 @@ class _Run:
                 self._archive(con)
                 self._threads(con)
                 staged = self._stage_and_check(con)
-                self._check(con, staged)
+                self._tally(con, staged)
                 return self._finish(con)
             except duckdb.OutOfMemoryException:
                 raise LoadError(
@@ -357,7 +359,7 @@ class _Run:
 
     def _convert_ssd(self, con: duckdb.DuckDBPyConnection) -> None:
         """A folder of SSD CSV files becomes an extract folder in the run's archive (etl.ssd); its own issues
-        join the run's, and the contract's are reported by SSD table, row and field (in _check)."""
+        join the run's, and the contract's are reported by SSD table, row and field (in _tally)."""
         if not self.source.is_dir() or not any(p.name.lower().startswith("ssd_") for p in self.source.iterdir()):
             return  # not an SSD folder (it holds no ssd_*.csv), without importing the SSD reader
         from etl.ssd import SsdError, convert_ssd_folder, is_ssd_folder
@@ -428,15 +430,17 @@ class _Run:
         return LoadError(_listed(intro, [text for _, text in problems]))
 
     def _stage_and_check(self, con: duckdb.DuckDBPyConnection) -> list[StagedFile]:
-        """Read every file and apply the contract's rules to its rows, a small extract's files two at a time.
+        """Read every file, apply the contract's rules to its rows and list its warnings, a small extract's
+        files two at a time.
 
         At sample size a file's work is a handful of short DuckDB statements whose planning costs more than
         their rows, and DuckDB lets go of the GIL while it plans and runs one: a second cursor, in a thread,
         works on the next file meanwhile (a larger extract's statements use DuckDB's own threads instead, and
         one file at a time keeps its memory within the limit). Each file's issues are kept in tables of its
         own and added to the run's `issues` in the contract's order afterwards, as if the files had been read
-        one after another and then checked one after another: every issue in the same place. A file whose
-        rows belong to another's (audit domains and actions: their audit) is checked once that one is."""
+        one after another, then checked one after another, then warned about: every issue in the same place.
+        A file whose rows belong to another's (audit domains and actions: their audit) is checked once that
+        one is; a file's warnings are listed once the files they refer to are checked (_Files)."""
         jobs = _Files([(order, table, self.archived[table.file_name]) for order, table in enumerate(EXTRACT_TABLES)
                        if table.file_name in self.archived])
         helpers = [threading.Thread(target=self._work, args=(con.cursor(), jobs), name=f"kpidash-check-{i}")
@@ -453,10 +457,8 @@ class _Run:
             raise jobs.error
         outcomes = jobs.done()
         problems = [(table.file_name, str(done)) for table, done in outcomes if isinstance(done, FileError)]
-        found_reading = [_issue_tables(table)[0] for table, _ in outcomes]
-        found_checking = [_issue_tables(table)[1] for table, _ in outcomes]
-        _add_issues(con, found_reading if problems else found_reading + found_checking,
-                    drop=found_reading + found_checking)
+        read, checked, warned = ([_issue_tables(table)[i] for table, _ in outcomes] for i in range(3))
+        _add_issues(con, read if problems else read + checked + warned, drop=read + checked + warned)
         for table, done in outcomes:
             if done is None:  # rows that belong to audits, without the audits: nothing to attach them to
                 self.counts[table.file_name] = (0, 0, 1)
@@ -473,7 +475,10 @@ class _Run:
             if own:
                 cur.execute("SET enable_progress_bar = false")
             while (job := jobs.next()) is not None:
-                order, table, archived = job
+                warn, order, table, archived = job
+                if warn:
+                    self._warn_file(cur, order, table, jobs)
+                    continue
                 try:
                     jobs.finish(table, self._stage_and_check_file(cur, order, table, archived, jobs))
                 except BaseException as err:
@@ -488,9 +493,8 @@ class _Run:
     def _stage_and_check_file(self, cur: duckdb.DuckDBPyConnection, order: int, table: Table, archived: ArchivedFile,
                               jobs: _Files) -> StagedFile | FileError | None:
         """One file read and checked (None: not loaded, its parent file is missing; FileError: unusable)."""
-        staged_issues, checked_issues = _issue_tables(table)
-        cur.execute(f"CREATE OR REPLACE TABLE {staged_issues} {ISSUES_COLUMNS}; "
-                    f"CREATE OR REPLACE TABLE {checked_issues} {ISSUES_COLUMNS}")
+        staged_issues, checked_issues, _ = _issue_tables(table)
+        cur.execute("; ".join(f"CREATE OR REPLACE TABLE {name} {ISSUES_COLUMNS}" for name in _issue_tables(table)))
         if table.parent is not None and TABLES_BY_NAME[table.parent[1]].file_name not in self.archived:
             parent = TABLES_BY_NAME[table.parent[1]].file_name
             file_issue(cur, archived.name, order, None, None, 0,
@@ -508,13 +512,21 @@ class _Run:
         check_table(cur, table, order, issues=checked_issues)
         return staged
 
+    def _warn_file(self, cur: duckdb.DuckDBPyConnection, order: int, table: Table, jobs: _Files) -> None:
+        """A checked file's warnings, once the files they refer to are checked (none when one of them, or its
+        parent, is unusable: the run is then refused before any warning counts)."""
+        parent = [TABLES_BY_NAME[table.parent[1]]] if table.parent is not None else []
+        sources = [table, *parent, *(TABLES_BY_NAME[name] for name in sorted(warning_sources(table)))]
+        if all(isinstance(jobs.wait(source), StagedFile) for source in sources):
+            add_warnings(cur, table, order, self.extracted_at.date(), issues=_issue_tables(table)[2])
+
     def _file_issues(self, cur: duckdb.DuckDBPyConnection, s: StagedFile, order: int, issues: str) -> None:
         """What is wrong with a file as a whole or its header, before its rows are checked."""
         name = s.archived.name
         for position, column in s.extra_columns:
             shown = column if column.strip() else f"(column {position + 1}, no name)"
-            file_issue(cur, name, order, 1, shown, 1000 + position, "is not a column of the contract; its values are ignored",
-                       issues=issues)
+            file_issue(cur, name, order, 1, shown, 1000 + position,
+                       "is not a column of the contract; its values are ignored", issues=issues)
         for column in s.missing_optional:
             file_issue(cur, name, order, 1, column, s.table.column_names.index(column) + 1,
                        "is missing from the header; every row's value is taken as empty", issues=issues)
@@ -522,7 +534,8 @@ class _Run:
             file_issue(cur, name, order, None, None, 0, "has a header but no rows", issues=issues)
         if s.approximate_lines:
             file_issue(cur, name, order, None, None, 0,
-                       "has line breaks the loader could not follow; its line numbers count rows, not lines", issues=issues)
+                       "has line breaks the loader could not follow; its line numbers count rows, not lines",
+                       issues=issues)
         if s.unlisted_rejects:
             file_issue(
                 cur, name, order, None, None, 0,
@@ -531,8 +544,8 @@ class _Run:
                 "the other rows' line numbers count rows, not lines", severity="reject", issues=issues,
             )
 
-    def _check(self, con: duckdb.DuckDBPyConnection, staged: list[StagedFile]) -> None:
-        add_warnings(con, [(s.table, EXTRACT_TABLES.index(s.table)) for s in staged], self.extracted_at.date())
+    def _tally(self, con: duckdb.DuckDBPyConnection, staged: list[StagedFile]) -> None:
+        """Each file's rows read, rejected and warned about, and the dates after the extract's, from `issues`."""
         self.after_extract = con.execute(
             f"""SELECT file, "column", count(*) FROM issues
                 WHERE severity = 'warning' AND reason = {_sql_text(future_reason(self.extracted_at.date()))}
@@ -653,18 +666,21 @@ class _Run:
 
 class _Files:
     """The files of a run's extract, given out in the contract's order to the cursors that stage and check
-    them (_Run._stage_and_check), with what became of each."""
+    them (_Run._stage_and_check), with what became of each; then each again, to list its warnings. A file
+    waits only for files given out before it (its parent, the ones its warnings refer to), so two cursors
+    never wait for each other."""
 
     def __init__(self, jobs: list[tuple[int, Table, ArchivedFile]]) -> None:
         self.all = jobs
-        self._left = iter(jobs)
+        self._left = iter([(False, *job) for job in jobs] + [(True, *job) for job in jobs])
         self._lock = threading.Lock()
         self._outcome: dict[str, StagedFile | FileError | BaseException | None] = {}
         self._finished = {table.name: threading.Event() for _, table, _ in jobs}
         self._stopped = False
         self.error: BaseException | None = None  # the first failure (not a file's own): the run stops
 
-    def next(self) -> tuple[int, Table, ArchivedFile] | None:
+    def next(self) -> tuple[bool, int, Table, ArchivedFile] | None:
+        """The next job: (whether to list warnings, not stage and check, the file's order, table, file)."""
         with self._lock:
             if self._stopped or self.error is not None:
                 return None
@@ -675,7 +691,9 @@ class _Files:
         self._finished[table.name].set()
 
     def wait(self, table: Table) -> StagedFile | FileError | BaseException | None:
-        """What became of `table`'s file, once it is checked (given out before any file that waits for it)."""
+        """What became of `table`'s file, once it is checked (None too for a file the extract does not hold)."""
+        if table.name not in self._finished:
+            return None
         self._finished[table.name].wait()
         return self._outcome[table.name]
 
@@ -692,17 +710,18 @@ class _Files:
         return [(table, self._outcome[table.name]) for _, table, _ in self.all]  # type: ignore[misc]
 
 
-def _issue_tables(table: Table) -> tuple[str, str]:
-    """The tables holding a file's issues while files are read and checked at once: found as it was read, and
-    found by the checks (_Run._stage_and_check)."""
-    return f"issues_staged_{table.name}", f"issues_checked_{table.name}"
+def _issue_tables(table: Table) -> tuple[str, str, str]:
+    """The tables holding a file's issues while files are read and checked at once: found as it was read, by
+    the checks, and its warnings (_Run._stage_and_check)."""
+    return f"issues_staged_{table.name}", f"issues_checked_{table.name}", f"issues_warned_{table.name}"
 
 
 def _add_issues(con: duckdb.DuckDBPyConnection, tables: list[str], drop: list[str]) -> None:
     """Append the rows of `tables` to the run's `issues`, table after table, each in the order it was written;
     then drop the tables `drop`."""
     if tables:
-        parts = " UNION ALL ".join(f"SELECT {i} AS _part, rowid AS _row, * FROM {name}" for i, name in enumerate(tables))
+        parts = " UNION ALL ".join(f"SELECT {i} AS _part, rowid AS _row, * FROM {name}"
+                                   for i, name in enumerate(tables))
         con.execute(f"INSERT INTO issues SELECT * EXCLUDE (_part, _row) FROM ({parts}) ORDER BY _part, _row")
     if drop:
         con.execute("; ".join(f"DROP TABLE {name}" for name in drop))

@@ -160,8 +160,9 @@ def build_warehouse(
             cols = ", ".join(table.column_names)
             rows = 0
             if table.name in loaded:
-                rows = con.execute(f"INSERT INTO {table.name} SELECT {cols} FROM memory.valid_{table.name} ORDER BY _line"
-                                   ).fetchone()[0]
+                rows = con.execute(
+                    f"INSERT INTO {table.name} SELECT {cols} FROM memory.valid_{table.name} ORDER BY _line"
+                ).fetchone()[0]
             files.append((table.file_name, table.name in loaded, rows))
         con.executemany("INSERT INTO extract_files VALUES (?, ?, ?)", files)
         con.execute(META_DDL)

@@ -3,7 +3,7 @@
 `check_table` reads `stg_<table>` once and gives each row at most one reason per column (empty, wrong
 format, unknown code, repeated key, end before start, out of range). A row with any reason is rejected
 (listed once per column, counted once); the others become `valid_<table>` with the contract's types.
-`add_warnings` then lists, over the valid rows of all files, what is loaded but looks wrong.
+`add_warnings` then lists, over the valid rows of a file and those it refers to, what is loaded but looks wrong.
 
 Formats are strict, as the contract writes them: dates `YYYY-MM-DD` (so "31/05/2025" and "2025-5-1"
 are not dates), date-times `YYYY-MM-DDTHH:MM[:SS]`, booleans exactly `Y` or `N` ("y", "Yes" are not),
@@ -215,23 +215,31 @@ RESERVED_TEAM = """
     FROM valid_teams WHERE team_id = 'UNKNOWN'"""
 
 RULE_WARNINGS = {"allocations": [LEFT_WORKER], "episodes": [OVERLAPPING_EPISODES], "teams": [RESERVED_TEAM]}
+RULE_SOURCES = {"allocations": {"workers"}}  # the other files' valid rows RULE_WARNINGS read
 
 
-def add_warnings(con: duckdb.DuckDBPyConnection, tables: list[tuple[Table, int]], extract_date: dt.date) -> None:
-    """List the valid rows that look wrong: unknown ids, dates after the extract, leavers, overlaps."""
-    for table, file_order in tables:
-        queries = _reference_warnings(table) + _future_warnings(table, extract_date) + RULE_WARNINGS.get(table.name, [])
-        if not queries:
-            continue
-        order = " ".join(f"WHEN {_lit(c.name)} THEN {i}" for i, c in enumerate(table.columns, start=1))
-        value = " ".join(f"WHEN {_lit(c.name)} THEN s.{c.name}" for c in table.columns)
-        con.execute(
-            f"""INSERT INTO issues
-                WITH w(line, col, reason) AS ({" UNION ALL ".join(queries)})
-                SELECT {_lit(table.file_name)}, {file_order}, w.line, w.col, CASE w.col {order} END,
-                       CASE w.col {value} END, w.reason, 'warning'
-                FROM w JOIN chk_{table.name} s ON s._line = w.line"""
-        )
+def warning_sources(table: Table) -> set[str]:
+    """The tables whose valid rows `add_warnings` reads for `table`'s, besides its own."""
+    referenced = {REFERENCES[c.name] for c in table.columns if c.name in REFERENCES}
+    return (referenced | RULE_SOURCES.get(table.name, set())) - {table.name}
+
+
+def add_warnings(con: duckdb.DuckDBPyConnection, table: Table, file_order: int, extract_date: dt.date,
+                 issues: str = "issues") -> None:
+    """List the valid rows of `table` that look wrong (into the table `issues`): unknown ids, dates after the
+    extract, leavers, overlaps. Once `table` and its warning_sources are checked."""
+    queries = _reference_warnings(table) + _future_warnings(table, extract_date) + RULE_WARNINGS.get(table.name, [])
+    if not queries:
+        return
+    order = " ".join(f"WHEN {_lit(c.name)} THEN {i}" for i, c in enumerate(table.columns, start=1))
+    value = " ".join(f"WHEN {_lit(c.name)} THEN s.{c.name}" for c in table.columns)
+    con.execute(
+        f"""INSERT INTO {issues}
+            WITH w(line, col, reason) AS ({" UNION ALL ".join(queries)})
+            SELECT {_lit(table.file_name)}, {file_order}, w.line, w.col, CASE w.col {order} END,
+                   CASE w.col {value} END, w.reason, 'warning'
+            FROM w JOIN chk_{table.name} s ON s._line = w.line"""
+    )
 
 
 def file_issue(
