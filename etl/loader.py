@@ -290,8 +290,6 @@ class _Run:
             raise LoadError(f"the archive folder {self.run_dir} cannot be made ({err.strerror or err})") from None
         con = duckdb.connect()
         try:
-            if self.publish and self.settings.cube:  # after the connection, which would otherwise wait for the GIL
-                _import_cube_builder_meanwhile()
             self._bound(con)
             con.execute(RUN_ISSUES_DDL)
             try:
@@ -449,6 +447,8 @@ class _Run:
             helper.start()
         try:
             self._work(con, jobs, own=False)
+            if self.publish and self.settings.cube:  # no file left to give out: a core to spare from here on
+                _import_cube_builder_meanwhile()
         finally:
             jobs.stop()
             for helper in helpers:
@@ -729,10 +729,11 @@ def _add_issues(con: duckdb.DuckDBPyConnection, tables: list[str], drop: list[st
 
 def _import_cube_builder_meanwhile() -> None:
     """Import the cube builder (numpy and the KPI layer: about a tenth of a second) in a thread while
-    this one archives, reads and checks the files: DuckDB and hashing let go of the GIL, so the import
-    costs the load almost nothing. `_build_cube`'s own import waits for it (Python's import lock) and
-    reports any failure itself. Started once the load's DuckDB connection is made: opening a database
-    holds the GIL in short steps, and waited for it behind the import (about 40 ms).
+    this one finishes the checks and writes the new file: DuckDB lets go of the GIL, so the import costs
+    the load little. `_build_cube`'s own import waits for it (Python's import lock) and reports any failure
+    itself. Started once no file is left to be checked: an import holds the GIL almost throughout, and beside
+    it the two cursors that read and check the files took two to three times as long (each DuckDB statement
+    waits for the GIL between its tasks).
 
     numpy.ma too: numpy imports it on first use of np.unique, which the cube builder calls (15 to 20 ms)."""
 
