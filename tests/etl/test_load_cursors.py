@@ -75,8 +75,9 @@ def _load(extract: Path, data: Path, cursors: int, monkeypatch: pytest.MonkeyPat
     tables = []
     if db.exists():
         with duckdb.connect(str(db), read_only=True) as con:
-            for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT starts_with(table_name, 'kpi_') "
-                                       "AND table_name <> 'extract_meta' ORDER BY 1").fetchall():
+            names = con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT starts_with(table_name, 'kpi_') "
+                                "AND table_name <> 'extract_meta' ORDER BY 1").fetchall()
+            for (name,) in names:
                 rows = con.execute(f"SELECT * EXCLUDE (run_id) FROM {name}" if name == "load_issues" else
                                    f"SELECT * FROM {name}").fetchall()
                 tables.append((name, rows))
@@ -102,7 +103,8 @@ def test_two_cursors_find_every_issue_in_the_order_one_finds_them(
     found = {(file, reason.split(" (")[0]) for file, _, _, _, reason, _ in two[2]}
     assert ("workers.csv", "has 10 values but the header has 9 columns") in found  # found as the file was read
     checked = {("referrals.csv", "is a repeated key"), ("episodes.csv", "is not a valid code")}
-    warned = {("referrals.csv", "is not in children.csv"), ("episodes.csv", "has another episode open at the same time")}
+    warned = {("referrals.csv", "is not in children.csv"),
+              ("episodes.csv", "has another episode open at the same time")}
     if case == "unusable file":  # only what reading found, and why the run stopped: no file's checks count
         assert not (checked | warned) & found
         assert ("children.csv", "has no column child_id") in found
