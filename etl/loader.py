@@ -37,11 +37,10 @@ import duckdb
 from core.settings import Settings, get_settings
 from etl import publish as publishing
 from etl.archive import ArchivedFile, ArchiveError, archive_file, write_checksums
-from etl.contract import EXTRACT_TABLES, TABLES_BY_NAME
+from etl.contract import EXTRACT_TABLES, TABLES_BY_NAME, Table
 from etl.issues import Issue, summarise_issues, write_issues
 from etl.outcome import FileResult, LoadLogUnusable, utcnow
 from etl.reader import FileError, StagedFile, stage_file
-from etl.contract import Table
 from etl.validation import (
     ISSUES_COLUMNS, RUN_ISSUES_DDL, add_warnings, check_table, file_issue, future_reason, warning_sources,
 )
@@ -487,7 +486,7 @@ class _Run:
             helper.start()
         try:
             self._work(con, jobs, own=False)
-            if self.publish and self.settings.cube:  # no file left to give out: a core to spare from here on
+            if self.publish and self.settings.cube and jobs.error is None:  # no file left to give out: a core to spare
                 _import_cube_builder_meanwhile()
         finally:
             jobs.stop()
