@@ -136,8 +136,8 @@ def build_warehouse(
     """Write the valid rows (in file order, so equal input gives equal tables), the metadata, which
     files were loaded and the run's issues into a new DuckDB file, checkpointed and closed.
 
-    loaded: the tables staged and checked (`valid_<table>` of `con`'s in-memory database, etl.validation; default:
-    the nine required ones). An optional file that
+    loaded: the tables staged and checked (their rows: `valid_<table>` of `con`'s in-memory database,
+    etl.validation; default: the nine required ones). An optional file that
     was not loaded gets an empty table, and `extract_files` says it was not supplied. then: called with
     `con` once the rows are committed, the new file still attached as `wh` (the daily cube, built into it
     before the file is closed); returns what `then` returned.
