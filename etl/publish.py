@@ -136,7 +136,8 @@ def build_warehouse(
     """Write the valid rows (in file order, so equal input gives equal tables), the metadata, which
     files were loaded and the run's issues into a new DuckDB file, checkpointed and closed.
 
-    loaded: the tables staged and checked (default: the nine required ones). An optional file that
+    loaded: the tables staged and checked (their rows: `valid_<table>` of `con`'s in-memory database,
+    etl.validation; default: the nine required ones). An optional file that
     was not loaded gets an empty table, and `extract_files` says it was not supplied. then: called with
     `con` once the rows are committed, the new file still attached as `wh` (the daily cube, built into it
     before the file is closed); returns what `then` returned.
@@ -159,8 +160,9 @@ def build_warehouse(
             cols = ", ".join(table.column_names)
             rows = 0
             if table.name in loaded:
-                rows = con.execute(f"INSERT INTO {table.name} SELECT {cols} FROM valid_{table.name} ORDER BY _line"
-                                   ).fetchone()[0]
+                rows = con.execute(
+                    f"INSERT INTO {table.name} SELECT {cols} FROM memory.valid_{table.name} ORDER BY _line"
+                ).fetchone()[0]
             files.append((table.file_name, table.name in loaded, rows))
         con.executemany("INSERT INTO extract_files VALUES (?, ?, ?)", files)
         con.execute(META_DDL)

@@ -91,8 +91,9 @@ def _near_misses(missing: list[str], header: list[str]) -> str:
 def stage_file(
     con: duckdb.DuckDBPyConnection, table: Table, archived: ArchivedFile, file_order: int,
     normalize: Callable[[str], str] | None = None, *, max_reject_pct: float = 100.0, scratch: Path | None = None,
+    issues: str = "issues",
 ) -> StagedFile:
-    """Read the file into `stg_<table>` and its unreadable rows into `issues`; FileError if unusable.
+    """Read the file into `stg_<table>` and its unreadable rows into the table `issues`; FileError if unusable.
 
     `normalize` folds the header's names before they are matched (the SSD reader trims and lower-cases).
     Memory stays bounded whatever the file holds: the rows are read once with unreadable ones skipped
@@ -139,7 +140,7 @@ def stage_file(
         _fatal_refusals(con, archived)
         line, source = "l.line", f"{raw} r JOIN line_of_{table.name} l ON l.rn = r.rowid"
     _stage_view(con, table, header, line, source)
-    _record_refused(con, archived, file_order)
+    _record_refused(con, archived, file_order, issues)
     return staged
 
 
@@ -293,9 +294,9 @@ def _stage_view(con: duckdb.DuckDBPyConnection, table: Table, header: list[str],
     )
 
 
-def _record_refused(con: duckdb.DuckDBPyConnection, archived: ArchivedFile, file_order: int) -> None:
+def _record_refused(con: duckdb.DuckDBPyConnection, archived: ArchivedFile, file_order: int, issues: str) -> None:
     con.execute(
-        r"""INSERT INTO issues
+        rf"""INSERT INTO {issues}
             SELECT ?, ?, line, NULL, 0,
                    left(trim(csv_line, chr(10) || chr(13)), 200),
                    'has ' || regexp_extract(error_message, 'Found: (\d+)', 1) || ' values but the header has '

@@ -3,7 +3,7 @@
 `check_table` reads `stg_<table>` once and gives each row at most one reason per column (empty, wrong
 format, unknown code, repeated key, end before start, out of range). A row with any reason is rejected
 (listed once per column, counted once); the others become `valid_<table>` with the contract's types.
-`add_warnings` then lists, over the valid rows of all files, what is loaded but looks wrong.
+`add_warnings` then lists, over the valid rows of a file and those it refers to, what is loaded but looks wrong.
 
 Formats are strict, as the contract writes them: dates `YYYY-MM-DD` (so "31/05/2025" and "2025-5-1"
 are not dates), date-times `YYYY-MM-DDTHH:MM[:SS]`, booleans exactly `Y` or `N` ("y", "Yes" are not),
@@ -19,9 +19,9 @@ import duckdb
 
 from etl.contract import REFERENCES, TABLES_BY_NAME, Column, Table
 
-RUN_ISSUES_DDL = """CREATE OR REPLACE TEMP TABLE issues (
-    file VARCHAR, file_order INTEGER, line BIGINT, "column" VARCHAR, col_order INTEGER,
+ISSUES_COLUMNS = """(file VARCHAR, file_order INTEGER, line BIGINT, "column" VARCHAR, col_order INTEGER,
     value VARCHAR, reason VARCHAR, severity VARCHAR)"""
+RUN_ISSUES_DDL = f"CREATE OR REPLACE TEMP TABLE issues {ISSUES_COLUMNS}"
 
 DATE_RE = r"\d{4}-\d{2}-\d{2}"
 DATETIME_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?"
@@ -113,12 +113,14 @@ def reason(table: Table, column: Column) -> str:
     return "CASE " + " ".join(whens) + " END"
 
 
-def check_table(con: duckdb.DuckDBPyConnection, table: Table, file_order: int) -> None:
-    """Reject the rows of `stg_<table>` that break a rule (into `issues`); `valid_<table>` has the rest.
+def check_table(con: duckdb.DuckDBPyConnection, table: Table, file_order: int, issues: str = "issues") -> None:
+    """Reject the rows of `stg_<table>` that break a rule (into the table `issues`); `valid_<table>` has the rest.
 
     `chk_<table>` keeps each row's text, typed values and reasons (later steps quote the text); a
     plain string column once, as text and typed value both. Repeated keys are looked for first, so
-    that the usual file, which has none, is checked without joining its rows to them."""
+    that the usual file, which has none, is checked without joining its rows to them. `chk_<table>` and
+    `valid_<table>` are the connection's database's own, not temporary: every cursor of it sees them (the
+    loader checks several files at once, each on its own cursor)."""
     cols, keys = table.columns, table.key_columns
     repeated = con.execute(
         f"""CREATE OR REPLACE TEMP TABLE dups AS
@@ -132,7 +134,7 @@ def check_table(con: duckdb.DuckDBPyConnection, table: Table, file_order: int) -
         rows = f"SELECT *, NULL::BIGINT AS _first FROM stg_{table.name}"
     typed_only = [c for c in cols if not is_text(c)]
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE chk_{table.name} AS
+        f"""CREATE OR REPLACE TABLE chk_{table.name} AS
             WITH s AS ({rows}),
             t AS (SELECT {", ".join(["*", *(f"{typed(c)} AS _t_{c.name}" for c in typed_only)])} FROM s),
             r AS (SELECT {", ".join(["_line", *(f"_t_{c.name}" for c in typed_only), *(c.name for c in cols)])},
@@ -141,7 +143,7 @@ def check_table(con: duckdb.DuckDBPyConnection, table: Table, file_order: int) -
             SELECT *, coalesce({", ".join(f"_r_{c.name}" for c in cols)}) IS NULL AS _ok FROM r"""
     )
     con.execute(
-        f"""CREATE OR REPLACE TEMP VIEW valid_{table.name} AS
+        f"""CREATE OR REPLACE VIEW valid_{table.name} AS
             SELECT _line, {", ".join(f"{typed_name(c)} AS {c.name}" for c in cols)} FROM chk_{table.name} WHERE _ok"""
     )
     per_column = ", ".join(
@@ -149,7 +151,7 @@ def check_table(con: duckdb.DuckDBPyConnection, table: Table, file_order: int) -
         for i, c in enumerate(cols, start=1)
     )
     con.execute(
-        f"""INSERT INTO issues
+        f"""INSERT INTO {issues}
             SELECT {_lit(table.file_name)}, {file_order}, _line, i.col, i.pos, i.value, i.reason, 'reject'
             FROM (SELECT _line, unnest([{per_column}]) AS i FROM chk_{table.name} WHERE NOT _ok)
             WHERE i.reason IS NOT NULL"""
@@ -213,31 +215,39 @@ RESERVED_TEAM = """
     FROM valid_teams WHERE team_id = 'UNKNOWN'"""
 
 RULE_WARNINGS = {"allocations": [LEFT_WORKER], "episodes": [OVERLAPPING_EPISODES], "teams": [RESERVED_TEAM]}
+RULE_SOURCES = {"allocations": {"workers"}}  # the other files' valid rows RULE_WARNINGS read
 
 
-def add_warnings(con: duckdb.DuckDBPyConnection, tables: list[tuple[Table, int]], extract_date: dt.date) -> None:
-    """List the valid rows that look wrong: unknown ids, dates after the extract, leavers, overlaps."""
-    for table, file_order in tables:
-        queries = _reference_warnings(table) + _future_warnings(table, extract_date) + RULE_WARNINGS.get(table.name, [])
-        if not queries:
-            continue
-        order = " ".join(f"WHEN {_lit(c.name)} THEN {i}" for i, c in enumerate(table.columns, start=1))
-        value = " ".join(f"WHEN {_lit(c.name)} THEN s.{c.name}" for c in table.columns)
-        con.execute(
-            f"""INSERT INTO issues
-                WITH w(line, col, reason) AS ({" UNION ALL ".join(queries)})
-                SELECT {_lit(table.file_name)}, {file_order}, w.line, w.col, CASE w.col {order} END,
-                       CASE w.col {value} END, w.reason, 'warning'
-                FROM w JOIN chk_{table.name} s ON s._line = w.line"""
-        )
+def warning_sources(table: Table) -> set[str]:
+    """The tables whose valid rows `add_warnings` reads for `table`'s, besides its own."""
+    referenced = {REFERENCES[c.name] for c in table.columns if c.name in REFERENCES}
+    return (referenced | RULE_SOURCES.get(table.name, set())) - {table.name}
+
+
+def add_warnings(con: duckdb.DuckDBPyConnection, table: Table, file_order: int, extract_date: dt.date,
+                 issues: str = "issues") -> None:
+    """List the valid rows of `table` that look wrong (into the table `issues`): unknown ids, dates after the
+    extract, leavers, overlaps. Once `table` and its warning_sources are checked."""
+    queries = _reference_warnings(table) + _future_warnings(table, extract_date) + RULE_WARNINGS.get(table.name, [])
+    if not queries:
+        return
+    order = " ".join(f"WHEN {_lit(c.name)} THEN {i}" for i, c in enumerate(table.columns, start=1))
+    value = " ".join(f"WHEN {_lit(c.name)} THEN s.{c.name}" for c in table.columns)
+    con.execute(
+        f"""INSERT INTO {issues}
+            WITH w(line, col, reason) AS ({" UNION ALL ".join(queries)})
+            SELECT {_lit(table.file_name)}, {file_order}, w.line, w.col, CASE w.col {order} END,
+                   CASE w.col {value} END, w.reason, 'warning'
+            FROM w JOIN chk_{table.name} s ON s._line = w.line"""
+    )
 
 
 def file_issue(
     con: duckdb.DuckDBPyConnection, file: str, file_order: int, line: int | None, column: str | None,
-    col_order: int, reason_text: str, severity: str = "warning",
+    col_order: int, reason_text: str, severity: str = "warning", issues: str = "issues",
 ) -> None:
-    """Record an issue about a whole file or its header."""
+    """Record an issue about a whole file or its header (into the table `issues`)."""
     con.execute(
-        "INSERT INTO issues VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+        f"INSERT INTO {issues} VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
         [file, file_order, line, column, col_order, reason_text, severity],
     )
