@@ -243,9 +243,7 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
     """The cube's tables from the changes; returns its first day."""
     extract = wh.extract_date
     floor = _floor(extract)
-    kpi_ids = [c for c, _, _ in cells]
     ratios = {c for c, _, k in cells if k.measure == "ratio"}
-    measure_of = {c: k.measure for c, _, k in cells}
     # The history starts with the first flow event (with none, the first stock change); earlier
     # changes are in the first day's figures (a running total, or what is open at its end).
     epoch = dt.date(1970, 1, 1)
@@ -258,11 +256,6 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
     start, end = (first - epoch).days, (last - epoch).days
     n_units, n_days = len(units), end - start + 1
 
-    # Every change added into its KPI's cells (KPI, day, unit): those that add up (lv 0) into their team,
-    # then rolled into its service and the trust (a team is in one service; UNKNOWN in UNKNOWN); those of
-    # a single level (lv 1 trust, 2 service, 3 team) into their unit. Days before the first are in the
-    # first day's figures; a stretch ending after the last never ends.
-    size = n_days * n_units
     service_of = {t["team_id"]: t["service"] for t in teams} | {"UNKNOWN": "UNKNOWN"}
     index = {lu: i for i, lu in enumerate(units)}
     service_of_unit = np.full(n_units, -1)
@@ -273,54 +266,7 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
         rolled = part["lv"] == 0
         if (part["service_u"][rolled] != service_of_unit[part["team_u"][rolled]]).any():
             raise ValueError("a change of the daily cube is placed in a team and another team's service")
-    totals = {"n": np.zeros(len(kpi_ids) * size, np.int64), "d": np.zeros(len(kpi_ids) * size, np.int64)}
-
-    def add(part: dict[str, np.ndarray], day: np.ndarray, rows: np.ndarray, sign: int, rolled: bool) -> None:
-        """The changes of rows that add up (rolled) or of a single level into their unit's cells (lv 0: its team's)."""
-        rows = rows[(part["lv"][rows] == 0) == rolled]
-        lv = part["lv"][rows]
-        unit = np.where(lv == 1, 0, np.where(lv == 2, part["service_u"][rows], part["team_u"][rows]))
-        cell = part["k"][rows] * size + np.maximum(day[rows] - start, 0) * n_units + unit
-        for name in ("n", "d"):
-            value = part[name][rows]
-            nonzero = value != 0
-            np.add.at(totals[name], cell[nonzero], value[nonzero] if sign > 0 else -value[nonzero])
-
-    def changes(rolled: bool) -> None:
-        for part in flow:
-            add(part, part["day"], np.arange(len(part["day"])), 1, rolled)
-        for part in stock:  # + where a stretch begins, - where it ends
-            f, u = part["f"], part["u"]
-            kept = (f < u) & (f <= end) & (u > start)
-            add(part, f, np.flatnonzero(kept), 1, rolled)
-            add(part, u, np.flatnonzero(kept & (u <= end)), -1, rolled)
-
-    # The changes that add up go to their team first; each team's are then added into its service and the
-    # trust, per KPI with such changes: the teams gathered service by service once and summed in runs
-    changes(rolled=True)
-    rolled = sorted({int(k) for part in flow + stock for k in np.unique(part["k"][part["lv"] == 0])})
-    team_units = np.flatnonzero(service_of_unit >= 0)
-    by_service = team_units[np.argsort(service_of_unit[team_units], kind="stable")]
-    runs = np.flatnonzero(np.diff(service_of_unit[by_service], prepend=-1))
-    for name in ("n", "d"):
-        changed = totals[name].reshape(len(kpi_ids), n_days, n_units)
-        for k in rolled:
-            teams_of = changed[k][:, by_service]
-            if teams_of.any():
-                changed[k][:, service_of_unit[by_service[runs]]] += np.add.reduceat(teams_of, runs, axis=1)
-                changed[k][:, 0] += teams_of.sum(axis=1)
-    changes(rolled=False)
-
-    grid: dict[str, np.ndarray] = {}
-    for i, kpi in enumerate(kpi_ids):
-        for column, name in ((numerator_column(kpi), "n"), (denominator_column(kpi), "d")):
-            if name == "d" and measure_of[kpi] == "count":
-                continue
-            values = np.cumsum(totals[name][i * size:(i + 1) * size].reshape(n_days, n_units), axis=0).ravel()
-            if np.abs(values).max(initial=0) < 2**31:  # half the memory for a national cube
-                values = values.astype(np.int32)
-            grid[column] = values  # day by day, units in order within each day
-    del totals
+    grid = _running_totals(cells, flow, stock, service_of_unit, start, end)
     grid["d"] = np.repeat(np.arange(n_days, dtype=np.int32), n_units)
     grid["u"] = np.tile(np.arange(n_units, dtype=np.int32), n_days)
 
@@ -376,6 +322,98 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
     else:
         cur.execute(f"CREATE TABLE wh.{KEYS_TABLE} (family VARCHAR, key VARCHAR, d DATE, rows BIGINT)")
     return first
+
+
+def _running_totals(cells: list[Cell], flow: list[dict[str, np.ndarray]], stock: list[dict[str, np.ndarray]],
+                    service_of_unit: np.ndarray, start: int, end: int) -> dict[str, np.ndarray]:
+    """Each stored column's running totals (a numerator per cell, a denominator per cell that is not a
+    count), day by day with the units in order within each day. Every change is added into its column's
+    cell (day, unit): those that add up (lv 0) into their team, then rolled into its service and the trust
+    (a team is in one service; UNKNOWN in UNKNOWN); those of a single level (lv 1 trust, 2 service, 3
+    team) into their unit. Days before the first are in the first day's figures; a stretch ending after
+    the last never ends. A column whose changes' sizes add up to under 2**31 is counted in int32 (no sum
+    of some of them can overflow it): half the memory to fill and add up; the others in int64, stored as
+    INTEGER where their totals fit."""
+    n_units, n_days = len(service_of_unit), end - start + 1
+    size = n_days * n_units
+    names: list[str] = []
+    column_of = np.full((2, len(cells)), -1, np.int64)  # [0: numerator, 1: denominator][cell]
+    for i, (cell, _, kpi) in enumerate(cells):
+        for j, column in enumerate((numerator_column(cell), denominator_column(cell))):
+            if j == 0 or kpi.measure != "count":
+                column_of[j, i] = len(names)
+                names.append(column)
+
+    # every change as its column, its place in the column, its value and whether it adds up
+    found: dict[str, list[np.ndarray]] = {"column": [], "place": [], "value": [], "up": []}
+
+    def collect(part: dict[str, np.ndarray], places: list[tuple[np.ndarray, np.ndarray | None, int]]) -> None:
+        """places: (where each change falls in a column, which rows change there (None: all), sign)."""
+        up = part["lv"] == 0
+        for j, name in enumerate(("n", "d")):
+            column, value = column_of[j][part["k"]], part[name]
+            counted = (value != 0) & (column >= 0)
+            for place, rows, sign in places:
+                kept = counted if rows is None else counted & rows
+                found["column"].append(column[kept])
+                found["place"].append(place[kept])
+                found["value"].append(value[kept] if sign > 0 else -value[kept])
+                found["up"].append(up[kept])
+
+    def unit(part: dict[str, np.ndarray]) -> np.ndarray:
+        lv = part["lv"]
+        return part["team_u"] if not lv.any() else np.where(
+            lv == 1, 0, np.where(lv == 2, part["service_u"], part["team_u"]))
+
+    for part in flow:
+        collect(part, [(np.maximum(part["day"] - start, 0) * n_units + unit(part), None, 1)])
+    for part in stock:  # + where a stretch begins, - where it ends
+        f, u, at = part["f"], part["u"], unit(part)
+        kept = (f < u) & (f <= end) & (u > start)
+        collect(part, [(np.maximum(f - start, 0) * n_units + at, kept, 1),
+                       ((u - start) * n_units + at, kept & (u <= end), -1)])
+    column, place, value, up = (np.concatenate(found[name]) if found[name] else np.zeros(0, np.int64)
+                                for name in ("column", "place", "value", "up"))
+    up = up.astype(bool)
+
+    bound = np.bincount(column, weights=np.abs(value), minlength=len(names))
+    narrow = bound < 2**31
+    local = np.zeros(len(names), np.int64)  # a column's place in its grid
+    local[narrow] = np.arange(int(narrow.sum()))
+    local[~narrow] = np.arange(int((~narrow).sum()))
+    # the teams (after the trust and the services) in runs of one service each, as they come
+    team_units = np.flatnonzero(service_of_unit >= 0)
+    runs = np.flatnonzero(np.diff(service_of_unit[team_units], prepend=-1))
+    grids = {}
+    for wide, dtype in ((False, np.int32), (True, np.int64)):
+        held = narrow != wide  # the columns of this grid
+        grids[wide] = grid = np.zeros((int(held.sum()), n_days, n_units), dtype)
+        if not held.any():
+            continue
+        flat = grid.reshape(-1)
+        if held.all():
+            at, add, rolled = local[column] * size + place, value.astype(dtype), up
+        else:
+            mine = held[column]
+            at, add, rolled = local[column[mine]] * size + place[mine], value[mine].astype(dtype), up[mine]
+        np.add.at(flat, at[rolled], add[rolled])
+        if rolled.any():  # each team's changes into its service (a run of teams at a time) and the trust
+            contiguous = team_units[-1] - team_units[0] + 1 == len(team_units)
+            teams = grid[:, :, team_units[0]:team_units[-1] + 1] if contiguous else grid[:, :, team_units]
+            sums = np.add.reduceat(teams, runs, axis=2, dtype=dtype)
+            for r, service in enumerate(service_of_unit[team_units[runs]]):
+                grid[:, :, service] += sums[:, :, r]
+            grid[:, :, 0] = sums.sum(axis=2, dtype=dtype)
+            del teams, sums
+        np.add.at(flat, at[~rolled], add[~rolled])
+        np.cumsum(grid, axis=1, out=grid)
+    out = {}
+    for i, name in enumerate(names):
+        values = grids[not narrow[i]][local[i]].reshape(-1)
+        if not narrow[i] and np.abs(values).max(initial=0) < 2**31:  # half the memory for a national cube
+            values = values.astype(np.int32)
+        out[name] = values
+    return out
 
 
 def _table(cur: duckdb.DuckDBPyConnection, what: str, columns: dict[str, object]) -> None:
