@@ -262,10 +262,6 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
     for i, (level, unit) in enumerate(units):
         if level == "team":
             service_of_unit[i] = index[("service", service_of[unit])]
-    for part in flow + stock:
-        rolled = part["lv"] == 0
-        if (part["service_u"][rolled] != service_of_unit[part["team_u"][rolled]]).any():
-            raise ValueError("a change of the daily cube is placed in a team and another team's service")
     grid = _running_totals(cells, flow, stock, service_of_unit, start, end)
     grid["d"] = np.repeat(np.arange(n_days, dtype=np.int32), n_units)
     grid["u"] = np.tile(np.arange(n_units, dtype=np.int32), n_days)
@@ -361,9 +357,12 @@ def _running_totals(cells: list[Cell], flow: list[dict[str, np.ndarray]], stock:
                 found["up"].append(up[kept])
 
     def unit(part: dict[str, np.ndarray]) -> np.ndarray:
-        lv = part["lv"]
-        return part["team_u"] if not lv.any() else np.where(
-            lv == 1, 0, np.where(lv == 2, part["service_u"], part["team_u"]))
+        """Where each change of the part goes first: its team (if it adds up), else its level's unit."""
+        lv, team, service = part["lv"], part["team_u"], part["service_u"]
+        up = not lv.any()
+        if (service != service_of_unit[team] if up else (service != service_of_unit[team]) & (lv == 0)).any():
+            raise ValueError("a change of the daily cube is placed in a team and another team's service")
+        return team if up else np.where(lv == 1, 0, np.where(lv == 2, service, team))
 
     for part in flow:
         collect(part, [(np.maximum(part["day"] - start, 0) * n_units + unit(part), None, 1)])
