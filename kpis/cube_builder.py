@@ -327,9 +327,9 @@ def _running_totals(cells: list[Cell], flow: list[dict[str, np.ndarray]], stock:
     cell (day, unit): those that add up (lv 0) into their team, then rolled into its service and the trust
     (a team is in one service; UNKNOWN in UNKNOWN); those of a single level (lv 1 trust, 2 service, 3
     team) into their unit. Days before the first are in the first day's figures; a stretch ending after
-    the last never ends. A column whose changes' sizes add up to under 2**31 is counted in int32 (no sum
-    of some of them can overflow it): half the memory to fill and add up; the others in int64, stored as
-    INTEGER where their totals fit."""
+    the last never ends. A column whose rows' sizes add up to under 2**31 (each stretch twice) is counted
+    in int32 (no sum of some of its changes can overflow it): half the memory to fill and add up; the
+    others in int64, stored as INTEGER where their totals fit, as before."""
     n_units, n_days = len(service_of_unit), end - start + 1
     size = n_days * n_units
     names: list[str] = []
@@ -340,21 +340,43 @@ def _running_totals(cells: list[Cell], flow: list[dict[str, np.ndarray]], stock:
                 column_of[j, i] = len(names)
                 names.append(column)
 
-    # every change as its column, its place in the column, its value and whether it adds up
-    found: dict[str, list[np.ndarray]] = {"column": [], "place": [], "value": [], "up": []}
+    parts = [(part, 1) for part in flow] + [(part, 2) for part in stock]  # a stretch changes twice
+    # each column's rows' sizes added up (bound[0]: the rows of no stored column)
+    bound = np.zeros(len(names) + 1)
+    for part, times in parts:
+        for j, name in enumerate(("n", "d")):
+            bound += times * np.bincount(column_of[j][part["k"]] + 1, weights=np.abs(part[name]),
+                                         minlength=len(names) + 1)
+    narrow = bound[1:] < 2**31
+    local = np.zeros(len(names) + 1, np.int64)  # a column's place in its grid (local[-1]: no column)
+    local[:-1][narrow] = np.arange(int(narrow.sum()))
+    local[:-1][~narrow] = np.arange(int((~narrow).sum()))
+    wide_of = np.append(~narrow, False)
+
+    # every change as its place in its grid and its value, by grid (wide or not) and whether it adds up
+    found: dict[tuple[bool, bool], tuple[list[np.ndarray], list[np.ndarray]]] = {
+        (wide, up): ([], []) for wide in (False, True) for up in (True, False)}
 
     def collect(part: dict[str, np.ndarray], places: list[tuple[np.ndarray, np.ndarray | None, int]]) -> None:
         """places: (where each change falls in a column, which rows change there (None: all), sign)."""
-        up = part["lv"] == 0
+        lv = part["lv"]
+        up = None if not lv.any() else lv == 0  # None: every change adds up
         for j, name in enumerate(("n", "d")):
             column, value = column_of[j][part["k"]], part[name]
             counted = (value != 0) & (column >= 0)
+            start_of = local[column] * size
+            wide = wide_of[column]
+            wide = wide if wide.any() else None
+            groups = [(is_wide, adds_up) for is_wide in ((False,) if wide is None else (False, True))
+                      for adds_up in ((True,) if up is None else (True, False))]
             for place, rows, sign in places:
                 kept = counted if rows is None else counted & rows
-                found["column"].append(column[kept])
-                found["place"].append(place[kept])
-                found["value"].append(value[kept] if sign > 0 else -value[kept])
-                found["up"].append(up[kept])
+                for is_wide, adds_up in groups:
+                    mine = kept if wide is None else kept & (wide == is_wide)
+                    mine = mine if up is None else mine & (up == adds_up)
+                    at, values = found[(is_wide, adds_up)]
+                    at.append(start_of[mine] + place[mine])
+                    values.append(value[mine] if sign > 0 else -value[mine])
 
     def unit(part: dict[str, np.ndarray]) -> np.ndarray:
         """Where each change of the part goes first: its team (if it adds up), else its level's unit."""
@@ -367,44 +389,30 @@ def _running_totals(cells: list[Cell], flow: list[dict[str, np.ndarray]], stock:
     for part in flow:
         collect(part, [(np.maximum(part["day"] - start, 0) * n_units + unit(part), None, 1)])
     for part in stock:  # + where a stretch begins, - where it ends
-        f, u, at = part["f"], part["u"], unit(part)
+        f, u, where = part["f"], part["u"], unit(part)
         kept = (f < u) & (f <= end) & (u > start)
-        collect(part, [(np.maximum(f - start, 0) * n_units + at, kept, 1),
-                       ((u - start) * n_units + at, kept & (u <= end), -1)])
-    column, place, value, up = (np.concatenate(found[name]) if found[name] else np.zeros(0, np.int64)
-                                for name in ("column", "place", "value", "up"))
-    up = up.astype(bool)
+        collect(part, [(np.maximum(f - start, 0) * n_units + where, kept, 1),
+                       ((u - start) * n_units + where, kept & (u <= end), -1)])
 
-    bound = np.bincount(column, weights=np.abs(value), minlength=len(names))
-    narrow = bound < 2**31
-    local = np.zeros(len(names), np.int64)  # a column's place in its grid
-    local[narrow] = np.arange(int(narrow.sum()))
-    local[~narrow] = np.arange(int((~narrow).sum()))
     # the teams (after the trust and the services) in runs of one service each, as they come
     team_units = np.flatnonzero(service_of_unit >= 0)
     runs = np.flatnonzero(np.diff(service_of_unit[team_units], prepend=-1))
     grids = {}
     for wide, dtype in ((False, np.int32), (True, np.int64)):
-        held = narrow != wide  # the columns of this grid
-        grids[wide] = grid = np.zeros((int(held.sum()), n_days, n_units), dtype)
-        if not held.any():
-            continue
+        grids[wide] = grid = np.zeros((int((narrow != wide).sum()), n_days, n_units), dtype)
         flat = grid.reshape(-1)
-        if held.all():
-            at, add, rolled = local[column] * size + place, value.astype(dtype), up
-        else:
-            mine = held[column]
-            at, add, rolled = local[column[mine]] * size + place[mine], value[mine].astype(dtype), up[mine]
-        np.add.at(flat, at[rolled], add[rolled])
-        if rolled.any():  # each team's changes into its service (a run of teams at a time) and the trust
-            contiguous = team_units[-1] - team_units[0] + 1 == len(team_units)
-            teams = grid[:, :, team_units[0]:team_units[-1] + 1] if contiguous else grid[:, :, team_units]
-            sums = np.add.reduceat(teams, runs, axis=2, dtype=dtype)
-            for r, service in enumerate(service_of_unit[team_units[runs]]):
-                grid[:, :, service] += sums[:, :, r]
-            grid[:, :, 0] = sums.sum(axis=2, dtype=dtype)
-            del teams, sums
-        np.add.at(flat, at[~rolled], add[~rolled])
+        for adds_up in (True, False):
+            at, values = found[(wide, adds_up)]
+            if at:
+                np.add.at(flat, np.concatenate(at), np.concatenate(values).astype(dtype))
+            if adds_up and at:  # each team's changes into its service (a run of teams at a time) and the trust
+                contiguous = team_units[-1] - team_units[0] + 1 == len(team_units)
+                teams = grid[:, :, team_units[0]:team_units[-1] + 1] if contiguous else grid[:, :, team_units]
+                sums = np.add.reduceat(teams, runs, axis=2, dtype=dtype)
+                for r, service in enumerate(service_of_unit[team_units[runs]]):
+                    grid[:, :, service] += sums[:, :, r]
+                grid[:, :, 0] = sums.sum(axis=2, dtype=dtype)
+                del teams, sums
         np.cumsum(grid, axis=1, out=grid)
     out = {}
     for i, name in enumerate(names):
