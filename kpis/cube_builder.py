@@ -451,17 +451,19 @@ def _flow_rows(cur: duckdb.DuckDBPyConnection, family: Family, kpis: list[Kpi], 
     sql = f"""
     WITH {periods_cte(everything)},
     facts AS ({family.facts_for(1)}),
-    dated AS (SELECT CAST(({family.flow_day}) AS DATE) AS flow_day_, team_unit, service_unit{key}{flags} FROM facts),
-    agg AS (
-        SELECT flow_day_, team_unit, service_unit{", key, count(*) AS rows" if keyed else ""}{sums}
-        FROM dated {"" if keyed else "WHERE flow_day_ IS NOT NULL"} GROUP BY ALL
+    dated AS (
+        SELECT date_diff('day', DATE '1970-01-01', CAST(({family.flow_day}) AS DATE)) AS day_,
+               coalesce(tu.u, -1) AS team_u, coalesce(su.u, -1) AS service_u{key}{flags}
+        FROM facts
+        LEFT JOIN cube_units tu ON tu.level = 'team' AND tu.unit = facts.team_unit
+        LEFT JOIN cube_units su ON su.level = 'service' AND su.unit = facts.service_unit
+    ),
+    agg AS (  -- grouped by unit numbers, not names: cheaper where nearly every row is a group of its own
+        SELECT day_, team_u, service_u{", key, count(*) AS rows" if keyed else ""}{sums}
+        FROM dated {"" if keyed else "WHERE day_ IS NOT NULL"} GROUP BY ALL
     )
-    SELECT coalesce(date_diff('day', DATE '1970-01-01', flow_day_), 0) AS day, flow_day_ IS NULL AS undated,
-           coalesce(tu.u, -1) AS team_u, coalesce(su.u, -1) AS service_u,
-           agg.* EXCLUDE (flow_day_, team_unit, service_unit)
-    FROM agg
-    LEFT JOIN cube_units tu ON tu.level = 'team' AND tu.unit = agg.team_unit
-    LEFT JOIN cube_units su ON su.level = 'service' AND su.unit = agg.service_unit"""
+    SELECT coalesce(day_, 0) AS day, day_ IS NULL AS undated, agg.* EXCLUDE (day_)
+    FROM agg"""
     got = cur.execute(sql, bind(sql, {**everything.params, "caseload_limit": caseload_limit})).fetchnumpy()
     return {name: np.asarray(values) if name in ("key", "undated") else np.asarray(values).astype(np.int64)
             for name, values in got.items()}
