@@ -243,9 +243,7 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
     """The cube's tables from the changes; returns its first day."""
     extract = wh.extract_date
     floor = _floor(extract)
-    kpi_ids = [c for c, _, _ in cells]
     ratios = {c for c, _, k in cells if k.measure == "ratio"}
-    measure_of = {c: k.measure for c, _, k in cells}
     # The history starts with the first flow event (with none, the first stock change); earlier
     # changes are in the first day's figures (a running total, or what is open at its end).
     epoch = dt.date(1970, 1, 1)
@@ -258,69 +256,13 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
     start, end = (first - epoch).days, (last - epoch).days
     n_units, n_days = len(units), end - start + 1
 
-    # Every change added into its KPI's cells (KPI, day, unit): those that add up (lv 0) into their team,
-    # then rolled into its service and the trust (a team is in one service; UNKNOWN in UNKNOWN); those of
-    # a single level (lv 1 trust, 2 service, 3 team) into their unit. Days before the first are in the
-    # first day's figures; a stretch ending after the last never ends.
-    size = n_days * n_units
     service_of = {t["team_id"]: t["service"] for t in teams} | {"UNKNOWN": "UNKNOWN"}
     index = {lu: i for i, lu in enumerate(units)}
     service_of_unit = np.full(n_units, -1)
     for i, (level, unit) in enumerate(units):
         if level == "team":
             service_of_unit[i] = index[("service", service_of[unit])]
-    for part in flow + stock:
-        rolled = part["lv"] == 0
-        if (part["service_u"][rolled] != service_of_unit[part["team_u"][rolled]]).any():
-            raise ValueError("a change of the daily cube is placed in a team and another team's service")
-    totals = {"n": np.zeros(len(kpi_ids) * size, np.int64), "d": np.zeros(len(kpi_ids) * size, np.int64)}
-
-    def add(part: dict[str, np.ndarray], day: np.ndarray, rows: np.ndarray, sign: int, rolled: bool) -> None:
-        """The changes of rows that add up (rolled) or of a single level into their unit's cells (lv 0: its team's)."""
-        rows = rows[(part["lv"][rows] == 0) == rolled]
-        lv = part["lv"][rows]
-        unit = np.where(lv == 1, 0, np.where(lv == 2, part["service_u"][rows], part["team_u"][rows]))
-        cell = part["k"][rows] * size + np.maximum(day[rows] - start, 0) * n_units + unit
-        for name in ("n", "d"):
-            value = part[name][rows]
-            nonzero = value != 0
-            np.add.at(totals[name], cell[nonzero], value[nonzero] if sign > 0 else -value[nonzero])
-
-    def changes(rolled: bool) -> None:
-        for part in flow:
-            add(part, part["day"], np.arange(len(part["day"])), 1, rolled)
-        for part in stock:  # + where a stretch begins, - where it ends
-            f, u = part["f"], part["u"]
-            kept = (f < u) & (f <= end) & (u > start)
-            add(part, f, np.flatnonzero(kept), 1, rolled)
-            add(part, u, np.flatnonzero(kept & (u <= end)), -1, rolled)
-
-    # The changes that add up go to their team first; each team's are then added into its service and the
-    # trust, per KPI with such changes: the teams gathered service by service once and summed in runs
-    changes(rolled=True)
-    rolled = sorted({int(k) for part in flow + stock for k in np.unique(part["k"][part["lv"] == 0])})
-    team_units = np.flatnonzero(service_of_unit >= 0)
-    by_service = team_units[np.argsort(service_of_unit[team_units], kind="stable")]
-    runs = np.flatnonzero(np.diff(service_of_unit[by_service], prepend=-1))
-    for name in ("n", "d"):
-        changed = totals[name].reshape(len(kpi_ids), n_days, n_units)
-        for k in rolled:
-            teams_of = changed[k][:, by_service]
-            if teams_of.any():
-                changed[k][:, service_of_unit[by_service[runs]]] += np.add.reduceat(teams_of, runs, axis=1)
-                changed[k][:, 0] += teams_of.sum(axis=1)
-    changes(rolled=False)
-
-    grid: dict[str, np.ndarray] = {}
-    for i, kpi in enumerate(kpi_ids):
-        for column, name in ((numerator_column(kpi), "n"), (denominator_column(kpi), "d")):
-            if name == "d" and measure_of[kpi] == "count":
-                continue
-            values = np.cumsum(totals[name][i * size:(i + 1) * size].reshape(n_days, n_units), axis=0).ravel()
-            if np.abs(values).max(initial=0) < 2**31:  # half the memory for a national cube
-                values = values.astype(np.int32)
-            grid[column] = values  # day by day, units in order within each day
-    del totals
+    grid = _running_totals(cells, flow, stock, service_of_unit, start, end)
     grid["d"] = np.repeat(np.arange(n_days, dtype=np.int32), n_units)
     grid["u"] = np.tile(np.arange(n_units, dtype=np.int32), n_days)
 
@@ -378,6 +320,109 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
     return first
 
 
+def _running_totals(cells: list[Cell], flow: list[dict[str, np.ndarray]], stock: list[dict[str, np.ndarray]],
+                    service_of_unit: np.ndarray, start: int, end: int) -> dict[str, np.ndarray]:
+    """Each stored column's running totals (a numerator per cell, a denominator per cell that is not a
+    count), day by day with the units in order within each day. Every change is added into its column's
+    cell (day, unit): those that add up (lv 0) into their team, then rolled into its service and the trust
+    (a team is in one service; UNKNOWN in UNKNOWN); those of a single level (lv 1 trust, 2 service, 3
+    team) into their unit. Days before the first are in the first day's figures; a stretch ending after
+    the last never ends. A column whose rows' sizes add up to under 2**31 (each stretch twice) is counted
+    in int32 (no sum of some of its changes can overflow it): half the memory to fill and add up; the
+    others in int64, stored as INTEGER where their totals fit, as before."""
+    n_units, n_days = len(service_of_unit), end - start + 1
+    size = n_days * n_units
+    names: list[str] = []
+    column_of = np.full((2, len(cells)), -1, np.int64)  # [0: numerator, 1: denominator][cell]
+    for i, (cell, _, kpi) in enumerate(cells):
+        for j, column in enumerate((numerator_column(cell), denominator_column(cell))):
+            if j == 0 or kpi.measure != "count":
+                column_of[j, i] = len(names)
+                names.append(column)
+
+    parts = [(part, 1) for part in flow] + [(part, 2) for part in stock]  # a stretch changes twice
+    # each column's rows' sizes added up (bound[0]: the rows of no stored column)
+    bound = np.zeros(len(names) + 1)
+    for part, times in parts:
+        for j, name in enumerate(("n", "d")):
+            bound += times * np.bincount(column_of[j][part["k"]] + 1, weights=np.abs(part[name]),
+                                         minlength=len(names) + 1)
+    narrow = bound[1:] < 2**31
+    local = np.zeros(len(names) + 1, np.int64)  # a column's place in its grid (local[-1]: no column)
+    local[:-1][narrow] = np.arange(int(narrow.sum()))
+    local[:-1][~narrow] = np.arange(int((~narrow).sum()))
+    wide_of = np.append(~narrow, False)
+
+    # every change as its place in its grid and its value, by grid (wide or not) and whether it adds up
+    found: dict[tuple[bool, bool], tuple[list[np.ndarray], list[np.ndarray]]] = {
+        (wide, up): ([], []) for wide in (False, True) for up in (True, False)}
+
+    def collect(part: dict[str, np.ndarray], places: list[tuple[np.ndarray, np.ndarray | None, int]]) -> None:
+        """places: (where each change falls in a column, which rows change there (None: all), sign)."""
+        lv = part["lv"]
+        up = None if not lv.any() else lv == 0  # None: every change adds up
+        for j, name in enumerate(("n", "d")):
+            column, value = column_of[j][part["k"]], part[name]
+            counted = (value != 0) & (column >= 0)
+            start_of = local[column] * size
+            wide = wide_of[column]
+            wide = wide if wide.any() else None
+            groups = [(is_wide, adds_up) for is_wide in ((False,) if wide is None else (False, True))
+                      for adds_up in ((True,) if up is None else (True, False))]
+            for place, rows, sign in places:
+                kept = counted if rows is None else counted & rows
+                for is_wide, adds_up in groups:
+                    mine = kept if wide is None else kept & (wide == is_wide)
+                    mine = mine if up is None else mine & (up == adds_up)
+                    at, values = found[(is_wide, adds_up)]
+                    at.append(start_of[mine] + place[mine])
+                    values.append(value[mine] if sign > 0 else -value[mine])
+
+    def unit(part: dict[str, np.ndarray]) -> np.ndarray:
+        """Where each change of the part goes first: its team (if it adds up), else its level's unit."""
+        lv, team, service = part["lv"], part["team_u"], part["service_u"]
+        up = not lv.any()
+        if (service != service_of_unit[team] if up else (service != service_of_unit[team]) & (lv == 0)).any():
+            raise ValueError("a change of the daily cube is placed in a team and another team's service")
+        return team if up else np.where(lv == 1, 0, np.where(lv == 2, service, team))
+
+    for part in flow:
+        collect(part, [(np.maximum(part["day"] - start, 0) * n_units + unit(part), None, 1)])
+    for part in stock:  # + where a stretch begins, - where it ends
+        f, u, where = part["f"], part["u"], unit(part)
+        kept = (f < u) & (f <= end) & (u > start)
+        collect(part, [(np.maximum(f - start, 0) * n_units + where, kept, 1),
+                       ((u - start) * n_units + where, kept & (u <= end), -1)])
+
+    # the teams (after the trust and the services) in runs of one service each, as they come
+    team_units = np.flatnonzero(service_of_unit >= 0)
+    runs = np.flatnonzero(np.diff(service_of_unit[team_units], prepend=-1))
+    grids = {}
+    for wide, dtype in ((False, np.int32), (True, np.int64)):
+        grids[wide] = grid = np.zeros((int((narrow != wide).sum()), n_days, n_units), dtype)
+        flat = grid.reshape(-1)
+        for adds_up in (True, False):
+            at, values = found[(wide, adds_up)]
+            if at:
+                np.add.at(flat, np.concatenate(at), np.concatenate(values).astype(dtype))
+            if adds_up and at:  # each team's changes into its service (a run of teams at a time) and the trust
+                contiguous = team_units[-1] - team_units[0] + 1 == len(team_units)
+                teams = grid[:, :, team_units[0]:team_units[-1] + 1] if contiguous else grid[:, :, team_units]
+                sums = np.add.reduceat(teams, runs, axis=2, dtype=dtype)
+                for r, service in enumerate(service_of_unit[team_units[runs]]):
+                    grid[:, :, service] += sums[:, :, r]
+                grid[:, :, 0] = sums.sum(axis=2, dtype=dtype)
+                del teams, sums
+        np.cumsum(grid, axis=1, out=grid)
+    out = {}
+    for i, name in enumerate(names):
+        values = grids[not narrow[i]][local[i]].reshape(-1)
+        if not narrow[i] and np.abs(values).max(initial=0) < 2**31:  # half the memory for a national cube
+            values = values.astype(np.int32)
+        out[name] = values
+    return out
+
+
 def _table(cur: duckdb.DuckDBPyConnection, what: str, columns: dict[str, object]) -> None:
     """CREATE what from columns of values (one statement, not an INSERT per row)."""
     kinds = {"u": np.int32, "k": np.int32, "listed": bool}  # the rest text (object: VARCHAR, not ENUM)
@@ -406,17 +451,19 @@ def _flow_rows(cur: duckdb.DuckDBPyConnection, family: Family, kpis: list[Kpi], 
     sql = f"""
     WITH {periods_cte(everything)},
     facts AS ({family.facts_for(1)}),
-    dated AS (SELECT CAST(({family.flow_day}) AS DATE) AS flow_day_, team_unit, service_unit{key}{flags} FROM facts),
-    agg AS (
-        SELECT flow_day_, team_unit, service_unit{", key, count(*) AS rows" if keyed else ""}{sums}
-        FROM dated {"" if keyed else "WHERE flow_day_ IS NOT NULL"} GROUP BY ALL
+    dated AS (
+        SELECT date_diff('day', DATE '1970-01-01', CAST(({family.flow_day}) AS DATE)) AS day_,
+               coalesce(tu.u, -1) AS team_u, coalesce(su.u, -1) AS service_u{key}{flags}
+        FROM facts
+        LEFT JOIN cube_units tu ON tu.level = 'team' AND tu.unit = facts.team_unit
+        LEFT JOIN cube_units su ON su.level = 'service' AND su.unit = facts.service_unit
+    ),
+    agg AS (  -- grouped by unit numbers, not names: cheaper where nearly every row is a group of its own
+        SELECT day_, team_u, service_u{", key, count(*) AS rows" if keyed else ""}{sums}
+        FROM dated {"" if keyed else "WHERE day_ IS NOT NULL"} GROUP BY ALL
     )
-    SELECT coalesce(date_diff('day', DATE '1970-01-01', flow_day_), 0) AS day, flow_day_ IS NULL AS undated,
-           coalesce(tu.u, -1) AS team_u, coalesce(su.u, -1) AS service_u,
-           agg.* EXCLUDE (flow_day_, team_unit, service_unit)
-    FROM agg
-    LEFT JOIN cube_units tu ON tu.level = 'team' AND tu.unit = agg.team_unit
-    LEFT JOIN cube_units su ON su.level = 'service' AND su.unit = agg.service_unit"""
+    SELECT coalesce(day_, 0) AS day, day_ IS NULL AS undated, agg.* EXCLUDE (day_)
+    FROM agg"""
     got = cur.execute(sql, bind(sql, {**everything.params, "caseload_limit": caseload_limit})).fetchnumpy()
     return {name: np.asarray(values) if name in ("key", "undated") else np.asarray(values).astype(np.int64)
             for name, values in got.items()}

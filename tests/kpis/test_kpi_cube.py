@@ -559,3 +559,38 @@ def test_a_cube_that_fails_half_way_on_the_loads_connection_leaves_the_new_file_
         assert con.execute("SELECT count(*) FROM referrals").fetchone()[0] > 0
     with open_warehouse(cube=True) as wh:
         assert wh.cube is None and compute_kpis(wh)
+
+
+def test_running_totals_by_hand() -> None:
+    """The builder's arithmetic on changes worked out by hand: a flow event before the first day is in it,
+    a team's changes add into its service and the trust, a trust-only stretch stays in the trust, a
+    count's denominator is not stored, and a column whose sizes reach 2**31 is counted in int64."""
+    import numpy as np
+
+    from kpis.cube_builder import _running_totals
+
+    # units: trust 0, services A 1 and B 2, teams a1 3 (A), b1 4 (B), a2 5 (A); days 100 to 103
+    service_of_unit = np.array([-1, -1, -1, 1, 2, 1])
+    cells = [("referrals", FAMILIES_BY_NAME["referrals"], KPIS_BY_ID["referrals"]),  # a count
+             ("re_referral_rate", FAMILIES_BY_NAME["referrals"], KPIS_BY_ID["re_referral_rate"])]  # a rate
+
+    def part(**columns: list[int]) -> dict[str, np.ndarray]:
+        return {name: np.array(values, np.int64) for name, values in columns.items()}
+
+    flow = [part(k=[0, 0, 1, 1], lv=[0, 0, 0, 0], team_u=[3, 5, 4, 3], service_u=[1, 1, 2, 1], day=[99, 101, 102, 103],
+                 n=[1, 2, 1, 1], d=[5, 0, 1, 2])]
+    stock = [part(k=[0, 1], lv=[1, 0], team_u=[-1, 4], service_u=[-1, 2], f=[101, 50], u=[103, 200], n=[7, 0],
+                  d=[0, 2**31])]
+    got = _running_totals(cells, flow, stock, service_of_unit, 100, 103)
+
+    big = 2**31
+    assert list(got) == ["n_referrals", "n_re_referral_rate", "d_re_referral_rate"]
+    expected = {  # day by day: trust, A, B, a1, b1, a2
+        "n_referrals": [[1, 1, 0, 1, 0, 0], [10, 3, 0, 1, 0, 2], [10, 3, 0, 1, 0, 2], [3, 3, 0, 1, 0, 2]],
+        "n_re_referral_rate": [[0] * 6, [0] * 6, [1, 0, 1, 0, 1, 0], [2, 1, 1, 1, 1, 0]],
+        "d_re_referral_rate": [[big, 0, big, 0, big, 0], [big, 0, big, 0, big, 0],
+                               [big + 1, 0, big + 1, 0, big + 1, 0], [big + 3, 2, big + 1, 2, big + 1, 0]],
+    }
+    for name, rows in expected.items():
+        assert got[name].tolist() == [v for row in rows for v in row], name
+    assert [got[name].dtype for name in expected] == [np.int32, np.int32, np.int64]
