@@ -483,3 +483,27 @@ def test_a_repeated_key_whose_first_row_is_rejected_leaves_no_row(tmp_path: Path
                                        for r in rows]}, "2025-03-31T06:30:00")
     got = figures(db, D("2025-03-01"), D("2025-03-31"), ["referrals", "re_referral_rate"], ("trust",))
     assert (got["referrals", "trust", "trust"], got["re_referral_rate", "trust", "trust"]) == ((2, None), (0, 2))
+
+
+def test_the_note_on_a_period_past_the_extract_date_says_what_its_figures_count(tmp_path: Path, data) -> None:
+    """The contract loads dates after the extract's date (with a warning) and docs/kpis.md counts them:
+    extract of Mon 2025-06-30; assessment A1 starts 2025-06-02 and is authorised Tue 2025-07-01, A2 starts
+    2025-06-02 and is still open. By hand, period 2025-07-01 to 2025-07-06: assessments_completed 1 (A1,
+    dated after the extract date but in the extract); at D = 2025-07-06 neither is overdue (A2:
+    wd(2025-06-02, 2025-07-06) = 20 in June + 4 in July = 24). The note shown with such a period (CLI
+    warning, API header) must not say that no events after the extract date are counted (it once did,
+    while A1 was counted).
+    """
+    from core.dates import projection_note
+
+    db = load(tmp_path, {"children": [{"child_id": "C1"}],
+                         "assessments": [{"assessment_id": a, "child_id": "C1", "start_date": "2025-06-02",
+                                          "authorised_date": end, "team_id": "T1"}
+                                         for a, end in (("A1", "2025-07-01"), ("A2", None))]},
+              "2025-06-30T06:30:00")
+    got = figures(db, D("2025-07-01"), D("2025-07-06"), ["assessments_completed", "assessments_overdue"], ("trust",))
+    assert got["assessments_completed", "trust", "trust"] == (1, None)
+    assert got["assessments_overdue", "trust", "trust"] == (0, None)
+    note = projection_note(D("2025-07-06"), D("2025-06-30"))
+    assert note is not None and "count no events" not in note
+    assert "flow figures count only the events the extract already dates after the extract date" in note
