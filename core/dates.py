@@ -56,9 +56,11 @@ def parse_month(text: str, name: str = "the month") -> str:
 
 def projection_note(date_to: dt.date, extract_date: dt.date) -> str | None:
     """What a period ending after the extract date means, or None when it does not: the extract knows
-    nothing after its date, so stock figures then are projections (what was open is taken as still
-    open) and flow figures count no events after it."""
+    little after its date, so stock figures then are projections (what was open stays open unless the
+    extract already dates its end) and flow figures count only the events it already dates after it
+    (loaded with a warning: docs/kpis.md, "Stocks outside the records' history")."""
     if date_to <= extract_date:
         return None
-    return (f"{date_to} is after the extract date ({extract_date}): stock figures on it are projections (what was "
-            "open on the extract date is taken as still open) and flow figures count no events after the extract date")
+    return (f"{date_to} is after the extract date ({extract_date}): stock figures on it are projections (a record "
+            "open on the extract date is taken as still open unless the extract dates its end) and flow figures "
+            "count only the events the extract already dates after the extract date")

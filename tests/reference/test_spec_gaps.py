@@ -393,3 +393,117 @@ def test_trends_by_month_and_week_partial_period_and_past_the_extract_date(tmp_p
     past = trend("month", "2025-01-31")
     assert past["periods"][-1] == ("2025-01-01", "2025-01-31")
     assert (past["assessments_completed"][-1], past["assessments_overdue"][-1]) == (2, 1)
+
+
+# --- caseload allocation at one as-at date: who allocates, who holds, the limit's edge -------------
+
+
+def test_caseload_allocation_at_d_roles_leavers_unknown_workers_and_the_limit(tmp_path: Path, data) -> None:
+    """kpis.md, Caseload allocation, at D = Mon 2025-06-30 (the extract date). Teams T1 (Front Door),
+    T2 (Care); TZ is not in teams.csv.
+    Workers: W1 T1 social worker fte 1; W2 T1 social worker fte 0.05, end_date D (last day in post:
+    active); W3 T2 team manager (allocates, holds no caseload); W4 T2 social worker, end_date D-1
+    (left); W5 T2 social worker from D+1 (not yet); W6 T2 personal adviser fte 0.04 from D (active);
+    W7 TZ senior social worker fte 0.3 (team UNKNOWN).
+    Episodes open at D (start <= D < end): E1 C1 T1; E2 C2 T1 from D; E4 C4 T2; E5 C5 T2; E6 C6 T2;
+    E7 C1 T2 (C1's second); E8 C7 T1; E9 C8 T1 to D+1; E10 C9 TZ; E11 C11 T2. Not open: E3 C3 T2 ends
+    on D; E12 C12 T2 starts D+1.
+    Allocations: C1 -> W1 twice (overlapping) and -> W7; C2 -> W2 from D; C3 -> W1 (no open episode);
+    C4 -> W4 (left); C5 -> W3 (manager); C6 -> WX (not in workers.csv); C7 -> W1 ending on D;
+    C8 -> W1 from D; C9 -> W7 from D+1; C11 -> W6 from 2025-06-01; C12 -> W7.
+    By hand: open_cases 10 (T1: E1 E2 E8 E9 = 4; T2: E4 E5 E6 E7 E11 = 5; UNKNOWN: E10 = 1).
+    Allocated: C1 (E1, E7), C2 (E2), C5 (E5: a manager allocates), C8 (E9), C11 (E11) -> 6 of 10;
+    not: C4 (worker left), C6 (unknown worker), C7 (allocation ends on D), C9 (allocation from D+1).
+    allocation_rate T1 3/4, T2 3/5, UNKNOWN 0/1; unallocated_cases 4 (T1 1, T2 2, UNKNOWN 1).
+    Caseloads of case-holding workers active at D: W1 = C1, C8 = 2 (C1 once; C3 no open episode, C7's
+    allocation ended) at fte 1; W2 = C2 = 1 at 0.05 (1 / 0.05 = 20: at the limit, not over);
+    W6 = C11 = 1 at 0.04 (25: over); W7 = C1 = 1 at 0.3 (C9, C12 not yet) in UNKNOWN.
+    average_caseload trust 5 / 1.39, T1 3 / 1.05, T2 1 / 0.04, UNKNOWN 1 / 0.3; W2's row 1 / 0.05.
+    workers_over_caseload_limit trust 1 (W6, T2), T1 0.
+    """
+    workers = [_worker("W1", "T1"), _worker("W2", "T1", "0.05", end="2025-06-30"),
+               _worker("W3", "T2", role="team_manager"), _worker("W4", "T2", end="2025-06-29"),
+               _worker("W5", "T2", "0.8", start="2025-07-01"),
+               _worker("W6", "T2", "0.04", start="2025-06-30", role="personal_advisor"),
+               _worker("W7", "TZ", "0.3", role="senior_social_worker")]
+    episodes = [("E1", "C1", "2025-01-01", None, "T1"), ("E2", "C2", "2025-06-30", None, "T1"),
+                ("E3", "C3", "2025-01-01", "2025-06-30", "T2"), ("E4", "C4", "2025-01-01", None, "T2"),
+                ("E5", "C5", "2025-01-01", None, "T2"), ("E6", "C6", "2025-01-01", None, "T2"),
+                ("E7", "C1", "2025-03-01", None, "T2"), ("E8", "C7", "2025-01-01", None, "T1"),
+                ("E9", "C8", "2025-01-01", "2025-07-01", "T1"), ("E10", "C9", "2025-01-01", None, "TZ"),
+                ("E11", "C11", "2025-06-01", None, "T2"), ("E12", "C12", "2025-07-01", None, "T2")]
+    allocations = [("A1", "C1", "W1", "2024-12-01", None), ("A1b", "C1", "W1", "2025-02-01", None),
+                   ("A14", "C1", "W7", "2025-01-01", None), ("A2", "C2", "W2", "2025-06-30", None),
+                   ("A3", "C3", "W1", "2025-01-01", None), ("A4", "C4", "W4", "2025-01-01", None),
+                   ("A5", "C5", "W3", "2025-01-01", None), ("A6", "C6", "WX", "2025-01-01", None),
+                   ("A8", "C7", "W1", "2025-01-01", "2025-06-30"), ("A9", "C8", "W1", "2025-06-30", None),
+                   ("A13", "C9", "W7", "2025-07-01", None), ("A11", "C11", "W6", "2025-06-01", None),
+                   ("A12", "C12", "W7", "2025-06-01", None)]
+    db = load(tmp_path, {
+        "workers": workers,
+        "children": [{"child_id": f"C{i}"} for i in range(1, 13)],
+        "episodes": [dict(zip(("episode_id", "child_id", "start_date", "end_date", "team_id"), e), episode_type="CIN")
+                     for e in episodes],
+        "allocations": [dict(zip(("allocation_id", "child_id", "worker_id", "start_date", "end_date"), a))
+                        for a in allocations],
+    }, "2025-06-30T06:30:00")
+    got = figures(db, D("2025-06-01"), D("2025-06-30"), ["open_cases", "unallocated_cases", "allocation_rate",
+                                                         "average_caseload", "workers_over_caseload_limit"])
+    assert [got["open_cases", "team", u][0] for u in ("T1", "T2", "UNKNOWN")] == [4, 5, 1]
+    assert got["allocation_rate", "trust", "trust"] == (6, 10)
+    assert [got["allocation_rate", "team", u] for u in ("T1", "T2", "UNKNOWN")] == [(3, 4), (3, 5), (0, 1)]
+    assert [got["unallocated_cases", lv, u][0] for lv, u in (("trust", "trust"), ("team", "T1"), ("team", "T2"),
+                                                                ("team", "UNKNOWN"))] == [4, 1, 2, 1]
+    assert got["average_caseload", "trust", "trust"] == (5, 1.39)
+    assert [got["average_caseload", "team", u] for u in ("T1", "T2", "UNKNOWN")] == [(3, 1.05), (1, 0.04), (1, 0.3)]
+    assert (got["average_caseload", "worker", "W1"], got["average_caseload", "worker", "W2"]) == ((2, 1.0), (1, 0.05))
+    assert ("average_caseload", "worker", "W4") not in got and ("average_caseload", "worker", "W3") not in got
+    over = "workers_over_caseload_limit"
+    assert (got[over, "trust", "trust"], got[over, "team", "T1"], got[over, "team", "T2"]) == ((1, None), (0, None),
+                                                                                                (1, None))
+
+
+def test_a_repeated_key_whose_first_row_is_rejected_leaves_no_row(tmp_path: Path, data,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """extract-contract.md: "key unique within its file (the second and later rows with a repeated key
+    are rejected)". Read as written: the second row is rejected even when the first row with that key is
+    itself rejected (here for a date that does not exist), so the key has no row at all; validating first
+    and then keeping the first valid row would be another reading (docs/extract-contract.md).
+    Referrals: line 2 R1 C1 "2025-02-30" (no such date), line 3 R1 C1 2025-03-03 (repeated key),
+    R2 C2 2025-03-04, R3 C1 2025-03-12. By hand, March 2025: referrals R2, R3 = 2; R3 is not a
+    re-referral (C1's only other referral was rejected) -> re_referral_rate 0 / 2. (The other reading
+    would give 3 referrals and 1 re-referral.)
+    """
+    monkeypatch.setenv("KPIDASH_MAX_REJECT_PCT", "100")
+    get_settings.cache_clear()
+    rows = [("R1", "C1", "2025-02-30"), ("R1", "C1", "2025-03-03"), ("R2", "C2", "2025-03-04"),
+            ("R3", "C1", "2025-03-12")]
+    db = load(tmp_path, {"children": [{"child_id": "C1"}, {"child_id": "C2"}],
+                         "referrals": [dict(zip(("referral_id", "child_id", "referral_date"), r), team_id="T1")
+                                       for r in rows]}, "2025-03-31T06:30:00")
+    got = figures(db, D("2025-03-01"), D("2025-03-31"), ["referrals", "re_referral_rate"], ("trust",))
+    assert (got["referrals", "trust", "trust"], got["re_referral_rate", "trust", "trust"]) == ((2, None), (0, 2))
+
+
+def test_the_note_on_a_period_past_the_extract_date_says_what_its_figures_count(tmp_path: Path, data) -> None:
+    """The contract loads dates after the extract's date (with a warning) and docs/kpis.md counts them:
+    extract of Mon 2025-06-30; assessment A1 starts 2025-06-02 and is authorised Tue 2025-07-01, A2 starts
+    2025-06-02 and is still open. By hand, period 2025-07-01 to 2025-07-06: assessments_completed 1 (A1,
+    dated after the extract date but in the extract); at D = 2025-07-06 neither is overdue (A2:
+    wd(2025-06-02, 2025-07-06) = 20 in June + 4 in July = 24). The note shown with such a period (CLI
+    warning, API header) must not say that no events after the extract date are counted (it once did,
+    while A1 was counted).
+    """
+    from core.dates import projection_note
+
+    db = load(tmp_path, {"children": [{"child_id": "C1"}],
+                         "assessments": [{"assessment_id": a, "child_id": "C1", "start_date": "2025-06-02",
+                                          "authorised_date": end, "team_id": "T1"}
+                                         for a, end in (("A1", "2025-07-01"), ("A2", None))]},
+              "2025-06-30T06:30:00")
+    got = figures(db, D("2025-07-01"), D("2025-07-06"), ["assessments_completed", "assessments_overdue"], ("trust",))
+    assert got["assessments_completed", "trust", "trust"] == (1, None)
+    assert got["assessments_overdue", "trust", "trust"] == (0, None)
+    note = projection_note(D("2025-07-06"), D("2025-06-30"))
+    assert note is not None and "count no events" not in note
+    assert "flow figures count only the events the extract already dates after the extract date" in note
