@@ -213,3 +213,26 @@ def test_any_kpis_records_show_the_childs_latest_audit_grade(make_wh) -> None:
     early = {r["child_id"]: r["latest_audit_grade"]
              for r in kpi_records(wh, "assessments_completed", "trust", D("2025-10-01"), D("2025-10-10"))}
     assert early["C1"] == "inadequate"
+
+
+def test_done_before_it_was_due_is_never_overdue_month_by_month(make_wh) -> None:
+    """Worked by hand, month ends 31 Aug, 30 Sep, 31 Oct (and two days inside October): EARLY and its
+    action X1 were done before they were due, so never overdue (the cube's stretch from the day after
+    the due date to the completion is empty); SEPOD was overdue at 30 Sep only (done 2 Oct); X2 is due
+    29 Sep and still open, so overdue at 30 Sep and 31 Oct."""
+    audits = [_audit("EARLY", "T1", "W1", "2025-10-20", "2025-10-05", "good"),
+              _audit("SEPOD", "T1", "W1", "2025-09-10", "2025-10-02", "inadequate", "2025-10-03", "good")]
+    actions = [{"action_id": "X1", "audit_id": "EARLY", "description": "Views", "due_date": "2025-10-25",
+                "completed_date": "2025-10-01"},
+               {"action_id": "X2", "audit_id": "SEPOD", "description": "Plan", "due_date": "2025-09-29"}]
+    wh = make_wh({"audits": audits, "audit_actions": actions})
+    trend = kpi_trend(wh, ["audits_overdue", "audit_actions_overdue"], "month", 3, "team", unit="T1",
+                      date_to=D("2025-10-31"))
+    got = {(r["kpi"], r["period_start"]): r["value"] for r in trend}
+    assert got == {("audits_overdue", "2025-08-01"): 0, ("audits_overdue", "2025-09-01"): 1,
+                   ("audits_overdue", "2025-10-01"): 0, ("audit_actions_overdue", "2025-08-01"): 0,
+                   ("audit_actions_overdue", "2025-09-01"): 1, ("audit_actions_overdue", "2025-10-01"): 1}
+    for day, audits_overdue in (("2025-10-21", 0), ("2025-10-26", 0)):  # after EARLY's and X1's due dates
+        rows = compute_kpis(wh, D("2025-10-01"), D(day), kpi_ids=["audits_overdue", "audit_actions_overdue"])
+        assert pick(rows, "audits_overdue")["value"] == audits_overdue
+        assert pick(rows, "audit_actions_overdue")["value"] == 1  # X2 only
