@@ -89,7 +89,7 @@
 // Here the button's letters are taken as their keys go down, in order, and written into the search box once
 // it shows; Space (which opens the dropdown) and shortcuts are left as they were.
 (function () {
-  var typed = "", opening = null, swallowed = {};
+  var typed = "", before = "", opening = null, swallowed = {};
   function letter(event) {
     return event.key.length === 1 && event.key !== " " && !event.ctrlKey && !event.metaKey && !event.altKey;
   }
@@ -99,9 +99,11 @@
       if (tries > 0) { window.requestAnimationFrame(function () { write(tries - 1); }); } else { typed = ""; opening = null; }
       return;
     }
+    // letters typed into the box itself meanwhile (it shows, and takes focus, before this runs) came after these
+    var now = search.value, kept = now.indexOf(before) === 0;
     var setter = Object.getOwnPropertyDescriptor(window.HTMLInputElement.prototype, "value").set;
-    setter.call(search, search.value + typed);  // React's own input event, so the dropdown filters as if typed
-    search.dispatchEvent(new Event("input", { bubbles: true }));
+    setter.call(search, (kept ? before : "") + typed + (kept ? now.slice(before.length) : now));
+    search.dispatchEvent(new Event("input", { bubbles: true }));  // React's own event: it filters as if typed
     search.focus();
     typed = "";
     opening = null;
@@ -115,6 +117,8 @@
     typed += event.key;
     if (opening === button) { return; }  // the search box is not there yet: written with the first letter
     opening = button;
+    var shown = document.querySelector(".dash-dropdown-content input.dash-dropdown-search");
+    before = shown ? shown.value : "";
     if (button.getAttribute("aria-expanded") !== "true") { button.click(); }
     write(60);
   }, true);

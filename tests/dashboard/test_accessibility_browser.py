@@ -158,3 +158,23 @@ def test_fast_overlapping_keys_on_the_picker_keep_every_letter_in_order(browser,
     assert options and all("(t0" in o.lower() for o in options), options
     assert not s.errors, s.errors
     s.close()
+
+
+def test_letters_typed_on_the_picker_come_before_those_typed_into_its_box(browser, live_service) -> None:
+    """On a busy machine the search box shows, and a user (or a test) types into it, before the letters typed
+    on the button are written there: they were typed first, so they come first ("(" then "T0", not "T0(")."""
+    s = signed_in(browser, live_service, "executive")
+    s.page.evaluate("() => { window.heldFrames = []; window.ownFrame = window.requestAnimationFrame;"
+                    " window.requestAnimationFrame = f => { window.heldFrames.push(f); return 0; }; }")
+    s.page.focus("#today-scope")
+    s.page.keyboard.type("(")
+    search = s.page.locator("input.dash-dropdown-search")
+    search.wait_for(timeout=15_000)
+    search.focus()
+    s.page.keyboard.type("T0")
+    s.page.evaluate("() => { window.requestAnimationFrame = window.ownFrame;"
+                    " window.heldFrames.splice(0).forEach(f => f(performance.now())); }")
+    until(s.page, lambda: search.input_value() != "T0", 5)
+    assert search.input_value() == "(T0"
+    assert not s.errors, s.errors
+    s.close()
