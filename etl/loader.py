@@ -362,7 +362,7 @@ class _Run:
     def _convert_ssd(self, con: duckdb.DuckDBPyConnection) -> None:
         """A folder of SSD CSV files becomes an extract folder in the run's archive (etl.ssd); its own issues
         join the run's, and the contract's are reported by SSD table, row and field (in _tally)."""
-        if not self.source.is_dir() or not any(p.name.lower().startswith("ssd_") for p in self.source.iterdir()):
+        if not _holds_ssd_names(self.source):
             return  # not an SSD folder (it holds no ssd_*.csv), without importing the SSD reader
         from etl.ssd import SsdError, convert_ssd_folder, is_ssd_folder
 
@@ -380,7 +380,7 @@ class _Run:
         meanwhile (_copy_inputs): opening DuckDB's database takes about 25 ms and copying and hashing the sample's
         files 15 ms, and both let go of the GIL (38 ms one after the other, 26 ms together)."""
         try:  # nothing to copy yet from a workbook, or a Standard Safeguarding Dataset to convert first (_convert_ssd)
-            plain = self.source.is_dir() and not any(p.name.lower().startswith("ssd_") for p in self.source.iterdir())
+            plain = self.source.is_dir() and not _holds_ssd_names(self.source)
         except OSError:
             plain = False  # (said by _archive)
         if not plain:
@@ -805,6 +805,12 @@ def _build_cube(con: duckdb.DuckDBPyConnection, tmp: Path, published: Path, smal
         log.warning("the daily KPI cube could not be built (%s); figures are counted from the records", first)
         return f"; the daily KPI cube could not be built ({first}), so figures are counted from the records"
     return ""
+
+
+def _holds_ssd_names(folder: Path) -> bool:
+    """A folder with a file named ssd_*: the cheap look before the SSD reader is imported (etl.ssd.is_ssd_folder
+    decides whether it is one)."""
+    return folder.is_dir() and any(p.name.lower().startswith("ssd_") for p in folder.iterdir())
 
 
 def _sql_text(text: str) -> str:
