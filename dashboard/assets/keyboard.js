@@ -90,11 +90,12 @@
 // it shows; Space (which opens the dropdown) and shortcuts are left as they were.
 (function () {
   var typed = "", before = "", opening = null, swallowed = {};
+  function searchBox() { return document.querySelector(".dash-dropdown-content input.dash-dropdown-search"); }
   function letter(event) {
     return event.key.length === 1 && event.key !== " " && !event.ctrlKey && !event.metaKey && !event.altKey;
   }
   function write(tries) {
-    var search = document.querySelector(".dash-dropdown-content input.dash-dropdown-search");
+    var search = searchBox();
     if (!search) {
       if (tries > 0) { window.requestAnimationFrame(function () { write(tries - 1); }); } else { typed = ""; opening = null; }
       return;
@@ -117,7 +118,7 @@
     typed += event.key;
     if (opening === button) { return; }  // the search box is not there yet: written with the first letter
     opening = button;
-    var shown = document.querySelector(".dash-dropdown-content input.dash-dropdown-search");
+    var shown = searchBox();
     before = shown ? shown.value : "";
     if (button.getAttribute("aria-expanded") !== "true") { button.click(); }
     write(60);
