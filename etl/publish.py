@@ -193,6 +193,26 @@ def build_warehouse(
     return done
 
 
+def publish_records_first(tmp: Path, db: Path, run_id: str) -> None:
+    """Switch in a copy of the new file as it stands (its rows committed and checkpointed by the caller,
+    which still has it attached to build the daily cube into it): readers serve the new figures, counted
+    from the records, while the cube is built; replace_published then switches in the file with its cube,
+    and makes the kept copy. Until then the kept copy is the previous publish's.
+
+    The copy is made durable before it is switched in, as in replace_published; a failure publishes
+    nothing and leaves no copy behind."""
+    early = db.with_name(f"{db.name}.{run_id}.records.tmp")  # remove_leftovers' pattern: a killed load's is removed
+    try:
+        shutil.copyfile(tmp, early)
+        with open(early, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(early, db)
+        _fsync_dir(db.parent)
+    except OSError:
+        early.unlink(missing_ok=True)
+        raise
+
+
 def replace_published(tmp: Path, db: Path) -> None:
     """Make the new file durable, copy it as the next kept copy, switch it in atomically, then switch
     the kept copy in; each switch made durable.
