@@ -202,15 +202,7 @@ def publish_records_first(tmp: Path, db: Path, run_id: str) -> None:
     The copy is made durable before it is switched in, as in replace_published; a failure publishes
     nothing and leaves no copy behind."""
     early = db.with_name(f"{db.name}.{run_id}.records.tmp")  # remove_leftovers' pattern: a killed load's is removed
-    try:
-        shutil.copyfile(tmp, early)
-        with open(early, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(early, db)
-        _fsync_dir(db.parent)
-    except OSError:
-        early.unlink(missing_ok=True)
-        raise
+    _copy_then_switch(tmp, early, early, db)
 
 
 def replace_published(tmp: Path, db: Path) -> None:
@@ -222,16 +214,7 @@ def replace_published(tmp: Path, db: Path) -> None:
     logged: the figures are published, and the previous kept copy is still a good (older) version.
     """
     keep, keep_tmp = last_good_path(db), last_good_path(db).with_name(last_good_path(db).name + ".tmp")
-    try:
-        shutil.copyfile(tmp, keep_tmp)
-        for path in (tmp, keep_tmp):
-            with open(path, "rb") as f:
-                os.fsync(f.fileno())
-        os.replace(tmp, db)
-        _fsync_dir(db.parent)
-    except OSError:
-        keep_tmp.unlink(missing_ok=True)
-        raise
+    _copy_then_switch(tmp, keep_tmp, tmp, db)
     try:
         # A WAL left beside the old kept copy would be replayed into the new one on open: drop it first.
         keep.with_name(keep.name + ".wal").unlink(missing_ok=True)
@@ -252,6 +235,21 @@ def published_runs(db: Path) -> dict[str, tuple[dt.datetime | None, str | None]]
         for run_id, extracted_at, source_system in rows:
             found.setdefault(str(run_id), (extracted_at, source_system))
     return found
+
+
+def _copy_then_switch(source: Path, copy: Path, switched: Path, db: Path) -> None:
+    """Copy source to copy, make the copy and `switched` (one of the two) durable, then switch `switched` in
+    over db, durably. A failure before the switch publishes nothing and leaves no copy behind."""
+    try:
+        shutil.copyfile(source, copy)
+        for path in dict.fromkeys((switched, copy)):
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+        os.replace(switched, db)
+        _fsync_dir(db.parent)
+    except OSError:
+        copy.unlink(missing_ok=True)
+        raise
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -149,6 +149,22 @@ KILLED_LOAD = textwrap.dedent(
 )
 
 
+def _kill_paused_load(extract: Path, flag: Path, point: str) -> list[Path]:
+    """Run KILLED_LOAD to its pause at `point`, then SIGKILL it; the warehouse folder's .tmp files at the pause."""
+    db = get_settings().db
+    child = subprocess.Popen([sys.executable, "-c", KILLED_LOAD, str(extract), str(flag), point], env=os.environ.copy())
+    try:
+        deadline = time.monotonic() + 60
+        while not flag.exists():
+            assert child.poll() is None, "the load ended before it reached the pause"
+            assert time.monotonic() < deadline, "the load never reached the pause"
+            time.sleep(0.02)
+        return [p for p in db.parent.iterdir() if ".tmp" in p.name]
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+
+
 @pytest.mark.parametrize("point", ["mid-build", "before-publish"])
 def test_a_load_killed_midway_leaves_the_published_warehouse_untouched(tmp_path: Path, point: str) -> None:
     first = load_extract(build_extract(tmp_path / "one"))
@@ -157,18 +173,8 @@ def test_a_load_killed_midway_leaves_the_published_warehouse_untouched(tmp_path:
     flag = tmp_path / "paused"
     two = build_extract(tmp_path / "two", add={"referrals": [{"referral_id": "R2"}]})
 
-    child = subprocess.Popen([sys.executable, "-c", KILLED_LOAD, str(two), str(flag), point], env=os.environ.copy())
-    try:
-        deadline = time.monotonic() + 60
-        while not flag.exists():
-            assert child.poll() is None, "the load ended before it reached the pause"
-            assert time.monotonic() < deadline, "the load never reached the pause"
-            time.sleep(0.02)
-        tmp_files = [p for p in db.parent.iterdir() if p.name.startswith(db.name + ".") and ".tmp" in p.name]
-        assert tmp_files, "the new warehouse should be under construction"
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+    tmp_files = _kill_paused_load(two, flag, point)
+    assert [p for p in tmp_files if p.name.startswith(db.name + ".")], "the new warehouse should be under construction"
 
     assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
     assert query(db, "SELECT run_id FROM extract_meta") == [(first.run_id,)]
@@ -191,17 +197,7 @@ def test_a_load_killed_while_its_cube_is_built_has_published_its_rows(tmp_path: 
     flag = tmp_path / "paused"
     two = build_extract(tmp_path / "two", add={"referrals": [{"referral_id": "R2"}]})
 
-    child = subprocess.Popen([sys.executable, "-c", KILLED_LOAD, str(two), str(flag), "building-cube"],
-                             env=os.environ.copy())
-    try:
-        deadline = time.monotonic() + 60
-        while not flag.exists():
-            assert child.poll() is None, "the load ended before it reached the pause"
-            assert time.monotonic() < deadline, "the load never reached the pause"
-            time.sleep(0.02)
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+    _kill_paused_load(two, flag, "building-cube")
 
     # the new rows are served (marked as waiting for their cube); the kept copy is still the last whole publish
     killed = list_runs()[0]
