@@ -23,6 +23,7 @@ from dashboard.api_client import ApiClient, close_all
 from dashboard.pages import team, today
 from etl import load_extract
 from kpis import open_warehouse
+from kpis.cube import PENDING_TABLE
 
 PASSWORD = "Warm-test-pass-1!"
 
@@ -61,13 +62,13 @@ def test_rows_published_before_their_cube_serve_unwarmed_and_are_warmed_with_it(
     path = tmp_path / "warehouse.duckdb"
     shutil.copyfile(sample_warehouse, path)
     with duckdb.connect(str(path)) as con:  # as etl.publish.publish_records_first publishes them
-        con.execute("CREATE TABLE kpi_cube_pending AS SELECT current_localtimestamp() AS since")
+        con.execute(f"CREATE TABLE {PENDING_TABLE} AS SELECT current_localtimestamp() AS since")
     cache = ResponseCache()
     with open_warehouse(path) as wh:
         assert wh.cube_pending
         assert warm(cache, Version(wh, 1)) == 0 and not cache._entries
     with duckdb.connect(str(path)) as con:  # the same run published again with its cube
-        con.execute("DROP TABLE kpi_cube_pending")
+        con.execute(f"DROP TABLE {PENDING_TABLE}")
     with open_warehouse(path) as wh:
         assert not wh.cube_pending and wh.cube is not None
         made = warm(cache, Version(wh, 2))
