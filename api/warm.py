@@ -69,9 +69,6 @@ def warm(cache: ResponseCache, version: Version) -> int:
     skipped (its request will say why, as it always has): warming never stops a version serving."""
     start, made = time.monotonic(), 0
     run_id = version.warehouse.run_id
-    if version.warehouse.cube_pending:  # the same run is published again with its cube in a moment: warmed then
-        log.info("run %s serves without warming until its daily cube is published", run_id)
-        return 0
     for number, (key, make) in enumerate(first_views(version)):
         if number >= MAX_VIEWS:
             log.info("warming stopped at %d views for run %s (the rest are made when first asked)", MAX_VIEWS, run_id)

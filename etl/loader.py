@@ -262,7 +262,6 @@ class _Run:
         self.workbook: ArchivedFile | None = None  # an Annex A workbook, as kept in the archive
         self.workbook_issues = (0, 0)  # its own (rejected, warnings): the lists' columns and cells it reports
         self.small = False  # an extract that DuckDB works on with one thread (_threads)
-        self.records_published = False  # its rows are published, the daily cube still to come (_publish_then_cube)
         self._copied: list[tuple[str, str]] | LoadError | None = None  # _connect_while_copying's outcome
 
     def discard(self) -> None:
@@ -657,36 +656,16 @@ class _Run:
             cube_note = publishing.build_warehouse(
                 con, tmp, run_id=self.run_id, extracted_at=self.extracted_at, source_system=self.source_system,
                 source=str(self.origin.absolute()), loaded_at=utcnow(), loaded=self.loaded,
-                then=(lambda con: self._publish_then_cube(con, tmp)) if self.settings.cube else None,
+                then=(lambda con: _build_cube(con, tmp, self.db, self.small)) if self.settings.cube else None,
             ) or ""
             publishing.replace_published(tmp, self.db)
         except (OSError, duckdb.Error) as err:
             tmp.unlink(missing_ok=True)
             first = str(err).splitlines()[0] if str(err) else type(err).__name__
-            if self.records_published:  # the new rows are served; only their cube is lost (and the kept copy is the last one)
-                log.warning("the daily KPI cube could not be published (%s); figures are counted from the records", first)
-                return "published", (f"published: {tally}; the daily KPI cube could not be published ({first}), so "
-                                      "figures are counted from the records")
             raise LoadError(
                 f"the new warehouse could not be written ({first}); the published one is unchanged"
             ) from None
         return "published", f"published: {tally}{cube_note}"
-
-    def _publish_then_cube(self, con: duckdb.DuckDBPyConnection, tmp: Path) -> str:
-        """Publish the new rows at once, then build their daily cube (build_warehouse's `then`; the caller
-        publishes the file with its cube over them): the cube delays no figure. Readers count the new
-        figures from the records meanwhile, and warm their views only once the cube is published (the
-        copy published first is marked as waiting for it: kpis.cube.PENDING_TABLE, api.warm)."""
-        holidays_from = publishing.last_good_path(self.db)  # the last publish's bank holidays (db is about to be this run's)
-        try:
-            from kpis.cube_builder import cube_pending
-        except Exception:  # noqa: BLE001  (_build_cube imports it again and reports the failure: no cube)
-            return _build_cube(con, tmp, holidays_from, self.small)
-        with cube_pending(con):
-            con.execute("CHECKPOINT wh")  # the file whole on disk (nothing in a write-ahead log) before it is copied
-            publishing.publish_records_first(tmp, self.db, self.run_id)  # a failure here: the load's (nothing published)
-            self.records_published = True
-            return _build_cube(con, tmp, holidays_from, self.small)
 
     def _label(self, file: str) -> str:
         """A contract file as the analyst knows it: for an SSD, the SSD table its rows come from."""
@@ -807,20 +786,20 @@ def _import_cube_builder_meanwhile() -> None:
         threading.Thread(target=load, name="kpidash-import-cube-builder", daemon=True).start()
 
 
-def _build_cube(con: duckdb.DuckDBPyConnection, tmp: Path, holidays_from: Path, small: bool) -> str:
-    """The KPI layer's daily cube, written into the new file (the one call from etl into kpis: only the
-    writer can write it), on the load's own connection, which has the file attached as `wh`
-    (etl.publish.build_warehouse's `then`), without the load's memory limit and, unless the extract is
-    small, with DuckDB's own threads (the cube's work is the published data's, not the extract's, as when
-    it had a connection of its own). A cube that cannot be built costs speed, not the load: figures are
-    then counted from the records. Returns what the load's message says of it ("" when it was built)."""
-    try:
-        from kpis.cube_builder import build_cube
+def _build_cube(con: duckdb.DuckDBPyConnection, tmp: Path, published: Path, small: bool) -> str:
+    """The KPI layer's daily cube, written into the new file before it is published so that it
+    belongs to this version (the one call from etl into kpis: only the writer can write it), on the
+    load's own connection, which has the file attached as `wh` (etl.publish.build_warehouse's `then`),
+    without the load's memory limit and, unless the extract is small, with DuckDB's own threads (the
+    cube's work is the published data's, not the extract's, as when it had a connection of its own). A
+    cube that cannot be built costs speed, not the load: figures are then counted from the records."""
+    from kpis.cube_builder import build_cube
 
+    try:
         con.execute("RESET memory_limit")
         if not small:
             con.execute("RESET threads")
-        build_cube(tmp, holidays_from=holidays_from, con=con)
+        build_cube(tmp, holidays_from=published, con=con)
     except Exception as err:  # noqa: BLE001  (any failure: publish the data without a cube)
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         log.warning("the daily KPI cube could not be built (%s); figures are counted from the records", first)

@@ -12,9 +12,8 @@ INTERRUPTED = (
     "database could not be reached); nothing was published"
 )
 FINISHED_LATE = (
-    "published; this load-log entry was finished by a later look at the load log (the load stopped after it "
-    "published: killed, crashed, or the app database could not be reached; the warehouse holds this run's data; "
-    "the per-file counts were not recorded)"
+    "published; this load-log entry was finished after the app database came back (the warehouse holds this "
+    "run's data; the per-file counts were not recorded)"
 )
 
 

@@ -193,18 +193,6 @@ def build_warehouse(
     return done
 
 
-def publish_records_first(tmp: Path, db: Path, run_id: str) -> None:
-    """Switch in a copy of the new file as it stands (its rows committed and checkpointed by the caller,
-    which still has it attached to build the daily cube into it): readers serve the new figures, counted
-    from the records, while the cube is built; replace_published then switches in the file with its cube,
-    and makes the kept copy. Until then the kept copy is the previous publish's.
-
-    The copy is made durable before it is switched in, as in replace_published; a failure publishes
-    nothing and leaves no copy behind."""
-    early = db.with_name(f"{db.name}.{run_id}.records.tmp")  # remove_leftovers' pattern: a killed load's is removed
-    _copy_then_switch(tmp, early, early, db)
-
-
 def replace_published(tmp: Path, db: Path) -> None:
     """Make the new file durable, copy it as the next kept copy, switch it in atomically, then switch
     the kept copy in; each switch made durable.
@@ -214,7 +202,16 @@ def replace_published(tmp: Path, db: Path) -> None:
     logged: the figures are published, and the previous kept copy is still a good (older) version.
     """
     keep, keep_tmp = last_good_path(db), last_good_path(db).with_name(last_good_path(db).name + ".tmp")
-    _copy_then_switch(tmp, keep_tmp, tmp, db)
+    try:
+        shutil.copyfile(tmp, keep_tmp)
+        for path in (tmp, keep_tmp):
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+        os.replace(tmp, db)
+        _fsync_dir(db.parent)
+    except OSError:
+        keep_tmp.unlink(missing_ok=True)
+        raise
     try:
         # A WAL left beside the old kept copy would be replayed into the new one on open: drop it first.
         keep.with_name(keep.name + ".wal").unlink(missing_ok=True)
@@ -235,21 +232,6 @@ def published_runs(db: Path) -> dict[str, tuple[dt.datetime | None, str | None]]
         for run_id, extracted_at, source_system in rows:
             found.setdefault(str(run_id), (extracted_at, source_system))
     return found
-
-
-def _copy_then_switch(source: Path, copy: Path, switched: Path, db: Path) -> None:
-    """Copy source to copy, make the copy and `switched` (one of the two) durable, then switch `switched` in
-    over db, durably. A failure before the switch publishes nothing and leaves no copy behind."""
-    try:
-        shutil.copyfile(source, copy)
-        for path in dict.fromkeys((switched, copy)):
-            with open(path, "rb") as f:
-                os.fsync(f.fileno())
-        os.replace(switched, db)
-        _fsync_dir(db.parent)
-    except OSError:
-        copy.unlink(missing_ok=True)
-        raise
 
 
 def _fsync_dir(folder: Path) -> None:

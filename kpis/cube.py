@@ -54,9 +54,6 @@ META_TABLE = "kpi_cube_meta"
 KPI_TABLE = "kpi_cube_kpis"
 UNIT_TABLE = "kpi_cube_units"
 KEYS_TABLE = "kpi_cube_keys"
-# In a warehouse published before its cube (etl.publish.publish_records_first): the cube is being built, and
-# the same run is published again with it. Readers count from the records meanwhile and do not warm (api.warm).
-PENDING_TABLE = "kpi_cube_pending"
 CUBE_LEVELS = ("trust", "service", "team")
 # A cube up to this size is read into memory whole on first use (a trust's; a national one is queried)
 IN_MEMORY_BYTES = 64 * 2**20

@@ -1,5 +1,4 @@
-"""Build the daily KPI cube (kpis/cube.py) into a warehouse file, which the loader then publishes (its
-rows published a moment before, without the cube: etl.loader, cube_pending).
+"""Build the daily KPI cube (kpis/cube.py) into a warehouse file, before the loader publishes it.
 
 Derived from the families' declarations, never from a list of KPIs: the flow measures of a family
 with a flow_day are counted in one grouped pass of its facts query over one period reaching back to
@@ -24,9 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +37,6 @@ from kpis.cube import (
     KEYS_TABLE,
     KPI_TABLE,
     META_TABLE,
-    PENDING_TABLE,
     UNIT_TABLE,
     cube_measures,
     denominator_column,
@@ -91,17 +87,6 @@ def cube_last_day(extract_date: dt.date) -> dt.date:
     """The last day of the month after the extract date's month."""
     month = extract_date.year * 12 + extract_date.month + 1  # 0-based: the month after next
     return dt.date(month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
-
-
-@contextmanager
-def cube_pending(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Mark the warehouse attached to con as `wh` as waiting for its cube, for the while (a committed
-    table, PENDING_TABLE): a copy of it published meanwhile says so to its readers."""
-    con.execute(f"CREATE OR REPLACE TABLE wh.{PENDING_TABLE} AS SELECT current_localtimestamp() AS since")
-    try:
-        yield
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS wh.{PENDING_TABLE}")
 
 
 def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Family, ...] = FAMILIES,

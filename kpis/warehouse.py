@@ -17,7 +17,7 @@ import duckdb
 
 from core.settings import get_settings
 from etl.contract import QA_TABLES, TABLES
-from kpis.cube import PENDING_TABLE, Cube, read_cube
+from kpis.cube import Cube, read_cube
 from kpis.errors import KpiError, UnknownUnit
 from kpis.targets import KpiConfig, load_kpi_config
 from kpis.working_days import build_calendar, stored_bank_holidays
@@ -45,7 +45,7 @@ class Warehouse:
 
     cube: read figures from the warehouse's daily cube where it holds them (kpis/cube.py); False
     counts every figure from the records. read_only=False is for the cube's builder only, which
-    writes into a warehouse file before it is published with its cube; so is `con`, a connection that has the file
+    writes into a warehouse file before it is published; so is `con`, a connection that has the file
     attached as `wh` already (the load's own, which wrote it: no second database opened), left open by close().
     """
 
@@ -81,8 +81,6 @@ class Warehouse:
             self.extract_date: dt.date = meta[1].date()
             self.source_system: str | None = meta[2]
             self.loaded_tables: frozenset[str] = self._loaded_tables(have)
-            # published before its cube, which is being built: the same run comes again with it (kpis/cube.py)
-            self.cube_pending: bool = PENDING_TABLE in have
             self._read_units()
             lo, hi = self._data_date_range()
             first = min(lo, self.extract_date)

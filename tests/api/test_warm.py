@@ -3,27 +3,22 @@ and what the dashboard's pages ask for first after a load is all in the cache al
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
 from pathlib import Path
 
-import duckdb
 import uvicorn
 
 from api import accounts
 from api.app import create_app
-from api.live_warehouse import LiveWarehouse, Version
-from api.response_cache import ResponseCache
-from api.warm import warm
+from api.live_warehouse import LiveWarehouse
 from core.appdb import get_engine
 from core.settings import get_settings
 from dashboard.api_client import ApiClient, close_all
 from dashboard.pages import team, today
 from etl import load_extract
 from kpis import open_warehouse
-from kpis.cube import PENDING_TABLE
 
 PASSWORD = "Warm-test-pass-1!"
 
@@ -57,30 +52,6 @@ def test_a_new_version_serves_only_once_warmed_and_the_old_one_serves_meanwhile(
     live.close()
 
 
-def test_rows_published_before_their_cube_serve_unwarmed_and_are_warmed_with_it(sample_warehouse: Path,
-                                                                                 tmp_path: Path) -> None:
-    path = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(sample_warehouse, path)
-    with duckdb.connect(str(path)) as con:  # as etl.publish.publish_records_first publishes them
-        con.execute(f"CREATE TABLE {PENDING_TABLE} AS SELECT current_localtimestamp() AS since")
-    cache = ResponseCache()
-    with open_warehouse(path) as wh:
-        assert wh.cube_pending
-        assert warm(cache, Version(wh, 1)) == 0 and not cache._entries
-    with duckdb.connect(str(path)) as con:  # the same run published again with its cube
-        con.execute(f"DROP TABLE {PENDING_TABLE}")
-    with open_warehouse(path) as wh:
-        assert not wh.cube_pending and wh.cube is not None
-        made = warm(cache, Version(wh, 2))
-    assert made > 100 and len(cache._entries) == made
-
-
-def _serving(app) -> tuple[str | None, bool | None]:  # noqa: ANN001
-    """The run the app serves, and whether it is still waiting for its cube (published before it)."""
-    with app.state.kpidash.live.use() as version:
-        return version.warehouse.run_id, version.warehouse.cube_pending
-
-
 def _serve(app) -> tuple[uvicorn.Server, threading.Thread, str]:  # noqa: ANN001
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -105,8 +76,7 @@ def test_after_a_load_the_dashboards_first_requests_are_all_answered_from_the_ca
         first = api.status()["warehouse"]["run_id"]
         new_run = load_extract(sample_extract).run_id
         deadline = time.monotonic() + 300  # the new version serves once warmed: slow on a busy machine
-        # (its rows are published before its cube and serve unwarmed meanwhile: wait for the file with its cube)
-        while _serving(app) != (new_run, False) and time.monotonic() < deadline:
+        while api.status()["warehouse"]["run_id"] != new_run and time.monotonic() < deadline:
             time.sleep(0.1)
         assert api.status()["warehouse"]["run_id"] == new_run != first
         warmed = {key for key in cache._entries if key[0] == new_run}

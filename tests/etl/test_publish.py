@@ -20,16 +20,11 @@ from load_support import query
 from core.settings import get_settings
 from etl import list_runs, load_extract
 from etl.contract import TABLES
-from etl.runlog import FINISHED_LATE, INTERRUPTED, start_run, utcnow
+from etl.runlog import INTERRUPTED, start_run, utcnow
 
 
 def _tables(db: Path) -> dict[str, list[tuple]]:
     return {t.name: query(db, f"SELECT * FROM {t.name} ORDER BY {t.key}") for t in TABLES}
-
-
-def _names(db: Path) -> set[str]:
-    """Every table of the warehouse file (the contract's, and the daily cube's)."""
-    return {name for (name,) in query(db, "SELECT table_name FROM duckdb_tables()")}
 
 
 def test_a_reader_of_the_old_warehouse_keeps_reading_it(tmp_path: Path) -> None:
@@ -134,14 +129,8 @@ KILLED_LOAD = textwrap.dedent(
                 pause()
             return real_ddl(table)
         publish.warehouse_ddl = ddl
-    elif point == "before-publish":  # the new file's rows complete, about to be published (the cube still to come)
-        publish.publish_records_first = lambda tmp, db, run_id: pause()
-    else:  # "building-cube": the rows published, the daily cube being built into the new file
-        real_publish = publish.publish_records_first
-        def published_then_pause(tmp, db, run_id):
-            real_publish(tmp, db, run_id)
-            pause()
-        publish.publish_records_first = published_then_pause
+    else:  # the new file complete, about to replace the published one
+        publish.replace_published = lambda tmp, db: pause()
 
     from etl import load_extract
     load_extract(Path(sys.argv[1]))
@@ -149,23 +138,7 @@ KILLED_LOAD = textwrap.dedent(
 )
 
 
-def _kill_paused_load(extract: Path, flag: Path, point: str) -> list[Path]:
-    """Run KILLED_LOAD to its pause at `point`, then SIGKILL it; the warehouse folder's .tmp files at the pause."""
-    db = get_settings().db
-    child = subprocess.Popen([sys.executable, "-c", KILLED_LOAD, str(extract), str(flag), point], env=os.environ.copy())
-    try:
-        deadline = time.monotonic() + 60
-        while not flag.exists():
-            assert child.poll() is None, "the load ended before it reached the pause"
-            assert time.monotonic() < deadline, "the load never reached the pause"
-            time.sleep(0.02)
-        return [p for p in db.parent.iterdir() if ".tmp" in p.name]
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-
-
-@pytest.mark.parametrize("point", ["mid-build", "before-publish"])
+@pytest.mark.parametrize("point", ["mid-build", "before-replace"])
 def test_a_load_killed_midway_leaves_the_published_warehouse_untouched(tmp_path: Path, point: str) -> None:
     first = load_extract(build_extract(tmp_path / "one"))
     db = get_settings().db
@@ -173,8 +146,18 @@ def test_a_load_killed_midway_leaves_the_published_warehouse_untouched(tmp_path:
     flag = tmp_path / "paused"
     two = build_extract(tmp_path / "two", add={"referrals": [{"referral_id": "R2"}]})
 
-    tmp_files = _kill_paused_load(two, flag, point)
-    assert [p for p in tmp_files if p.name.startswith(db.name + ".")], "the new warehouse should be under construction"
+    child = subprocess.Popen([sys.executable, "-c", KILLED_LOAD, str(two), str(flag), point], env=os.environ.copy())
+    try:
+        deadline = time.monotonic() + 60
+        while not flag.exists():
+            assert child.poll() is None, "the load ended before it reached the pause"
+            assert time.monotonic() < deadline, "the load never reached the pause"
+            time.sleep(0.02)
+        tmp_files = [p for p in db.parent.iterdir() if p.name.startswith(db.name + ".") and ".tmp" in p.name]
+        assert tmp_files, "the new warehouse should be under construction"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
 
     assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
     assert query(db, "SELECT run_id FROM extract_meta") == [(first.run_id,)]
@@ -186,85 +169,6 @@ def test_a_load_killed_midway_leaves_the_published_warehouse_untouched(tmp_path:
     statuses = {r.run_id: (r.status, r.message) for r in list_runs()}
     assert statuses[killed.run_id] == ("failed", INTERRUPTED)
     assert query(db, "SELECT referral_id FROM referrals ORDER BY 1") == [("R1",), ("R2",)]
-    assert [p.name for p in db.parent.iterdir() if ".tmp" in p.name] == []
-
-
-def test_a_load_killed_while_its_cube_is_built_has_published_its_rows(tmp_path: Path) -> None:
-    first = load_extract(build_extract(tmp_path / "one"))
-    db = get_settings().db
-    kept = db.with_name(db.name + ".last-good")
-    kept_digest = hashlib.sha256(kept.read_bytes()).hexdigest()
-    flag = tmp_path / "paused"
-    two = build_extract(tmp_path / "two", add={"referrals": [{"referral_id": "R2"}]})
-
-    _kill_paused_load(two, flag, "building-cube")
-
-    # the new rows are served (marked as waiting for their cube); the kept copy is still the last whole publish
-    killed = list_runs()[0]
-    assert killed.run_id != first.run_id and killed.status == "running"
-    assert query(db, "SELECT run_id FROM extract_meta") == [(killed.run_id,)]
-    assert query(db, "SELECT referral_id FROM referrals ORDER BY 1") == [("R1",), ("R2",)]
-    assert "kpi_cube_pending" in _names(db) and "kpi_cube" not in _names(db)
-    assert hashlib.sha256(kept.read_bytes()).hexdigest() == kept_digest
-
-    after = load_extract(two)  # finishes the killed run as published: the warehouse holds its data
-    assert after.status == "published"
-    assert {r.run_id: (r.status, r.message) for r in list_runs()}[killed.run_id] == ("published", FINISHED_LATE)
-    assert "kpi_cube" in _names(db) and "kpi_cube_pending" not in _names(db)
-    assert [p.name for p in db.parent.iterdir() if ".tmp" in p.name] == []
-
-
-def test_the_rows_are_served_while_their_cube_is_built_with_the_same_figures(
-        sample_extract: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kpis import compute_kpis, cube_builder, kpi_trend, open_warehouse
-
-    db = get_settings().db
-    kept = db.with_name(db.name + ".last-good")
-    before = load_extract(sample_extract)
-    seen: dict[str, object] = {}
-    real = cube_builder.build_cube
-
-    def figures(wh) -> list:  # noqa: ANN001
-        month = (wh.extract_date.replace(day=1), wh.extract_date)
-        return [compute_kpis(wh, *month, level="all"), kpi_trend(wh, ["allocation_rate"], "month", 12, level="team")]
-
-    def observed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202  (the real build, after a look at what is served)
-        with open_warehouse(db) as wh:
-            seen.update(run=wh.run_id, cube=wh.cube, pending=wh.cube_pending, figures=figures(wh))
-        seen["kept"] = query(kept, "SELECT run_id FROM extract_meta")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(cube_builder, "build_cube", observed)
-    run = load_extract(sample_extract)
-    assert run.status == "published", run.message
-    assert (seen["run"], seen["cube"], seen["pending"]) == (run.run_id, None, True)  # counted from the records
-    assert seen["kept"] == [(before.run_id,)]
-    with open_warehouse(db) as wh:
-        assert (wh.run_id, wh.cube_pending) == (run.run_id, False) and wh.cube is not None
-        assert "allocation_rate" in wh.cube.kpis
-        assert repr(figures(wh)) == repr(seen["figures"])
-    assert query(kept, "SELECT run_id FROM extract_meta") == [(run.run_id,)]
-
-
-def test_a_cube_that_cannot_be_published_leaves_the_new_rows_published(tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import etl.publish as publish
-
-    first = load_extract(build_extract(tmp_path / "one"))
-    db = get_settings().db
-    kept = db.with_name(db.name + ".last-good")
-
-    def disk_full(tmp: Path, db: Path) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(publish, "replace_published", disk_full)
-    run = load_extract(build_extract(tmp_path / "two", add={"referrals": [{"referral_id": "R2"}]}))
-    assert run.status == "published"
-    assert "the daily KPI cube could not be published ([Errno 28] No space left on device)" in run.message
-    assert query(db, "SELECT run_id FROM extract_meta") == [(run.run_id,)]
-    assert query(db, "SELECT referral_id FROM referrals ORDER BY 1") == [("R1",), ("R2",)]
-    assert query(kept, "SELECT run_id FROM extract_meta") == [(first.run_id,)]
-    assert {r.run_id: r.status for r in list_runs()}[run.run_id] == "published"
     assert [p.name for p in db.parent.iterdir() if ".tmp" in p.name] == []
 
 
