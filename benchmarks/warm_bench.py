@@ -165,5 +165,6 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{'on' if warm else 'off':8} {med['requests']:>9.0f} {med['errors']:>7.0f} {med['p50_ms']:>8.1f} "
                   f"{med['p99_ms']:>8.1f} {med['max_ms']:>8.1f}")
 
+
 if __name__ == "__main__":
     main()
