@@ -135,9 +135,9 @@ def _round(warm: bool, token: str, paths: list[str], seconds: float) -> dict[str
 
 
 def _stats(latencies: list[float], errors: int) -> dict[str, float]:
-    after = sorted(latencies)
-    return {"requests": len(after), "errors": errors, "p50_ms": 1000 * after[len(after) // 2],
-            "p99_ms": 1000 * after[min(len(after) - 1, int(len(after) * 0.99))], "max_ms": 1000 * after[-1]}
+    ordered = sorted(latencies)
+    return {"requests": len(ordered), "errors": errors, "p50_ms": 1000 * ordered[len(ordered) // 2],
+            "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], "max_ms": 1000 * ordered[-1]}
 
 
 def main(argv: list[str] | None = None) -> None:
