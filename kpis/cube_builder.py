@@ -397,6 +397,8 @@ def _running_totals(cells: list[Cell], flow: list[dict[str, np.ndarray]], stock:
     # the teams (after the trust and the services) in runs of one service each, as they come
     team_units = np.flatnonzero(service_of_unit >= 0)
     runs = np.flatnonzero(np.diff(service_of_unit[team_units], prepend=-1))
+    contiguous = team_units[-1] - team_units[0] + 1 == len(team_units)
+    teams_of = slice(team_units[0], team_units[-1] + 1) if contiguous else team_units  # a view where it can be
     grids = {}
     for wide, dtype in ((False, np.int32), (True, np.int64)):
         grids[wide] = grid = np.zeros((int((narrow != wide).sum()), n_days, n_units), dtype)
@@ -406,8 +408,7 @@ def _running_totals(cells: list[Cell], flow: list[dict[str, np.ndarray]], stock:
             if at:
                 np.add.at(flat, np.concatenate(at), np.concatenate(values).astype(dtype))
             if adds_up and at:  # each team's changes into its service (a run of teams at a time) and the trust
-                contiguous = team_units[-1] - team_units[0] + 1 == len(team_units)
-                teams = grid[:, :, team_units[0]:team_units[-1] + 1] if contiguous else grid[:, :, team_units]
+                teams = grid[:, :, teams_of]
                 sums = np.add.reduceat(teams, runs, axis=2, dtype=dtype)
                 for r, service in enumerate(service_of_unit[team_units[runs]]):
                     grid[:, :, service] += sums[:, :, r]
