@@ -280,6 +280,13 @@ EXTRACT_TABLES: tuple[Table, ...] = TABLES + QA_TABLES
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in EXTRACT_TABLES}
 
 
+# Rows per row group in a warehouse file (DuckDB's default is 122,880). DuckDB compresses a table's row
+# groups in parallel as it writes them, so a table of a few row groups writes on one core: at 16,384 the
+# daily cube of a trust ten times the sample (237,000 rows, two default row groups) writes in two thirds
+# of the time on two cores, and reads no slower (docs/benchmarks.md, "Row groups of 16,384 rows").
+ROW_GROUP_SIZE = 16_384
+
+
 def warehouse_ddl(table: Table) -> str:
     """CREATE TABLE statement for a contract table in the published warehouse."""
     cols = ",\n    ".join(f"{c.name} {c.sql_type}" for c in table.columns)

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import duckdb
 
-from etl.contract import EXTRACT_TABLES, FILES_DDL, ISSUES_DDL, META_DDL, warehouse_ddl
+from etl.contract import EXTRACT_TABLES, FILES_DDL, ISSUES_DDL, META_DDL, ROW_GROUP_SIZE, warehouse_ddl
 
 log = logging.getLogger("kpidash.etl")
 T = TypeVar("T")
@@ -146,7 +146,7 @@ def build_warehouse(
     least while the file is written), not written to a write-ahead log first and copied from there by
     a checkpoint: the rows are written once, and no log is synced (about 50 ms of a sample load)."""
     tmp.unlink(missing_ok=True)
-    con.execute("ATTACH ? AS wh", [str(tmp)])
+    con.execute(f"ATTACH ? AS wh (ROW_GROUP_SIZE {ROW_GROUP_SIZE})", [str(tmp)])
     con.execute("USE wh")
     con.execute(f"SET checkpoint_threshold = '{_CHECKPOINT_EVERY_COMMIT}'")
     done = None

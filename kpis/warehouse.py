@@ -16,7 +16,7 @@ from types import TracebackType
 import duckdb
 
 from core.settings import get_settings
-from etl.contract import QA_TABLES, TABLES
+from etl.contract import QA_TABLES, ROW_GROUP_SIZE, TABLES
 from kpis.cube import Cube, read_cube
 from kpis.errors import KpiError, UnknownUnit
 from kpis.targets import KpiConfig, load_kpi_config
@@ -64,7 +64,8 @@ class Warehouse:
                 # no progress bar: a long national query would draw one over the CLI's output
                 self._con.execute("SET enable_progress_bar = false")
                 quoted = str(self.path).replace("'", "''")
-                self._con.execute(f"ATTACH '{quoted}' AS wh{' (READ_ONLY)' if read_only else ''}")
+                self._con.execute(f"ATTACH '{quoted}' AS wh "
+                                  f"({'READ_ONLY' if read_only else f'ROW_GROUP_SIZE {ROW_GROUP_SIZE}'})")
             have = {r[0] for r in self._con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh'").fetchall()}
             missing = [t.name for t in TABLES if t.name not in have] + (
