@@ -414,7 +414,8 @@ def _running_totals(cells: list[Cell], flow: list[dict[str, np.ndarray]], stock:
                     grid[:, :, service] += sums[:, :, r]
                 grid[:, :, 0] = sums.sum(axis=2, dtype=dtype)
                 del teams, sums
-        np.cumsum(grid, axis=1, out=grid)
+        for day in range(1, n_days):  # the totals along the days: a third of np.cumsum's time over this middle axis
+            np.add(grid[:, day - 1], grid[:, day], out=grid[:, day])
     out = {}
     for i, name in enumerate(names):
         values = grids[not narrow[i]][local[i]].reshape(-1)
