@@ -170,14 +170,12 @@ def _key_values(rows: dict[str, np.ndarray]) -> _Keys | None:
     """A keyed family's key values and its facts rows per value and day (from _flow_rows), or None when
     the cube cannot follow them: a facts row not dated by the family's flow_day (its rows in a period
     would not be those dated in it), or a key value the engine does not order (the contract's AUDIT_DOMAINS)."""
-    key, day, count = rows["key"], rows["day"], rows["rows"]
-    if any(value not in AUDIT_DOMAINS for value in set(key.tolist())) or rows["undated"].any():
+    key = rows["key"]  # each row's value as its place in AUDIT_DOMAINS, from 1 (0: another value, or none)
+    if not key.all() or rows["undated"].any():
         return None
-    values = tuple(sorted(set(key.tolist()), key=AUDIT_DOMAINS.index))
-    k = np.zeros(len(key), np.int64)
-    for j, value in enumerate(values):
-        k[key == value] = j
-    return _Keys(values, k, day, count)
+    present = np.unique(key)
+    return _Keys(tuple(AUDIT_DOMAINS[place - 1] for place in present.tolist()), np.searchsorted(present, key),
+                 rows["day"], rows["rows"])
 
 
 def _bank_holidays_from(path: Path, published: Path) -> None:
@@ -441,12 +439,14 @@ def _flow_rows(cur: duckdb.DuckDBPyConnection, family: Family, kpis: list[Kpi], 
     """The family's flow events per day and unit: its facts over one period from the start of time to
     the cube's last day, each row on its flow_day, counted by the measures' own conditions in one pass
     (columns n<i>, d<i> for the i-th measure of kpis). Columns day (days since 1970-01-01), team_u and
-    service_u (cube units, -1 for none) and, for a keyed family, key (its value) and rows (every facts
-    row, counted or not; undated: rows with no flow_day, which only a keyed family keeps)."""
+    service_u (cube units, -1 for none) and, for a keyed family, key (its value's place in the contract's
+    AUDIT_DOMAINS, from 1; 0 for any other value or none: numbers, not text, to group and compare) and rows
+    (every facts row, counted or not; undated: rows with no flow_day, which only a keyed family keeps)."""
     everything = single_period(dt.date(1, 1, 1), last)
     measures = [m for m in family.measures if m.kpi_id in {k.id for k in kpis}]
     keyed = family.extra_key is not None
-    key = f", CAST({family.extra_key} AS VARCHAR) AS key" if keyed else ""
+    domains = ", ".join("'" + value.replace("'", "''") + "'" for value in AUDIT_DOMAINS)
+    key = f", coalesce(list_position([{domains}], CAST({family.extra_key} AS VARCHAR)), 0) AS key" if keyed else ""
     flags = "".join(f", ({m.numerator_if}) AS nf{i}, ({m.denominator_if or 'FALSE'}) AS df{i}"
                     for i, m in enumerate(measures))
     sums = "".join(f", count_if(nf{i}) AS n{i}, count_if(df{i}) AS d{i}" for i in range(len(measures)))
@@ -467,7 +467,7 @@ def _flow_rows(cur: duckdb.DuckDBPyConnection, family: Family, kpis: list[Kpi], 
     SELECT coalesce(day_, 0) AS day, day_ IS NULL AS undated, agg.* EXCLUDE (day_)
     FROM agg"""
     got = cur.execute(sql, bind(sql, {**everything.params, "caseload_limit": caseload_limit})).fetchnumpy()
-    return {name: np.asarray(values) if name in ("key", "undated") else np.asarray(values).astype(np.int64)
+    return {name: np.asarray(values) if name == "undated" else np.asarray(values).astype(np.int64)
             for name, values in got.items()}
 
 
@@ -478,10 +478,7 @@ def _flow_changes(family: Family, kpis: list[Kpi], rows: dict[str, np.ndarray], 
     # a keyed family without key values (no facts rows) has no cells
     measures = [m for m in family.measures if m.kpi_id in {k.id for k in kpis} and (keys is None or keys.values)]
     dated = ~rows["undated"]
-    slot = np.zeros(len(dated), np.int64)
-    if keys is not None:
-        for j, value in enumerate(keys.values):
-            slot[rows["key"] == value] = j
+    slot = keys.k if keys is not None else np.zeros(len(dated), np.int64)  # each row's key value's place
     place = {c: i for i, c in enumerate(kpi_ids)}
     parts: dict[str, list[np.ndarray]] = {c: [] for c in ("k", "team_u", "service_u", "day", "n", "d")}
     for i, m in enumerate(measures):

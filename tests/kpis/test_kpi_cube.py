@@ -429,6 +429,20 @@ def test_a_keyed_family_the_cube_cannot_follow_is_counted_from_the_facts(tmp_pat
               compute_kpis(facts, D("2025-10-01"), D("2025-10-31"), "all"))
 
 
+@pytest.mark.parametrize("other", ["'elsewhere'", "NULL"])
+def test_a_keyed_family_with_a_key_value_the_engine_does_not_order_is_counted_from_the_facts(
+        tmp_path: Path, other: str) -> None:
+    """A key value outside the contract's AUDIT_DOMAINS (or none): the cube would not know where its rows go
+    in the engine's order, so the builder leaves the KPI to the facts and holds the others."""
+    path = build_warehouse(tmp_path / "wh.duckdb", _qa_rows())
+    strange = dataclasses.replace(FAMILIES_BY_NAME["qa_domains"],
+                                  extra_key=f"CASE WHEN domain = 'planning' THEN {other} ELSE domain END")
+    summary = build_cube(path, families=tuple(strange if f.name == "qa_domains" else f for f in FAMILIES))
+    assert "domain_good_or_better" not in summary.kpis and "audits_completed" in summary.kpis
+    with open_warehouse(path, cube=True) as cube:
+        assert "domain_good_or_better" not in cube.cube.kpis
+
+
 @pytest.mark.parametrize(("by", "periods"), [("month", 24), ("week", 26)])
 def test_spc_from_the_cube_is_spc_from_the_facts(engines: tuple[Warehouse, Warehouse], by: str, periods: int) -> None:
     """SPC is built on kpi_trend's rows: its charts (every KPI, QA and domains too) are the same from either."""
