@@ -164,7 +164,9 @@ def build_warehouse(
                     f"INSERT INTO {table.name} SELECT {cols} FROM memory.valid_{table.name} ORDER BY _line"
                 ).fetchone()[0]
             files.append((table.file_name, table.name in loaded, rows))
-        con.executemany("INSERT INTO extract_files VALUES (?, ?, ?)", files)
+        # one statement (executemany prepares and runs one per row: about 10 ms for the contract's files)
+        con.execute("INSERT INTO extract_files VALUES " + ", ".join(["(?, ?, ?)"] * len(files)),
+                    [value for row in files for value in row])
         con.execute(META_DDL)
         con.execute(
             "INSERT INTO extract_meta VALUES (?, ?, ?, ?, ?)",
