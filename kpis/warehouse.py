@@ -82,7 +82,7 @@ class Warehouse:
             self.extract_date: dt.date = meta[1].date()
             self.source_system: str | None = meta[2]
             self.loaded_tables: frozenset[str] = self._loaded_tables(have)
-            self._read_units()
+            self._read_teams()
             lo, hi = self._data_date_range()
             first = min(lo, self.extract_date)
             self._cal_first = first - _CALENDAR_MARGIN if first > dt.date.min + _CALENDAR_MARGIN else dt.date.min
@@ -128,17 +128,35 @@ class Warehouse:
         lo, hi = self._con.execute(f"SELECT min(lo), max(hi) FROM ({parts})").fetchone()
         return (lo or self.extract_date, hi or self.extract_date)
 
-    def _read_units(self) -> None:
+    def _read_teams(self) -> None:
         self._teams = [
             {"team_id": r[0], "team_name": r[1], "service": r[2]}
             for r in self._con.execute("SELECT team_id, team_name, service FROM wh.teams ORDER BY team_id").fetchall()
         ]
+        self._unit_lists: tuple[dict[str, list[str]], dict[str, set[str]]] | None = None  # (_listed_units)
+
+    def _listed_units(self) -> tuple[dict[str, list[str]], dict[str, set[str]]]:
+        """Every level's units (lists, and sets to look in), read on first use: the cube's builder opens
+        the new warehouse at every load and needs only its teams (these queries were 12 ms of a sample load)."""
+        found = self._unit_lists
+        if found is not None:
+            return found
+        with self._lock:
+            if self._unit_lists is None:
+                try:
+                    with self._con.cursor() as cur:
+                        self._unit_lists = self._read_unit_lists(cur)
+                except duckdb.Error as exc:
+                    raise KpiError(f"cannot read the warehouse {self.path}: {exc}") from None
+            return self._unit_lists
+
+    def _read_unit_lists(self, cur: duckdb.DuckDBPyConnection) -> tuple[dict[str, list[str]], dict[str, set[str]]]:
         team_tables = _TEAM_TABLES + (("audits",) if self.has_table("audits") else ())
         worker_tables = _WORKER_TABLES + (("audits",) if self.has_table("audits") else ())
         unknown_team = " OR ".join(
             f"EXISTS (SELECT 1 FROM wh.{t} x ANTI JOIN wh.teams tm ON tm.team_id = x.team_id)" for t in team_tables
         )
-        has_unknown = self._con.execute(f"SELECT {unknown_team}").fetchone()[0]
+        has_unknown = cur.execute(f"SELECT {unknown_team}").fetchone()[0]
         extra = [UNKNOWN] if has_unknown else []
         workers = " UNION ".join(
             ["SELECT worker_id FROM wh.workers"]
@@ -146,14 +164,14 @@ class Warehouse:
         )
         services = sorted({t["service"] for t in self._teams})
         team_ids = [t["team_id"] for t in self._teams]
-        self._units = {  # a real team (or service) called UNKNOWN is the same unit: listed once
+        units = {  # a real team (or service) called UNKNOWN is the same unit: listed once
             TRUST: [TRUST],
             "service": services + [u for u in extra if u not in services],
             "team": team_ids + [u for u in extra if u not in team_ids],
-            "worker": [r[0] for r in self._con.execute(
+            "worker": [r[0] for r in cur.execute(
                 f"SELECT worker_id FROM ({workers}) w(worker_id) WHERE worker_id IS NOT NULL ORDER BY 1").fetchall()],
         }
-        self._unit_sets = {level: set(units) for level, units in self._units.items()}
+        return units, {level: set(names) for level, names in units.items()}
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for this thread: DuckDB connections must not be shared between threads."""
@@ -179,16 +197,17 @@ class Warehouse:
     def units(self, level: str) -> list[str]:
         """Units that exist at a level: teams.csv's teams and services, workers, UNKNOWN if used."""
         check_level(level)
-        return list(self._units[level])
+        return list(self._listed_units()[0][level])
 
     def has_unit(self, level: str, unit: str) -> bool:
         """Whether the unit exists at the level (see units)."""
-        return unit in self._unit_sets[level]
+        return unit in self._listed_units()[1][level]
 
     def infer_level(self, unit: str) -> str:
         """The level a unit name belongs to: trust, a team (first), a service, then a worker."""
+        sets = self._listed_units()[1]
         for level in ("trust", "team", "service", "worker"):
-            if unit in self._unit_sets[level]:
+            if unit in sets[level]:
                 return level
         raise UnknownUnit(f'"{unit}" is not the trust, a team, a service or a worker in this extract')
 
