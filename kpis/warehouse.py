@@ -59,6 +59,7 @@ class Warehouse:
         self._own = con is None
         self._con = duckdb.connect(":memory:") if con is None else con
         self._lock = threading.Lock()
+        self._unit_lists: tuple[dict[str, list[str]], dict[str, set[str]]] | None = None  # (_listed_units)
         try:
             if self._own:
                 # no progress bar: a long national query would draw one over the CLI's output
@@ -133,7 +134,6 @@ class Warehouse:
             {"team_id": r[0], "team_name": r[1], "service": r[2]}
             for r in self._con.execute("SELECT team_id, team_name, service FROM wh.teams ORDER BY team_id").fetchall()
         ]
-        self._unit_lists: tuple[dict[str, list[str]], dict[str, set[str]]] | None = None  # (_listed_units)
 
     def _listed_units(self) -> tuple[dict[str, list[str]], dict[str, set[str]]]:
         """Every level's units (lists, and sets to look in), read on first use: the cube's builder opens
