@@ -45,13 +45,8 @@ def apply_availability(rows: list[dict], source_system: str | None) -> list[dict
 
 
 def mark_unavailable(rows: Iterable[dict], source_system: str | None) -> list[dict]:
-    """KPI rows with `available` and `note`; an unavailable KPI's numerator, denominator and value are null."""
+    """KPI rows with an unavailable KPI's numerator, denominator and value null, `available` false and
+    the `note`; every other row as it was, with exactly the spec's keys (kpis.md: "exactly these keys")."""
     gaps = unavailable_kpis(source_system)
-    marked = []
-    for row in rows:
-        if row["kpi"] in gaps:
-            marked.append({**row, "numerator": None, "denominator": None, "value": None,
-                           "available": False, "note": NOT_AVAILABLE})
-        else:
-            marked.append({**row, "available": True, "note": None})
-    return marked
+    return [{**row, "numerator": None, "denominator": None, "value": None, "available": False, "note": NOT_AVAILABLE}
+            if row["kpi"] in gaps else row for row in rows]

@@ -72,8 +72,8 @@ def compute_kpis(
     level may also be several levels or "all": one call then costs about what one level does, and
     rows are ordered by KPI, level (trust, service, team, worker), unit. Each dict has exactly the
     spec's keys: kpi, level, unit, numerator, denominator, value; from a source that cannot
-    support some KPIs (an Annex A workbook) every row also has `available` and `note`, and those
-    KPIs' figures are null, never 0.
+    support some KPIs (an Annex A workbook, the SSD) those KPIs' rows also have `available` (false)
+    and `note`, and their figures are null, never 0.
     """
     levels, kpis, period = _resolved(wh, date_from, date_to, level, unit, kpi_ids)
     return apply_availability(figures(wh, period, levels, kpis, unit), wh.source_system)
