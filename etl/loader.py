@@ -618,11 +618,14 @@ class _Run:
                 f"more than the {limit:g}% allowed (KPIDASH_MAX_REJECT_PCT)"
                 for file, read, rejected in over
             ]
+            orders = [[t.file_name for t in EXTRACT_TABLES].index(file) for file, _, _ in over]
+            if self.ssd is not None:  # an SSD's rows its CSV reader refused are the rejects of the files they feed
+                orders += [self.ssd.refused_order(file) for file, _, _ in over if self.ssd.refused.get(file)]
             shown = con.execute(
                 f"""SELECT file, line, "column", value, reason, severity FROM issues
-                    WHERE severity = 'reject' AND file_order IN ({", ".join("?" for _ in over)})
+                    WHERE severity = 'reject' AND file_order IN ({", ".join("?" for _ in orders)})
                     ORDER BY file_order, line, col_order LIMIT {SHOWN_REJECTS}""",
-                [[t.file_name for t in EXTRACT_TABLES].index(file) for file, _, _ in over],
+                orders,
             ).fetchall()
             examples = [Issue(self.run_id, *row).message for row in shown]
             raise LoadError(

@@ -55,6 +55,11 @@ class SsdConversion:
         translate(con, str(self.rowmap_path), self.labels, self.allocated_roles)
         return adjusted_counts(con, counts, self.refused, self.warnings)
 
+    def refused_order(self, contract_file: str) -> int:
+        """The `file_order` of the issues of the SSD rows the CSV reader refused that count as the contract
+        file's rejects (`refused`): those of the SSD table it comes from."""
+        return self.labels.order(SOURCE_TABLE[contract_file])
+
 
 def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")

@@ -74,6 +74,18 @@ def test_rows_the_csv_reader_refuses_are_rejects_of_every_file_their_table_feeds
     assert counts["referrals.csv"] == (2, 1) and counts["episodes.csv"] == (2, 1)
 
 
+def test_a_load_refused_for_rows_the_csv_reader_refuses_quotes_them(tmp_path: Path, load_ssd) -> None:
+    ssd = build_ssd(tmp_path / "ssd")
+    with (ssd / "ssd_cin_episodes.csv").open("a", encoding="utf-8") as fh:
+        fh.write("R2,C1,2025-02-01,1A,N,,T1,W1,an extra value\n")
+    loaded = load_ssd(ssd, max_reject_pct=2)
+    assert loaded.result.status == "failed"
+    first = loaded.result.message.split("first rejected rows")[1].splitlines()[1:]
+    # the row under each file it feeds (referrals.csv and episodes.csv): quoted once, as `kpidash rejects` lists it
+    assert first == ['  ssd_cin_episodes.csv line 3: "R2,C1,2025-02-01,1A,N,,T1,W1,an extra value" has 9 values but '
+                     "the header has 8 columns (a missing or extra comma, or a value with a comma that is not in quotes)"]
+
+
 def test_missing_tables_and_fields_are_one_error_naming_them(tmp_path: Path, load_ssd) -> None:
     ssd = build_ssd(tmp_path / "ssd", drop_tables=("ssd_missing", "ssd_involvements", "ssd_disability"),
                     drop_fields={"ssd_person": ["pers_dob"], "ssd_cin_episodes": ["cine_close_date", "cine_referral_team"],
