@@ -16,8 +16,8 @@ ENV_PREFIX = "KPIDASH_"
 
 
 class Settings(BaseModel):
-    """The settings: the values given, else the KPIDASH_ environment variables (names in any case), else
-    the defaults. Read with pydantic itself rather than pydantic-settings, whose import costs every command a
+    """The settings: the values given, else the KPIDASH_ environment variables (names in any case; an empty
+    one counts as unset), else the defaults. Read with pydantic itself rather than pydantic-settings, whose import costs every command a
     tenth of a second (docs/benchmarks.md); the values are strings that pydantic converts as it would there."""
 
     model_config = ConfigDict(extra="ignore")
@@ -30,7 +30,8 @@ class Settings(BaseModel):
         found = {}
         for key, value in os.environ.items():
             name = key.lower().removeprefix(ENV_PREFIX.lower())
-            if len(name) < len(key) and name in cls.model_fields:
+            # set but empty (`KPIDASH_CONFIG_FILE=` in a compose file) is unset: the default, not a path "."
+            if len(name) < len(key) and name in cls.model_fields and value.strip():
                 found[name] = value
         return {**found, **given}
 

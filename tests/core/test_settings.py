@@ -25,6 +25,14 @@ def test_settings_are_read_from_the_environment_in_any_case(monkeypatch: pytest.
     assert settings.archive_dir == Path("data/archive")  # the default
 
 
+def test_a_variable_set_empty_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KPIDASH_CONFIG_FILE", "")  # a path "." would be a folder: "cannot read the KPI configuration"
+    monkeypatch.setenv("KPIDASH_DB", "  ")
+    monkeypatch.setenv("KPIDASH_CUBE", "")  # not refused as neither true nor false
+    settings = Settings()
+    assert (settings.config_file, settings.db, settings.cube) == (None, Path("data/warehouse.duckdb"), True)
+
+
 def test_values_given_come_before_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KPIDASH_LOGIN_MAX_FAILURES", "9")
     monkeypatch.setenv("KPIDASH_SESSION_HOURS", "2")
