@@ -87,6 +87,18 @@ def test_an_unclosed_quote_fails_the_file_at_its_line(tmp_path: Path) -> None:
     )
 
 
+def test_a_row_too_long_for_the_csv_reader_fails_the_file_not_vanishes(tmp_path: Path) -> None:
+    # DuckDB skips a line over its buffer (about 32 MB) without listing it: the row would be counted nowhere
+    name = "x" * 40_000_000
+    build_extract(tmp_path / "x", raw={"teams.csv": f"{HEADER}\nT1,A,S\nT2,{name},S\nT3,C,S\n"})
+    result = load_extract(tmp_path / "x")
+    assert (result.status, result.message) == (
+        "failed",
+        "the extract cannot be loaded: teams.csv: 1 of its rows could not be read, and the CSV reader cannot say "
+        "which; its longest line, line 3 (40.0 MB), is probably longer than it accepts",
+    )
+
+
 def test_mixed_line_ends_fail_the_file_with_a_reason(tmp_path: Path) -> None:
     build_extract(tmp_path / "x", raw={"teams.csv": f"{HEADER}\nT1,A,S\r\nT2,B,S\n"})
     result = load_extract(tmp_path / "x")
