@@ -58,6 +58,20 @@ def check_period(level: str, period: str) -> str:
                      "(YYYY-Www, e.g. 2025-W44).")
 
 
+def period_dates(period: str | None, extract_date: dt.date) -> tuple[dt.date, dt.date]:
+    """The days of a checked period (check_period): a month, or an ISO week; None: the extract date's month.
+    A period holding the extract date ends on it, as the figure it was agreed from did."""
+    if period is None:
+        first, last = extract_date.replace(day=1), extract_date
+    elif MONTH.fullmatch(period):
+        first = dt.date(int(period[:4]), int(period[5:7]), 1)
+        last = (first + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
+    else:
+        first = dt.date.fromisocalendar(int(period[:4]), int(period[6:]), 1)
+        last = first + dt.timedelta(days=6)
+    return first, (extract_date if first <= extract_date < last else last)
+
+
 def write_refusal(user: Principal, level: str, unit: str, team_service: dict[str, str]) -> str | None:
     """None when the user may write analysis or agree actions for this unit, else the reason (a 403)."""
     if user.role in WRITE_ALL_ROLES:

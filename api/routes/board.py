@@ -24,9 +24,10 @@ from api.errors import BAD_INPUT, FORBIDDEN, NO_DATA, NOT_FOUND, SIGNED_IN, ApiE
 from api.live_warehouse import Version
 from api.params import check_unit, team_services, worker_teams
 from api.response_cache import Representation
-from api.routes.kpis import _known_kpi
+from api.routes.kpis import _kpi_layer, _known_kpi
 from api.scopes import records_refusal
 from core.spreadsheet import csv_bytes
+from kpis import kpi_records
 
 BAD_BODY = {400: _response("The body could not be read as JSON.")}
 router = APIRouter(tags=["board: analysis and actions"], responses={**SIGNED_IN, **BAD_INPUT})
@@ -275,6 +276,7 @@ def agree_action(request: Request, body: ActionNew, user: CurrentUser, version: 
             records = records_refusal(user, body.level, body.unit, services, worker_teams(version))
             if records:
                 raise ApiError(403, records)
+            _check_children(version, kpi, body.level, body.unit, body.period, body.child_ids)
         new = rules.NewAction(kpi=kpi, level=body.level, unit=body.unit, period=body.period, what=body.what,
                               owner_user=body.owner_user, owner_name=body.owner_name, due_date=body.due_date,
                               origin=body.origin, child_ids=body.child_ids)
@@ -284,6 +286,21 @@ def agree_action(request: Request, body: ActionNew, user: CurrentUser, version: 
     audit.record(state.engine, "action", "ok", record_count=made["child_count"] or None,
                  **{**trail, "detail": f"agreed action {made['id']}"})
     return _respond(made, request, made["version"], status=201, headers={"Location": f"/api/v1/actions/{made['id']}"})
+
+
+def _check_children(version: Version, kpi: str, level: str, unit: str, period: str | None,
+                    child_ids: list[str]) -> None:
+    """422 unless every child is behind the figure the action is agreed from (the KPI's records for its unit
+    and period): its children are then given to whoever may see that unit's records, and to no one else."""
+    wh = version.warehouse
+    first, last = rules.period_dates(period, wh.extract_date)
+    behind = {r.get("child_id") for r in _kpi_layer(kpi_records, wh, kpi, unit, first, last, level=level)}
+    strangers = sorted(set(child_ids) - behind)
+    if strangers:
+        shown = ", ".join(strangers[:5]) + (f" and {len(strangers) - 5} more" if len(strangers) > 5 else "")
+        raise ApiError(422, f"{len(strangers)} of the children given {'is' if len(strangers) == 1 else 'are'} not "
+                       f"behind {kpi} for {level} {unit} from {first} to {last}: {shown}. Give the children of the "
+                       "figure's records (its drill-down).")
 
 
 ActionId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The action's id.")]

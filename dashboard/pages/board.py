@@ -142,7 +142,7 @@ def action_forms(user: dict[str, Any], actions: list[dict[str, Any]], writer: bo
             dcc.RadioItems(id="board-action-owner-kind", value="user", inline=True,
                            options=[{"label": " a kpidash user", "value": "user"},
                                     {"label": " a named person without an account", "value": "name"}]),
-            html.Label("Children it is about (optional: child ids, separated by commas)", htmlFor="board-action-children"),
+            html.Label("Children it is about (optional: ids of children behind this figure, separated by commas)", htmlFor="board-action-children"),
             dcc.Input(id="board-action-children", type="text", className="input"),
             html.Label("Due (YYYY-MM-DD)", htmlFor="board-action-due"),
             dcc.Input(id="board-action-due", type="text", className="input",

@@ -99,6 +99,19 @@ def test_analysis_without_a_base_version_is_refused_and_bad_targets_say_why(api)
     assert api.client.get(_analysis(api, "trust", "trust", "2025-13"), headers=api.auth("analyst")).status_code == 422
 
 
+CASES = "open_cases"  # every team holds cases: the KPI of the actions about children
+
+
+def _children(api, level: str, unit: str, n: int) -> list[str]:
+    """n children behind CASES's figure for the unit in _new_action's period (its records, as the analyst sees them)."""
+    records = api.client.get(f"{V1}/kpis/{CASES}/records", params={"level": level, "unit": unit, "from": "2025-10-01",
+                                                                 "to": "2025-10-31", "page_size": 500},
+                             headers=api.auth("analyst")).json()["records"]
+    children = sorted({r["child_id"] for r in records})
+    assert len(children) >= n, (level, unit, children)
+    return children[:n]
+
+
 def _new_action(api, role: str, level: str, unit: str, **extra) -> dict:
     body = {"kpi": KPI, "level": level, "unit": unit, "period": "2025-10", "what": f"Review allocations ({role})",
             "owner_name": "Dr A. Example", "due_date": "2025-12-01", "origin": "figure", **extra}
@@ -129,7 +142,7 @@ def test_actions_role_matrix_including_another_teams_action_by_id(api, role: str
 
 def test_an_action_is_changed_with_history_conflicts_and_its_owner_may_close_it(api) -> None:
     made = _new_action(api, "head_of_service", "team", api.team, owner_user="test_team_manager",
-                       owner_name=None, child_ids=["C-1", "C-2"])
+                       owner_name=None, kpi=CASES, child_ids=_children(api, "team", api.team, 2))
     assert made.status_code == 201, made.text
     action = made.json()
     assert action["owner"] == "test_team_manager" and action["child_count"] == 2 and action["status"] == "open"
@@ -156,9 +169,10 @@ def test_an_action_is_changed_with_history_conflicts_and_its_owner_may_close_it(
 
 
 def test_the_children_behind_an_action_are_scoped_and_audited(api) -> None:
-    action = _new_action(api, "analyst", "team", api.other_team, child_ids=["C-9"]).json()
+    child = _children(api, "team", api.other_team, 1)
+    action = _new_action(api, "analyst", "team", api.other_team, kpi=CASES, child_ids=child).json()
     url = f"{V1}/actions/{action['id']}/children"
-    assert api.client.get(url, headers=api.auth("analyst")).json() == ["C-9"]
+    assert api.client.get(url, headers=api.auth("analyst")).json() == child
     for role in ("team_manager", "head_of_service", "board"):
         refused = api.client.get(url, headers=api.auth(role))
         assert refused.status_code == 403, role
@@ -167,7 +181,23 @@ def test_the_children_behind_an_action_are_scoped_and_audited(api) -> None:
     assert outcomes == [("test_analyst", "ok"), ("test_team_manager", "forbidden"),
                         ("test_head_of_service", "forbidden"), ("test_board", "forbidden")]
     # children may be attached only by someone who may see them
-    assert _new_action(api, "head_of_service", "service", api.service, child_ids=["C-1"]).status_code == 201
+    assert _new_action(api, "head_of_service", "service", api.service, kpi=CASES,
+                       child_ids=_children(api, "service", api.service, 1)).status_code == 201
+
+
+def test_the_children_of_an_action_must_be_behind_its_figure(api) -> None:
+    """Otherwise another unit's children would reach whoever may read this unit's records: a head of service
+    names another service's child (and an id no record has) on an action of their own team."""
+    other = _children(api, "team", api.other_team, 1)
+    own = _children(api, "team", api.team, 1)
+    refused = _new_action(api, "head_of_service", "team", api.team, kpi=CASES, child_ids=[*own, *other, "C-NOBODY"])
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"] == (
+        f"2 of the children given are not behind {CASES} for team {api.team} from 2025-10-01 to 2025-10-31: "
+        f"{', '.join(sorted([*other, 'C-NOBODY']))}. Give the children of the figure's records (its drill-down).")
+    assert not [a for a in api.client.get(f"{V1}/actions", headers=api.auth("analyst")).json()
+                if a["what"] == "Review allocations (head_of_service)" and a["child_count"] == 3]
+    assert _new_action(api, "head_of_service", "team", api.team, kpi=CASES, child_ids=own).status_code == 201
 
 
 def test_overdue_and_mine_filters_and_the_csv_is_spreadsheet_safe(api) -> None:

@@ -51,7 +51,12 @@ def test_a_meeting_writes_analysis_agrees_an_action_and_sees_it_overdue(browser,
     # agree an action from the figure, due before today: it is overdue at once
     manager.page.fill("#board-action-what", "Weekly review of every assessment past day 35")
     manager.page.fill("#board-action-due", "2025-11-01")
-    manager.page.fill("#board-action-children", "C-DEMO-1, C-DEMO-2")
+    records = httpx.get(f"{live.url}/api/v1/kpis/{KPI}/records", timeout=30,
+                        params={"level": "team", "unit": live.team, "from": f"{MONTH}-01", "to": f"{MONTH}-31"},
+                        headers={"Authorization": f"Bearer {live.tokens['team_manager']}"}).json()["records"]
+    behind = sorted({r["child_id"] for r in records})[:2]  # children behind the figure (others are refused)
+    assert len(behind) == 2, records
+    manager.page.fill("#board-action-children", ", ".join(behind))
     manager.page.click("#board-action-agree")
     message = _text_of(manager, "#board-action-message", "agreed")
     action_id = int(message.split()[1])
@@ -59,7 +64,7 @@ def test_a_meeting_writes_analysis_agrees_an_action_and_sees_it_overdue(browser,
     assert "dash_team_manager" in row and "2025-11-01" in row
     children = httpx.get(f"{live.url}/api/v1/actions/{action_id}/children", timeout=30,
                          headers={"Authorization": f"Bearer {live.tokens['team_manager']}"})
-    assert children.json() == ["C-DEMO-1", "C-DEMO-2"]
+    assert children.json() == behind
     _shot(manager, "2-action-agreed")
 
     # Today shows the overdue action to its owner, Team shows it for the team
