@@ -199,10 +199,12 @@ def records_command(
 
     Written to the audit trail first (who ran it, from where, how many records): no entry, no records."""
     from kpis import kpi_records
+    from kpis.compute import resolve_period
 
     with _warehouse() as wh:
         _warn_if_projected(wh, date_to)
         rows = kpi_records(wh, kpi, unit, date_from, date_to, level.value if level else None)
+        date_from, date_to = resolve_period(wh, date_from, date_to)  # the audit entry names the days shown
         _audit_records(wh, kpi, unit, level.value if level else None, date_from, date_to, len(rows), fmt)
         if fmt is Format.json:
             _print_json(rows)
@@ -213,8 +215,8 @@ def records_command(
         typer.echo(f"{numerator} counted in the numerator, {len(rows) - numerator} only in the denominator")
 
 
-def _audit_records(wh: Warehouse, kpi: str, unit: str, level: str | None, date_from: dt.date | None,
-                   date_to: dt.date | None, count: int, fmt: Format) -> None:
+def _audit_records(wh: Warehouse, kpi: str, unit: str, level: str | None, date_from: dt.date, date_to: dt.date,
+                   count: int, fmt: Format) -> None:
     """The audit entry of `kpidash records` (the app database must be reachable: no entry, no records)."""
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -223,7 +225,7 @@ def _audit_records(wh: Warehouse, kpi: str, unit: str, level: str | None, date_f
 
     try:
         record_command(get_engine(), "records", kpi=kpi, unit=unit, level=level or wh.infer_level(unit),
-                       date_from=date_from, date_to=date_to or wh.extract_date, record_count=count,
+                       date_from=date_from, date_to=date_to, record_count=count,
                        detail=f"kpidash records --format {fmt.value}")
     except (SQLAlchemyError, OSError) as exc:
         cause = str(getattr(exc, "orig", None) or exc).splitlines()[0]

@@ -180,6 +180,11 @@ def test_the_cli_doors(secure_service: Service, monkeypatch: pytest.MonkeyPatch,
     assert got[1]["record_count"] == sum(int(n.replace(",", "")) for n in re.findall(r"List \d: ([\d,]+)", annex.stdout))
     assert got[2]["record_count"] == shown_issues
     assert got[0]["username"] == got[1]["username"] == got[2]["username"] == getpass.getuser()
+    assert (got[0]["date_from"], got[0]["date_to"]) == ("2025-04-01", "2025-11-23")
+    # without --from, the entry names the days shown (to's month to date), not an open start
+    assert runner.invoke(app, ["records", "referrals", "--unit", svc.team, "--to", "2025-11-23"]).exit_code == 0
+    appdb.get_engine.cache_clear()
+    assert [(r["event"], r["date_from"], r["date_to"]) for r in trail.new()] == [("records", "2025-11-01", "2025-11-23")]
 
 
 def test_a_newline_in_a_username_cannot_forge_an_audit_line(secure_service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
