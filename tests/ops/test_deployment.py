@@ -117,6 +117,9 @@ def test_compose_has_the_service_one_scheduler_and_postgresql_for_the_app_databa
     for name in ("api", "scheduler"):
         assert services[name]["depends_on"]["appdb"]["condition"] == "service_healthy"
     assert "change-me" not in app_db.split("${")[0], "no password written into the file itself"
+    # nor a fallback one: without KPIDASH_PG_PASSWORD in .env the deployment refuses to start
+    for value in (app_db, services["appdb"]["environment"]["POSTGRES_PASSWORD"]):
+        assert "${KPIDASH_PG_PASSWORD:?" in value and "KPIDASH_PG_PASSWORD:-" not in value
 
 
 @pytest.fixture(scope="module")
