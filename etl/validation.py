@@ -102,7 +102,7 @@ def reason(table: Table, column: Column) -> str:
         whens.append(f"WHEN _line > _first THEN 'is a repeated {what} (first on line ' || _first || ')'")
     if table.parent is not None and column.name == table.parent[0]:
         parent = TABLES_BY_NAME[table.parent[1]]
-        why = _lit(f"is not in {parent.file_name} (or its row there was rejected)")
+        why = _lit(not_in_reason(parent.file_name))
         whens.append(f"WHEN {c} NOT IN (SELECT {parent.key} FROM valid_{parent.name}) THEN {why}")
     for rule in table.end_rules:
         if rule.end == column.name:
@@ -158,6 +158,12 @@ def check_table(con: duckdb.DuckDBPyConnection, table: Table, file_order: int, i
     )
 
 
+def not_in_reason(file_name: str) -> str:
+    """Why a reference does not resolve: the id is not in the file, or only on a row of it that was
+    rejected (an analyst who finds the id in the file must not be told it is not there)."""
+    return f"is not in {file_name} (or its row there was rejected)"
+
+
 def _reference_warnings(table: Table) -> list[str]:
     out = []
     for column in table.columns:
@@ -166,7 +172,7 @@ def _reference_warnings(table: Table) -> list[str]:
             continue
         ref = TABLES_BY_NAME[target]
         out.append(
-            f"""SELECT v._line, {_lit(column.name)}, {_lit('is not in ' + ref.file_name)}
+            f"""SELECT v._line, {_lit(column.name)}, {_lit(not_in_reason(ref.file_name))}
                 FROM valid_{table.name} v ANTI JOIN valid_{ref.name} r ON v.{column.name} = r.{ref.key}
                 WHERE v.{column.name} IS NOT NULL"""
         )

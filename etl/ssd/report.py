@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import duckdb
 
 from etl.contract import TABLES
+from etl.validation import not_in_reason
 from etl.ssd.tables import SSD_BY_NAME, SSD_TABLES, TEAM_REFERENCES
 
 SSD_FILE_ORDER = -40  # the SSD's own issues sort before the contract files' (0..8)
@@ -179,7 +180,7 @@ def translate(con: duckdb.DuckDBPyConnection, rowmap: str, labels: Labels, alloc
     )
     main = " ".join(f"WHEN {_lit(f)} THEN {_lit(labels.file(t))}" for f, t in SOURCE_TABLE.items())
     referenced = " ".join(
-        f"WHEN 'is not in {name}.csv' THEN {_lit(f'is not a {field} of {table}')}"
+        f"WHEN {_lit(not_in_reason(name + '.csv'))} THEN {_lit(f'is not a {field} of {table} (or its row there was rejected)')}"
         for name, (field, table) in {"children": REFERENCED["child_id"], "workers": REFERENCED["worker_id"]}.items()
     )
     line = "ssd_row" if labels.database else "ssd_line"
@@ -201,7 +202,7 @@ def translate(con: duckdb.DuckDBPyConnection, rowmap: str, labels: Labels, alloc
                 LEFT JOIN ssd_rowmap r2 ON r2.file = i.file
                      AND r2.line = TRY_CAST(regexp_extract(i.reason, 'line (\\d+)', 1) AS BIGINT)
                 WHERE NOT (i.file IN ({", ".join(map(_lit, contract_files))}) AND i."column" = 'team_id'
-                           AND i.reason = 'is not in teams.csv')),
+                           AND i.reason = {_lit(not_in_reason('teams.csv'))})),
             y AS (
                 SELECT x.*, bf.field AS before_field,
                        CASE WHEN x.reason = 'is not a date (expected YYYY-MM-DD)'

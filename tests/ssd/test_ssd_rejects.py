@@ -139,3 +139,11 @@ def test_rows_that_span_lines_are_reported_at_the_ssd_line_where_they_start(tmp_
         "(expected YYYY-MM-DD, with or without a time)",
     ]
     assert loaded.rows("SELECT allocation_id, worker_id FROM allocations") == [("I2", "W1\nW2")]
+
+
+def test_a_child_the_ssd_does_not_know_is_named_by_its_ssd_field(tmp_path: Path, load_ssd) -> None:
+    ssd = build_ssd(tmp_path / "ssd", add={"ssd_cin_episodes": [{"cine_referral_id": "R2", "cine_person_id": "C404"}]})
+    loaded = load_ssd(ssd)
+    why = 'ssd_cin_episodes.csv line 3: cine_person_id "C404" is not a pers_person_id of ssd_person (or its row there ' \
+          "was rejected)"
+    assert loaded.messages("warning") == [f"{why} (the referral)", f"{why} (the CIN episode)"]
