@@ -3,6 +3,7 @@ with data until the API says who is signed in. Served by FastAPI at `/` (api/app
 
 from __future__ import annotations
 
+import logging
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,11 @@ from dashboard.components import banner, records_drawer
 from dashboard.components.formatting import months_back
 from dashboard.pages import admin, board, qa, sign_in, team, today, trends
 
+log = logging.getLogger("kpidash.dashboard")
 ASSETS = Path(__file__).parent / "assets"
+NOT_OURS = '{"detail": "This is not a request the dashboard makes: reload the page."}'
+# what a callback raises on values its page never sends (a date that is not one, a list for a text box)
+BAD_VALUE_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError)
 PAGES = {"/": today, "/today": today, "/team": team, "/trends": trends, "/qa": qa, "/board": board,
          "/admin": admin}
 # The page's language (screen readers pronounce British English); the title follows each view (keyboard.js).
@@ -160,9 +165,22 @@ def create_dash_app(api_url: str | None = None) -> Dash:
                     and isinstance(body.get("output"), str) and body["output"] in app.callback_map
                     and len(body["inputs"]) == len(app.callback_map[body["output"]]["inputs"])
                     and len(body.get("state") or []) == len(app.callback_map[body["output"]]["state"])):
-                return flask.Response('{"detail": "This is not a request the dashboard makes: reload the page."}',
-                                      status=400, mimetype="application/json")
+                return flask.Response(NOT_OURS, status=400, mimetype="application/json")
         return None
+
+    def a_callback_refused_its_values(exc: Exception) -> flask.Response:
+        """A callback of the right shape whose values its page never sends (a crafted request) is a 400 like
+        one of the wrong shape, logged in one line (the traceback at DEBUG), not a 500 with a traceback."""
+        if flask.request.path != "/_dash-update-component":
+            raise exc
+        body = flask.request.get_json(silent=True)
+        log.warning("a dashboard callback (%s) refused the values it was sent: %s: %s",
+                    body.get("output") if isinstance(body, dict) else "?", type(exc).__name__, exc,
+                    exc_info=log.isEnabledFor(logging.DEBUG))
+        return flask.Response(NOT_OURS, status=400, mimetype="application/json")
+
+    for error in BAD_VALUE_ERRORS:
+        app.server.register_error_handler(error, a_callback_refused_its_values)
 
     @app.server.errorhandler(DependencyException)
     def no_such_component_file(_exc: DependencyException) -> flask.Response:

@@ -177,6 +177,40 @@ def test_a_crafted_dashboard_callback_is_a_400_not_a_500(api, body: object) -> N
     assert response.status_code == 400 and response.json()["detail"].startswith("This is not a request the dashboard")
 
 
+def _callback_body(api, output_part: str, values: dict[str, object]) -> dict:
+    """A request of the shape the page sends for the callback whose output names output_part, with values
+    (`id.property` -> value; None for the rest)."""
+    found = next(d for d in api.client.get("/_dash-dependencies").json() if output_part in d["output"])
+    out = found["output"]
+    parts = out[2:-2].split("...") if out.startswith("..") else [out]
+    outputs = [dict(zip(("id", "property"), p.split("@")[0].rsplit(".", 1), strict=True)) for p in parts]
+
+    def given(items: list[dict]) -> list[dict]:
+        return [{"id": i["id"], "property": i["property"], "value": values.get(f"{i['id']}.{i['property']}")}
+                for i in items]
+
+    first = found["inputs"][0]
+    return {"output": out, "outputs": outputs if out.startswith("..") else outputs[0],
+            "inputs": given(found["inputs"]), "state": given(found["state"]),
+            "changedPropIds": [f"{first['id']}.{first['property']}"]}
+
+
+@pytest.mark.parametrize(("output", "values"), [
+    ("team-body.children", {"team-picker.value": "T02", "today-date.data": "2026-02-30"}),  # not a date
+    ("team-body.children", {"team-picker.value": "T02", "today-date.data": {"a": 1}}),
+    ("signin-message.children", {"signin-button.n_clicks": 1, "signin-username.value": ["a"],  # not a text
+                                 "signin-password.value": "x"}),
+])
+def test_a_callback_given_values_its_page_never_sends_is_a_400_in_one_log_line(
+        api, output: str, values: dict, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("WARNING", logger="kpidash.dashboard")
+    response = api.client.post("/_dash-update-component", json=_callback_body(api, output, values))  # signed in or not
+    assert response.status_code == 400 and response.json()["detail"].startswith("This is not a request the dashboard")
+    refused = [r for r in caplog.records if r.name == "kpidash.dashboard"]
+    assert len(refused) == 1 and "refused the values it was sent" in refused[0].getMessage()
+    assert not refused[0].exc_info  # no traceback in the log for a crafted request
+
+
 @pytest.mark.parametrize(("origin", "status"), [
     ("http://testserver", 401), ("https://testserver", 401),  # the same host, whatever the scheme (TLS ended by a proxy)
     ("http://TestServer:80", 401), ("http://testserver:8000", 403), ("http://testserver.evil.example", 403),
