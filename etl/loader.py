@@ -440,7 +440,9 @@ class _Run:
         for name in names:
             src = self.source / name
             if not src.is_file():
-                if name not in optional:
+                if src.is_dir():  # not "missing (found teams.csv)": it is there, as a folder
+                    problems.append((name, f"{name} is a folder, not a file"))
+                elif name not in optional:
                     near = [p for p in present if p.lower() == name.lower()]
                     hint = f" (found {near[0]}: names must match exactly)" if near else ""
                     problems.append((name, f"{name} is missing{hint}"))

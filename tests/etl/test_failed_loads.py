@@ -142,6 +142,16 @@ def test_a_file_named_in_another_case_is_pointed_out(tmp_path: Path, published) 
     _assert_untouched(published)
 
 
+def test_a_folder_named_as_a_file_is_said_to_be_a_folder(tmp_path: Path, published) -> None:
+    folder = build_extract(tmp_path / "bad", drop=["teams.csv"])
+    (folder / "teams.csv").mkdir()
+    assert _fail(folder) == CANNOT + "teams.csv is a folder, not a file"
+    folder = build_extract(tmp_path / "bad2", manifest=None)
+    (folder / "manifest.json").mkdir()  # not "no manifest" (the load's time would become the extract date)
+    assert _fail(folder) == CANNOT + "manifest.json is a folder, not a file"
+    _assert_untouched(published)
+
+
 @pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux /proc to make a file that cannot be read")
 def test_an_unreadable_file_fails_the_run(tmp_path: Path, published) -> None:
     folder = build_extract(tmp_path / "bad", drop=["teams.csv"])
