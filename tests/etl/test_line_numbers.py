@@ -77,35 +77,33 @@ def test_values_with_line_breaks_are_loaded_as_written(tmp_path: Path) -> None:
         assert con.execute("SELECT team_name FROM teams").fetchall() == [("Team\r\nOne",)]
 
 
-def test_an_unclosed_quote_fails_the_file_at_its_line(tmp_path: Path) -> None:
-    build_extract(tmp_path / "x", raw={"teams.csv": f'{HEADER}\nT1,A,S\nT2,"Team Two,S\nT3,C,S\n'})
+def _refusal(tmp_path: Path, teams: str) -> str:
+    """Why a load whose teams.csv holds `teams` failed (it must fail)."""
+    build_extract(tmp_path / "x", raw={"teams.csv": teams})
     result = load_extract(tmp_path / "x")
-    assert result.status == "failed"
-    assert result.message == (
-        "the extract cannot be loaded: teams.csv line 3 has a quote (\") that is not closed, or a stray quote "
-        "inside a value; the rest of the file cannot be read reliably"
+    assert result.status == "failed" and result.message.startswith("the extract cannot be loaded: "), result.message
+    return result.message.removeprefix("the extract cannot be loaded: ")
+
+
+def test_an_unclosed_quote_fails_the_file_at_its_line(tmp_path: Path) -> None:
+    assert _refusal(tmp_path, f'{HEADER}\nT1,A,S\nT2,"Team Two,S\nT3,C,S\n') == (
+        "teams.csv line 3 has a quote (\") that is not closed, or a stray quote inside a value; the rest of the file "
+        "cannot be read reliably"
     )
 
 
 def test_a_row_too_long_for_the_csv_reader_fails_the_file_not_vanishes(tmp_path: Path) -> None:
     # DuckDB skips a line over its buffer (about 32 MB) without listing it: the row would be counted nowhere
-    name = "x" * 40_000_000
-    build_extract(tmp_path / "x", raw={"teams.csv": f"{HEADER}\nT1,A,S\nT2,{name},S\nT3,C,S\n"})
-    result = load_extract(tmp_path / "x")
-    assert (result.status, result.message) == (
-        "failed",
-        "the extract cannot be loaded: teams.csv: 1 of its rows could not be read, and the CSV reader cannot say "
-        "which; its longest line, line 3 (40.0 MB), is probably longer than it accepts",
+    assert _refusal(tmp_path, f"{HEADER}\nT1,A,S\nT2,{'x' * 40_000_000},S\nT3,C,S\n") == (
+        "teams.csv: 1 of its rows could not be read, and the CSV reader cannot say which; its longest line, line 3 "
+        "(40.0 MB), is probably longer than it accepts"
     )
 
 
 def test_mixed_line_ends_fail_the_file_with_a_reason(tmp_path: Path) -> None:
-    build_extract(tmp_path / "x", raw={"teams.csv": f"{HEADER}\nT1,A,S\r\nT2,B,S\n"})
-    result = load_extract(tmp_path / "x")
-    assert (result.status, result.message) == (
-        "failed",
-        "the extract cannot be loaded: teams.csv mixes Windows (CR LF) and Unix (LF) line ends; save it again "
-        "as CSV so that every line ends the same way",
+    assert _refusal(tmp_path, f"{HEADER}\nT1,A,S\r\nT2,B,S\n") == (
+        "teams.csv mixes Windows (CR LF) and Unix (LF) line ends; save it again as CSV so that every line ends the "
+        "same way"
     )
 
 
