@@ -17,8 +17,9 @@ ENV_PREFIX = "KPIDASH_"
 
 class Settings(BaseModel):
     """The settings: the values given, else the KPIDASH_ environment variables (names in any case; an empty
-    one counts as unset), else the defaults. Read with pydantic itself rather than pydantic-settings, whose import costs every command a
-    tenth of a second (docs/benchmarks.md); the values are strings that pydantic converts as it would there."""
+    one counts as unset), else the defaults. Read with pydantic itself rather than pydantic-settings, whose
+    import costs every command a tenth of a second (docs/benchmarks.md); the values are strings that
+    pydantic converts as it would there."""
 
     model_config = ConfigDict(extra="ignore")
 

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 import duckdb
 
 from etl.contract import TABLES
-from etl.validation import not_in_reason
 from etl.ssd.tables import SSD_BY_NAME, SSD_TABLES, TEAM_REFERENCES
+from etl.validation import not_in_reason
 
 SSD_FILE_ORDER = -40  # the SSD's own issues sort before the contract files' (0..8)
 
@@ -180,7 +180,8 @@ def translate(con: duckdb.DuckDBPyConnection, rowmap: str, labels: Labels, alloc
     )
     main = " ".join(f"WHEN {_lit(f)} THEN {_lit(labels.file(t))}" for f, t in SOURCE_TABLE.items())
     referenced = " ".join(
-        f"WHEN {_lit(not_in_reason(name + '.csv'))} THEN {_lit(f'is not a {field} of {table} (or its row there was rejected)')}"
+        f"WHEN {_lit(not_in_reason(name + '.csv'))} "
+        f"THEN {_lit(f'is not a {field} of {table} (or its row there was rejected)')}"
         for name, (field, table) in {"children": REFERENCED["child_id"], "workers": REFERENCED["worker_id"]}.items()
     )
     line = "ssd_row" if labels.database else "ssd_line"

@@ -15,8 +15,10 @@ from cli import etl_commands
 from etl import load_extract, run_issues
 from etl.issues import SHOWN_EXAMPLES
 from etl.runlog import get_run
+from etl.validation import not_in_reason
 
 REFERRALS = 300  # every one allocated to the worker whose row is rejected
+NOT_IN_WORKERS = not_in_reason("workers.csv")  # its row was rejected: "(or its row there was rejected)"
 
 
 def _extract(tmp_path: Path) -> Path:
@@ -35,11 +37,9 @@ def test_one_rejected_worker_is_one_line_per_rule_and_file_with_its_count(tmp_pa
     assert lines[1] == f"rejected rows and warnings by rule and file (every one: kpidash rejects {result.run_id}):"
     assert lines[2] == '  reject   workers.csv fte is not a number (expected e.g. 1 or 0.5): 1 row, e.g. line 3 "lots"'
     first = line_of(1)  # the default referral is line 2; the first added one line 3
-    assert lines[3] == (f"  warning  referrals.csv worker_id is not in workers.csv (or its row there was rejected): {REFERRALS} rows, e.g. "
+    assert lines[3] == (f"  warning  referrals.csv worker_id {NOT_IN_WORKERS}: {REFERRALS} rows, e.g. "
                         + "; ".join(f'line {first + i} "W2"' for i in range(SHOWN_EXAMPLES)) + "; ...")
-    assert lines[4] == ('  warning  allocations.csv worker_id is not in workers.csv (or its row there was rejected): 2 rows, e.g. '
-                        'line 3 "W2"; '
-                        'line 4 "W2"')
+    assert lines[4] == f'  warning  allocations.csv worker_id {NOT_IN_WORKERS}: 2 rows, e.g. line 3 "W2"; line 4 "W2"'
     assert len(lines) == 5  # not 300 lines
     assert get_run(result.run_id).message == result.message  # the load log keeps the same summary
     # the full list is where it always was: the run's archive, listed by `kpidash rejects`
@@ -54,7 +54,7 @@ def test_the_load_command_prints_the_groups_not_every_warning(tmp_path: Path, pe
     result = CliRunner().invoke(app, ["load", str(_extract(tmp_path))], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert result.stdout.count("is not in workers.csv") == 2  # one line per file, not one per row
-    assert f"referrals.csv worker_id is not in workers.csv (or its row there was rejected): {REFERRALS} rows" in result.stdout
+    assert f"referrals.csv worker_id {NOT_IN_WORKERS}: {REFERRALS} rows" in result.stdout
     assert len(result.stdout.splitlines()) < 25
     listed = CliRunner().invoke(app, ["rejects", "--limit", "0"], catch_exceptions=False)
     assert listed.stdout.count("is not in workers.csv") == REFERRALS + 2  # every one, on request

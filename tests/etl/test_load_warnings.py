@@ -15,6 +15,7 @@ from load_support import query
 from core.settings import get_settings
 from etl import Issue, load_extract, run_issues
 from etl.contract import TABLES_BY_NAME
+from etl.validation import not_in_reason
 
 
 pytestmark = pytest.mark.usefixtures("shared_data")  # each test looks only at its own run
@@ -74,19 +75,19 @@ def test_a_missing_optional_column_is_listed_and_read_as_empty(tmp_path: Path) -
 )
 def test_an_id_no_other_file_knows_is_listed(tmp_path: Path, table, cells, column, value, other_file) -> None:
     issues, db = _load(tmp_path / "x", rows={table: [cells]})
-    assert issues == [(f"{table}.csv", 2, column, value, f"is not in {other_file} (or its row there was rejected)")]
+    assert issues == [(f"{table}.csv", 2, column, value, not_in_reason(other_file))]
     assert query(db, f"SELECT {column} FROM {table}") == [(value,)]
 
 
 def test_an_allocation_to_an_unknown_worker_is_listed(tmp_path: Path) -> None:
     issues, _ = _load(tmp_path / "x", add={"allocations": [{"allocation_id": "AL2", "worker_id": "W9"}]})
-    assert issues == [("allocations.csv", 3, "worker_id", "W9", "is not in workers.csv (or its row there was rejected)")]
+    assert issues == [("allocations.csv", 3, "worker_id", "W9", not_in_reason("workers.csv"))]
 
 
 def test_an_id_whose_row_was_rejected_counts_as_unknown(tmp_path: Path, permissive) -> None:
     build_extract(tmp_path / "x", rows={"teams": [{"service": ""}]})
     issues = run_issues(load_extract(tmp_path / "x").run_id)
-    unknown = sorted((i.file, i.line) for i in issues if i.reason == "is not in teams.csv (or its row there was rejected)")
+    unknown = sorted((i.file, i.line) for i in issues if i.reason == not_in_reason("teams.csv"))
     # the worker, referral, assessment, s47 enquiry, episode and missing episode name T1
     assert unknown == sorted((f, 2) for f in (
         "workers.csv", "referrals.csv", "assessments.csv", "s47_enquiries.csv", "episodes.csv", "missing_episodes.csv"
@@ -188,7 +189,7 @@ def test_warnings_are_counted_per_file_and_do_not_count_as_rejects(tmp_path: Pat
 
 
 def test_an_issue_message_names_file_line_column_and_value() -> None:
-    issue = Issue("r", "referrals.csv", 4, "child_id", "C9", "is not in children.csv (or its row there was rejected)", "warning")
+    issue = Issue("r", "referrals.csv", 4, "child_id", "C9", not_in_reason("children.csv"), "warning")
     assert issue.message == 'referrals.csv line 4: child_id "C9" is not in children.csv (or its row there was rejected)'
     whole_file = Issue("r", "teams.csv", None, None, None, "has a header but no rows", "warning")
     assert whole_file.message == "teams.csv: has a header but no rows"

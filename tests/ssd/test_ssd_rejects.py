@@ -83,7 +83,8 @@ def test_a_load_refused_for_rows_the_csv_reader_refuses_quotes_them(tmp_path: Pa
     first = loaded.result.message.split("first rejected rows")[1].splitlines()[1:]
     # the row under each file it feeds (referrals.csv and episodes.csv): quoted once, as `kpidash rejects` lists it
     assert first == ['  ssd_cin_episodes.csv line 3: "R2,C1,2025-02-01,1A,N,,T1,W1,an extra value" has 9 values but '
-                     "the header has 8 columns (a missing or extra comma, or a value with a comma that is not in quotes)"]
+                     "the header has 8 columns (a missing or extra comma, or a value with a comma that is not in "
+                     "quotes)"]
 
 
 def test_missing_tables_and_fields_are_one_error_naming_them(tmp_path: Path, load_ssd) -> None:
@@ -144,6 +145,6 @@ def test_rows_that_span_lines_are_reported_at_the_ssd_line_where_they_start(tmp_
 def test_a_child_the_ssd_does_not_know_is_named_by_its_ssd_field(tmp_path: Path, load_ssd) -> None:
     ssd = build_ssd(tmp_path / "ssd", add={"ssd_cin_episodes": [{"cine_referral_id": "R2", "cine_person_id": "C404"}]})
     loaded = load_ssd(ssd)
-    why = 'ssd_cin_episodes.csv line 3: cine_person_id "C404" is not a pers_person_id of ssd_person (or its row there ' \
-          "was rejected)"
+    why = ('ssd_cin_episodes.csv line 3: cine_person_id "C404" is not a pers_person_id of ssd_person (or its row '
+           "there was rejected)")
     assert loaded.messages("warning") == [f"{why} (the referral)", f"{why} (the CIN episode)"]
