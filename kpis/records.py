@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 
 from etl.contract import AUDIT_DOMAINS
+from kpis.availability import NOT_AVAILABLE, unavailable_kpis
 from kpis.compute import check_unit, resolve_period
 from kpis.engine import bind, periods_cte, single_period
 from kpis.errors import KpiError
@@ -92,6 +93,9 @@ def _records(wh: Warehouse, kpi_id: str, level: str, unit: str | None, date_from
              within: tuple[str, str] | None = None) -> list[dict]:
     """unit None at a level below the trust: every unit's records (one per child within each unit)."""
     kpi = get_kpi(kpi_id)
+    gap = unavailable_kpis(wh.source_system).get(kpi.id)
+    if gap is not None:  # its figure is null, never 0: no list may read as one (records counted only in a denominator)
+        raise KpiError(f"{kpi.id} is {NOT_AVAILABLE} ({gap}): it has no figure, so no records behind one")
     date_from, date_to = resolve_period(wh, date_from, date_to)
     periods = single_period(date_from, date_to)
     wh.ensure_calendar(periods.first, periods.last)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from kpis.availability import NOT_AVAILABLE, unavailable_kpis
 from kpis.compute import compute_kpis
 from kpis.errors import UnknownUnit
 from kpis.records import kpi_records, kpi_records_by_team
@@ -118,7 +119,12 @@ def _weeks(wh: Warehouse, as_at: dt.date, unit: str | None) -> dict[str, dict[st
     for team_id, workers in _workers(wh, as_at, unit).items():
         if team_id in weeks:
             weeks[team_id]["workers"] = workers
+    gaps = unavailable_kpis(wh.source_system)
     for _, kpi, period, only in ACTION_LISTS:
+        if kpi in gaps:  # no figure, so no list: said, not shown as an empty one
+            for week in weeks.values():
+                week["lists"][kpi] = {"note": NOT_AVAILABLE, "count": 0, "records": []}
+            continue
         by_team = _action_list(wh, kpi, as_at.replace(day=1) if period == "month" else None, as_at, unit)
         for team_id, week in weeks.items():
             rows = [r for r in by_team.get(team_id, []) if only is None or r["counted_in"] == only]

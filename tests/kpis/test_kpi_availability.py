@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import test_kpi_assessments as assessments
 from warehouse_builder import build_warehouse
 
-from kpis import compute_kpis, kpi_trend, open_warehouse
+from kpis import compute_kpis, kpi_records, kpi_trend, open_warehouse
 from kpis.availability import NOT_AVAILABLE, unavailable_kpis
+from kpis.errors import KpiError
+from kpis.team_pack import team_weeks
 
 PERIOD = (dt.date(2025, 1, 1), dt.date(2025, 1, 31))
 
@@ -35,3 +38,18 @@ def test_a_full_extract_keeps_exactly_the_spec_keys(tmp_path) -> None:
     with open_warehouse(db) as wh:
         rows = compute_kpis(wh, *PERIOD, level="trust")
     assert {tuple(r) for r in rows} == {("kpi", "level", "unit", "numerator", "denominator", "value")}
+
+
+def test_no_records_are_listed_behind_a_figure_the_source_cannot_give(tmp_path) -> None:
+    # a list of episodes behind open_cases, or of referrals counted only in re_referral_rate's denominator,
+    # would read as a figure (0% re-referred) where the figure is null: refused, and the team pack says why
+    db = build_warehouse(tmp_path / "wh.duckdb", {"assessments": assessments.ASSESSMENTS}, source_system="annex_a")
+    with open_warehouse(db) as wh:
+        for kpi in ("open_cases", "re_referral_rate"):
+            with pytest.raises(KpiError, match=f"{kpi} is {NOT_AVAILABLE} \\(Annex A"):
+                kpi_records(wh, kpi, "trust", *PERIOD)
+        assert kpi_records(wh, "assessments_completed", "trust", *PERIOD)  # a figure it gives: its records
+        week = team_weeks(wh, PERIOD[1])
+    lists = next(iter(week.values()))["lists"]
+    assert lists["unallocated_cases"] == {"note": NOT_AVAILABLE, "count": 0, "records": []}
+    assert lists["assessments_overdue"]["note"] is None
