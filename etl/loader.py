@@ -261,6 +261,7 @@ class _Run:
         self.after_extract: list[tuple[str, str, int]] = []  # (file, column, rows) dated after the extract
         self.workbook: ArchivedFile | None = None  # an Annex A workbook, as kept in the archive
         self.workbook_issues = (0, 0)  # its own (rejected, warnings): the lists' columns and cells it reports
+        self.workbook_lists: dict[str, tuple[int, int, int]] = {}  # "Annex A List N" -> (rows, rejected, file_order)
         self.small = False  # an extract that DuckDB works on with one thread (_threads)
         self._copied: list[tuple[str, str]] | LoadError | None = None  # _connect_while_copying's outcome
 
@@ -347,6 +348,7 @@ class _Run:
         if self.source.suffix.lower() != ".xlsx" or not self.source.is_file():
             return
         from etl.annex_a import AnnexAError, convert_workbook
+        from etl.annex_a.mapping import FILE_ORDER_OFFSET
 
         workbook = self.source
         try:
@@ -358,6 +360,7 @@ class _Run:
             raise LoadError(f"{workbook} cannot be read ({getattr(err, 'strerror', None) or err})") from None
         con.execute(f"INSERT INTO issues SELECT * FROM read_parquet('{str(converted.issues_path).replace(chr(39), chr(39) * 2)}')")
         self.source, self.origin = converted.folder, workbook
+        self.workbook_lists = {s.label: (s.rows, 0, s.number + FILE_ORDER_OFFSET) for s in converted.lists.values()}
 
     def _convert_ssd(self, con: duckdb.DuckDBPyConnection) -> None:
         """A folder of SSD CSV files becomes an extract folder in the run's archive (etl.ssd); its own issues
@@ -604,25 +607,30 @@ class _Run:
         if self.workbook is not None:  # what the workbook's lists reported (by list, not contract file) counts too
             own = [n for f, n in tallies.items() if f not in self.counts]
             self.workbook_issues = (sum(r for r, _ in own), sum(w for _, w in own))
+            self.workbook_lists = {label: (rows, tallies.get(label, (0, 0))[0], order)
+                                   for label, (rows, _, order) in self.workbook_lists.items()}
         if self.ssd is not None:
             self.counts = self.ssd.report(con, self.counts)
 
     def _finish(self, con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
         limit = self.settings.max_reject_pct
+        files = [t.file_name for t in EXTRACT_TABLES]
+        # an Annex A workbook's lists too: a row it rejects never reaches a contract file's count
         over = [
-            (file, read, rejected)
-            for file, (read, rejected, _) in self.counts.items()
+            (file, read, rejected, order)
+            for file, (read, rejected, order) in ({f: (r, j, files.index(f)) for f, (r, j, _) in self.counts.items()}
+                                                  | self.workbook_lists).items()
             if read and rejected * 100 > limit * read
         ]
         if over:
             lines = [
                 f"{self._label(file)}: {rejected:,} of {read:,} rows rejected ({rejected * 100 / read:.1f}%), "
                 f"more than the {limit:g}% allowed (KPIDASH_MAX_REJECT_PCT)"
-                for file, read, rejected in over
+                for file, read, rejected, _ in over
             ]
-            orders = [[t.file_name for t in EXTRACT_TABLES].index(file) for file, _, _ in over]
+            orders = [order for *_, order in over]
             if self.ssd is not None:  # an SSD's rows its CSV reader refused are the rejects of the files they feed
-                orders += [self.ssd.refused_order(file) for file, _, _ in over if self.ssd.refused.get(file)]
+                orders += [self.ssd.refused_order(file) for file, *_ in over if self.ssd.refused.get(file)]
             shown = con.execute(
                 f"""SELECT file, line, "column", value, reason, severity FROM issues
                     WHERE severity = 'reject' AND file_order IN ({", ".join("?" for _ in orders)})

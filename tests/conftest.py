@@ -70,3 +70,10 @@ def sample_warehouse(sample_extract: Path, tmp_path_factory: pytest.TempPathFact
         result = load_extract(sample_extract)
         assert result.status == "published", result.message
     return db
+
+
+@pytest.fixture
+def permissive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Publish however many rows are rejected, so a test can look at the rejects and the tables."""
+    monkeypatch.setenv("KPIDASH_MAX_REJECT_PCT", "100")
+    get_settings.cache_clear()

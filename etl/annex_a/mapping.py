@@ -33,6 +33,9 @@ EPISODE_LISTS = {4: "ASSESSMENT", 6: "CIN", 7: "CP", 8: "CLA"}
 # The date that makes a row of each list an event; a row without it cannot be used.
 KEY_DATES = {3: "referral_date", 4: "start_date", 5: "strategy_date", 6: "start_date", 7: "start_date", 8: "start_date"}
 END_DATES = {4: "authorised_date", 6: "end_date", 7: "end_date", 8: "end_date"}
+# The lists whose figures Annex A gives, and the columns those figures are counted from: without one the
+# figures would be 0 (or every assessment open), not unknown, so the workbook is refused, saying which.
+FIGURE_COLUMNS = {3: ("referral_date",), 4: ("start_date", "authorised_date"), 5: ("strategy_date", "icpc_date")}
 
 # ax_text cleans a raw cell once (NBSP, runs of spaces, Excel error values); the others read text
 # that ax_text has already cleaned, so no cell is cleaned twice.
@@ -168,6 +171,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, number: int) -> None:
 
 def _check_lists(con: duckdb.DuckDBPyConnection, lists: dict[int, ListSheet]) -> dict[int, ListSheet]:
     """Record per-list and per-cell problems; the lists whose rows can be used."""
+    _check_figure_columns(lists)
     usable: dict[int, ListSheet] = {}
     for number in LIST_COLUMNS:
         if number not in lists:
@@ -182,6 +186,9 @@ def _check_lists(con: duckdb.DuckDBPyConnection, lists: dict[int, ListSheet]) ->
             _issue(con, sheet, None, f"has no {key.replace('_', ' ')} column: the list is not loaded")
             continue
         usable[number] = sheet
+        # its rows for the reject limit: those with anything in them (a sheet's blank rows are not rows)
+        filled = " OR ".join(f'"{m}" IS NOT NULL' for m in meanings(number))
+        sheet.rows = con.execute(f"SELECT count(*) FROM p{number} WHERE {filled}").fetchone()[0]
         present = list(sheet.columns)
         checks = []
         for meaning in dict.fromkeys(("child_id", *present)):
@@ -233,6 +240,26 @@ def _check_lists(con: duckdb.DuckDBPyConnection, lists: dict[int, ListSheet]) ->
         _issue(con, 9, None, "has no start or end dates: care leavers are loaded as children, teams and workers, "
                "not as open episodes", 0)
     return usable
+
+
+def _check_figure_columns(lists: dict[int, ListSheet]) -> None:
+    """AnnexAError naming every list (3 to 5) or column its figures are counted from that the workbook lacks."""
+    problems = []
+    for number, needed in FIGURE_COLUMNS.items():
+        if number not in lists:
+            problems.append(f"List {number} ({LIST_NAMES[number]}) is not in it")
+            continue
+        for meaning in needed:
+            if meaning not in lists[number].columns:
+                names = " or ".join(f'"{v}"' for v in LIST_COLUMNS[number][meaning][:2])
+                problems.append(f'List {number} ("{lists[number].sheet}") has no {meaning.replace("_", " ")} column '
+                                f"(headed {names}, in any case)")
+    if problems:
+        raise AnnexAError(
+            "the workbook cannot give its figures, which would show as 0 rather than unknown: " + "; ".join(problems)
+            + ". Add the sheet (its header row alone if the list is empty) or head the column as Ofsted's template "
+            "does, and load it again"
+        )
 
 
 def _clean(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet]) -> None:

@@ -139,8 +139,12 @@ def read_workbook(
     chosen: dict[int, str] = {}
     for name in names:
         match = _SHEET.match(normalise_header(name))
-        if match and int(match.group(1)) in LIST_COLUMNS and int(match.group(1)) not in chosen:
-            chosen[int(match.group(1))] = name
+        if match and int(match.group(1)) in LIST_COLUMNS:
+            number = int(match.group(1))
+            if number in chosen:  # which one holds the list is the analyst's to say, not a guess
+                raise AnnexAError(f'{path.name}: the sheets "{chosen[number]}" and "{name}" are both Annex A List '
+                                  f"{number}; keep one (rename or remove the other) and load it again")
+            chosen[number] = name
 
     def load(number: int, name: str) -> ListSheet:
         sheet, table = _parse(path, number, name)  # a fastexcel reader is not shared between threads

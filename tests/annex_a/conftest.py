@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
 import xlsxwriter
+
+from etl.annex_a.reader import normalise_header
 
 def _external() -> Path:
     """shared/external/annex_a beside the checkout (/work/main) or beside its worktrees' folder (/work/wt/x)."""
@@ -31,12 +34,23 @@ def external_dir() -> Path:
 
 Cell = object  # a value, or ("formula", "=G3+10", cached value)
 
+# The lists Annex A's figures come from, as a workbook with none of their rows holds them: the header alone
+EMPTY_LISTS: dict[str, list[list[Cell]]] = {
+    "List 3": [["Child Unique ID", "Date of Referral"]],
+    "List 4": [["Child Unique ID", "Continuous Assessment Start Date", "Continuous Assessment Date of Authorisation"]],
+    "List 5": [["Child Unique ID", "Strategy discussion initiating Section 47 Enquiry Start Date",
+                "Date of Initial Child Protection Conference"]],
+}
 
-def write_workbook(path: Path, sheets: dict[str, list[list[Cell]]]) -> Path:
-    """A workbook with one sheet per name, rows as given; dates are written as Excel dates."""
+
+def write_workbook(path: Path, sheets: dict[str, list[list[Cell]]], complete: bool = True) -> Path:
+    """A workbook with one sheet per name, rows as given; dates are written as Excel dates. complete: Lists 3
+    to 5 that sheets does not name are added empty (EMPTY_LISTS), as a workbook must hold them."""
     book = xlsxwriter.Workbook(str(path), {"default_date_format": "dd/mm/yyyy"})
     date_format = book.add_format({"num_format": "dd/mm/yyyy"})
-    for name, rows in sheets.items():
+    named = {m.group(1) for m in (re.match(r"list\s*(\d{1,2})\b", normalise_header(n)) for n in sheets) if m}
+    extra = {n: rows for n, rows in EMPTY_LISTS.items() if complete and n.split()[1] not in named}
+    for name, rows in {**sheets, **extra}.items():
         sheet = book.add_worksheet(name)
         for r, row in enumerate(rows):
             for c, value in enumerate(row):

@@ -42,7 +42,7 @@ def test_external_workbooks_load(external_dir: Path, name: str):
     assert any(i.file == "Annex A List 9" and "no start or end dates" in i.reason for i in issues)
 
 
-def test_handmade_workbook_issues_join_the_run(tmp_path: Path):
+def test_handmade_workbook_issues_join_the_run(tmp_path: Path, permissive):
     book = write_workbook(tmp_path / "annex.xlsx", {"List 3": LIST3})
     result = load_extract(book)
     assert result.status == "published", result.message
@@ -79,7 +79,7 @@ def test_external_workbook_totals_count_every_listed_warning(external_dir: Path,
     assert (run.warnings, run.rows_rejected) == (listed_warnings, listed_rejected)
 
 
-def test_a_handmade_workbook_counts_its_own_rejected_rows_and_warnings(tmp_path: Path):
+def test_a_handmade_workbook_counts_its_own_rejected_rows_and_warnings(tmp_path: Path, permissive):
     book = write_workbook(tmp_path / "annex.xlsx", {"List 3": LIST3})
     result = load_extract(book)
     issues = run_issues(result.run_id)
@@ -91,3 +91,15 @@ def test_a_handmade_workbook_counts_its_own_rejected_rows_and_warnings(tmp_path:
     assert (workbook.rows_rejected, workbook.warnings) == (own_rejected, own_warnings)
     assert sum(f.warnings for f in result.files) == sum(i.severity == "warning" for i in issues)
     assert f", {sum(f.rows_rejected for f in result.files):,} rejected, " in result.message.splitlines()[0]
+
+
+def test_rows_a_list_rejects_count_towards_the_reject_limit(tmp_path: Path):
+    # LIST3: 5 rows with something in them (the blank one is not a row); the 31/02/2025 referral date and the
+    # row without a child id are rejected in the workbook itself, before any contract file: 2 of 5, 40%
+    result = load_extract(write_workbook(tmp_path / "annex.xlsx", {"List 3": LIST3}))
+    assert result.status == "failed"
+    head, first = result.message.split("\nfirst rejected rows")
+    assert head == ("nothing was published: Annex A List 3: 2 of 5 rows rejected (40.0%), more than the 2% allowed "
+                    "(KPIDASH_MAX_REJECT_PCT)")
+    assert 'Annex A List 3 line 6: date of referral "31/02/2025" is not a date' in first
+    assert not get_settings().db.exists()

@@ -124,7 +124,7 @@ def test_a_file_that_is_not_a_workbook(tmp_path: Path):
 
 
 def test_a_workbook_without_lists(tmp_path: Path):
-    book = write_workbook(tmp_path / "annex.xlsx", {"Sheet1": [["a", "b"]]})
+    book = write_workbook(tmp_path / "annex.xlsx", {"Sheet1": [["a", "b"]]}, complete=False)
     with pytest.raises(AnnexAError, match="none of the sheets List 3 to List 9"):
         convert_workbook(book, tmp_path / "out")
 
@@ -158,3 +158,25 @@ def test_excel_error_cells_are_reported_where_they_are(tmp_path: Path):
         (3, "Child Unique ID", None, "is empty; the row is not loaded"),
     ]
     assert [r["child_id"] for r in _csv(done.folder, "referrals")] == ["C1"]
+
+
+def test_a_list_whose_figures_cannot_be_counted_refuses_the_workbook(tmp_path: Path):
+    # no List 5 at all, and List 4 headed with a date kpidash does not know: s47 figures and completed
+    # assessments would be 0 (and every assessment open), not unknown
+    list4 = [["Child Unique ID", "Continuous Assessment Start Date", "Continuous Assessment Completion Date"],
+             ["C1", "01/03/2025", "20/03/2025"]]
+    book = write_workbook(tmp_path / "annex.xlsx", {"List 3": LIST3, "List 4": list4}, complete=False)
+    with pytest.raises(AnnexAError) as refused:
+        convert_workbook(book, tmp_path / "out")
+    assert str(refused.value) == (
+        'the workbook cannot give its figures, which would show as 0 rather than unknown: List 4 ("List 4") has no '
+        'authorised date column (headed "continuous assessment date of authorisation" or "assessment date of '
+        'authorisation", in any case); List 5 (section 47 enquiries and ICPCs) is not in it. Add the sheet (its '
+        "header row alone if the list is empty) or head the column as Ofsted's template does, and load it again")
+
+
+def test_two_sheets_of_one_list_refuse_the_workbook(tmp_path: Path):
+    old = [["Child Unique ID", "Date of Referral"], ["C9", "01/03/2023"]]
+    book = write_workbook(tmp_path / "annex.xlsx", {"List 3 (old)": old, "List 3": LIST3})
+    with pytest.raises(AnnexAError, match='the sheets "List 3 \\(old\\)" and "List 3" are both Annex A List 3; keep one'):
+        convert_workbook(book, tmp_path / "out")

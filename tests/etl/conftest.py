@@ -10,13 +10,6 @@ from core import appdb
 from core.settings import get_settings
 
 
-@pytest.fixture
-def permissive(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Publish however many rows are rejected, so a test can look at the rejects and the tables."""
-    monkeypatch.setenv("KPIDASH_MAX_REJECT_PCT", "100")
-    get_settings.cache_clear()
-
-
 @pytest.fixture(scope="module")
 def module_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("etl_data")

@@ -117,7 +117,7 @@ def test_kpidash_refresh_without_a_source_or_with_a_broken_one(cli, drop: Path, 
     assert none.exit_code == 1 and "no live source is configured" in none.output
 
 
-def test_an_annex_a_workbook_dropped_instead_of_csv_files_is_loaded(drop: Path) -> None:
+def test_an_annex_a_workbook_dropped_instead_of_csv_files_is_loaded(drop: Path, permissive) -> None:
     from tests.annex_a.conftest import write_workbook
     from tests.annex_a.test_annex_reader import LIST3
 
