@@ -205,7 +205,9 @@ def _check_lists(con: duckdb.DuckDBPyConnection, lists: dict[int, ListSheet]) ->
             kind = _KINDS.get(meaning)
             if kind:
                 reason = _PARSERS[kind][1]
-                required = meaning == key
+                # a figure's date that cannot be read rejects its row, as the contract's dates do: taken as empty,
+                # an unreadable Date of Authorisation would make a completed assessment open (and overdue)
+                required = meaning == key or meaning in FIGURE_COLUMNS.get(number, ())
                 severity = "reject" if required else "warning"
                 reason += "; the row is not loaded" if required else "; taken as empty"
                 checks.append(
@@ -267,6 +269,8 @@ def _clean(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet]) -> None
     for number in usable:
         key = KEY_DATES.get(number)
         extra = [f'"{m}__v" AS {m}' if m in _KINDS else f"ax_code({m}) AS {m}" for m in LIST_COLUMNS[number]]
+        unreadable = "".join(f' AND NOT ("{m}" IS NOT NULL AND "{m}__v" IS NULL)'
+                             for m in FIGURE_COLUMNS.get(number, ()) if m != key and m in _KINDS)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE c{number} AS
                 SELECT _row, child_id__v AS child_id, gender__v AS gender, ax_code(ethnicity) AS ethnicity,
@@ -275,7 +279,7 @@ def _clean(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet]) -> None
                        'T' || left(md5(lower(team)), 8) AS team_id, 'W' || left(md5(lower(worker)), 8) AS worker_id,
                        {", ".join(extra)}
                 FROM p{number}
-                WHERE child_id__v IS NOT NULL {f"AND {key}__v IS NOT NULL" if key else ""}"""
+                WHERE child_id__v IS NOT NULL {f"AND {key}__v IS NOT NULL" if key else ""}{unreadable}"""
         )
 
 

@@ -180,3 +180,17 @@ def test_two_sheets_of_one_list_refuse_the_workbook(tmp_path: Path):
     book = write_workbook(tmp_path / "annex.xlsx", {"List 3 (old)": old, "List 3": LIST3})
     with pytest.raises(AnnexAError, match=r'the sheets "List 3 \(old\)" and "List 3" are both Annex A List 3; keep'):
         convert_workbook(book, tmp_path / "out")
+
+
+def test_an_unreadable_date_a_figure_is_counted_from_rejects_its_row(tmp_path: Path):
+    # taken as empty, "pending" would make a completed assessment open, and overdue
+    list4 = [["Child Unique ID", "Continuous Assessment Start Date", "Continuous Assessment Date of Authorisation"],
+             ["C1", "01/03/2025", "20/03/2025"], ["C2", "02/03/2025", "pending"], ["C3", "03/03/2025", None]]
+    done = convert_workbook(write_workbook(tmp_path / "annex.xlsx", {"List 3": LIST3, "List 4": list4}),
+                            tmp_path / "out")
+    found = [(i.line, i.column, i.value, i.reason, i.severity) for i in mapping_issues(done.issues_path)
+             if i.file == "Annex A List 4" and i.line is not None]
+    assert found == [(3, "Continuous Assessment Date of Authorisation", "pending", "is not a date (expected an Excel "
+                      "date, dd/mm/yyyy or yyyy-mm-dd); the row is not loaded", "reject")]
+    assert [(r["child_id"], r["authorised_date"]) for r in _csv(done.folder, "assessments")] == [
+        ("C1", "2025-03-20"), ("C3", "")]  # C3: not authorised yet, open
