@@ -425,7 +425,12 @@ class _Run:
                 problems.append((MANIFEST, str(err)))
             else:
                 latest = local_now() + dt.timedelta(minutes=self.settings.extract_future_tolerance_minutes)
-                if self.extracted_at > latest:
+                if self.extracted_at > latest and self.workbook is not None:  # its date is the workbook's latest
+                    problems.append((MANIFEST, (
+                        f"the workbook's latest date, {self.extracted_at:%Y-%m-%d}, is in the future, and Annex A's "
+                        "extract date is its latest date: correct it (`kpidash rejects` names its list, row and "
+                        "column) and load it again")))
+                elif self.extracted_at > latest:
                     problems.append((MANIFEST, (
                         f"manifest.json extracted_at {self.extracted_at:%Y-%m-%d %H:%M} is in the future (it is now "
                         f"{local_now():%Y-%m-%d %H:%M} in London): every view would default to that date. Check the "

@@ -380,12 +380,30 @@ def _check_workers(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _extract_date(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet]) -> dt.datetime:
-    """The workbook's latest event date: Annex A does not say when it was run."""
-    dates = [f"SELECT max({KEY_DATES[n]}) FROM c{n}" for n in usable if n in KEY_DATES]
-    dates += [f"SELECT max({END_DATES[n]}) FROM c{n}" for n in usable if n in END_DATES]
-    if 5 in usable:
-        dates.append("SELECT max(icpc_date) FROM c5")
-    latest = con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(dates)}) AS t(d)").fetchone()[0] if dates else None
-    if latest is None:
+    """The workbook's latest event date: Annex A does not say when it was run. Where it was found is a
+    warning, so that a mistyped year (2205 for 2025), which would move every view's default date, is seen."""
+    sources = [(n, KEY_DATES[n]) for n in usable if n in KEY_DATES]
+    sources += [(n, END_DATES[n]) for n in usable if n in END_DATES]
+    sources += [(5, "icpc_date")] if 5 in usable and "icpc_date" in usable[5].columns else []
+    sources = [(n, m) for n, m in sources if m in usable[n].columns]
+    if not sources:
         return dt.datetime.now().replace(microsecond=0)
+    dates = " UNION ALL ".join(
+        f"SELECT {n}, _row, {_sql_text(usable[n].columns[m])}, {list(usable[n].columns).index(m) + 1}, {m} FROM c{n}"
+        for n, m in sources)
+    found = con.execute(f"""SELECT * FROM ({dates}) AS t(n, line, header, col_order, d) WHERE d IS NOT NULL
+                            ORDER BY d DESC, n, line LIMIT 1""").fetchone()
+    if found is None:
+        return dt.datetime.now().replace(microsecond=0)
+    number, line, header, col_order, latest = found
+    con.execute(
+        "INSERT INTO mapping_issues VALUES (?, ?, ?, ?, ?, ?, ?, 'warning')",
+        [f"Annex A List {number}", number + FILE_ORDER_OFFSET, line, header, col_order, latest.isoformat(),
+         "is the workbook's latest date, so it is taken as the extract date (Annex A does not say when it was "
+         "run); if it is mistyped, correct it and load again"],
+    )
     return dt.datetime.combine(latest, dt.time())
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

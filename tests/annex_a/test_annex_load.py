@@ -103,3 +103,13 @@ def test_rows_a_list_rejects_count_towards_the_reject_limit(tmp_path: Path):
                     "(KPIDASH_MAX_REJECT_PCT)")
     assert 'Annex A List 3 line 6: date of referral "31/02/2025" is not a date' in first
     assert not get_settings().db.exists()
+
+
+def test_a_date_in_the_future_is_named_where_it_is(tmp_path: Path):
+    # a mistyped year is the workbook's latest date, so its extract date: refused, saying where it is
+    rows = [["Child Unique ID", "Date of Referral"], ["C1", "01/03/2025"], ["C2", "16/01/2205"]]
+    result = load_extract(write_workbook(tmp_path / "annex.xlsx", {"List 3": rows}))
+    assert result.status == "failed"
+    assert "the workbook's latest date, 2205-01-16, is in the future" in result.message
+    [said] = [i for i in run_issues(result.run_id) if "extract date" in i.reason and i.file.startswith("Annex A")]
+    assert (said.file, said.line, said.column, said.value) == ("Annex A List 3", 3, "Date of Referral", "2205-01-16")
