@@ -620,13 +620,11 @@ class _Run:
     def _finish(self, con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
         limit = self.settings.max_reject_pct
         files = [t.file_name for t in EXTRACT_TABLES]
+        tallies = [(file, read, rejected, files.index(file)) for file, (read, rejected, _) in self.counts.items()]
         # an Annex A workbook's lists too: a row it rejects never reaches a contract file's count
-        over = [
-            (file, read, rejected, order)
-            for file, (read, rejected, order) in ({f: (r, j, files.index(f)) for f, (r, j, _) in self.counts.items()}
-                                                  | self.workbook_lists).items()
-            if read and rejected * 100 > limit * read
-        ]
+        tallies += [(label, *tally) for label, tally in self.workbook_lists.items()]
+        over = [(file, read, rejected, order) for file, read, rejected, order in tallies
+                if read and rejected * 100 > limit * read]
         if over:
             lines = [
                 f"{self._label(file)}: {rejected:,} of {read:,} rows rejected ({rejected * 100 / read:.1f}%), "

@@ -383,16 +383,13 @@ def _extract_date(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet]) 
     """The workbook's latest event date: Annex A does not say when it was run. Where it was found is a
     warning, so that a mistyped year (2205 for 2025), which would move every view's default date, is seen."""
     sources = [(n, KEY_DATES[n]) for n in usable if n in KEY_DATES]
-    sources += [(n, END_DATES[n]) for n in usable if n in END_DATES]
-    sources += [(5, "icpc_date")] if 5 in usable and "icpc_date" in usable[5].columns else []
+    sources += [(n, END_DATES[n]) for n in usable if n in END_DATES] + ([(5, "icpc_date")] if 5 in usable else [])
     sources = [(n, m) for n, m in sources if m in usable[n].columns]
-    if not sources:
-        return dt.datetime.now().replace(microsecond=0)
-    dates = " UNION ALL ".join(
-        f"SELECT {n}, _row, {_sql_text(usable[n].columns[m])}, {list(usable[n].columns).index(m) + 1}, {m} FROM c{n}"
-        for n, m in sources)
+    dates = " UNION ALL ".join(  # each header as a parameter: it is the workbook's text
+        f"SELECT {n}, _row, ?, {list(usable[n].columns).index(m) + 1}, {m} FROM c{n}" for n, m in sources)
     found = con.execute(f"""SELECT * FROM ({dates}) AS t(n, line, header, col_order, d) WHERE d IS NOT NULL
-                            ORDER BY d DESC, n, line LIMIT 1""").fetchone()
+                            ORDER BY d DESC, n, line LIMIT 1""",
+                        [usable[n].columns[m] for n, m in sources]).fetchone() if sources else None
     if found is None:
         return dt.datetime.now().replace(microsecond=0)
     number, line, header, col_order, latest = found
@@ -403,7 +400,3 @@ def _extract_date(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet]) 
          "run); if it is mistyped, correct it and load again"],
     )
     return dt.datetime.combine(latest, dt.time())
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

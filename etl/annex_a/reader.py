@@ -98,7 +98,7 @@ class ListSheet:
     header_row: int  # as Excel numbers rows
     columns: dict[str, str]  # meaning -> the header as written
     unused: list[str] = field(default_factory=list)  # headers kpidash does not use
-    rows: int = 0
+    rows: int = 0  # below the header; the mapping then counts only those holding anything (the reject limit's)
 
     @property
     def label(self) -> str:
