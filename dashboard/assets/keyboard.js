@@ -88,8 +88,13 @@
 // down before the move and came up after it (a fast typist's overlapping keys) reached neither, and was lost.
 // Here the button's letters are taken as their keys go down, in order, and written into the search box once
 // it shows; Space (which opens the dropdown) and shortcuts are left as they were.
+// Dash also focuses a dropdown's chosen option on the frame after it opens; where that frame comes after the
+// letters were written (a busy machine), the next letters went to the option and Enter chose the old value. So
+// focus stays in a search box typed into until the user moves on: a key that moves (arrows, Page, Home, End,
+// Tab, Enter, Escape), a pointer pressed, or the box gone.
 (function () {
-  var typed = "", before = "", opening = null, swallowed = {};
+  var typed = "", before = "", opening = null, swallowed = {}, holding = null;
+  var MOVES = ["ArrowDown", "ArrowUp", "PageDown", "PageUp", "Home", "End", "Tab", "Enter", "Escape"];
   function searchBox() { return document.querySelector(".dash-dropdown-content input.dash-dropdown-search"); }
   function letter(event) {
     return event.key.length === 1 && event.key !== " " && !event.ctrlKey && !event.metaKey && !event.altKey;
@@ -106,10 +111,19 @@
     setter.call(search, (kept ? before : "") + typed + (kept ? now.slice(before.length) : now));
     search.dispatchEvent(new Event("input", { bubbles: true }));  // React's own event: it filters as if typed
     search.focus();
+    holding = search;
     typed = "";
     opening = null;
   }
+  document.addEventListener("focusin", function (event) {
+    if (!holding) { return; }
+    if (!document.contains(holding)) { holding = null; return; }
+    var moved = event.target;
+    if (moved !== holding && moved instanceof Element && moved.closest(".dash-dropdown-content")) { holding.focus(); }
+  }, true);
+  document.addEventListener("pointerdown", function () { holding = null; }, true);
   document.addEventListener("keydown", function (event) {
+    if (MOVES.indexOf(event.key) >= 0) { holding = null; }
     var button = event.target;
     if (!(button instanceof HTMLElement) || !button.matches("button.dash-dropdown") || !letter(event)) { return; }
     event.preventDefault();

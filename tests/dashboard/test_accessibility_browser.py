@@ -178,3 +178,31 @@ def test_letters_typed_on_the_picker_come_before_those_typed_into_its_box(browse
     assert search.input_value() == "(T0"
     assert not s.errors, s.errors
     s.close()
+
+
+def test_typing_on_a_dropdown_that_holds_a_value_keeps_focus_in_its_search_box(browser, live_service) -> None:
+    """Dash focuses a dropdown's chosen option on the frame after it opens: where that frame came after the letters
+    typed on its button were written into the search box, the letters typed next went to the option and were lost,
+    and Enter chose the old value (the admin page's user picker did this on a busy machine)."""
+    s = signed_in(browser, live_service, "admin")
+    s.page.goto(live_service.url + "/admin")
+    s.page.wait_for_selector("#admin-user", timeout=20_000)
+    s.pick("#admin-user", "dash_board")  # the picker now holds a value, whose option Dash focuses on opening
+    s.page.wait_for_selector("input.dash-dropdown-search", state="detached", timeout=15_000)
+    s.page.evaluate("() => { window.heldFrames = []; window.ownFrame = window.requestAnimationFrame;"
+                    " window.requestAnimationFrame = f => { window.heldFrames.push(f); return 0; }; }")
+    s.page.focus("#admin-user")
+    s.page.keyboard.type("d")
+    search = s.page.locator("input.dash-dropdown-search")
+    search.wait_for(timeout=15_000)
+    s.page.wait_for_timeout(200)  # Dash's effects have run and asked for their frames
+    s.page.evaluate("() => { window.requestAnimationFrame = window.ownFrame;"
+                    " window.heldFrames.splice(0).forEach(f => f(performance.now())); }")
+    s.page.keyboard.type("ash_admin", delay=10)
+    assert search.input_value() == "dash_admin"
+    assert s.page.evaluate("() => document.activeElement.className").find("dash-dropdown-search") >= 0
+    until(s.page, lambda: s.page.locator("[role=option]").all_inner_texts() == ["dash_admin"], 5)
+    s.page.keyboard.press("Enter")
+    until(s.page, lambda: "dash_admin" in s.page.inner_text("#admin-user"), 5)
+    assert not s.errors, s.errors
+    s.close()

@@ -19,7 +19,10 @@ def _choose(s: Session, dropdown: str, typed: str) -> None:
     search.wait_for(timeout=15_000)
     search.focus()  # it may take focus a moment after it shows (a busy machine): go on typing in it either way
     s.page.keyboard.type(typed[1:], delay=10)
-    s.page.locator("[role=option]", has_text=typed).first.wait_for(timeout=15_000)
+    # Enter takes the first option shown: wait until the list is filtered, not just until the option shows
+    s.page.wait_for_function("t => { const o = [...document.querySelectorAll('[role=option]')];"
+                             " return o.length > 0 && o.every(e => e.innerText.includes(t)); }",
+                             arg=typed, timeout=15_000)
     s.page.keyboard.press("Enter")
     s.page.wait_for_selector("input.dash-dropdown-search", state="detached", timeout=15_000)
 
