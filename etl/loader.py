@@ -41,6 +41,7 @@ from etl.contract import EXTRACT_TABLES, TABLES_BY_NAME, Table
 from etl.issues import Issue, summarise_issues, write_issues
 from etl.outcome import FileResult, LoadLogUnusable, utcnow
 from etl.reader import FileError, StagedFile, stage_file
+from etl.sql import quoted
 from etl.validation import (
     ISSUES_COLUMNS, RUN_ISSUES_DDL, add_warnings, check_table, file_issue, future_reason, warning_sources,
 )
@@ -326,9 +327,9 @@ class _Run:
         try:
             self.spill.mkdir(parents=True, exist_ok=True)
             con.execute("SET enable_progress_bar = false")
-            con.execute(f"SET memory_limit = {_sql_text(self.settings.load_memory_limit)}")
+            con.execute(f"SET memory_limit = {quoted(self.settings.load_memory_limit)}")
             con.execute(f"SET threads = {int(self.settings.load_threads)}")
-            con.execute(f"SET temp_directory = {_sql_text(str(self.spill))}")
+            con.execute(f"SET temp_directory = {quoted(str(self.spill))}")
         except OSError as err:
             raise LoadError(f"the folder {self.spill} for the load's work cannot be made ({err.strerror or err})") from None
         except duckdb.Error as err:
@@ -597,7 +598,7 @@ class _Run:
         """Each file's rows read, rejected and warned about, and the dates after the extract's, from `issues`."""
         self.after_extract = con.execute(
             f"""SELECT file, "column", count(*) FROM issues
-                WHERE severity = 'warning' AND reason = {_sql_text(future_reason(self.extracted_at.date()))}
+                WHERE severity = 'warning' AND reason = {quoted(future_reason(self.extracted_at.date()))}
                 GROUP BY file, file_order, "column", col_order ORDER BY file_order, col_order"""
         ).fetchall()
         tallies = dict.fromkeys((s.archived.name for s in staged), (0, 0))
@@ -827,10 +828,6 @@ def _holds_ssd_names(folder: Path) -> bool:
     """A folder with a file named ssd_*: the cheap look before the SSD reader is imported (etl.ssd.is_ssd_folder
     decides whether it is one)."""
     return folder.is_dir() and any(p.name.lower().startswith("ssd_") for p in folder.iterdir())
-
-
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _file_order(name: str) -> int:

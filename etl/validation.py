@@ -18,6 +18,7 @@ import datetime as dt
 import duckdb
 
 from etl.contract import REFERENCES, TABLES_BY_NAME, Column, Table
+from etl.sql import quoted
 
 ISSUES_COLUMNS = """(file VARCHAR, file_order INTEGER, line BIGINT, "column" VARCHAR, col_order INTEGER,
     value VARCHAR, reason VARCHAR, severity VARCHAR)"""
@@ -34,10 +35,6 @@ FORMAT_REASONS = {
     "bool": "is not Y or N",
     "number": "is not a number (expected e.g. 1 or 0.5)",
 }
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def typed(column: Column) -> str:
@@ -86,30 +83,30 @@ def reason(table: Table, column: Column) -> str:
         whens.append(f"WHEN {column.ignored_without} IS NULL THEN NULL")
     if column.required_with:
         other = column.required_with
-        whens.append(f"WHEN {c} IS NULL AND {other} IS NOT NULL THEN {_lit(f'is empty (required when {other} is set)')}")
-    whens.append(f"WHEN {c} IS NULL THEN {_lit('is empty (a value is required)') if column.required else 'NULL'}")
+        whens.append(f"WHEN {c} IS NULL AND {other} IS NOT NULL THEN {quoted(f'is empty (required when {other} is set)')}")
+    whens.append(f"WHEN {c} IS NULL THEN {quoted('is empty (a value is required)') if column.required else 'NULL'}")
     if column.forbidden_without:
         other = column.forbidden_without
-        whens.append(f"WHEN {other} IS NULL THEN {_lit(f'is set but {other} is empty (only allowed with {other})')}")
+        whens.append(f"WHEN {other} IS NULL THEN {quoted(f'is set but {other} is empty (only allowed with {other})')}")
     if column.type in FORMAT_REASONS:
-        whens.append(f"WHEN {t} IS NULL THEN {_lit(FORMAT_REASONS[column.type])}")
+        whens.append(f"WHEN {t} IS NULL THEN {quoted(FORMAT_REASONS[column.type])}")
     if column.codes:
-        codes = ", ".join(_lit(code) for code in column.codes)
-        expected = _lit(f"is not a valid code (expected one of: {', '.join(column.codes)})")
+        codes = ", ".join(quoted(code) for code in column.codes)
+        expected = quoted(f"is not a valid code (expected one of: {', '.join(column.codes)})")
         whens.append(f"WHEN {c} NOT IN ({codes}) THEN {expected}")
     if column.name == table.key:
         what = "key" if not table.key_also else f"key ({', '.join(table.key_columns)})"
         whens.append(f"WHEN _line > _first THEN 'is a repeated {what} (first on line ' || _first || ')'")
     if table.parent is not None and column.name == table.parent[0]:
         parent = TABLES_BY_NAME[table.parent[1]]
-        why = _lit(not_in_reason(parent.file_name))
+        why = quoted(not_in_reason(parent.file_name))
         whens.append(f"WHEN {c} NOT IN (SELECT {parent.key} FROM valid_{parent.name}) THEN {why}")
     for rule in table.end_rules:
         if rule.end == column.name:
-            before = _lit(f'is before {rule.start} "')
+            before = quoted(f'is before {rule.start} "')
             whens.append(f"WHEN {t} < {typed_name(table.column(rule.start))} THEN {before} || {rule.start} || '\"'")
     if column.name in table.positive_max_one:
-        whens.append(f"WHEN NOT ({t} > 0 AND {t} <= 1) THEN {_lit(f'is out of range (expected 0 < {c} <= 1)')}")
+        whens.append(f"WHEN NOT ({t} > 0 AND {t} <= 1) THEN {quoted(f'is out of range (expected 0 < {c} <= 1)')}")
     return "CASE " + " ".join(whens) + " END"
 
 
@@ -147,12 +144,12 @@ def check_table(con: duckdb.DuckDBPyConnection, table: Table, file_order: int, i
             SELECT _line, {", ".join(f"{typed_name(c)} AS {c.name}" for c in cols)} FROM chk_{table.name} WHERE _ok"""
     )
     per_column = ", ".join(
-        f"{{'col': {_lit(c.name)}, 'pos': {i}, 'value': {c.name}, 'reason': _r_{c.name}}}"
+        f"{{'col': {quoted(c.name)}, 'pos': {i}, 'value': {c.name}, 'reason': _r_{c.name}}}"
         for i, c in enumerate(cols, start=1)
     )
     con.execute(
         f"""INSERT INTO {issues}
-            SELECT {_lit(table.file_name)}, {file_order}, _line, i.col, i.pos, i.value, i.reason, 'reject'
+            SELECT {quoted(table.file_name)}, {file_order}, _line, i.col, i.pos, i.value, i.reason, 'reject'
             FROM (SELECT _line, unnest([{per_column}]) AS i FROM chk_{table.name} WHERE NOT _ok)
             WHERE i.reason IS NOT NULL"""
     )
@@ -172,7 +169,7 @@ def _reference_warnings(table: Table) -> list[str]:
             continue
         ref = TABLES_BY_NAME[target]
         out.append(
-            f"""SELECT v._line, {_lit(column.name)}, {_lit(not_in_reason(ref.file_name))}
+            f"""SELECT v._line, {quoted(column.name)}, {quoted(not_in_reason(ref.file_name))}
                 FROM valid_{table.name} v ANTI JOIN valid_{ref.name} r ON v.{column.name} = r.{ref.key}
                 WHERE v.{column.name} IS NOT NULL"""
         )
@@ -188,7 +185,7 @@ def future_reason(extract_date: dt.date) -> str:
 def _future_warnings(table: Table, extract_date: dt.date) -> list[str]:
     day = extract_date.isoformat()
     return [
-        f"""SELECT _line, {_lit(c.name)}, {_lit(future_reason(extract_date))}
+        f"""SELECT _line, {quoted(c.name)}, {quoted(future_reason(extract_date))}
             FROM valid_{table.name} WHERE CAST({c.name} AS DATE) > DATE '{day}'"""
         for c in table.columns
         if c.type in ("date", "datetime") and c.name not in table.future_ok
@@ -237,12 +234,12 @@ def add_warnings(con: duckdb.DuckDBPyConnection, table: Table, file_order: int, 
     queries = _reference_warnings(table) + _future_warnings(table, extract_date) + RULE_WARNINGS.get(table.name, [])
     if not queries:
         return
-    order = " ".join(f"WHEN {_lit(c.name)} THEN {i}" for i, c in enumerate(table.columns, start=1))
-    value = " ".join(f"WHEN {_lit(c.name)} THEN s.{c.name}" for c in table.columns)
+    order = " ".join(f"WHEN {quoted(c.name)} THEN {i}" for i, c in enumerate(table.columns, start=1))
+    value = " ".join(f"WHEN {quoted(c.name)} THEN s.{c.name}" for c in table.columns)
     con.execute(
         f"""INSERT INTO {issues}
             WITH w(line, col, reason) AS ({" UNION ALL ".join(queries)})
-            SELECT {_lit(table.file_name)}, {file_order}, w.line, w.col, CASE w.col {order} END,
+            SELECT {quoted(table.file_name)}, {file_order}, w.line, w.col, CASE w.col {order} END,
                    CASE w.col {value} END, w.reason, 'warning'
             FROM w JOIN chk_{table.name} s ON s._line = w.line"""
     )

@@ -15,6 +15,7 @@ import duckdb
 
 from etl.ssd.options import SsdOptions
 from etl.ssd.tables import EXTRACT_DATE_FIELDS, TEAM_REFERENCES
+from etl.sql import quoted
 
 UNKNOWN_TEAM = "UNKNOWN"
 NO_SERVICE = "No service recorded"
@@ -31,10 +32,6 @@ MACROS = (
     # ids compare as integers when both are integers, else as text
     r"CREATE OR REPLACE MACRO ssd_int(v) AS CASE WHEN regexp_full_match(v, '[+-]?\d{1,38}') THEN TRY_CAST(v AS HUGEINT) END",
 )
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
@@ -62,7 +59,7 @@ def map_tables(con: duckdb.DuckDBPyConnection, options: SsdOptions, extract_day:
     con.execute(_REFERRALS)
     con.execute(_ASSESSMENTS)
     con.execute(_S47)
-    allocated = " OR ".join(f"starts_with(upper(r), {_lit(p.upper())})" for p in options.allocated_roles)
+    allocated = " OR ".join(f"starts_with(upper(r), {quoted(p.upper())})" for p in options.allocated_roles)
     con.execute(f"CREATE OR REPLACE MACRO ssd_allocated(r) AS coalesce({allocated}, false)")
     con.execute(_ALLOCATIONS)
     con.execute(_EPISODE_TEAMS)
@@ -96,7 +93,7 @@ def _team_references(con: duckdb.DuckDBPyConnection, options: SsdOptions) -> Non
 def _role_case(options: SsdOptions) -> str:
     title = "lower(p.prof_professional_job_title)"
     whens = " ".join(
-        f"WHEN {' OR '.join(f'contains({title}, {_lit(w)})' for w in words)} THEN {_lit(role)}"
+        f"WHEN {' OR '.join(f'contains({title}, {quoted(w)})' for w in words)} THEN {quoted(role)}"
         for words, role in options.job_titles
     )
     return f"CASE {whens} ELSE 'other' END"

@@ -15,6 +15,7 @@ import duckdb
 
 from etl.contract import TABLES
 from etl.ssd.tables import SSD_BY_NAME, SSD_TABLES, TEAM_REFERENCES
+from etl.sql import quoted
 from etl.validation import not_in_reason
 
 SSD_FILE_ORDER = -40  # the SSD's own issues sort before the contract files' (0..8)
@@ -71,10 +72,6 @@ FLAGS = (
 )
 
 
-def _lit(text: str | None) -> str:
-    return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
-
-
 class Labels:
     """How the report names an SSD table and its rows: `ssd_person.csv` and CSV lines for a folder,
     `ssd_person` and source row numbers for a database."""
@@ -102,7 +99,7 @@ def mapping_warnings(con: duckdb.DuckDBPyConnection, labels: Labels, allocated_r
         """sql gives (value, reason) rows, one per warning."""
         col_order = labels.col_order(table, field) if field else 0
         n = con.execute(
-            f"""INSERT INTO issues SELECT {_lit(labels.file(table))}, {labels.order(table)}, NULL, {_lit(field)},
+            f"""INSERT INTO issues SELECT {quoted(labels.file(table))}, {labels.order(table)}, NULL, {quoted(field)},
                        {col_order}, value, reason, 'warning' FROM ({sql}) ORDER BY value NULLS FIRST"""
         ).fetchone()[0]
         counts[contract_file] = counts.get(contract_file, 0) + n
@@ -125,7 +122,7 @@ def mapping_warnings(con: duckdb.DuckDBPyConnection, labels: Labels, allocated_r
                || ' in ' || ssd_rows(count(*)) || ' (first on {where} ' || min(p.{row}) || '): an FTE of 1 is used' AS reason
         FROM ssd_professionals p JOIN m_workers w ON w._line = p._line
         WHERE w._fte_defaulted GROUP BY p.prof_full_time_equivalency""", "workers.csv")
-    refs = " UNION ALL ".join(f"SELECT {_lit(field)} AS field, {field} AS ref FROM {table}"
+    refs = " UNION ALL ".join(f"SELECT {quoted(field)} AS field, {field} AS ref FROM {table}"
                               for table, field in TEAM_REFERENCES)
     add("ssd_department", None, f"""
         WITH uses AS (SELECT ref, field, count(*) AS n FROM ({refs}) WHERE ref IS NOT NULL GROUP BY ref, field)
@@ -174,21 +171,21 @@ def translate(con: duckdb.DuckDBPyConnection, rowmap: str, labels: Labels, alloc
         return "ssd_initial_cp_conference" if (file, col) in CONFERENCE_COLUMNS else SOURCE_TABLE[file]
 
     fields = " UNION ALL ".join(
-        f"SELECT {_lit(f)} AS file, {_lit(c)} AS col, {_lit(field)} AS field, {_lit(labels.file(source(f, c)))} AS "
-        f"ssd_file, {labels.col_order(source(f, c), field)} AS f_order, {(f, c) in CONFERENCE_COLUMNS} AS conference"
+        f"SELECT {quoted(f)} AS file, {quoted(c)} AS col, {quoted(field)} AS field, "
+        f"{quoted(labels.file(source(f, c)))} AS ssd_file, {labels.col_order(source(f, c), field)} AS f_order, {(f, c) in CONFERENCE_COLUMNS} AS conference"
         for (f, c), field in FIELDS.items()
     )
-    main = " ".join(f"WHEN {_lit(f)} THEN {_lit(labels.file(t))}" for f, t in SOURCE_TABLE.items())
+    main = " ".join(f"WHEN {quoted(f)} THEN {quoted(labels.file(t))}" for f, t in SOURCE_TABLE.items())
     referenced = " ".join(
-        f"WHEN {_lit(not_in_reason(name + '.csv'))} "
-        f"THEN {_lit(f'is not a {field} of {table} (or its row there was rejected)')}"
+        f"WHEN {quoted(not_in_reason(name + '.csv'))} "
+        f"THEN {quoted(f'is not a {field} of {table} (or its row there was rejected)')}"
         for name, (field, table) in {"children": REFERENCED["child_id"], "workers": REFERENCED["worker_id"]}.items()
     )
     line = "ssd_row" if labels.database else "ssd_line"
     icpc = "icpc_row" if labels.database else "icpc_line"
     enquiries = labels.file("ssd_s47_enquiry")
     prefixes = " or ".join(allocated_roles)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE ssd_rowmap AS SELECT * FROM read_parquet({_lit(rowmap)})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE ssd_rowmap AS SELECT * FROM read_parquet({quoted(rowmap)})")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE issues AS
             WITH fields AS ({fields}),
@@ -202,8 +199,8 @@ def translate(con: duckdb.DuckDBPyConnection, rowmap: str, labels: Labels, alloc
                 LEFT JOIN fields f ON f.file = i.file AND f.col = i."column"
                 LEFT JOIN ssd_rowmap r2 ON r2.file = i.file
                      AND r2.line = TRY_CAST(regexp_extract(i.reason, 'line (\\d+)', 1) AS BIGINT)
-                WHERE NOT (i.file IN ({", ".join(map(_lit, contract_files))}) AND i."column" = 'team_id'
-                           AND i.reason = {_lit(not_in_reason('teams.csv'))})),
+                WHERE NOT (i.file IN ({", ".join(map(quoted, contract_files))}) AND i."column" = 'team_id'
+                           AND i.reason = {quoted(not_in_reason('teams.csv'))})),
             y AS (
                 SELECT x.*, bf.field AS before_field,
                        CASE WHEN x.reason = 'is not a date (expected YYYY-MM-DD)'
@@ -243,7 +240,7 @@ def translate(con: duckdb.DuckDBPyConnection, rowmap: str, labels: Labels, alloc
                 || CASE WHEN severity = 'reject' THEN ' is not loaded' ELSE ')' END
             WHERE file_order IN ({[t.file_name for t in TABLES].index('referrals.csv')},
                                  {[t.file_name for t in TABLES].index('episodes.csv')})
-              AND line IS NOT NULL AND file = {_lit(labels.file('ssd_cin_episodes'))}"""
+              AND line IS NOT NULL AND file = {quoted(labels.file('ssd_cin_episodes'))}"""
     )
 
 
