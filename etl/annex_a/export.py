@@ -2,12 +2,15 @@
 
 Each list is one DuckDB query over the published warehouse, as things stood at the end of `to`
 (an assessment authorised or an episode ended after `to` shows as still open), for the six months
-before `to`. Columns the warehouse cannot fill (e.g. "Primary Need Code") are left blank; Lists 1
-(contacts) and 2 (early help) have headers only, since the extract contract holds neither.
+ending on `to` (window_start). Columns the warehouse cannot fill (e.g. "Primary Need Code") are left
+blank; Lists 1 (contacts) and 2 (early help) have headers only, since the extract contract holds neither.
+Coded columns are written as Ofsted's template writes them, letter first ("a) WBRI", "q) 6: Police").
+docs/annex-a.md says what each filled column is.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +20,10 @@ import xlsxwriter
 import xlsxwriter.exceptions
 
 from core.spreadsheet import safe_cells
+from etl.sql import quoted
 
 WINDOW_MONTHS = 6
+YEAR_MONTHS = 12  # the "last 12 months" columns
 
 _COMMON = ["Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age of Child (Years)"]
 _DISABILITY = "Does the Child have a Disability"
@@ -141,13 +146,15 @@ class ExportResult:
 
 
 def window_start(date_to: dt.date, months: int = WINDOW_MONTHS) -> dt.date:
-    """The first day of the `months` months that end on date_to (2025-11-23 -> 2025-05-24)."""
-    month = date_to.month - months
-    year = date_to.year + (month - 1) // 12
+    """The first day of the `months` months ending on date_to: (date_to + 1 day) less `months` calendar months,
+    so the months end where Ofsted's do and a window ending on a month's last day starts on a 1st
+    (2025-06-30 -> 2025-01-01, 2025-02-28 -> 2024-09-01, 2025-10-15 -> 2025-04-16); a day the month
+    lacks is its last day."""
+    after = date_to + dt.timedelta(days=1)
+    month = after.month - months
+    year = after.year + (month - 1) // 12
     month = (month - 1) % 12 + 1
-    day = min(date_to.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30,
-                            31, 31, 30, 31, 30, 31][month - 1])
-    return dt.date(year, month, day) + dt.timedelta(days=1)
+    return dt.date(year, month, min(after.day, calendar.monthrange(year, month)[1]))
 
 
 def export_annex_a(db: Path, date_to: dt.date, out: Path) -> ExportResult:
