@@ -91,16 +91,31 @@ def _yes_no(expr: str) -> str:
     return f"CASE {expr} WHEN true THEN 'Yes' WHEN false THEN 'No' END"
 
 
-def _episodes(kind: str, start: str, end: str) -> tuple[dict[str, str], str]:
-    """An episode list: episodes of `kind` open at some time in the window; the worker holding the child at its end."""
-    fields = {start: "x.start_date", end: _as_at("x.end_date")}
-    source = f"""(SELECT e.*, a.worker_id FROM wh.episodes e
-                  LEFT JOIN wh.allocations a ON a.child_id = e.child_id
-                   AND a.start_date <= least(coalesce(e.end_date, $to), $to)
-                   AND (a.end_date IS NULL OR a.end_date >= least(coalesce(e.end_date, $to), $to))
-                  WHERE e.episode_type = '{kind}' AND e.start_date <= $to
-                    AND (e.end_date IS NULL OR e.end_date >= $from)
-                  QUALIFY row_number() OVER (PARTITION BY e.episode_id ORDER BY a.start_date DESC NULLS LAST) = 1)"""
+def _episodes(kind: str, start: str, end: str, *, open_at_to: bool = False,
+              advisers_apart: bool = False) -> tuple[dict[str, str], str]:
+    """An episode list: episodes of `kind` open at some time in the window (open_at_to: open at the end of
+    `to`), each with its allocated worker as the caseload KPIs see one (kpis.md): an allocation open at the
+    episode's end (at `to` while it is open, so one ending on `to` is over) to a worker of workers.csv who
+    is in post at `to`; a worker who has left holds nobody, so the cell is blank, as the child counts as
+    unallocated. advisers_apart: personal advisers go to `pa_id` (List 9's own column), not `worker_id`."""
+    fields = {start: "x.start_date", end: _as_at("x.end_date")} if start else {}
+    open_in = "e.end_date IS NULL OR e.end_date > $to" if open_at_to else "e.end_date IS NULL OR e.end_date >= $from"
+    adviser = "w.role = 'personal_advisor'" if advisers_apart else "false"
+    latest = "strftime(a.start_date, '%Y%m%d') || a.allocation_id"  # the latest allocation, ties by id
+    source = f"""(WITH eps AS (
+                      SELECT e.*, least(coalesce(e.end_date, $to), $to) AS as_at FROM wh.episodes e
+                      WHERE e.episode_type = '{kind}' AND e.start_date <= $to AND ({open_in})
+                  ), held AS (
+                      SELECT e.episode_id, arg_max(a.worker_id, {latest}) FILTER (WHERE NOT {adviser}) AS worker_id,
+                             arg_max(a.worker_id, {latest}) FILTER (WHERE {adviser}) AS pa_id
+                      FROM eps e
+                      JOIN wh.allocations a ON a.child_id = e.child_id AND a.start_date <= e.as_at
+                       AND (a.end_date IS NULL OR a.end_date > e.as_at OR (e.end_date <= $to AND a.end_date = e.as_at))
+                      JOIN wh.workers w ON w.worker_id = a.worker_id
+                       AND coalesce(w.start_date, e.as_at) <= e.as_at AND (w.end_date IS NULL OR w.end_date >= $to)
+                      GROUP BY e.episode_id
+                  )
+                  SELECT eps.* EXCLUDE (as_at), held.worker_id, held.pa_id FROM eps LEFT JOIN held USING (episode_id))"""
     return fields, source
 
 
@@ -109,9 +124,7 @@ def _lists() -> dict[int, tuple[dict[str, str], str, str]]:
     cin = _episodes("CIN", "CIN Start Date", "CIN Closure Date")
     cp = _episodes("CP", "Child Protection Plan Start Date", "Child Protection Plan End Date")
     cla = _episodes("CLA", "Date Started to be Looked After", "Date Ceased to be Looked After")
-    leaver_fields, leaver_source = _episodes("CARE_LEAVER", "", "")
-    leaver_source = leaver_source.replace("AND (e.end_date IS NULL OR e.end_date >= $from)",
-                                          "AND (e.end_date IS NULL OR e.end_date > $to)")
+    leaver_fields, leaver_source = _episodes("CARE_LEAVER", "", "", open_at_to=True, advisers_apart=True)
     return {
         3: ({"Date of Referral": "x.referral_date", "Referral Source": "x.source",
              "Referral NFA?": _yes_no("x.nfa"),
@@ -131,7 +144,9 @@ def _lists() -> dict[int, tuple[dict[str, str], str, str]]:
         6: (*cin, "x.start_date"),
         7: (*cp, "x.start_date"),
         8: (*cla, "x.start_date"),
-        9: ({}, leaver_source, "x.start_date"),
+        9: ({**leaver_fields,
+             "Allocated Personal Advisor": "(SELECT p.worker_name FROM wh.workers p WHERE p.worker_id = x.pa_id)"},
+            leaver_source, "x.start_date"),
     }
 
 

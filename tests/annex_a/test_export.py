@@ -1,0 +1,75 @@
+"""`kpidash export annex-a` over a small hand-made warehouse: who is named as the allocated worker, the
+columns filled from the warehouse, the coded values, and what the command refuses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+from core.settings import get_settings
+from etl import load_extract
+from etl.annex_a.export import export_annex_a
+from tests.etl.extract_builder import build_extract
+
+TO = dt.date(2025, 10, 15)
+
+WORKERS = [
+    {"worker_id": "W1", "worker_name": "Juniper Quillfeather"},
+    {"worker_id": "W2", "worker_name": "Marigold Muffinfoot", "end_date": "2025-06-30"},  # left before --to
+    {"worker_id": "W3", "worker_name": "Pip Adviser", "role": "personal_advisor", "qualified": "N"},
+    {"worker_id": "W4", "worker_name": "Rowan Leaverworker"},
+]
+CHILDREN = [{"child_id": c} for c in ("C1", "C2", "C3", "C4")]
+EPISODES = [
+    {"episode_id": "E1", "child_id": "C1", "episode_type": "CIN", "start_date": "2025-01-07"},
+    {"episode_id": "E2", "child_id": "C2", "episode_type": "CLA", "start_date": "2025-01-01"},
+    {"episode_id": "E3", "child_id": "C3", "episode_type": "CARE_LEAVER", "start_date": "2024-01-01"},
+    {"episode_id": "E4", "child_id": "C4", "episode_type": "CP", "start_date": "2025-02-01"},
+]
+ALLOCATIONS = [
+    {"allocation_id": "AL1", "child_id": "C1", "worker_id": "W1", "start_date": "2025-01-07"},
+    {"allocation_id": "AL2", "child_id": "C2", "worker_id": "W2", "start_date": "2025-01-01"},  # open, worker left
+    {"allocation_id": "AL3", "child_id": "C3", "worker_id": "W3", "start_date": "2024-01-01"},  # personal adviser
+    {"allocation_id": "AL4", "child_id": "C3", "worker_id": "W4", "start_date": "2023-12-01"},
+    # ends on --to: over at the end of --to, as for the caseload KPIs
+    {"allocation_id": "AL5", "child_id": "C4", "worker_id": "W1", "start_date": "2025-02-01", "end_date": "2025-10-15"},
+]
+
+
+def _export(tmp_path: Path, date_to: dt.date = TO, **changes: list[dict[str, str]]) -> dict[int, list[dict]]:
+    """Load the hand-made extract (with `changes` added), export Annex A at date_to: each list's rows by header."""
+    rows = {"workers": WORKERS, "children": CHILDREN, "episodes": EPISODES, "allocations": ALLOCATIONS}
+    add = {k: v for k, v in changes.items() if k not in rows}
+    rows |= {k: [*rows[k], *v] for k, v in changes.items() if k in rows}
+    result = load_extract(build_extract(tmp_path / "x", rows=rows, add=add))
+    assert result.status == "published", result.message
+    out = tmp_path / "annex.xlsx"
+    export_annex_a(get_settings().db, date_to, out)
+    book = CalamineWorkbook.from_path(str(out))
+    lists = {}
+    for n in range(1, 10):
+        header, *body = book.get_sheet_by_name(f"List {n}").to_python()
+        lists[n] = [dict(zip(header, r)) for r in body]
+    return lists
+
+
+def _row(rows: list[dict], child: str) -> dict:
+    [row] = [r for r in rows if r["Child Unique ID"] == child]
+    return row
+
+
+def test_a_worker_who_has_left_is_not_the_allocated_worker(tmp_path: Path) -> None:
+    """The audit's C000830: an allocation still open to a worker who left before --to named them; the caseload
+    KPIs count that child as unallocated, so the cell is blank."""
+    lists = _export(tmp_path)
+    assert _row(lists[6], "C1")["Allocated Worker"] == "Juniper Quillfeather"
+    assert _row(lists[8], "C2")["Allocated Worker"] == ""
+    assert _row(lists[7], "C4")["Allocated Worker"] == ""  # its allocation ended on --to
+
+
+def test_list9_names_the_personal_adviser_in_their_own_column(tmp_path: Path) -> None:
+    row = _row(_export(tmp_path)[9], "C3")
+    assert (row["Allocated Worker"], row["Allocated Personal Advisor"]) == ("Rowan Leaverworker", "Pip Adviser")
