@@ -119,6 +119,26 @@ def _episodes(kind: str, start: str, end: str, *, open_at_to: bool = False,
     return fields, source
 
 
+# List 8's missing columns: the child's missing episodes that started in the 12 months ending on `to`
+# ($year_start = window_start(to, 12)), and the last of them as it stood at the end of `to`.
+_MISSING_SOURCE = """SELECT child_id, count(*) AS missing,
+                            arg_max({'ended': end_time < $to + INTERVAL 1 DAY,
+                                     'offered': rhi_offered_time < $to + INTERVAL 1 DAY, 'accepted': rhi_accepted},
+                                    strftime(start_time, '%Y%m%d%H%M%S') || missing_id) AS last_missing
+                     FROM wh.missing_episodes
+                     WHERE start_time >= $year_start AND start_time < $to + INTERVAL 1 DAY GROUP BY child_id"""
+_MISSING = {
+    "Number of Episodes the Child has been \u2018Missing\u2019 from their Placement in the last 12 months":
+        "coalesce(x.missing, 0)",
+    # offered by the end of `to`: Yes; not offered though back by then: No; still missing: not yet asked
+    "Was the child offered a Return Interview after their last missing episode (Y/N)?":
+        """CASE WHEN x.last_missing.offered THEN 'a) Yes' WHEN x.last_missing.ended THEN 'b) No' END""",
+    "Did the child accept a Return Interview after their last missing episode (Y/N)?":
+        """CASE WHEN x.last_missing.offered THEN CASE x.last_missing.accepted WHEN true THEN 'a) Yes'
+                                                     WHEN false THEN 'b) No' END END""",
+}
+
+
 def _lists() -> dict[int, tuple[dict[str, str], str, str]]:
     """List number -> (header -> SQL, FROM clause, ORDER BY) over the attached warehouse `wh`."""
     cin = _episodes("CIN", "CIN Start Date", "CIN Closure Date")
@@ -138,12 +158,22 @@ def _lists() -> dict[int, tuple[dict[str, str], str, str]]:
                 AND (authorised_date IS NULL OR authorised_date >= $from))""", "x.start_date"),
         5: ({"Strategy discussion initiating Section 47 Enquiry Start Date": "x.strategy_date",
              "Was an Initial Child Protection Conference deemed unnecessary?": _yes_no("NOT x.icpc_required"),
-             "Date of Initial Child Protection Conference": _as_at("x.icpc_date")},
+             "Date of Initial Child Protection Conference": _as_at("x.icpc_date"),
+             # as List 3's referrals: the child's others in the 12 months before this one's strategy discussion
+             "Number of Section 47 Enquiries in the last 12 months": """(SELECT count(*) FROM wh.s47_enquiries s
+                 WHERE s.child_id = x.child_id AND s.strategy_date < x.strategy_date
+                   AND s.strategy_date >= x.strategy_date - INTERVAL 12 MONTH)""",
+             "Number of ICPCs in the last 12 months": """(SELECT count(*) FROM wh.s47_enquiries s
+                 WHERE s.child_id = x.child_id AND s.icpc_date < x.strategy_date
+                   AND s.icpc_date >= x.strategy_date - INTERVAL 12 MONTH)"""},
             """(SELECT * FROM wh.s47_enquiries WHERE strategy_date <= $to
                 AND (strategy_date >= $from OR icpc_date BETWEEN $from AND $to))""", "x.strategy_date"),
         6: (*cin, "x.start_date"),
-        7: (*cp, "x.start_date"),
-        8: (*cla, "x.start_date"),
+        7: ({**cp[0], "Number of Previous Child Protection Plans": """(SELECT count(*) FROM wh.episodes p
+                 WHERE p.child_id = x.child_id AND p.episode_type = 'CP' AND p.start_date < x.start_date)"""},
+            cp[1], "x.start_date"),
+        8: ({**cla[0], **_MISSING}, f"""(SELECT e.*, m.missing, m.last_missing FROM {cla[1]} e
+                                        LEFT JOIN ({_MISSING_SOURCE}) m ON m.child_id = e.child_id)""", "x.start_date"),
         9: ({**leaver_fields,
              "Allocated Personal Advisor": "(SELECT p.worker_name FROM wh.workers p WHERE p.worker_id = x.pa_id)"},
             leaver_source, "x.start_date"),
@@ -174,7 +204,7 @@ def window_start(date_to: dt.date, months: int = WINDOW_MONTHS) -> dt.date:
 
 def export_annex_a(db: Path, date_to: dt.date, out: Path) -> ExportResult:
     """Write Lists 1 to 9 for the six months ending on date_to from the warehouse db into the workbook out."""
-    date_from = window_start(date_to)
+    date_from, year_start = window_start(date_to), window_start(date_to, YEAR_MONTHS)
     counts: dict[int, int] = {}
     quoted = str(db).replace("'", "''")
     with duckdb.connect(":memory:") as con:
@@ -201,7 +231,8 @@ def export_annex_a(db: Path, date_to: dt.date, out: Path) -> ExportResult:
                           LEFT JOIN wh.teams t ON t.team_id = x.team_id
                           LEFT JOIN wh.workers w ON w.worker_id = x.worker_id
                           ORDER BY {order}, x.child_id"""
-                params = {k: v for k, v in (("from", date_from), ("to", date_to)) if f"${k}" in sql}
+                params = {k: v for k, v in (("from", date_from), ("to", date_to), ("year_start", year_start))
+                          if f"${k}" in sql}
                 rows = con.execute(sql, params).fetchall()
                 for i, row in enumerate(rows, start=1):
                     sheet.write_row(i, 0, safe_cells(row))

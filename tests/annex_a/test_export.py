@@ -73,3 +73,34 @@ def test_a_worker_who_has_left_is_not_the_allocated_worker(tmp_path: Path) -> No
 def test_list9_names_the_personal_adviser_in_their_own_column(tmp_path: Path) -> None:
     row = _row(_export(tmp_path)[9], "C3")
     assert (row["Allocated Worker"], row["Allocated Personal Advisor"]) == ("Rowan Leaverworker", "Pip Adviser")
+
+
+MISSING = [  # C2 is looked after; --to 2025-10-15, so the last 12 months start on 2024-10-16
+    {"missing_id": "M2", "child_id": "C2", "start_time": "2024-10-15T23:00", "end_time": "2024-10-16T08:00"},
+    {"missing_id": "M3", "child_id": "C2", "start_time": "2024-10-16T09:00", "end_time": "2024-10-16T20:00",
+     "rhi_offered_time": "2024-10-17T09:00", "rhi_accepted": "Y"},
+    {"missing_id": "M4", "child_id": "C2", "start_time": "2025-09-01T10:00", "end_time": "2025-09-02T10:00",
+     "rhi_offered_time": "2025-09-03T09:00", "rhi_accepted": "N"},
+    {"missing_id": "M5", "child_id": "C2", "start_time": "2025-10-16T01:00", "end_time": "2025-10-16T05:00"},
+]
+MISSING_COUNT = "Number of Episodes the Child has been \u2018Missing\u2019 from their Placement in the last 12 months"
+
+
+def test_columns_the_warehouse_can_fill_are_filled(tmp_path: Path) -> None:
+    lists = _export(
+        tmp_path, missing_episodes=MISSING,
+        s47_enquiries=[
+            {"s47_id": "S2", "strategy_date": "2025-06-01", "icpc_date": "2025-06-20", "completed_date": "2025-06-20"},
+            {"s47_id": "S3", "strategy_date": "2024-05-31", "icpc_date": "2024-06-10", "completed_date": "2024-06-10"},
+        ],
+        episodes=[{"episode_id": "E5", "child_id": "C4", "episode_type": "CP", "start_date": "2023-01-01",
+                   "end_date": "2023-06-01"}])
+    s47 = _row(lists[5], "C1")  # S2: S1 in the 12 months before its strategy discussion, S3 the day before them
+    assert (s47["Number of Section 47 Enquiries in the last 12 months"], s47["Number of ICPCs in the last 12 months"]) \
+        == (1, 2)
+    assert _row(lists[7], "C4")["Number of Previous Child Protection Plans"] == 1
+    cla = _row(lists[8], "C2")
+    assert cla[MISSING_COUNT] == 2  # M3 and M4: M2 started the day before the 12 months, M5 after --to
+    assert cla["Was the child offered a Return Interview after their last missing episode (Y/N)?"] == "a) Yes"
+    assert cla["Did the child accept a Return Interview after their last missing episode (Y/N)?"] == "b) No"
+    assert _row(lists[6], "C1")["Allocated Worker"] == "Juniper Quillfeather"
