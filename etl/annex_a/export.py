@@ -69,11 +69,33 @@ HEADERS: dict[int, list[str]] = {
         "Suitability of Accommodation", "Activity Status"],
 }
 
+# Ofsted's template writes coded values letter first, as the reference workbooks (docs/annex-a.md) do:
+# ethnicity "a) WBRI" .. "s) NOBT" (REFU, which they do not show, after it), referral source "q) 6: Police"
+# (5D, early help, is "p1)" in templates that have it). A value not in the list is written as it is.
+ETHNICITY = {code: f"{letter}) {code}" for letter, code in zip("abcdefghijklmnopqrst", (
+    "WBRI", "WIRI", "WIRT", "WOTH", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN", "AOTH",
+    "BCRB", "BAFR", "BOTH", "CHNE", "OOTH", "NOBT", "REFU"), strict=True)}
+REFERRAL_SOURCE = {code: f"{letter}) {code}: {name}" for letter, code, name in (
+    ("a", "1A", "Individual"), ("b", "1B", "Individual"), ("c", "1C", "Individual"), ("d", "1D", "Individual"),
+    ("e", "2A", "Schools"), ("f", "2B", "Education services"), ("g", "3A", "Health services"),
+    ("h", "3B", "Health services"), ("i", "3C", "Health services"), ("j", "3D", "Health services"),
+    ("k", "3E", "Health services"), ("l", "3F", "Health services"), ("m", "4", "Housing"),
+    ("n", "5A", "LA services"), ("o", "5B", "LA services"), ("p", "5C", "LA services"), ("p1", "5D", "LA services"),
+    ("q", "6", "Police"), ("r", "7", "Other legal agency"), ("s", "8", "Other"), ("t", "9", "Anonymous"),
+    ("u", "10", "Unknown"))}
+
+
+def _coded(column: str, codes: dict[str, str]) -> str:
+    """The template's lettered form of a code (matched ignoring case and spaces); anything else as it is."""
+    arms = " ".join(f"WHEN {quoted(code)} THEN {quoted(text)}" for code, text in codes.items())
+    return f"CASE upper(trim({column})) {arms} ELSE {column} END"
+
+
 _PERSON = {
     "Child Unique ID": "x.child_id",
     "Gender": """CASE c.gender WHEN 'M' THEN 'a) Male' WHEN 'F' THEN 'b) Female'
                  WHEN 'U' THEN 'c) Not stated/recorded' WHEN 'N' THEN 'd) Neither' END""",
-    "Ethnicity": "c.ethnicity",
+    "Ethnicity": _coded("c.ethnicity", ETHNICITY),
     "Date of Birth": "c.date_of_birth",
     "Age of Child (Years)": "CASE WHEN c.date_of_birth <= $to THEN date_sub('year', c.date_of_birth, $to) END",
     _DISABILITY: "CASE c.disability WHEN true THEN 'a) Yes' WHEN false THEN 'b) No' END",
@@ -146,7 +168,7 @@ def _lists() -> dict[int, tuple[dict[str, str], str, str]]:
     cla = _episodes("CLA", "Date Started to be Looked After", "Date Ceased to be Looked After")
     leaver_fields, leaver_source = _episodes("CARE_LEAVER", "", "", open_at_to=True, advisers_apart=True)
     return {
-        3: ({"Date of Referral": "x.referral_date", "Referral Source": "x.source",
+        3: ({"Date of Referral": "x.referral_date", "Referral Source": _coded("x.source", REFERRAL_SOURCE),
              "Referral NFA?": _yes_no("x.nfa"),
              "Number of Referrals in Last 12 Months": """(SELECT count(*) FROM wh.referrals r
                  WHERE r.child_id = x.child_id AND r.referral_date < x.referral_date

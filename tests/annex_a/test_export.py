@@ -104,3 +104,22 @@ def test_columns_the_warehouse_can_fill_are_filled(tmp_path: Path) -> None:
     assert cla["Was the child offered a Return Interview after their last missing episode (Y/N)?"] == "a) Yes"
     assert cla["Did the child accept a Return Interview after their last missing episode (Y/N)?"] == "b) No"
     assert _row(lists[6], "C1")["Allocated Worker"] == "Juniper Quillfeather"
+
+
+def test_coded_columns_are_written_as_the_template_writes_them_and_read_back(tmp_path: Path) -> None:
+    """The reference workbooks write "a) WBRI" and "q) 6: Police" (the export wrote WBRI and 6); loading the
+    export gives the codes back."""
+    import duckdb
+
+    lists = _export(tmp_path, referrals=[{"referral_id": "R2", "referral_date": "2025-06-01", "source": "6"},
+                                         {"referral_id": "R3", "referral_date": "2025-06-02", "source": "5D"}],
+                    children=[{"child_id": "C5", "ethnicity": "NOBT"}])
+    r2, r3 = lists[3]
+    assert (r2["Ethnicity"], r2["Referral Source"], r2["Gender"]) == ("a) WBRI", "q) 6: Police", "b) Female")
+    assert r3["Referral Source"] == "p1) 5D: LA services"
+    assert {r["Ethnicity"] for r in lists[8] if r["Child Unique ID"] == "C2"} == {"a) WBRI"}
+    result = load_extract(tmp_path / "annex.xlsx", allow_shrink=True)
+    assert result.status == "published", result.message
+    with duckdb.connect(str(get_settings().db), read_only=True) as con:
+        assert con.execute("SELECT source FROM referrals ORDER BY referral_date").fetchall() == [("6",), ("5D",)]
+        assert con.execute("SELECT DISTINCT ethnicity FROM children").fetchall() == [("WBRI",)]
