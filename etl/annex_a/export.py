@@ -202,6 +202,27 @@ def _lists() -> dict[int, tuple[dict[str, str], str, str]]:
     }
 
 
+class ExportDateError(ValueError):
+    """A --to the warehouse cannot give lists for (after its extract date, or before its first record): the
+    lists would show the future as still open, or be empty. The message is for the analyst."""
+
+
+def _check_date(con: duckdb.DuckDBPyConnection, date_to: dt.date) -> None:
+    """ExportDateError for a date_to after the extract date or before the warehouse's earliest event."""
+    extracted, earliest = con.execute(
+        """SELECT (SELECT extracted_at::DATE FROM wh.extract_meta ORDER BY loaded_at DESC NULLS LAST LIMIT 1),
+                  (SELECT min(d) FROM (SELECT min(referral_date) FROM wh.referrals
+                                       UNION ALL SELECT min(start_date) FROM wh.assessments
+                                       UNION ALL SELECT min(strategy_date) FROM wh.s47_enquiries
+                                       UNION ALL SELECT min(start_date) FROM wh.episodes) AS t(d))""").fetchone()
+    if extracted is not None and date_to > extracted:
+        raise ExportDateError(f"--to {date_to} is after the extract date ({extracted}): write a date up to it, "
+                              f"e.g. {extracted}.")
+    if earliest is not None and date_to < earliest:
+        raise ExportDateError(f"--to {date_to} is before the warehouse's first record ({earliest}): write a date "
+                              f"from {earliest} to {extracted or 'the extract date'}.")
+
+
 @dataclass(frozen=True)
 class ExportResult:
     """What was written: rows per list and the window they cover."""
@@ -228,10 +249,11 @@ def export_annex_a(db: Path, date_to: dt.date, out: Path) -> ExportResult:
     """Write Lists 1 to 9 for the six months ending on date_to from the warehouse db into the workbook out."""
     date_from, year_start = window_start(date_to), window_start(date_to, YEAR_MONTHS)
     counts: dict[int, int] = {}
-    quoted = str(db).replace("'", "''")
+    path = str(db).replace("'", "''")
     with duckdb.connect(":memory:") as con:
         con.execute("SET enable_progress_bar = false")
-        con.execute(f"ATTACH '{quoted}' AS wh (READ_ONLY)")
+        con.execute(f"ATTACH '{path}' AS wh (READ_ONLY)")
+        _check_date(con, date_to)  # before the workbook is made: a refused date writes nothing
         # Text is always text (never a formula or a link), and formula-like text is made inert as in every
         # export (core.spreadsheet): a child id typed as =HYPERLINK(...) must not run in an inspector's Excel.
         book = xlsxwriter.Workbook(str(out), {"default_date_format": "dd/mm/yyyy", "constant_memory": True,

@@ -123,3 +123,60 @@ def test_coded_columns_are_written_as_the_template_writes_them_and_read_back(tmp
     with duckdb.connect(str(get_settings().db), read_only=True) as con:
         assert con.execute("SELECT source FROM referrals ORDER BY referral_date").fetchall() == [("6",), ("5D",)]
         assert con.execute("SELECT DISTINCT ethnicity FROM children").fetchall() == [("WBRI",)]
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    from cli.errors import run
+    from cli.main import app
+
+    code = run(app, ["export", "annex-a", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(("date_to", "says"), [
+    ("2025-11-25", "error: --to 2025-11-25 is after the extract date (2025-11-24): write a date up to it"),
+    ("2024-12-31", "error: --to 2024-12-31 is before the warehouse's first record (2025-01-06): write a date from"),
+])
+def test_a_to_outside_the_warehouse_is_refused(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               date_to: str, says: str) -> None:
+    """The audit's --to 2030-01-01 and 2010-01-01 exited 0 with a workbook of the future (or empty) and an
+    audit entry; as `kpidash book` refuses a month after the extract's, one `error:` line and nothing written."""
+    from cli.errors import USAGE
+
+    assert load_extract(build_extract(tmp_path / "x")).status == "published"  # extract date 2025-11-24
+    audited: list[object] = []
+    monkeypatch.setattr("core.audit.record_command", lambda *a, **k: audited.append(a))
+    folder = tmp_path / "out"
+    folder.mkdir()
+    code, out, err = _cli(capsys, "--to", date_to, "--out", str(folder / "annex.xlsx"))
+    assert (code, out, audited, list(folder.iterdir())) == (USAGE, "", [], [])
+    assert err.startswith(says) and err.count("\n") == 1, err
+    assert _cli(capsys, "--to", "2025-11-24", "--out", str(folder / "annex.xlsx"))[0] == 0  # the extract date is fine
+    assert len(audited) == 1
+
+
+def test_an_audit_that_cannot_be_written_leaves_the_old_file(capsys, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workbook was written at --out and removed when the audit entry failed, taking a file already there
+    with it; now it is written beside --out and renamed over it only once audited."""
+    assert load_extract(build_extract(tmp_path / "x")).status == "published"
+    folder = tmp_path / "out"
+    folder.mkdir()
+    keep = folder / "keep.xlsx"
+    keep.write_bytes(b"the earlier export")
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise OSError("unable to open database file")
+
+    import core.audit
+
+    works = core.audit.record_command
+    monkeypatch.setattr("core.audit.record_command", broken)
+    code, _, err = _cli(capsys, "--to", "2025-11-23", "--out", str(keep))
+    assert code == 1 and "the audit trail (KPIDASH_APP_DB) cannot be written" in err, err
+    assert keep.read_bytes() == b"the earlier export" and list(folder.iterdir()) == [keep]  # no temporary file left
+    monkeypatch.setattr("core.audit.record_command", works)
+    code, out, err = _cli(capsys, "--to", "2025-11-23", "--out", str(keep))
+    assert code == 0 and out.startswith(f"wrote {keep}"), err
+    assert keep.read_bytes()[:2] == b"PK" and list(folder.iterdir()) == [keep]
