@@ -118,8 +118,8 @@ def _episodes(kind: str, start: str, end: str, *, open_at_to: bool = False,
     """An episode list: episodes of `kind` open at some time in the window (open_at_to: open at the end of
     `to`), each with its allocated worker as the caseload KPIs see one (kpis.md): an allocation open at the
     episode's end (at `to` while it is open, so one ending on `to` is over) to a worker of workers.csv who
-    is in post at `to`; a worker who has left holds nobody, so the cell is blank, as the child counts as
-    unallocated. advisers_apart: personal advisers go to `pa_id` (List 9's own column), not `worker_id`."""
+    is active then (kpis.md); a worker who had left by then holds nobody, so the cell is blank, as the child
+    counts as unallocated. advisers_apart: personal advisers go to `pa_id` (List 9's own column), not `worker_id`."""
     fields = {start: "x.start_date", end: _as_at("x.end_date")} if start else {}
     open_in = "e.end_date IS NULL OR e.end_date > $to" if open_at_to else "e.end_date IS NULL OR e.end_date >= $from"
     adviser = "w.role = 'personal_advisor'" if advisers_apart else "false"
@@ -134,7 +134,7 @@ def _episodes(kind: str, start: str, end: str, *, open_at_to: bool = False,
                       JOIN wh.allocations a ON a.child_id = e.child_id AND a.start_date <= e.as_at
                        AND (a.end_date IS NULL OR a.end_date > e.as_at OR (e.end_date <= $to AND a.end_date = e.as_at))
                       JOIN wh.workers w ON w.worker_id = a.worker_id
-                       AND coalesce(w.start_date, e.as_at) <= e.as_at AND (w.end_date IS NULL OR w.end_date >= $to)
+                       AND coalesce(w.start_date, e.as_at) <= e.as_at AND (w.end_date IS NULL OR w.end_date >= e.as_at)
                       GROUP BY e.episode_id
                   )
                   SELECT eps.* EXCLUDE (as_at), held.worker_id, held.pa_id FROM eps LEFT JOIN held USING (episode_id))"""

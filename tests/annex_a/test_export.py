@@ -70,6 +70,16 @@ def test_a_worker_who_has_left_is_not_the_allocated_worker(tmp_path: Path) -> No
     assert _row(lists[7], "C4")["Allocated Worker"] == ""  # its allocation ended on --to
 
 
+def test_a_closed_episode_names_the_worker_at_its_end_though_they_left_since(tmp_path: Path) -> None:
+    """W2 left on 2025-06-30, after C5's CIN episode closed on 2025-05-31 with W2 allocated to its end."""
+    lists = _export(tmp_path, children=[{"child_id": "C5"}],
+                    episodes=[{"episode_id": "E5", "child_id": "C5", "episode_type": "CIN", "start_date": "2025-05-01",
+                               "end_date": "2025-05-31"}],
+                    allocations=[{"allocation_id": "AL6", "child_id": "C5", "worker_id": "W2",
+                                  "start_date": "2025-05-01", "end_date": "2025-05-31"}])
+    assert _row(lists[6], "C5")["Allocated Worker"] == "Marigold Muffinfoot"
+
+
 def test_list9_names_the_personal_adviser_in_their_own_column(tmp_path: Path) -> None:
     row = _row(_export(tmp_path)[9], "C3")
     assert (row["Allocated Worker"], row["Allocated Personal Advisor"]) == ("Rowan Leaverworker", "Pip Adviser")
