@@ -47,7 +47,11 @@ _MACROS = [
                   OR contains(v, chr(12)) OR contains(v, chr(13))  -- the regex only where it has work to do
                  THEN nullif(trim(regexp_replace(replace(v, chr(160), ' '), '\\s+', ' ', 'g')), '')
              ELSE nullif(trim(v), '') END""",
-    "CREATE OR REPLACE MACRO ax_code(v) AS regexp_replace(v, '^[A-Za-z]{1,2}\\)\\s*', '')",
+    "CREATE OR REPLACE MACRO ax_code(v) AS regexp_replace(v, '^[A-Za-z]{1,2}\\d?\\)\\s*', '')",
+    # the DfE code of a referral source written as the template does ("q) 6: Police" -> 6, "p1) 5D: ..." -> 5D)
+    """CREATE OR REPLACE MACRO ax_source(v) AS CASE
+        WHEN regexp_matches(ax_code(v), '^\\d{1,2}[A-Fa-f]?\\s*:') THEN upper(regexp_extract(ax_code(v), '^(\\d{1,2}[A-Fa-f]?)', 1))
+        ELSE ax_code(v) END""",
     "CREATE OR REPLACE MACRO ax_id(v) AS regexp_replace(v, '^(\\d+)\\.0+$', '\\1')",
     """CREATE OR REPLACE MACRO ax_date(v) AS CASE
         WHEN regexp_full_match(v, '\\d{4}-\\d{2}-\\d{2}([ T]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?')
@@ -268,7 +272,8 @@ def _clean(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet]) -> None
     """Typed views `c<N>` of the rows that can be used, with team and worker ids."""
     for number in usable:
         key = KEY_DATES.get(number)
-        extra = [f'"{m}__v" AS {m}' if m in _KINDS else f"ax_code({m}) AS {m}" for m in LIST_COLUMNS[number]]
+        extra = [f'"{m}__v" AS {m}' if m in _KINDS else f"{'ax_source' if m == 'source' else 'ax_code'}({m}) AS {m}"
+                 for m in LIST_COLUMNS[number]]
         unreadable = "".join(f' AND NOT ("{m}" IS NOT NULL AND "{m}__v" IS NULL)'
                              for m in FIGURE_COLUMNS.get(number, ()) if m != key and m in _KINDS)
         con.execute(

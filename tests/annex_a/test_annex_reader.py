@@ -63,8 +63,8 @@ def test_header_folding():
 def test_referrals_read_through_the_quirks(converted):
     rows = _csv(converted.folder, "referrals")
     assert [(r["child_id"], r["referral_date"], r["nfa"], r["source"]) for r in rows] == [
-        ("C001", "2025-03-03", "N", "6: Police"),  # Excel date cell, "b) No"
-        ("1002", "2025-03-14", "Y", "1B: Individual"),  # number id, dd/mm/yyyy text
+        ("C001", "2025-03-03", "N", "6"),  # Excel date cell, "b) No"; "q) 6: Police" is DfE code 6
+        ("1002", "2025-03-14", "Y", "1B"),  # number id, dd/mm/yyyy text
         ("C003", "2025-04-01", "", ""),  # an Excel serial number; an unreadable NFA is left empty
     ]
     teams = _csv(converted.folder, "teams")

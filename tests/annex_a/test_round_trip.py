@@ -69,3 +69,19 @@ def test_supported_kpis_match_the_native_figures(exported, sample_warehouse: Pat
     # team level: every team with something to count, matched by name (ids differ between the sources)
     active = {k: v for k, v in native_rows.items() if k[1] == "team" and (v[0] or v[1])}
     assert len(active) > 20 and {k: annex_rows.get(k) for k in active} == active
+
+
+@pytest.mark.parametrize(("date_to", "start"), [
+    (dt.date(2025, 6, 30), dt.date(2025, 1, 1)), (dt.date(2025, 2, 28), dt.date(2024, 9, 1)),
+    (dt.date(2025, 10, 15), dt.date(2025, 4, 16)), (dt.date(2025, 8, 31), dt.date(2025, 3, 1)),
+    (dt.date(2025, 3, 31), dt.date(2024, 10, 1)), (dt.date(2024, 8, 30), dt.date(2024, 2, 29)),
+])
+def test_window_ends_on_to_and_starts_the_day_after_six_months_earlier(date_to, start):
+    """(--to + 1 day) less six months: a month-end --to starts the window on a 1st, not on the 31st or 29th."""
+    assert window_start(date_to) == start
+
+
+def test_twelve_month_window_follows_the_same_rule():
+    assert window_start(dt.date(2025, 6, 30), 12) == dt.date(2024, 7, 1)
+    assert window_start(dt.date(2024, 2, 28), 12) == dt.date(2023, 2, 28)  # 2024-02-29 less a year
+    assert window_start(dt.date(2024, 2, 29), 12) == dt.date(2023, 3, 1)
