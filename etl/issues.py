@@ -14,6 +14,7 @@ import duckdb
 
 from core.settings import get_settings
 from etl.archive import ISSUES_FILE
+from etl.sql import quoted
 
 
 class UnknownRun(LookupError):
@@ -49,13 +50,9 @@ def write_issues(con: duckdb.DuckDBPyConnection, run_dir: Path, run_id: str) -> 
     con.execute(
         f"""COPY (SELECT ? AS run_id, file, line, "column", value, reason, severity FROM issues
                   ORDER BY file_order, line NULLS FIRST, col_order, severity)
-            TO '{_sql_path(run_dir / ISSUES_FILE)}' (FORMAT parquet)""",
+            TO {quoted(str(run_dir / ISSUES_FILE))} (FORMAT parquet)""",
         [run_id],
     )
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def run_issues(run_id: str | None = None) -> list[Issue]:
@@ -78,7 +75,7 @@ def run_issues(run_id: str | None = None) -> list[Issue]:
     with duckdb.connect() as con:
         rows = con.execute(
             f"""SELECT run_id, file, line, "column", value, reason, severity
-                FROM read_parquet('{_sql_path(path)}')"""
+                FROM read_parquet({quoted(str(path))})"""
         ).fetchall()
     return [Issue(*row) for row in rows]
 

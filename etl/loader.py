@@ -359,7 +359,7 @@ class _Run:
             raise LoadError(str(err)) from None
         except (OSError, ArchiveError) as err:
             raise LoadError(f"{workbook} cannot be read ({getattr(err, 'strerror', None) or err})") from None
-        con.execute(f"INSERT INTO issues SELECT * FROM read_parquet('{str(converted.issues_path).replace(chr(39), chr(39) * 2)}')")
+        con.execute(f"INSERT INTO issues SELECT * FROM read_parquet({quoted(str(converted.issues_path))})")
         self.source, self.origin = converted.folder, workbook
         self.workbook_lists = {s.label: (s.rows, 0, s.number + FILE_ORDER_OFFSET) for s in converted.lists.values()}
 
@@ -376,7 +376,7 @@ class _Run:
             self.ssd = convert_ssd_folder(self.source, self.run_dir, self.settings.ssd_config)
         except SsdError as err:
             raise LoadError(str(err)) from None
-        con.execute(f"INSERT INTO issues SELECT * FROM read_parquet('{str(self.ssd.issues_path).replace(chr(39), chr(39) * 2)}')")
+        con.execute(f"INSERT INTO issues SELECT * FROM read_parquet({quoted(str(self.ssd.issues_path))})")
         self.source = self.ssd.folder
 
     def _connect_while_copying(self) -> duckdb.DuckDBPyConnection:

@@ -249,10 +249,9 @@ def export_annex_a(db: Path, date_to: dt.date, out: Path) -> ExportResult:
     """Write Lists 1 to 9 for the six months ending on date_to from the warehouse db into the workbook out."""
     date_from, year_start = window_start(date_to), window_start(date_to, YEAR_MONTHS)
     counts: dict[int, int] = {}
-    path = str(db).replace("'", "''")
     with duckdb.connect(":memory:") as con:
         con.execute("SET enable_progress_bar = false")
-        con.execute(f"ATTACH '{path}' AS wh (READ_ONLY)")
+        con.execute(f"ATTACH {quoted(str(db))} AS wh (READ_ONLY)")
         _check_date(con, date_to)  # before the workbook is made: a refused date writes nothing
         # Text is always text (never a formula or a link), and formula-like text is made inert as in every
         # export (core.spreadsheet): a child id typed as =HYPERLINK(...) must not run in an inspector's Excel.

@@ -20,6 +20,7 @@ import duckdb
 
 from etl.annex_a.reader import LIST_COLUMNS, LIST_NAMES, AnnexAError, ListSheet, meanings, read_workbook
 from etl.contract import TABLES
+from etl.sql import quoted
 
 SOURCE_SYSTEM = "annex_a"
 ISSUES_FILE = "mapping_issues.parquet"
@@ -134,7 +135,7 @@ def convert_workbook(workbook: Path, out: Path) -> Conversion:
             json.dumps({"extracted_at": extracted.isoformat(), "source_system": SOURCE_SYSTEM}), encoding="utf-8"
         )
         issues_path = out / ISSUES_FILE
-        con.execute(f"COPY mapping_issues TO '{_sql_path(issues_path)}' (FORMAT parquet)")
+        con.execute(f"COPY mapping_issues TO {quoted(str(issues_path))} (FORMAT parquet)")
     return Conversion(out, extracted, issues_path, lists)
 
 
@@ -142,14 +143,10 @@ def mapping_issues(path: Path) -> list[MappingIssue]:
     """The issues a conversion wrote, in workbook order (for tests and reports)."""
     with duckdb.connect() as con:
         rows = con.execute(
-            f"""SELECT file, line, "column", value, reason, severity FROM read_parquet('{_sql_path(path)}')
+            f"""SELECT file, line, "column", value, reason, severity FROM read_parquet({quoted(str(path))})
                 ORDER BY file_order, line NULLS FIRST, col_order"""
         ).fetchall()
     return [MappingIssue(*row) for row in rows]
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def _issue(con: duckdb.DuckDBPyConnection, sheet: ListSheet | int, column: str | None, reason: str,
@@ -199,10 +196,10 @@ def _check_lists(con: duckdb.DuckDBPyConnection, lists: dict[int, ListSheet]) ->
             if meaning not in sheet.columns:
                 continue
             col_order = present.index(meaning) + 1
-            header = sheet.columns[meaning].replace("'", "''")
+            header = quoted(sheet.columns[meaning])
             raw = f'"{meaning}__raw"'
             checks.append(
-                f"""SELECT _row, '{header}', {col_order}, {raw}, 'is an Excel error value; taken as empty', 'warning'
+                f"""SELECT _row, {header}, {col_order}, {raw}, 'is an Excel error value; taken as empty', 'warning'
                     FROM p{number} WHERE "{meaning}" IS NULL AND upper(trim(replace({raw}, chr(160), ' ')))
                                          IN ({", ".join(f"'{e}'" for e in ERROR_VALUES)})"""
             )
@@ -215,19 +212,19 @@ def _check_lists(con: duckdb.DuckDBPyConnection, lists: dict[int, ListSheet]) ->
                 severity = "reject" if required else "warning"
                 reason += "; the row is not loaded" if required else "; taken as empty"
                 checks.append(
-                    f"""SELECT _row, '{header}', {col_order}, {raw}, '{reason}', '{severity}' FROM p{number}
+                    f"""SELECT _row, {header}, {col_order}, {raw}, '{reason}', '{severity}' FROM p{number}
                         WHERE "{meaning}" IS NOT NULL AND "{meaning}__v" IS NULL"""
                 )
         if key:
-            header = sheet.columns[key].replace("'", "''")
+            header = quoted(sheet.columns[key])
             checks.append(
-                f"""SELECT _row, '{header}', {present.index(key) + 1}, NULL, 'is empty; the row is not loaded', 'reject'
+                f"""SELECT _row, {header}, {present.index(key) + 1}, NULL, 'is empty; the row is not loaded', 'reject'
                     FROM p{number} WHERE {key} IS NULL AND child_id__v IS NOT NULL"""
             )
-        child_header = sheet.columns["child_id"].replace("'", "''")
+        child_header = quoted(sheet.columns["child_id"])
         others = [f'"{m}"' for m in present if m != "child_id"] or ["NULL"]
         checks.append(
-            f"""SELECT _row, '{child_header}', {present.index("child_id") + 1}, NULL,
+            f"""SELECT _row, {child_header}, {present.index("child_id") + 1}, NULL,
                        'is empty; the row is not loaded', 'reject'
                 FROM p{number} WHERE child_id__v IS NULL AND coalesce({", ".join(others)}) IS NOT NULL"""
         )
@@ -366,7 +363,7 @@ def _write_tables(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet], 
         query = queries.get(table.name)
         columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in table.column_names)
         select = f"SELECT {', '.join(table.column_names)} FROM ({query})" if query else f"SELECT {columns} LIMIT 0"
-        con.execute(f"COPY ({select}) TO '{_sql_path(out / table.file_name)}' (FORMAT csv, HEADER, DATEFORMAT '%Y-%m-%d')")
+        con.execute(f"COPY ({select}) TO {quoted(str(out / table.file_name))} (FORMAT csv, HEADER, DATEFORMAT '%Y-%m-%d')")
 
 
 def _check_workers(con: duckdb.DuckDBPyConnection) -> None:

@@ -20,6 +20,7 @@ import duckdb
 
 from etl.archive import ArchivedFile, ArchiveError, archive_file, write_checksums
 from etl.contract import TABLES
+from etl.sql import quoted
 from etl.ssd.mapping import MAPPED, extract_date, map_tables
 from etl.ssd.options import SsdOptionsError, read_options
 from etl.ssd.reader import SsdError, check_tables, find_ssd_files, stage_tables
@@ -61,10 +62,6 @@ class SsdConversion:
         return self.labels.order(SOURCE_TABLE[contract_file])
 
 
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
-
-
 def convert_ssd_folder(folder: Path, run_dir: Path, options_path: Path | None = None) -> SsdConversion:
     """Archive the SSD CSV files of `folder` into run_dir/ssd and write the contract extract into run_dir/ssd_extract.
 
@@ -90,7 +87,7 @@ def convert_ssd_folder(folder: Path, run_dir: Path, options_path: Path | None = 
         refused = _refused(con, labels)
         rowmap = _write_tables(con, out, multi_line)
         issues_path = out / ISSUES_FILE
-        con.execute(f"COPY issues TO '{_sql_path(issues_path)}' (FORMAT parquet)")
+        con.execute(f"COPY issues TO {quoted(str(issues_path))} (FORMAT parquet)")
     (out / MANIFEST).write_text(
         json.dumps({"extracted_at": extracted_at.isoformat(timespec="seconds"), "source_system": SOURCE_SYSTEM}),
         encoding="utf-8",
@@ -162,7 +159,7 @@ def _write_tables(con: duckdb.DuckDBPyConnection, out: Path, multi_line: bool) -
     for table in TABLES:
         mapped, cols = MAPPED[table.name], table.column_names
         path = out / table.file_name
-        con.execute(f"COPY (SELECT {', '.join(cols)} FROM {mapped} ORDER BY _line) TO '{_sql_path(path)}' "
+        con.execute(f"COPY (SELECT {', '.join(cols)} FROM {mapped} ORDER BY _line) TO {quoted(str(path))} "
                     "(FORMAT csv, HEADER true)")
         # a value holding a line break spans lines in the file: count them, as the loader numbers lines
         breaks = " + ".join(f"coalesce(strlen({c}) - strlen(replace({c}, chr(10), '')), 0)" for c in cols)
@@ -176,5 +173,5 @@ def _write_tables(con: duckdb.DuckDBPyConnection, out: Path, multi_line: bool) -
                        _line AS ssd_line, _row AS ssd_row, {icpc} FROM {mapped}"""
         )
     rowmap = out / ROWMAP_FILE
-    con.execute(f"COPY ({' UNION ALL '.join(maps)}) TO '{_sql_path(rowmap)}' (FORMAT parquet)")
+    con.execute(f"COPY ({' UNION ALL '.join(maps)}) TO {quoted(str(rowmap))} (FORMAT parquet)")
     return rowmap

@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from etl.sources import SourceError
+from etl.sql import quoted
 from etl.ssd.convert import DATABASE_KEY, MANIFEST
 from etl.ssd.tables import SSD_TABLES, SsdTable
 
@@ -159,10 +160,10 @@ def _pull_duckdb(path: str, schema: str | None, out: Path, names_only: bool = Fa
                 fields = [f for f in table_def.fields if f in actual]
                 cols = ", ".join(f'"{actual[f]}" AS {f}' for f in fields)
                 order = f' ORDER BY "{actual[table_def.key]}"' if table_def.key in actual else ""
-                target = str(out / table_def.file_name).replace("'", "''")
+                target = quoted(str(out / table_def.file_name))
                 con.execute(
                     f"""COPY (SELECT {cols} FROM ssd_src."{schema or 'main'}"."{name}"{order})
-                        TO '{target}' (FORMAT csv, HEADER true)"""
+                        TO {target} (FORMAT csv, HEADER true)"""
                 )
     except duckdb.Error as err:
         first = (str(err).splitlines() or [type(err).__name__])[0]
