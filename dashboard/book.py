@@ -161,6 +161,16 @@ def _chart(definition: dict, chart: dict | None, partial: dict | None) -> str:
             + xmr_svg(chart, definition, partial) + legend_html(chart, partial))
 
 
+def month_label_of(row: dict[str, Any]) -> str:
+    """A trend row's month, "2025-09"; the month the figures stop in is marked as the chart marks it,
+    "2025-10 so far (to 1 Oct 2025)", so a month of one day does not read as a full one."""
+    start = dt.date.fromisoformat(row["period_start"])
+    end = dt.date.fromisoformat(row["period_end"]) if row.get("period_end") else None
+    if end is not None and (end + dt.timedelta(days=1)).month == start.month:  # ends before its month does
+        return f"{start:%Y-%m} so far (to {end:%-d %b %Y})"
+    return f"{start:%Y-%m}"
+
+
 def months_table(definition: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     """The last 12 months as a table. A month with no figure says why as the tiles do: "Not rated" beside a
     target (never "No target"), and a KPI the source cannot supply says so (never "no cases")."""
@@ -170,7 +180,7 @@ def months_table(definition: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     for r in rows[-12:]:
         word, icon = rag_word(r["rag"], target)
         body.append(
-            f"<tr><th scope=\"row\">{escape(r['period_start'][:7])}</th>"
+            f"<tr><th scope=\"row\">{escape(month_label_of(r))}</th>"
             f"<td class=\"num\">{r['numerator'] if r['numerator'] is not None else ''}</td>"
             f"<td class=\"num\">{'' if r['denominator'] is None else format(r['denominator'], 'g')}</td>"
             f"<td class=\"num\">{escape(row_value(r, uom))}</td>"

@@ -1,5 +1,5 @@
 """The book's "last 12 months" table as a plain function, on hand-made trend rows: what a month with no
-figure says and a KPI the source cannot supply."""
+figure says, a KPI the source cannot supply, and the month the figures stop in."""
 
 from __future__ import annotations
 
@@ -41,3 +41,14 @@ def test_a_kpi_the_source_cannot_supply_says_so_in_every_month() -> None:
     assert all("not available from this source" in cells for cells in _cells(html))
     assert "no cases" not in html
 
+
+def test_the_month_the_figures_stop_in_is_marked_as_partial() -> None:
+    """--month 2025-10 from an extract of 1 October: the October row covers one day, so it says so, with the
+    chart's words ("so far"); full months are their month alone."""
+    html = months_table(RATE, [_row("2025-09", 9, 10, 90.0, "green"), _row("2025-10", 1, 1, 100.0, "green",
+                                                                             end="2025-10-01")])
+    september, october = _cells(html)
+    assert '<th scope="row">2025-09</th>' in september
+    assert '<th scope="row">2025-10 so far (to 1 Oct 2025)</th>' in october
+    # a full February ends on the 28th, not partial
+    assert '<th scope="row">2025-02</th>' in months_table(RATE, [_row("2025-02", 1, 1, 100.0, "green")])
