@@ -93,16 +93,18 @@ def _warn_if_projected(wh: Warehouse, date_to: dt.date | None) -> None:
 
 
 def _value(row: dict) -> str:
+    """The value as every other view shows it (kpis.targets.format_figure: half up to its unit's decimals,
+    so 13 of 16 reads 81.3%, as the RAG beside it is judged); a count stays a plain number."""
+    from kpis.targets import DECIMALS, format_figure
+
     if row.get("available") is False:
         return row["note"]
     v = row["value"]
     if v is None:
         return "-"
     unit = row.get("unit_of_measure")
-    if unit == "%":
-        return f"{v:.1f}%"
-    if unit == "cases per FTE":
-        return f"{v:.2f}"
+    if unit in DECIMALS:
+        return format_figure(v, unit).replace(",", "")
     return str(v)
 
 

@@ -19,7 +19,7 @@ from core.settings import get_settings
 from dashboard.api_client import ApiClient
 from dashboard.components.board_html import BOARD_CSS, board_html, overdue_html
 from dashboard.components.formatting import (format_value, freshness, london_time, long_date, month_end, month_label,
-                                             rag_word)
+                                             rag_word, row_value)
 from dashboard.components.qa_html import domains_section, findings_html
 from dashboard.components.spc_chart import legend_html, partial_bounds, partial_points, xmr_svg
 from dashboard.components.spc_icons import assurance_html, variation_html
@@ -161,15 +161,38 @@ def _chart(definition: dict, chart: dict | None, partial: dict | None) -> str:
             + xmr_svg(chart, definition, partial) + legend_html(chart, partial))
 
 
+def month_label_of(row: dict[str, Any]) -> str:
+    """A trend row's month, "2025-09"; the month the figures stop in is marked as the chart marks it,
+    "2025-10 so far (to 1 Oct 2025)", so a month of one day does not read as a full one."""
+    start = dt.date.fromisoformat(row["period_start"])
+    end = dt.date.fromisoformat(row["period_end"]) if row.get("period_end") else None
+    if end is not None and (end + dt.timedelta(days=1)).month == start.month:  # ends before its month does
+        return f"{start:%Y-%m} so far (to {end:%-d %b %Y})"
+    return f"{start:%Y-%m}"
+
+
+def months_table(definition: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """The last 12 months as a table. A month with no figure says why as the tiles do: "Not rated" beside a
+    target (never "No target"), and a KPI the source cannot supply says so (never "no cases")."""
+    uom = definition["unit_of_measure"]
+    target = definition.get("target")
+    body = []
+    for r in rows[-12:]:
+        word, icon = rag_word(r["rag"], target)
+        body.append(
+            f"<tr><th scope=\"row\">{escape(month_label_of(r))}</th>"
+            f"<td class=\"num\">{r['numerator'] if r['numerator'] is not None else ''}</td>"
+            f"<td class=\"num\">{'' if r['denominator'] is None else format(r['denominator'], 'g')}</td>"
+            f"<td class=\"num\">{escape(row_value(r, uom))}</td>"
+            f"<td class=\"rag-{r['rag'] or 'none'}\">{icon} {word}</td></tr>")
+    return ("<table><caption class=\"muted\">The last 12 months</caption><thead><tr><th scope=\"col\">Month</th>"
+            "<th scope=\"col\">Numerator</th><th scope=\"col\">Denominator</th><th scope=\"col\">Value</th>"
+            f"<th scope=\"col\">RAG</th></tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
 def _section(definition: dict, rows: list[dict], chart: dict | None = None, partial: dict | None = None,
              found: str = "", board: tuple | None = None) -> str:
     uom = definition["unit_of_measure"]
-    last12 = rows[-12:]
-    body = "".join(
-        f"<tr><th scope=\"row\">{escape(r['period_start'][:7])}</th><td class=\"num\">{r['numerator'] if r['numerator'] is not None else ''}</td>"
-        f"<td class=\"num\">{'' if r['denominator'] is None else format(r['denominator'], 'g')}</td>"
-        f"<td class=\"num\">{escape(format_value(r['value'], uom))}</td>"
-        f"<td class=\"rag-{r['rag'] or 'none'}\">{rag_word(r['rag'])[1]} {rag_word(r['rag'])[0]}</td></tr>" for r in last12)
     target = (f"Target {format_value(definition['target'], uom)} (tolerance {definition['tolerance']:g})"
               if definition.get("target") is not None else "No target")
     comparator = (f"; national comparator {format_value(definition['national_comparator'], uom)}: "
@@ -179,8 +202,7 @@ def _section(definition: dict, rows: list[dict], chart: dict | None = None, part
     return (f"<section id=\"{definition['id']}\"><h2>{escape(definition['title'])}</h2>"
             f"<p>{escape(definition['description'])} <span class=\"muted\">({definition['kind']}, {escape(uom)}; {better} "
             f"{target}{comparator}.)</span></p>{_chart(definition, chart, partial)}"
-            f"<table><caption class=\"muted\">The last 12 months</caption><thead><tr><th scope=\"col\">Month</th><th scope=\"col\">Numerator</th>"
-            f"<th scope=\"col\">Denominator</th><th scope=\"col\">Value</th><th scope=\"col\">RAG</th></tr></thead><tbody>{body}</tbody></table>{found}"
+            f"{months_table(definition, rows)}{found}"
             f"{board_html(definition['id'], *board) if board else ''}</section>")
 
 

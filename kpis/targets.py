@@ -179,13 +179,24 @@ def _places(value: float, unit_of_measure: str | None) -> int:
     return 0 if float(value).is_integer() else 1
 
 
+def round_half_up(value: float, places: int = 0) -> float:
+    """value rounded half up on its decimal form, as a person rounds: 56.25 -> 56.3, 62.5 -> 63. The one
+    rounding rule for every figure shown: round() and f"{x:.1f}" round half to even, or the binary value
+    (56.25 -> 56.2, 62.5 -> 62), so the same figure would read differently in two places."""
+    return float(Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)) + 0.0  # no -0.0
+
+
 def shown_value(value: float | None, unit_of_measure: str | None) -> float | None:
     """The value as people read it: rounded half up (on its decimal form, as a person rounds) to the
     decimals its unit is shown with, so 97.95% is shown, and judged, as 98.0%."""
     if value is None:
         return None
-    places = _places(value, unit_of_measure)
-    return float(Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)) + 0.0  # no -0.0
+    return round_half_up(value, _places(value, unit_of_measure))
+
+
+def whole_percent(value: float) -> str:
+    """A percentage in running text, to a whole number, rounded half up as every figure is: 62.5 -> "63%"."""
+    return f"{round_half_up(value):.0f}%"
 
 
 def format_figure(value: float | None, unit_of_measure: str | None) -> str:

@@ -63,8 +63,8 @@ def team_weeks(wh: Warehouse, as_at: dt.date) -> dict[str, dict[str, Any]]:
     """Every team's week (team_id -> week), each figure computed once for all teams, not per team.
 
     A week: team_id, team_name, monday, as_at, summary (per KPI: title, unit_of_measure, this, last,
-    trust, rag, target), workers (case-holding workers in post on as_at, busiest per FTE first), and
-    lists (per action-list KPI: note, count, records).
+    trust, rag, target, available: false where the source cannot supply the KPI), workers (case-holding
+    workers in post on as_at, busiest per FTE first), and lists (per action-list KPI: note, count, records).
     """
     return _weeks(wh, as_at, None)
 
@@ -80,9 +80,7 @@ def team_pack_xlsx(week: dict[str, Any]) -> bytes:
     """The pack as a workbook: Summary, Workers, one sheet per action list (its rows, or its count and a
     note where the rows are withheld), and About (which team and week)."""
     sheets: dict[str, list[dict[str, Any]]] = {
-        "Summary": [{"KPI": r["title"], "This week": r["this"], "Last week": r["last"], "Trust this week": r["trust"],
-                     "RAG": r["rag"] or ("no target" if r["target"] is None else "no figure"), "Target": r["target"]}
-                    for r in week["summary"]],
+        "Summary": [_summary_row(r) for r in week["summary"]],
         "Workers": week["workers"],
     }
     for _, kpi, _, _ in ACTION_LISTS:
@@ -94,6 +92,16 @@ def team_pack_xlsx(week: dict[str, Any]) -> bytes:
     units = {"Summary": [r["unit_of_measure"] for r in week["summary"]]}
     return xlsx_bytes(sheets, row_units=units, column_units={"Workers": {"caseload": "count", "fte": "FTE",
                                                                          "cases_per_fte": "cases per FTE"}})
+
+
+def _summary_row(r: dict[str, Any]) -> dict[str, Any]:
+    """A Summary line. A KPI the source cannot supply says so in place of its figure and RAG: a blank and
+    "no figure" would read as a week with no cases."""
+    if r.get("available") is False:
+        return {"KPI": r["title"], "This week": NOT_AVAILABLE, "Last week": None, "Trust this week": None,
+                "RAG": NOT_AVAILABLE, "Target": r["target"]}
+    return {"KPI": r["title"], "This week": r["this"], "Last week": r["last"], "Trust this week": r["trust"],
+            "RAG": r["rag"] or ("no target" if r["target"] is None else "no figure"), "Target": r["target"]}
 
 
 def _weeks(wh: Warehouse, as_at: dt.date, unit: str | None) -> dict[str, dict[str, Any]]:
@@ -115,7 +123,7 @@ def _weeks(wh: Warehouse, as_at: dt.date, unit: str | None) -> dict[str, dict[st
             "kpi": r["kpi"], "title": r["title"] + (f": {domain.replace('_', ' ')}" if domain else ""),
             "unit_of_measure": r["unit_of_measure"], "this": r["value"],
             "last": last.get((r["unit"], r["kpi"], domain)), "trust": trust.get((r["kpi"], domain)), "rag": r["rag"],
-            "target": r["target"]})
+            "target": r["target"], "available": r.get("available") is not False})
     for team_id, workers in _workers(wh, as_at, unit).items():
         if team_id in weeks:
             weeks[team_id]["workers"] = workers

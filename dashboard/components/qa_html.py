@@ -11,7 +11,7 @@ import re
 from html import escape
 from typing import Any
 
-from dashboard.components.formatting import format_value, month_label, rag_word
+from dashboard.components.formatting import format_value, month_label, percent_in_text, rag_word
 
 GRADE_WORDS = {"outstanding": "Outstanding", "good": "Good", "requires_improvement": "Requires improvement",
                "inadequate": "Inadequate"}
@@ -39,10 +39,6 @@ def _status(row: dict[str, Any]) -> str:
     return f"{icon} {word}"
 
 
-def _pct(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.0f}%" if whole else "–"
-
-
 def _bar(n: int, most: int, width: int = 16) -> str:
     return "█" * round(width * n / most) if most else ""
 
@@ -53,7 +49,7 @@ def _domains_table(caption: str, domains: list[dict[str, Any]]) -> str:
     body = "".join(
         f"<tr><th scope=\"row\">{escape(DOMAIN_WORDS.get(d['domain'], d['domain']))}</th>"
         f"<td class=\"num\">{d['graded']}</td><td class=\"num\">{d['good_or_better']}</td>"
-        f"<td class=\"num\">{d['value']:.0f}%</td></tr>" for d in domains)
+        f"<td class=\"num\">{percent_in_text(d['value'])}</td></tr>" for d in domains)
     return (f"<table><caption>{escape(caption)}</caption><thead><tr><th scope=\"col\">Domain</th>"
             f"<th scope=\"col\">Graded</th><th scope=\"col\">Good or better</th><th scope=\"col\">%</th></tr></thead>"
             f"<tbody>{body}</tbody></table>")
@@ -150,7 +146,7 @@ def findings_sentences(kpi_id: str, findings: dict[str, Any]) -> list[str]:
             out.append(f"{name}: not graded in this period.")
             continue
         mix = ", ".join(f"{GRADE_WORDS[g].lower()} {n}" for g, n in d["grades"].items() if n)
-        out.append(f"{name}: {d['good_or_better']} of {d['graded']} good or better ({d['value']:.0f}%; {mix}).")
+        out.append(f"{name}: {d['good_or_better']} of {d['graded']} good or better ({percent_in_text(d['value'])}; {mix}).")
     return out
 
 
@@ -176,7 +172,7 @@ def domains_section(definition: dict[str, Any], findings: dict[str, Any]) -> str
     else:
         rows = "".join(
             f"<tr><th scope=\"row\">{escape(DOMAIN_WORDS.get(name, name))}</th><td class=\"num\">{d['graded']}</td>"
-            f"<td class=\"num\">{d['good_or_better']}</td><td class=\"num\">{d['value']:.1f}%</td></tr>"
+            f"<td class=\"num\">{d['good_or_better']}</td><td class=\"num\">{escape(format_value(d['value'], '%'))}</td></tr>"
             for name, d in domains.items())
         table = ("<table><caption class=\"muted\">This month, the whole trust</caption><thead><tr>"
                  "<th scope=\"col\">Domain</th><th scope=\"col\">Graded</th><th scope=\"col\">Good or better</th>"

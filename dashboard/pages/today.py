@@ -17,7 +17,7 @@ from dashboard.components.address import address_outputs, in_address
 from dashboard.components.attention import attention_items, attention_list
 from dashboard.components.board_panels import board_link, overdue_panel
 from dashboard.components.charts import month_to_date, sparkline_alt, sparkline_svg, svg_data_uri
-from dashboard.components.formatting import (change, default_scope, format_value, long_date, row_value, may_see_records,
+from dashboard.components.formatting import (change, default_scope, format_value, fte, long_date, row_value, may_see_records,
                                              parse_scope, rag_word, scope_from_query, scope_query)
 from dashboard.components.records_drawer import open_button
 from dashboard.components.spc_icons import variation_badge
@@ -101,9 +101,9 @@ def tile(data: dict[str, Any], polarity: str | None, records_allowed: bool, leve
                                 html.Span(f"{c['arrow']} {c['text']}{verdict}", className=f"delta delta-{c['verdict']}")]))
     target = data.get("target")
     spark_alt = sparkline_alt((data.get("title") or data["kpi"]) + (", month to date" if data["month_to_date"] else ""),
-                              data["series"], data["days"])
+                              data["series"], data["days"], uom)
     detail = (f"{data['numerator']} of {data['denominator']:g}" if uom == "%" and data.get("denominator") else
-              f"{data['numerator']} children / {data['denominator']:.1f} FTE" if uom == "cases per FTE" and data.get("denominator")
+              f"{data['numerator']} children / {fte(data['denominator'])} FTE" if uom == "cases per FTE" and data.get("denominator")
               else None)
     return html.Article(className=f"tile tile-{rag}", id=f"tile-{data['kpi']}", **{"aria-labelledby": f"t-{data['kpi']}"}, children=[
         html.Div(className="tile-head", children=[

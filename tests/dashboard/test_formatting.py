@@ -189,3 +189,12 @@ def test_count_axes_are_whole_plain_numbers_and_unknown_reads_team_not_recorded(
     assert _tick(1200.0, "count") == "1,200" and _tick(97.5, "%") == "97.5%"
     assert unit_label("team", "UNKNOWN") == "Team not recorded"
     assert unit_label("team", "T01", {"T01": "MASH"}) == "MASH (T01)"
+
+
+def test_sparkline_alt_and_the_fte_read_as_the_tile_rounds_half_up() -> None:
+    """A rate of 81.25% reads 81.3% in the text alternative (as on the tile), not 81.25; 12.25 FTE is 12.3."""
+    from dashboard.components.formatting import fte
+
+    alt = sparkline_alt("Assessments", [81.25, 62.5], ["d1", "d2"], "%")
+    assert alt == "Assessments, daily for the last 2 days: from 81.3% on d1 to 62.5% on d2; lowest 62.5%, highest 81.3%."
+    assert fte(12.25) == "12.3" and fte(3.0) == "3.0"

@@ -48,3 +48,32 @@ def test_links_and_file_names() -> None:
     assert page_file_name("2025-10", "service", "Care / Management", ".pdf") == \
         "kpidash-qa-on-a-page-2025-10-service-Care_Management.pdf"
     assert qa_panels.charted([{"id": "a"}, {"id": "b", "keyed_by": "domain"}]) == [{"id": "a"}]
+
+
+def _domain(graded: int, good: int) -> dict:
+    return {"graded": graded, "good_or_better": good, "value": 100 * good / graded,
+            "grades": {"outstanding": 0, "good": good, "requires_improvement": graded - good, "inadequate": 0}}
+
+
+def test_audit_percentages_round_half_up_as_every_figure_does() -> None:
+    """9 of 16 is 56.25%, 13 of 16 81.25%, 15 of 24 62.5%: shown 56.3%, 81.3% and 63% (half up, as
+    kpis.targets.format_figure rounds), never Python's half to even 56.2%, 81.2%, 62%."""
+    from dashboard.components.qa_html import domains_section
+
+    findings = {"from": "2024-12-01", "to": "2024-12-31", "audits_completed": 24, "note": None,
+                "kpi_domains": {"allocation_rate": ["planning"]},
+                "domains": {"voice_of_child": _domain(16, 9), "assessment": _domain(16, 13), "planning": _domain(24, 15)}}
+    assert "(63%;" in findings_sentences("allocation_rate", findings)[1]
+    book = domains_section({"id": "domain_good_or_better", "title": "Domains", "description": "d"}, findings)
+    assert "<td class=\"num\">56.3%</td>" in book and "<td class=\"num\">81.3%</td>" in book
+    assert "56.2%" not in book and "81.2%" not in book
+    page_domains = [{"domain": "planning", **_domain(24, 15)}]
+    page = qa_page_html({"month": "2024-12", "title": "the whole trust", "from": "2024-12-01", "to": "2024-12-31",
+                         "extract_date": "2025-10-01", "figures": [], "due": {"due": 0, "done": 0, "done_on_time": 0},
+                         "grades": {"auditor": {g: 0 for g in ("outstanding", "good", "requires_improvement",
+                                                                "inadequate")},
+                                    "final": {g: 0 for g in ("outstanding", "good", "requires_improvement",
+                                                              "inadequate")}, "changed_by_moderation": 0},
+                         "domains": {"planning": page_domains[0]}, "strongest": page_domains, "weakest": page_domains})
+    assert "<td class=\"num\">63%</td>" in page and "62%" not in page
+    assert "63%" in _text(qa_panels.domains_table({"planning": _domain(24, 15)}, None))

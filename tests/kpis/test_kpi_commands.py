@@ -130,3 +130,13 @@ def test_json_written_a_slice_at_a_time_is_one_valid_array(db, monkeypatch: pyte
         expected = kpi_trend(wh, None, "month", 3, "team", date_to=dt.date(2025, 11, 23))
     assert len(expected) > 7 * 3 and len(expected) % 7
     assert json.loads(result.stdout) == expected
+
+
+def test_the_table_rounds_values_half_up_as_every_view_does() -> None:
+    """13 of 16 is 81.25%: the table prints 81.3% (kpis.targets.format_figure), never half to even 81.2%; a
+    caseload of 15.25 cases per FTE reads 15.3, to the one decimal its RAG is judged on."""
+    from cli.kpi_commands import _value
+
+    assert _value({"value": 81.25, "unit_of_measure": "%"}) == "81.3%"
+    assert _value({"value": 15.25, "unit_of_measure": "cases per FTE"}) == "15.3"
+    assert _value({"value": 1953, "unit_of_measure": "count"}) == "1953"

@@ -129,3 +129,11 @@ def test_a_kept_judge_stays_right_past_its_memory_of_values_near_a_boundary() ->
     remembered = next(c.cell_contents for c in judge.__closure__ if isinstance(c.cell_contents, dict))
     assert 0 < len(remembered) <= 4096
     assert target_extras(config)["open_cases"][1] is None  # no target, no judge
+
+
+def test_one_rounding_rule_half_up_on_the_decimal_value() -> None:
+    """round() and f"{x:.0f}" would give 62 and 56.2 (half to even): every figure shown rounds half up."""
+    from kpis.targets import format_figure, round_half_up, whole_percent
+
+    assert (round_half_up(62.5), round_half_up(56.25, 1), round_half_up(81.25, 1)) == (63.0, 56.3, 81.3)
+    assert (whole_percent(62.5), whole_percent(0.4), format_figure(56.25, "%")) == ("63%", "0%", "56.3%")

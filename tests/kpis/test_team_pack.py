@@ -162,3 +162,22 @@ def test_the_workbooks_numbers_are_formatted_and_its_sheet_names_whole(t1: dict)
     assert rates and all(shown[t] == v for t, v in rates.items())  # the value kept, only its look is a %
     with pytest.raises(ValueError, match="31 characters"):
         xlsx_bytes({"Section 47 enquiries open over 15 working days": []})
+
+
+def test_a_kpi_the_source_cannot_supply_says_so_on_the_summary(tmp_path) -> None:
+    """An SSD load has no return interview times: the Summary says "not available from this source" for that
+    KPI, not a blank and "no figure", which would read as a week with no returns; other KPIs are as ever."""
+    from warehouse_builder import build_warehouse
+
+    from kpis.availability import NOT_AVAILABLE
+
+    path = build_warehouse(tmp_path / "ssd.duckdb", ROWS, source_system="ssd")
+    with open_warehouse(path) as ssd:
+        week = team_week(ssd, "T1", AS_AT)
+    summary = CalamineWorkbook.from_filelike(io.BytesIO(team_pack_xlsx(week))).get_sheet_by_name("Summary").to_python()
+    rows = {row[0]: row for row in summary[1:]}
+    title = _summary(week)["rhi_offered_within_72h"]["title"]
+    assert rows[title][1] == NOT_AVAILABLE and rows[title][4] == NOT_AVAILABLE
+    assert "no figure" not in rows[title] and rows["Referrals"][1] == 1
+    assert (_summary(week)["rhi_offered_within_72h"]["available"], _summary(week)["referrals"]["available"]) == (
+        False, True)
