@@ -22,7 +22,7 @@ from etl.contract import CASE_HOLDING_ROLES
 
 _ROLES = ", ".join(f"'{r}'" for r in CASE_HOLDING_ROLES)
 _DAY = "CAST(date_diff('day', DATE '1970-01-01', {}) AS BIGINT)"
-_FAR = f"DATE '9999-12-31'"
+_FAR = "DATE '9999-12-31'"
 _SPAN = 1 << 22  # more days than 0001-01-01 to 9999-12-31 since 1970 span: keys * _SPAN + day never collide
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kpis.targets import format_figure, round_half_up, shown_value, whole_percent
+from kpis.targets import format_figure, round_half_up, shown_value
 
 LONDON = ZoneInfo("Europe/London")
 RAG_WORDS = {"green": ("On target", "✔"), "amber": ("Near target", "▲"), "red": ("Off target", "✖"),
@@ -27,12 +27,6 @@ def format_value(value: float | None, unit_of_measure: str | None) -> str:
     """97.3%, 14.2 (cases per FTE) or 12; a rate with no denominator reads as 'no cases'. The one rule of
     kpis.targets, which the RAG status is judged on too."""
     return format_figure(value, unit_of_measure)
-
-
-def percent_in_text(value: float) -> str:
-    """A percentage in a sentence or a whole-number column, "63%": rounded half up, as every figure is
-    (kpis.targets.whole_percent), never Python's half to even (62.5 -> "62%")."""
-    return whole_percent(value)
 
 
 def fte(total: float) -> str:

@@ -11,7 +11,8 @@ import re
 from html import escape
 from typing import Any
 
-from dashboard.components.formatting import format_value, month_label, percent_in_text, rag_word
+from dashboard.components.formatting import format_value, month_label, rag_word
+from kpis.targets import whole_percent
 
 GRADE_WORDS = {"outstanding": "Outstanding", "good": "Good", "requires_improvement": "Requires improvement",
                "inadequate": "Inadequate"}
@@ -49,7 +50,7 @@ def _domains_table(caption: str, domains: list[dict[str, Any]]) -> str:
     body = "".join(
         f"<tr><th scope=\"row\">{escape(DOMAIN_WORDS.get(d['domain'], d['domain']))}</th>"
         f"<td class=\"num\">{d['graded']}</td><td class=\"num\">{d['good_or_better']}</td>"
-        f"<td class=\"num\">{percent_in_text(d['value'])}</td></tr>" for d in domains)
+        f"<td class=\"num\">{whole_percent(d['value'])}</td></tr>" for d in domains)
     return (f"<table><caption>{escape(caption)}</caption><thead><tr><th scope=\"col\">Domain</th>"
             f"<th scope=\"col\">Graded</th><th scope=\"col\">Good or better</th><th scope=\"col\">%</th></tr></thead>"
             f"<tbody>{body}</tbody></table>")
@@ -146,7 +147,7 @@ def findings_sentences(kpi_id: str, findings: dict[str, Any]) -> list[str]:
             out.append(f"{name}: not graded in this period.")
             continue
         mix = ", ".join(f"{GRADE_WORDS[g].lower()} {n}" for g, n in d["grades"].items() if n)
-        out.append(f"{name}: {d['good_or_better']} of {d['graded']} good or better ({percent_in_text(d['value'])}; {mix}).")
+        out.append(f"{name}: {d['good_or_better']} of {d['graded']} good or better ({whole_percent(d['value'])}; {mix}).")
     return out
 
 

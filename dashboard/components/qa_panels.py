@@ -8,9 +8,10 @@ from typing import Any
 
 from dash import html
 
-from dashboard.components.formatting import format_value, percent_in_text, rag_word, unit_label
+from dashboard.components.formatting import format_value, rag_word, unit_label
 from dashboard.components.qa_html import DOMAIN_WORDS, GRADE_WORDS, findings_sentences
 from dashboard.components.records_drawer import open_button
+from kpis.targets import whole_percent
 
 # the QA figures the page shows as tiles, in the registry's order (domains have their own table)
 TILE_KPIS = ("audits_completed", "audits_on_time", "audits_overdue", "audits_good_or_better", "audits_inadequate",
@@ -75,7 +76,7 @@ def domains_table(domains: dict[str, Any] | None, note: str | None) -> Any:
                                ("Domain", "Graded", "Good or better", "%", *GRADE_WORDS.values())]))
     body = html.Tbody([html.Tr([
         html.Th(DOMAIN_WORDS.get(name, name), scope="row"), html.Td(d["graded"], className="num"),
-        html.Td(d["good_or_better"], className="num"), html.Td(percent_in_text(d["value"]), className="num"),
+        html.Td(d["good_or_better"], className="num"), html.Td(whole_percent(d["value"]), className="num"),
         *(html.Td(d["grades"][g], className="num") for g in GRADE_WORDS)]) for name, d in domains.items()])
     return html.Table([html.Caption("Audit domains (the audits completed in the period)"), head, body],
                       className="table", id="qa-domains")
