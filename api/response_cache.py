@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import hashlib
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
