@@ -160,20 +160,30 @@ def test_fast_overlapping_keys_on_the_picker_keep_every_letter_in_order(browser,
     s.close()
 
 
+def _hold_frames(s: Session) -> None:
+    """Animation frames asked for from now on wait (a busy machine, made certain) until _release_frames."""
+    s.page.evaluate("() => { window.heldFrames = []; window.ownFrame = window.requestAnimationFrame;"
+                    " window.requestAnimationFrame = f => { window.heldFrames.push(f); return 0; }; }")
+
+
+def _release_frames(s: Session) -> None:
+    """The held frames run, in the order they were asked for."""
+    s.page.evaluate("() => { window.requestAnimationFrame = window.ownFrame;"
+                    " window.heldFrames.splice(0).forEach(f => f(performance.now())); }")
+
+
 def test_letters_typed_on_the_picker_come_before_those_typed_into_its_box(browser, live_service) -> None:
     """On a busy machine the search box shows, and a user (or a test) types into it, before the letters typed
     on the button are written there: they were typed first, so they come first ("(" then "T0", not "T0(")."""
     s = signed_in(browser, live_service, "executive")
-    s.page.evaluate("() => { window.heldFrames = []; window.ownFrame = window.requestAnimationFrame;"
-                    " window.requestAnimationFrame = f => { window.heldFrames.push(f); return 0; }; }")
+    _hold_frames(s)
     s.page.focus("#today-scope")
     s.page.keyboard.type("(")
     search = s.page.locator("input.dash-dropdown-search")
     search.wait_for(timeout=15_000)
     search.focus()
     s.page.keyboard.type("T0")
-    s.page.evaluate("() => { window.requestAnimationFrame = window.ownFrame;"
-                    " window.heldFrames.splice(0).forEach(f => f(performance.now())); }")
+    _release_frames(s)
     until(s.page, lambda: search.input_value() != "T0", 5)
     assert search.input_value() == "(T0"
     assert not s.errors, s.errors
@@ -189,15 +199,13 @@ def test_typing_on_a_dropdown_that_holds_a_value_keeps_focus_in_its_search_box(b
     s.page.wait_for_selector("#admin-user", timeout=20_000)
     s.pick("#admin-user", "dash_board")  # the picker now holds a value, whose option Dash focuses on opening
     s.page.wait_for_selector("input.dash-dropdown-search", state="detached", timeout=15_000)
-    s.page.evaluate("() => { window.heldFrames = []; window.ownFrame = window.requestAnimationFrame;"
-                    " window.requestAnimationFrame = f => { window.heldFrames.push(f); return 0; }; }")
+    _hold_frames(s)
     s.page.focus("#admin-user")
     s.page.keyboard.type("d")
     search = s.page.locator("input.dash-dropdown-search")
     search.wait_for(timeout=15_000)
     s.page.wait_for_timeout(200)  # Dash's effects have run and asked for their frames
-    s.page.evaluate("() => { window.requestAnimationFrame = window.ownFrame;"
-                    " window.heldFrames.splice(0).forEach(f => f(performance.now())); }")
+    _release_frames(s)
     s.page.keyboard.type("ash_admin", delay=10)
     assert search.input_value() == "dash_admin"
     assert s.page.evaluate("() => document.activeElement.className").find("dash-dropdown-search") >= 0
