@@ -9,6 +9,7 @@ import re
 
 from test_pages_browser import Session, signed_in
 
+from kpis.targets import format_figure
 from tests.chromium import BROWSER_TESTS, browser  # noqa: F401  (browser: a fixture)
 
 pytestmark = BROWSER_TESTS
@@ -136,8 +137,8 @@ def test_tiles_are_consistent_figures(browser, live_service) -> None:
     assert "counts once in each worker's caseload" in s.page.inner_text("#tile-average_caseload")
     alt = s.page.get_attribute("#tile-icpc_within_15wd img.spark", "alt")
     assert ", month to date, daily for the last 30 days" in alt  # the sparkline of a month-to-date rate
-    last = float(re.search(r"to ([\d.]+) on [\d-]+;", alt).group(1))
-    assert abs(last - api["icpc_within_15wd"]["value"]) < 0.01, (alt, api["icpc_within_15wd"])  # ends on the tile
+    last = re.search(r"to ([\d.,]+%?) on [\d-]+;", alt).group(1)  # ends on the tile's figure, as the tile shows it
+    assert last == format_figure(api["icpc_within_15wd"]["value"], "%"), (alt, api["icpc_within_15wd"])
     s.shot("today-consistent-tiles")
     s.page.click("text=Team")
     s.page.wait_for_selector("#team-summary", timeout=20_000)
