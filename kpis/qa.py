@@ -179,8 +179,10 @@ def qa_page(wh: Warehouse, month: str, level: str = "trust", unit: str | None = 
            "strongest": [], "weakest": [], "linked": []}
     domains = summary.get("domains") or {}
     ranked = sorted(domains.items(), key=lambda kv: (-kv[1]["value"], -kv[1]["graded"], kv[0]))
+    # the weakest from those not among the strongest: with four or five graded, the last three of the ranking
+    # would repeat a strongest one
     out["strongest"] = [{"domain": d, **v} for d, v in ranked[:3]]
-    out["weakest"] = [{"domain": d, **v} for d, v in reversed(ranked[-3:])] if len(ranked) > 3 else []
+    out["weakest"] = [{"domain": d, **v} for d, v in reversed(ranked[3:][-3:])]
     shown = [d["domain"] for d in out["strongest"] + out["weakest"]]
     linked = [k for k in dict.fromkeys(k for d in shown for k in wh.config.domain_kpis.get(d, ()))]
     if linked:

@@ -44,6 +44,11 @@ def _bar(n: int, most: int, width: int = 16) -> str:
     return "█" * round(width * n / most) if most else ""
 
 
+def _ranked(which: str, shown: int) -> str:
+    """A ranked list's caption, saying how many it holds: with four domains graded the weakest is one."""
+    return {1: f"The {which} domain", 2: f"Two {which} domains"}.get(shown, f"Three {which} domains")
+
+
 def _domains_table(caption: str, domains: list[dict[str, Any]]) -> str:
     if not domains:
         return f"<p class=\"none\">{escape(caption)}: not enough domains graded this month.</p>"
@@ -91,8 +96,8 @@ def qa_page_html(data: dict[str, Any]) -> str:
     if data.get("domains") is None:
         domains = "<p class=\"none\">No audit domains loaded.</p>"
     else:
-        domains = (_domains_table("Three strongest domains", data["strongest"])
-                   + _domains_table("Three weakest domains", data["weakest"]))
+        domains = (_domains_table(_ranked("strongest", len(data["strongest"])), data["strongest"])
+                   + _domains_table(_ranked("weakest", len(data["weakest"])), data["weakest"]))
     if actions is None:
         owners = "<p class=\"none\">No audit actions loaded.</p>"
     elif not actions["overdue_by_owner"]:

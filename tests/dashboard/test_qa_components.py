@@ -76,4 +76,6 @@ def test_audit_percentages_round_half_up_as_every_figure_does() -> None:
                                                               "inadequate")}, "changed_by_moderation": 0},
                          "domains": {"planning": page_domains[0]}, "strongest": page_domains, "weakest": page_domains})
     assert "<td class=\"num\">63%</td>" in page and "62%" not in page
+    # each ranked list's caption says how many it holds (here one each), never "Three" over one row
+    assert "<caption>The strongest domain</caption>" in page and "<caption>The weakest domain</caption>" in page
     assert "63%" in _text(qa_panels.domains_table({"planning": _domain(24, 15)}, None))

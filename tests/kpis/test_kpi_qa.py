@@ -11,6 +11,7 @@ import pytest
 from kpi_checks import assert_reconciles, pick, units_of
 
 from kpis import KpiError, compute_kpis, kpi_records, kpi_trend
+from kpis.qa import qa_page
 
 D = dt.date.fromisoformat
 OCT = (D("2025-10-01"), D("2025-10-31"))
@@ -236,3 +237,20 @@ def test_done_before_it_was_due_is_never_overdue_month_by_month(make_wh) -> None
         rows = compute_kpis(wh, D("2025-10-01"), D(day), kpi_ids=["audits_overdue", "audit_actions_overdue"])
         assert pick(rows, "audits_overdue")["value"] == audits_overdue
         assert pick(rows, "audit_actions_overdue")["value"] == 1  # X2 only
+
+
+@pytest.mark.parametrize(("graded", "weakest"), [(3, []), (4, ["d4"]), (5, ["d5", "d4"]), (6, ["d6", "d5", "d4"]),
+                                                  (7, ["d7", "d6", "d5"])])
+def test_qa_page_never_shows_a_domain_as_both_strongest_and_weakest(make_wh, graded: int, weakest: list[str]) -> None:
+    """Domains d1..dN graded good or better in falling shares: the three strongest, then the weakest (up to
+    three, the lowest first) from the rest. With four or five graded the weakest three repeated a strongest."""
+    from etl.contract import AUDIT_DOMAINS
+
+    names = dict(zip(AUDIT_DOMAINS, (f"d{i}" for i in range(1, 8)), strict=True))
+    audits = [_audit(f"A{i}", "T1", "W1", "2025-10-10", "2025-10-10", "good") for i in range(1, 8)]
+    # domain k (1-based) is good or better in 8 - k of the 7 audits: shares 6/7, 5/7, ... so d1 is strongest
+    domains = [{"audit_id": f"A{i}", "domain": domain, "grade": "good" if i <= 7 - k else "inadequate"}
+               for k, domain in enumerate(AUDIT_DOMAINS[:graded], start=1) for i in range(1, 8)]
+    page = qa_page(make_wh({"audits": audits, "audit_domains": domains}), "2025-10")
+    assert [names[d["domain"]] for d in page["strongest"]] == ["d1", "d2", "d3"]
+    assert [names[d["domain"]] for d in page["weakest"]] == weakest
