@@ -196,6 +196,9 @@ def records_command(
                                                     "worker), when its name is ambiguous (default: trust, then "
                                                     "team, service, worker).")] = None,
     fmt: FormatOpt = Format.table,
+    domain: Annotated[str | None, typer.Option("--domain", help="For domain_good_or_better: one audit domain's "
+                                               "records, those behind its figure (e.g. child_experience); "
+                                               "without it every domain's, counted per domain.")] = None,
 ) -> None:
     """The child-level records behind one figure, each counted in the numerator or only the denominator.
 
@@ -205,20 +208,31 @@ def records_command(
 
     with _warehouse() as wh:
         _warn_if_projected(wh, date_to)
-        rows = kpi_records(wh, kpi, unit, date_from, date_to, level.value if level else None)
+        rows = kpi_records(wh, kpi, unit, date_from, date_to, level.value if level else None, domain)
         date_from, date_to = resolve_period(wh, date_from, date_to)  # the audit entry names the days shown
-        _audit_records(wh, kpi, unit, level.value if level else None, date_from, date_to, len(rows), fmt)
+        _audit_records(wh, kpi, unit, level.value if level else None, date_from, date_to, len(rows), fmt, domain)
         if fmt is Format.json:
             _print_json(rows)
             return
         names = list(rows[0]) if rows else []
         _print_table(rows, [(n, lambda r, n=n: _number(r[n])) for n in names])
-        numerator = sum(r["counted_in"] == "numerator" for r in rows)
-        typer.echo(f"{numerator} counted in the numerator, {len(rows) - numerator} only in the denominator")
+        _print_counts(rows)
+
+
+def _print_counts(rows: list[dict]) -> None:
+    """How many records count in the numerator and how many only in the denominator: per domain where the
+    rows are several domains' (each domain is its own figure, so one total would match none)."""
+    groups: dict[str | None, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r.get("domain"), []).append(r)
+    for name, group in (groups.items() if len(groups) > 1 else [(None, rows)]):
+        numerator = sum(r["counted_in"] == "numerator" for r in group)
+        typer.echo(f"{f'{name}: ' if name else ''}{numerator} counted in the numerator, "
+                   f"{len(group) - numerator} only in the denominator")
 
 
 def _audit_records(wh: Warehouse, kpi: str, unit: str, level: str | None, date_from: dt.date, date_to: dt.date,
-                   count: int, fmt: Format) -> None:
+                   count: int, fmt: Format, domain: str | None = None) -> None:
     """The audit entry of `kpidash records` (the app database must be reachable: no entry, no records)."""
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -228,7 +242,7 @@ def _audit_records(wh: Warehouse, kpi: str, unit: str, level: str | None, date_f
     try:
         record_command(get_engine(), "records", kpi=kpi, unit=unit, level=level or wh.infer_level(unit),
                        date_from=date_from, date_to=date_to, record_count=count,
-                       detail=f"kpidash records --format {fmt.value}")
+                       detail=f"kpidash records --format {fmt.value}" + (f" --domain {domain}" if domain else ""))
     except (SQLAlchemyError, OSError) as exc:
         cause = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise fail(f"the records are not shown: the audit trail (KPIDASH_APP_DB) cannot be written ({cause})") from None

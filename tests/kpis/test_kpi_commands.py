@@ -140,3 +140,27 @@ def test_the_table_rounds_values_half_up_as_every_view_does() -> None:
     assert _value({"value": 81.25, "unit_of_measure": "%"}) == "81.3%"
     assert _value({"value": 15.25, "unit_of_measure": "cases per FTE"}) == "15.3"
     assert _value({"value": 1953, "unit_of_measure": "count"}) == "1953"
+
+
+def test_records_of_one_audit_domain_are_its_figures(isolated_settings) -> None:
+    """domain_good_or_better is a figure per domain: --domain lists one domain's records, which count to its
+    figure; without it every domain's are listed and counted per domain, never as one total that is no figure.
+    October (test_kpi_qa): assessment good (DUE), requires improvement (LATE), outstanding (NOTEAM): 2 of 3;
+    planning inadequate (DUE): 0 of 1."""
+    import test_kpi_qa as qa
+
+    build_warehouse(isolated_settings.db, {"audits": qa.AUDITS, "audit_domains": qa.DOMAINS})
+    get_settings.cache_clear()
+    october = ("--unit", "trust", "--from", "2025-10-01", "--to", "2025-10-31")
+    one = _run("records", "domain_good_or_better", *october, "--domain", "assessment")
+    assert one.exit_code == 0, one.output
+    assert one.stdout.splitlines()[-1] == "2 counted in the numerator, 1 only in the denominator"
+    every = _run("records", "domain_good_or_better", *october).stdout.splitlines()
+    assert every[-2:] == ["assessment: 2 counted in the numerator, 1 only in the denominator",
+                          "planning: 0 counted in the numerator, 1 only in the denominator"]
+    as_json = _run("records", "domain_good_or_better", *october, "--domain", "assessment", "--format", "json")
+    with open_warehouse(isolated_settings.db) as wh:
+        assert json.loads(as_json.stdout) == kpi_records(wh, "domain_good_or_better", "trust", dt.date(2025, 10, 1),
+                                                         dt.date(2025, 10, 31), domain="assessment")
+    wrong = _run("records", "domain_good_or_better", *october, "--domain", "kindness")
+    assert wrong.exit_code != 0 and '"kindness" is not an audit domain' in wrong.output
