@@ -24,7 +24,7 @@ from api.routes.dashboard_support import daily_view, last_working_day_view, team
 from api.routes.kpis import figures_view, trend_view
 from api.routes.spc import spc_view
 from dashboard.components.formatting import week_bounds
-from dashboard.pages.today import DAILY_KPIS, SPC_BY, SPC_PERIODS
+from dashboard.pages.today import DAILY_KPIS, SPC_BY, SPC_PERIODS, daily_days
 from kpis import KPIS
 from kpis.working_days import previous_working_day
 
@@ -51,7 +51,7 @@ def first_views(version: Version) -> Iterator[View]:
     for level, unit in scopes:  # Today: the tiles (now, the last working day, a week ago), sparklines, charts
         for day in (as_at, before, as_at - dt.timedelta(days=7)):
             yield figures_view(None, day, level, unit, DAILY_KPIS, "all")
-        yield daily_view(list(DAILY_KPIS), 30, level, unit, as_at)
+        yield daily_view(list(DAILY_KPIS), daily_days(as_at), level, unit, as_at)
         yield spc_view((), SPC_BY, SPC_PERIODS, level, unit, as_at)
     monday, last_monday, last_sunday = week_bounds(as_at)
     yield figures_view(monday, as_at, "trust", None, (), "all")

@@ -12,6 +12,7 @@ address, not the dashboard's.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -50,14 +51,19 @@ class Session:
 
 
 _shared: dict[str, httpx.Client] = {}
+_making = threading.Lock()
 
 
 def _http(base_url: str) -> httpx.Client:
     """One keep-alive connection pool per API address for the whole process (loopback calls are cheap
-    when the TCP connection is reused)."""
+    when the TCP connection is reused). Made under a lock: Today's first calls come from several threads
+    at once, and a pool made twice left one unclosed, its connections open until collected."""
     client = _shared.get(base_url)
     if client is None:
-        client = _shared[base_url] = httpx.Client(base_url=base_url, timeout=TIMEOUT, cookies=_no_cookies())
+        with _making:
+            client = _shared.get(base_url)
+            if client is None:
+                client = _shared[base_url] = httpx.Client(base_url=base_url, timeout=TIMEOUT, cookies=_no_cookies())
     return client
 
 

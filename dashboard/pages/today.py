@@ -29,6 +29,7 @@ DAILY_KPIS = ("allocation_rate", "unallocated_cases", "average_caseload", "asses
               "rhi_offered_within_72h", "re_referral_rate")
 MONTH_TO_DATE = {"icpc_within_15wd", "rhi_offered_within_72h", "re_referral_rate"}
 SPC_BY, SPC_PERIODS = "week", 24  # Today reads the weekly charts: they show a change within weeks
+SPARK_DAYS = 30  # a tile's sparkline
 CO_WORKED = "A child worked by two workers counts once in each worker's caseload."
 _pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="kpidash-today")
 _attention_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpidash-attention")  # the tiles never queue
@@ -74,15 +75,22 @@ def tile_data(api: ApiClient, level: str, unit: str | None, as_at: dt.date,
         row = now.get(kpi)
         if row is None:
             continue
-        series = month_to_date(days.get(kpi, [])) if kpi in MONTH_TO_DATE else days.get(kpi, [])
+        series = (month_to_date(days.get(kpi, [])) if kpi in MONTH_TO_DATE else days.get(kpi, []))[-SPARK_DAYS:]
         out.append({**row, "yesterday": yesterday.get(kpi, {}).get("value"), "week_ago": week.get(kpi, {}).get("value"),
                     "days": [r["period_start"] for r in series], "series": [r["value"] for r in series],
                     "month_to_date": kpi in MONTH_TO_DATE, "before": before, "as_at": as_at, "spc": spc.get(kpi)})
     return out
 
 
+def daily_days(as_at: dt.date) -> int:
+    """The days Today asks for: the sparkline's, and before them the rest of its first day's month, so that
+    day's month-to-date point counts the month's days before the sparkline too (2025-05-06: from 1 April,
+    not 7 April)."""
+    return SPARK_DAYS + (as_at - dt.timedelta(days=SPARK_DAYS - 1)).day - 1
+
+
 def _daily(api: ApiClient, level: str, unit: str | None, as_at: dt.date) -> dict[str, list[dict[str, Any]]]:
-    rows = api.daily(list(DAILY_KPIS), 30, level, unit, as_at)
+    rows = api.daily(list(DAILY_KPIS), daily_days(as_at), level, unit, as_at)
     out: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         out.setdefault(r["kpi"], []).append(r)
