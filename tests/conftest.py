@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,16 @@ from core.settings import get_settings
 
 # A fixed end date keeps the sample trust (and so every figure the tests compare) the same every day.
 SAMPLE_END_DATE = dt.date(2025, 11, 23)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dashboard_pools_closed():
+    """The dashboard's client keeps one connection pool per API address for the process; the tests start
+    and stop many servers, so the pools are closed at the end rather than left for the collector to find."""
+    yield
+    client = sys.modules.get("dashboard.api_client")
+    if client is not None:
+        client.close_all()
 
 
 @pytest.fixture(autouse=True)
