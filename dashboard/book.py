@@ -161,12 +161,12 @@ def _chart(definition: dict, chart: dict | None, partial: dict | None) -> str:
             + xmr_svg(chart, definition, partial) + legend_html(chart, partial))
 
 
-def month_label_of(row: dict[str, Any]) -> str:
+def _row_month(row: dict[str, Any]) -> str:
     """A trend row's month, "2025-09"; the month the figures stop in is marked as the chart marks it,
     "2025-10 so far (to 1 Oct 2025)", so a month of one day does not read as a full one."""
     start = dt.date.fromisoformat(row["period_start"])
     end = dt.date.fromisoformat(row["period_end"]) if row.get("period_end") else None
-    if end is not None and (end + dt.timedelta(days=1)).month == start.month:  # ends before its month does
+    if end is not None and partial_bounds("month", end) is not None:  # ends before its month does, as the chart reads it
         return f"{start:%Y-%m} so far (to {end:%-d %b %Y})"
     return f"{start:%Y-%m}"
 
@@ -180,7 +180,7 @@ def months_table(definition: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     for r in rows[-12:]:
         word, icon = rag_word(r["rag"], target)
         body.append(
-            f"<tr><th scope=\"row\">{escape(month_label_of(r))}</th>"
+            f"<tr><th scope=\"row\">{escape(_row_month(r))}</th>"
             f"<td class=\"num\">{r['numerator'] if r['numerator'] is not None else ''}</td>"
             f"<td class=\"num\">{'' if r['denominator'] is None else format(r['denominator'], 'g')}</td>"
             f"<td class=\"num\">{escape(row_value(r, uom))}</td>"
