@@ -150,11 +150,12 @@ def mapping_issues(path: Path) -> list[MappingIssue]:
 
 
 def _issue(con: duckdb.DuckDBPyConnection, sheet: ListSheet | int, column: str | None, reason: str,
-           col_order: int = 0) -> None:
+           col_order: int = 0, line: int | None = None, value: str | None = None) -> None:
+    """A warning about a list (or one of its cells, given its row `line` and `value`)."""
     number = sheet if isinstance(sheet, int) else sheet.number
     con.execute(
-        "INSERT INTO mapping_issues VALUES (?, ?, NULL, ?, ?, NULL, ?, 'warning')",
-        [f"Annex A List {number}", number + FILE_ORDER_OFFSET, column, col_order, reason],
+        "INSERT INTO mapping_issues VALUES (?, ?, ?, ?, ?, ?, ?, 'warning')",
+        [f"Annex A List {number}", number + FILE_ORDER_OFFSET, line, column, col_order, value, reason],
     )
 
 
@@ -395,10 +396,7 @@ def _extract_date(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet]) 
     if found is None:
         return dt.datetime.now().replace(microsecond=0)
     number, line, header, col_order, latest = found
-    con.execute(
-        "INSERT INTO mapping_issues VALUES (?, ?, ?, ?, ?, ?, ?, 'warning')",
-        [f"Annex A List {number}", number + FILE_ORDER_OFFSET, line, header, col_order, latest.isoformat(),
-         "is the workbook's latest date, so it is taken as the extract date (Annex A does not say when it was "
-         "run); if it is mistyped, correct it and load again"],
-    )
+    _issue(con, number, header, "is the workbook's latest date, so it is taken as the extract date (Annex A does "
+           "not say when it was run); if it is mistyped, correct it and load again", col_order, line,
+           latest.isoformat())
     return dt.datetime.combine(latest, dt.time())
