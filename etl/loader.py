@@ -46,7 +46,8 @@ from etl.validation import (
     ISSUES_COLUMNS, RUN_ISSUES_DDL, add_warnings, check_table, file_issue, future_reason, warning_sources,
 )
 
-if TYPE_CHECKING:  # the SSD reader is imported only for a folder that may be one
+if TYPE_CHECKING:  # the SSD and Annex A readers are imported only for a source that may be one
+    from etl.annex_a.mapping import Conversion as AnnexConversion
     from etl.ssd.convert import SsdConversion
 
 log = logging.getLogger("kpidash.etl")
@@ -261,6 +262,8 @@ class _Run:
         self.loaded: set[str] = set()  # tables staged and checked (an optional file may be absent)
         self.after_extract: list[tuple[str, str, int]] = []  # (file, column, rows) dated after the extract
         self.workbook: ArchivedFile | None = None  # an Annex A workbook, as kept in the archive
+        self.annex: AnnexConversion | None = None  # what the workbook became (its lists, the rows' origins)
+        self.moved: dict[str, int] = {}  # contract file -> its rejected rows listed under the workbook's rows instead
         self.workbook_issues = (0, 0)  # its own (rejected, warnings): the lists' columns and cells it reports
         self.workbook_lists: dict[str, tuple[int, int, int]] = {}  # "Annex A List N" -> (rows, rejected, file_order)
         self.small = False  # an extract that DuckDB works on with one thread (_threads)
@@ -278,7 +281,8 @@ class _Run:
                 continue  # an optional file the extract did not hold
             read, rejected, warnings = self.counts.get(table.file_name, (0, 0, 0))
             sha256 = archived.sha256 if archived else None
-            results.append(FileResult(table.file_name, sha256, read, read - rejected, rejected, warnings))
+            listed = rejected - self.moved.get(table.file_name, 0)
+            results.append(FileResult(table.file_name, sha256, read, read - rejected, listed, warnings))
         if self.workbook is not None:  # its rows are counted in the contract files it became; its own issues here
             results.append(FileResult(self.workbook.name, self.workbook.sha256, 0, 0, *self.workbook_issues))
         return results
@@ -360,7 +364,7 @@ class _Run:
         except (OSError, ArchiveError) as err:
             raise LoadError(f"{workbook} cannot be read ({getattr(err, 'strerror', None) or err})") from None
         con.execute(f"INSERT INTO issues SELECT * FROM read_parquet({quoted(str(converted.issues_path))})")
-        self.source, self.origin = converted.folder, workbook
+        self.source, self.origin, self.annex = converted.folder, workbook, converted
         self.workbook_lists = {s.label: (s.rows, 0, s.number + FILE_ORDER_OFFSET) for s in converted.lists.values()}
 
     def _convert_ssd(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -595,7 +599,15 @@ class _Run:
             )
 
     def _tally(self, con: duckdb.DuckDBPyConnection, staged: list[StagedFile]) -> None:
-        """Each file's rows read, rejected and warned about, and the dates after the extract's, from `issues`."""
+        """Each file's rows read, rejected and warned about, and the dates after the extract's, from `issues`.
+        An Annex A workbook's contract issues are first said of its rows (etl.annex_a.report): the rows a
+        contract file did not load are then listed under the workbook, and counted there (self.moved)."""
+        rejected_lines = dict(con.execute(
+            "SELECT file, count(DISTINCT line) FROM issues WHERE severity = 'reject' GROUP BY file").fetchall())
+        if self.annex is not None:
+            from etl.annex_a.report import translate
+
+            translate(con, str(self.annex.rowmap_path), self.annex.lists)
         self.after_extract = con.execute(
             f"""SELECT file, "column", count(*) FROM issues
                 WHERE severity = 'warning' AND reason = {quoted(future_reason(self.extracted_at.date()))}
@@ -608,8 +620,10 @@ class _Run:
                FROM issues GROUP BY file"""
         ).fetchall():
             tallies[file] = (rejected, warnings)
-        self.counts.update({s.archived.name: (s.rows_read, tallies[s.archived.name][0] + s.unlisted_rejects,
+        self.counts.update({s.archived.name: (s.rows_read, rejected_lines.get(s.archived.name, 0) + s.unlisted_rejects,
                                               tallies[s.archived.name][1]) for s in staged})
+        self.moved = {s.archived.name: rejected_lines.get(s.archived.name, 0) - tallies[s.archived.name][0]
+                      for s in staged}
         if self.workbook is not None:  # what the workbook's lists reported (by list, not contract file) counts too
             own = [n for f, n in tallies.items() if f not in self.counts]
             self.workbook_issues = (sum(r for r, _ in own), sum(w for _, w in own))
@@ -621,7 +635,8 @@ class _Run:
     def _finish(self, con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
         limit = self.settings.max_reject_pct
         files = [t.file_name for t in EXTRACT_TABLES]
-        tallies = [(file, read, rejected, files.index(file)) for file, (read, rejected, _) in self.counts.items()]
+        tallies = [(file, read, rejected - self.moved.get(file, 0), files.index(file))
+                   for file, (read, rejected, _) in self.counts.items()]
         # an Annex A workbook's lists too: a row it rejects never reaches a contract file's count
         tallies += [(label, *tally) for label, tally in self.workbook_lists.items()]
         over = [(file, read, rejected, order) for file, read, rejected, order in tallies
@@ -651,11 +666,12 @@ class _Run:
 
         read = sum(c[0] for c in self.counts.values())
         rejected = sum(c[1] for c in self.counts.values())
+        listed = rejected - sum(self.moved.values())  # (the rest are listed as the workbook's rows)
         # an Annex A workbook's own rejected rows never reached a contract file: rejected, but not read there
         workbook_rejected, workbook_warnings = self.workbook_issues
         warnings = sum(c[2] for c in self.counts.values()) + workbook_warnings
         tally = (
-            f"{read - rejected:,} rows loaded from {len(self.counts)} files, {rejected + workbook_rejected:,} rejected, "
+            f"{read - rejected:,} rows loaded from {len(self.counts)} files, {listed + workbook_rejected:,} rejected, "
             f"{warnings:,} warnings"
         )
         if self.after_extract:  # the contract's data-quality warning, counted where it happens

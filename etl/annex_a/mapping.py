@@ -24,6 +24,8 @@ from etl.sql import quoted
 
 SOURCE_SYSTEM = "annex_a"
 ISSUES_FILE = "mapping_issues.parquet"
+ROWMAP_FILE = "rowmap.parquet"  # each contract file's line -> the list and row it comes from (etl.annex_a.report)
+ROWMAP_TABLE = "annex_rowmap"
 FILE_ORDER_OFFSET = -20  # the workbook's issues sort before the contract files' (List 3 -> -17)
 ERROR_VALUES = ("#N/A", "#NA", "N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!")
 SERVICES = {
@@ -105,6 +107,11 @@ class Conversion:
     extracted_at: dt.datetime
     issues_path: Path
     lists: dict[int, ListSheet]
+
+    @property
+    def rowmap_path(self) -> Path:
+        """Each contract file's line -> the list and row it comes from (etl.annex_a.report.translate)."""
+        return self.folder / ROWMAP_FILE
 
 
 def convert_workbook(workbook: Path, out: Path) -> Conversion:
@@ -293,34 +300,37 @@ def _write_tables(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet], 
 
     every = sorted(usable)
     people = union(
-        "SELECT {n} AS l, child_id, gender, ethnicity, date_of_birth, disability, team_id, team_name, worker_id, "
+        "SELECT {n} AS l, _row, child_id, gender, ethnicity, date_of_birth, disability, team_id, team_name, worker_id, "
         "worker_name FROM c{n}", every,
     )
     if 9 in usable:
         people += (
-            " UNION ALL SELECT 9, child_id, NULL, NULL, NULL, NULL, team_id, team_name, "
+            " UNION ALL SELECT 9, _row, child_id, NULL, NULL, NULL, NULL, team_id, team_name, "
             "'W' || left(md5(lower(personal_advisor)), 8), personal_advisor FROM c9"
             if "personal_advisor" in usable[9].columns else ""
         )
     con.execute(f"CREATE TEMP TABLE people AS {people}")
     services = " ".join(f"WHEN {n} THEN '{s}'" for n, s in SERVICES.items())
     queries = {
-        "children": """SELECT child_id,
-                              arg_min(date_of_birth, l) FILTER (WHERE date_of_birth IS NOT NULL) AS date_of_birth,
-                              arg_min(gender, l) FILTER (WHERE gender IS NOT NULL) AS gender,
-                              arg_min(ethnicity, l) FILTER (WHERE ethnicity IS NOT NULL) AS ethnicity,
-                              arg_min(disability, l) FILTER (WHERE disability IS NOT NULL) AS disability
-                       FROM people GROUP BY child_id ORDER BY child_id""",
-        "teams": f"""SELECT team_id, min(team_name) AS team_name, arg_max(service, n) AS service
+        # each value from the child's first row that holds one (by list, then row); the row that gave the
+        # date of birth (else the child's first row) is where the child's issues are reported
+        "children": ("""SELECT child_id,
+                              arg_min(date_of_birth, (l, _row)) FILTER (WHERE date_of_birth IS NOT NULL) AS date_of_birth,
+                              arg_min(gender, (l, _row)) FILTER (WHERE gender IS NOT NULL) AS gender,
+                              arg_min(ethnicity, (l, _row)) FILTER (WHERE ethnicity IS NOT NULL) AS ethnicity,
+                              arg_min(disability, (l, _row)) FILTER (WHERE disability IS NOT NULL) AS disability,
+                              coalesce(min({'l': l, 'r': _row}) FILTER (WHERE date_of_birth IS NOT NULL), min({'l': l, 'r': _row})) AS _at
+                       FROM people GROUP BY child_id""", "child_id"),
+        "teams": (f"""SELECT team_id, min(team_name) AS team_name, arg_max(service, n) AS service
                      FROM (SELECT team_id, team_name, CASE l {services} END AS service, count(*) OVER
                            (PARTITION BY team_id, l) AS n FROM people WHERE team_name IS NOT NULL)
-                     GROUP BY team_id ORDER BY team_id""",
-        "workers": """SELECT worker_id, min(worker_name) AS worker_name,
+                     GROUP BY team_id""", "team_id"),
+        "workers": ("""SELECT worker_id, min(worker_name) AS worker_name,
                              coalesce(mode(team_id) FILTER (WHERE team_name IS NOT NULL), 'UNKNOWN') AS team_id,
                              CASE WHEN bool_and(l = 9) THEN 'personal_advisor' ELSE 'social_worker' END AS role,
                              CASE WHEN bool_and(l = 9) THEN 'N' ELSE 'Y' END AS qualified,
                              1 AS fte, NULL AS agency, NULL AS start_date, NULL AS end_date
-                      FROM people WHERE worker_name IS NOT NULL GROUP BY worker_id ORDER BY worker_id""",
+                      FROM people WHERE worker_name IS NOT NULL GROUP BY worker_id""", "worker_id"),
     }
     def ids(prefix: str, date: str) -> str:
         return (f"'{prefix}-' || child_id || '-' || strftime({date}, '%Y%m%d') || "
@@ -334,19 +344,20 @@ def _write_tables(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet], 
         return "CASE WHEN worker_name IS NOT NULL THEN worker_id END"
 
     if 3 in usable:
-        queries["referrals"] = f"""SELECT {ids('R', 'referral_date')} AS referral_id, child_id, referral_date, source,
-                                   nfa, {team(3)} AS team_id, {worker(3)} AS worker_id FROM c3 ORDER BY _row"""
+        queries["referrals"] = (f"""SELECT {ids('R', 'referral_date')} AS referral_id, child_id, referral_date, source,
+                                   nfa, {team(3)} AS team_id, {worker(3)} AS worker_id, {{'l': 3, 'r': _row}} AS _at
+                                   FROM c3""", "_at")
     if 4 in usable:
-        queries["assessments"] = f"""SELECT {ids('A', 'start_date')} AS assessment_id, child_id, NULL AS referral_id,
-                                     start_date, authorised_date, {team(4)} AS team_id, {worker(4)} AS worker_id
-                                     FROM c4 ORDER BY _row"""
+        queries["assessments"] = (f"""SELECT {ids('A', 'start_date')} AS assessment_id, child_id, NULL AS referral_id,
+                                     start_date, authorised_date, {team(4)} AS team_id, {worker(4)} AS worker_id,
+                                     {{'l': 4, 'r': _row}} AS _at FROM c4""", "_at")
     if 5 in usable:
-        queries["s47_enquiries"] = f"""SELECT {ids('S', 'strategy_date')} AS s47_id, child_id, strategy_date,
+        queries["s47_enquiries"] = (f"""SELECT {ids('S', 'strategy_date')} AS s47_id, child_id, strategy_date,
                                        NULL AS completed_date,
                                        CASE icpc_unnecessary WHEN 'Y' THEN 'N' WHEN 'N' THEN 'Y'
                                             ELSE CASE WHEN icpc_date IS NOT NULL THEN 'Y' END END AS icpc_required,
-                                       icpc_date, {team(5)} AS team_id, {worker(5)} AS worker_id
-                                       FROM c5 ORDER BY _row"""
+                                       icpc_date, {team(5)} AS team_id, {worker(5)} AS worker_id, {{'l': 5, 'r': _row}} AS _at
+                                       FROM c5""", "_at")
     episode_lists = [n for n in EPISODE_LISTS if n in usable]
     if episode_lists:
         con.execute(
@@ -357,14 +368,27 @@ def _write_tables(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet], 
                 for n in episode_lists
             )
         )
-        queries["episodes"] = "SELECT * EXCLUDE (worker_id, l, _row) FROM eps ORDER BY l, _row"
-        queries["allocations"] = """SELECT 'L' || episode_id AS allocation_id, child_id, worker_id, start_date, end_date
-                                    FROM eps WHERE worker_id IS NOT NULL ORDER BY l, _row"""
+        queries["episodes"] = ("SELECT * EXCLUDE (worker_id, l, _row), {'l': l, 'r': _row} AS _at FROM eps", "_at")
+        queries["allocations"] = ("""SELECT 'L' || episode_id AS allocation_id, child_id, worker_id, start_date,
+                                            end_date, {'l': l, 'r': _row} AS _at
+                                     FROM eps WHERE worker_id IS NOT NULL""", "_at")
+    # each query: (its rows, each with _at: the list and row of the workbook row it comes from; the file's order)
+    con.execute(f"CREATE TEMP TABLE {ROWMAP_TABLE} (file VARCHAR, line BIGINT, list INTEGER, row BIGINT)")
     for table in TABLES:
-        query = queries.get(table.name)
-        columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in table.column_names)
-        select = f"SELECT {', '.join(table.column_names)} FROM ({query})" if query else f"SELECT {columns} LIMIT 0"
-        con.execute(f"COPY ({select}) TO {quoted(str(out / table.file_name))} (FORMAT csv, HEADER, DATEFORMAT '%Y-%m-%d')")
+        query, order = queries.get(table.name, (None, None))
+        if query is None:
+            columns = ", ".join(f"NULL::VARCHAR AS {c}" for c in table.column_names)
+            con.execute(f"COPY (SELECT {columns} LIMIT 0) TO {quoted(str(out / table.file_name))} (FORMAT csv, HEADER)")
+            continue
+        con.execute(f"COPY (SELECT {', '.join(table.column_names)} FROM ({query}) ORDER BY {order}) "
+                    f"TO {quoted(str(out / table.file_name))} (FORMAT csv, HEADER, DATEFORMAT '%Y-%m-%d')")
+        if table.name in ("teams", "workers"):
+            continue  # each named in many rows: no one row to report its issues at
+        # the file's line of each row (the header is line 1), as the loader numbers them: the same query
+        # again, of which DuckDB computes only the order and the origin
+        con.execute(f"INSERT INTO {ROWMAP_TABLE} SELECT {quoted(table.file_name)}, "
+                    f"row_number() OVER (ORDER BY {order}) + 1, _at.l, _at.r FROM ({query})")
+    con.execute(f"COPY {ROWMAP_TABLE} TO {quoted(str(out / ROWMAP_FILE))} (FORMAT parquet)")
 
 
 def _check_workers(con: duckdb.DuckDBPyConnection) -> None:

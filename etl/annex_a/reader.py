@@ -76,7 +76,7 @@ LIST_COLUMNS: dict[int, dict[str, tuple[str, ...]]] = {
 }
 LIST_NAMES = {
     3: "referrals", 4: "assessments", 5: "section 47 enquiries and ICPCs", 6: "children in need",
-    7: "child protection", 8: "children in care", 9: "care leavers",
+    7: "child protection plans", 8: "children in care", 9: "care leavers",
 }
 _SHEET = re.compile(r"list\s*(\d{1,2})\b")
 # calamine's names for Excel's error values, as Excel shows them
