@@ -283,7 +283,7 @@ class _Run:
             sha256 = archived.sha256 if archived else None
             listed = rejected - self.moved.get(table.file_name, 0)
             results.append(FileResult(table.file_name, sha256, read, read - rejected, listed, warnings))
-        if self.workbook is not None:  # its rows are counted in the contract files it became; its own issues here
+        if self.workbook is not None:  # its rows are counted in the files it became; its issues (all said of its rows) here
             results.append(FileResult(self.workbook.name, self.workbook.sha256, 0, 0, *self.workbook_issues))
         return results
 
@@ -667,7 +667,7 @@ class _Run:
         read = sum(c[0] for c in self.counts.values())
         rejected = sum(c[1] for c in self.counts.values())
         listed = rejected - sum(self.moved.values())  # (the rest are listed as the workbook's rows)
-        # an Annex A workbook's own rejected rows never reached a contract file: rejected, but not read there
+        # an Annex A workbook's rejected rows: those its lists refused, and those a contract file did (self.moved)
         workbook_rejected, workbook_warnings = self.workbook_issues
         warnings = sum(c[2] for c in self.counts.values()) + workbook_warnings
         tally = (
