@@ -157,6 +157,7 @@ def set_role(engine: Engine, username: str, role: str, team: str | None = None, 
         user.role, user.team, user.service = role, team, service
         session.execute(update(Token).where(Token.user_id == user.id, Token.revoked_at.is_(None))
                         .values(revoked_at=utcnow()))
+    revocations.announce()  # every API worker stops trusting the old scope's tokens at once
     return user
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from api import accounts, audit
 from api.datetimes import UtcDateTime
-from api.deps import Admin, StateDep, request_origin
+from api.deps import Admin, CurrentUser, StateDep, request_origin
 from api.errors import BAD_INPUT, FORBIDDEN, NOT_FOUND, SIGNED_IN, ApiError
 from api.live_warehouse import WarehouseUnavailable
 from api.params import team_services
@@ -111,6 +111,21 @@ def _change(request: Request, admin: accounts.Principal, state: StateDep, userna
     return UserChanged(user=out, password=password, message=f"{what.capitalize()} {username}: done.")
 
 
+def _user_admin(request: Request, user: CurrentUser, state: StateDep) -> accounts.Principal:
+    """Admins only (as `Admin`); another role's attempt to change a user is on the audit trail too, with
+    what it tried, so that someone trying to make themselves an admin leaves a trace."""
+    if user.role != "admin":
+        audit.record(state.engine, "user_change", "forbidden", username=user.username, role=user.role,
+                     unit=request.path_params.get("username"),
+                     detail=f"{request.method} {request.url.path}: refused, only admins change users",
+                     **request_origin(request))
+        raise ApiError(403, f"Only admins may see this; your role is {user.role}.")
+    return user
+
+
+UserAdmin = Annotated[accounts.Principal, Depends(_user_admin)]
+
+
 def _known_scope(state: StateDep, team: str | None, service: str | None) -> None:
     """A team or service must be one the published extract knows (as `kpidash users add` checks)."""
     if team is None and service is None:
@@ -134,7 +149,7 @@ UNREADABLE_BODY = {400: {"description": "The body could not be read as JSON."}}
 
 @router.post("/users", response_model=UserChanged, status_code=201,
              responses={409: {"description": "There is already a user of that name."}, **UNREADABLE_BODY})
-def add_user(request: Request, admin: Admin, state: StateDep, body: NewUser) -> UserChanged:
+def add_user(request: Request, admin: UserAdmin, state: StateDep, body: NewUser) -> UserChanged:
     """Add a user with a made-up password, shown once (as `kpidash users add`)."""
     def act() -> tuple[Any, str | None]:
         accounts.check_new_user(body.username, body.role, body.team, body.service)
@@ -144,23 +159,24 @@ def add_user(request: Request, admin: Admin, state: StateDep, body: NewUser) -> 
 
 
 @router.post("/users/{username}/disable", response_model=UserChanged, responses=NOT_FOUND)
-def disable_user(request: Request, admin: Admin, state: StateDep, username: Username) -> UserChanged:
+def disable_user(request: Request, admin: UserAdmin, state: StateDep, username: Username) -> UserChanged:
     """Stop a user signing in and revoke their sessions and tokens (users are kept, for the audit trail)."""
-    if username == admin.username:
-        raise ApiError(422, "You cannot disable yourself: ask another admin.")
-    return _change(request, admin, state, username, "disable",
-                   lambda: (accounts.set_active(state.engine, username, active=False), None))
+    def act() -> tuple[Any, str | None]:
+        if username == admin.username:
+            raise accounts.AccountError("You cannot disable yourself: ask another admin.")
+        return accounts.set_active(state.engine, username, active=False), None
+    return _change(request, admin, state, username, "disable", act)
 
 
 @router.post("/users/{username}/enable", response_model=UserChanged, responses=NOT_FOUND)
-def enable_user(request: Request, admin: Admin, state: StateDep, username: Username) -> UserChanged:
+def enable_user(request: Request, admin: UserAdmin, state: StateDep, username: Username) -> UserChanged:
     """Let a disabled or locked-out user sign in again."""
     return _change(request, admin, state, username, "enable",
                    lambda: (accounts.set_active(state.engine, username, active=True), None))
 
 
 @router.post("/users/{username}/password", response_model=UserChanged, responses=NOT_FOUND)
-def reset_password(request: Request, admin: Admin, state: StateDep, username: Username) -> UserChanged:
+def reset_password(request: Request, admin: UserAdmin, state: StateDep, username: Username) -> UserChanged:
     """A new made-up password, shown once, and any lock-out lifted (as `kpidash users reset-password`)."""
     def act() -> tuple[Any, str | None]:
         password = accounts.set_password(state.engine, username)
@@ -169,12 +185,11 @@ def reset_password(request: Request, admin: Admin, state: StateDep, username: Us
 
 
 @router.put("/users/{username}/role", response_model=UserChanged, responses={**NOT_FOUND, **UNREADABLE_BODY})
-def change_role(request: Request, admin: Admin, state: StateDep, username: Username, body: RoleChange) -> UserChanged:
+def change_role(request: Request, admin: UserAdmin, state: StateDep, username: Username, body: RoleChange) -> UserChanged:
     """Another role (and its team or service); the user's sessions end, so the new scope applies at once."""
-    if username == admin.username and body.role != "admin":
-        raise ApiError(422, "You cannot take away your own admin role: ask another admin.")
-
     def act() -> tuple[Any, str | None]:
+        if username == admin.username and body.role != "admin":
+            raise accounts.AccountError("You cannot take away your own admin role: ask another admin.")
         accounts.check_new_user(username, body.role, body.team, body.service)
         _known_scope(state, body.team, body.service)
         return accounts.set_role(state.engine, username, body.role, body.team, body.service), None

@@ -19,6 +19,13 @@ def test_only_admins_change_users(api, role: str) -> None:
     assert got.status_code == 403 and "Only admins" in got.json()["detail"]
     got = api.client.post(f"{V1}/users/test_analyst/disable", headers=api.auth(role))
     assert got.status_code == 403
+    # refused, and on the audit trail: who tried what (an audit found no trace of such an attempt)
+    tried = api.client.put(f"{V1}/users/test_{role}/role", json={"role": "admin"}, headers=api.auth(role))
+    assert tried.status_code == 403
+    [entry] = _trail(api, f"PUT {V1}/users/test_{role}/role: refused")
+    assert (entry["username"], entry["role"], entry["unit"], entry["outcome"]) == (f"test_{role}", role,
+                                                                                   f"test_{role}", "forbidden")
+    assert [e["username"] for e in _trail(api, f"POST {V1}/users/test_analyst/disable: refused")].count(f"test_{role}") == 1
 
 
 def test_an_admin_adds_a_user_who_signs_in_with_the_password_shown_once(api) -> None:
@@ -70,3 +77,5 @@ def test_an_admin_cannot_lock_themselves_out(api) -> None:
     admin = api.auth("admin")
     assert api.client.post(f"{V1}/users/test_admin/disable", headers=admin).status_code == 422
     assert api.client.put(f"{V1}/users/test_admin/role", json={"role": "analyst"}, headers=admin).status_code == 422
+    assert [e["outcome"] for e in _trail(api, "disable test_admin: You cannot disable yourself")] == ["invalid"]
+    assert [e["outcome"] for e in _trail(api, "test_admin: You cannot take away your own admin role")] == ["invalid"]

@@ -107,6 +107,17 @@ def test_revocation_by_another_process_takes_effect_at_once(api) -> None:
     assert api.client.get(f"{V1}/me", headers=headers).status_code == 401
 
 
+def test_a_role_change_ends_the_old_scopes_tokens_at_once(api) -> None:
+    """A security audit found a cached token kept its old role's scope for the cache's seconds after
+    `PUT /users/{name}/role`: the change revoked the tokens without announcing it."""
+    accounts.add_user(api.engine, "promoted", "executive", password="promoted-password-12")
+    issued = accounts.create_api_token(api.engine, "promoted", days=1)
+    headers = {"Authorization": f"Bearer {issued.token}"}
+    assert api.client.get(f"{V1}/me", headers=headers).json()["role"] == "executive"  # now cached
+    accounts.set_role(api.engine, "promoted", "board")  # as the admin route or `kpidash users role` does
+    assert api.client.get(f"{V1}/me", headers=headers).status_code == 401
+
+
 def test_revocation_by_another_process_takes_effect_within_the_cache_seconds(api, monkeypatch) -> None:
     """Where the sign-out stamp is not shared (a process on another machine), the cache's seconds bound it."""
     monkeypatch.setattr(revocations, "announce", lambda path=None: None)
