@@ -6,6 +6,7 @@ of rows, and the file is there for failed runs too (the warehouse only holds the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -92,13 +93,14 @@ SHOWN_RULES = 12  # rules in a load's message; `kpidash rejects RUN` lists every
 SHOWN_EXAMPLES = 3  # example rows per rule
 
 
-def summarise_issues(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
+def summarise_issues(con: duckdb.DuckDBPyConnection, run_id: str, cells: bool = True) -> list[str]:
     """A run's in-memory `issues` grouped by rule and file, each with its count and a few examples, for the
     load's message and log: one unknown worker id repeated on 1,400 rows is one line, not 1,400.
 
     A rule is a file's reason with the quoted values, dates and numbers in it set aside (so "left on
     2025-03-31 ..." and "left on 2025-06-30 ..." are one rule), over however many columns it is found in.
-    Rejected rows come first."""
+    Rejected rows come first. cells=False: no cell of the extract in it (examples by line, and a reason's
+    quoted values as "…"), for the load log, which every signed-in role reads through /status."""
     rows = con.execute(
         rf"""WITH t AS (
                  SELECT *, regexp_replace(reason, '"[^"]*"|\d{{4}}-\d{{2}}-\d{{2}}|\d+', '#', 'g') AS rule FROM issues)
@@ -116,6 +118,9 @@ def summarise_issues(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
     lines = [f"rejected rows and warnings by rule and file (every one: kpidash rejects {run_id}):"]
     for severity, file, n, varies, columns, reason, column, examples in rows[:SHOWN_RULES]:
         subject = f"{file} {column}" if columns == 1 and column else f"{file} ({columns} columns)" if columns > 1 else file
+        if not cells:
+            reason = re.sub(r'"[^"]*"', "…", reason)
+            examples = [e | {"value": None} for e in examples]
         rule = f"{subject} {reason}" + (" (and similar)" if varies else "")
         shown = [_example(e, named=columns > 1) for e in examples]
         shown = [e for e in shown if e]

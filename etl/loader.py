@@ -77,7 +77,7 @@ class LoadResult:
 
     run_id: str
     status: Literal["published", "checked", "failed"]
-    message: str
+    message: str  # as shown to whoever ran it; the load log keeps it without the extract's cells
     files: list[FileResult]
     extracted_at: dt.datetime
 
@@ -176,7 +176,8 @@ def load_extract(source: Path, *, publish: bool = True, allow_shrink: bool = Fal
         status, message, detail = "failed", str(err), ""
         runlog.start_run(run_id, str(source.absolute()), started, host=host, pid=pid, warehouse=str(db))
         runlog.finish_run(run_id, status, message, extracted_at=None, source_system=None, files=[])
-    return LoadResult(run_id, status, message + detail, run.file_results(), run.extracted_at)
+    shown = run.shown_message if status != "failed" and run.shown_message else message
+    return LoadResult(run_id, status, shown + detail, run.file_results(), run.extracted_at)
 
 
 @contextlib.contextmanager
@@ -267,6 +268,7 @@ class _Run:
         self.workbook_issues = (0, 0)  # its own (rejected, warnings): the lists' columns and cells it reports
         self.workbook_lists: dict[str, tuple[int, int, int]] = {}  # "Annex A List N" -> (rows, rejected, file_order)
         self.small = False  # an extract that DuckDB works on with one thread (_threads)
+        self.shown_message: str | None = None  # a finished run's message with the extract's cells, as shown
         self._copied: list[tuple[str, str]] | LoadError | None = None  # _connect_while_copying's outcome
 
     def discard(self) -> None:
@@ -678,10 +680,12 @@ class _Run:
             dated = sum(n for _, _, n in self.after_extract)
             tally += (f"; {dated:,} dates after the extract date ({self.extracted_at:%Y-%m-%d}), loaded and listed as "
                       "warnings: " + ", ".join(f"{file} {column} {n:,}" for file, column, n in self.after_extract))
-        grouped = summarise_issues(con, self.run_id)  # the load log keeps the summary; the archive every issue
-        if grouped:
-            tally += "\n" + "\n".join(grouped)
+        # the load log keeps the summary without the extract's cells (every role reads it through /status);
+        # whoever ran the load is shown them; the archive keeps every issue
+        kept, shown = (summarise_issues(con, self.run_id, cells=cells) for cells in (False, True))
+        tally, shown = (tally + "".join("\n" + line for line in lines) for lines in (kept, shown))
         if not self.publish:
+            self.shown_message = f"checked, nothing published: {shown}"
             return "checked", f"checked, nothing published: {tally}"
         self.before_publish()
         tmp = publishing.tmp_path(self.db, self.run_id)
@@ -698,6 +702,7 @@ class _Run:
             raise LoadError(
                 f"the new warehouse could not be written ({first}); the published one is unchanged"
             ) from None
+        self.shown_message = f"published: {shown}{cube_note}"
         return "published", f"published: {tally}{cube_note}"
 
     def _label(self, file: str) -> str:

@@ -164,6 +164,21 @@ def test_the_load_log_keeps_no_rejected_values(tmp_path: Path) -> None:
     assert "31/05/2025" not in kept and "C-SECRET" not in kept
 
 
+def test_a_published_runs_summary_in_the_load_log_quotes_no_cell(tmp_path: Path, permissive) -> None:
+    """A security audit found the grouped summary of a published run quoting a child id and a date in
+    `GET /status`, which every role reads: the load log now keeps it with lines only."""
+    folder = build_extract(tmp_path / "x", add={
+        "referrals": [{"referral_id": "R-NEW", "child_id": "C-JANE-DOE-2014", "referral_date": "2025-01-06"}],
+        "assessments": [{"assessment_id": "A2", "child_id": "C1", "authorised_date": "31/05/2025"}]})
+    result = load_extract(folder)
+    assert result.status == "published"
+    assert '"C-JANE-DOE-2014"' in result.message and '"31/05/2025"' in result.message  # shown to the loader
+    kept = get_run(result.run_id).message
+    assert "C-JANE-DOE-2014" not in kept and "31/05/2025" not in kept
+    assert "referrals.csv child_id is not in children.csv (or its row there was rejected): 1 row, e.g. line " in kept
+    assert kept.splitlines()[0] == result.message.splitlines()[0]  # the same tally
+
+
 def test_a_junk_file_is_refused_with_its_first_rows_listed_and_the_rest_counted(tmp_path: Path) -> None:
     """Rows the CSV reader cannot split (wrong number of values) cost it about a kilobyte each to list, beyond
     DuckDB's memory limit: a file with far too many of them to pass lists the first and counts the rest."""
