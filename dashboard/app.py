@@ -24,7 +24,7 @@ log = logging.getLogger("kpidash.dashboard")
 ASSETS = Path(__file__).parent / "assets"
 NOT_OURS = '{"detail": "This is not a request the dashboard makes: reload the page."}'
 # what a callback raises on values its page never sends (a date that is not one, a list for a text box)
-BAD_VALUE_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError)
+BAD_VALUE_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError, StopIteration)
 PAGES = {"/": today, "/today": today, "/team": team, "/trends": trends, "/qa": qa, "/board": board,
          "/admin": admin}
 # The page's language (screen readers pronounce British English); the title follows each view (keyboard.js).
@@ -161,8 +161,10 @@ def create_dash_app(api_url: str | None = None) -> Dash:
                                   mimetype="application/json")
         if flask.request.path == "/_dash-update-component" and flask.request.method == "POST":
             body = flask.request.get_json(silent=True)
-            if not (isinstance(body, dict) and isinstance(body.get("inputs"), list) and "outputs" in body
+            if not (isinstance(body, dict) and isinstance(body.get("inputs"), list)
                     and isinstance(body.get("output"), str) and body["output"] in app.callback_map
+                    # one output is an object, several a list (Dash reads them so)
+                    and isinstance(body.get("outputs"), list if body["output"].startswith("..") else dict)
                     and len(body["inputs"]) == len(app.callback_map[body["output"]]["inputs"])
                     and len(body.get("state") or []) == len(app.callback_map[body["output"]]["state"])):
                 return flask.Response(NOT_OURS, status=400, mimetype="application/json")
