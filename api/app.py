@@ -11,7 +11,7 @@ from a2wsgi import WSGIMiddleware
 from fastapi import Depends, FastAPI
 
 from api import revocations
-from api.deps import ApiState
+from api.deps import ApiState, audit_unread_write
 from api.errors import install_api_fallback, install_error_handlers
 from api.live_warehouse import LiveWarehouse
 from api.middleware import ServiceMiddleware, content_security_policy
@@ -75,7 +75,7 @@ def create_app(check_interval: float = 1.0, freeze_gc: bool = False, warm: bool 
         lifespan=lifespan,
     )
     app.state.kpidash = state
-    install_error_handlers(app)
+    install_error_handlers(app, audit_unread_write)
     for router in (health.router, auth.router, auth.me_router, kpis.router, organisation.router, runs.router,
                    admin.router):
         app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(known_query_parameters)])

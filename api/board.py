@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from api.accounts import Principal
 from api.board_models import Action, ActionChild, ActionVersion, AnalysisVersion
 from api.models import User, utcnow
+from core.dates import MAX_DATE, MIN_DATE
 
 WRITE_ALL_ROLES = frozenset({"executive", "analyst"})
 PUBLISH_ROLES = frozenset({"executive", "analyst", "admin"})
@@ -40,8 +41,17 @@ class BoardError(Exception):
         self.message = message
 
 
+def check_day(name: str, day: dt.date) -> None:
+    """A date the board writes (a due date, a board date) within the dates kpidash handles, as a figure's."""
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise BoardError(422, f"{name} ({day}) is outside the dates kpidash handles ({MIN_DATE} to {MAX_DATE}).")
+
+
 def check_period(level: str, period: str) -> str:
-    """A month (YYYY-MM) at every level, or an ISO week (YYYY-Www) for a team."""
+    """A month (YYYY-MM) at every level, or an ISO week (YYYY-Www) for a team, within the dates kpidash handles."""
+    if period[:4].isdigit() and not MIN_DATE.year <= int(period[:4]) <= MAX_DATE.year:
+        raise BoardError(422, f"period {period!r} is outside the dates kpidash handles ({MIN_DATE.year} to "
+                         f"{MAX_DATE.year}).")
     if MONTH.fullmatch(period):
         return period
     if WEEK.fullmatch(period):
@@ -199,8 +209,12 @@ def _state(a: Action, child_ids: list[str]) -> str:
     return json.dumps({**values, "child_ids": child_ids}, sort_keys=True)
 
 
+def _blank(text: str | None) -> bool:
+    return not (text or "").strip()
+
+
 def check_owner(engine: Engine, owner_user: str | None, owner_name: str | None) -> None:
-    if bool(owner_user) == bool(owner_name):
+    if _blank(owner_user) == _blank(owner_name):  # a name of spaces names nobody
         raise BoardError(422, "Give the action one owner: owner_user (a kpidash username) or owner_name (a named "
                          "person without an account), not both and not neither.")
     if owner_user:
@@ -225,6 +239,9 @@ class NewAction:
 
 
 def create_action(engine: Engine, user: Principal, new: NewAction) -> dict[str, Any]:
+    if _blank(new.what):
+        raise BoardError(422, "Say what the action is: what is empty.")
+    check_day("due_date", new.due_date)
     check_owner(engine, new.owner_user, new.owner_name)
     now = utcnow()
     children = sorted(set(new.child_ids))
@@ -274,6 +291,13 @@ def _describe(before: Action, changes: dict[str, Any]) -> str:
 def update_action(engine: Engine, user: Principal, action_id: int, base_version: int,
                   changes: dict[str, Any]) -> dict[str, Any]:
     """Apply changes by compare-and-set on the version the caller started from (409 when it moved on)."""
+    if not _blank(changes.get("owner_user")) and not _blank(changes.get("owner_name")):
+        raise BoardError(422, "Give the action one owner: owner_user (a kpidash username) or owner_name (a named "
+                         "person without an account), not both.")
+    if "what" in changes and _blank(changes["what"]):
+        raise BoardError(422, "Say what the action is: what is empty.")
+    if changes.get("due_date") is not None:
+        check_day("due_date", changes["due_date"])
     with Session(engine, expire_on_commit=False) as session, session.begin():
         action = session.get(Action, action_id)
         if action is None:
@@ -292,7 +316,7 @@ def update_action(engine: Engine, user: Principal, action_id: int, base_version:
             check_owner(engine, owner_user, owner_name)
         status = changes.get("status", action.status)
         note = changes.get("status_note", action.status_note)
-        if "status" in changes and status == "dropped" and not note:
+        if "status" in changes and status == "dropped" and _blank(note):
             raise BoardError(422, "Say why the action is dropped: give status_note.")
         change = _describe(action, changes)
         now = utcnow()

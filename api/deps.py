@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from api import audit
 from api.accounts import RUN_LOG_ROLES, AccountError, Principal, authenticate
 from api.errors import ApiError
 from api.live_warehouse import LiveWarehouse, WarehouseUnavailable, Version
@@ -147,3 +148,35 @@ CurrentUser = Annotated[Principal, Depends(current_user)]
 WarehouseVersion = Annotated[Version, Depends(current_warehouse)]
 RunLogReader = Annotated[Principal, Depends(require_role(*sorted(RUN_LOG_ROLES)))]
 Admin = Annotated[Principal, Depends(require_role("admin"))]
+
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def audited(event: str) -> Callable[[Endpoint], Endpoint]:
+    """Mark a route whose every request, done or refused, is an audit entry of `event` (its own code writes
+    them), so that a request FastAPI refuses before the route runs, a body or parameter it cannot read, is
+    one too (audit_unread_write, called by api/errors.py)."""
+    def mark(endpoint: Endpoint) -> Endpoint:
+        endpoint.audit_event = event  # type: ignore[attr-defined]
+        return endpoint
+    return mark
+
+
+async def audit_unread_write(request: Request, detail: str) -> None:
+    """The audit entry of a marked route's request refused before it ran (422), when its sender is signed in."""
+    event = getattr(getattr(request.scope.get("route"), "endpoint", None), "audit_event", None)
+    if event is None:
+        return
+    try:
+        user = await current_user(request)
+    except ApiError:
+        return  # not signed in: refused all the same, and nobody to name
+    params = request.path_params
+
+    def write() -> None:
+        audit.record(request.app.state.kpidash.engine, event, "invalid", username=user.username, role=user.role,
+                     kpi=params.get("kpi"), level=params.get("level"), unit=params.get("unit") or params.get("username"),
+                     detail=f"{request.method} {request.url.path}: {detail}", **request_origin(request))
+
+    await run_in_threadpool(write)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -82,13 +83,18 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{name}{shown}: {error.get('msg', 'is not valid')}"
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Shape every error the same way, including FastAPI's own validation errors and crashes."""
+def install_error_handlers(app: FastAPI,
+                           on_invalid: Callable[[Request, str], Awaitable[None]] | None = None) -> None:
+    """Shape every error the same way, including FastAPI's own validation errors and crashes. on_invalid:
+    told of each request FastAPI refused as unreadable (api.deps.audit_unread_write: an audited write's
+    refusal is on the audit trail, even though its route never ran)."""
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        messages = list(dict.fromkeys(_describe(e) for e in exc.errors()))
-        return JSONResponse({"detail": "; ".join(messages) + "."}, status_code=422)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = "; ".join(dict.fromkeys(_describe(e) for e in exc.errors())) + "."
+        if on_invalid is not None:
+            await on_invalid(request, detail)
+        return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(ApiError)
     async def _refused(_request: Request, exc: ApiError) -> JSONResponse:

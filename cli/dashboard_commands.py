@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
 
         from core.settings import get_settings
         from dashboard.api_client import ApiClient, ApiProblem, close_all
-        from dashboard.book import pack_data, pack_html
+        from dashboard.book import BookMonthError, pack_data, pack_html
         from dashboard.print_pdf import PdfUnavailable, html_to_pdf
 
         board_date = None
@@ -44,9 +44,8 @@ def register(app: typer.Typer) -> None:
         try:
             try:
                 data = pack_data(api, month, board_date)
-            except ValueError:  # the month is after the extract's (pack_data's only ValueError)
-                raise fail(f"{month!r} is not a month up to the extract's: write it YYYY-MM, e.g. 2025-10.",
-                           USAGE) from None
+            except BookMonthError as exc:
+                raise fail(f"{exc}.", USAGE) from None
             html = pack_html(data)
             pdf = html_to_pdf(html) if out.suffix.lower() == ".pdf" or board_date else None
             if board_date is not None:

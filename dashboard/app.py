@@ -15,7 +15,7 @@ from dash.exceptions import DependencyException, PreventUpdate
 from core.settings import get_settings
 from dashboard import auth
 from dashboard.api_client import ApiClient, ApiProblem, problem_words
-from dashboard.book import book_html
+from dashboard.book import BookMonthError, book_html
 from dashboard.components import banner, records_drawer
 from dashboard.components.formatting import months_back
 from dashboard.pages import admin, board, qa, sign_in, team, today, trends
@@ -199,8 +199,9 @@ def create_dash_app(api_url: str | None = None) -> Dash:
             month = flask.request.args.get("month") or months_back(_date(status["extract_date"]), 1)[0]
             return flask.Response(book_html(api, month), mimetype="text/html")
         except (ApiProblem, ValueError) as exc:
-            message = exc.message if isinstance(exc, ApiProblem) else "The month must be written YYYY-MM, e.g. 2025-10."
-            return flask.Response(f"<!doctype html><title>Performance book</title><p>{message}</p>", status=422,
+            message = (exc.message if isinstance(exc, ApiProblem) else f"{exc}." if isinstance(exc, BookMonthError)
+                       else "The month must be written YYYY-MM, e.g. 2025-10.")
+            return flask.Response(f"<!doctype html><title>Performance book</title><p>{escape(message)}</p>", status=422,
                                   mimetype="text/html")
 
     @app.server.route("/qa-page")

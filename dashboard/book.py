@@ -40,6 +40,10 @@ td.num{text-align:right;font-variant-numeric:tabular-nums} .rag-green{color:#007
 """ + BOARD_CSS
 
 
+class BookMonthError(ValueError):
+    """A month the book cannot report; the message says why, for the person who asked."""
+
+
 def pack_data(api: ApiClient, month: str, board_date: dt.date | None = None,
               now: dt.datetime | None = None) -> dict[str, Any]:
     """Everything the book shows for a YYYY-MM month, as the API gives it now: the figures (each KPI's 24
@@ -47,12 +51,15 @@ def pack_data(api: ApiClient, month: str, board_date: dt.date | None = None,
     actions, and those of the last published pack before board_date (what changed since the last
     board). JSON: it is what a published pack keeps, and the book is drawn from it alone."""
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-        raise ValueError(month)
+        raise BookMonthError(f"{month!r} is not a month: write it YYYY-MM, e.g. 2025-10")
     status = api.status()
     extract = dt.date.fromisoformat(status["extract_date"])
-    as_at = month_end(month, extract)  # ValueError for a malformed month: the caller says how to write it
-    if as_at < dt.date(1990, 1, 1) or month > extract.strftime("%Y-%m"):
-        raise ValueError(month)
+    as_at = month_end(month, extract)
+    if as_at < dt.date(1990, 1, 1):
+        raise BookMonthError(f"{month} is before 1990, the first month kpidash reports")
+    if month > extract.strftime("%Y-%m"):
+        raise BookMonthError(f"{month} is after the extract's month ({extract:%Y-%m}): a book reports a month up to "
+                             "the extract date")
     definitions = api.definitions()
     charted = [d for d in definitions if not d.get("keyed_by")]  # domain_good_or_better: a table, below
     bounds = partial_bounds("month", as_at)
@@ -79,8 +86,12 @@ def pack_data(api: ApiClient, month: str, board_date: dt.date | None = None,
 
 
 def _previous_pack(api: ApiClient, packs: list[dict[str, Any]], board_date: dt.date | None) -> dict[str, Any] | None:
-    """The last pack published before this board (or the newest, for a book that is not a pack)."""
-    earlier = [p for p in packs if board_date is None or p["board_date"] < board_date.isoformat()]
+    """The last pack published before this board (for a book that is not a pack: the last board held, on or
+    before today, not one whose pack is published ahead of its date)."""
+    if board_date is None:
+        earlier = [p for p in packs if p["board_date"] <= dt.date.today().isoformat()]
+    else:
+        earlier = [p for p in packs if p["board_date"] < board_date.isoformat()]
     if not earlier:
         return None
     last = max(earlier, key=lambda p: p["board_date"])
@@ -115,7 +126,7 @@ def pack_html(data: dict[str, Any]) -> str:
     sections = [_section(d, data["trends"].get(d["id"], []), spc.get(d["id"]), partials.get((d["id"], "trust")),
                          findings_html(d["id"], findings), board)
                 for d in charted]
-    sections += [domains_section(d, findings) for d in definitions if d.get("keyed_by")]
+    sections += [domains_section(d, findings, board_html(d["id"], *board)) for d in definitions if d.get("keyed_by")]
     contents = "".join(f'<li><a href="#{d["id"]}">{escape(d["title"])}</a></li>' for d in definitions)
     title = (f"Performance board pack, {month_label(month)}" if data.get("board_date")
              else f"Performance book: {month_label(month)}")

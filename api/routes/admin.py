@@ -11,8 +11,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from api import accounts, audit
+from api.audit import EVENTS
 from api.datetimes import UtcDateTime
-from api.deps import Admin, CurrentUser, StateDep, request_origin
+from api.deps import Admin, CurrentUser, StateDep, audited, request_origin
 from api.errors import BAD_INPUT, FORBIDDEN, NOT_FOUND, SIGNED_IN, ApiError
 from api.live_warehouse import WarehouseUnavailable
 from api.params import team_services
@@ -61,11 +62,11 @@ def audit_log(
     state: StateDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     username: Annotated[str | None, Query(max_length=64)] = None,
-    event: Literal["records", "export", "rejects", "login_failed", "prune", "backup", "restore",
-                   "user_change"] | None = None,
+    event: Literal[EVENTS] | None = None,  # type: ignore[valid-type]
 ) -> list[dict]:
     """The audit trail, newest first (admins only): record views, exports, looks at a run's rejected rows,
-    failed sign-ins, data removed, backed up or restored, and changes to users."""
+    failed sign-ins, data removed, backed up or restored, the board's writes (analysis, actions, packs)
+    and changes to users."""
     return [audit.as_dict(e) for e in audit.entries(state.engine, limit, username, event)]
 
 
@@ -149,6 +150,7 @@ UNREADABLE_BODY = {400: {"description": "The body could not be read as JSON."}}
 
 @router.post("/users", response_model=UserChanged, status_code=201,
              responses={409: {"description": "There is already a user of that name."}, **UNREADABLE_BODY})
+@audited("user_change")
 def add_user(request: Request, admin: UserAdmin, state: StateDep, body: NewUser) -> UserChanged:
     """Add a user with a made-up password, shown once (as `kpidash users add`)."""
     def act() -> tuple[Any, str | None]:
@@ -159,6 +161,7 @@ def add_user(request: Request, admin: UserAdmin, state: StateDep, body: NewUser)
 
 
 @router.post("/users/{username}/disable", response_model=UserChanged, responses=NOT_FOUND)
+@audited("user_change")
 def disable_user(request: Request, admin: UserAdmin, state: StateDep, username: Username) -> UserChanged:
     """Stop a user signing in and revoke their sessions and tokens (users are kept, for the audit trail)."""
     def act() -> tuple[Any, str | None]:
@@ -169,6 +172,7 @@ def disable_user(request: Request, admin: UserAdmin, state: StateDep, username: 
 
 
 @router.post("/users/{username}/enable", response_model=UserChanged, responses=NOT_FOUND)
+@audited("user_change")
 def enable_user(request: Request, admin: UserAdmin, state: StateDep, username: Username) -> UserChanged:
     """Let a disabled or locked-out user sign in again."""
     return _change(request, admin, state, username, "enable",
@@ -176,6 +180,7 @@ def enable_user(request: Request, admin: UserAdmin, state: StateDep, username: U
 
 
 @router.post("/users/{username}/password", response_model=UserChanged, responses=NOT_FOUND)
+@audited("user_change")
 def reset_password(request: Request, admin: UserAdmin, state: StateDep, username: Username) -> UserChanged:
     """A new made-up password, shown once, and any lock-out lifted (as `kpidash users reset-password`)."""
     def act() -> tuple[Any, str | None]:
@@ -185,6 +190,7 @@ def reset_password(request: Request, admin: UserAdmin, state: StateDep, username
 
 
 @router.put("/users/{username}/role", response_model=UserChanged, responses={**NOT_FOUND, **UNREADABLE_BODY})
+@audited("user_change")
 def change_role(request: Request, admin: UserAdmin, state: StateDep, username: Username, body: RoleChange) -> UserChanged:
     """Another role (and its team or service); the user's sessions end, so the new scope applies at once."""
     def act() -> tuple[Any, str | None]:

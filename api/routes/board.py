@@ -19,7 +19,7 @@ from api import audit
 from api import board as rules
 from api.accounts import Principal
 from api.board_models import ACTION_ORIGINS, ACTION_STATUSES
-from api.deps import CurrentUser, StateDep, WarehouseVersion, request_origin
+from api.deps import CurrentUser, StateDep, WarehouseVersion, audited, request_origin
 from api.errors import BAD_INPUT, FORBIDDEN, NO_DATA, NOT_FOUND, SIGNED_IN, ApiError, _response
 from api.live_warehouse import Version
 from api.params import check_unit, team_services, worker_teams
@@ -125,7 +125,8 @@ def _trail(request: Request, user: Principal, **fields: Any) -> dict[str, Any]:
     return {"username": user.username, "role": user.role, **request_origin(request), **fields}
 
 
-def _base(if_match: str | None, base_version: int | None) -> int:
+def _base(if_match: str | None, base_version: int | None, new: str = "") -> int:
+    """The version a write started from; new: how to say it of a thing not yet written (analysis: 0)."""
     if base_version is not None:
         return base_version
     if if_match:
@@ -134,11 +135,13 @@ def _base(if_match: str | None, base_version: int | None) -> int:
             raise ApiError(422, f'If-Match {if_match!r} is not an ETag of this API: send the ETag you read, "v<n>".')
         return int(found.group(1))
     raise ApiError(428, 'Say which version you started from: send If-Match: "v<version>" (the ETag you read) or '
-                   "base_version in the body (0 for a new analysis), so nobody's change is overwritten.")
+                   f"base_version in the body{new}, so nobody's change is overwritten.")
 
 
-def _check_target(version: Version, kpi: str, level: str, unit: str, period: str | None = None) -> str:
-    kpi = _known_kpi(kpi, 422)
+def _check_target(version: Version, kpi: str, level: str, unit: str, period: str | None = None,
+                  unknown_kpi: int = 422) -> str:
+    """unknown_kpi: 404 for a KPI in the path (an address that names nothing), 422 for one in a body."""
+    kpi = _known_kpi(kpi, unknown_kpi)
     check_unit(version, level, unit)
     if period is not None:
         try:
@@ -178,26 +181,28 @@ def _audited_write(state: Any, trail: dict[str, Any], event: str, call: Any) -> 
 # ---------------------------------------------------------------------------- analysis
 
 
-@router.get("/analysis/{kpi}/{level}/{unit}/{period}", response_model=Analysis, responses={**NO_DATA})
+@router.get("/analysis/{kpi}/{level}/{unit}/{period}", response_model=Analysis, responses={**NO_DATA, **NOT_FOUND})
 def read_analysis(request: Request, kpi: KpiPath, level: BoardLevel, unit: UnitPath, period: PeriodPath,
                   _user: CurrentUser, version: WarehouseVersion, state: StateDep) -> Response:
     """The analysis of a KPI for a unit and period now (version 0, empty, when none is written). Its ETag
     is what to send back as If-Match when saving."""
-    kpi = _check_target(version, kpi, level, unit, period)
+    kpi = _check_target(version, kpi, level, unit, period, 404)
     found = rules.latest_analysis(state.engine, kpi, level, unit, period)
     return _respond(found, request, found["version"])
 
 
-@router.get("/analysis/{kpi}/{level}/{unit}/{period}/history", response_model=list[Analysis], responses={**NO_DATA})
+@router.get("/analysis/{kpi}/{level}/{unit}/{period}/history", response_model=list[Analysis],
+            responses={**NO_DATA, **NOT_FOUND})
 def read_analysis_history(request: Request, kpi: KpiPath, level: BoardLevel, unit: UnitPath, period: PeriodPath,
                           _user: CurrentUser, version: WarehouseVersion, state: StateDep) -> Response:
     """Every version of the analysis, newest first: nothing is ever overwritten."""
-    kpi = _check_target(version, kpi, level, unit, period)
+    kpi = _check_target(version, kpi, level, unit, period, 404)
     return _respond(rules.analysis_history(state.engine, kpi, level, unit, period), request)
 
 
 @router.put("/analysis/{kpi}/{level}/{unit}/{period}", response_model=Analysis,
-            responses={**FORBIDDEN, **CONFLICT, **PRECONDITION, **NO_DATA, **BAD_BODY})
+            responses={**FORBIDDEN, **NOT_FOUND, **CONFLICT, **PRECONDITION, **NO_DATA, **BAD_BODY})
+@audited("analysis")
 def write_analysis(request: Request, kpi: KpiPath, level: BoardLevel, unit: UnitPath, period: PeriodPath,
                    body: AnalysisWrite, user: CurrentUser, version: WarehouseVersion, state: StateDep,
                    if_match: IfMatch = None) -> Response:
@@ -207,12 +212,12 @@ def write_analysis(request: Request, kpi: KpiPath, level: BoardLevel, unit: Unit
     trail = _trail(request, user, kpi=kpi, level=level, unit=unit, detail=f"analysis {period}")
 
     def write() -> dict[str, Any]:
-        checked = _check_target(version, kpi, level, unit, period)
+        checked = _check_target(version, kpi, level, unit, period, 404)
         refusal = rules.write_refusal(user, level, unit, team_services(version))
         if refusal:
             raise ApiError(403, refusal)
         return rules.write_analysis(state.engine, user, checked, level, unit, period, body.text,
-                                    _base(if_match, body.base_version))
+                                    _base(if_match, body.base_version, " (0 for a new analysis)"))
 
     saved = _audited_write(state, trail, "analysis", write)
     audit.record(state.engine, "analysis", "ok", **{**trail, "detail": f"analysis {period} version {saved['version']}"})
@@ -260,6 +265,7 @@ def actions_csv(filters: ActionFilters, state: StateDep) -> Response:
 
 
 @router.post("/actions", status_code=201, response_model=ActionOut, responses={**FORBIDDEN, **NO_DATA, **BAD_BODY})
+@audited("action")
 def agree_action(request: Request, body: ActionNew, user: CurrentUser, version: WarehouseVersion,
                  state: StateDep) -> Response:
     """Agree an action from a figure or trend: what, one owner (a user or a named person), due date,
@@ -322,6 +328,7 @@ def action(request: Request, action_id: ActionId, _user: CurrentUser, state: Sta
 
 @router.patch("/actions/{action_id}", response_model=ActionOut,
               responses={**FORBIDDEN, **NOT_FOUND, **CONFLICT, **PRECONDITION, **NO_DATA, **BAD_BODY})
+@audited("action")
 def change_action(request: Request, action_id: ActionId, body: Annotated[ActionChange, Body()], user: CurrentUser,
                   version: WarehouseVersion, state: StateDep, if_match: IfMatch = None) -> Response:
     """Change an action (status open/done/dropped with a note, owner, due date, wording). Whoever may write

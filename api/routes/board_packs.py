@@ -22,9 +22,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
 
 from api import audit
+from api import board as rules
 from api.board import MONTH, PUBLISH_ROLES
 from api.board_models import BoardPack
-from api.deps import CurrentUser, StateDep, WarehouseVersion, request_origin
+from api.deps import CurrentUser, StateDep, WarehouseVersion, audited, request_origin
 from api.errors import BAD_INPUT, FORBIDDEN, NO_DATA, NOT_FOUND, SIGNED_IN, ApiError, _response
 from api.response_cache import Representation
 
@@ -78,6 +79,7 @@ def packs(request: Request, _user: CurrentUser, state: StateDep) -> Response:
 
 @router.post("/packs", status_code=201, response_model=PackOut,
              responses={**FORBIDDEN, **CONFLICT, **NO_DATA, **BAD_BODY})
+@audited("pack")
 def publish(request: Request, body: PackNew, user: CurrentUser, version: WarehouseVersion, state: StateDep) -> Response:
     """Publish the pack for a board date: stored as sent and never changed. Executives, analysts and admins
     only (403 otherwise); 409 when that date has a pack already, or when the published figures are no
@@ -94,6 +96,18 @@ def publish(request: Request, body: PackNew, user: CurrentUser, version: Warehou
         if body.run_id != wh.run_id:
             raise ApiError(409, f"The figures were reloaded (run {wh.run_id}) after this pack was drawn from run "
                            f"{body.run_id}: draw the pack again and publish that.")
+        try:
+            rules.check_day("board_date", body.board_date)
+        except rules.BoardError as exc:
+            raise ApiError(exc.status, exc.message) from None
+        # the snapshot says what it was drawn from (dashboard/book.pack_data): it must be this run, month
+        # and board, or a pack of other figures (or none) would be stored as this load's
+        drawn = {"run_id": body.run_id, "month": body.month, "board_date": body.board_date.isoformat()}
+        differ = [f"{key} {body.snapshot.get(key)!r} (the pack says {value!r})" for key, value in drawn.items()
+                  if body.snapshot.get(key) != value]
+        if differ:
+            raise ApiError(422, "The snapshot is not the one this pack was drawn from: its " + "; its ".join(differ)
+                           + ". Publish the pack as `kpidash book --publish` or the Board page draws it.")
         try:
             pdf = base64.b64decode(body.pdf_base64, validate=True) if body.pdf_base64 else None
         except (binascii.Error, ValueError):

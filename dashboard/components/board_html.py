@@ -79,8 +79,9 @@ def board_html(kpi: str, analysis: dict[str, dict[str, Any]], by_kpi: dict[str, 
                previous: dict[str, Any] | None) -> str:
     """A KPI's part of the board's loop in its book section."""
     actions = by_kpi.get(kpi, [])
-    shown = [a for a in actions if a["status"] == "open" or (previous is None or a.get("closed_at") is None
-                                                             or a["closed_at"][:10] > previous["board_date"])]
+    # closed since the last board: open in its pack, or agreed since (the rule changes_since says it by)
+    before = {a["id"]: a["status"] for a in previous.get("actions", [])} if previous is not None else {}
+    shown = [a for a in actions if a["status"] == "open" or before.get(a["id"], "open") == "open"]
     table = actions_table(shown, "Actions agreed for the trust's figure: open ones, and those closed since the last "
                           "board") or '<p class="muted">No actions agreed for this KPI.</p>'
     return (f"{analysis_block(analysis.get(kpi))}<h3>Actions</h3>{table}{changes_since(actions, previous, kpi)}")

@@ -168,8 +168,9 @@ def page_file_name(month: str, level: str, unit: str | None, suffix: str) -> str
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"kpidash-qa-on-a-page-{month}-{who}") + suffix
 
 
-def domains_section(definition: dict[str, Any], findings: dict[str, Any]) -> str:
-    """The book's section for a KPI keyed by domain (domain_good_or_better): the month's domains as a table."""
+def domains_section(definition: dict[str, Any], findings: dict[str, Any], board: str = "") -> str:
+    """The book's section for a KPI keyed by domain (domain_good_or_better): the month's domains as a table,
+    then board (its analysis and actions, as every KPI's section has them)."""
     domains = findings.get("domains") or {}
     if findings.get("note") and not domains:
         table = f"<p>{escape(findings['note'].capitalize())}.</p>"
@@ -184,4 +185,4 @@ def domains_section(definition: dict[str, Any], findings: dict[str, Any]) -> str
                  "<th scope=\"col\">Domain</th><th scope=\"col\">Graded</th><th scope=\"col\">Good or better</th>"
                  f"<th scope=\"col\">Value</th></tr></thead><tbody>{rows}</tbody></table>")
     return (f"<section id=\"{escape(definition['id'])}\"><h2>{escape(definition['title'])}</h2>"
-            f"<p>{escape(definition['description'])}</p>{table}</section>")
+            f"<p>{escape(definition['description'])}</p>{table}{board}</section>")

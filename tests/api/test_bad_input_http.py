@@ -44,7 +44,8 @@ V1 = "/api/v1"
         ("/runs/no-such-run/rejects", 404, "There is no load run 'no-such-run': see GET /api/v1/runs."),
         ("/runs?limit=0", 422, "limit ('0') must be at least 1."),
         ("/audit?event=everything", 422,
-         "event ('everything') must be one of 'records', 'export', 'rejects', 'login_failed', 'prune', 'backup', 'restore' or 'user_change'."),
+         "event ('everything') must be one of 'records', 'export', 'rejects', 'login_failed', 'prune', 'backup', 'restore', "
+         "'analysis', 'action', 'pack' or 'user_change'."),
         ("/nowhere", 404, "Not Found"),
     ],
 )

@@ -30,8 +30,8 @@ def _call(live: LiveService, method: str, path: str, role: str = "analyst", **kw
                          timeout=60, **kwargs)
 
 
-def _write_analysis(live: LiveService, text: str, role: str = "analyst") -> dict:
-    path = f"/api/v1/analysis/{KPI}/trust/trust/{MONTH}"
+def _write_analysis(live: LiveService, text: str, role: str = "analyst", kpi: str = KPI) -> dict:
+    path = f"/api/v1/analysis/{kpi}/trust/trust/{MONTH}"
     current = _call(live, "GET", path, role).json()
     answer = _call(live, "PUT", path, role, json={"text": text, "base_version": current["version"]})
     assert answer.status_code == 200, answer.text
@@ -65,6 +65,7 @@ def board_service(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFacto
 
 def test_the_book_shows_the_analysis_and_actions_with_their_status(board_service: LiveService, tmp_path: Path) -> None:
     _write_analysis(board_service, "Timeliness **fell** in October.\n\n- agency cover agreed\n- <script>x</script>")
+    _write_analysis(board_service, "Planning was the weakest domain.", kpi="domain_good_or_better")
     late = _agree(board_service, "Weekly review of assessments past day 35", "2025-11-01")
     out = tmp_path / "book.html"
     result = _book(board_service, out)
@@ -81,6 +82,9 @@ def test_the_book_shows_the_analysis_and_actions_with_their_status(board_service
     assert "national comparator 85.7%: England 2024-25, DfE Children in need statistics" in section  # source and year
     referrals = html.split('<section id="referrals">')[1].split("</section>")[0]
     assert "no national comparator recorded" in referrals
+    # the audit domains' KPI (a table, not a chart) has its analysis and actions too: a board audit found none
+    domains = html.split('<section id="domain_good_or_better">')[1].split("</section>")[0]
+    assert "Planning was the weakest domain." in domains and "No actions agreed for this KPI." in domains
 
 
 @needs_chromium
@@ -169,3 +173,19 @@ def test_publishing_refuses_a_pack_drawn_from_figures_since_replaced(board_servi
     assert _call(board_service, "POST", "/api/v1/packs", "board", json=body).status_code == 403
     assert _call(board_service, "GET", "/api/v1/packs/99999/pack.pdf", "board").status_code == 404
     assert dt.date.fromisoformat(body["board_date"])
+
+
+def test_publishing_refuses_a_snapshot_that_is_not_the_packs(board_service: LiveService) -> None:
+    """A board audit stored as this load's pack a snapshot drawn from an earlier load, and one of junk: the
+    snapshot must say it was drawn from this run, month and board date."""
+    run_id = _call(board_service, "GET", "/api/v1/status").json()["warehouse"]["run_id"]
+    body = {"board_date": "2031-02-03", "month": MONTH, "run_id": run_id, "html": "<p>x</p>",
+            "snapshot": {"run_id": "20250101T000000-dead", "month": MONTH, "board_date": "2031-02-03"}}
+    old = _call(board_service, "POST", "/api/v1/packs", json=body)
+    assert old.status_code == 422 and "its run_id '20250101T000000-dead'" in old.json()["detail"]
+    junk = _call(board_service, "POST", "/api/v1/packs", json={**body, "snapshot": {"x": 1}})
+    assert junk.status_code == 422 and "its month None" in junk.json()["detail"]
+    far = {**body, "board_date": "2100-01-01", "snapshot": {"run_id": run_id, "month": MONTH, "board_date": "2100-01-01"}}
+    refused = _call(board_service, "POST", "/api/v1/packs", json=far)
+    assert refused.status_code == 422 and "outside the dates" in refused.json()["detail"]
+    assert "2031-02-03" not in [p["board_date"] for p in _call(board_service, "GET", "/api/v1/packs").json()]

@@ -34,6 +34,11 @@ def test_book_has_a_section_per_kpi_with_the_api_figures(live_service, tmp_path:
 def test_book_refuses_a_bad_month_and_a_bad_token(live_service, tmp_path: Path) -> None:
     bad_month = _book(live_service, tmp_path / "b.html", month="2025-13")
     assert bad_month.exit_code == 2 and "YYYY-MM" in bad_month.output
+    # a month after the extract's says so (a board audit: it said "write it YYYY-MM" of a well-written month)
+    extract = live_service.get("/api/v1/status").json()["extract_date"]
+    later = f"{int(extract[:4]) + 1}-01"
+    after = _book(live_service, tmp_path / "b.html", month=later)
+    assert after.exit_code == 2 and f"{later} is after the extract's month ({extract[:7]})" in after.output
     bad_token = _book(live_service, tmp_path / "b.html", token="nope")
     assert bad_token.exit_code == 1 and "sign in" in bad_token.output.lower()
     assert not (tmp_path / "b.html").exists()
