@@ -109,7 +109,7 @@ def test_executive_today_equals_the_api_and_a_tile_opens_its_children(browser, l
     # the scope picker: a service's figures
     service = live_service.service
     s.pick("#today-scope", service)
-    s.page.wait_for_selector(f"text=As at the end of", timeout=10_000)
+    s.page.wait_for_selector("text=As at the end of", timeout=10_000)
     s.page.wait_for_function(f"() => document.querySelector('.as-at').innerText.includes({json.dumps(service)})")
     api = {r["kpi"]: r for r in live_service.get("/api/v1/kpis", level="service", unit=service, fields="all").json()}
     for kpi, text in _shown_values(s.page).items():
