@@ -170,6 +170,7 @@ def write_analysis(engine: Engine, user: Principal, kpi: str, level: str, unit: 
     """Add the next version, if the caller started from the current one (409 otherwise)."""
     if len(text) > MAX_TEXT:
         raise BoardError(422, f"The analysis is {len(text):,} characters; keep it under {MAX_TEXT:,}.")
+    check_text({"text": text})
     current = latest_analysis(engine, kpi, level, unit, period)
     if base_version != current["version"]:
         raise _conflict("This analysis", current["version"], current["author"], current["written_at"], base_version)
@@ -213,6 +214,14 @@ def _blank(text: str | None) -> bool:
     return not (text or "").strip()
 
 
+def check_text(texts: dict[str, str | None]) -> None:
+    """Text the board keeps holds no NUL character: PostgreSQL's text cannot store one (SQLite can), so
+    the same write would pass on one database and fail as the other's error."""
+    for name, text in texts.items():
+        if text and "\x00" in text:
+            raise BoardError(422, f"{name} holds a NUL character (\\x00), which cannot be kept: remove it.")
+
+
 def check_owner(engine: Engine, owner_user: str | None, owner_name: str | None) -> None:
     if _blank(owner_user) == _blank(owner_name):  # a name of spaces names nobody
         raise BoardError(422, "Give the action one owner: owner_user (a kpidash username) or owner_name (a named "
@@ -241,6 +250,7 @@ class NewAction:
 def create_action(engine: Engine, user: Principal, new: NewAction) -> dict[str, Any]:
     if _blank(new.what):
         raise BoardError(422, "Say what the action is: what is empty.")
+    check_text({"what": new.what, "owner_name": new.owner_name})
     check_day("due_date", new.due_date)
     check_owner(engine, new.owner_user, new.owner_name)
     now = utcnow()
@@ -296,6 +306,7 @@ def update_action(engine: Engine, user: Principal, action_id: int, base_version:
                          "person without an account), not both.")
     if "what" in changes and _blank(changes["what"]):
         raise BoardError(422, "Say what the action is: what is empty.")
+    check_text({k: changes.get(k) for k in ("what", "owner_name", "status_note")})
     if changes.get("due_date") is not None:
         check_day("due_date", changes["due_date"])
     with Session(engine, expire_on_commit=False) as session, session.begin():

@@ -246,8 +246,13 @@ def test_blank_text_two_owners_and_dates_outside_kpidashs_range_are_refused(api)
     assert refused(api.client.patch(url, json={"status": "dropped", "status_note": "  ", **v}, headers=analyst),
                    "why")
     assert refused(api.client.patch(url, json={"due_date": "2100-01-01", **v}, headers=analyst), "outside the dates")
+    assert refused(api.client.patch(url, json={"status_note": "a\x00b", **v}, headers=analyst), "NUL")
     now = api.client.get(url, headers=analyst).json()
     assert (now["owner"], now["version"], now["status"]) == ("test_executive", 1, "open")  # nothing changed
+    # a NUL, which PostgreSQL's text cannot keep, is refused on every database alike
+    assert refused(_new_action(api, "analyst", "trust", "trust", what="Review\x00"), "NUL")
+    assert refused(api.client.put(_analysis(api, "trust", "trust", "2025-09"), json={"text": "x\x00", "base_version": 0},
+                                  headers=analyst), "NUL")
 
 
 def test_the_audit_list_filters_the_boards_events(api) -> None:
