@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session, undefer
 
 from api import audit
 from api import board as rules
-from api.board import MONTH, PUBLISH_ROLES
 from api.board_models import BoardPack
 from api.deps import CurrentUser, StateDep, WarehouseVersion, audited, request_origin
 from api.errors import BAD_INPUT, FORBIDDEN, NO_DATA, NOT_FOUND, SIGNED_IN, ApiError, _response
@@ -87,10 +86,10 @@ def publish(request: Request, body: PackNew, user: CurrentUser, version: Warehou
     trail = {"username": user.username, "role": user.role, "kpi": "board_pack", "level": "trust", "unit": "trust",
              **request_origin(request), "detail": f"board pack for {body.board_date.isoformat()}"}
     try:
-        if user.role not in PUBLISH_ROLES:
+        if user.role not in rules.PUBLISH_ROLES:
             raise ApiError(403, f"Board packs are published by executives, analysts and admins; your role is "
                            f"{user.role}. You can read every published pack.")
-        if not MONTH.fullmatch(body.month):
+        if not rules.MONTH.fullmatch(body.month):
             raise ApiError(422, f"month {body.month!r} is not YYYY-MM.")
         wh = version.warehouse
         if body.run_id != wh.run_id:
