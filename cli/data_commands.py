@@ -78,7 +78,11 @@ def backup_command(
         raise _fail(f"{out} cannot be written ({exc.strerror or exc})") from None
     tables = ", ".join(f"{name} {n}" for name, n in report.rows.items() if n)
     typer.echo(f"Backed up to {report.path} ({report.bytes / 2**20:.1f} MB): app database at migration "
-               f"{report.revision} ({tables}); warehouse run {report.warehouse_run or '(none published)'}.")
+               f"{report.revision} ({tables}); warehouse run {report.warehouse_run or '(none)'}.")
+    if report.note and report.warehouse_run is None:  # written, but not what a backup should be: say so, and fail
+        raise _fail(report.note)
+    if report.note:
+        typer.echo(f"warning: {report.note}", err=True)
 
 
 def restore_command(

@@ -56,6 +56,7 @@ class BackupReport:
     rows: dict[str, int]
     warehouse_run: str | None
     bytes: int
+    note: str | None = None  # the published warehouse could not be read: what was backed up instead
 
 
 def _json(value: Any) -> Any:
@@ -113,11 +114,24 @@ def _tables(conn) -> list[Table]:  # noqa: ANN001
 
 
 def backup(settings: Settings, engine: Engine, out: Path, *, wait: float = 600) -> BackupReport:
-    """Write the backup file `out` (atomically: a failed backup leaves no partial file)."""
+    """Write the backup file `out` (atomically: a failed backup leaves no partial file), readable by its
+    owner alone: it holds child-level records, password hashes and the audit trail."""
     db = Path(settings.db).absolute()
     out = Path(out).absolute()
+    if out.is_dir():
+        raise BackupError(f"{out} is a folder: name the backup file, e.g. {out / 'kpidash-backup.tar'}")
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    os.chmod(partial, 0o600)  # (a partial file left by an older kpidash keeps its own mode)
+    try:
+        return _write_backup(engine, db, out, partial, wait)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _write_backup(engine: Engine, db: Path, out: Path, partial: Path, wait: float) -> BackupReport:
     rows: dict[str, int] = {}
     manifest: dict[str, Any] = {"format": FORMAT, "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                                 "app_db_dialect": engine.dialect.name, "tables": {}}
@@ -139,31 +153,60 @@ def backup(settings: Settings, engine: Engine, out: Path, *, wait: float = 600) 
                 rows[table.name] = count
                 manifest["tables"][table.name] = {"columns": [c.name for c in table.columns], "rows": count}
                 tar.add(dump, arcname=f"appdb/{table.name}.jsonl.gz")
-        manifest["warehouse"] = _add_warehouse(tar, db)
+        source, run, note = _warehouse_to_keep(db)
+        manifest["warehouse"] = _add_warehouse(tar, source, run) if source is not None else None
         data = json.dumps(manifest, indent=2).encode()
         info = tarfile.TarInfo("manifest.json")
         info.size, info.mtime = len(data), int(time.time())
         tar.addfile(info, io.BytesIO(data))
     os.replace(partial, out)
     return BackupReport(out, manifest["revision"], rows, (manifest["warehouse"] or {}).get("run_id"),
-                        out.stat().st_size)
+                        out.stat().st_size, note)
 
 
-def _add_warehouse(tar: tarfile.TarFile, db: Path) -> dict[str, Any] | None:
-    """The published warehouse, with its run id and checksum (None when nothing is published yet)."""
-    if not db.is_file():
+def warehouse_run(path: Path) -> str | None:
+    """The run a warehouse file holds, or None when it cannot be read as one (damaged, or not a warehouse)."""
+    import duckdb
+
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            found = con.execute("SELECT run_id FROM extract_meta LIMIT 1").fetchone()
+    except (duckdb.Error, OSError):
         return None
-    from etl.publish import published_runs
+    return str(found[0]) if found else None
 
+
+def _warehouse_to_keep(db: Path) -> tuple[Path | None, str | None, str | None]:
+    """The warehouse file to back up, its run, and what to say when it is not the published file: a damaged
+    published file is what the kept copy is for, and a damaged file is never backed up as a good one."""
+    from etl.publish import last_good_path
+
+    if not db.is_file():
+        return None, None, None  # nothing published yet
+    run = warehouse_run(db)
+    if run is not None:
+        return db, run, None
+    kept = last_good_path(db)
+    kept_run = warehouse_run(kept) if kept.is_file() else None
+    if kept_run is not None:
+        return kept, kept_run, (f"the published warehouse ({db}) cannot be read, so its kept copy (run {kept_run}) "
+                                "was backed up instead; `kpidash doctor` says more")
+    return None, None, (f"the published warehouse ({db}) and its kept copy cannot be read, so the backup holds the "
+                        "app database only; load the last good input again (`kpidash runs`; its archive folder) and "
+                        "back up again")
+
+
+def _add_warehouse(tar: tarfile.TarFile, path: Path, run: str) -> dict[str, Any]:
+    """The warehouse file at path, with its run id and checksum."""
     digest = hashlib.sha256()
-    with open(db, "rb") as fh:  # this inode: a publish would replace the file, never change it
+    with open(path, "rb") as fh:  # this inode: a publish would replace the file, never change it
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
         fh.seek(0)
         info = tar.gettarinfo(fileobj=fh, arcname="warehouse.duckdb")
+        info.mode = 0o600
         tar.addfile(info, fh)
-    runs = list(published_runs(db))
-    return {"run_id": runs[0] if runs else None, "sha256": digest.hexdigest(), "bytes": info.size}
+    return {"run_id": run, "sha256": digest.hexdigest(), "bytes": info.size}
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -173,8 +216,9 @@ def read_manifest(path: Path) -> dict[str, Any]:
             if member is None:
                 raise KeyError("manifest.json")
             manifest = json.loads(member.read())
-    except (OSError, tarfile.TarError, KeyError, ValueError) as exc:
-        raise BackupError(f"{path} is not a kpidash backup ({exc})") from None
+    except (OSError, tarfile.TarError, KeyError, ValueError, EOFError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BackupError(f"{path} is not a kpidash backup ({first})") from None
     if manifest.get("format") != FORMAT:
         raise BackupError(f"{path} is a backup in format {manifest.get('format')}; this kpidash reads format {FORMAT}")
     return manifest
@@ -186,7 +230,6 @@ def restore(settings: Settings, path: Path, *, replace: bool = False) -> dict[st
     Refuses an app database that holds any rows unless `replace` (then everything in it is dropped
     first): a restore is for a new or rebuilt instance, not a merge.
     """
-    from alembic import command
     from alembic.script import ScriptDirectory
 
     manifest = read_manifest(path)
@@ -199,6 +242,22 @@ def restore(settings: Settings, path: Path, *, replace: bool = False) -> dict[st
             raise BackupError(f"the backup's app database is at migration {revision}, which this kpidash does not "
                               f"have (it knows up to {head_revision()}): restore it with the kpidash that made it, "
                               "or a newer one") from None
+    # the warehouse is checked before the app database is touched: a damaged backup changes nothing
+    warehouse = _unpacked_warehouse(settings, path, manifest.get("warehouse"))
+    try:
+        _restore_app_db(settings, path, manifest, revision, replace)
+        if warehouse is not None:
+            _publish_restored(settings, warehouse)
+    finally:
+        if warehouse is not None:
+            warehouse.unlink(missing_ok=True)
+    return manifest
+
+
+def _restore_app_db(settings: Settings, path: Path, manifest: dict[str, Any], revision: str | None,
+                    replace: bool) -> None:
+    from alembic import command
+
     engine = make_engine(settings.app_db)  # not get_engine(): it would migrate before we look
     try:
         with engine.begin() as conn:
@@ -223,8 +282,6 @@ def restore(settings: Settings, path: Path, *, replace: bool = False) -> dict[st
             command.upgrade(alembic_config(conn), "head")
     finally:
         engine.dispose()
-    _restore_warehouse(settings, path, manifest.get("warehouse"))
-    return manifest
 
 
 def _load_table(conn, tar: tarfile.TarFile, table: Table, listed: dict[str, Any] | None) -> None:  # noqa: ANN001
@@ -236,13 +293,19 @@ def _load_table(conn, tar: tarfile.TarFile, table: Table, listed: dict[str, Any]
     columns = listed["columns"]
     decoders = [_decoder(table.columns[c].type) for c in columns]
     batch: list[dict[str, Any]] = []
-    with gzip.open(member, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            values = json.loads(line)
-            batch.append({c: d(v) for c, d, v in zip(columns, decoders, values, strict=True)})
-            if len(batch) >= BATCH:
-                conn.execute(table.insert(), batch)
-                batch = []
+    try:
+        with gzip.open(member, "rt", encoding="utf-8") as fh:
+            for number, line in enumerate(fh, 1):
+                values = json.loads(line)
+                if not isinstance(values, list) or len(values) != len(columns):
+                    raise ValueError(f"row {number} does not have its {len(columns)} columns")
+                batch.append({c: d(v) for c, d, v in zip(columns, decoders, values, strict=True)})
+                if len(batch) >= BATCH:
+                    conn.execute(table.insert(), batch)
+                    batch = []
+    except (OSError, EOFError, ValueError, TypeError, tarfile.TarError) as exc:  # nothing of it is kept (one transaction)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "it ends early"
+        raise BackupError(f"the backup's table {table.name} is damaged ({first}): nothing was restored") from None
     if batch:
         conn.execute(table.insert(), batch)
 
@@ -258,30 +321,43 @@ def _reset_sequences(conn) -> None:  # noqa: ANN001
                                   f'(SELECT max("{column.name}") FROM "{table.name}") IS NOT NULL)'), {"s": sequence})
 
 
-def _restore_warehouse(settings: Settings, path: Path, listed: dict[str, Any] | None) -> None:
-    """Publish the backup's warehouse (with its kept copy) as a load would."""
+def _unpacked_warehouse(settings: Settings, path: Path, listed: dict[str, Any] | None) -> Path | None:
+    """The backup's warehouse, written beside the configured one and checked (its checksum, and that it reads
+    as a warehouse), or None when the backup holds none. BackupError, and nothing left behind, otherwise."""
     if listed is None:
-        return
-    from etl.publish import load_lock, replace_published
-
+        return None
     db = Path(settings.db).absolute()
     db.parent.mkdir(parents=True, exist_ok=True)
     tmp = db.with_name(f"{db.name}.restore.tmp")
-    with tarfile.open(path, "r") as tar:
-        member = tar.extractfile("warehouse.duckdb")
-        if member is None:
-            raise BackupError("the backup lists a warehouse but does not hold it")
-        digest = hashlib.sha256()
-        with open(tmp, "wb") as out:
-            while chunk := member.read(1 << 20):
-                digest.update(chunk)
-                out.write(chunk)
-    if digest.hexdigest() != listed["sha256"]:
-        tmp.unlink(missing_ok=True)
-        raise BackupError("the backup's warehouse does not match its checksum: the file is damaged")
     try:
-        with load_lock(db):
-            replace_published(tmp, db)
-    finally:
+        with tarfile.open(path, "r") as tar:
+            member = tar.extractfile("warehouse.duckdb")
+            if member is None:
+                raise BackupError("the backup lists a warehouse but does not hold it: nothing was restored")
+            digest = hashlib.sha256()
+            with open(tmp, "wb") as out:
+                while chunk := member.read(1 << 20):
+                    digest.update(chunk)
+                    out.write(chunk)
+        if digest.hexdigest() != listed["sha256"]:
+            raise BackupError("the backup's warehouse does not match its checksum (the file is damaged): nothing was "
+                              "restored")
+        if warehouse_run(tmp) is None:
+            raise BackupError("the backup's warehouse cannot be read as a kpidash warehouse: nothing was restored")
+    except (OSError, EOFError, tarfile.TarError) as exc:
         tmp.unlink(missing_ok=True)
+        raise BackupError(f"the backup's warehouse cannot be read ({exc}): nothing was restored") from None
+    except BackupError:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _publish_restored(settings: Settings, tmp: Path) -> None:
+    """Publish the restored warehouse (with its kept copy) as a load would."""
+    from etl.publish import load_lock, replace_published
+
+    db = Path(settings.db).absolute()
+    with load_lock(db):
+        replace_published(tmp, db)
 

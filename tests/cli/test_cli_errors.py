@@ -127,6 +127,20 @@ def test_a_scheduler_setting_that_cannot_be_used_is_exit_1(capsys, monkeypatch: 
     _assert_one_error(status, FAILED, out, err, "KPIDASH_REFRESH_MINUTES")
 
 
+@pytest.mark.parametrize("command", ["runs", "prune", "backup"])
+@pytest.mark.parametrize("value", ["abc", "0"])
+def test_a_setting_that_cannot_be_used_is_named_not_reported_as_a_bug(capsys, monkeypatch: pytest.MonkeyPatch,
+                                                                     tmp_path: Path, command: str, value: str) -> None:
+    """An operations audit: a bad KPIDASH_RETENTION_DAYS made every command but doctor say "kpidash stopped on a
+    problem it did not expect ... report it", naming no setting."""
+    monkeypatch.setenv("KPIDASH_RETENTION_DAYS", value)
+    get_settings.cache_clear()
+    args = [command, str(tmp_path / "b.tar")] if command == "backup" else [command]
+    status, out, err = _kpidash(capsys, *args)
+    _assert_one_error(status, FAILED, out, err, f"KPIDASH_RETENTION_DAYS ('{value}'): ")
+    assert "report it" not in err and "doctor" in err
+
+
 def test_a_group_without_its_command_shows_its_help_and_exits_2() -> None:
     done = _script("users")  # help is rendered by the console script (rich output is not for capsys)
     assert done.returncode == USAGE and "Traceback" not in done.stdout + done.stderr

@@ -215,3 +215,76 @@ def test_backup_and_restore_refuse_clearly(tmp_path: Path, instance) -> None:
     with own_settings(tmp_path / "fresh2"):
         result = runner.invoke(app, ["restore", str(newer)])
     assert result.exit_code == 1 and "migration 9999" in result.stderr
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _rewrite(src: Path, dst: Path, name: str, change: Any) -> None:
+    """A copy of the backup src with member `name`'s bytes changed by change(bytes) -> bytes."""
+    with tarfile.open(src) as old, tarfile.open(dst, "w") as new:
+        for member in old.getmembers():
+            data = old.extractfile(member).read()
+            if member.name == name:
+                data = change(data)
+                member.size = len(data)
+            new.addfile(member, io.BytesIO(data))
+
+
+def test_a_damaged_warehouse_is_never_backed_up_as_a_good_one(tmp_path: Path, instance) -> None:
+    """An operations audit: a published warehouse damaged in place was backed up (exit 0, its run named from the
+    kept copy) and a restore installed the damage as both the warehouse and its kept copy."""
+    from etl.publish import last_good_path
+
+    db = Path(get_settings().db)
+    kept = last_good_path(db)
+    kept_sha = _sha256(kept)
+    db.write_bytes(os.urandom(db.stat().st_size))  # damaged in place: what the kept copy is for
+    first = runner.invoke(app, ["backup", str(tmp_path / "b1.tar")])
+    assert first.exit_code == 0, first.output
+    assert "kept copy" in first.stderr and "was backed up instead" in first.stderr
+    assert (tmp_path / "b1.tar").stat().st_mode & 0o777 == 0o600  # child-level records: its owner's only
+    with tarfile.open(tmp_path / "b1.tar") as tar:
+        manifest = json.loads(tar.extractfile("manifest.json").read())
+        assert manifest["warehouse"]["sha256"] == kept_sha
+    kept.write_bytes(os.urandom(kept.stat().st_size))  # and the kept copy too: nothing good to back up
+    second = runner.invoke(app, ["backup", str(tmp_path / "b2.tar")])
+    assert second.exit_code == 1 and "holds the app database only" in second.stderr
+    with tarfile.open(tmp_path / "b2.tar") as tar:
+        assert "warehouse.duckdb" not in tar.getnames()
+    assert not list(tmp_path.glob("*.partial"))
+    with own_settings(tmp_path / "fresh"):
+        restored = runner.invoke(app, ["restore", str(tmp_path / "b1.tar")])
+        assert restored.exit_code == 0, restored.output
+        assert _sha256(Path(get_settings().db)) == kept_sha
+        appdb.get_engine().dispose()
+        appdb.get_engine.cache_clear()
+
+
+def test_a_damaged_backup_restores_nothing(tmp_path: Path, instance) -> None:
+    """An operations audit: a backup whose warehouse failed its checksum wrote the whole app database first,
+    and a truncated table or a short row gave messages that named nothing (or asked to report a bug)."""
+    good = tmp_path / "good.tar"
+    assert runner.invoke(app, ["backup", str(good)]).exit_code == 0
+    cases = {
+        "warehouse": ("warehouse.duckdb", lambda b: b[:4096] + bytes(65536) + b[4096 + 65536:],
+                      "does not match its checksum"),
+        "truncated": ("appdb/users.jsonl.gz", lambda b: b[: len(b) // 2], "table users is damaged"),
+        "short row": ("appdb/users.jsonl.gz", lambda b: __import__("gzip").compress(b'[1, "x"]\n'),
+                      "table users is damaged (row 1 does not have its"),
+    }
+    for case, (member, change, says) in cases.items():
+        bad = tmp_path / f"{case}.tar"
+        _rewrite(good, bad, member, change)
+        fresh = tmp_path / f"fresh-{case.replace(' ', '-')}"
+        with own_settings(fresh):
+            result = runner.invoke(app, ["restore", str(bad)])
+            assert result.exit_code == 1 and says in result.stderr and "nothing was restored" in result.stderr, case
+            assert "report it" not in result.stderr
+            assert not Path(get_settings().db).exists(), case
+            rows = _app_rows(get_settings().app_db) if (fresh / "app.db").exists() else {}
+            assert not any(rows.values()), case  # no row of the app database was kept
+            appdb.get_engine.cache_clear()
