@@ -112,7 +112,10 @@ def run(app: typer.Typer, args: Sequence[str] | None = None) -> int:
         return FAILED
     except Exception as exc:  # noqa: BLE001  the last resort: one line, never a traceback
         if type(exc).__name__ == "ValidationError" and getattr(exc, "title", "") == "Settings":
-            typer.echo(f"error: {settings_problem(exc)}", err=True)  # (pydantic's, not imported for this)
+            from core.settings import settings_problems  # (pydantic's error: not imported to recognise it)
+
+            typer.echo(f"error: {settings_problems(exc)}. Fix it where the service's environment is set; "
+                       "`kpidash doctor` checks every setting", err=True)
             return FAILED
         detail = str(exc).splitlines()[0] if str(exc) else ""
         typer.echo(f"error: kpidash stopped on a problem it did not expect ({type(exc).__name__}"
@@ -120,19 +123,6 @@ def run(app: typer.Typer, args: Sequence[str] | None = None) -> int:
                    err=True)
         return FAILED
     return result if isinstance(result, int) else 0
-
-
-def settings_problem(exc: Exception) -> str:
-    """A KPIDASH_ setting the settings refused, named as the operator wrote it (not as a pydantic field)."""
-    problems = []
-    for error in exc.errors():  # type: ignore[attr-defined]
-        name = "KPIDASH_" + str(error["loc"][0]).upper() if error.get("loc") else "a KPIDASH_ setting"
-        given = error.get("input")
-        shown = f" ({given!r})" if isinstance(given, (str, int, float)) else ""
-        said = str(error.get("msg") or "is not valid").removeprefix("Value error, ")
-        problems.append(f"{name}{shown}: {said[:1].lower()}{said[1:]}")
-    return ("; ".join(problems) + ". Fix it where the service's environment is set; `kpidash doctor` checks every "
-            "setting")
 
 
 _teardown = {"needed": True}

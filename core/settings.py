@@ -244,3 +244,16 @@ class Settings(BaseModel):
 def get_settings() -> Settings:
     """Read the environment once per process; tests call get_settings.cache_clear()."""
     return Settings()
+
+
+def settings_problems(err: Exception) -> str:
+    """What the settings refused (a pydantic ValidationError), each named as the operator wrote it:
+    `KPIDASH_RETENTION_DAYS ('abc'): input should be a valid integer`."""
+    problems = []
+    for error in err.errors():  # type: ignore[attr-defined]
+        name = "KPIDASH_" + "_".join(map(str, error["loc"])).upper() if error.get("loc") else "a KPIDASH_ setting"
+        given = error.get("input")
+        shown = f" ({given!r})" if isinstance(given, (str, int, float)) else ""
+        said = str(error.get("msg") or "is not valid").removeprefix("Value error, ")
+        problems.append(f"{name}{shown}: {said[:1].lower()}{said[1:]}")
+    return "; ".join(problems)

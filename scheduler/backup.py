@@ -166,14 +166,10 @@ def _write_backup(engine: Engine, db: Path, out: Path, partial: Path, wait: floa
 
 def warehouse_run(path: Path) -> str | None:
     """The run a warehouse file holds, or None when it cannot be read as one (damaged, or not a warehouse)."""
-    import duckdb
+    from scheduler.doctor import warehouse_load
 
-    try:
-        with duckdb.connect(str(path), read_only=True) as con:
-            found = con.execute("SELECT run_id FROM extract_meta LIMIT 1").fetchone()
-    except (duckdb.Error, OSError):
-        return None
-    return str(found[0]) if found else None
+    found = warehouse_load(path)
+    return found[0] if isinstance(found, tuple) else None
 
 
 def _warehouse_to_keep(db: Path) -> tuple[Path | None, str | None, str | None]:

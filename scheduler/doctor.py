@@ -3,6 +3,7 @@ warehouse and the app database, each checked and reported in words an operator c
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ import duckdb
 from pydantic import ValidationError
 from sqlalchemy import text
 
-from core.settings import Settings, get_settings
+from core.settings import Settings, get_settings, settings_problems
 from etl.publish import last_good_path
 
 MIN_FREE_BYTES = 1 << 30  # a load writes a new warehouse beside the old one, and archives its inputs
@@ -34,8 +35,7 @@ def check_settings() -> tuple[Settings | None, Check]:
     try:
         settings = get_settings()
     except ValidationError as err:
-        problems = "; ".join(f"KPIDASH_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in err.errors())
-        return None, Check("configuration", "fail", problems)
+        return None, Check("configuration", "fail", settings_problems(err))
     try:
         _history_trigger(settings)
         _pack_trigger(settings)
@@ -96,14 +96,33 @@ def check_disk(settings: Settings) -> Check:
                  shown if free >= MIN_FREE_BYTES else f"only {shown}; a load needs at least 1 GiB")
 
 
-def _load_in(path: Path) -> tuple[str, object] | str:
-    """(run id, extracted at) of the warehouse file, or why it cannot be read."""
+def warehouse_load(path: Path) -> tuple[str, object] | str:
+    """(run id, extracted at) of the warehouse file, or why it cannot be read (also what a backup checks)."""
     try:
         with duckdb.connect(str(path), read_only=True) as con:
             run_id, extracted_at = con.execute("SELECT run_id, extracted_at FROM extract_meta").fetchone()
-    except (duckdb.Error, TypeError) as err:
+    except (duckdb.Error, TypeError, OSError) as err:
         return (str(err).splitlines() or [type(err).__name__])[0]
-    return run_id, extracted_at
+    return str(run_id), extracted_at
+
+
+def check_folders(settings: Settings) -> Check:
+    """The folders a load writes (the warehouse's, the archive, the packs') are folders it can write, or can
+    be made: a file in their place, or a read-only disk, would fail every load."""
+    problems = []
+    for what, folder in (("KPIDASH_DB's folder", Path(settings.db).absolute().parent),
+                         ("KPIDASH_ARCHIVE_DIR", Path(settings.archive_dir).absolute()),
+                         ("KPIDASH_PACK_DIR", Path(settings.pack_dir).absolute())):
+        existing = folder
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            problems.append(f"{what} {folder}: {existing} is a file, not a folder")
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            problems.append(f"{what} {folder}: {existing} cannot be written (permissions, or a read-only disk)")
+    if problems:
+        return Check("folders", "fail", "; ".join(problems))
+    return Check("folders", "ok", "the warehouse's, archive and pack folders can be written")
 
 
 def check_warehouse(settings: Settings) -> Check:
@@ -111,9 +130,9 @@ def check_warehouse(settings: Settings) -> Check:
     db = Path(settings.db)
     if not db.exists():
         return Check("warehouse", "fail", f"no warehouse has been published at {db}: load an extract (kpidash load FOLDER)")
-    found = _load_in(db)
+    found = warehouse_load(db)
     if isinstance(found, str):
-        kept = _load_in(last_good_path(db)) if last_good_path(db).exists() else None
+        kept = warehouse_load(last_good_path(db)) if last_good_path(db).exists() else None
         meanwhile = (f"; meanwhile the API serves the kept copy {last_good_path(db)} (load {kept[0]}) read-only"
                      if isinstance(kept, tuple) else "")
         return Check("warehouse", "fail", f"the warehouse file {db} cannot be read ({found}): it is damaged or not a "
@@ -128,16 +147,25 @@ def check_kept_copy(settings: Settings) -> Check:
     if not kept.exists():
         return Check("kept copy", "warn", f"there is no kept copy {kept} of the last publish (the next load makes "
                      "one): a damaged warehouse file could not be served from it")
-    found = _load_in(kept)
+    found = warehouse_load(kept)
     if isinstance(found, str):
         return Check("kept copy", "warn", f"the kept copy {kept} cannot be read ({found}); the next load replaces it")
     return Check("kept copy", "ok", f"{kept} holds load {found[0]}")
 
 
 def check_app_db(settings: Settings) -> Check:
-    """The app database answers and is at this code's schema."""
+    """The app database answers and is at this code's schema (a SQLite file is looked at, not made)."""
+    from sqlalchemy.engine import make_url
+
     from core import appdb
 
+    try:
+        url = make_url(settings.app_db)
+        if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
+            return Check("app database", "warn", f"there is no app database at {url.database} yet: the API or the "
+                         "scheduler makes it when it starts (if that is not where it should be, fix KPIDASH_APP_DB)")
+    except Exception:  # noqa: BLE001, S110  (an unparsable URL: reported by the connection below)
+        pass
     try:
         engine = appdb.make_engine(settings.app_db)
         try:
@@ -160,5 +188,5 @@ def run_checks() -> list[Check]:
     settings, config = check_settings()
     if settings is None:
         return [config]
-    return [config, check_source(settings), check_disk(settings), check_warehouse(settings), check_kept_copy(settings),
-            check_app_db(settings)]
+    return [config, check_source(settings), check_folders(settings), check_disk(settings), check_warehouse(settings),
+            check_kept_copy(settings), check_app_db(settings)]

@@ -22,7 +22,8 @@ def doctor() -> tuple[int, dict[str, str]]:
     lines = {}
     for line in result.output.splitlines():
         status, rest = line.split(maxsplit=1)
-        name = next(n for n in ("configuration", "source", "disk space", "warehouse", "kept copy", "app database")
+        name = next(n for n in ("configuration", "source", "folders", "disk space", "warehouse", "kept copy",
+                                "app database")
                     if rest.startswith(n))
         lines[name] = f"{status} {rest[len(name):].strip()}"
     return result.exit_code, lines
@@ -37,7 +38,8 @@ def healthy(drop: Path) -> Path:
 def test_a_healthy_deployment_passes_every_check(healthy: Path) -> None:
     code, lines = doctor()
     assert code == 0, lines
-    assert set(lines) == {"configuration", "source", "disk space", "warehouse", "kept copy", "app database"}
+    assert set(lines) == {"configuration", "source", "folders", "disk space", "warehouse", "kept copy",
+                          "app database"}
     assert all(v.startswith("OK") for v in lines.values()), lines
 
 
@@ -90,3 +92,19 @@ def test_no_warehouse_yet_fails_and_no_source_only_warns() -> None:
     assert code == 1
     assert lines["source"].startswith("WARN") and lines["warehouse"].startswith("FAIL")
     assert "kpidash load" in lines["warehouse"]
+
+
+def test_a_file_where_a_folder_should_be_fails_and_a_missing_sqlite_file_is_not_made(
+        healthy: Path, tmp_path: Path, monkeypatch) -> None:
+    """An operations audit: KPIDASH_ARCHIVE_DIR naming a file passed every check (every load then failed),
+    and a mistyped SQLite KPIDASH_APP_DB was created by doctor itself, then reported as reachable."""
+    a_file = tmp_path / "archive-is-a-file"
+    a_file.write_text("not a folder")
+    typo = tmp_path / "no-such-folder" / "app.db"
+    monkeypatch.setenv("KPIDASH_ARCHIVE_DIR", str(a_file / "runs"))
+    monkeypatch.setenv("KPIDASH_APP_DB", f"sqlite:///{typo}")
+    get_settings.cache_clear()
+    code, lines = doctor()
+    assert code == 1 and lines["folders"].startswith("FAIL") and "is a file, not a folder" in lines["folders"]
+    assert lines["app database"].startswith("WARN") and "no app database at" in lines["app database"]
+    assert not typo.parent.exists()  # looked at, not made
