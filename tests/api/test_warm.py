@@ -102,3 +102,22 @@ def test_after_a_load_the_dashboards_first_requests_are_all_answered_from_the_ca
         close_all()  # the dashboard's shared connection pool, else its sockets are left open until exit
         server.should_exit = True
         thread.join(30)
+
+
+def test_a_quiet_service_opens_and_warms_a_new_publish_before_anyone_asks(publish_tiny) -> None:
+    """An operations audit: an idle API answered the first request 72 s after a publish from the old run (a
+    request found the new file, then warmed it in the background while it served the old one). The service
+    now looks at the file every check_interval on its own, so the new run is warmed and in hand first."""
+    from fastapi.testclient import TestClient
+
+    path = get_settings().db
+    publish_tiny(path, "run-1", [("T1", "Duckpond Assessment", "Front Door")])
+    app = create_app(check_interval=0.1, warm=True)
+    live = app.state.kpidash.live
+    with TestClient(app):
+        assert live.current_run_id() == "run-1"
+        publish_tiny(path, "run-2", [("T1", "Duckpond Assessment", "Front Door")])
+        deadline = time.monotonic() + 30
+        while live.current_run_id() != "run-2" and time.monotonic() < deadline:
+            time.sleep(0.05)  # no request is made meanwhile
+        assert live.current_run_id() == "run-2"
