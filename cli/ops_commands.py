@@ -32,9 +32,9 @@ def refresh_command(
     except SourceError as err:
         _fail(str(err))
         return
+    if outcome.action in ("failed", "unreachable"):  # one error line on stderr, as `kpidash load` says it
+        _fail(f"{outcome.action}: {outcome.message}")
     typer.echo(f"{outcome.action}: {outcome.message}")
-    if outcome.action in ("failed", "unreachable"):
-        raise typer.Exit(1)
 
 
 def scheduler_command() -> None:

@@ -111,6 +111,7 @@ def test_kpidash_refresh_without_a_source_or_with_a_broken_one(cli, drop: Path, 
     get_settings.cache_clear()
     broken = runner.invoke(cli, ["refresh"])
     assert broken.exit_code == 1 and "does not exist" in broken.output and "Traceback" not in broken.output
+    assert broken.stderr.startswith("error: unreachable: ") and not broken.stdout  # as `kpidash load` says a failure
     monkeypatch.delenv("KPIDASH_DROP_DIR")
     get_settings.cache_clear()
     none = runner.invoke(cli, ["refresh"])
