@@ -50,6 +50,19 @@ def last_fingerprint(db: Path) -> str | None:
         return None
 
 
+def _unchanged(db: Path, what: str) -> RefreshOutcome:
+    """Nothing to load; when the source's last load was refused, say so (it is still not published)."""
+    try:
+        last = json.loads(state_path(db).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        last = {}
+    if isinstance(last, dict) and last.get("status") == "failed":
+        return RefreshOutcome("unchanged", f"{what} has not changed since its last load, run {last.get('run_id')}, "
+                              "which was refused (`kpidash rejects` lists why): it stays unpublished until it is "
+                              "corrected, or loaded again with --force")
+    return RefreshOutcome("unchanged", f"{what} has not changed since the last load")
+
+
 def _remember(db: Path, fingerprint: str, run_id: str, status: str) -> None:
     path = state_path(db)
     tmp = path.with_name(path.name + ".tmp")
@@ -102,7 +115,7 @@ def _refresh_drop(settings: Settings, db: Path, force: bool, sleep: Callable[[fl
             "waiting", f"the extract in {folder} is incomplete or still being written; it will be loaded when it settles"
         )
     if not force and state.fingerprint == last_fingerprint(db):
-        return RefreshOutcome("unchanged", f"the extract in {folder} has not changed since the last load")
+        return _unchanged(db, f"the extract in {folder}")
     return _load(db, state.load_path(folder), state.fingerprint, allow_shrink)
 
 
@@ -113,7 +126,7 @@ def _refresh_sql(settings: Settings, db: Path, force: bool, allow_shrink: bool =
         source = read_sql_source_config(Path(settings.sql_source_config))  # type: ignore[arg-type]
         fingerprint = pull_sql_source(source, staging, local_now())
         if not force and fingerprint == last_fingerprint(db):
-            return RefreshOutcome("unchanged", "the SQL source's results have not changed since the last load")
+            return _unchanged(db, "the SQL source's results")
         return _load(db, staging, fingerprint, allow_shrink)
     except SourceError as err:
         return RefreshOutcome("unreachable", str(err))
@@ -130,7 +143,7 @@ def _refresh_ssd(settings: Settings, db: Path, force: bool, allow_shrink: bool =
     try:
         fingerprint = pull_ssd_database(settings.ssd_url, settings.ssd_schema, staging, local_now())  # type: ignore[arg-type]
         if not force and fingerprint == last_fingerprint(db):
-            return RefreshOutcome("unchanged", "the SSD database has not changed since the last load")
+            return _unchanged(db, "the SSD database")
         return _load(db, staging, fingerprint, allow_shrink)
     except SourceError as err:
         return RefreshOutcome("unreachable", str(err))

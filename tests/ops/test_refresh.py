@@ -65,7 +65,10 @@ def test_a_refused_extract_is_not_retried_until_it_changes(drop: Path) -> None:
     first = refresh()
     assert first.action == "failed"
     assert "teams.csv" in first.message
-    assert refresh().action == "unchanged"
+    again = refresh()
+    assert again.action == "unchanged"
+    # it says the unchanged extract was refused, not merely "unchanged since the last load" (an audit's finding)
+    assert f"run {first.run_id}, which was refused" in again.message and "--force" in again.message
     assert len(etl.list_runs(10)) == 1
     assert refresh(force=True).action == "failed"
     assert len(etl.list_runs(10)) == 2
