@@ -207,7 +207,8 @@ def _check_lists(con: duckdb.DuckDBPyConnection, lists: dict[int, ListSheet]) ->
             header = quoted(sheet.columns[meaning])
             raw = f'"{meaning}__raw"'
             checks.append(
-                f"""SELECT _row, {header}, {col_order}, {raw}, 'is an Excel error value; taken as empty', 'warning'
+                f"""SELECT _row, {header}, {col_order}, {raw}, 'is an error value or N/A: taken as empty (no value); '
+                           || 'if the cell should hold one, correct it and load again', 'warning'
                     FROM p{number} WHERE "{meaning}" IS NULL AND upper(trim(replace({raw}, chr(160), ' ')))
                                          IN ({", ".join(f"'{e}'" for e in ERROR_VALUES)})"""
             )

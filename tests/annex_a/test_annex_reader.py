@@ -145,6 +145,9 @@ def test_one_worker_name_in_two_teams_is_one_worker_with_a_warning(tmp_path: Pat
     assert "in 2 teams (Duty Team, Team B)" in warning.reason
 
 
+NO_VALUE = "is an error value or N/A: taken as empty (no value); if the cell should hold one, correct it and load again"
+
+
 def test_excel_error_cells_are_reported_where_they_are(tmp_path: Path):
     # a VLOOKUP that failed leaves an error cell (not the text "#N/A"): reported at its row, taken as empty
     rows = [["Child Unique ID", "Date of Referral", "Allocated Team"],
@@ -154,8 +157,8 @@ def test_excel_error_cells_are_reported_where_they_are(tmp_path: Path):
     found = [(i.line, i.column, i.value, i.reason) for i in mapping_issues(done.issues_path) if i.line is not None
              and "extract date" not in i.reason]
     assert found == [
-        (2, "Allocated Team", "#N/A", "is an Excel error value; taken as empty"),
-        (3, "Child Unique ID", "#DIV/0!", "is an Excel error value; taken as empty"),
+        (2, "Allocated Team", "#N/A", NO_VALUE),
+        (3, "Child Unique ID", "#DIV/0!", NO_VALUE),
         (3, "Child Unique ID", None, "is empty; the row is not loaded"),
     ]
     assert [r["child_id"] for r in _csv(done.folder, "referrals")] == ["C1"]
