@@ -206,18 +206,23 @@ def _check_lists(con: duckdb.DuckDBPyConnection, lists: dict[int, ListSheet]) ->
             col_order = present.index(meaning) + 1
             header = quoted(sheet.columns[meaning])
             raw = f'"{meaning}__raw"'
+            # a figure's date that cannot be read rejects its row, as the contract's dates do: taken as empty,
+            # an unreadable Date of Authorisation would make a completed assessment open (and overdue). An
+            # Excel error value (#N/A, #REF! ...) is unreadable; "N/A" typed is the analyst saying "none".
+            required = meaning == key or meaning in FIGURE_COLUMNS.get(number, ())
+            error = ("CASE WHEN contains({raw}, '#') THEN 'is an Excel error value; the row is not loaded' ELSE "
+                     "'is N/A: taken as empty (no value)' END, CASE WHEN contains({raw}, '#') THEN 'reject' ELSE "
+                     "'warning' END" if required else
+                     "'is an error value or N/A: taken as empty (no value); if the cell should hold one, correct it "
+                     "and load again', 'warning'").format(raw=raw)
             checks.append(
-                f"""SELECT _row, {header}, {col_order}, {raw}, 'is an error value or N/A: taken as empty (no value); '
-                           || 'if the cell should hold one, correct it and load again', 'warning'
+                f"""SELECT _row, {header}, {col_order}, {raw}, {error}
                     FROM p{number} WHERE "{meaning}" IS NULL AND upper(trim(replace({raw}, chr(160), ' ')))
                                          IN ({", ".join(f"'{e}'" for e in ERROR_VALUES)})"""
             )
             kind = _KINDS.get(meaning)
             if kind:
                 reason = _PARSERS[kind][1]
-                # a figure's date that cannot be read rejects its row, as the contract's dates do: taken as empty,
-                # an unreadable Date of Authorisation would make a completed assessment open (and overdue)
-                required = meaning == key or meaning in FIGURE_COLUMNS.get(number, ())
                 severity = "reject" if required else "warning"
                 reason += "; the row is not loaded" if required else "; taken as empty"
                 checks.append(
@@ -281,6 +286,7 @@ def _clean(con: duckdb.DuckDBPyConnection, usable: dict[int, ListSheet]) -> None
         extra = [f'"{m}__v" AS {m}' if m in _KINDS else f"{'ax_source' if m == 'source' else 'ax_code'}({m}) AS {m}"
                  for m in LIST_COLUMNS[number]]
         unreadable = "".join(f' AND NOT ("{m}" IS NOT NULL AND "{m}__v" IS NULL)'
+                             f' AND NOT coalesce(contains("{m}__raw", \'#\') AND "{m}" IS NULL, false)'
                              for m in FIGURE_COLUMNS.get(number, ()) if m != key and m in _KINDS)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE c{number} AS

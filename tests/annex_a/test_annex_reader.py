@@ -164,6 +164,23 @@ def test_excel_error_cells_are_reported_where_they_are(tmp_path: Path):
     assert [r["child_id"] for r in _csv(done.folder, "referrals")] == ["C1"]
 
 
+def test_an_excel_error_in_a_figures_date_rejects_its_row_and_n_a_typed_is_no_date(tmp_path: Path):
+    """An audit: "#N/A" in List 4's Date of Authorisation was taken as empty, so an assessment whose date could
+    not be read loaded as open (and overdue). An Excel error value there now rejects its row, as any unreadable
+    figure date does; "n/a" typed says "none", an empty date, with a warning."""
+    list4 = [["Child Unique ID", "Continuous Assessment Start Date", "Continuous Assessment Date of Authorisation"],
+             ["C1", "01/03/2025", ("formula", "=NA()", "#N/A")], ["C2", "02/03/2025", "n/a"],
+             ["C3", "03/03/2025", "20/03/2025"], ["C4", "04/03/2025", None]]
+    done = convert_workbook(write_workbook(tmp_path / "annex.xlsx", {"List 3": LIST3, "List 4": list4}), tmp_path / "o")
+    found = [(i.line, i.value, i.reason, i.severity) for i in mapping_issues(done.issues_path)
+             if i.file == "Annex A List 4" and i.line is not None and "extract date" not in i.reason]
+    assert found == [(2, "#N/A", "is an Excel error value; the row is not loaded", "reject"),
+                     (3, "n/a", "is N/A: taken as empty (no value)", "warning")]
+    assessments = _csv(done.folder, "assessments")
+    assert [(a["child_id"], a["authorised_date"]) for a in assessments] == [("C2", ""), ("C3", "2025-03-20"),
+                                                                            ("C4", "")]
+
+
 def test_a_list_whose_figures_cannot_be_counted_refuses_the_workbook(tmp_path: Path):
     # no List 5 at all, and List 4 headed with a date kpidash does not know: s47 figures and completed
     # assessments would be 0 (and every assessment open), not unknown
