@@ -190,6 +190,9 @@ def _check_lists(con: duckdb.DuckDBPyConnection, lists: dict[int, ListSheet]) ->
         for position, header in enumerate(sheet.unused):
             _issue(con, sheet, header, "is not used by kpidash (the extract contract has nowhere to keep it)",
                    1000 + position)
+        for position, column in enumerate(sheet.unheaded):
+            _issue(con, sheet, column, "has values but no header (a blank or merged header cell?): they are not "
+                   "loaded; give the column its header as Ofsted's template has it and load again", 2000 + position)
         key = KEY_DATES.get(number)
         if key and key not in sheet.columns:
             _issue(con, sheet, None, f"has no {key.replace('_', ' ')} column: the list is not loaded")

@@ -98,6 +98,7 @@ class ListSheet:
     header_row: int  # as Excel numbers rows
     columns: dict[str, str]  # meaning -> the header as written
     unused: list[str] = field(default_factory=list)  # headers kpidash does not use
+    unheaded: list[str] = field(default_factory=list)  # columns with values but no header (e.g. a merged cell)
     rows: int = 0  # below the header; the mapping then counts only those holding anything (the reject limit's)
 
     @property
@@ -194,6 +195,16 @@ def _with_error_text(batch: pa.RecordBatch, errors: object) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
 
+def _letters(position: int) -> str:
+    """A column's letters as Excel shows them (0 -> A, 26 -> AA)."""
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 def _register(number: int, name: str, batch: pa.RecordBatch) -> tuple[ListSheet, pa.Table]:
     wanted = _wanted(number)
     top = [list(row.values()) for row in batch.slice(0, HEADER_SEARCH_ROWS).to_pylist()]
@@ -208,6 +219,7 @@ def _register(number: int, name: str, batch: pa.RecordBatch) -> tuple[ListSheet,
         )
     sheet = ListSheet(number, name, header_at + 1, {})
     positions: dict[str, int] = {}
+    data = batch.slice(header_at + 1)
     for position, cell in enumerate(top[header_at]):
         text = "" if cell is None else cell.strip()
         meaning = wanted.get(normalise_header(text))
@@ -216,7 +228,8 @@ def _register(number: int, name: str, batch: pa.RecordBatch) -> tuple[ListSheet,
             sheet.columns[meaning] = text
         elif text:
             sheet.unused.append(text)
-    data = batch.slice(header_at + 1)
+        elif data.column(position).null_count < data.num_rows:  # values under no header: said, not lost unseen
+            sheet.unheaded.append(f"column {_letters(position)}")
     sheet.rows = data.num_rows
     arrays = {"_row": pa.array(range(header_at + 2, header_at + 2 + data.num_rows), pa.int64())}
     for meaning in meanings(number):

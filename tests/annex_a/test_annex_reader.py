@@ -228,3 +228,16 @@ def test_where_the_extract_date_comes_from_is_a_warning(tmp_path: Path):
         "Annex A List 3", 3, "Date of Referral", "2205-01-16", "warning")
     assert said.reason == ("is the workbook's latest date, so it is taken as the extract date (Annex A does not say "
                            "when it was run); if it is mistyped, correct it and load again")
+
+
+def test_a_column_of_values_without_a_header_is_said_not_lost_unseen(tmp_path: Path):
+    """An audit merged two header cells, which blanks one (Referral Source): the column's values were dropped
+    with no word. A column with values under no header is now a warning naming the column."""
+    rows = [["Child Unique ID", "Date of Referral", None, "Allocated Team"],
+            ["C1", "01/03/2025", "6: Police", "Duty Team"], ["C2", "02/03/2025", None, "Duty Team"]]
+    blank = [["Child Unique ID", "Date of Referral", None], ["C1", "01/03/2025", None]]  # empty: nothing to say
+    done = convert_workbook(write_workbook(tmp_path / "annex.xlsx", {"List 3": rows, "List 6": blank}),
+                            tmp_path / "o")
+    said = [(i.file, i.column, i.reason) for i in mapping_issues(done.issues_path) if "no header" in i.reason]
+    assert said == [("Annex A List 3", "column C", "has values but no header (a blank or merged header cell?): they "
+                     "are not loaded; give the column its header as Ofsted's template has it and load again")]
