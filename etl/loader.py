@@ -361,8 +361,8 @@ class _Run:
         try:
             self.workbook = archive_file(workbook, self.run_dir / workbook.name)
             converted = convert_workbook(workbook, self.run_dir / "annex_a_extract")
-        except AnnexAError as err:
-            raise LoadError(str(err)) from None
+        except AnnexAError as err:  # one of the run's issues too, as a contract file's refusal is
+            raise self._refused(con, [(workbook.name, str(err))], intro=None) from None
         except (OSError, ArchiveError) as err:
             raise LoadError(f"{workbook} cannot be read ({getattr(err, 'strerror', None) or err})") from None
         con.execute(f"INSERT INTO issues SELECT * FROM read_parquet({quoted(str(converted.issues_path))})")
@@ -380,8 +380,8 @@ class _Run:
             return
         try:
             self.ssd = convert_ssd_folder(self.source, self.run_dir, self.settings.ssd_config)
-        except SsdError as err:
-            raise LoadError(str(err)) from None
+        except SsdError as err:  # one of the run's issues too, as a contract file's refusal is
+            raise self._refused(con, [(self.source.name, str(err))], intro=None) from None
         con.execute(f"INSERT INTO issues SELECT * FROM read_parquet({quoted(str(self.ssd.issues_path))})")
         self.source = self.ssd.folder
 
@@ -417,8 +417,10 @@ class _Run:
         if not self.source.exists():
             raise self._refused(con, [(self.source.name, f"{self.source} does not exist")], intro=None)
         if not self.source.is_dir():
+            workbook = (" (an Annex A workbook is loaded as .xlsx: save it from Excel as an .xlsx workbook)"
+                        if self.source.suffix.lower() in (".xls", ".xlsm", ".xlsb", ".ods") else "")
             raise self._refused(con, [(self.source.name, f"{self.source} is not a folder: give the folder that holds "
-                                                         "the extract's CSV files")], intro=None)
+                                                         f"the extract's CSV files{workbook}")], intro=None)
         copied = self._copied if self._copied is not None else self._copy_inputs()
         if isinstance(copied, LoadError):
             raise copied
@@ -433,7 +435,7 @@ class _Run:
             else:
                 latest = local_now() + dt.timedelta(minutes=self.settings.extract_future_tolerance_minutes)
                 if self.extracted_at > latest and self.workbook is not None:  # its date is the workbook's latest
-                    problems.append((MANIFEST, (
+                    problems.append((self.workbook.name, (
                         f"the workbook's latest date, {self.extracted_at:%Y-%m-%d}, is in the future, and Annex A's "
                         "extract date is its latest date: correct it (`kpidash rejects` names its list, row and "
                         "column) and load it again")))

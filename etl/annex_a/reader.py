@@ -136,7 +136,10 @@ def read_workbook(
     try:
         names = fastexcel.read_excel(path).sheet_names
     except (fastexcel.FastExcelError, OSError, ValueError) as err:
-        raise AnnexAError(f"{path.name} cannot be read as an Excel workbook ({_first_line(err)})") from None
+        # (calamine's own words name zip archives and EOCD records: not the analyst's)
+        raise AnnexAError(f"{path.name} cannot be read as an Excel workbook: it is damaged, protected by a "
+                          "password, or another kind of file named .xlsx (an .xls, or a CSV file); open it in Excel, "
+                          "save it as an Excel workbook (.xlsx) and load it again") from None
     chosen: dict[int, str] = {}
     for name in names:
         match = _SHEET.match(normalise_header(name))

@@ -60,7 +60,18 @@ def test_an_unreadable_workbook_fails_the_load_with_a_message(tmp_path: Path):
     result = load_extract(bad)
     assert result.status == "failed"
     assert "annex.xlsx cannot be read as an Excel workbook" in result.message
+    assert "calamine" not in result.message and "Zip" not in result.message  # its reader's words, not the analyst's
     assert not get_settings().db.exists()
+    # the refusal is one of the run's issues too (`kpidash rejects`), as a contract file's is (an audit's finding)
+    [issue] = run_issues(result.run_id)
+    assert (issue.file, issue.severity) == ("annex.xlsx", "reject") and "Excel workbook" in issue.reason
+
+
+def test_an_xls_workbook_is_told_to_be_saved_as_xlsx(tmp_path: Path):
+    old = tmp_path / "annex.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0 an old workbook")
+    result = load_extract(old)
+    assert result.status == "failed" and "save it from Excel as an .xlsx workbook" in result.message
 
 
 @pytest.mark.parametrize("name", EXTERNAL_FILES)

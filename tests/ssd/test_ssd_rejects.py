@@ -9,6 +9,7 @@ from pathlib import Path
 from ssd_builder import build_ssd
 
 from core.settings import get_settings
+from etl import run_issues
 
 
 def test_a_referral_and_its_episode_are_judged_separately(tmp_path: Path, load_ssd) -> None:
@@ -103,6 +104,9 @@ def test_missing_tables_and_fields_are_one_error_naming_them(tmp_path: Path, loa
     )
     # the SSD files are kept in the run's archive even so
     assert (get_settings().archive_dir / loaded.result.run_id / "ssd" / "ssd_person.csv").is_file()
+    # and the refusal is one of the run's issues (`kpidash rejects`), as a contract file's is (an audit found none)
+    [issue] = run_issues(loaded.result.run_id)
+    assert issue.severity == "reject" and "ssd_involvements.csv is missing" in issue.reason
 
 
 def test_headers_and_file_names_ignore_case_and_surrounding_spaces(tmp_path: Path, load_ssd) -> None:
