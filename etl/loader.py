@@ -678,6 +678,10 @@ class _Run:
             f"{read - rejected:,} rows loaded from {len(self.counts)} files, {listed + workbook_rejected:,} rejected, "
             f"{warnings:,} warnings"
         )
+        replaced = publishing.published_extract_date(self.db, con)
+        if replaced is not None and self.extracted_at.date() < replaced:  # allowed (an archived input reloaded),
+            tally += (f"; note: this extract's date ({self.extracted_at:%Y-%m-%d}) is before the published one's "  # said
+                      f"({replaced:%Y-%m-%d}), so every view's default date moves back to it")
         if self.after_extract:  # the contract's data-quality warning, counted where it happens
             dated = sum(n for _, _, n in self.after_extract)
             tally += (f"; {dated:,} dates after the extract date ({self.extracted_at:%Y-%m-%d}), loaded and listed as "

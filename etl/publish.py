@@ -97,6 +97,14 @@ def published_counts(db: Path, con: duckdb.DuckDBPyConnection | None = None) -> 
     return next((counts for counts in _each_published(db, count, con) if counts), {})
 
 
+def published_extract_date(db: Path, con: duckdb.DuckDBPyConnection | None = None) -> dt.date | None:
+    """The extract date of the published warehouse (else its kept copy), None when neither can be read."""
+    def read(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+        return con.execute("SELECT max(CAST(extracted_at AS DATE)) FROM wh.extract_meta").fetchone()[0]
+
+    return next((day for day in _each_published(db, read, con) if day is not None), None)
+
+
 def _each_published(db: Path, read: Callable[[duckdb.DuckDBPyConnection], T],
                     con: duckdb.DuckDBPyConnection | None = None) -> Iterator[T]:
     """`read` of the published warehouse, then of its kept copy, each attached read-only as `wh` (to `con`,

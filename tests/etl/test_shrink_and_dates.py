@@ -224,3 +224,17 @@ def test_an_optional_file_that_was_published_and_is_gone_is_a_shrink(tmp_path: P
     assert "audits.csv has 0 rows to load where the published warehouse has 4" in result.message
     assert query(get_settings().db, "SELECT count(*) FROM audits")[0][0] == 4
     assert load_extract(second, allow_shrink=True).status == "published"
+
+
+def test_an_extract_older_than_the_published_one_says_so(tmp_path: Path) -> None:
+    """An audit loaded an extract dated weeks before the published one (and one dated 1999): both published
+    without a word, and every view's default date moved back. Loading an older extract is allowed (an
+    archived input reloaded); the load now says so."""
+    newer = load_extract(build_extract(tmp_path / "new", manifest={"extracted_at": "2025-11-24T06:30:00"}))
+    assert newer.status == "published" and "note:" not in newer.message
+    older = load_extract(build_extract(tmp_path / "old", manifest={"extracted_at": "2025-11-20T06:30:00"}))
+    assert older.status == "published"
+    assert ("note: this extract's date (2025-11-20) is before the published one's (2025-11-24), so every view's "
+            "default date moves back to it") in older.message.splitlines()[0]
+    same = load_extract(build_extract(tmp_path / "same", manifest={"extracted_at": "2025-11-20T09:00:00"}))
+    assert "note:" not in same.message
