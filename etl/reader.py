@@ -72,6 +72,11 @@ def check_header(table: Table, name: str, header: list[str]) -> tuple[list[str],
     missing_required = [c.name for c in table.columns if c.required and c.name not in seen]
     if missing_required:
         hints = _near_misses(missing_required, header)
+        separators = {"\t": "tabs", ";": "semicolons", "|": "vertical bars"}
+        found = [words for mark, words in separators.items() if len(header) == 1 and mark in header[0]]
+        if found:  # one column whose name holds the others: the file is not comma-separated
+            hints += (f" (the header is one column holding {found[0]}: the file seems separated by {found[0]}, and "
+                      "the contract's files are comma-separated; save it as CSV, comma delimited)")
         raise FileError(
             f"{name} has no column {', '.join(missing_required)} (required){hints}; "
             f"the header is: {', '.join(header)}"

@@ -80,6 +80,12 @@ CANNOT = "the extract cannot be loaded: "
             CANNOT + 'teams.csv has no column team_id (required) (found "Team_ID" for team_id: names must match '
             "exactly); the header is: Team_ID, team_name, service",
         ),
+        (  # saved as "CSV (semicolon delimited)": an audit's case, which said only what the header is
+            {"raw": {"teams.csv": "team_id;team_name;service\nT1;A;S\n"}},
+            CANNOT + "teams.csv has no column team_id, team_name, service (required) (the header is one column "
+            "holding semicolons: the file seems separated by semicolons, and the contract's files are "
+            "comma-separated; save it as CSV, comma delimited); the header is: team_id;team_name;service",
+        ),
         (
             {"raw": {"teams.csv": "team_id,team_name,service,team_name\nT1,A,S,B\n"}},
             CANNOT + "teams.csv: the header names the column team_name more than once",
@@ -126,8 +132,8 @@ CANNOT = "the extract cannot be loaded: "
             '"source_system": "LCS"}',
         ),
     ],
-    ids=["missing-file", "two-missing", "missing-column", "near-miss-column", "repeated-column", "empty-file",
-         "blank-file", "binary", "latin-1", "manifest-not-json", "manifest-bad-date", "manifest-no-date",
+    ids=["missing-file", "two-missing", "missing-column", "near-miss-column", "semicolons", "repeated-column",
+         "empty-file", "blank-file", "binary", "latin-1", "manifest-not-json", "manifest-bad-date", "manifest-no-date",
          "manifest-impossible-date", "manifest-not-object"],
 )
 def test_bad_input_fails_the_run_and_leaves_the_warehouse(tmp_path: Path, published, build, message: str) -> None:
