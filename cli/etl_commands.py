@@ -201,7 +201,9 @@ def rejects(
     if fmt is Format.csv:
         _write_csv(shown)
         return
-    typer.echo(f"run {run.run_id} ({run.status}): {run.rows_rejected:,} rejected rows, {run.warnings:,} warnings")
+    refused = sum(i.severity == "reject" and i.line is None for i in issues)  # a whole file: not a row
+    whole = f", {refused:,} refusal{'s' if refused != 1 else ''} of a whole file" if refused else ""
+    typer.echo(f"run {run.run_id} ({run.status}): {run.rows_rejected:,} rejected rows{whole}, {run.warnings:,} warnings")
     if not issues:
         typer.echo("nothing to list" if severity is Severity.all else f"no {severity.value}s")
         return

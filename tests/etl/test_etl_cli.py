@@ -187,3 +187,12 @@ def test_an_unusable_load_log_is_an_error_not_a_traceback(tmp_path: Path, monkey
         assert result.exit_code == 1, args
         assert result.stderr.startswith("error: the load log (the app database, KPIDASH_APP_DB) cannot be used: "), args
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_rejects_of_a_run_refused_for_a_whole_file_counts_that_refusal(tmp_path: Path) -> None:
+    """An audit: a run refused for a missing file listed the refusal under "0 rejected rows, 0 warnings"."""
+    run("load", str(build_extract(tmp_path / "x", drop=["referrals.csv"])))
+    failed = list_runs()[0]
+    lines = run("rejects", failed.run_id).stdout.splitlines()
+    assert lines[0] == f"run {failed.run_id} (failed): 0 rejected rows, 1 refusal of a whole file, 0 warnings"
+    assert "referrals.csv" in lines[-1] and "is missing" in lines[-1]
