@@ -135,7 +135,7 @@ def read_workbook(
     """
     try:
         names = fastexcel.read_excel(path).sheet_names
-    except (fastexcel.FastExcelError, OSError, ValueError) as err:
+    except (fastexcel.FastExcelError, OSError, ValueError):
         # (calamine's own words name zip archives and EOCD records: not the analyst's)
         raise AnnexAError(f"{path.name} cannot be read as an Excel workbook: it is damaged, protected by a "
                           "password, or another kind of file named .xlsx (an .xls, or a CSV file); open it in Excel, "
