@@ -238,7 +238,9 @@ def restore(settings: Settings, path: Path, *, replace: bool = False) -> dict[st
             raise BackupError(f"the backup's app database is at migration {revision}, which this kpidash does not "
                               f"have (it knows up to {head_revision()}): restore it with the kpidash that made it, "
                               "or a newer one") from None
-    # the warehouse is checked before the app database is touched: a damaged backup changes nothing
+    # the tables and the warehouse are checked before the app database is touched (--replace empties it
+    # first): a damaged backup changes nothing
+    _check_tables(path, manifest)
     warehouse = _unpacked_warehouse(settings, path, manifest.get("warehouse"))
     try:
         _restore_app_db(settings, path, manifest, revision, replace)
@@ -280,28 +282,45 @@ def _restore_app_db(settings: Settings, path: Path, manifest: dict[str, Any], re
         engine.dispose()
 
 
-def _load_table(conn, tar: tarfile.TarFile, table: Table, listed: dict[str, Any] | None) -> None:  # noqa: ANN001
-    if listed is None:
-        return  # a table this revision has that the backup did not: it was empty
-    member = tar.extractfile(f"appdb/{table.name}.jsonl.gz")
+def _rows(tar: tarfile.TarFile, name: str, columns: list[str]) -> Iterator[list[Any]]:
+    """A table's rows as the backup holds them; BackupError naming the table when they cannot be read."""
+    member = tar.extractfile(f"appdb/{name}.jsonl.gz")
     if member is None:
-        raise BackupError(f"the backup lists table {table.name} but does not hold it")
-    columns = listed["columns"]
-    decoders = [_decoder(table.columns[c].type) for c in columns]
-    batch: list[dict[str, Any]] = []
+        raise BackupError(f"the backup lists table {name} but does not hold it: nothing was restored")
     try:
         with gzip.open(member, "rt", encoding="utf-8") as fh:
             for number, line in enumerate(fh, 1):
                 values = json.loads(line)
                 if not isinstance(values, list) or len(values) != len(columns):
                     raise ValueError(f"row {number} does not have its {len(columns)} columns")
-                batch.append({c: d(v) for c, d, v in zip(columns, decoders, values, strict=True)})
-                if len(batch) >= BATCH:
-                    conn.execute(table.insert(), batch)
-                    batch = []
-    except (OSError, EOFError, ValueError, TypeError, tarfile.TarError) as exc:  # nothing of it is kept (one transaction)
+                yield values
+    except (OSError, EOFError, ValueError, TypeError, tarfile.TarError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "it ends early"
-        raise BackupError(f"the backup's table {table.name} is damaged ({first}): nothing was restored") from None
+        raise BackupError(f"the backup's table {name} is damaged ({first}): nothing was restored") from None
+
+
+def _check_tables(path: Path, manifest: dict[str, Any]) -> None:
+    """Read every table of the backup once, before anything is written."""
+    try:
+        with tarfile.open(path, "r") as tar:
+            for name, listed in manifest.get("tables", {}).items():
+                for _ in _rows(tar, name, listed["columns"]):
+                    pass
+    except (OSError, tarfile.TarError, KeyError, TypeError) as exc:
+        raise BackupError(f"{path} cannot be read as a kpidash backup ({exc}): nothing was restored") from None
+
+
+def _load_table(conn, tar: tarfile.TarFile, table: Table, listed: dict[str, Any] | None) -> None:  # noqa: ANN001
+    if listed is None:
+        return  # a table this revision has that the backup did not: it was empty
+    columns = listed["columns"]
+    decoders = [_decoder(table.columns[c].type) for c in columns]
+    batch: list[dict[str, Any]] = []
+    for values in _rows(tar, table.name, columns):
+        batch.append({c: d(v) for c, d, v in zip(columns, decoders, values, strict=True)})
+        if len(batch) >= BATCH:
+            conn.execute(table.insert(), batch)
+            batch = []
     if batch:
         conn.execute(table.insert(), batch)
 

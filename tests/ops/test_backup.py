@@ -288,3 +288,8 @@ def test_a_damaged_backup_restores_nothing(tmp_path: Path, instance) -> None:
             rows = _app_rows(get_settings().app_db) if (fresh / "app.db").exists() else {}
             assert not any(rows.values()), case  # no row of the app database was kept
             appdb.get_engine.cache_clear()
+    # --replace empties a used database first: a damaged backup must not get that far
+    users = len(_app_rows(get_settings().app_db)["users"])
+    replaced = runner.invoke(app, ["restore", str(tmp_path / "truncated.tar"), "--replace"])
+    assert replaced.exit_code == 1 and "nothing was restored" in replaced.stderr
+    assert len(_app_rows(get_settings().app_db)["users"]) == users == 2
