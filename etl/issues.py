@@ -93,14 +93,15 @@ SHOWN_RULES = 12  # rules in a load's message; `kpidash rejects RUN` lists every
 SHOWN_EXAMPLES = 3  # example rows per rule
 
 
-def summarise_issues(con: duckdb.DuckDBPyConnection, run_id: str, cells: bool = True) -> list[str]:
+def summarise_issues(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[list[str], list[str]]:
     """A run's in-memory `issues` grouped by rule and file, each with its count and a few examples, for the
     load's message and log: one unknown worker id repeated on 1,400 rows is one line, not 1,400.
 
     A rule is a file's reason with the quoted values, dates and numbers in it set aside (so "left on
     2025-03-31 ..." and "left on 2025-06-30 ..." are one rule), over however many columns it is found in.
-    Rejected rows come first. cells=False: no cell of the extract in it (examples by line, and a reason's
-    quoted values as "…"), for the load log, which every signed-in role reads through /status."""
+    Rejected rows come first. Two renderings of one grouping: (without the extract's cells: examples by
+    line, a reason's quoted values as "…", for the load log, which every signed-in role reads through
+    /status; with them, for whoever ran the load)."""
     rows = con.execute(
         rf"""WITH t AS (
                  SELECT *, regexp_replace(reason, '"[^"]*"|\d{{4}}-\d{{2}}-\d{{2}}|\d+', '#', 'g') AS rule FROM issues)
@@ -113,6 +114,10 @@ def summarise_issues(con: duckdb.DuckDBPyConnection, run_id: str, cells: bool = 
              FROM t GROUP BY severity, file, rule
              ORDER BY severity = 'warning', min(file_order), file, min(col_order), n DESC, reason"""
     ).fetchall()
+    return _rendered(rows, run_id, cells=False), _rendered(rows, run_id, cells=True)
+
+
+def _rendered(rows: list[tuple], run_id: str, cells: bool) -> list[str]:
     if not rows:
         return []
     lines = [f"rejected rows and warnings by rule and file (every one: kpidash rejects {run_id}):"]

@@ -666,7 +666,8 @@ class _Run:
                 f"\nfirst rejected rows (all of them: kpidash rejects {self.run_id}):\n"
                 + "\n".join(f"  {e}" for e in examples),
             )
-        self._check_shrink(con)
+        published, replaced = publishing.published_state(self.db, con)
+        self._check_shrink(con, published)
 
         read = sum(c[0] for c in self.counts.values())
         rejected = sum(c[1] for c in self.counts.values())
@@ -678,7 +679,6 @@ class _Run:
             f"{read - rejected:,} rows loaded from {len(self.counts)} files, {listed + workbook_rejected:,} rejected, "
             f"{warnings:,} warnings"
         )
-        replaced = publishing.published_extract_date(self.db, con)
         if replaced is not None and self.extracted_at.date() < replaced:  # allowed (an archived input reloaded),
             tally += (f"; note: this extract's date ({self.extracted_at:%Y-%m-%d}) is before the published one's "  # said
                       f"({replaced:%Y-%m-%d}), so every view's default date moves back to it")
@@ -688,7 +688,7 @@ class _Run:
                       "warnings: " + ", ".join(f"{file} {column} {n:,}" for file, column, n in self.after_extract))
         # the load log keeps the summary without the extract's cells (every role reads it through /status);
         # whoever ran the load is shown them; the archive keeps every issue
-        kept, shown = (summarise_issues(con, self.run_id, cells=cells) for cells in (False, True))
+        kept, shown = summarise_issues(con, self.run_id)
         tally, shown = (tally + "".join("\n" + line for line in lines) for lines in (kept, shown))
         if not self.publish:
             self.shown_message = f"checked, nothing published: {shown}"
@@ -719,13 +719,12 @@ class _Run:
 
         return f"{file} (from {self.ssd.labels.file(SOURCE_TABLE[file])})"
 
-    def _check_shrink(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Refuse a file that shrank far below what is published (a header-only file would otherwise
-        publish and wipe a table), unless the analyst says the source really did shrink."""
+    def _check_shrink(self, con: duckdb.DuckDBPyConnection, published: dict[str, int]) -> None:
+        """Refuse a file that shrank far below what is published (`published`: table -> rows; a header-only
+        file would otherwise publish and wipe a table), unless the analyst says the source really did shrink."""
         if self.allow_shrink:
             return
         fraction = self.settings.shrink_min_fraction
-        published = publishing.published_counts(self.db, con)
         shrunk = []
         for table in EXTRACT_TABLES:  # an optional file (audits) that was published and is gone shrank too
             before = published.get(table.name, 0)

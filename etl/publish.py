@@ -82,27 +82,23 @@ def remove_leftovers(db: Path) -> list[Path]:
     return removed
 
 
-def published_counts(db: Path, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, int]:
-    """table -> rows, of the published warehouse (else its kept copy; nothing when neither can be
-    read): what a new load would replace. `con`: a connection to attach them to for the while (a
-    load's own: a new DuckDB database costs a fiftieth of a second)."""
+def published_state(db: Path, con: duckdb.DuckDBPyConnection | None = None
+                    ) -> tuple[dict[str, int], dt.date | None]:
+    """What a new load would replace, read in one look at the published warehouse (else its kept copy;
+    nothing when neither can be read): table -> rows, and its extract date. `con`: a connection to attach
+    them to for the while (a load's own: a new DuckDB database costs a fiftieth of a second)."""
 
-    def count(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    def read(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], dt.date | None]:
         present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh'").fetchall()}
         tables = [t.name for t in EXTRACT_TABLES if t.name in present]
         if not tables:
-            return {}
-        return dict(con.execute(" UNION ALL ".join(f"SELECT '{t}', count(*) FROM wh.{t}" for t in tables)).fetchall())
+            return {}, None
+        counts = dict(con.execute(" UNION ALL ".join(f"SELECT '{t}', count(*) FROM wh.{t}" for t in tables)).fetchall())
+        day = (con.execute("SELECT max(CAST(extracted_at AS DATE)) FROM wh.extract_meta").fetchone()[0]
+               if "extract_meta" in present else None)
+        return counts, day
 
-    return next((counts for counts in _each_published(db, count, con) if counts), {})
-
-
-def published_extract_date(db: Path, con: duckdb.DuckDBPyConnection | None = None) -> dt.date | None:
-    """The extract date of the published warehouse (else its kept copy), None when neither can be read."""
-    def read(con: duckdb.DuckDBPyConnection) -> dt.date | None:
-        return con.execute("SELECT max(CAST(extracted_at AS DATE)) FROM wh.extract_meta").fetchone()[0]
-
-    return next((day for day in _each_published(db, read, con) if day is not None), None)
+    return next((found for found in _each_published(db, read, con) if found[0]), ({}, None))
 
 
 def _each_published(db: Path, read: Callable[[duckdb.DuckDBPyConnection], T],
