@@ -42,21 +42,24 @@ def state_path(db: Path) -> Path:
     return db.with_name(db.name + ".refresh.json")
 
 
+def _last_state(db: Path) -> dict:
+    """What _remember kept of the last refresh's load ({} before the first, or when it cannot be read)."""
+    try:
+        state = json.loads(state_path(db).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
 def last_fingerprint(db: Path) -> str | None:
     """The fingerprint of the source as it was last loaded (or refused), None before the first refresh."""
-    try:
-        return json.loads(state_path(db).read_text(encoding="utf-8")).get("fingerprint")
-    except (OSError, ValueError, AttributeError):
-        return None
+    return _last_state(db).get("fingerprint")
 
 
 def _unchanged(db: Path, what: str) -> RefreshOutcome:
     """Nothing to load; when the source's last load was refused, say so (it is still not published)."""
-    try:
-        last = json.loads(state_path(db).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        last = {}
-    if isinstance(last, dict) and last.get("status") == "failed":
+    last = _last_state(db)
+    if last.get("status") == "failed":
         return RefreshOutcome("unchanged", f"{what} has not changed since its last load, run {last.get('run_id')}, "
                               "which was refused (`kpidash rejects` lists why): it stays unpublished until it is "
                               "corrected, or loaded again with --force")
