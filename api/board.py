@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from api.accounts import Principal
 from api.board_models import Action, ActionChild, ActionVersion, AnalysisVersion
 from api.models import User, utcnow
-from core.dates import MAX_DATE, MIN_DATE
+from core.dates import MAX_DATE, MIN_DATE, DateProblem, check_date
 
 WRITE_ALL_ROLES = frozenset({"executive", "analyst"})
 PUBLISH_ROLES = frozenset({"executive", "analyst", "admin"})
@@ -43,8 +43,10 @@ class BoardError(Exception):
 
 def check_day(name: str, day: dt.date) -> None:
     """A date the board writes (a due date, a board date) within the dates kpidash handles, as a figure's."""
-    if not MIN_DATE <= day <= MAX_DATE:
-        raise BoardError(422, f"{name} ({day}) is outside the dates kpidash handles ({MIN_DATE} to {MAX_DATE}).")
+    try:
+        check_date(day, name)
+    except DateProblem as exc:
+        raise BoardError(422, f"{exc}.") from None
 
 
 def check_period(level: str, period: str) -> str:
