@@ -224,6 +224,14 @@ def check_text(texts: dict[str, str | None]) -> None:
             raise BoardError(422, f"{name} holds a NUL character (\\x00), which cannot be kept: remove it.")
 
 
+def _check_wording(values: dict[str, str | None]) -> None:
+    """An action's text as given (what, owner_name, status_note): `what`, when given, says something, and
+    nothing holds a NUL."""
+    if "what" in values and _blank(values["what"]):
+        raise BoardError(422, "Say what the action is: what is empty.")
+    check_text(values)
+
+
 def check_owner(engine: Engine, owner_user: str | None, owner_name: str | None) -> None:
     if _blank(owner_user) == _blank(owner_name):  # a name of spaces names nobody
         raise BoardError(422, "Give the action one owner: owner_user (a kpidash username) or owner_name (a named "
@@ -250,9 +258,7 @@ class NewAction:
 
 
 def create_action(engine: Engine, user: Principal, new: NewAction) -> dict[str, Any]:
-    if _blank(new.what):
-        raise BoardError(422, "Say what the action is: what is empty.")
-    check_text({"what": new.what, "owner_name": new.owner_name})
+    _check_wording({"what": new.what, "owner_name": new.owner_name})
     check_day("due_date", new.due_date)
     check_owner(engine, new.owner_user, new.owner_name)
     now = utcnow()
@@ -306,9 +312,7 @@ def update_action(engine: Engine, user: Principal, action_id: int, base_version:
     if not _blank(changes.get("owner_user")) and not _blank(changes.get("owner_name")):
         raise BoardError(422, "Give the action one owner: owner_user (a kpidash username) or owner_name (a named "
                          "person without an account), not both.")
-    if "what" in changes and _blank(changes["what"]):
-        raise BoardError(422, "Say what the action is: what is empty.")
-    check_text({k: changes.get(k) for k in ("what", "owner_name", "status_note")})
+    _check_wording({k: changes[k] for k in ("what", "owner_name", "status_note") if k in changes})
     if changes.get("due_date") is not None:
         check_day("due_date", changes["due_date"])
     with Session(engine, expire_on_commit=False) as session, session.begin():
