@@ -3,6 +3,7 @@ request still uses them, and a clear reason when there is nothing to serve."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import duckdb
@@ -116,6 +117,51 @@ def test_a_request_on_the_event_loop_hands_over_to_a_thread_only_to_open_a_versi
     assert live.must_open()  # gone: the thread finds out and says why
     live.refresh_if_due()
     assert swaps[-1] is None and live.must_open()  # nothing in hand again
+    live.close()
+
+
+def test_with_nothing_in_hand_a_publish_is_served_at_once_not_after_the_interval(tmp_path: Path, publish_tiny) -> None:
+    """The watcher looks every interval; a request just after a publish (before the next look) heard
+    "nothing published" (the container test: load, add a user, sign in, ask, all inside a second)."""
+    path = tmp_path / "warehouse.duckdb"
+    live = LiveWarehouse(path, open_warehouse, check_interval=3600)
+    with pytest.raises(WarehouseUnavailable, match="No warehouse has been published"):
+        live.acquire()
+    assert not live.must_open(), "the same missing file is not looked at again within the interval"
+    publish_tiny(path, "run-1", TEAMS_V1)
+    assert live.must_open()
+    with live.use() as version:
+        assert version.warehouse.run_id == "run-1"
+    live.close()
+
+
+def test_a_request_while_the_first_version_opens_waits_for_it_rather_than_hear_nothing_is_published(
+    warehouse: Path,
+) -> None:
+    """The watcher (or another request) marks the file as looked at, then opens it: a request in that
+    window used to get 503 "No warehouse has been published" with the file right there."""
+    opening, may_finish = threading.Event(), threading.Event()
+
+    def slow_open(path: Path):  # noqa: ANN202
+        opening.set()
+        assert may_finish.wait(10)
+        return open_warehouse(path)
+
+    live = LiveWarehouse(warehouse, slow_open, check_interval=3600)
+    watcher = threading.Thread(target=live.refresh_if_due)
+    watcher.start()
+    assert opening.wait(10)
+    assert live.must_open(), "an async request is sent to a thread to wait, not answered from the event loop"
+    got: list = []
+    request = threading.Thread(target=lambda: got.append(live.acquire()))
+    request.start()
+    request.join(0.3)
+    assert request.is_alive(), "the request waits for the open under way"
+    may_finish.set()
+    request.join(10)
+    watcher.join(10)
+    assert [v.warehouse.run_id for v in got] == ["run-1"]
+    live.release(got[0])
     live.close()
 
 
