@@ -29,6 +29,8 @@ def parse_date(text: str, name: str = "the date") -> dt.date:
             raise ValueError
         day = dt.date.fromisoformat(value)
     except ValueError:
+        if isinstance(value, str) and ISO_DATE.fullmatch(value):  # written right, but no such day
+            raise DateProblem(f'{name} "{text}" is not a date: there is no such day in the calendar') from None
         raise DateProblem(f'{name} "{text}" is not a date: write it YYYY-MM-DD, e.g. {EXAMPLE}') from None
     check_date(day, name)
     return day
@@ -49,6 +51,8 @@ def parse_month(text: str, name: str = "the month") -> str:
             raise ValueError
         first = dt.date.fromisoformat(value + "-01")
     except ValueError:
+        if isinstance(value, str) and ISO_MONTH.fullmatch(value):  # written right: month 00 or 13 to 99
+            raise DateProblem(f'{name} "{text}" is not a month: a month is 01 to 12') from None
         raise DateProblem(f'{name} "{text}" is not a month: write it YYYY-MM, e.g. {EXAMPLE[:7]}') from None
     check_date(first, name)
     return value

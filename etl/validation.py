@@ -36,6 +36,11 @@ FORMAT_REASONS = {
     "number": "is not a number (expected e.g. 1 or 0.5)",
 }
 
+NO_SUCH_DAY = {
+    "date": (DATE_RE, "is not a date: there is no such day in the calendar"),
+    "datetime": (DATETIME_RE, "is not a date-time: there is no such day or time in the calendar"),
+}
+
 
 def typed(column: Column) -> str:
     """SQL turning the staged text into the contract type, NULL where it does not parse (or where the
@@ -88,6 +93,10 @@ def reason(table: Table, column: Column) -> str:
     if column.forbidden_without:
         other = column.forbidden_without
         whens.append(f"WHEN {other} IS NULL THEN {quoted(f'is set but {other} is empty (only allowed with {other})')}")
+    if column.type in NO_SUCH_DAY:  # written as the contract asks, but not a day of the calendar
+        pattern, said = NO_SUCH_DAY[column.type]
+        whens.append(f"WHEN {t} IS NULL AND regexp_full_match({c}, '{pattern}') AND NOT starts_with({c}, '0000') "
+                     f"THEN {quoted(said)}")
     if column.type in FORMAT_REASONS:
         whens.append(f"WHEN {t} IS NULL THEN {quoted(FORMAT_REASONS[column.type])}")
     if column.codes:

@@ -12,7 +12,7 @@ V1 = "/api/v1"
 @pytest.mark.parametrize(
     ("path", "status", "message"),
     [
-        ("/kpis?from=2025-13-01", 422, "from ('2025-13-01') is not a date: use YYYY-MM-DD, e.g. 2025-04-01."),
+        ("/kpis?from=2025-13-01", 422, "from ('2025-13-01') is not a date: there is no such day in the calendar."),
         ("/kpis?to=01/04/2025", 422, "to ('01/04/2025') is not a date: use YYYY-MM-DD, e.g. 2025-04-01."),
         ("/kpis?to=2025-4-1", 422, "to ('2025-4-1') is not a date: use YYYY-MM-DD, e.g. 2025-04-01."),
         ("/kpis?from=1700000000", 422, "from ('1700000000') is not a date: use YYYY-MM-DD, e.g. 2025-04-01."),

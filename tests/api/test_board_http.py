@@ -282,3 +282,10 @@ def test_a_write_refused_before_its_route_runs_is_audited_too(api) -> None:
     assert ("action", "test_team_manager", "invalid", f"POST {V1}/actions") in got
     assert ("pack", "test_head_of_service", "invalid", f"POST {V1}/packs") in got
     assert not [e for e in _audit(api, "action") if e.username is None]
+
+
+def test_a_pack_month_that_is_no_month_says_so(api) -> None:
+    """An operations audit: month 2026-13 was refused as 'has characters that are not allowed'."""
+    got = api.client.post(f"{V1}/packs", json={"month": "2026-13"}, headers=api.auth("head_of_service"))
+    assert got.status_code == 422
+    assert "month ('2026-13') is not a month: write it YYYY-MM, a month being 01 to 12" in got.json()["detail"]

@@ -69,7 +69,7 @@ def test_spc_needs_sign_in(api) -> None:
     ("/kpis/referrals/spc?periods=many", 422, "periods ('many') is not a whole number."),
     ("/kpis/referrals/spc?level=region", 422, "level ('region') must be one of 'trust', 'service', 'team' or 'worker'."),
     ("/kpis/referrals/spc?level=team&unit=NO-SUCH-TEAM", 422, "unit 'NO-SUCH-TEAM' is not a team in the published"),
-    ("/kpis/referrals/spc?to=2025-02-30", 422, "to ('2025-02-30') is not a date: use YYYY-MM-DD"),
+    ("/kpis/referrals/spc?to=2025-02-30", 422, "to ('2025-02-30') is not a date: there is no such day in the calendar"),
     ("/kpis/referrals/spc?to=1899-12-31", 422, "to (1899-12-31) is outside the dates kpidash handles"),
     ("/kpis/referrals/spc?levl=team", 422, "unknown parameter 'levl': this endpoint takes by, level, periods, to, unit."),
     ("/spc?kpi=caseloads", 422, "'caseloads' is not a KPI; KPIs are: open_cases, "),

@@ -14,6 +14,8 @@ from load_support import own_settings, query
 from etl import load_extract, run_issues
 
 DATE = "is not a date (expected YYYY-MM-DD)"
+NO_SUCH_DAY = "is not a date: there is no such day in the calendar"
+NO_SUCH_TIME = "is not a date-time: there is no such day or time in the calendar"
 DATETIME = "is not a date-time (expected YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SS)"
 BOOL = "is not Y or N"
 NUMBER = "is not a number (expected e.g. 1 or 0.5)"
@@ -46,7 +48,7 @@ BAD_ROWS = [
     ("referrals", {"referral_id": "R4", "referral_date": ""}, "referral_date", None, EMPTY),
     ("referrals", {"referral_id": "R5", "nfa": "N "}, "nfa", "N ", BOOL),
     ("assessments", {"assessment_id": "A2", "authorised_date": "31/05/2025"}, "authorised_date", "31/05/2025", DATE),
-    ("assessments", {"assessment_id": "A3", "start_date": "2025-02-30"}, "start_date", "2025-02-30", DATE),
+    ("assessments", {"assessment_id": "A3", "start_date": "2025-02-30"}, "start_date", "2025-02-30", NO_SUCH_DAY),
     ("assessments", {"assessment_id": "A4", "start_date": "2025-03-01", "authorised_date": "2025-02-28"}, "authorised_date", "2025-02-28", 'is before start_date "2025-03-01"'),
     ("assessments", {"assessment_id": "A5", "start_date": "2025-01-07 "}, "start_date", "2025-01-07 ", DATE),
     ("assessments", {"assessment_id": "A6", "start_date": "0000-01-01", "authorised_date": ""}, "start_date", "0000-01-01", DATE),
@@ -60,7 +62,7 @@ BAD_ROWS = [
     ("allocations", {"allocation_id": "AL2", "end_date": "2025-01-06"}, "end_date", "2025-01-06", 'is before start_date "2025-01-07"'),
     ("allocations", {"allocation_id": "AL3", "worker_id": ""}, "worker_id", None, EMPTY),
     ("missing_episodes", {"missing_id": "M2", "start_time": "2025-02-01 10:00"}, "start_time", "2025-02-01 10:00", DATETIME),
-    ("missing_episodes", {"missing_id": "M3", "end_time": "2025-02-01T25:00"}, "end_time", "2025-02-01T25:00", DATETIME),
+    ("missing_episodes", {"missing_id": "M3", "end_time": "2025-02-01T25:00"}, "end_time", "2025-02-01T25:00", NO_SUCH_TIME),
     ("missing_episodes", {"missing_id": "M4", "rhi_offered_time": "2025-02-02"}, "rhi_offered_time", "2025-02-02", DATETIME),
     ("missing_episodes", {"missing_id": "M5", "end_time": "2025-02-01T09:59:59"}, "end_time", "2025-02-01T09:59:59", 'is before start_time "2025-02-01T10:00"'),
     ("missing_episodes", {"missing_id": "M6", "start_time": "2025-02-01T10:00:00+01:00"}, "start_time", "2025-02-01T10:00:00+01:00", DATETIME),
@@ -196,4 +198,4 @@ def test_every_rule_of_the_contract_has_a_case_here() -> None:
     assert end_rules == {(t, c) for t, _, c, _, reason in BAD_ROWS if reason.startswith("is before")}
     coded = {(t.name, c.name) for t in TABLES for c in t.columns if c.codes}
     assert coded == {(t, c) for t, _, c, _, reason in BAD_ROWS if reason.startswith("is not a valid code")}
-    assert {DATE, DATETIME, BOOL, NUMBER, EMPTY, FTE_RANGE} <= {r for *_, r in BAD_ROWS}
+    assert {DATE, NO_SUCH_DAY, DATETIME, NO_SUCH_TIME, BOOL, NUMBER, EMPTY, FTE_RANGE} <= {r for *_, r in BAD_ROWS}

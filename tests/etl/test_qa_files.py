@@ -76,7 +76,8 @@ BAD_ACTIONS = [
     ({"action_id": "X1", "audit_id": "NOPE"}, "audit_id", "NOPE", "is not in audits.csv (or its row there was rejected)"),
     ({"action_id": "X2", "audit_id": "B7"}, "audit_id", "B7", "is not in audits.csv (or its row there was rejected)"),
     ({"action_id": "X3", "description": ""}, "description", None, EMPTY),
-    ({"action_id": "X4", "due_date": "2025-13-01"}, "due_date", "2025-13-01", DATE),
+    ({"action_id": "X4", "due_date": "2025-13-01"}, "due_date", "2025-13-01",
+     "is not a date: there is no such day in the calendar"),
 ]
 GOOD_ACTIONS = [{"action_id": "OK1", "due_date": "2026-02-01"},  # due after the extract: no warning
                 {"action_id": "OK2", "completed_date": "2025-10-02"}]  # done before it was due (no rule)

@@ -87,7 +87,7 @@ def test_trend_by_week(db) -> None:
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["kpis", "--from", "2025-02-30"], 2, "is not a date: write it YYYY-MM-DD"),
+        (["kpis", "--from", "2025-02-30"], 2, "is not a date: there is no such day"),
         (["kpis", "--to", "31/01/2025"], 2, "is not a date"),
         (["kpis", "--to", "2025-W01-1"], 2, "is not a date"),
         (["kpis", "--from", "2025-02-01", "--to", "2025-01-31"], 1, "after it ends"),

@@ -140,8 +140,8 @@ def test_rows_that_span_lines_are_reported_at_the_ssd_line_where_they_start(tmp_
     assert rejects == [
         'ssd_cin_episodes.csv line 4: cine_close_date "2024-01-01" is before cine_referral_date "2025-01-06": '
         "the CIN episode is not loaded",
-        'ssd_involvements.csv line 5: invo_involvement_start_date "2025-13-01" is not a date '
-        "(expected YYYY-MM-DD, with or without a time)",
+        'ssd_involvements.csv line 5: invo_involvement_start_date "2025-13-01" is not a date: '
+        "there is no such day in the calendar",
     ]
     assert loaded.rows("SELECT allocation_id, worker_id FROM allocations") == [("I2", "W1\nW2")]
 
