@@ -97,7 +97,10 @@ def read_manifest(path: Path) -> tuple[dt.datetime, str | None]:
     example = '{"extracted_at": "2025-11-24T06:30:00", "source_system": "LCS"}'
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    except UnicodeDecodeError as err:  # Python's codec words (0xe9 in position 31) help nobody
+        raise LoadError(f"manifest.json is not UTF-8 text (byte {err.start + 1} is not): save it as UTF-8, "
+                        f"e.g. {example}") from None
+    except json.JSONDecodeError as err:
         raise LoadError(f"manifest.json is not valid JSON ({err}); expected e.g. {example}") from None
     if not isinstance(data, dict):
         raise LoadError(f"manifest.json must hold a JSON object, e.g. {example}")
@@ -459,6 +462,8 @@ class _Run:
             if not src.is_file():
                 if src.is_dir():  # not "missing (found teams.csv)": it is there, as a folder
                     problems.append((name, f"{name} is a folder, not a file"))
+                elif src.is_symlink():  # a link to nothing: there, but not "missing (found teams.csv)"
+                    problems.append((name, f"{name} is a link to {os.readlink(src)}, which does not exist"))
                 elif name not in optional:
                     near = [p for p in present if p.lower() == name.lower()]
                     hint = f" (found {near[0]}: names must match exactly)" if near else ""

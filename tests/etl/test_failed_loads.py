@@ -166,6 +166,23 @@ def test_an_unreadable_file_fails_the_run(tmp_path: Path, published) -> None:
     _assert_untouched(published)
 
 
+def test_a_manifest_not_in_utf8_says_so_not_python_codec_words(tmp_path: Path, published) -> None:
+    folder = build_extract(tmp_path / "bad", manifest=None)
+    (folder / "manifest.json").write_bytes('{"extracted_at": "2025-11-24T06:30:00", "source_system": "Système"}'
+                                           .encode("latin-1"))
+    assert _fail(folder) == CANNOT + ('manifest.json is not UTF-8 text (byte 63 is not): save it as UTF-8, e.g. '
+                                      '{"extracted_at": "2025-11-24T06:30:00", "source_system": "LCS"}')
+    _assert_untouched(published)
+
+
+def test_a_link_to_nothing_is_said_to_be_one(tmp_path: Path, published) -> None:
+    """An ETL audit: a dangling symlink was reported as "teams.csv is missing (found teams.csv ...)"."""
+    folder = build_extract(tmp_path / "bad", drop=["teams.csv"])
+    os.symlink(tmp_path / "moved" / "teams.csv", folder / "teams.csv")
+    assert _fail(folder) == CANNOT + f"teams.csv is a link to {tmp_path / 'moved' / 'teams.csv'}, which does not exist"
+    _assert_untouched(published)
+
+
 def test_a_folder_that_does_not_exist_fails_the_run(tmp_path: Path, published) -> None:
     assert _fail(tmp_path / "nowhere") == f"{tmp_path / 'nowhere'} does not exist"
     _assert_untouched(published)
