@@ -298,9 +298,10 @@ def audit_command(
     with _refusals():
         trail = audit.entries(get_engine(), limit, user, event)
     _table(
-        ["when", "event", "user", "outcome", "kpi", "level", "unit", "from", "to", "records", "address", "via"],
+        ["when", "event", "user", "outcome", "kpi", "level", "unit", "from", "to", "records", "address", "via",
+         "detail"],
         [[_when(e.at), e.event, e.username, e.outcome, e.kpi, e.level, e.unit, e.date_from, e.date_to, e.record_count,
-          e.client_address, e.channel] for e in trail],
+          e.client_address, e.channel, e.detail] for e in trail],
     )
 
 

@@ -103,8 +103,10 @@ def test_kpidash_prune_and_the_nightly_job_and_rejects_of_a_pruned_run(history: 
     get_settings.cache_clear()
     report = jobs.prune_job()
     assert len(report.runs) == 2 and report.kept == []
-    assert [e.username for e in audit.entries(get_engine(), event="prune")] == ["scheduler"]
-    assert "prune" in runner.invoke(app, ["audit", "--event", "prune"], catch_exceptions=False).stdout
+    [pruned] = audit.entries(get_engine(), event="prune")
+    assert pruned.username == "scheduler" and "2" in pruned.detail
+    shown = runner.invoke(app, ["audit", "--event", "prune"], catch_exceptions=False).stdout
+    assert "prune" in shown and pruned.detail in shown, "what was removed is shown (an audit: no detail column)"
     gone = runner.invoke(app, ["rejects", history["failed"]])
     assert gone.exit_code == 1
     assert "no longer kept" in gone.stderr and "KPIDASH_RETENTION_DAYS" in gone.stderr
