@@ -27,7 +27,7 @@ from scheduler import jobs
 from scheduler.history import LONDON
 from scheduler.leader import leader_lock
 from scheduler.logs import configure_json_logging
-from scheduler.state import write_next_runs
+from scheduler.state import clear_next_runs, write_next_runs
 
 log = logging.getLogger("kpidash.scheduler")
 MISFIRE_GRACE_SECONDS = 3600
@@ -99,6 +99,7 @@ def run_scheduler() -> None:
         finally:
             if scheduler.running:
                 scheduler.shutdown(wait=True)
+            clear_next_runs(Path(settings.db))  # before the lock goes: a new leader writes its own
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

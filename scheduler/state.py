@@ -27,6 +27,11 @@ def write_next_runs(db: Path, next_runs: dict[str, dt.datetime | None]) -> None:
     os.replace(tmp, path)
 
 
+def clear_next_runs(db: Path) -> None:
+    """A scheduler that stops says nothing is due: /status must not show a next run that will not come."""
+    schedule_path(db).unlink(missing_ok=True)
+
+
 def read_next_runs(db: Path) -> dict[str, dt.datetime | None]:
     """Each job's next run (aware UTC); empty when no scheduler has written the file (or it is unreadable)."""
     try:

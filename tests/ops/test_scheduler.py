@@ -124,9 +124,13 @@ def test_the_scheduler_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         while "scheduler started" not in proc.stderr.readline():
             assert time.monotonic() < deadline and proc.poll() is None
+        while "history" not in read_next_runs(tmp_path / "warehouse.duckdb"):
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
         assert "scheduler stopped" in proc.stderr.read()
+        assert read_next_runs(tmp_path / "warehouse.duckdb") == {}, "a stopped scheduler has no next run (/status)"
     finally:
         proc.kill()
         proc.wait()
