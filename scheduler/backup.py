@@ -243,13 +243,33 @@ def restore(settings: Settings, path: Path, *, replace: bool = False) -> dict[st
     _check_tables(path, manifest)
     warehouse = _unpacked_warehouse(settings, path, manifest.get("warehouse"))
     try:
-        _restore_app_db(settings, path, manifest, revision, replace)
-        if warehouse is not None:
-            _publish_restored(settings, warehouse)
+        with _nothing_else_writing(Path(settings.db).absolute()):
+            _restore_app_db(settings, path, manifest, revision, replace)
+            if warehouse is not None:
+                _publish_restored(settings, warehouse)
     finally:
         if warehouse is not None:
             warehouse.unlink(missing_ok=True)
     return manifest
+
+
+@contextmanager
+def _nothing_else_writing(db: Path) -> Iterator[None]:
+    """Hold the scheduler's and the loads' locks for the whole restore: a scheduler's refresh publishing
+    in the middle would leave a warehouse the restored app database does not know, and a load refused
+    half-way through a restore would leave it half done (the docs said "stop the scheduler first";
+    an operations audit found nothing made sure)."""
+    from etl.publish import LoadBusy, load_lock
+    from scheduler.leader import NotLeader, leader_lock
+
+    try:
+        with leader_lock(db), load_lock(db):
+            yield
+    except NotLeader as exc:
+        raise BackupError(f"a scheduler is running for {db} ({exc.holder}): stop it, then restore; "
+                          "nothing was restored") from None
+    except LoadBusy as exc:
+        raise BackupError(f"{exc}; nothing was restored") from None
 
 
 def _restore_app_db(settings: Settings, path: Path, manifest: dict[str, Any], revision: str | None,
@@ -369,10 +389,8 @@ def _unpacked_warehouse(settings: Settings, path: Path, listed: dict[str, Any] |
 
 
 def _publish_restored(settings: Settings, tmp: Path) -> None:
-    """Publish the restored warehouse (with its kept copy) as a load would."""
-    from etl.publish import load_lock, replace_published
+    """Publish the restored warehouse (with its kept copy) as a load would (the load lock is held)."""
+    from etl.publish import replace_published
 
-    db = Path(settings.db).absolute()
-    with load_lock(db):
-        replace_published(tmp, db)
+    replace_published(tmp, Path(settings.db).absolute())
 

@@ -16,6 +16,10 @@ from pathlib import Path
 class NotLeader(Exception):
     """Another scheduler holds the lock: this one must not run jobs."""
 
+    def __init__(self, message: str, holder: str) -> None:
+        super().__init__(message)
+        self.holder = holder  # "pid 1234"
+
 
 def lock_path(db: Path) -> Path:
     """The leader lock of the deployment that publishes `db`."""
@@ -33,7 +37,7 @@ def leader_lock(db: Path) -> Iterator[None]:
         except BlockingIOError:
             fh.seek(0)
             holder = fh.read().strip() or "another process"
-            raise NotLeader(f"a scheduler is already running for {db} ({holder}); only one may run") from None
+            raise NotLeader(f"a scheduler is already running for {db} ({holder}); only one may run", holder) from None
         try:
             fh.seek(0)
             fh.truncate()

@@ -293,3 +293,27 @@ def test_a_damaged_backup_restores_nothing(tmp_path: Path, instance) -> None:
     replaced = runner.invoke(app, ["restore", str(tmp_path / "truncated.tar"), "--replace"])
     assert replaced.exit_code == 1 and "nothing was restored" in replaced.stderr
     assert len(_app_rows(get_settings().app_db)["users"]) == users == 2
+
+
+def test_a_restore_while_a_scheduler_or_a_load_runs_is_refused_and_restores_nothing(tmp_path: Path, instance) -> None:
+    """An operations audit: the docs said "stop the scheduler first" and nothing made sure; a refresh
+    publishing half-way through a restore would leave a warehouse the restored app database does not know."""
+    from etl.publish import load_lock
+    from scheduler.leader import leader_lock
+
+    made = runner.invoke(app, ["backup", str(tmp_path / "b.tar")], catch_exceptions=False)
+    assert made.exit_code == 0, made.output
+    with own_settings(tmp_path / "fresh"):
+        db = Path(get_settings().db).absolute()
+        for lock, says in ((leader_lock, f"a scheduler is running for {db} (pid {os.getpid()}): stop it"),
+                           (load_lock, f"another load into {db} is running")):
+            with lock(db):
+                refused = runner.invoke(app, ["restore", str(tmp_path / "b.tar")])
+            assert refused.exit_code == 1 and says in refused.stderr, refused.output
+            assert "nothing was restored" in refused.stderr
+            assert not db.exists()
+            assert "users" not in _app_rows(get_settings().app_db), "the app database was not written"
+        assert runner.invoke(app, ["restore", str(tmp_path / "b.tar")]).exit_code == 0, "with both free, it restores"
+        assert db.exists()
+        appdb.get_engine().dispose()
+        appdb.get_engine.cache_clear()
