@@ -161,8 +161,11 @@ def check_app_db(settings: Settings) -> Check:
 
     try:
         url = make_url(settings.app_db)
-        if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
-            return Check("app database", "warn", f"there is no app database at {url.database} yet: the API or the "
+        database = url.database or ""
+        if url.query.get("uri") in ("true", "1"):  # SQLite's URI filenames: file:PATH?mode=ro&uri=true
+            database = database.removeprefix("file:")
+        if url.get_backend_name() == "sqlite" and database and not Path(database).is_file():
+            return Check("app database", "warn", f"there is no app database at {database} yet: the API or the "
                          "scheduler makes it when it starts (if that is not where it should be, fix KPIDASH_APP_DB)")
     except Exception:  # noqa: BLE001, S110  (an unparsable URL: reported by the connection below)
         pass
@@ -171,16 +174,35 @@ def check_app_db(settings: Settings) -> Check:
         try:
             with engine.connect() as conn:
                 revision = appdb.current_revision(conn)
+                unwritable = _cannot_write(conn) if revision is not None else None
         finally:
             engine.dispose()
     except Exception as err:  # noqa: BLE001  any driver error means "unreachable", reported
         first = (str(err).splitlines() or [type(err).__name__])[0]
         return Check("app database", "fail", f"the app database (KPIDASH_APP_DB) cannot be reached ({first})")
+    if unwritable is not None:
+        return Check("app database", "fail", f"the app database (KPIDASH_APP_DB) can be read but not written "
+                     f"({unwritable}): no one could sign in, and loads could not be logged")
     head = appdb.head_revision()
     if revision != head:
         return Check("app database", "warn", f"the app database is at schema {revision or 'none'}, this code at "
                      f"{head}; it is upgraded when the API or scheduler starts")
     return Check("app database", "ok", "reachable, schema up to date")
+
+
+def _cannot_write(conn) -> str | None:  # noqa: ANN001  (a SQLAlchemy Connection)
+    """Why a write is refused (a read-only file, disk or replica), or None: one row rewritten as it is,
+    then rolled back (an operations audit: a read-only app database passed every check)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+    except SQLAlchemyError as err:
+        return (str(err.orig if getattr(err, "orig", None) is not None else err).splitlines() or ["refused"])[0]
+    finally:
+        conn.rollback()
+    return None
 
 
 def run_checks() -> list[Check]:

@@ -108,3 +108,14 @@ def test_a_file_where_a_folder_should_be_fails_and_a_missing_sqlite_file_is_not_
     assert code == 1 and lines["folders"].startswith("FAIL") and "is a file, not a folder" in lines["folders"]
     assert lines["app database"].startswith("WARN") and "no app database at" in lines["app database"]
     assert not typo.parent.exists()  # looked at, not made
+
+
+def test_an_app_database_that_cannot_be_written_fails(healthy: Path, monkeypatch) -> None:
+    """An operations audit: a read-only app database passed (no sign-in could then be kept). Opened read-only
+    through SQLite's own URI mode, since these tests run as root, whom file permissions do not stop."""
+    path = get_settings().app_db.removeprefix("sqlite:///")
+    monkeypatch.setenv("KPIDASH_APP_DB", f"sqlite:///file:{path}?mode=ro&uri=true")
+    get_settings.cache_clear()
+    code, lines = doctor()
+    assert code == 1 and lines["app database"].startswith("FAIL"), lines["app database"]
+    assert "can be read but not written (attempt to write a readonly database)" in lines["app database"]
