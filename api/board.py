@@ -232,10 +232,14 @@ def _check_wording(values: dict[str, str | None]) -> None:
     check_text(values)
 
 
+def _one_owner(neither_too: bool) -> BoardError:
+    return BoardError(422, "Give the action one owner: owner_user (a kpidash username) or owner_name (a named "
+                      f"person without an account), not both{' and not neither' if neither_too else ''}.")
+
+
 def check_owner(engine: Engine, owner_user: str | None, owner_name: str | None) -> None:
     if _blank(owner_user) == _blank(owner_name):  # a name of spaces names nobody
-        raise BoardError(422, "Give the action one owner: owner_user (a kpidash username) or owner_name (a named "
-                         "person without an account), not both and not neither.")
+        raise _one_owner(neither_too=True)
     if owner_user:
         with Session(engine) as session:
             if session.scalar(select(User.id).where(User.username == owner_user, User.active.is_(True))) is None:
@@ -310,8 +314,7 @@ def update_action(engine: Engine, user: Principal, action_id: int, base_version:
                   changes: dict[str, Any]) -> dict[str, Any]:
     """Apply changes by compare-and-set on the version the caller started from (409 when it moved on)."""
     if not _blank(changes.get("owner_user")) and not _blank(changes.get("owner_name")):
-        raise BoardError(422, "Give the action one owner: owner_user (a kpidash username) or owner_name (a named "
-                         "person without an account), not both.")
+        raise _one_owner(neither_too=False)  # a change may name neither: the owner stays
     _check_wording({k: changes[k] for k in ("what", "owner_name", "status_note") if k in changes})
     if changes.get("due_date") is not None:
         check_day("due_date", changes["due_date"])

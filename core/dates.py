@@ -52,7 +52,7 @@ def parse_month(text: str, name: str = "the month") -> str:
         first = dt.date.fromisoformat(value + "-01")
     except ValueError:
         if isinstance(value, str) and ISO_MONTH.fullmatch(value):  # written right: month 00 or 13 to 99
-            raise DateProblem(f'{name} "{text}" is not a month: a month is 01 to 12') from None
+            raise DateProblem(f'{name} "{text}" is not a month: write it YYYY-MM, a month being 01 to 12') from None
         raise DateProblem(f'{name} "{text}" is not a month: write it YYYY-MM, e.g. {EXAMPLE[:7]}') from None
     check_date(first, name)
     return value

@@ -77,7 +77,7 @@ CASES = [
     (["book", "--month", "2025-10", "--out", "{tmp}/b.html", "--token", "t", "--api-url", "http://127.0.0.1:9"],
      FAILED, ""),
     (["qa-page", "--month", "2025-10", "--out", "{tmp}/qa.docx"], USAGE, ".html or .pdf"),
-    (["qa-page", "--month", "2025-13", "--out", "{tmp}/qa.html"], USAGE, "is not a month: a month is 01 to 12"),
+    (["qa-page", "--month", "2025-13", "--out", "{tmp}/qa.html"], USAGE, "is not a month: write it YYYY-MM, a month being 01 to 12"),
     (["book", "--month", "10/2025", "--out", "{tmp}/b.html", "--token", "t"], USAGE, "is not a month"),
     (["qa-page", "--month", "2025-10", "--out", "{tmp}/qa.html"], FAILED, "kpidash load"),
     (["refresh"], FAILED, "no live source is configured"),
