@@ -3,6 +3,10 @@ the same way (cli/errors.py: `error: ...`, exit 1 or 2, never a traceback)."""
 
 from __future__ import annotations
 
+import inspect
+
+import typer
+
 from cli import (
     annex_commands,
     api_commands,
@@ -30,6 +34,21 @@ dashboard_commands.register(app)
 ops_commands.register(app)
 annex_commands.register(app)
 data_commands.register(app)
+
+
+def _one_line_summaries(typer_app: typer.Typer) -> None:
+    """Typer's command list keeps the line breaks of a docstring's first paragraph (`kpidash --help` showed
+    "far below what is" and "published" on two lines): give each command its first paragraph as one line."""
+    for info in typer_app.registered_commands:
+        text = info.help or inspect.getdoc(info.callback) or ""
+        if info.short_help is None and text:
+            info.short_help = " ".join(text.split("\n\n")[0].split())
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _one_line_summaries(group.typer_instance)
+
+
+_one_line_summaries(app)
 
 
 def main() -> None:
