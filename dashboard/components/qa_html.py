@@ -36,7 +36,7 @@ th[scope=col]{background:#e6e6e6} td.num{text-align:right;font-variant-numeric:t
 
 
 def _status(row: dict[str, Any]) -> str:
-    word, icon = rag_word(row.get("rag"))
+    word, icon = rag_word(row.get("rag"), row.get("target"))  # "Not rated" beside a target, never "No target"
     return f"{icon} {word}"
 
 

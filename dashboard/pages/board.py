@@ -76,7 +76,7 @@ def _figure_line(api: ApiClient, kpi: str, level: str, unit: str | None, period:
     if row is None:
         return html.P("No figure for this month.", className="muted")
     uom = row.get("unit_of_measure")
-    word, icon = rag_word(row.get("rag"))
+    word, icon = rag_word(row.get("rag"), row.get("target"))  # "Not rated" beside a target, never "No target"
     target = f", target {format_value(row['target'], uom)}" if row.get("target") is not None else ", no target"
     return html.P([html.Strong(f"{row.get('title', kpi)}, {month_label(period)}: {format_value(row['value'], uom)}"),
                    f"{target} ({icon} {word})."], id="board-figure")

@@ -79,3 +79,18 @@ def test_audit_percentages_round_half_up_as_every_figure_does() -> None:
     # each ranked list's caption says how many it holds (here one each), never "Three" over one row
     assert "<caption>The strongest domain</caption>" in page and "<caption>The weakest domain</caption>" in page
     assert "63%" in _text(qa_panels.domains_table({"planning": _domain(24, 15)}, None))
+
+
+def test_a_linked_kpi_with_a_target_but_no_value_is_not_rated_not_without_a_target() -> None:
+    """An SPC and QA audit: "Cases allocated: no cases, target 100.0%" read "– No target" on QA on a Page."""
+    grades = {g: 0 for g in ("outstanding", "good", "requires_improvement", "inadequate")}
+    linked = {"kpi": "allocation_rate", "title": "Cases allocated", "value": None, "unit_of_measure": "%",
+              "target": 100.0, "rag": None, "domains": ["planning"]}
+    page = qa_page_html({"month": "2025-10", "title": "Duckpond", "from": "2025-10-01", "to": "2025-10-31",
+                         "extract_date": "2025-11-24", "note": None, "figures": [],
+                         "due": {"due": 0, "done": 0, "done_on_time": 0}, "actions": None, "domains": None,
+                         "grades": {"auditor": grades, "final": grades, "changed_by_moderation": 0},
+                         "linked": [linked, {**linked, "title": "Referrals", "target": None}]})
+    row, other = page.split("Cases allocated</th>")[1], page.split("Referrals</th>")[1]
+    assert "Not rated" in row.split("</tr>")[0] and "No target" not in row.split("</tr>")[0]
+    assert "No target" in other.split("</tr>")[0]
