@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import flask
-from dash import callback_context
+from dash import callback_context, html
 
 from dashboard.api_client import ApiClient, ApiProblem
 
@@ -33,6 +33,12 @@ def current_user(api_url: str) -> dict[str, Any] | None:
         return api.me()
     except ApiProblem:
         return None
+
+
+def session_ended() -> html.P:
+    """What a view shows in place of its data when the session has ended (expired, revoked, signed out)."""
+    return html.P(["Your session has ended. ", html.A("Sign in again", href="/", className="signin-again"), "."],
+                  role="alert")
 
 
 def start_session(token: str, hours: float, secure: bool) -> None:

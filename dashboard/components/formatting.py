@@ -204,6 +204,12 @@ def page_search(params: dict[str, str | None]) -> str:
     return "?" + urlencode(kept) if kept else ""
 
 
+# Where may_see_records says no, a list of children is not asked for at all (the API would refuse it, and
+# every refusal is a "forbidden" entry on the audit trail that reads as an attempted breach): this is said instead.
+OUTSIDE_SCOPE = ("The children are listed only within your own scope (your team, or your service); the figures "
+                 "are open to you at every level.")
+
+
 def may_see_records(user: dict[str, Any], level: str, unit: str | None, team_service: dict[str, str]) -> bool:
     """Whether to offer the children behind a figure (the API decides again and audits every request)."""
     role = user.get("role")

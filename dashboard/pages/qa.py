@@ -4,7 +4,8 @@ overdue actions, by service and team, and QA on a Page as HTML or PDF), and the 
 Team (the team's audits and actions) and Today (overdue audits and actions for the scope) add.
 
 Everything through the API: aggregates from /qa/*, the audits and actions themselves as records (scoped
-and audited), so a refusal is shown as the API words it.
+and audited), so a refusal is shown as the API words it; lists outside the role's scope are not asked for
+(formatting.OUTSIDE_SCOPE).
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html
 
 from dashboard.api_client import ApiClient, ApiProblem
-from dashboard.auth import current_user, request_token
+from dashboard.auth import current_user, request_token, session_ended
 from dashboard.components.address import address_outputs, in_address
 from dashboard.components import qa_panels
-from dashboard.components.formatting import (default_scope, long_date, may_see_records, month_end, month_label,
-                                             months_back, parse_scope, scope_from_query, scope_query)
+from dashboard.components.formatting import (OUTSIDE_SCOPE, default_scope, long_date, may_see_records, month_end,
+                                             month_label, months_back, parse_scope, scope_from_query, scope_query)
 from dashboard.components.records_drawer import open_button
 from dashboard.pages import scope as scope_picker
 
@@ -121,20 +122,24 @@ def _records(api: ApiClient, kpi: str, team_id: str, date_from: dt.date | None, 
     return {"note": None, "records": page["records"]}
 
 
-def team_section(api: ApiClient, team_id: str, as_at: dt.date) -> list[Any]:
+def team_section(api: ApiClient, team_id: str, as_at: dt.date, records: bool = True) -> list[Any]:
     """Team's audits and audit actions: this month's QA figures, the audits completed this month, the
-    overdue audits and the overdue actions (records: a manager of another team sees the refusal)."""
+    overdue audits and the overdue actions (records False: not asked for, OUTSIDE_SCOPE said instead)."""
     first = as_at.replace(day=1)
     summary = api.qa_summary("team", team_id, first, as_at)
     heading = html.H2("Audits and audit actions")
     if summary.get("note") and "figures" not in summary:
         return [heading, qa_panels.not_loaded(summary["note"])]
     jobs = {kpi: _pool.submit(_records, api, kpi, team_id, first if kpi == "audits_completed" else None, as_at)
-            for kpi in ("audits_completed", "audits_overdue", "audit_actions_overdue")}
-    lists = [_records_grid("team-qa-completed", "Audits completed this month", jobs["audits_completed"].result()),
-             _records_grid("team-qa-overdue", "Audits overdue", jobs["audits_overdue"].result())]
+            for kpi in ("audits_completed", "audits_overdue", "audit_actions_overdue")} if records else {}
+
+    def listed(kpi: str) -> dict[str, Any]:
+        return jobs[kpi].result() if records else {"note": OUTSIDE_SCOPE, "records": []}
+
+    lists = [_records_grid("team-qa-completed", "Audits completed this month", listed("audits_completed")),
+             _records_grid("team-qa-overdue", "Audits overdue", listed("audits_overdue"))]
     if summary.get("actions") is not None:
-        lists.append(_records_grid("team-qa-actions", "Audit actions overdue", jobs["audit_actions_overdue"].result()))
+        lists.append(_records_grid("team-qa-actions", "Audit actions overdue", listed("audit_actions_overdue")))
     else:
         lists.append(qa_panels.not_loaded("no audit actions loaded"))
     return [heading,
@@ -182,8 +187,7 @@ def register(app: Any, api_url: str) -> None:
         links = (page_link(month, level, unit, "html"), page_link(month, level, unit, "pdf"))
         user = current_user(api_url)
         if user is None:
-            return html.P(["Your session has ended. ", html.A("Sign in again", href="/", className="signin-again"), "."],
-                          role="alert"), *links
+            return session_ended(), *links
         api = ApiClient(api_url, request_token())
         try:
             as_at = month_end(month, dt.date.fromisoformat(extract_date))
@@ -200,8 +204,13 @@ def register(app: Any, api_url: str) -> None:
     def show_team_qa(team_id: str | None, extract_date: str | None) -> Any:
         if not team_id or not extract_date:
             return None
+        user = current_user(api_url)
+        if user is None:
+            return session_ended()
+        api = ApiClient(api_url, request_token())
         try:
-            return team_section(ApiClient(api_url, request_token()), team_id, dt.date.fromisoformat(extract_date))
+            allowed = may_see_records(user, "team", team_id, {t["team_id"]: t["service"] for t in api.teams()})
+            return team_section(api, team_id, dt.date.fromisoformat(extract_date), records=allowed)
         except ApiProblem as exc:
             return _problem(exc)
 

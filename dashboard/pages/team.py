@@ -13,11 +13,11 @@ import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard.api_client import ApiClient, ApiProblem, problem_words
-from dashboard.auth import request_token
+from dashboard.auth import current_user, request_token, session_ended
 from dashboard.components.address import address_outputs, in_address
 from dashboard.components.board_panels import overdue_panel
-from dashboard.components.formatting import (change, default_team, format_value, long_date, rag_word,
-                                             week_bounds)
+from dashboard.components.formatting import (OUTSIDE_SCOPE, change, default_team, format_value, long_date,
+                                             may_see_records, rag_word, week_bounds)
 from dashboard.components.records_drawer import GRID_OPTIONS, column_defs
 from dashboard.components.spc_chart import partial_bounds, xmr_card
 from dashboard.pages import scope as scope_picker
@@ -48,10 +48,11 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search:
     ])
 
 
-def week_data(api: ApiClient, team_id: str, as_at: dt.date) -> dict[str, Any]:
+def week_data(api: ApiClient, team_id: str, as_at: dt.date, records: bool = True) -> dict[str, Any]:
     """Every KPI for the team this week (Monday to as_at) and last week, and the trust this week; the
-    workers; and the action lists (each a list of records, or the API's refusal as its note): the
-    on-screen view, in the shape of kpis.team_pack.team_week (the download is the API's pack)."""
+    workers; and the action lists (each a list of records, or the API's refusal as its note; with
+    records False, not asked for: OUTSIDE_SCOPE): the on-screen view, in the shape of
+    kpis.team_pack.team_week (the download is the API's pack)."""
     monday, last_monday, last_sunday = week_bounds(as_at)
     jobs = {
         "this": _pool.submit(api.figures, "team", team_id, (), monday, as_at),
@@ -60,7 +61,7 @@ def week_data(api: ApiClient, team_id: str, as_at: dt.date) -> dict[str, Any]:
         "workers": _pool.submit(api.team_workers, team_id, as_at),
         "spc": _pool.submit(api.spc, (), "week", SPC_PERIODS, "team", team_id, as_at),
     }
-    lists = {kpi: _pool.submit(_action_list, api, kpi, team_id, as_at, period, only)
+    lists = {kpi: _pool.submit(_action_list, api, kpi, team_id, as_at, period, only) if records else None
              for _, kpi, period, only in ACTION_LISTS}
     # domain_good_or_better's rows (one per audit domain) are in the team's audit section (pages/qa.py)
     this, last, trust = ([r for r in jobs[k].result() if "domain" not in r] for k in ("this", "last", "trust"))
@@ -69,7 +70,8 @@ def week_data(api: ApiClient, team_id: str, as_at: dt.date) -> dict[str, Any]:
              "last": last_by.get(r["kpi"], {}).get("value"), "trust": trust_by.get(r["kpi"], {}).get("value"),
              "rag": r["rag"], "target": r["target"]} for r in this]
     return {"monday": monday, "as_at": as_at, "summary": rows, "workers": jobs["workers"].result(),
-            "lists": {kpi: job.result() for kpi, job in lists.items()}, "spc": jobs["spc"].result()}
+            "lists": {kpi: job.result() if job is not None else {"note": OUTSIDE_SCOPE, "count": None, "records": []}
+                      for kpi, job in lists.items()}, "spc": jobs["spc"].result()}
 
 
 def weekly_charts(data: dict[str, Any], definitions: list[dict[str, Any]]) -> html.Div:
@@ -164,9 +166,13 @@ def register(app: Any, api_url: str) -> None:
     def show_team(team_id: str | None, extract_date: str | None) -> Any:
         if not team_id or not extract_date:
             return html.P("Choose a team.", className="state")
+        user = current_user(api_url)
+        if user is None:
+            return session_ended()
         api = ApiClient(api_url, request_token())
         try:
-            data = week_data(api, team_id, dt.date.fromisoformat(extract_date))
+            allowed = may_see_records(user, "team", team_id, {t["team_id"]: t["service"] for t in api.teams()})
+            data = week_data(api, team_id, dt.date.fromisoformat(extract_date), records=allowed)
             definitions = api.definitions()
             polarity = {d["id"]: d["polarity"] for d in definitions}
         except ApiProblem as exc:

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 from dash import Input, Output, State, dcc, html
 
 from dashboard.api_client import ApiClient, ApiProblem
-from dashboard.auth import current_user, request_token
+from dashboard.auth import current_user, request_token, session_ended
 from dashboard.components.address import address_outputs, in_address
 from dashboard.components.attention import attention_items, attention_list
 from dashboard.components.board_panels import board_link, overdue_panel
@@ -167,8 +167,7 @@ def register(app: Any, api_url: str) -> None:
         api = ApiClient(api_url, request_token())
         user = current_user(api_url)
         if user is None:
-            return html.P(["Your session has ended. ", html.A("Sign in again", href="/", className="signin-again"), "."],
-                          role="alert"), None
+            return session_ended(), None
         level, unit = parse_scope(scope)
         try:
             as_at = dt.date.fromisoformat(extract_date) if extract_date else dt.date.fromisoformat(api.status()["extract_date"])

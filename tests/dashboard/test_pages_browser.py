@@ -118,6 +118,12 @@ def test_executive_today_equals_the_api_and_a_tile_opens_its_children(browser, l
     s.close()
 
 
+def _forbidden_records(live_service) -> int:
+    """How many child-level record requests the API has refused (the audit trail's "forbidden" entries)."""
+    entries = live_service.get("/api/v1/audit", role="admin", event="records", limit=1000).json()
+    return sum(e["outcome"] == "forbidden" for e in entries)
+
+
 def test_team_manager_sees_their_team_and_not_another_teams_children(browser, live_service) -> None:
     s = signed_in(browser, live_service, "team_manager")
     assert f"({live_service.team})" in s.page.inner_text(".as-at")
@@ -129,11 +135,17 @@ def test_team_manager_sees_their_team_and_not_another_teams_children(browser, li
     assert all(w["worker_id"] in table for w in workers)
     s.shot("team-own")
     assert not _contrast_failures(s.page), _contrast_failures(s.page)
-    # another team: figures yes, children no
+    # another team: figures yes, children no, and not asked for (every refusal is a "forbidden" entry on the
+    # audit trail, read as an attempted breach: a dashboard audit found 9 per visit)
+    forbidden = _forbidden_records(live_service)
     s.pick("#team-picker", live_service.other_team)
-    # a refusal per list; a box may show a moment before its words: wait for the words themselves
-    s.page.locator(".state-refused", has_text="may see the child-level records of team").first.wait_for(timeout=20_000)
+    # a note per list; a box may show a moment before its words: wait for the words themselves
+    s.page.locator(".state-refused", has_text="listed only within your own scope").first.wait_for(timeout=20_000)
+    s.page.locator("#team-qa .state-refused", has_text="listed only within your own scope").first.wait_for(
+        timeout=20_000)
+    s.page.wait_for_selector("#team-weekly-charts", timeout=20_000)
     s.shot("team-other-refused")
+    assert _forbidden_records(live_service) == forbidden, "no request the API must refuse"
     # and the Today tiles of another team offer no children
     s.page.click("text=Today")
     s.page.wait_for_selector(".tile .value", timeout=20_000)

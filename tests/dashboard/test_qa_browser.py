@@ -68,10 +68,10 @@ def test_team_manager_team_and_today_show_their_audits_and_actions(browser, live
     assert "Audits and audit actions" in section and "Audits overdue" in section and "Audit actions overdue" in section
     s.shot("team-qa")
     assert not _contrast_failures(s.page), _contrast_failures(s.page)
-    # another team's audits: the figures, but the records are refused as the API words it
+    # another team's audits: the figures, but not the records (not even asked for: tests/dashboard/test_pages_browser.py)
     s.pick("#team-picker", live_service.other_team)
     s.page.wait_for_selector("#team-qa .state-refused", timeout=30_000)
-    assert "may see the child-level records of team" in s.page.inner_text("#team-qa .state-refused")
+    assert "listed only within your own scope" in s.page.inner_text("#team-qa .state-refused")
     assert not s.errors, s.errors
     s.close()
 
