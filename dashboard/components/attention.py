@@ -83,8 +83,11 @@ def attention_list(items: list[dict[str, Any]], may_open: Any, periods: int) -> 
     if not items:
         return html.Section(className="attention attention-clear", id="attention", children=[
             html.H2("What needs attention"),
-            html.P(f"Nothing stands out: no special cause of concern and no KPI failing its target in the last "
-                   f"{periods} weeks."),
+            # not "nothing stands out": a tile below may still be off target today (a dashboard audit read it
+            # in green above two "Off target" tiles); this list reads the weekly charts' signals only
+            html.P(f"No signal in the weekly charts of the last {periods} weeks: no special cause of concern, and "
+                   "no KPI whose usual variation misses its target. A figure off target today is marked on its "
+                   "tile below."),
         ])
     shown = items[:MAX_LINES]
     lines = []

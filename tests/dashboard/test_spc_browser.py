@@ -140,6 +140,10 @@ def test_today_lists_what_needs_attention_with_working_links(browser, live_servi
     target = f"#trend-{first['kpi']}" if first["level"] == "trust" else f"#spc-{first['kpi']}"
     s.page.wait_for_selector(f"{target} svg.xmr", timeout=30_000)
     assert s.page.get_attribute(target, "data-variation") == "special_cause_concern" or first["kind"] == "assurance"
+    # and scrolls to it: the page stayed at its top, the chart thousands of pixels below (a dashboard audit)
+    s.page.wait_for_function(f"() => {{ const r = document.querySelector({json.dumps(target)})"
+                             ".getBoundingClientRect(); return r.top >= -2 && r.top < window.innerHeight / 2; }",
+                             timeout=10_000)
     assert not s.errors, s.errors
     s.close()
 

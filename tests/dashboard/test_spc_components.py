@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from dashboard.components.attention import attention_items, chart_link
+from dashboard.components.attention import attention_items, attention_list, chart_link
 from dashboard.components.spc_chart import anchor, chart_alt, partial_bounds, partial_points, xmr_svg
 from dashboard.components.spc_icons import assurance_svg, variation_svg
 from dashboard.components.spc_words import (assurance_meaning, headline, last_side, reason, signal,
@@ -173,3 +173,12 @@ def test_chart_links() -> None:
     assert chart_link("referrals", "team", "UNKNOWN", "week") is None  # no page charts records of no known team
     assert chart_link("referrals", "service", "Children in Care", "week") == (
         "/trends?by=week&kpi=referrals#service-Children-in-Care")
+
+
+def test_an_empty_attention_list_does_not_say_all_is_well() -> None:
+    """A dashboard audit: "Nothing stands out: ... no KPI failing its target", in green, sat above two tiles
+    marked "Off target". The list reads the weekly charts' signals only, and now says so."""
+    shown = str(attention_list([], lambda level, unit: False, 13).children)
+    assert "No signal in the weekly charts of the last 13 weeks" in shown
+    assert "A figure off target today is marked on its tile below" in shown
+    assert "Nothing stands out" not in shown and "no KPI failing its target" not in shown
