@@ -83,7 +83,21 @@ LAST = ("counted_in", "record_type", "record_id", "worker_id", "team_id", "team_
 HEADERS = {"child_id": "Child", "worker_name": "Worker", "team_name": "Team", "fails": "Counts against the figure",
            "counted_in": "Counted in", "record_type": "Record type", "record_id": "Record id", "worker_id": "Worker id",
            "team_id": "Team id", "team_unit": "Team (as counted)", "service_unit": "Service (as counted)",
-           "working_days": "Working days", "hours": "Hours"}
+           "working_days": "Working days", "hours": "Hours from return to offer",
+           # the record's own dates and counts, as a manager names them (not "Icpc date", "Rhi offered time", "Fte")
+           "icpc_date": "ICPC date", "strategy_date": "Strategy discussion date", "authorised_date": "Authorised date",
+           "start_time": "Went missing", "end_time": "Returned", "rhi_offered_time": "Return interview offered",
+           "open_episodes": "Missing episodes open", "previous_referral_date": "Previous referral date",
+           "allocated_workers": "Allocated workers", "fte": "FTE", "latest_audit_completed": "Latest audit completed",
+           "latest_audit_grade": "Latest audit grade", "auditor_id": "Auditor id", "owner_id": "Owner id",
+           "audit_id": "Audit id"}
+# How the grid shows a cell (the downloads keep the API's values): hours to one decimal (99.9, not
+# 99.86666666666666), a record type in words ("Missing episode", not "missing_episode").
+VALUE_FORMATS = {
+    "hours": "params.value == null || params.value === '' ? '' : Number(params.value).toFixed(1)",
+    "record_type": "params.value ? params.value.charAt(0).toUpperCase() + params.value.slice(1).replaceAll('_', ' ') "
+                   ": ''",
+}
 FAILS = "✖ Yes"
 
 
@@ -101,7 +115,9 @@ def ordered_keys(records: list[dict[str, Any]]) -> list[str]:
 
 def column_defs(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A column per key of the records with readable headers, the child, worker and team first, ids last."""
-    return [{"field": k, "headerName": header(k)} for k in ordered_keys(records)]
+    return [{"field": k, "headerName": header(k)}
+            | ({"valueFormatter": {"function": VALUE_FORMATS[k]}} if k in VALUE_FORMATS else {})
+            for k in ordered_keys(records)]
 
 
 def failing_first(records: list[dict[str, Any]], measure: str | None, polarity: str | None) -> list[dict[str, Any]]:

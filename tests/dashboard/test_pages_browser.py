@@ -106,6 +106,17 @@ def test_executive_today_equals_the_api_and_a_tile_opens_its_children(browser, l
     assert s.page.evaluate("document.activeElement.id") == "drawer-close"
     s.page.keyboard.press("Escape")
     s.page.wait_for_selector("#drawer", state="hidden", timeout=15_000)
+    # a dashboard audit: hours read 99.86666666666666, headings "Rhi offered time", types "missing_episode"
+    s.page.click("#tile-rhi_offered_within_72h button")
+    s.page.wait_for_selector("#drawer .ag-row", timeout=20_000)
+    headings = s.page.inner_text("#drawer .ag-header")
+    assert "Return interview offered" in headings and "Hours from return to offer" in headings, headings
+    hours = [c.inner_text() for c in s.page.query_selector_all("#drawer .ag-row .ag-cell[col-id='hours']")]
+    assert hours and all(re.fullmatch(r"(\d+\.\d)?", h) for h in hours), hours
+    types = {c.inner_text() for c in s.page.query_selector_all("#drawer .ag-row .ag-cell[col-id='record_type']")}
+    assert types == {"Missing episode"}, types
+    s.page.keyboard.press("Escape")
+    s.page.wait_for_selector("#drawer", state="hidden", timeout=15_000)
     # the scope picker: a service's figures
     service = live_service.service
     s.pick("#today-scope", service)
