@@ -78,6 +78,17 @@ def _rules(point: dict[str, Any]) -> str:
     return ", ".join(words for key, words in RULE_WORDS.items() if point[key])
 
 
+def _apart(labels: list[tuple[str, float]], bottom: float, gap: float = 11.0) -> list[tuple[str, float]]:
+    """Labels (top to bottom) moved down just enough to be `gap` pixels apart, and all up again as far as the
+    last would pass `bottom`: a flat line (no variation) put "Upper limit", "Average" and "Lower limit" on
+    one another."""
+    placed: list[tuple[str, float]] = []
+    for words, at in labels:
+        placed.append((words, max(at, placed[-1][1] + gap) if placed else at))
+    over = max(0.0, placed[-1][1] - bottom) if placed else 0.0
+    return [(words, at - over) for words, at in placed]
+
+
 def xmr_svg(chart: dict[str, Any], definition: dict[str, Any], partial: dict[str, Any] | None = None,
             width: int = 640, height: int = 230) -> str:
     """The chart as SVG text (role img, its text alternative as its title)."""
@@ -95,12 +106,23 @@ def xmr_svg(chart: dict[str, Any], definition: dict[str, Any], partial: dict[str
                 "No figures in these periods</text></svg>")
     pad_r, pad_t, pad_b = 64, 12, 26
     target = chart.get("target")
+    ceiling = 100.0 if uom == "%" else None
+
+    def bounded(v: float) -> float:
+        """A limit within what the measure can be: every KPI is 0 or more, a percentage at most 100 (a dashboard
+        audit saw counts' axes at -2 and rates' at 200%); the line is drawn at the bound it passes."""
+        return max(0.0, v if ceiling is None else min(ceiling, v))
+
     numbers = [p["value"] for p in shown]
-    numbers += [p[k] for p in points for k in ("lower_limit", "upper_limit") if p[k] is not None]
+    numbers += [bounded(p[k]) for p in points for k in ("lower_limit", "upper_limit") if p[k] is not None]
     numbers += [target] if target is not None else []
     lo, hi = min(numbers), max(numbers)
     span = hi - lo or max(abs(hi), 1.0)
-    lo, hi = lo - span * 0.08, hi + span * 0.08
+    lo, hi = max(0.0, lo - span * 0.08) if lo >= 0 else lo - span * 0.08, hi + span * 0.08
+    if ceiling is not None and max(numbers) <= ceiling:
+        hi = min(hi, ceiling)
+    if hi <= lo:
+        hi = lo + 1.0
     first = _position(shown[0]["period_start"], by)
     last = _position(shown[-1]["period_start"], by)
     steps = max(1, last - first)
@@ -134,12 +156,14 @@ def xmr_svg(chart: dict[str, Any], definition: dict[str, Any], partial: dict[str
             s0 = segment[0]
             for key, dash, widthpx in (("mean", "", 1.6), ("upper_limit", "6 4", 1.2), ("lower_limit", "6 4", 1.2)):
                 dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-                parts.append(f'<line class="{key.replace("_", "-")}" x1="{x0:.1f}" x2="{x1:.1f}" y1="{y(s0[key]):.1f}" '
-                             f'y2="{y(s0[key]):.1f}" stroke="{INK if key == "mean" else LIMIT}" '
+                at = y(bounded(s0[key]))
+                parts.append(f'<line class="{key.replace("_", "-")}" x1="{x0:.1f}" x2="{x1:.1f}" y1="{at:.1f}" '
+                             f'y2="{at:.1f}" stroke="{INK if key == "mean" else LIMIT}" '
                              f'stroke-width="{widthpx}"{dash_attr}/>')
-            for key, words in (("mean", "Average"), ("upper_limit", "Upper limit"), ("lower_limit", "Lower limit")):
-                if i > last_with_limits:  # label the last segment with limits at the right
-                    parts.append(f'<text x="{width - pad_r + 4}" y="{y(s0[key]) + 4:.1f}" font-size="10" '
+            if i > last_with_limits:  # label the last segment with limits at the right, never one over another
+                for words, at in _apart([("Upper limit", y(bounded(s0["upper_limit"]))), ("Average", y(s0["mean"])),
+                                         ("Lower limit", y(bounded(s0["lower_limit"])))], pad_t + inner_h):
+                    parts.append(f'<text x="{width - pad_r + 4}" y="{at + 4:.1f}" font-size="10" '
                                  f'fill="{INK}">{words}</text>')
         segment = [p] if p is not None and p["mean"] is not None else []
     if target is not None:

@@ -182,3 +182,31 @@ def test_an_empty_attention_list_does_not_say_all_is_well() -> None:
     assert "No signal in the weekly charts of the last 13 weeks" in shown
     assert "A figure off target today is marked on its tile below" in shown
     assert "Nothing stands out" not in shown and "no KPI failing its target" not in shown
+
+
+def _labels(svg: str) -> dict[str, float]:
+    return {m[2]: float(m[1]) for m in re.finditer(r'<text x="[\d.]+" y="([\d.]+)" font-size="10" fill="[^"]+">'
+                                                   r'(Upper limit|Average|Lower limit)</text>', svg)}
+
+
+def test_the_axis_stays_within_what_the_measure_can_be_and_limit_labels_never_overprint() -> None:
+    """A dashboard audit: a count's axis went to -2 and a rate's to 200%, and on a flat line the three labels
+    overprinted one another."""
+    definition = {"id": "referrals", "title": "Referrals", "unit_of_measure": "count"}
+    low = chart([1, 0, 2, 0, 1, 0, 2, 0, 1, 3, 0, 1], kpi="referrals")
+    svg = xmr_svg(low, definition)
+    assert low["points"][-1]["lower_limit"] < 0, "the case: a lower limit below zero"
+    ticks = {float(t[1].replace(",", "")): float(t[0])
+             for t in re.findall(r'<text x="[\d.]+" y="([\d.]+)" font-size="11" text-anchor="end" fill="[^"]+">'
+                                 r'(-?[\d.,]+)</text>', svg)}
+    assert ticks and min(ticks) == 0 and ticks[0] == 230 - 26 + 4, ticks  # the axis starts at 0, at the bottom
+    rate = {"id": "moderation_agreement", "title": "Moderation agreement", "unit_of_measure": "%"}
+    wide = chart([100, 40, 100, 50, 100, 60, 100, 40, 100, 50, 100, 60], kpi="moderation_agreement", better="higher")
+    svg = xmr_svg(wide, rate)
+    assert wide["points"][-1]["upper_limit"] > 100, "the case: an upper limit above 100%"
+    ticks = [float(t) for t in re.findall(r'text-anchor="end" fill="[^"]+">([\d.]+)%</text>', svg)]
+    assert ticks and max(ticks) <= 100, ticks
+    labels = _labels(xmr_svg(chart([5] * 12, kpi="referrals"), definition))
+    assert len(labels) == 3
+    ys = sorted(labels.values())
+    assert all(b - a >= 11 for a, b in zip(ys, ys[1:])), labels
