@@ -31,8 +31,11 @@ _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpidash-drawer")
 HIDDEN = {"display": "none"}
 # The grid is one Tab stop: arrow keys move between its cells and headers, Tab and Shift+Tab leave it (WCAG
 # 2.1.1; AG Grid's default tabs through every cell).
+# The page sizes offered hold every grid's own (10, 15, 20): AG Grid warns in the console (#94, #95) when a
+# grid's page size is not among them.
 GRID_OPTIONS = {"ensureDomOrder": True, "suppressColumnVirtualisation": True, "suppressCellFocus": False,
-                "tabToNextCell": {"function": "false"}, "tabToNextHeader": {"function": "false"}}
+                "tabToNextCell": {"function": "false"}, "tabToNextHeader": {"function": "false"},
+                "paginationPageSizeSelector": [10, 15, 20, 50, 100]}
 SHOWN = {"display": "flex"}
 
 

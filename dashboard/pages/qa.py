@@ -24,7 +24,7 @@ from dashboard.components.address import address_outputs, in_address
 from dashboard.components import qa_panels
 from dashboard.components.formatting import (OUTSIDE_SCOPE, default_scope, long_date, may_see_records, month_end,
                                              month_label, months_back, parse_scope, scope_from_query, scope_query)
-from dashboard.components.records_drawer import open_button
+from dashboard.components.records_drawer import GRID_OPTIONS, open_button
 from dashboard.pages import scope as scope_picker
 
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpidash-qa")
@@ -107,8 +107,9 @@ def _records_grid(grid_id: str, heading: str, data: dict[str, Any]) -> html.Sect
         content = dag.AgGrid(id=grid_id, rowData=data["records"],
                              columnDefs=[{"field": k, "headerName": k.replace("_", " ").capitalize()} for k in keys],
                              defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 110},
-                             dashGridOptions={"domLayout": "autoHeight", "pagination": len(data["records"]) > 10,
-                                              "paginationPageSize": 10}, style={"width": "100%"})
+                             dashGridOptions=GRID_OPTIONS | {"domLayout": "autoHeight",
+                                                             "pagination": len(data["records"]) > 10,
+                                                             "paginationPageSize": 10}, style={"width": "100%"})
     count = "" if data.get("note") else f" {len(data['records'])}"
     return html.Section(className="card action", children=[html.H3([heading, html.Span(count, className="count")]),
                                                            content])

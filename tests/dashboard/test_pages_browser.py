@@ -27,7 +27,9 @@ class Session:
         self.page = self.context.new_page()
         self.url = url
         self.errors: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        # errors, and AG Grid's warnings (a dashboard audit: #94 and #95, page sizes not offered)
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" or (
+            m.type == "warning" and "AG Grid" in m.text) else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
     def sign_in(self, username: str) -> None:
