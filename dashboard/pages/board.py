@@ -103,14 +103,13 @@ def analysis_body(api: ApiClient, user: dict[str, Any], kpi: str, scope: str, pe
                                    className="analysis-text"),
                       html.P("You may read this analysis; it is written by the unit's managers, executives and "
                              "analysts.", className="muted small")]
-    older = [html.Li([html.Strong(f"Version {h['version']}, {h['author']}, {h['written_at'][:16].replace('T', ' ')}: "),
-                      html.Pre(h["text"], className="history-text")]) for h in history]
     body = [
         _figure_line(api, kpi, level, unit, period, extract),
         html.Section(className="card board-section", children=[
             html.H2("Analysis"), html.P(by, id="board-analysis-by", className="muted"), *editor,
             html.P(id="board-analysis-message", className="form-message", role="status"),
-            html.Details([html.Summary(f"Every version ({len(history)})"), html.Ol(older, id="board-analysis-history")]),
+            html.Details([html.Summary(_versions_heading(history), id="board-analysis-count"),
+                          html.Ol(_versions(history), id="board-analysis-history")]),
         ]),
     ]
     return body, found["version"]
@@ -169,16 +168,30 @@ def action_forms(user: dict[str, Any], actions: list[dict[str, Any]], writer: bo
     return forms
 
 
+def _versions_heading(history: list[dict[str, Any]]) -> str:
+    return f"Every version ({len(history)})"
+
+
+def _versions(history: list[dict[str, Any]]) -> list[html.Li]:
+    """An analysis's versions, newest first (shown on opening, and again after a save)."""
+    return [html.Li([html.Strong(f"Version {h['version']}, {h['author']}, {h['written_at'][:16].replace('T', ' ')}: "),
+                     html.Pre(h["text"], className="history-text")]) for h in history]
+
+
+def _packs_list(packs: list[dict[str, Any]]) -> Any:
+    """The published packs (shown on opening, and again after a publish)."""
+    items = [html.Li([f"Board of {p['board_date']} ({month_label(p['month'])}), published by {p['published_by']}: ",
+                      html.A("PDF", href=f"/api/v1/packs/{p['id']}/pack.pdf") if p.get("pdf_bytes") else "",
+                      " ", html.A("HTML", href=f"/api/v1/packs/{p['id']}/pack.html")]) for p in packs]
+    return html.Ul(items) if items else html.P("No pack published yet.", className="muted")
+
+
 def packs_section(api: ApiClient, user: dict[str, Any], months: list[str]) -> list[Any]:
     try:
         packs = api.packs()
     except ApiProblem as exc:
         return [html.P(exc.message, className="state state-error")]
-    items = [html.Li([f"Board of {p['board_date']} ({month_label(p['month'])}), published by {p['published_by']}: ",
-                      html.A("PDF", href=f"/api/v1/packs/{p['id']}/pack.pdf") if p.get("pdf_bytes") else "",
-                      " ", html.A("HTML", href=f"/api/v1/packs/{p['id']}/pack.html")]) for p in packs]
-    out: list[Any] = [html.Ul(items, id="board-packs") if items else html.P("No pack published yet.", id="board-packs",
-                                                                          className="muted")]
+    out: list[Any] = [html.Div(_packs_list(packs), id="board-packs")]
     if user.get("role") in PUBLISHERS and months:
         out.append(html.Fieldset(className="board-form", children=[
             html.Legend("Publish the board pack (frozen: later loads and edits do not change it)"),
@@ -222,28 +235,28 @@ def register(app: Any, api_url: str) -> None:
 
     @app.callback(Output("board-analysis-message", "children"), Output("board-version", "data", allow_duplicate=True),
                   Output("board-analysis-by", "children"), Output("board-analysis-history", "children"),
+                  Output("board-analysis-count", "children"),
                   Input("board-analysis-save", "n_clicks"), State("board-analysis-text", "value"),
                   State("board-version", "data"), State("board-kpi", "value"), State("board-scope", "value"),
                   State("board-period", "value"), prevent_initial_call=True)
     def save(n: int, text: str | None, version: int | None, kpi: str, scope: str, period: str) -> tuple:
         if not n:
-            return no_update, no_update, no_update, no_update
+            return no_update, no_update, no_update, no_update, no_update
         level, unit = parse_scope(scope)
         api = client()
         try:
             saved = api.save_analysis(kpi, level, unit or "trust", period, text or "", version or 0)
         except ApiProblem as exc:
             if exc.status != 409:
-                return exc.message, no_update, no_update, no_update
+                return exc.message, no_update, no_update, no_update, no_update
             theirs = api.analysis(kpi, level, unit or "trust", period)
             return ([html.Strong("Not saved. "), exc.message, " Their text is below; yours is still in the box.",
                      html.Pre(theirs["text"], id="board-analysis-theirs", className="history-text")],
-                    theirs["version"], no_update, no_update)
+                    theirs["version"], no_update, no_update, no_update)
         history = api.analysis_history(kpi, level, unit or "trust", period)
-        older = [html.Li([html.Strong(f"Version {h['version']}, {h['author']}, {h['written_at'][:16].replace('T', ' ')}: "),
-                          html.Pre(h["text"], className="history-text")]) for h in history]
         return (f"Saved as version {saved['version']}.", saved["version"],
-                f"Version {saved['version']}, written by {saved['author']} just now.", older)
+                f"Version {saved['version']}, written by {saved['author']} just now.", _versions(history),
+                _versions_heading(history))
 
     @app.callback(Output("board-action-message", "children"), Output("board-actions", "children", allow_duplicate=True),
                   Output("board-action-forms", "children", allow_duplicate=True),
@@ -293,23 +306,29 @@ def register(app: Any, api_url: str) -> None:
             return (exc.message if isinstance(exc, ApiProblem) else "That action is no longer listed."), no_update
         return f"Action {action_id} is now {changed['status']}.", table
 
-    @app.callback(Output("board-pack-message", "children"), Input("board-pack-publish", "n_clicks"),
-                  State("board-pack-date", "value"), State("board-pack-month", "value"), prevent_initial_call=True)
-    def publish(n: int, board_date: str | None, month: str | None) -> Any:
+    @app.callback(Output("board-pack-message", "children"), Output("board-packs", "children"),
+                  Input("board-pack-publish", "n_clicks"), State("board-pack-date", "value"),
+                  State("board-pack-month", "value"), prevent_initial_call=True)
+    def publish(n: int, board_date: str | None, month: str | None) -> tuple:
         from dashboard.book import publish_pack
         from dashboard.print_pdf import PdfUnavailable
 
         if not n or not month:
-            return no_update
+            return no_update, no_update
         try:
             day = dt.date.fromisoformat((board_date or "").strip())
         except ValueError:
-            return "Write the board date as YYYY-MM-DD."
+            return "Write the board date as YYYY-MM-DD.", no_update
+        api = client()
         try:
-            made = publish_pack(client(), month, day)
+            made = publish_pack(api, month, day)
         except PdfUnavailable as exc:
-            return str(exc)
+            return str(exc), no_update
         except ApiProblem as exc:
-            return exc.message
+            return exc.message, no_update
+        try:  # the list above shows the new pack too (it said "No pack published yet" beside "Published")
+            listed = _packs_list(api.packs())
+        except ApiProblem:
+            listed = no_update
         return [f"Published the pack for the board of {made['board_date']}: ",
-                html.A("PDF", href=f"/api/v1/packs/{made['id']}/pack.pdf"), "."]
+                html.A("PDF", href=f"/api/v1/packs/{made['id']}/pack.pdf"), "."], listed

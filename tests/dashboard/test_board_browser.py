@@ -94,6 +94,8 @@ def test_a_meeting_writes_analysis_agrees_an_action_and_sees_it_overdue(browser,
                                            "agency cover.")
     head.page.click("#board-analysis-save")
     assert "Saved as version 3" in _text_of(head, "#board-analysis-message", "Saved as version 3")
+    # the versions below count the new one at once (a dashboard audit saw "Every version (0)" after a save)
+    assert "Every version (3)" in _text_of(head, "#board-analysis-count", "(3)")
 
     # the owner closes the action with a note
     manager.page.goto(_board_url(live, f"team:{live.team}"))
@@ -120,6 +122,8 @@ def test_an_analyst_publishes_the_pack_and_a_board_member_reads_only(browser, li
     analyst.page.click("#board-pack-publish")
     assert "Published the pack for the board of 2025-12-04" in _text_of(analyst, "#board-pack-message", "Published",
                                                                         timeout=180_000)
+    # the list above shows it at once, not "No pack published yet" (a dashboard audit)
+    assert "Board of 2025-12-04" in _text_of(analyst, "#board-packs", "2025-12-04")
     analyst.page.goto(_board_url(live, "trust"))
     assert "Board of 2025-12-04" in _text_of(analyst, "#board-packs", "2025-12-04")
     _shot(analyst, "6-pack-published")
