@@ -27,7 +27,7 @@ from api.response_cache import Representation
 from api.routes.kpis import _kpi_layer, _known_kpi
 from api.scopes import records_refusal
 from core.spreadsheet import csv_bytes
-from kpis import kpi_records
+from kpis import get_kpi, kpi_records
 
 BAD_BODY = {400: _response("The body could not be read as JSON.")}
 router = APIRouter(tags=["board: analysis and actions"], responses={**SIGNED_IN, **BAD_INPUT})
@@ -304,9 +304,11 @@ def _check_children(version: Version, kpi: str, level: str, unit: str, period: s
     strangers = sorted(set(child_ids) - behind)
     if strangers:
         shown = ", ".join(strangers[:5]) + (f" and {len(strangers) - 5} more" if len(strangers) > 5 else "")
+        figure = get_kpi(kpi)
+        when = f"at the end of {last}" if figure.kind == "stock" else f"from {first} to {last}"
         raise ApiError(422, f"{len(strangers)} of the children given {'is' if len(strangers) == 1 else 'are'} not "
-                       f"behind {kpi} for {level} {unit} from {first} to {last}: {shown}. Give the children of the "
-                       "figure's records (its drill-down).")
+                       f"among the records behind {figure.title} ({level} {unit}, {when}): {shown}. Give children "
+                       "from the figure's own list (its drill-down).")
 
 
 ActionId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The action's id.")]

@@ -22,7 +22,7 @@ from kpis.qa import audit_findings, qa_page, qa_summary
 
 router = APIRouter(tags=["quality assurance"], responses={**SIGNED_IN, **BAD_INPUT, **NO_DATA})
 
-MonthParam = Annotated[str, Query(min_length=7, max_length=7, description="The month, YYYY-MM.")]
+MonthParam = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="The month, YYYY-MM.")]
 PageLevel = Annotated[Literal["trust", "service", "team"], Query(description="trust, service or team.")]
 
 

@@ -194,8 +194,9 @@ def test_the_children_of_an_action_must_be_behind_its_figure(api) -> None:
     refused = _new_action(api, "head_of_service", "team", api.team, kpi=CASES, child_ids=[*own, *other, "C-NOBODY"])
     assert refused.status_code == 422, refused.text
     assert refused.json()["detail"] == (
-        f"2 of the children given are not behind {CASES} for team {api.team} from 2025-10-01 to 2025-10-31: "
-        f"{', '.join(sorted([*other, 'C-NOBODY']))}. Give the children of the figure's records (its drill-down).")
+        f"2 of the children given are not among the records behind Open cases (team {api.team}, at the end of "
+        f"2025-10-31): {', '.join(sorted([*other, 'C-NOBODY']))}. Give children from the figure's own list (its "
+        "drill-down).")
     assert not [a for a in api.client.get(f"{V1}/actions", headers=api.auth("analyst")).json()
                 if a["what"] == "Review allocations (head_of_service)" and a["child_count"] == 3]
     assert _new_action(api, "head_of_service", "team", api.team, kpi=CASES, child_ids=own).status_code == 201

@@ -77,6 +77,9 @@ def test_findings_and_qa_on_a_page(api) -> None:
 def test_bad_qa_requests_say_what_to_send(api) -> None:
     bad_month = api.client.get(f"{V1}/qa/page?month=2025-13", headers=api.auth("analyst"))
     assert bad_month.status_code == 422 and "YYYY-MM" in bad_month.json()["detail"]
+    for month in ("bad", "2025-1", "2025-100"):  # a dashboard audit: "month ('bad') is too short"
+        said = api.client.get(f"{V1}/qa/page?month={month}", headers=api.auth("analyst")).json()["detail"]
+        assert said.startswith(f"month ('{month}') is not a month: write it YYYY-MM"), said
     worker_page = api.client.get(f"{V1}/qa/page?month=2025-10&level=worker", headers=api.auth("analyst"))
     assert worker_page.status_code == 422
     bad_domain = api.client.get(f"{V1}/kpis/domain_good_or_better/records?domain=timeliness",
