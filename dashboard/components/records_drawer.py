@@ -25,6 +25,7 @@ from core.spreadsheet import safe_cells, spreadsheet_safe
 from dashboard.api_client import ApiClient, ApiProblem, problem_words
 from dashboard.auth import request_token
 from dashboard.components.formatting import long_date, unit_label
+from kpis.registry import KPIS_BY_ID
 
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpidash-drawer")
 
@@ -37,6 +38,10 @@ GRID_OPTIONS = {"ensureDomOrder": True, "suppressColumnVirtualisation": True, "s
                 "tabToNextCell": {"function": "false"}, "tabToNextHeader": {"function": "false"},
                 "paginationPageSizeSelector": [10, 15, 20, 50, 100]}
 SHOWN = {"display": "flex"}
+GRID_STYLE = {"height": "58vh", "width": "100%"}
+# the downloads and the grid shown only with records to show: not "Download CSV" and "Page 0 of 0" under "Your
+# session has ended" (a dashboard audit)
+WITH_RECORDS, WITHOUT_RECORDS = ({}, GRID_STYLE), (HIDDEN, HIDDEN)
 
 
 def open_button(kpi: str, level: str, unit: str, label: str, kind: str = "open-records",
@@ -60,7 +65,7 @@ def drawer() -> html.Div:
                     html.Button("Close", id="drawer-close", className="btn", n_clicks=0),
                 ]),
                 html.P(id="drawer-message", className="muted", role="status"),
-                html.Div(className="drawer-actions", children=[
+                html.Div(id="drawer-actions", className="drawer-actions", children=[
                     html.Button("Download CSV", id="drawer-csv", className="btn", n_clicks=0),
                     html.Button("Download XLSX", id="drawer-xlsx", className="btn", n_clicks=0),
                 ]),
@@ -69,7 +74,7 @@ def drawer() -> html.Div:
                     defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 110},
                     dashGridOptions=GRID_OPTIONS | {"pagination": True, "paginationPageSize": 20},
                     rowClassRules={"row-fails": "params.data.fails === '✖ Yes'"},
-                    style={"height": "58vh", "width": "100%"},
+                    style=GRID_STYLE,
                 )),
                 dcc.Store(id="drawer-request"),
                 # a spinner while the server builds the file (a long list takes a moment)
@@ -163,7 +168,8 @@ def period_words(kind: str | None, date_from: str, date_to: str) -> str:
 
 def title_for(definition: dict[str, Any] | None, kpi: str, level: str, unit: str, team_names: dict[str, str]) -> str:
     """The dialog's title: the KPI's name as its tile says it, and the unit by name ("Cases allocated: Whole trust")."""
-    name = (definition or {}).get("title") or kpi.replace("_", " ").capitalize()
+    known = KPIS_BY_ID.get(kpi)  # the registry's title when the API did not answer (a session ended)
+    name = (definition or {}).get("title") or (known.title if known else kpi.replace("_", " ").capitalize())
     return f"{name}: {unit_label(level, unit, team_names)}"
 
 
@@ -241,6 +247,7 @@ def register(app: Any, api_url: str) -> None:
     @app.callback(
         Output("drawer", "style"), Output("drawer-title", "children"), Output("drawer-message", "children"),
         Output("drawer-grid", "rowData"), Output("drawer-grid", "columnDefs"), Output("drawer-request", "data"),
+        Output("drawer-actions", "style"), Output("drawer-grid", "style"),
         Input({"type": "open-records", "kpi": ALL, "level": ALL, "unit": ALL}, "n_clicks"),
         Input("drawer-close", "n_clicks"), State("today-date", "data"),
         Input({"type": "attention-records", "kpi": ALL, "level": ALL, "unit": ALL}, "n_clicks"),
@@ -249,7 +256,7 @@ def register(app: Any, api_url: str) -> None:
     def open_records(clicks: list[int], _close: int, extract_date: str | None, more: list[int]) -> tuple:
         trigger = ctx.triggered_id
         if trigger == "drawer-close" or not isinstance(trigger, dict) or not any((clicks or []) + (more or [])):
-            return HIDDEN, no_update, no_update, no_update, no_update, no_update
+            return HIDDEN, no_update, no_update, no_update, no_update, no_update, no_update, no_update
         request = {"kpi": trigger["kpi"], "level": trigger["level"], "unit": trigger["unit"], "to": extract_date}
         api = ApiClient(api_url, request_token())
         definitions, teams = _pool.submit(api.definitions), _pool.submit(api.teams)
@@ -259,7 +266,7 @@ def register(app: Any, api_url: str) -> None:
             team_names = {t["team_id"]: t["team_name"] for t in teams.result()}
         except ApiProblem as exc:
             title = title_for(None, request["kpi"], request["level"], request["unit"], {})
-            return SHOWN, title, problem_words("These records cannot be shown", exc), [], [], None
+            return SHOWN, title, problem_words("These records cannot be shown", exc), [], [], None, *WITHOUT_RECORDS
         title = title_for(definition, request["kpi"], request["level"], request["unit"], team_names)
         records = page["records"]
         workers = _worker_names(api, {r.get("team_unit") or r.get("team_id") for r in records}, extract_date)
@@ -274,7 +281,8 @@ def register(app: Any, api_url: str) -> None:
         if page.get("withheld"):
             shown += (f" {page['withheld']} more of this worker's records belong to teams outside what you may see "
                       "and are not listed.")
-        return SHOWN, title, shown, records, column_defs(records), request
+        return SHOWN, title, shown, records, column_defs(records), request, *(WITH_RECORDS if records else
+                                                                             WITHOUT_RECORDS)
 
     @app.callback(Output("drawer-download", "data"), Output("drawer-message", "children", allow_duplicate=True),
                   Input("drawer-csv", "n_clicks"), Input("drawer-xlsx", "n_clicks"), State("drawer-request", "data"),

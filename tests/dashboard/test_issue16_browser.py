@@ -54,6 +54,10 @@ def test_an_ended_session_offers_a_sign_in_link_never_api_instructions(browser, 
     s.page.wait_for_selector("#drawer-message .signin-again", timeout=20_000)
     text = s.page.inner_text("#drawer")
     assert "session has ended" in text and "POST" not in text and "/api/" not in text
+    # titled as the tile names the figure, without downloads or an empty grid (a dashboard audit: "Allocation
+    # rate: ...", "Download CSV", "Page 0 of 0")
+    assert s.page.inner_text("#drawer-title") == "Unallocated cases: Whole trust"
+    assert not s.page.is_visible("#drawer-csv") and not s.page.is_visible("#drawer-grid")
     s.shot("session-ended-dialog")
     s.page.click("#drawer-message .signin-again")
     s.page.wait_for_selector("#signin-username", timeout=20_000)
