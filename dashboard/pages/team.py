@@ -15,10 +15,10 @@ from dash import Input, Output, State, dcc, html, no_update
 from dashboard.api_client import ApiClient, ApiProblem, problem_words
 from dashboard.auth import current_user, request_token, session_ended
 from dashboard.components.address import address_outputs, in_address
-from dashboard.components.board_panels import overdue_panel
+from dashboard.components.board_panels import board_link, overdue_panel
 from dashboard.components.formatting import (OUTSIDE_SCOPE, change, default_team, format_value, long_date,
                                              may_see_records, rag_word, week_bounds)
-from dashboard.components.records_drawer import GRID_OPTIONS, column_defs
+from dashboard.components.records_drawer import GRID_OPTIONS, column_defs, period_button
 from dashboard.components.spc_chart import partial_bounds, xmr_card
 from dashboard.pages import scope as scope_picker
 from kpis.team_pack import ACTION_LISTS
@@ -74,8 +74,9 @@ def week_data(api: ApiClient, team_id: str, as_at: dt.date, records: bool = True
                       for kpi, job in lists.items()}, "spc": jobs["spc"].result()}
 
 
-def weekly_charts(data: dict[str, Any], definitions: list[dict[str, Any]]) -> html.Div:
-    """Each KPI's weekly XmR chart for the team; this week, when not over, drawn hollow outside the limits."""
+def weekly_charts(data: dict[str, Any], definitions: list[dict[str, Any]], team_id: str) -> html.Div:
+    """Each KPI's weekly XmR chart for the team (this week, when not over, drawn hollow outside the limits),
+    each linking to the team's analysis and actions for the month (pages/board.py)."""
     partial = partial_bounds("week", data["as_at"])
     this_week = {r["kpi"]: r["this"] for r in data["summary"]}
     by_kpi = {c["kpi"]: c for c in data["spc"] if "domain" not in c}  # domain series: the audit section's
@@ -86,7 +87,9 @@ def weekly_charts(data: dict[str, Any], definitions: list[dict[str, Any]]) -> ht
             continue
         point = ({"period_start": partial[0].isoformat(), "period_end": partial[1].isoformat(),
                   "value": this_week.get(d["id"])} if partial and this_week.get(d["id"]) is not None else None)
-        cards.append(xmr_card(d, chart, point, card_id=f"spc-{d['id']}", compact=True))
+        card = xmr_card(d, chart, point, card_id=f"spc-{d['id']}", compact=True)
+        card.children = [*card.children, board_link(d["id"], f"team:{team_id}", data["as_at"].strftime("%Y-%m"))]
+        cards.append(card)
     return html.Div(cards, className="team-charts")
 
 
@@ -100,7 +103,10 @@ def _action_list(api: ApiClient, kpi: str, team_id: str, as_at: dt.date, period:
     return {"note": None, "count": len(records), "records": records}
 
 
-def summary_table(rows: list[dict[str, Any]], polarity: dict[str, str | None]) -> html.Table:
+def summary_table(rows: list[dict[str, Any]], polarity: dict[str, str | None], team_id: str,
+                  records_from: dt.date | None) -> html.Table:
+    """The week's figures; with records_from (the week's Monday: the role may see the team's children), each
+    of this week's figures opens the records behind it (a dashboard audit: nothing on Team could be opened)."""
     head = html.Thead(html.Tr([html.Th(h, scope="col") for h in
                                ("KPI", "This week", "Last week", "Change", "Trust this week", "Status")]))
     body = []
@@ -109,7 +115,10 @@ def summary_table(rows: list[dict[str, Any]], polarity: dict[str, str | None]) -
         c = change(r["this"], r["last"], uom, polarity.get(r["kpi"]))
         word, icon = rag_word(r["rag"], r["target"])
         body.append(html.Tr([
-            html.Th(r["title"], scope="row"), html.Td(format_value(r["this"], uom), className="num"),
+            html.Th(r["title"], scope="row"),
+            html.Td(period_button(r["kpi"], "team", team_id, records_from, format_value(r["this"], uom), r["title"])
+                    if records_from is not None and r["this"] is not None else format_value(r["this"], uom),
+                    className="num"),
             html.Td(format_value(r["last"], uom), className="num"),
             html.Td(f"{c['arrow']} {c['text']}" + {"better": " (better)", "worse": " (worse)"}.get(c["verdict"], ""),
                     className=f"delta delta-{c['verdict']}"),
@@ -182,7 +191,8 @@ def register(app: Any, api_url: str) -> None:
             html.P(week_words(data["monday"], data["as_at"]), className="as-at", id="team-week"),
             overdue_panel(api, "team-overdue", "Overdue actions for this team", level="team", unit=team_id),
             html.Div(className="two-col", children=[
-                html.Section(className="card", children=[summary_table(data["summary"], polarity)]),
+                html.Section(className="card", children=[
+                    summary_table(data["summary"], polarity, team_id, data["monday"] if allowed else None)]),
                 html.Section(className="card", children=[workers_table(data["workers"])]),
             ]),
             html.H2("Action lists"),
@@ -190,7 +200,7 @@ def register(app: Any, api_url: str) -> None:
             html.H2("Weekly charts", id="team-weekly-charts"),
             html.P(f"Each KPI over the last {SPC_PERIODS} complete weeks (Monday to Sunday) with its average and "
                    "limits: a marked point is a signal, not noise (see the legend under each chart).", className="muted"),
-            weekly_charts(data, definitions),
+            weekly_charts(data, definitions, team_id),
         ]
 
     @app.callback(Output("team-pack-download", "data"), Output("team-pack-message", "children"),

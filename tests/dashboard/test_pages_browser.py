@@ -148,6 +148,26 @@ def test_team_manager_sees_their_team_and_not_another_teams_children(browser, li
     assert all(w["worker_id"] in table for w in workers)
     s.shot("team-own")
     assert not _contrast_failures(s.page), _contrast_failures(s.page)
+    # this week's figures open onto their children, for the week (a dashboard audit: nothing on Team did)
+    titles = {d["id"]: d["title"] for d in live_service.get("/api/v1/definitions").json()}
+    monday = s.page.inner_text("#team-week")
+    for kpi in ("open_cases", "referrals"):  # a stock at the extract date; a flow over the week (not the month)
+        cell = s.page.locator(f"#team-summary tr:has(th:text-is({json.dumps(titles[kpi])})) td.num").first
+        shown = cell.inner_text().split("\n")[0]  # the value, not its visually hidden description
+        cell.locator("button").click()
+        s.page.wait_for_selector("#drawer", state="visible", timeout=20_000)
+        s.page.wait_for_function("() => /records?|No records/.test(document.querySelector('#drawer-message')"
+                                 ".innerText)", timeout=20_000)
+        message = s.page.inner_text("#drawer-message")
+        assert message.startswith(f"{shown} record") or (shown == "0" and message.startswith("No records")), \
+            (kpi, shown, message)
+        s.page.keyboard.press("Escape")
+        s.page.wait_for_selector("#drawer", state="hidden", timeout=15_000)
+    assert monday
+    # each weekly chart links to the team's analysis and actions for the month (a dashboard audit: none did)
+    link = s.page.get_attribute("#spc-open_cases a.board-link", "href")
+    assert link is not None and "/board?kpi=open_cases" in link and (
+        f"scope=team%3A{live_service.team}" in link or f"scope=team:{live_service.team}" in link), link
     # another team: figures yes, children no, and not asked for (every refusal is a "forbidden" entry on the
     # audit trail, read as an attempted breach: a dashboard audit found 9 per visit)
     forbidden = _forbidden_records(live_service)
