@@ -4,13 +4,14 @@ KPI, and the "no audits loaded" state (never a 0 for a file the extract did not 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from dash import html
 
 from dashboard.components.formatting import format_value, rag_word, unit_label
 from dashboard.components.qa_html import DOMAIN_WORDS, GRADE_WORDS, findings_sentences
-from dashboard.components.records_drawer import open_button
+from dashboard.components.records_drawer import open_button, period_button
 from kpis.targets import whole_percent
 
 # the QA figures the page shows as tiles, in the registry's order (domains have their own table)
@@ -35,8 +36,10 @@ def _rag(row: dict[str, Any]) -> html.Span:
     return html.Span([html.Span(icon, **{"aria-hidden": "true"}), " ", word], className=f"rag rag-{row.get('rag') or 'none'}")
 
 
-def figure_tiles(figures: list[dict[str, Any]], records_allowed: bool, level: str, unit: str) -> list[html.Article]:
-    """A tile per QA figure: value, RAG as a word and icon, target, and the records where the role allows."""
+def figure_tiles(figures: list[dict[str, Any]], records_allowed: bool, level: str, unit: str,
+                 period: tuple[dt.date, dt.date] | None = None) -> list[html.Article]:
+    """A tile per QA figure: value, RAG as a word and icon, target, and the records where the role allows
+    (for `period`, the month shown, when given: a past month's figures open onto their audits too)."""
     by_kpi = {r["kpi"]: r for r in figures}
     tiles = []
     for kpi in TILE_KPIS:
@@ -52,10 +55,16 @@ def figure_tiles(figures: list[dict[str, Any]], records_allowed: bool, level: st
                    className="tile-value"),
             html.P([f"Target {format_value(row['target'], uom)}" if row.get("target") is not None else "No target",
                     f" · {detail}" if detail else ""], className="tile-meta"),
-            open_button(kpi, level, unit, RECORDS_LABEL[kpi], about=row["title"]) if records_allowed and kpi in RECORDS_LABEL and
+            _records_button(kpi, level, unit, row["title"], period) if records_allowed and kpi in RECORDS_LABEL and
             row["numerator"] else None,
         ]))
     return tiles
+
+
+def _records_button(kpi: str, level: str, unit: str, title: str, period: tuple[dt.date, dt.date] | None) -> Any:
+    if period is None:
+        return open_button(kpi, level, unit, RECORDS_LABEL[kpi], about=title)
+    return period_button(kpi, level, unit, period[0], period[1], RECORDS_LABEL[kpi], title)
 
 
 def grade_mix(grades: dict[str, Any]) -> html.Table:

@@ -54,12 +54,14 @@ def open_button(kpi: str, level: str, unit: str, label: str, kind: str = "open-r
                        className="btn btn-link", n_clicks=0)
 
 
-def period_button(kpi: str, level: str, unit: str, date_from: dt.date, label: str, about: str) -> html.Button:
-    """A figure of a period other than the default (Team's week: Monday to the extract date) as a button that
-    opens the records behind it for that period."""
+def period_button(kpi: str, level: str, unit: str, date_from: dt.date, date_to: dt.date, label: str,
+                  about: str) -> html.Button:
+    """A figure of a period other than the default (the extract's month to date) as a button that opens the
+    records behind it for that period: Team's week, a past month on QA."""
     return html.Button([label, html.Span(f": the records behind {about}", className="visually-hidden")],
                        id={"type": "period-records", "kpi": kpi, "level": level, "unit": unit,
-                           "from": date_from.isoformat()}, className="btn btn-link figure-link", n_clicks=0)
+                           "from": date_from.isoformat(), "to": date_to.isoformat()},
+                       className="btn btn-link figure-link", n_clicks=0)
 
 
 def drawer() -> html.Div:
@@ -259,7 +261,7 @@ def register(app: Any, api_url: str) -> None:
         Input({"type": "open-records", "kpi": ALL, "level": ALL, "unit": ALL}, "n_clicks"),
         Input("drawer-close", "n_clicks"), State("today-date", "data"),
         Input({"type": "attention-records", "kpi": ALL, "level": ALL, "unit": ALL}, "n_clicks"),
-        Input({"type": "period-records", "kpi": ALL, "level": ALL, "unit": ALL, "from": ALL}, "n_clicks"),
+        Input({"type": "period-records", "kpi": ALL, "level": ALL, "unit": ALL, "from": ALL, "to": ALL}, "n_clicks"),
         prevent_initial_call=True,
     )
     def open_records(clicks: list[int], _close: int, extract_date: str | None, more: list[int],
@@ -268,7 +270,8 @@ def register(app: Any, api_url: str) -> None:
         if trigger == "drawer-close" or not isinstance(trigger, dict) or not any(
                 (clicks or []) + (more or []) + (periods or [])):
             return HIDDEN, no_update, no_update, no_update, no_update, no_update, no_update, no_update
-        request = {"kpi": trigger["kpi"], "level": trigger["level"], "unit": trigger["unit"], "to": extract_date}
+        request = {"kpi": trigger["kpi"], "level": trigger["level"], "unit": trigger["unit"],
+                   "to": trigger.get("to") or extract_date}
         if trigger.get("from"):
             request["from"] = trigger["from"]
         api = ApiClient(api_url, request_token())

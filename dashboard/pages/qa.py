@@ -80,7 +80,8 @@ def qa_body(summary: dict[str, Any], records_allowed: bool, teams: list[dict[str
         html.H2("Audits due in the period"),
         html.P(html.Span(str(due["due"]), className="value"), className="tile-value"),
         html.P(f"{due['done']} done by the period's end, {due['done_on_time']} on time", className="tile-meta")])
-    tiles = [due_tile, *qa_panels.figure_tiles(summary["figures"], records_allowed, level, unit)]
+    period = (dt.date.fromisoformat(summary["from"]), dt.date.fromisoformat(summary["to"]))
+    tiles = [due_tile, *qa_panels.figure_tiles(summary["figures"], records_allowed, level, unit, period)]
     names = {t["team_id"]: t["team_name"] for t in teams}
     by_unit = qa_panels.by_unit_table(summary.get("by_unit") or [], names)
     return [
@@ -196,9 +197,9 @@ def register(app: Any, api_url: str) -> None:
             teams = api.teams()
         except (ApiProblem, TypeError, ValueError) as exc:
             return _problem(exc), *links
-        # the records behind a tile are as at the extract date: offered for the extract's own month only
-        allowed = as_at == dt.date.fromisoformat(extract_date) and may_see_records(
-            user, level, unit, {t["team_id"]: t["service"] for t in teams})
+        # a tile's records are those of the month shown (its first day to its end, or to the extract date):
+        # a past month's figures open onto their audits too (a dashboard audit found none did)
+        allowed = may_see_records(user, level, unit, {t["team_id"]: t["service"] for t in teams})
         return qa_body(summary, allowed, teams), *links
 
     @app.callback(Output("team-qa", "children"), Input("team-picker", "value"), State("today-date", "data"))

@@ -104,7 +104,7 @@ def _action_list(api: ApiClient, kpi: str, team_id: str, as_at: dt.date, period:
 
 
 def summary_table(rows: list[dict[str, Any]], polarity: dict[str, str | None], team_id: str,
-                  records_from: dt.date | None) -> html.Table:
+                  records_from: dt.date | None, as_at: dt.date) -> html.Table:
     """The week's figures; with records_from (the week's Monday: the role may see the team's children), each
     of this week's figures opens the records behind it (a dashboard audit: nothing on Team could be opened)."""
     head = html.Thead(html.Tr([html.Th(h, scope="col") for h in
@@ -116,7 +116,8 @@ def summary_table(rows: list[dict[str, Any]], polarity: dict[str, str | None], t
         word, icon = rag_word(r["rag"], r["target"])
         body.append(html.Tr([
             html.Th(r["title"], scope="row"),
-            html.Td(period_button(r["kpi"], "team", team_id, records_from, format_value(r["this"], uom), r["title"])
+            html.Td(period_button(r["kpi"], "team", team_id, records_from, as_at, format_value(r["this"], uom),
+                                  r["title"])
                     if records_from is not None and r["this"] is not None else format_value(r["this"], uom),
                     className="num"),
             html.Td(format_value(r["last"], uom), className="num"),
@@ -192,7 +193,8 @@ def register(app: Any, api_url: str) -> None:
             overdue_panel(api, "team-overdue", "Overdue actions for this team", level="team", unit=team_id),
             html.Div(className="two-col", children=[
                 html.Section(className="card", children=[
-                    summary_table(data["summary"], polarity, team_id, data["monday"] if allowed else None)]),
+                    summary_table(data["summary"], polarity, team_id, data["monday"] if allowed else None,
+                                  data["as_at"])]),
                 html.Section(className="card", children=[workers_table(data["workers"])]),
             ]),
             html.H2("Action lists"),

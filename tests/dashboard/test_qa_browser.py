@@ -49,6 +49,19 @@ def test_executive_qa_page_equals_the_api_and_opens_the_overdue_audits(browser, 
     for kpi, text in _qa_values(s.page).items():
         assert text == format_value(team[kpi]["value"], team[kpi]["unit_of_measure"]), kpi
     assert f"unit={live_service.team}" in s.page.get_attribute("#qa-page-html", "href")
+    # a past month's figures open onto their own audits (a dashboard audit: only the extract's month did)
+    s.page.goto(f"{live_service.url}/qa?month=2025-09")
+    s.page.wait_for_function("() => document.querySelector('#qa-body .as-at')?.innerText.includes('September 2025')",
+                             timeout=30_000)
+    september = {r["kpi"]: r for r in live_service.get("/api/v1/qa/summary", **{"from": "2025-09-01",
+                                                                                "to": "2025-09-30"}).json()["figures"]}
+    assert september["audits_completed"]["value"], "the sample has audits completed in September"
+    s.page.click("#qa-tile-audits_completed button")
+    s.page.wait_for_selector("#drawer .ag-row", timeout=20_000)
+    message = s.page.inner_text("#drawer-message")
+    assert message.startswith(f"{september['audits_completed']['value']} records"), message
+    assert "30 September 2025" in message, message
+    s.page.keyboard.press("Escape")
     assert not s.errors, s.errors
     s.close()
 
