@@ -15,6 +15,10 @@ from dashboard.components.records_drawer import open_button, period_button
 from kpis.targets import whole_percent
 
 # the QA figures the page shows as tiles, in the registry's order (domains have their own table)
+# what a rate's denominator counts, where a reader could take it for the "due" tile's base (a dashboard audit:
+# "Audits due 51, 50 done, 44 on time" beside "41 of 48" on time)
+BASE_WORDS = {"audits_on_time": " completed in the period", "audits_good_or_better": " completed in the period",
+              "moderation_agreement": " moderated in the period"}
 TILE_KPIS = ("audits_completed", "audits_on_time", "audits_overdue", "audits_good_or_better", "audits_inadequate",
              "moderation_agreement", "audit_actions_overdue")
 BY_UNIT = (("audits_completed", "Completed"), ("audits_on_time", "On time"), ("audits_good_or_better", "Good or better"),
@@ -47,8 +51,8 @@ def figure_tiles(figures: list[dict[str, Any]], records_allowed: bool, level: st
         if row is None:  # a file the extract did not hold (audit actions)
             continue
         uom = row["unit_of_measure"]
-        detail = (f"{row['numerator']} of {row['denominator']:g}" if uom == "%" and row["denominator"] else
-                  "no audits in the period" if uom == "%" else None)
+        detail = (f"{row['numerator']} of {row['denominator']:g}{BASE_WORDS.get(kpi, '')}" if uom == "%" and
+                  row["denominator"] else "no audits in the period" if uom == "%" else None)
         tiles.append(html.Article(className=f"tile tile-{row.get('rag') or 'none'}", id=f"qa-tile-{kpi}", children=[
             html.Div(className="tile-head", children=[html.H2(row["title"]), _rag(row)]),
             html.P(html.Span(format_value(row["value"], uom), className="value", **{"data-kpi": kpi}),

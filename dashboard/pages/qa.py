@@ -79,7 +79,8 @@ def qa_body(summary: dict[str, Any], records_allowed: bool, teams: list[dict[str
     due_tile = html.Article(className="tile tile-none", id="qa-tile-due", children=[
         html.H2("Audits due in the period"),
         html.P(html.Span(str(due["due"]), className="value"), className="tile-value"),
-        html.P(f"{due['done']} done by the period's end, {due['done_on_time']} on time", className="tile-meta")])
+        html.P(f"Of these: {due['done']} done by the period's end, {due['done_on_time']} on time (counted by due "
+               "date; the tiles beside count by completion date)", className="tile-meta")])
     period = (dt.date.fromisoformat(summary["from"]), dt.date.fromisoformat(summary["to"]))
     tiles = [due_tile, *qa_panels.figure_tiles(summary["figures"], records_allowed, level, unit, period)]
     names = {t["team_id"]: t["team_name"] for t in teams}

@@ -94,3 +94,21 @@ def test_a_linked_kpi_with_a_target_but_no_value_is_not_rated_not_without_a_targ
     row, other = page.split("Cases allocated</th>")[1], page.split("Referrals</th>")[1]
     assert "Not rated" in row.split("</tr>")[0] and "No target" not in row.split("</tr>")[0]
     assert "No target" in other.split("</tr>")[0]
+
+
+def test_a_rate_tile_says_what_its_base_counts() -> None:
+    """A dashboard audit: "Audits due 51, 50 done, 44 on time" sat beside "41 of 48" on time with nothing to
+    say that one counts by due date and the other by completion date."""
+    row = {"kpi": "audits_on_time", "title": "Audits completed on time", "unit_of_measure": "%", "value": 85.4,
+           "numerator": 41, "denominator": 48, "target": 90.0, "rag": "amber"}
+    shown = _text(qa_panels.figure_tiles([row], False, "trust", "trust"))
+    assert "41 of 48 completed in the period" in shown
+    due = _text(qa_body({"from": "2025-10-01", "to": "2025-10-31", "level": "trust", "unit": "trust", "note": None,
+                         "figures": [row], "due": {"due": 51, "done": 50, "done_on_time": 44},
+                         "grades": {"auditor": dict.fromkeys(("outstanding", "good", "requires_improvement",
+                                                              "inadequate"), 0),
+                                    "final": dict.fromkeys(("outstanding", "good", "requires_improvement",
+                                                            "inadequate"), 0), "changed_by_moderation": 0},
+                         "actions": None,
+                         "domains": None, "by_unit": []}, False, TEAMS))
+    assert "Of these: 50 done by the period's end, 44 on time (counted by due date" in due
