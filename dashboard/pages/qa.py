@@ -20,7 +20,7 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import current_user, request_token, session_ended
-from dashboard.components.address import address_outputs, in_address
+from dashboard.components.address import address_outputs, in_address, not_shown, scope_words
 from dashboard.components import qa_panels
 from dashboard.components.formatting import (OUTSIDE_SCOPE, default_scope, long_date, may_see_records, month_end,
                                              month_label, months_back, parse_scope, scope_from_query, scope_query)
@@ -35,10 +35,13 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search:
     extract = dt.date.fromisoformat(status["extract_date"]) if status.get("extract_date") else dt.date.today()
     months = months_back(extract)
     asked = parse_qs(search.lstrip("?"))  # a reloaded or shared view
-    scope = scope_from_query(asked)
-    scope = scope if scope in {o["value"] for o in opts} else default_scope(user)
+    wanted = scope_from_query(asked)
+    scope = wanted if wanted in {o["value"] for o in opts} else default_scope(user)
     month = asked["month"][0] if asked.get("month", [""])[0] in months else months[0]
+    missing = ([scope_words(wanted)] if wanted is not None and wanted != scope else []) + (
+        [f"month {asked['month'][0]!r}"] if asked.get("month") and asked["month"][0] != month else [])
     return html.Div([
+        not_shown(missing),
         html.Div(className="page-head", children=[
             html.H1("Quality assurance"),
             html.Div(className="control", children=[

@@ -14,7 +14,7 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard.api_client import ApiClient, ApiProblem, problem_words
 from dashboard.auth import current_user, request_token, session_ended
-from dashboard.components.address import address_outputs, in_address
+from dashboard.components.address import address_outputs, in_address, not_shown
 from dashboard.components.board_panels import board_link, overdue_panel
 from dashboard.components.formatting import (OUTSIDE_SCOPE, change, default_team, format_value, long_date,
                                              may_see_records, rag_word, week_bounds)
@@ -31,8 +31,10 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search:
     opts, _ = scope_picker.options(api, teams_only=True)
     start = default_team(user, api.teams())  # a head of service on a team of their own service
     asked = parse_qs(search.lstrip("?")).get("team", [None])[0]  # a link from Today's attention list
-    start = asked if asked in {o["value"] for o in opts} else start
+    offered = asked in {o["value"] for o in opts}
+    start = asked if offered else start
     return html.Div([
+        not_shown([f"team {asked!r}"] if asked is not None and not offered else []),
         html.Div(className="page-head", children=[
             html.H1("Team"),
             html.Div(className="control", children=[

@@ -13,7 +13,7 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import current_user, request_token, session_ended
-from dashboard.components.address import address_outputs, in_address
+from dashboard.components.address import address_outputs, in_address, not_shown, scope_words
 from dashboard.components.attention import attention_items, attention_list
 from dashboard.components.board_panels import board_link, overdue_panel
 from dashboard.components.charts import month_to_date, sparkline_alt, sparkline_svg, svg_data_uri
@@ -38,8 +38,10 @@ _attention_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kpidash-
 def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search: str) -> html.Div:
     opts, _ = scope_picker.options(api)
     asked = scope_from_query(parse_qs(search.lstrip("?")))  # a reloaded or shared view: ?service=..., ?team=...
-    start = asked if asked in {o["value"] for o in opts} else default_scope(user)
+    offered = asked in {o["value"] for o in opts}
+    start = asked if offered else default_scope(user)
     return html.Div([
+        not_shown([scope_words(asked)] if asked is not None and not offered else []),
         overdue_panel(api, "today-overdue", "Overdue actions you own or oversee", mine=True),
         html.Div(className="page-head", children=[
             html.H1("Today"),

@@ -13,7 +13,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
 
 from dashboard.api_client import ApiClient, ApiProblem
-from dashboard.components.address import address_outputs, in_address
+from dashboard.components.address import address_outputs, in_address, not_shown
 from dashboard.components.board_panels import board_link
 from dashboard.auth import request_token
 from dashboard.components import qa_panels
@@ -37,7 +37,11 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search:
         definitions = []
     ids = [d["id"] for d in definitions]
     kpi = asked["kpi"][0] if asked.get("kpi") and asked["kpi"][0] in ids else (ids[0] if ids else None)
+    missing = ([f"month {asked['month'][0]!r}"] if asked.get("month") and asked["month"][0] != month else []) + (
+        [f"charts by {asked['by'][0]!r}"] if asked.get("by") and asked["by"][0] != by else []) + (
+        [f"KPI {asked['kpi'][0]!r}"] if asked.get("kpi") and asked["kpi"][0] != kpi else [])
     return html.Div([
+        not_shown(missing),
         html.Div(className="page-head", children=[
             html.H1("Trends"),
             html.Div(className="control", children=[

@@ -218,3 +218,19 @@ def test_other_roles_sign_in_and_sign_out(browser, live_service, role: str) -> N
     assert s.page.query_selector(".tile") is None
     assert not s.errors, s.errors
     s.close()
+
+
+def test_what_the_address_asks_for_and_cannot_be_shown_is_said(browser, live_service) -> None:
+    """A dashboard audit: ?team=T99, ?month=1995-01, ?by=year were replaced by the usual view without a word."""
+    s = signed_in(browser, live_service, "executive")
+    for path, words in (("/today?team=T99", "team 'T99'"), ("/team?team=T99", "team 'T99'"),
+                        ("/trends?month=1995-01&by=year", "month '1995-01' and charts by 'year'"),
+                        ("/qa?service=Nope&month=2031-01", "service 'Nope' and month '2031-01'")):
+        s.page.goto(live_service.url + path)
+        s.page.wait_for_selector("#address-not-shown", timeout=20_000)
+        assert words in s.page.inner_text("#address-not-shown"), (path, s.page.inner_text("#address-not-shown"))
+    s.page.goto(live_service.url + f"/today?team={live_service.team}")
+    s.page.wait_for_selector(".tile .value", timeout=30_000)
+    assert s.page.query_selector("#address-not-shown") is None, "a view the page can show gets no note"
+    assert not s.errors, s.errors
+    s.close()
