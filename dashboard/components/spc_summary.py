@@ -3,12 +3,14 @@ icon, for Trends (Dash) and the printable book (HTML text), from the same rows."
 
 from __future__ import annotations
 
+import datetime as dt
 from html import escape
 from typing import Any
 
 from dash import html
 
 from dashboard.components.formatting import format_value
+from dashboard.components.records_drawer import period_button
 from dashboard.components.spc_icons import assurance_badge, assurance_html, variation_badge, variation_html
 from dashboard.components.spc_words import period_label
 
@@ -32,14 +34,28 @@ def summary_rows(definitions: list[dict[str, Any]], charts: list[dict[str, Any]]
     return rows
 
 
-def summary_grid(definitions: list[dict[str, Any]], charts: list[dict[str, Any]], caption: str) -> html.Table:
-    """The summary as a table; each KPI's name links to its chart further down the page. Each cell carries its
-    column's heading (data-label): at phone width each KPI is a block of labelled lines (kpidash.css)."""
+def _latest(row: dict[str, Any], records: bool) -> Any:
+    """The latest value; with records (the role may see the trust's children), a button opening the records
+    behind it for its period (a dashboard audit: a board member's figure opened onto nothing)."""
+    points = row["chart"]["points"]
+    if not records or not points or points[-1]["value"] is None:
+        return row["latest"]
+    last = points[-1]
+    return period_button(row["kpi"], row["chart"]["level"], row["chart"]["unit"],
+                         dt.date.fromisoformat(last["period_start"]), dt.date.fromisoformat(last["period_end"]),
+                         row["latest"], row["title"])
+
+
+def summary_grid(definitions: list[dict[str, Any]], charts: list[dict[str, Any]], caption: str,
+                 records: bool = False) -> html.Table:
+    """The summary as a table; each KPI's name links to its chart further down the page, and its latest value
+    (with records) opens the records behind it. Each cell carries its column's heading (data-label): at phone
+    width each KPI is a block of labelled lines (kpidash.css)."""
     head = html.Thead(html.Tr([html.Th(h, scope="col") for h in HEADINGS]))
     body = html.Tbody([html.Tr([
         html.Th(html.A(r["title"], href=f"#trend-{r['kpi']}"), scope="row"),
         *(html.Td(cell, className=kind, **{"data-label": label}) for cell, kind, label in zip(
-            (r["latest"], r["target"], variation_badge(r["chart"], size=26),
+            (_latest(r, records), r["target"], variation_badge(r["chart"], size=26),
              assurance_badge(r["chart"], r["unit_of_measure"], size=26)), ("num", "num", None, None), HEADINGS[1:])),
     ], **{"data-kpi": r["kpi"]}) for r in summary_rows(definitions, charts)])
     return html.Table([html.Caption(caption), head, body], className="table spc-grid", id="spc-summary")

@@ -15,9 +15,9 @@ from dash import Input, Output, State, dcc, html
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.components.address import address_outputs, in_address, not_shown
 from dashboard.components.board_panels import board_link
-from dashboard.auth import request_token
+from dashboard.auth import current_user, request_token
 from dashboard.components import qa_panels
-from dashboard.components.formatting import month_end, month_label, months_back, unit_label
+from dashboard.components.formatting import may_see_records, month_end, month_label, months_back, unit_label
 from dashboard.components.spc_chart import anchor, partial_bounds, partial_points, xmr_card
 from dashboard.components.spc_summary import summary_grid
 
@@ -122,7 +122,8 @@ def register(app: Any, api_url: str) -> None:
         cards = [qa_panels.beside(trend_card(d, by_kpi[d["id"]], partials.get((d["id"], "trust"))), d["id"], findings)
                  for d in definitions if d["id"] in by_kpi]
         return [html.H2("Summary", className="visually-hidden"),
-                html.Section(summary_grid(definitions, charts, _scope_caption(by, charts)), className="card summary-card"),
+                html.Section(summary_grid(definitions, charts, _scope_caption(by, charts), records=may_see_records(
+                    current_user(api_url) or {}, "trust", None, {})), className="card summary-card"),
                 html.H2(f"Each KPI by {by}", id="trends-charts-head"),
                 html.Div(cards, className="charts")], f"/book?month={month}"
 

@@ -203,6 +203,25 @@ def test_head_of_service_trends_and_phone_width(browser, live_service) -> None:
     s.shot("trends-phone")
     assert not _contrast_failures(s.page), _contrast_failures(s.page)
     assert s.page.evaluate("document.documentElement.scrollWidth") <= 400  # no sideways scrolling
+    # the trust's figures are not hers to open: the summary's values are plain text
+    assert s.page.query_selector("#spc-summary button") is None
+    assert not s.errors, s.errors
+    s.close()
+
+
+def test_the_trends_summary_opens_the_records_behind_each_latest_value(browser, live_service) -> None:
+    """A dashboard audit: Trends' values ("36 (Oct 2025)") opened onto nothing."""
+    s = signed_in(browser, live_service, "executive")
+    s.page.goto(live_service.url + "/trends")
+    s.page.wait_for_selector("#spc-summary tr[data-kpi='referrals'] button", timeout=60_000)
+    shown = s.page.inner_text("#spc-summary tr[data-kpi='referrals'] td.num").split(" (")[0]
+    s.page.click("#spc-summary tr[data-kpi='referrals'] button")
+    s.page.wait_for_selector("#drawer", state="visible", timeout=20_000)
+    s.page.wait_for_function("() => /records?|No records/.test(document.querySelector('#drawer-message').innerText)",
+                             timeout=20_000)
+    message = s.page.inner_text("#drawer-message")
+    assert message.startswith(f"{shown} record"), (shown, message)
+    assert "1 October 2025 to 31 October 2025" in message, message  # the latest complete month, not November
     assert not s.errors, s.errors
     s.close()
 
