@@ -233,6 +233,10 @@ class ApiClient:
     def action_history(self, action_id: int) -> list[dict[str, Any]]:
         return self._get(f"/actions/{action_id}/history")
 
+    def action_children(self, action_id: int) -> list[str]:
+        """The child ids an action is about (child-level: audited by the API as a records view)."""
+        return self._get(f"/actions/{action_id}/children")
+
     def packs(self) -> list[dict[str, Any]]:
         return self._get("/packs")
 

@@ -9,12 +9,12 @@ import datetime as dt
 from typing import Any
 from urllib.parse import parse_qs
 
-from dash import Input, Output, State, dcc, html, no_update
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard.api_client import ApiClient, ApiProblem
 from dashboard.auth import current_user, request_token
-from dashboard.components.formatting import (default_scope, format_value, month_end, month_label, months_back,
-                                             parse_scope, rag_word)
+from dashboard.components.formatting import (default_scope, format_value, may_see_records, month_end, month_label,
+                                             months_back, parse_scope, rag_word)
 from dashboard.pages import scope as scope_picker
 
 WRITE_ALL = {"executive", "analyst"}
@@ -62,6 +62,7 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search:
         html.Section(className="card board-section", children=[
             html.H2("Actions"),
             html.Div(id="board-actions", **{"aria-live": "polite"}),
+            html.Div(id="board-children-shown", **{"aria-live": "polite"}),
             html.Div(id="board-action-forms"),
             html.P(id="board-action-message", className="form-message", role="status"),
         ]),
@@ -115,17 +116,31 @@ def analysis_body(api: ApiClient, user: dict[str, Any], kpi: str, scope: str, pe
     return body, found["version"]
 
 
-def actions_table(actions: list[dict[str, Any]]) -> Any:
+def actions_table(actions: list[dict[str, Any]], may_open: bool = False) -> Any:
+    """The figure's actions; with may_open (the role may see the unit's children), an action agreed about
+    children offers to list them (a dashboard audit: they were stored, but no one could see them)."""
     if not actions:
         return html.P("No actions agreed for this figure yet.", className="muted", id="board-actions-table")
     head = html.Thead(html.Tr([html.Th(h, scope="col") for h in ("No.", "Action", "Owner", "Due", "Status", "Note",
-                                                                 "Changed")]))
+                                                                 "Changed", "Children")]))
     rows = [html.Tr([html.Td(str(a["id"])), html.Td(a["what"]), html.Td(a["owner"]), html.Td(a["due_date"]),
                      html.Td(html.Strong("Open, OVERDUE") if a["overdue"] else a["status"].capitalize(),
                              className="overdue" if a["overdue"] else None),
-                     html.Td(a.get("status_note") or ""), html.Td(f"{a['updated_by']}, v{a['version']}")],
+                     html.Td(a.get("status_note") or ""), html.Td(f"{a['updated_by']}, v{a['version']}"),
+                     html.Td(_children_cell(a, may_open))],
                     id=f"board-action-{a['id']}") for a in actions]
     return html.Table([head, html.Tbody(rows)], className="table", id="board-actions-table")
+
+
+def _children_cell(action: dict[str, Any], may_open: bool) -> Any:
+    count = action.get("child_count") or 0
+    if not count:
+        return "–"
+    words = "1 child" if count == 1 else f"{count} children"
+    if not may_open:
+        return words
+    return html.Button([f"Show the {words}", html.Span(f" of action {action['id']}", className="visually-hidden")],
+                       id={"type": "action-children", "id": action["id"]}, className="btn btn-link", n_clicks=0)
 
 
 def action_forms(user: dict[str, Any], actions: list[dict[str, Any]], writer: bool) -> list[Any]:
@@ -210,7 +225,8 @@ def _actions_view(api: ApiClient, user: dict[str, Any], kpi: str, scope: str) ->
     level, unit = parse_scope(scope)
     _, team_service = scope_picker.options(api)
     actions = api.actions(kpi=kpi, level=level, unit=unit or "trust")
-    return actions_table(actions), action_forms(user, actions, may_write(user, level, unit, team_service))
+    return (actions_table(actions, may_see_records(user, level, unit, team_service)),
+            action_forms(user, actions, may_write(user, level, unit, team_service)))
 
 
 def register(app: Any, api_url: str) -> None:
@@ -300,11 +316,27 @@ def register(app: Any, api_url: str) -> None:
             current = next(a for a in api.actions(kpi=kpi) if a["id"] == action_id)
             changed = api.change_action(action_id, current["version"], status=status,
                                         **({"status_note": note.strip()} if note and note.strip() else {}))
-            level, unit = parse_scope(scope)
-            table = actions_table(api.actions(kpi=kpi, level=level, unit=unit or "trust"))
+            table, _ = _actions_view(api, current_user(api_url) or {}, kpi, scope)
         except (ApiProblem, StopIteration) as exc:
             return (exc.message if isinstance(exc, ApiProblem) else "That action is no longer listed."), no_update
         return f"Action {action_id} is now {changed['status']}.", table
+
+    @app.callback(Output("board-children-shown", "children"),
+                  Input({"type": "action-children", "id": ALL}, "n_clicks"), prevent_initial_call=True)
+    def show_children(clicks: list[int]) -> Any:
+        trigger = ctx.triggered_id
+        if not isinstance(trigger, dict) or not any(clicks or []):
+            return no_update
+        action_id = trigger["id"]
+        try:
+            ids = client().action_children(action_id)
+        except ApiProblem as exc:
+            return html.P(exc.message, className="state state-refused", role="note")
+        return html.Section(className="card action", id="board-children-list", children=[
+            html.H3(f"The children of action {action_id} ({len(ids)})"),
+            html.P("Child ids as the case-management system holds them; this view is on the audit trail.",
+                   className="muted small"),
+            html.Ul([html.Li(i) for i in ids], className="child-ids")])
 
     @app.callback(Output("board-pack-message", "children"), Output("board-packs", "children"),
                   Input("board-pack-publish", "n_clicks"), State("board-pack-date", "value"),

@@ -65,6 +65,10 @@ def test_a_meeting_writes_analysis_agrees_an_action_and_sees_it_overdue(browser,
     children = httpx.get(f"{live.url}/api/v1/actions/{action_id}/children", timeout=30,
                          headers={"Authorization": f"Bearer {live.tokens['team_manager']}"})
     assert children.json() == behind
+    # and the page lists them (a dashboard audit: they were stored, but no one could see them)
+    manager.page.click(f"#board-action-{action_id} button:has-text('Show the 2 children')")
+    listed = _text_of(manager, "#board-children-list", behind[0])
+    assert all(child in listed for child in behind) and f"action {action_id} (2)" in listed, listed
     _shot(manager, "2-action-agreed")
 
     # Today shows the overdue action to its owner, Team shows it for the team

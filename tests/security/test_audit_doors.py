@@ -111,7 +111,7 @@ def test_the_dashboard_doors_log_the_browsers_address(secure_service: Service) -
         who = svc.users["executive"]
         # Today: a tile's "Show the children"
         cid = open_records_id("unallocated_cases", "team", svc.team)
-        opened = browser.call("drawer.style", [[(cid, "n_clicks", 1)], ("drawer-close", "n_clicks", 0), []],  # []: attention
+        opened = browser.call("drawer.style", [[(cid, "n_clicks", 1)], ("drawer-close", "n_clicks", 0), [], []],  # attention, periods
                               [("today-date", "data", svc.extract_date)], [changed_id(cid, "n_clicks")])
         rows = opened.json()["response"]["drawer-grid"]["rowData"]
         request = opened.json()["response"]["drawer-request"]["data"]
