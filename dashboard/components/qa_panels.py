@@ -14,11 +14,11 @@ from dashboard.components.qa_html import DOMAIN_WORDS, GRADE_WORDS, findings_sen
 from dashboard.components.records_drawer import open_button, period_button
 from kpis.targets import whole_percent
 
-# the QA figures the page shows as tiles, in the registry's order (domains have their own table)
 # what a rate's denominator counts, where a reader could take it for the "due" tile's base (a dashboard audit:
 # "Audits due 51, 50 done, 44 on time" beside "41 of 48" on time)
 BASE_WORDS = {"audits_on_time": " completed in the period", "audits_good_or_better": " completed in the period",
               "moderation_agreement": " moderated in the period"}
+# the QA figures the page shows as tiles, in the registry's order (domains have their own table)
 TILE_KPIS = ("audits_completed", "audits_on_time", "audits_overdue", "audits_good_or_better", "audits_inadequate",
              "moderation_agreement", "audit_actions_overdue")
 BY_UNIT = (("audits_completed", "Completed"), ("audits_on_time", "On time"), ("audits_good_or_better", "Good or better"),
