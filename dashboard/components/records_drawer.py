@@ -1,6 +1,7 @@
 """The children behind a figure: a dialog with a sortable, filterable grid, and CSV and XLSX downloads.
-Opened from a Today tile or a Team action list; the API decides who may see what and audits every
-request, and its refusal is shown as written.
+Opened from a Today tile or attention line, a QA tile, Team's week and Trends' summary (period_button: a
+period of its own); the API decides who may see what and audits every request, and its refusal is shown
+as written.
 
 Both downloads come from the API's file (`GET /kpis/{kpi}/records?format=csv|xlsx`), not the grid's own CSV
 export: the API audits the download as an export, which a file built in the browser could not. The
