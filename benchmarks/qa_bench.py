@@ -17,7 +17,6 @@ the old code reads too).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import statistics
 import subprocess

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from etl.contract import AUDIT_DOMAINS, AUDIT_TYPES, GRADES
+from etl.contract import AUDIT_DOMAINS, AUDIT_TYPES
 from sample_data import profile
 from sample_data.timeline import OPEN, Window
 from sample_data.workforce import ROLE, Teams, Workforce
