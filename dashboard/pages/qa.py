@@ -210,13 +210,14 @@ def register(app: Any, api_url: str) -> None:
     def show_team_qa(team_id: str | None, extract_date: str | None) -> Any:
         if not team_id or not extract_date:
             return None
+        as_at = dt.date.fromisoformat(extract_date)  # first: a crafted value is the dashboard's 400, signed in or not
         user = current_user(api_url)
         if user is None:
             return session_ended()
         api = ApiClient(api_url, request_token())
         try:
             allowed = may_see_records(user, "team", team_id, {t["team_id"]: t["service"] for t in api.teams()})
-            return team_section(api, team_id, dt.date.fromisoformat(extract_date), records=allowed)
+            return team_section(api, team_id, as_at, records=allowed)
         except ApiProblem as exc:
             return _problem(exc)
 
