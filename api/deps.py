@@ -131,13 +131,20 @@ def request_origin(request: Request) -> dict[str, str | None]:
     return {"client_address": request.client.host if request.client else None, "channel": "api"}
 
 
+def role_refusal(user: Principal, *roles: str) -> ApiError | None:
+    """The 403 for a user whose role is not one of these, or None when it is."""
+    if user.role in roles:
+        return None
+    allowed = " and ".join(f"{r}s" for r in roles)
+    return ApiError(403, f"Only {allowed} may see this; your role is {user.role}.")
+
+
 def require_role(*roles: str) -> Callable[[Principal], Principal]:
     """A dependency that lets only these roles through (403 with the reason otherwise)."""
-    allowed = " and ".join(f"{r}s" for r in roles)
 
     async def check(user: Annotated[Principal, Depends(current_user)]) -> Principal:
-        if user.role not in roles:
-            raise ApiError(403, f"Only {allowed} may see this; your role is {user.role}.")
+        if (refusal := role_refusal(user, *roles)) is not None:
+            raise refusal
         return user
 
     return check

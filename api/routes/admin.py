@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from api import accounts, audit
 from api.audit import EVENTS
 from api.datetimes import UtcDateTime
-from api.deps import Admin, CurrentUser, StateDep, audited, request_origin
+from api.deps import Admin, CurrentUser, StateDep, audited, request_origin, role_refusal
 from api.errors import BAD_INPUT, FORBIDDEN, NOT_FOUND, SIGNED_IN, ApiError
 from api.live_warehouse import WarehouseUnavailable
 from api.params import team_services
@@ -115,12 +115,12 @@ def _change(request: Request, admin: accounts.Principal, state: StateDep, userna
 def _user_admin(request: Request, user: CurrentUser, state: StateDep) -> accounts.Principal:
     """Admins only (as `Admin`); another role's attempt to change a user is on the audit trail too, with
     what it tried, so that someone trying to make themselves an admin leaves a trace."""
-    if user.role != "admin":
+    if (refusal := role_refusal(user, "admin")) is not None:
         audit.record(state.engine, "user_change", "forbidden", username=user.username, role=user.role,
                      unit=request.path_params.get("username"),
                      detail=f"{request.method} {request.url.path}: refused, only admins change users",
                      **request_origin(request))
-        raise ApiError(403, f"Only admins may see this; your role is {user.role}.")
+        raise refusal
     return user
 
 
