@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.dates import ISO_DATE
+from core.dates import ISO_DATE, NO_SUCH_DAY, NO_SUCH_MONTH
 
 log = logging.getLogger("kpidash.api")
 
@@ -71,7 +71,7 @@ def _describe(error: dict[str, Any]) -> str:
     shown = f" ({given!r})" if isinstance(given, (str, int, float)) and kind != "missing" else ""
     if kind.startswith("date") or (kind == "value_error" and "YYYY-MM-DD" in str(ctx.get("error", ""))):
         if isinstance(given, str) and ISO_DATE.fullmatch(given.strip()):  # written right, but no such day
-            return f"{name}{shown} is not a date: there is no such day in the calendar"
+            return f"{name}{shown} {NO_SUCH_DAY}"
         return f"{name}{shown} is not a date: use YYYY-MM-DD, e.g. 2025-04-01"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         bound = next(iter(ctx.values()), "")
@@ -82,7 +82,7 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{name}{shown} must be one of {ctx.get('expected', '')}"
     if kind == "string_pattern_mismatch":
         if name.split(".")[-1] == "month":
-            return f"{name}{shown} is not a month: write it YYYY-MM, a month being 01 to 12"
+            return f"{name}{shown} {NO_SUCH_MONTH}"
         return f"{name}{shown} has characters that are not allowed"
     if kind in _FIXES:
         return f"{name}{shown} {_FIXES[kind]}"

@@ -15,6 +15,10 @@ MAX_DATE = dt.date(2099, 12, 31)
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 ISO_MONTH = re.compile(r"\d{4}-\d{2}")
 EXAMPLE = "2025-11-23"
+# a date or month written as asked but not in the calendar (2025-02-29, 2025-13): said the same way by a load's
+# rejects, the commands and the API
+NO_SUCH_DAY = "is not a date: there is no such day in the calendar"
+NO_SUCH_MONTH = "is not a month: write it YYYY-MM, a month being 01 to 12"
 
 
 class DateProblem(ValueError):
@@ -30,7 +34,7 @@ def parse_date(text: str, name: str = "the date") -> dt.date:
         day = dt.date.fromisoformat(value)
     except ValueError:
         if isinstance(value, str) and ISO_DATE.fullmatch(value):  # written right, but no such day
-            raise DateProblem(f'{name} "{text}" is not a date: there is no such day in the calendar') from None
+            raise DateProblem(f'{name} "{text}" {NO_SUCH_DAY}') from None
         raise DateProblem(f'{name} "{text}" is not a date: write it YYYY-MM-DD, e.g. {EXAMPLE}') from None
     check_date(day, name)
     return day
@@ -52,7 +56,7 @@ def parse_month(text: str, name: str = "the month") -> str:
         first = dt.date.fromisoformat(value + "-01")
     except ValueError:
         if isinstance(value, str) and ISO_MONTH.fullmatch(value):  # written right: month 00 or 13 to 99
-            raise DateProblem(f'{name} "{text}" is not a month: write it YYYY-MM, a month being 01 to 12') from None
+            raise DateProblem(f'{name} "{text}" {NO_SUCH_MONTH}') from None
         raise DateProblem(f'{name} "{text}" is not a month: write it YYYY-MM, e.g. {EXAMPLE[:7]}') from None
     check_date(first, name)
     return value

@@ -17,6 +17,7 @@ import datetime as dt
 
 import duckdb
 
+from core.dates import NO_SUCH_DAY
 from etl.contract import REFERENCES, TABLES_BY_NAME, Column, Table
 from etl.sql import quoted
 
@@ -37,7 +38,7 @@ FORMAT_REASONS = {
 }
 
 NO_SUCH_DAY = {
-    "date": (DATE_RE, "is not a date: there is no such day in the calendar"),
+    "date": (DATE_RE, NO_SUCH_DAY),
     "datetime": (DATETIME_RE, "is not a date-time: there is no such day or time in the calendar"),
 }
 
