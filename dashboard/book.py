@@ -15,6 +15,7 @@ from html import escape
 
 from typing import Any
 
+from core.dates import MIN_DATE
 from core.settings import get_settings
 from dashboard.api_client import ApiClient
 from dashboard.components.board_html import BOARD_CSS, board_html, overdue_html
@@ -55,8 +56,8 @@ def pack_data(api: ApiClient, month: str, board_date: dt.date | None = None,
     status = api.status()
     extract = dt.date.fromisoformat(status["extract_date"])
     as_at = month_end(month, extract)
-    if as_at < dt.date(1990, 1, 1):
-        raise BookMonthError(f"{month} is before 1990, the first month kpidash reports")
+    if as_at < MIN_DATE:
+        raise BookMonthError(f"{month} is before {MIN_DATE.year}, the first month kpidash reports")
     if month > extract.strftime("%Y-%m"):
         raise BookMonthError(f"{month} is after the extract's month ({extract:%Y-%m}): a book reports a month up to "
                              "the extract date")

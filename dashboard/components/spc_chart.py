@@ -120,9 +120,7 @@ def xmr_svg(chart: dict[str, Any], definition: dict[str, Any], partial: dict[str
     span = hi - lo or max(abs(hi), 1.0)
     lo, hi = max(0.0, lo - span * 0.08) if lo >= 0 else lo - span * 0.08, hi + span * 0.08
     if ceiling is not None and max(numbers) <= ceiling:
-        hi = min(hi, ceiling)
-    if hi <= lo:
-        hi = lo + 1.0
+        hi = min(hi, ceiling)  # still above lo: the padded span is never 0, and a clamp keeps max(numbers) inside
     first = _position(shown[0]["period_start"], by)
     last = _position(shown[-1]["period_start"], by)
     steps = max(1, last - first)
