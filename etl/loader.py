@@ -704,7 +704,7 @@ class _Run:
             cube_note = publishing.build_warehouse(
                 con, tmp, run_id=self.run_id, extracted_at=self.extracted_at, source_system=self.source_system,
                 source=str(self.origin.absolute()), loaded_at=utcnow(), loaded=self.loaded,
-                then=(lambda con: _build_cube(con, tmp, self.db, self.small)) if self.settings.cube else None,
+                derived=_cube(tmp, self.db, self.small) if self.settings.cube else None,
             ) or ""
             publishing.replace_published(tmp, self.db)
         except (OSError, duckdb.Error) as err:
@@ -815,8 +815,8 @@ def _add_issues(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
 def _import_cube_builder_meanwhile() -> None:
     """Import the cube builder (numpy and the KPI layer: about a tenth of a second) in a thread while
     this one finishes the checks and writes the new file: DuckDB lets go of the GIL, so the import costs
-    the load little. `_build_cube`'s own import waits for it (Python's import lock) and reports any failure
-    itself. Started once no file is left to be checked: an import holds the GIL almost throughout, and beside
+    the load little. The cube's own import (`_cube`) waits for it (Python's import lock) and reports any
+    failure itself. Started once no file is left to be checked: an import holds the GIL almost throughout, and beside
     it the two cursors that read and check the files took two to three times as long (each DuckDB statement
     waits for the GIL between its tasks).
 
@@ -826,7 +826,7 @@ def _import_cube_builder_meanwhile() -> None:
         try:
             for module in _CUBE_BUILDER_IMPORTS:
                 importlib.import_module(module)
-        except Exception:  # noqa: BLE001, S110  (imported again, and its failure reported, by _build_cube)
+        except Exception:  # noqa: BLE001, S110  (imported again, and its failure reported, by _cube)
             pass
 
     if "kpis.cube_builder" not in sys.modules:
@@ -834,25 +834,48 @@ def _import_cube_builder_meanwhile() -> None:
         threading.Thread(target=load, name="kpidash-import-cube-builder", daemon=True).start()
 
 
-def _build_cube(con: duckdb.DuckDBPyConnection, tmp: Path, published: Path, small: bool) -> str:
-    """The KPI layer's daily cube, written into the new file before it is published so that it
-    belongs to this version (the one call from etl into kpis: only the writer can write it), on the
-    load's own connection, which has the file attached as `wh` (etl.publish.build_warehouse's `then`),
-    without the load's memory limit and, unless the extract is small, with DuckDB's own threads (the
-    cube's work is the published data's, not the extract's, as when it had a connection of its own). A
-    cube that cannot be built costs speed, not the load: figures are then counted from the records."""
-    from kpis.cube_builder import build_cube
+def _cube(tmp: Path, published: Path, small: bool) -> publishing.Derived:
+    """The KPI layer's daily cube, counted from the rows as checked and written into the new file before
+    it is published, so that it belongs to this version (the one call from etl into kpis: only the writer
+    can write it), on the load's own connection (etl.publish.Derived). It is counted without the load's
+    memory limit and, unless the extract is small, with DuckDB's own threads (the cube's work is the
+    published data's, not the extract's): a small extract's while its rows are written (they are written
+    on one core), a larger one's after them, beside nothing, within the memory the machine has. A cube
+    that cannot be built costs speed, not the load: figures are then counted from the records."""
 
-    try:
-        con.execute("RESET memory_limit")
+    def count(cur: duckdb.DuckDBPyConnection) -> object:
+        try:
+            from kpis.cube_builder import count_cube
+
+            return count_cube(cur, tmp, holidays_from=published)
+        except Exception as err:  # noqa: BLE001  (any failure: publish the data without a cube)
+            return _no_cube(err)
+
+    def store(con: duckdb.DuckDBPyConnection, counted: object) -> str:
+        if isinstance(counted, str):
+            return counted
+        try:
+            from kpis.cube_builder import store_cube
+
+            with con.cursor() as cur:
+                store_cube(cur, counted, into=publishing.FILE)
+        except Exception as err:  # noqa: BLE001
+            return _no_cube(err)
+        return ""
+
+    def unbound(cur: duckdb.DuckDBPyConnection) -> object:
+        cur.execute("RESET memory_limit")
         if not small:
-            con.execute("RESET threads")
-        build_cube(tmp, holidays_from=published, con=con)
-    except Exception as err:  # noqa: BLE001  (any failure: publish the data without a cube)
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        log.warning("the daily KPI cube could not be built (%s); figures are counted from the records", first)
-        return f"; the daily KPI cube could not be built ({first}), so figures are counted from the records"
-    return ""
+            cur.execute("RESET threads")
+        return count(cur)
+
+    return publishing.Derived(count=unbound, store=store, meanwhile=small)
+
+
+def _no_cube(err: Exception) -> str:
+    first = str(err).splitlines()[0] if str(err) else type(err).__name__
+    log.warning("the daily KPI cube could not be built (%s); figures are counted from the records", first)
+    return f"; the daily KPI cube could not be built ({first}), so figures are counted from the records"
 
 
 def _holds_ssd_names(folder: Path) -> bool:

@@ -18,8 +18,10 @@ import logging
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import duckdb
 
@@ -29,6 +31,8 @@ log = logging.getLogger("kpidash.etl")
 T = TypeVar("T")
 # build_warehouse's checkpoint_threshold: any commit checkpoints (DuckDB then skips its write-ahead log)
 _CHECKPOINT_EVERY_COMMIT = "1B"
+# the new file's name on the load's connection while it is written, and the rows as checked (Derived.count)
+FILE, STAGED = "out", "wh"
 
 
 class LoadBusy(Exception):
@@ -125,6 +129,23 @@ def _each_published(db: Path, read: Callable[[duckdb.DuckDBPyConnection], T],
         yield found
 
 
+@dataclass(frozen=True)
+class Derived(Generic[T]):
+    """Tables derived from the rows and written into the new file beside them (the daily KPI cube).
+
+    count: called with a cursor of the load's connection on which `wh` is the rows as checked (views over
+    the load's `valid_<table>` with the warehouse's columns and types, and its extract_files and
+    extract_meta): what it counts depends on the rows only, not on how the file stores them. meanwhile:
+    count in a thread while the rows are written into the file (a single-threaded sort and write for each
+    table, which leaves a core idle), not after they are committed. store: called with the connection and
+    count's result once the rows are committed, the file attached as `out` (FILE); returns what
+    build_warehouse returns."""
+
+    count: Callable[[duckdb.DuckDBPyConnection], T]
+    store: Callable[[duckdb.DuckDBPyConnection, T], str]
+    meanwhile: bool = False
+
+
 def build_warehouse(
     con: duckdb.DuckDBPyConnection,
     tmp: Path,
@@ -135,47 +156,51 @@ def build_warehouse(
     source: str,
     loaded_at: dt.datetime,
     loaded: set[str] | None = None,
-    then: Callable[[duckdb.DuckDBPyConnection], T] | None = None,
-) -> T | None:
+    derived: Derived | None = None,
+) -> str | None:
     """Write the valid rows (in file order, so equal input gives equal tables), the metadata, which
     files were loaded and the run's issues into a new DuckDB file, checkpointed and closed.
 
     loaded: the tables staged and checked (their rows: `valid_<table>` of `con`'s in-memory database,
     etl.validation; default: the nine required ones). An optional file that
-    was not loaded gets an empty table, and `extract_files` says it was not supplied. then: called with
-    `con` once the rows are committed, the new file still attached as `wh` (the daily cube, built into it
-    before the file is closed); returns what `then` returned.
+    was not loaded gets an empty table, and `extract_files` says it was not supplied. derived: tables
+    counted from the same rows and written into the file before it is closed (the daily cube); returns
+    what its store returned.
 
     Each commit into the new file is checkpointed straight into it (DuckDB's checkpoint_threshold at its
     least while the file is written), not written to a write-ahead log first and copied from there by
     a checkpoint: the rows are written once, and no log is synced (about 50 ms of a sample load)."""
     tmp.unlink(missing_ok=True)
-    con.execute(f"ATTACH ? AS wh (ROW_GROUP_SIZE {ROW_GROUP_SIZE})", [str(tmp)])
-    con.execute("USE wh")
-    con.execute(f"SET checkpoint_threshold = '{_CHECKPOINT_EVERY_COMMIT}'")
+    loaded = loaded if loaded is not None else {t.name for t in EXTRACT_TABLES if not t.optional}
+    files = [(t.file_name, t.name in loaded) for t in EXTRACT_TABLES]
+    meta = [run_id, extracted_at, source_system, source, loaded_at]
+    con.execute(f"ATTACH ? AS {FILE} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})", [str(tmp)])
+    staged = derived is not None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kpidash-derived") if staged else None
+    counting: Future | None = None
     done = None
     try:
-        loaded = loaded if loaded is not None else {t.name for t in EXTRACT_TABLES if not t.optional}
+        if staged:
+            _stage_as_warehouse(con, loaded, files, meta)
+            if derived.meanwhile:
+                counting = pool.submit(_on_cursor, con, derived.count)
+        con.execute(f"USE {FILE}")
+        con.execute(f"SET checkpoint_threshold = '{_CHECKPOINT_EVERY_COMMIT}'")
         con.execute("BEGIN")  # one commit for the whole file, not one per statement
         con.execute(FILES_DDL)
-        files = []
+        rows = {}
         for table in EXTRACT_TABLES:
             con.execute(warehouse_ddl(table))
-            cols = ", ".join(table.column_names)
-            rows = 0
             if table.name in loaded:
-                rows = con.execute(
-                    f"INSERT INTO {table.name} SELECT {cols} FROM memory.valid_{table.name} ORDER BY _line"
-                ).fetchone()[0]
-            files.append((table.file_name, table.name in loaded, rows))
+                rows[table.name] = con.execute(
+                    f"INSERT INTO {table.name} SELECT {', '.join(table.column_names)} FROM memory.valid_{table.name} "
+                    "ORDER BY _line").fetchone()[0]
         # one statement (executemany prepares and runs one per row: about 10 ms for the contract's files)
         con.execute("INSERT INTO extract_files VALUES " + ", ".join(["(?, ?, ?)"] * len(files)),
-                    [value for row in files for value in row])
+                    [v for (file, supplied), t in zip(files, EXTRACT_TABLES, strict=True)
+                     for v in (file, supplied, rows.get(t.name, 0))])
         con.execute(META_DDL)
-        con.execute(
-            "INSERT INTO extract_meta VALUES (?, ?, ?, ?, ?)",
-            [run_id, extracted_at, source_system, source, loaded_at],
-        )
+        con.execute("INSERT INTO extract_meta VALUES (?, ?, ?, ?, ?)", meta)
         con.execute(ISSUES_DDL)
         con.execute(
             """INSERT INTO load_issues
@@ -184,19 +209,52 @@ def build_warehouse(
             [run_id],
         )
         con.execute("COMMIT")
-        if then is not None:
-            con.execute("USE memory")
-            done = then(con)
-        con.execute("CHECKPOINT wh")  # (nothing left to write, unless `then` wrote without committing)
+        con.execute("USE memory")
+        if staged:
+            counted = counting.result() if counting is not None else _on_cursor(con, derived.count)
+            done = derived.store(con, counted)
+        con.execute(f"CHECKPOINT {FILE}")  # (nothing left to write, unless store wrote without committing)
     except BaseException:
         with contextlib.suppress(duckdb.Error):  # (no transaction left open: the file is removed by the caller)
             con.execute("ROLLBACK")
         raise
     finally:
+        if pool is not None:
+            pool.shutdown(wait=True)  # a count still running reads the staged views: it ends before they go
         con.execute("RESET checkpoint_threshold")
         con.execute("USE memory")
-        con.execute("DETACH wh")
+        con.execute(f"DETACH {FILE}")
+        if staged:
+            con.execute(f"DETACH DATABASE IF EXISTS {STAGED}")
     return done
+
+
+def _on_cursor(con: duckdb.DuckDBPyConnection, count: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    with con.cursor() as cur:
+        return count(cur)
+
+
+def _stage_as_warehouse(con: duckdb.DuckDBPyConnection, loaded: set[str], files: list[tuple[str, bool]],
+                        meta: list[object]) -> None:
+    """The rows as checked, readable as the published warehouse's tables under the name `wh` (an in-memory
+    database of views: nothing copied), with the warehouse's columns and types; extract_files' rows_loaded
+    are not known yet (0)."""
+    con.execute(f"ATTACH ':memory:' AS {STAGED}")
+    con.execute(f"USE {STAGED}")
+    try:
+        for table in EXTRACT_TABLES:
+            if table.name in loaded:
+                columns = ", ".join(f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in table.columns)
+                con.execute(f"CREATE VIEW {table.name} AS SELECT {columns} FROM memory.valid_{table.name}")
+            else:
+                con.execute(warehouse_ddl(table))
+        con.execute(FILES_DDL)
+        con.execute("INSERT INTO extract_files VALUES " + ", ".join(["(?, ?, 0)"] * len(files)),
+                    [v for row in files for v in row])
+        con.execute(META_DDL)
+        con.execute("INSERT INTO extract_meta VALUES (?, ?, ?, ?, ?)", meta)
+    finally:
+        con.execute("USE memory")
 
 
 def replace_published(tmp: Path, db: Path) -> None:

@@ -76,15 +76,19 @@ def caseload_stretches(cur: duckdb.DuckDBPyConnection, params: dict) -> dict[str
     1970-01-01), numerator, and denominator (average_caseload's fte sum in units of 1e-9, exact: the
     engine adds them as DECIMAL(18, 9))."""
     units = "(SELECT unit, u FROM cube_units WHERE level = '{}')"
+    # children and workers' rows numbered (a worker by their row, as the facts key them by rowid: the rows
+    # read may be views of the rows as checked, which have none)
     cur.execute("""CREATE OR REPLACE TEMP TABLE caseload_children AS
                    SELECT child_id, CAST(row_number() OVER () AS BIGINT) AS c
                    FROM (SELECT child_id FROM wh.allocations UNION SELECT child_id FROM wh.episodes)""")
+    cur.execute("""CREATE OR REPLACE TEMP TABLE caseload_workers AS
+                   SELECT *, CAST(row_number() OVER () AS BIGINT) AS w FROM wh.workers""")
     try:
         h = _fetch(cur, f"""
-            SELECT ch.c, w.rowid AS w, w.role IN ({_ROLES}) AS case_holding,
+            SELECT ch.c, w.w, w.role IN ({_ROLES}) AS case_holding,
                    {_day("greatest(al.start_date, coalesce(w.start_date, al.start_date))")} AS f,
                    {_day(f"least(coalesce(al.end_date, {_FAR}), coalesce(w.end_date + 1, {_FAR}))")} AS u
-            FROM wh.allocations al JOIN wh.workers w ON w.worker_id = al.worker_id
+            FROM wh.allocations al JOIN caseload_workers w ON w.worker_id = al.worker_id
             JOIN caseload_children ch ON ch.child_id = al.child_id""")
         episodes = _fetch(cur, f"""
             SELECT ch.c, tu.u AS team_u, su.u AS service_u, {_day("e.start_date")} AS f,
@@ -93,16 +97,17 @@ def caseload_stretches(cur: duckdb.DuckDBPyConnection, params: dict) -> dict[str
             LEFT JOIN wh.teams tm ON tm.team_id = e.team_id
             JOIN {units.format("team")} tu ON tu.unit = CASE WHEN tm.team_id IS NULL THEN 'UNKNOWN' ELSE tm.team_id END
             JOIN {units.format("service")} su ON su.unit = coalesce(tm.service, 'UNKNOWN')""")
+        workers = _fetch(cur, f"""
+            SELECT w.w, tu.u AS team_u, su.u AS service_u, w.fte,
+                   CAST(CAST(CAST(w.fte AS DECIMAL(18, 9)) AS DECIMAL(38, 9)) * 1000000000 AS BIGINT) AS fte_nano,
+                   {_day("coalesce(w.start_date, DATE '0001-01-01')")} AS f, {_day(f"coalesce(w.end_date + 1, {_FAR})")} AS u
+            FROM caseload_workers w LEFT JOIN wh.teams tm ON tm.team_id = w.team_id
+            JOIN {units.format("team")} tu ON tu.unit = CASE WHEN tm.team_id IS NULL THEN 'UNKNOWN' ELSE tm.team_id END
+            JOIN {units.format("service")} su ON su.unit = coalesce(tm.service, 'UNKNOWN')
+            WHERE w.role IN ({_ROLES})""")
     finally:
         cur.execute("DROP TABLE IF EXISTS caseload_children")
-    workers = _fetch(cur, f"""
-        SELECT w.rowid AS w, tu.u AS team_u, su.u AS service_u, w.fte,
-               CAST(CAST(CAST(w.fte AS DECIMAL(18, 9)) AS DECIMAL(38, 9)) * 1000000000 AS BIGINT) AS fte_nano,
-               {_day("coalesce(w.start_date, DATE '0001-01-01')")} AS f, {_day(f"coalesce(w.end_date + 1, {_FAR})")} AS u
-        FROM wh.workers w LEFT JOIN wh.teams tm ON tm.team_id = w.team_id
-        JOIN {units.format("team")} tu ON tu.unit = CASE WHEN tm.team_id IS NULL THEN 'UNKNOWN' ELSE tm.team_id END
-        JOIN {units.format("service")} su ON su.unit = coalesce(tm.service, 'UNKNOWN')
-        WHERE w.role IN ({_ROLES})""")
+        cur.execute("DROP TABLE IF EXISTS caseload_workers")
 
     child_held = _islands(h["c"], h["f"], h["u"])
     child_open = _islands(episodes["c"], episodes["f"], episodes["u"])

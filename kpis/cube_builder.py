@@ -89,25 +89,79 @@ def cube_last_day(extract_date: dt.date) -> dt.date:
     return dt.date(month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
 
 
+@dataclass(frozen=True)
+class CountedCube:
+    """A cube counted from a warehouse's records and not yet written (count_cube; store_cube writes it)."""
+
+    first: dt.date
+    last: dt.date
+    units: list[tuple[str, str]]
+    listed: set[tuple[str, str]]
+    served: list[tuple[Family, Kpi]]
+    keys: dict[str, _Keys | None]
+    grid: dict[str, np.ndarray]
+    caseload_limit: float
+    closure_days: list[dt.date]
+    years: tuple[int, int]
+    started: float
+
+
 def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Family, ...] = FAMILIES,
-               holidays_from: Path | None = None, con: duckdb.DuckDBPyConnection | None = None) -> CubeSummary:
+               holidays_from: Path | None = None) -> CubeSummary:
     """Write the cube's tables into the (unpublished) warehouse file at path, in one transaction: a
     failure leaves the file as it was, and readers count from the facts what no cube holds. The bank
     holidays counted with are kept beside it (readers use them, kpis/working_days.py); holidays_from:
-    a warehouse published before, whose kept bank holidays spare the holidays package if they cover.
-
-    con: a connection that has the file attached as `wh` (the loader's own, which has just written it):
-    the cube is built on it, without opening the file as a second database, and not checkpointed (the
-    caller checkpoints the file once, cube and all). Its tables in the default database (the calendar,
-    the units) are left there."""
+    a warehouse published before, whose kept bank holidays spare the holidays package if they cover."""
     started = time.perf_counter()
     config = config if config is not None else load_kpi_config()
     if holidays_from is not None and Path(holidays_from).is_file():
-        if con is None:
-            _bank_holidays_from(path, Path(holidays_from))
-        else:
-            _copy_bank_holidays(con, Path(holidays_from))
-    with Warehouse(path, config, read_only=False, cube=False, con=con) as wh, wh.cursor() as cur:
+        _bank_holidays_from(path, Path(holidays_from))
+    with Warehouse(path, config, read_only=False, cube=False) as wh:
+        counted = _count(wh, families, started)
+        with wh.cursor() as cur:
+            summary = store_cube(cur, counted)
+            cur.execute("CHECKPOINT wh")
+    return summary
+
+
+def count_cube(con: duckdb.DuckDBPyConnection, path: Path, config: KpiConfig | None = None,
+               families: tuple[Family, ...] = FAMILIES, holidays_from: Path | None = None) -> CountedCube:
+    """build_cube's counting, from `wh` as attached to con (the loader's: its rows as checked, while it
+    writes them into the file at path), into memory; store_cube writes it. Its tables in the default
+    database (the calendar, the units) are left there; `wh` gets the bank holidays of holidays_from."""
+    started = time.perf_counter()
+    config = config if config is not None else load_kpi_config()
+    if holidays_from is not None and Path(holidays_from).is_file():
+        _copy_bank_holidays(con, Path(holidays_from))
+    with Warehouse(path, config, read_only=False, cube=False, con=con) as wh:
+        return _count(wh, families, started)
+
+
+def store_cube(cur: duckdb.DuckDBPyConnection, counted: CountedCube, into: str = "wh") -> CubeSummary:
+    """Write a counted cube and the bank holidays it counted with (those kept in `wh`, or the holidays
+    package's) into the database `into`, in one transaction, not checkpointed."""
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        for table in (CUBE_TABLE, UNIT_TABLE, META_TABLE, KPI_TABLE, KEYS_TABLE):  # one built before: replaced
+            cur.execute(f"DROP TABLE IF EXISTS {into}.{table}")
+        _write(cur, into, counted)
+        years = counted.years
+        if stored_bank_holidays(cur, "wh", *years) is None:
+            store_bank_holidays(cur, into, *years, bank_holidays(*years))
+        elif into != "wh":
+            cur.execute(f"CREATE OR REPLACE TABLE {into}.{STORED_HOLIDAYS_TABLE} AS "
+                        f"SELECT * FROM wh.{STORED_HOLIDAYS_TABLE}")
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    return CubeSummary(counted.first, counted.last, len(counted.units), tuple(k.id for _, k in counted.served),
+                       time.perf_counter() - counted.started)
+
+
+def _count(wh: Warehouse, families: tuple[Family, ...], started: float) -> CountedCube:
+    """The cube of the warehouse's records: every family's changes read and added up into running totals."""
+    with wh.cursor() as cur:
         last = cube_last_day(wh.extract_date)
         wh.ensure_calendar(wh.extract_date, last)
         # a KPI whose files the extract did not hold has no rows (the engine's rule): nothing to hold
@@ -127,32 +181,20 @@ def build_cube(path: Path, config: KpiConfig | None = None, families: tuple[Fami
             flow_rows, stretches = _read(wh, families, served, last)
         finally:
             cur.execute("DROP TABLE IF EXISTS cube_units")
-        # a keyed family's key values come from its flow rows (its facts are read once)
-        keys = {f.name: _key_values(flow_rows[f.name]) for f in families
-                if f.extra_key is not None and f.name in flow_rows}
-        served = [(f, k) for f, k in served if f.extra_key is None or keys[f.name] is not None]
-        cells = _cells(served, keys)
-        kpi_ids = [c for c, _, _ in cells]
-        flow = [_flow_changes(f, [k for g, k in served if g is f and k.kind == "flow"], flow_rows[f.name], kpi_ids,
-                              keys.get(f.name))
-                for f in families if f.name in flow_rows and any(g is f for g, _ in served)]
-        stock = [part | {"k": np.array([kpi_ids.index(k) for k in wanted], np.int64)[part["k"]]}
-                 for wanted, part in stretches]
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            for table in (CUBE_TABLE, UNIT_TABLE, META_TABLE, KPI_TABLE, KEYS_TABLE):  # one built before: replaced
-                cur.execute(f"DROP TABLE IF EXISTS wh.{table}")
-            first = _write(wh, cur, teams, listed, units, served, cells, keys, flow, stock, last)
-            years = wh.calendar_years
-            if stored_bank_holidays(cur, "wh", *years) is None:
-                store_bank_holidays(cur, "wh", *years, bank_holidays(*years))
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        if con is None:
-            cur.execute("CHECKPOINT wh")
-    return CubeSummary(first, last, len(units), tuple(k.id for _, k in served), time.perf_counter() - started)
+    # a keyed family's key values come from its flow rows (its facts are read once)
+    keys = {f.name: _key_values(flow_rows[f.name]) for f in families
+            if f.extra_key is not None and f.name in flow_rows}
+    served = [(f, k) for f, k in served if f.extra_key is None or keys[f.name] is not None]
+    cells = _cells(served, keys)
+    kpi_ids = [c for c, _, _ in cells]
+    flow = [_flow_changes(f, [k for g, k in served if g is f and k.kind == "flow"], flow_rows[f.name], kpi_ids,
+                          keys.get(f.name))
+            for f in families if f.name in flow_rows and any(g is f for g, _ in served)]
+    stock = [part | {"k": np.array([kpi_ids.index(k) for k in wanted], np.int64)[part["k"]]}
+             for wanted, part in stretches]
+    first, grid = _grid(wh.extract_date, teams, units, cells, flow, stock, last)
+    return CountedCube(first, last, units, listed, served, keys, grid, wh.config.caseload_limit,
+                       sorted(set(wh.config.closure_days)), wh.calendar_years, started)
 
 
 def _cells(served: list[tuple[Family, Kpi]], keys: dict[str, _Keys | None]) -> list[Cell]:
@@ -234,14 +276,11 @@ def _read(wh: Warehouse, families: tuple[Family, ...], served: list[tuple[Family
         return dict(zip([f.name for f in with_flows], flow, strict=True)), list(stock)
 
 
-def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], listed: set[tuple[str, str]],
-           units: list[tuple[str, str]], served: list[tuple[Family, Kpi]], cells: list[Cell],
-           keys: dict[str, _Keys | None], flow: list[dict[str, np.ndarray]], stock: list[dict[str, np.ndarray]],
-           last: dt.date) -> dt.date:
-    """The cube's tables from the changes; returns its first day."""
-    extract = wh.extract_date
+def _grid(extract: dt.date, teams: list[dict], units: list[tuple[str, str]], cells: list[Cell],
+          flow: list[dict[str, np.ndarray]], stock: list[dict[str, np.ndarray]], last: dt.date
+          ) -> tuple[dt.date, dict[str, np.ndarray]]:
+    """The cube's first day and its rows (day by day, the units in order within each day) from the changes."""
     floor = _floor(extract)
-    ratios = {c for c, _, k in cells if k.measure == "ratio"}
     # The history starts with the first flow event (with none, the first stock change); earlier
     # changes are in the first day's figures (a running total, or what is open at its end).
     epoch = dt.date(1970, 1, 1)
@@ -263,7 +302,14 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
     grid = _running_totals(cells, flow, stock, service_of_unit, start, end)
     grid["d"] = np.repeat(np.arange(n_days, dtype=np.int32), n_units)
     grid["u"] = np.tile(np.arange(n_units, dtype=np.int32), n_days)
+    return first, grid
 
+
+def _write(cur: duckdb.DuckDBPyConnection, into: str, counted: CountedCube) -> None:
+    """The cube's tables, in the database `into`."""
+    grid, first, units, served, keys = counted.grid, counted.first, counted.units, counted.served, counted.keys
+    ratios = {c for c, _, k in _cells(served, keys) if k.measure == "ratio"}
+    n_days = (counted.last - first).days + 1
     shown = []
     for column in grid:
         if column in ("d", "u"):
@@ -277,25 +323,27 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
     cur.register("cube_grid", grid)
     try:
         # rows stay in the grid's order (day, unit): a day's rows are together, so a day's look-up reads little
-        cur.execute(f"CREATE TABLE wh.{CUBE_TABLE} AS SELECT CAST($first + d AS DATE) AS d, u, {', '.join(shown)} "
-                    "FROM cube_grid", {"first": first})
+        cur.execute(f"CREATE TABLE {into}.{CUBE_TABLE} AS SELECT CAST($first + d AS DATE) AS d, u, "
+                    f"{', '.join(shown)} FROM cube_grid", {"first": first})
     finally:
         cur.unregister("cube_grid")
-    _table(cur, f"TABLE wh.{UNIT_TABLE}", {"u": range(len(units)), "level": [lv for lv, _ in units],
-                                            "unit": [unit for _, unit in units],
-                                            "listed": [lu in listed for lu in units]})
-    cur.execute(f"""CREATE TABLE wh.{META_TABLE} (format INTEGER, first_day DATE, last_day DATE,
+    _table(cur, f"TABLE {into}.{UNIT_TABLE}", {"u": range(len(units)), "level": [lv for lv, _ in units],
+                                               "unit": [unit for _, unit in units],
+                                               "listed": [lu in counted.listed for lu in units]})
+    cur.execute(f"""CREATE TABLE {into}.{META_TABLE} (format INTEGER, first_day DATE, last_day DATE,
                     caseload_limit DOUBLE, closure_days DATE[], built_at TIMESTAMP)""")
-    cur.execute(f"INSERT INTO wh.{META_TABLE} VALUES (?, ?, ?, ?, ?, current_localtimestamp())",
-                [CUBE_FORMAT, first, last, wh.config.caseload_limit, sorted(set(wh.config.closure_days))])
-    cur.execute(f"CREATE TABLE wh.{KPI_TABLE} (kpi VARCHAR, family VARCHAR, kind VARCHAR, measure VARCHAR, "
+    cur.execute(f"INSERT INTO {into}.{META_TABLE} VALUES (?, ?, ?, ?, ?, current_localtimestamp())",
+                [CUBE_FORMAT, first, counted.last, counted.caseload_limit, counted.closure_days])
+    cur.execute(f"CREATE TABLE {into}.{KPI_TABLE} (kpi VARCHAR, family VARCHAR, kind VARCHAR, measure VARCHAR, "
                 "fingerprint VARCHAR, keys VARCHAR[])")
     if served:  # one statement (executemany prepares and runs one per row: 20 ms for the 26 KPIs)
         rows = [(k.id, f.name, k.kind, k.measure, fingerprint(f),
                  None if f.extra_key is None else list(keys[f.name].values)) for f, k in served]
-        cur.execute(f"INSERT INTO wh.{KPI_TABLE} VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(rows)),
+        cur.execute(f"INSERT INTO {into}.{KPI_TABLE} VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(rows)),
                     [value for row in rows for value in row])
     # per keyed family and key value, its facts rows dated on or before each day (earlier: in the first)
+    start = (first - dt.date(1970, 1, 1)).days
+    end = start + n_days - 1
     key_rows: dict[str, list] = {"family": [], "key": [], "d": [], "rows": []}
     for family, found in keys.items():
         for j, value in enumerate(found.values if found is not None else ()):
@@ -309,14 +357,13 @@ def _write(wh: Warehouse, cur: duckdb.DuckDBPyConnection, teams: list[dict], lis
     if key_rows["d"]:
         cur.register("cube_key_rows", {name: np.concatenate(parts) for name, parts in key_rows.items()})
         try:
-            cur.execute(f"CREATE TABLE wh.{KEYS_TABLE} AS SELECT CAST(family AS VARCHAR) AS family, "
+            cur.execute(f"CREATE TABLE {into}.{KEYS_TABLE} AS SELECT CAST(family AS VARCHAR) AS family, "
                         "CAST(key AS VARCHAR) AS key, CAST($first + d AS DATE) AS d, CAST(rows AS BIGINT) AS rows "
                         "FROM cube_key_rows", {"first": first})
         finally:
             cur.unregister("cube_key_rows")
     else:
-        cur.execute(f"CREATE TABLE wh.{KEYS_TABLE} (family VARCHAR, key VARCHAR, d DATE, rows BIGINT)")
-    return first
+        cur.execute(f"CREATE TABLE {into}.{KEYS_TABLE} (family VARCHAR, key VARCHAR, d DATE, rows BIGINT)")
 
 
 def _running_totals(cells: list[Cell], flow: list[dict[str, np.ndarray]], stock: list[dict[str, np.ndarray]],

@@ -67,8 +67,9 @@ class Warehouse:
                 quoted = str(self.path).replace("'", "''")
                 self._con.execute(f"ATTACH '{quoted}' AS wh "
                                   f"({'READ_ONLY' if read_only else f'ROW_GROUP_SIZE {ROW_GROUP_SIZE}'})")
-            have = {r[0] for r in self._con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh'").fetchall()}
+            have = {r[0] for r in self._con.execute(  # views too: the loader's rows as checked (the cube's builder)
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh' "
+                "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = 'wh'").fetchall()}
             missing = [t.name for t in TABLES if t.name not in have] + (
                 [] if "extract_meta" in have else ["extract_meta"])
             if missing:

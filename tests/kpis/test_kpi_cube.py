@@ -243,15 +243,16 @@ def test_the_cube_covers_the_history_and_the_month_after_the_extract(engines: tu
     assert cube_last_day(D("2025-12-05")) == D("2026-01-31") and cube_last_day(D("2024-01-31")) == D("2024-02-29")
 
 
+@pytest.mark.parametrize("step", ["count_cube", "store_cube"])
 def test_a_load_publishes_its_cube_and_a_failed_cube_does_not_stop_it(
-    sample_extract: Path, isolated_settings, monkeypatch: pytest.MonkeyPatch
+    sample_extract: Path, isolated_settings, monkeypatch: pytest.MonkeyPatch, step: str
 ) -> None:
     from etl import load_extract
 
-    def broken(path: Path, **_: object) -> None:
+    def broken(*_: object, **__: object) -> None:
         raise duckdb.OutOfMemoryException("out of memory")
 
-    monkeypatch.setattr("kpis.cube_builder.build_cube", broken)
+    monkeypatch.setattr(f"kpis.cube_builder.{step}", broken)
     result = load_extract(sample_extract)
     assert result.status == "published" and "cube could not be built (out of memory)" in result.message
     with open_warehouse(cube=True) as wh:
