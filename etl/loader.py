@@ -857,6 +857,7 @@ def _cube(tmp: Path, published: Path, small: bool) -> publishing.Derived:
         try:
             from kpis.cube_builder import store_cube
 
+            con.execute("RESET threads")  # the cube's tables are compressed a row group per thread
             with con.cursor() as cur:
                 store_cube(cur, counted, into=publishing.FILE)
         except Exception as err:  # noqa: BLE001
