@@ -263,6 +263,79 @@ def test_a_load_publishes_its_cube_and_a_failed_cube_does_not_stop_it(
         assert wh.cube is not None and set(wh.cube.kpis) == {k.id for k in KPIS}
 
 
+_CUBE_TABLES = ("kpi_cube", "kpi_cube_units", "kpi_cube_kpis", "kpi_cube_keys", "kpi_bank_holidays")
+
+
+def _cube_differences(a: Path, b: Path) -> dict[str, int]:
+    """Rows of each cube table (kpi_cube_meta: all but built_at) in one file and not the other, repeats counted."""
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
+        con.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
+        out = {}
+        for table, columns in [*((t, "*") for t in _CUBE_TABLES), ("kpi_cube_meta", "* EXCLUDE (built_at)")]:
+            out[table] = sum(con.execute(f"SELECT count(*) FROM (SELECT {columns} FROM {x}.{table} EXCEPT ALL "
+                                         f"SELECT {columns} FROM {y}.{table})").fetchone()[0]
+                             for x, y in (("a", "b"), ("b", "a")))
+        return out
+
+
+def test_the_cube_counted_from_the_rows_as_checked_is_the_cube_of_the_file(
+    sample_warehouse: Path, sample_extract: Path, isolated_settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load counts its cube from the rows as checked (views named as the warehouse's tables), while it
+    writes them (a small extract) or after (a large one): either is the cube build_cube counts from the
+    published file's own tables, to the last row. Views that let a rejected row through, or gave a column
+    another type than the file's (fte as DOUBLE, say), would show here."""
+    import etl.loader as loader
+    from etl import load_extract
+
+    recounted = tmp_path / "recounted.duckdb"
+    shutil.copyfile(sample_warehouse, recounted)
+    build_cube(recounted, holidays_from=sample_warehouse)  # replaces the load's cube with one from the file
+    assert _cube_differences(sample_warehouse, recounted) == dict.fromkeys([*_CUBE_TABLES, "kpi_cube_meta"], 0)
+
+    monkeypatch.setattr(loader, "SMALL_EXTRACT_BYTES", 100)  # a "large" extract: counted after its rows
+    assert load_extract(sample_extract).status == "published"
+    assert _cube_differences(isolated_settings.db, recounted) == dict.fromkeys([*_CUBE_TABLES, "kpi_cube_meta"], 0)
+    with duckdb.connect(str(recounted), read_only=True) as con:  # (and the comparison sees a cube)
+        assert con.execute("SELECT count(*) FROM kpi_cube").fetchone()[0] > 1000
+
+
+def test_a_write_that_fails_while_the_cube_is_counted_publishes_nothing_and_leaves_no_thread(
+    sample_extract: Path, isolated_settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import etl.publish as publish
+    from etl import load_extract
+
+    assert load_extract(sample_extract).status == "published"
+    before = isolated_settings.db.read_bytes()
+    counted = threading.Event()
+    real_cube = __import__("etl.loader", fromlist=["_cube"])._cube
+
+    def slow_cube(*args: object) -> publish.Derived:
+        derived = real_cube(*args)
+
+        def count(cur: duckdb.DuckDBPyConnection) -> object:
+            result = derived.count(cur)
+            counted.set()
+            return result
+        return dataclasses.replace(derived, count=count)
+
+    monkeypatch.setattr("etl.loader._cube", slow_cube)
+    monkeypatch.setattr(publish, "ISSUES_DDL", "CREATE TABLE load_issues (")  # the last write into the file fails
+    result = load_extract(sample_extract)
+    assert result.status == "failed" and "the new warehouse could not be written" in result.message
+    assert "published one is unchanged" in result.message
+    assert isolated_settings.db.read_bytes() == before
+    assert counted.is_set()  # the count ran (and was waited for: no thread of it is left)
+    assert not [t for t in threading.enumerate() if t.name.startswith("kpidash-derived")]
+    assert not list(isolated_settings.db.parent.glob("*.tmp"))
+    monkeypatch.undo()
+    assert load_extract(sample_extract).status == "published"
+
+
 def test_no_cube_with_kpidash_cube_false(sample_extract: Path, isolated_settings, monkeypatch: pytest.MonkeyPatch
                                          ) -> None:
     from core.settings import get_settings
