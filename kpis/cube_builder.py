@@ -1,5 +1,8 @@
 """Build the daily KPI cube (kpis/cube.py) into a warehouse file, before the loader publishes it.
 
+Two steps: count_cube counts it into memory from `wh` (the loader's rows as checked, while it writes
+them into the new file), store_cube writes it into the file; build_cube does both on a file.
+
 Derived from the families' declarations, never from a list of KPIs: the flow measures of a family
 with a flow_day are counted in one grouped pass of its facts query over one period reaching back to
 the start of time, each row placed on its flow_day; every stock KPI a family's DailyStock gives is
