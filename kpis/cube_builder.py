@@ -193,9 +193,12 @@ def _count(wh: Warehouse, families: tuple[Family, ...], started: float) -> Count
     flow = [_flow_changes(f, [k for g, k in served if g is f and k.kind == "flow"], flow_rows[f.name], kpi_ids,
                           keys.get(f.name))
             for f in families if f.name in flow_rows and any(g is f for g, _ in served)]
+    # columns a family gives as sums of its others' (DailyStock.compute's same)
+    same = {_column(kpi, part): [(_column(k, p), sign) for k, p, sign in terms]
+            for _, found in stretches for kpi, part, terms in found.pop("same", ())}
     stock = [part | {"k": np.array([kpi_ids.index(k) for k in wanted], np.int64)[part["k"]]}
              for wanted, part in stretches]
-    first, grid = _grid(wh.extract_date, teams, units, cells, flow, stock, last)
+    first, grid = _grid(wh.extract_date, teams, units, cells, flow, stock, last, same)
     return CountedCube(first, last, units, listed, served, keys, grid, wh.config.caseload_limit,
                        sorted(set(wh.config.closure_days)), wh.calendar_years, started)
 
@@ -279,9 +282,13 @@ def _read(wh: Warehouse, families: tuple[Family, ...], served: list[tuple[Family
         return dict(zip([f.name for f in with_flows], flow, strict=True)), list(stock)
 
 
+def _column(kpi: str, part: str) -> str:
+    return numerator_column(kpi) if part == "n" else denominator_column(kpi)
+
+
 def _grid(extract: dt.date, teams: list[dict], units: list[tuple[str, str]], cells: list[Cell],
-          flow: list[dict[str, np.ndarray]], stock: list[dict[str, np.ndarray]], last: dt.date
-          ) -> tuple[dt.date, dict[str, np.ndarray]]:
+          flow: list[dict[str, np.ndarray]], stock: list[dict[str, np.ndarray]], last: dt.date,
+          same: dict[str, list[tuple[str, int]]]) -> tuple[dt.date, dict[str, np.ndarray]]:
     """The cube's first day and its rows (day by day, the units in order within each day) from the changes."""
     floor = _floor(extract)
     # The history starts with the first flow event (with none, the first stock change); earlier
@@ -302,7 +309,7 @@ def _grid(extract: dt.date, teams: list[dict], units: list[tuple[str, str]], cel
     for i, (level, unit) in enumerate(units):
         if level == "team":
             service_of_unit[i] = index[("service", service_of[unit])]
-    grid = _running_totals(cells, flow, stock, service_of_unit, start, end)
+    grid = _running_totals(cells, flow, stock, service_of_unit, start, end, same)
     grid["d"] = np.repeat(np.arange(n_days, dtype=np.int32), n_units)
     grid["u"] = np.tile(np.arange(n_units, dtype=np.int32), n_days)
     return first, grid
@@ -370,7 +377,8 @@ def _write(cur: duckdb.DuckDBPyConnection, into: str, counted: CountedCube) -> N
 
 
 def _running_totals(cells: list[Cell], flow: list[dict[str, np.ndarray]], stock: list[dict[str, np.ndarray]],
-                    service_of_unit: np.ndarray, start: int, end: int) -> dict[str, np.ndarray]:
+                    service_of_unit: np.ndarray, start: int, end: int,
+                    same: dict[str, list[tuple[str, int]]] | None = None) -> dict[str, np.ndarray]:
     """Each stored column's running totals (a numerator per cell, a denominator per cell that is not a
     count), day by day with the units in order within each day. Every change is added into its column's
     cell (day, unit): those that add up (lv 0) into their team, then rolled into its service and the trust
@@ -381,15 +389,23 @@ def _running_totals(cells: list[Cell], flow: list[dict[str, np.ndarray]], stock:
     others in int64, stored as INTEGER where their totals fit, as before."""
     n_units, n_days = len(service_of_unit), end - start + 1
     size = n_days * n_units
-    names: list[str] = []
+    same = same or {}
+    order: list[str] = []  # every stored column, in the cells' order
+    names: list[str] = []  # those counted here (the others are sums of these: same)
     column_of = np.full((2, len(cells)), -1, np.int64)  # [0: numerator, 1: denominator][cell]
+    made = np.zeros((2, len(cells)), bool)  # [part][cell]: a column made from others
     for i, (cell, _, kpi) in enumerate(cells):
         for j, column in enumerate((numerator_column(cell), denominator_column(cell))):
             if j == 0 or kpi.measure != "count":
-                column_of[j, i] = len(names)
-                names.append(column)
+                order.append(column)
+                made[j, i] = column in same
+                if not made[j, i]:
+                    column_of[j, i] = len(names)
+                    names.append(column)
 
     parts = [(part, 1) for part in flow] + [(part, 2) for part in stock]  # a stretch changes twice
+    if any(((part[name] != 0) & made[j][part["k"]]).any() for part, _ in parts for j, name in enumerate("nd")):
+        raise ValueError("a change of the daily cube is given for a column made from others")
     # each column's rows' sizes added up (bound[0]: the rows of no stored column)
     bound = np.zeros(len(names) + 1)
     for part, times in parts:
@@ -471,7 +487,10 @@ def _running_totals(cells: list[Cell], flow: list[dict[str, np.ndarray]], stock:
         if not narrow[i] and np.abs(values).max(initial=0) < 2**31:  # half the memory for a national cube
             values = values.astype(np.int32)
         out[name] = values
-    return out
+    for name, terms in same.items():
+        values = sum(sign * out[source].astype(np.int64) for source, sign in terms)
+        out[name] = values.astype(np.int32) if np.abs(values).max(initial=0) < 2**31 else values
+    return {name: out[name] for name in order}
 
 
 def _table(cur: duckdb.DuckDBPyConnection, what: str, columns: dict[str, object]) -> None:
@@ -557,7 +576,8 @@ def _stretches(cur: duckdb.DuckDBPyConnection, family: Family, kpis: list[str], 
         got = stock.compute(cur, {"kpis": kpis, "caseload_limit": params["caseload_limit"]})
         return {"k": got["kpi"], "lv": np.zeros(len(got["kpi"]), np.int64),
                 "team_u": got["team_u"], "service_u": got["service_u"],
-                "f": got["valid_from"], "u": got["valid_until"], "n": got["numerator"], "d": got["denominator"]}
+                "f": got["valid_from"], "u": got["valid_until"], "n": got["numerator"], "d": got["denominator"],
+                "same": got.get("same", ())}
     wanted = ", ".join(f"'{k}'" for k in kpis)
     scaled = ", ".join(f"'{k}'" for k in kpis if k in ratios) or "NULL"
     sql = f"""

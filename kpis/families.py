@@ -77,7 +77,8 @@ class DailyStock:
     write slowly: compute(cursor, {"kpis": the KPI ids asked for, "caseload_limit": ...}) returns int64
     numpy columns kpi (its place in kpis), team_u and service_u (the cube's unit numbers, from the
     temporary table cube_units), valid_from and valid_until (days since 1970-01-01), numerator, and
-    denominator (a ratio's decimal denominator in units of 1e-9).
+    denominator (a ratio's decimal denominator in units of 1e-9); and, optionally, same: columns it gives
+    no rows for because they are sums of others, as (kpi, "n" or "d", ((kpi, "n" or "d", sign), ...)).
     """
 
     kpis: tuple[str, ...]

@@ -354,7 +354,7 @@ def _worker(wid: str, team: str, fte: str, start: str | None = None, end: str | 
             "fte": fte, "start_date": start, "end_date": end}
 
 
-def test_caseload_sweeps_on_hand_made_edges(tmp_path: Path) -> None:
+def test_caseload_sweeps_on_hand_made_edges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The caseload KPIs swept day by day (kpis/caseload_daily.py) against the facts, every day of four
     months, on allocations nested in, touching and overlapping each other, a worker leaving in the
     middle of an allocation and one joining late, episodes touching and overlapping, co-working, a
@@ -380,7 +380,12 @@ def test_caseload_sweeps_on_hand_made_edges(tmp_path: Path) -> None:
         "referrals": [{"referral_id": "R1", "child_id": "C1", "referral_date": "2024-12-01", "team_id": "T1"}],
     }, extracted_at="2025-04-30T06:30:00")
     config = KpiConfig(caseload_limit=10.0)
+    explicit = tmp_path / "explicit.duckdb"  # every column counted from its own stretches
+    shutil.copyfile(path, explicit)
     build_cube(path, config)
+    monkeypatch.setattr("kpis.caseload_daily.SAME", ())
+    build_cube(explicit, config)
+    assert _cube_differences(path, explicit) == dict.fromkeys([*_CUBE_TABLES, "kpi_cube_meta"], 0)
     kpis = [k.id for k in KPIS if k.family == "caseload"]
     with open_warehouse(path, config, cube=True) as cube, open_warehouse(path, config, cube=False) as facts:
         rows = kpi_trend(cube, kpis, "day", 130, ("trust", "service", "team"), date_to=D("2025-04-30"))
@@ -682,3 +687,16 @@ def test_running_totals_by_hand() -> None:
     for name, rows in expected.items():
         assert got[name].tolist() == [v for row in rows for v in row], name
     assert [got[name].dtype for name in expected] == [np.int32, np.int32, np.int64]
+
+    # a column made from others (DailyStock.compute's same): n_referrals - n_re_referral_rate, in its place
+    no_d = [flow[0] | {"d": np.array([5, 0, 0, 0])}]  # (a count's d, 5, is not stored)
+    made = _running_totals(cells, no_d, [], service_of_unit, 100, 103,
+                           {"d_re_referral_rate": [("n_referrals", 1), ("n_re_referral_rate", -1)]})
+    assert list(made) == ["n_referrals", "n_re_referral_rate", "d_re_referral_rate"]
+    assert made["n_referrals"].tolist() == [1, 1, 0, 1, 0, 0, 3, 3, 0, 1, 0, 2, 3, 3, 0, 1, 0, 2, 3, 3, 0, 1, 0, 2]
+    assert made["d_re_referral_rate"].tolist() == [  # day by day, n_referrals less n_re_referral_rate (above)
+        1, 1, 0, 1, 0, 0, 3, 3, 0, 1, 0, 2, 2, 3, -1, 1, -1, 2, 1, 2, -1, 0, -1, 2]
+    assert made["d_re_referral_rate"].dtype == np.int32
+    with pytest.raises(ValueError, match="made from others"):  # a change given for it is not dropped unsaid
+        _running_totals(cells, flow, [], service_of_unit, 100, 103,
+                        {"d_re_referral_rate": [("n_referrals", 1)]})
