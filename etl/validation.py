@@ -37,7 +37,8 @@ FORMAT_REASONS = {
     "number": "is not a number (expected e.g. 1 or 0.5)",
 }
 
-NO_SUCH_DAY = {
+# by column type: the pattern of a value written as the contract asks, and why it is still rejected
+NOT_IN_CALENDAR = {
     "date": (DATE_RE, NO_SUCH_DAY),
     "datetime": (DATETIME_RE, "is not a date-time: there is no such day or time in the calendar"),
 }
@@ -94,8 +95,8 @@ def reason(table: Table, column: Column) -> str:
     if column.forbidden_without:
         other = column.forbidden_without
         whens.append(f"WHEN {other} IS NULL THEN {quoted(f'is set but {other} is empty (only allowed with {other})')}")
-    if column.type in NO_SUCH_DAY:  # written as the contract asks, but not a day of the calendar
-        pattern, said = NO_SUCH_DAY[column.type]
+    if column.type in NOT_IN_CALENDAR:  # written as the contract asks, but not a day of the calendar
+        pattern, said = NOT_IN_CALENDAR[column.type]
         whens.append(f"WHEN {t} IS NULL AND regexp_full_match({c}, '{pattern}') AND NOT starts_with({c}, '0000') "
                      f"THEN {quoted(said)}")
     if column.type in FORMAT_REASONS:
