@@ -847,6 +847,9 @@ def _cube(tmp: Path, published: Path, small: bool) -> publishing.Derived:
         try:
             from kpis.cube_builder import count_cube
 
+            cur.execute("RESET memory_limit")
+            if not small:
+                cur.execute("RESET threads")
             return count_cube(cur, tmp, holidays_from=published)
         except Exception as err:  # noqa: BLE001  (any failure: publish the data without a cube)
             return _no_cube(err)
@@ -864,13 +867,7 @@ def _cube(tmp: Path, published: Path, small: bool) -> publishing.Derived:
             return _no_cube(err)
         return ""
 
-    def unbound(cur: duckdb.DuckDBPyConnection) -> object:
-        cur.execute("RESET memory_limit")
-        if not small:
-            cur.execute("RESET threads")
-        return count(cur)
-
-    return publishing.Derived(count=unbound, store=store, meanwhile=small)
+    return publishing.Derived(count=count, store=store, meanwhile=small)
 
 
 def _no_cube(err: Exception) -> str:
