@@ -187,20 +187,14 @@ def build_warehouse(
         con.execute(f"USE {FILE}")
         con.execute(f"SET checkpoint_threshold = '{_CHECKPOINT_EVERY_COMMIT}'")
         con.execute("BEGIN")  # one commit for the whole file, not one per statement
-        con.execute(FILES_DDL)
         rows = {}
         for table in EXTRACT_TABLES:
             con.execute(warehouse_ddl(table))
             if table.name in loaded:
-                rows[table.name] = con.execute(
+                rows[table.file_name] = con.execute(
                     f"INSERT INTO {table.name} SELECT {', '.join(table.column_names)} FROM memory.valid_{table.name} "
                     "ORDER BY _line").fetchone()[0]
-        # one statement (executemany prepares and runs one per row: about 10 ms for the contract's files)
-        con.execute("INSERT INTO extract_files VALUES " + ", ".join(["(?, ?, ?)"] * len(files)),
-                    [v for (file, supplied), t in zip(files, EXTRACT_TABLES, strict=True)
-                     for v in (file, supplied, rows.get(t.name, 0))])
-        con.execute(META_DDL)
-        con.execute("INSERT INTO extract_meta VALUES (?, ?, ?, ?, ?)", meta)
+        _files_and_meta(con, [(file, supplied, rows.get(file, 0)) for file, supplied in files], meta)
         con.execute(ISSUES_DDL)
         con.execute(
             """INSERT INTO load_issues
@@ -248,13 +242,19 @@ def _stage_as_warehouse(con: duckdb.DuckDBPyConnection, loaded: set[str], files:
                 con.execute(f"CREATE VIEW {table.name} AS SELECT {columns} FROM memory.valid_{table.name}")
             else:
                 con.execute(warehouse_ddl(table))
-        con.execute(FILES_DDL)
-        con.execute("INSERT INTO extract_files VALUES " + ", ".join(["(?, ?, 0)"] * len(files)),
-                    [v for row in files for v in row])
-        con.execute(META_DDL)
-        con.execute("INSERT INTO extract_meta VALUES (?, ?, ?, ?, ?)", meta)
+        _files_and_meta(con, [(file, supplied, 0) for file, supplied in files], meta)
     finally:
         con.execute("USE memory")
+
+
+def _files_and_meta(con: duckdb.DuckDBPyConnection, files: list[tuple[str, bool, int]], meta: list[object]) -> None:
+    """extract_files (file, supplied, rows loaded) and extract_meta's one row, in the database in USE."""
+    con.execute(FILES_DDL)
+    # one statement (executemany prepares and runs one per row: about 10 ms for the contract's files)
+    con.execute("INSERT INTO extract_files VALUES " + ", ".join(["(?, ?, ?)"] * len(files)),
+                [value for row in files for value in row])
+    con.execute(META_DDL)
+    con.execute("INSERT INTO extract_meta VALUES (?, ?, ?, ?, ?)", meta)
 
 
 def replace_published(tmp: Path, db: Path) -> None:
