@@ -16,7 +16,7 @@ from core.settings import get_settings
 from dashboard import auth
 from dashboard.api_client import ApiClient, ApiProblem, problem_words
 from dashboard.book import BookMonthError, book_html
-from dashboard.components import banner, records_drawer
+from dashboard.components import address, banner, records_drawer
 from dashboard.components.formatting import months_back
 from dashboard.pages import admin, board, qa, sign_in, team, today, trends
 
@@ -144,6 +144,7 @@ def create_dash_app(api_url: str | None = None) -> Dash:
         auth.end_session()
         return "/"
 
+    address.register(app)  # the note about an address a page could not show
     today.register(app, api_url)
     team.register(app, api_url)
     trends.register(app, api_url)
@@ -163,8 +164,10 @@ def create_dash_app(api_url: str | None = None) -> Dash:
             body = flask.request.get_json(silent=True)
             if not (isinstance(body, dict) and isinstance(body.get("inputs"), list)
                     and isinstance(body.get("output"), str) and body["output"] in app.callback_map
-                    # one output is an object, several a list (Dash reads them so)
-                    and isinstance(body.get("outputs"), list if body["output"].startswith("..") else dict)
+                    # one output is an object, several a list (Dash reads them so), as is one whose pattern id
+                    # matches any number of components (ALL: the address note's)
+                    and isinstance(body.get("outputs"), list if body["output"].startswith("..")
+                                   or '["ALL"]' in body["output"] else dict)
                     and len(body["inputs"]) == len(app.callback_map[body["output"]]["inputs"])
                     and len(body.get("state") or []) == len(app.callback_map[body["output"]]["state"])):
                 return flask.Response(NOT_OURS, status=400, mimetype="application/json")

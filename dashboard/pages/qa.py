@@ -41,7 +41,7 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search:
     missing = ([scope_words(wanted)] if wanted is not None and wanted != scope else []) + (
         [f"month {asked['month'][0]!r}"] if asked.get("month") and asked["month"][0] != month else [])
     return html.Div([
-        not_shown(missing),
+        not_shown(missing, {**scope_query(scope), "month": month}),
         html.Div(className="page-head", children=[
             html.H1("Quality assurance"),
             html.Div(className="control", children=[

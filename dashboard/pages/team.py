@@ -34,7 +34,7 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search:
     offered = asked in {o["value"] for o in opts}
     start = asked if offered else start
     return html.Div([
-        not_shown([f"team {asked!r}"] if asked is not None and not offered else []),
+        not_shown([f"team {asked!r}"] if asked is not None and not offered else [], {"team": start}),
         html.Div(className="page-head", children=[
             html.H1("Team"),
             html.Div(className="control", children=[

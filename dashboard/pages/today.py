@@ -41,7 +41,7 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search:
     offered = asked in {o["value"] for o in opts}
     start = asked if offered else default_scope(user)
     return html.Div([
-        not_shown([scope_words(asked)] if asked is not None and not offered else []),
+        not_shown([scope_words(asked)] if asked is not None and not offered else [], scope_query(start)),
         overdue_panel(api, "today-overdue", "Overdue actions you own or oversee", mine=True),
         html.Div(className="page-head", children=[
             html.H1("Today"),

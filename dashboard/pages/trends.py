@@ -41,7 +41,7 @@ def layout(api: ApiClient, user: dict[str, Any], status: dict[str, Any], search:
         [f"charts by {asked['by'][0]!r}"] if asked.get("by") and asked["by"][0] != by else []) + (
         [f"KPI {asked['kpi'][0]!r}"] if asked.get("kpi") and asked["kpi"][0] != kpi else [])
     return html.Div([
-        not_shown(missing),
+        not_shown(missing, {"month": month, "by": by, "kpi": kpi}),
         html.Div(className="page-head", children=[
             html.H1("Trends"),
             html.Div(className="control", children=[

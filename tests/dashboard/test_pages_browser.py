@@ -247,7 +247,18 @@ def test_what_the_address_asks_for_and_cannot_be_shown_is_said(browser, live_ser
                         ("/qa?service=Nope&month=2031-01", "service 'Nope' and month '2031-01'")):
         s.page.goto(live_service.url + path)
         s.page.wait_for_selector("#address-not-shown", timeout=20_000)
+        # the page writes the view it shows instead into the address: the note stays
+        s.page.wait_for_url(lambda url, path=path: not url.endswith(path), timeout=20_000)
         assert words in s.page.inner_text("#address-not-shown"), (path, s.page.inner_text("#address-not-shown"))
+    # the note stays while the address is the page's own writing of the view it shows instead ...
+    s.page.goto(live_service.url + "/today?team=T99")
+    s.page.wait_for_url("**/today?scope=trust", timeout=20_000)
+    s.page.wait_for_selector(".tile .value", timeout=30_000)
+    assert "team 'T99'" in s.page.inner_text("#address-not-shown")
+    # ... and goes once a choice made on the page replaces the address
+    s.pick("#today-scope", live_service.service)
+    s.page.wait_for_selector("#address-not-shown", state="detached", timeout=10_000)
+    assert "T99" not in s.page.url and "service=" in s.page.url, s.page.url
     s.page.goto(live_service.url + f"/today?team={live_service.team}")
     s.page.wait_for_selector(".tile .value", timeout=30_000)
     assert s.page.query_selector("#address-not-shown") is None, "a view the page can show gets no note"
