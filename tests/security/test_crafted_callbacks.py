@@ -34,5 +34,14 @@ def test_crafted_callbacks_of_a_signed_in_browser_are_a_400(secure_service: Serv
                 "changedPropIds": ["team-picker.value"]}
         listed = browser.http.post("/_dash-update-component", json=body)
         assert listed.status_code == 400 and listed.json()["detail"].startswith(NOT_OURS)
+        # the address note's output matches any number of components (a list, here of none); not an object
+        entry = next(c for c in browser.callbacks if '"address-note"' in c["output"])
+        note = {"output": entry["output"], "outputs": [],
+                "inputs": [{"id": "url", "property": "search", "value": "?scope=trust"}],
+                "state": [{"id": "shown-search", "property": "data", "value": "?scope=trust"}, []],
+                "changedPropIds": ["url.search"]}
+        assert browser.http.post("/_dash-update-component", json=note).status_code == 204  # nothing to clear
+        one = browser.http.post("/_dash-update-component", json={**note, "outputs": {"id": "x", "property": "y"}})
+        assert one.status_code == 400 and one.json()["detail"].startswith(NOT_OURS)
     finally:
         browser.close()
