@@ -154,7 +154,10 @@ def load_kpi_config(path: Path | None = None) -> KpiConfig:
         except (OSError, UnicodeDecodeError) as exc:
             raise KpiError(f"cannot read the KPI configuration file {where}: {exc}") from None
     try:
-        data = yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 (a safe loader: libyaml's, else Python's)
+        try:
+            data = yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 (a safe loader: libyaml's, else Python's)
+        except (yaml.YAMLError, ValueError):
+            data = yaml.safe_load(text)  # the error again, as Python's parser tells it: with the line and a caret
     except yaml.YAMLError as exc:
         raise KpiError(f"the KPI configuration file {where} is not valid YAML: {exc}") from None
     except ValueError as exc:  # YAML reads 2025-13-01 as a date and fails

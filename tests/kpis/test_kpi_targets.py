@@ -70,11 +70,19 @@ def test_the_setting_points_at_another_file(tmp_path: Path, monkeypatch: pytest.
         ("targets:\n  allocation_rate: {target: high}\n", "targets.allocation_rate.target"),
         ("colour: blue\n", "colour"),
         ("targets: [\n", "not valid YAML"),
+        ("closure_days: [2025-13-01]\n", "has a date that does not exist"),
         ("- 1\n- 2\n", "must be a mapping"),
     ],
 )
 def test_bad_files_are_explained(tmp_path: Path, text: str, message: str) -> None:
     assert message in config_refusal(tmp_path, text)
+
+
+def test_a_yaml_error_shows_the_line_and_where_in_it(tmp_path: Path) -> None:
+    """The configuration is parsed with libyaml where PyYAML has it, whose errors give only line and column:
+    an error is told again by Python's parser, which quotes the line and marks the place."""
+    message = config_refusal(tmp_path, "targets:\n  allocation_rate: [1, 2\n  x: 3\n")
+    assert "not valid YAML" in message and "allocation_rate: [1, 2" in message and "^" in message, message
 
 
 def test_a_missing_file_is_explained(tmp_path: Path) -> None:
