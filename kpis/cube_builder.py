@@ -50,7 +50,7 @@ from kpis.engine import bind, periods_cte, single_period
 from kpis.families import FAMILIES, Family
 from kpis.registry import KPIS_BY_ID, Kpi
 from kpis.targets import KpiConfig, load_kpi_config
-from kpis.warehouse import Warehouse
+from kpis.warehouse import UNKNOWN, Warehouse
 from kpis.working_days import STORED_HOLIDAYS_TABLE, bank_holidays, store_bank_holidays, stored_bank_holidays
 
 MAX_YEARS = 10
@@ -173,6 +173,9 @@ def _count(wh: Warehouse, families: tuple[Family, ...], started: float) -> Count
         # Units in the engine's row order: level, then UNKNOWN last, then name. Listed: in teams.csv; the
         # UNKNOWN team and service are always in the cube, with rows only where something counts there.
         teams = wh.teams()
+        if any(t["team_id"] == UNKNOWN for t in teams):  # (docs/kpis.md: a real team whose team_id is UNKNOWN)
+            raise ValueError(f'teams.csv has a team whose team_id is "{UNKNOWN}", the unit of records with no known '
+                             "team: the cube adds each team into one service, so it cannot keep the two apart")
         listed = ({("trust", "trust")} | {("service", t["service"]) for t in teams}
                   | {("team", t["team_id"]) for t in teams})
         units = sorted(listed | {("service", "UNKNOWN"), ("team", "UNKNOWN")},

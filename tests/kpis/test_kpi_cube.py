@@ -144,6 +144,22 @@ def test_fte_sums_that_floats_would_get_wrong(tmp_path: Path) -> None:
     assert sum(float(f) for f in ftes) != 2.35
 
 
+def test_a_real_team_called_unknown_builds_no_cube(tmp_path: Path) -> None:
+    """docs/kpis.md: a team of teams.csv whose team_id is UNKNOWN shares its row with the unit of records of
+    no known team, but not its service; the cube adds each team into one service, so none is built, even
+    with no record in that team (a fuzz draw: the check that a team's changes go to its own service then
+    found nothing to refuse, and a cube was built against what the docs say)."""
+    teams = [{"team_id": "T1", "team_name": "Team 1", "service": "Service A"},
+             {"team_id": "UNKNOWN", "team_name": "Team 2", "service": "Service A"}]
+    path = build_warehouse(tmp_path / "wh.duckdb", {
+        "referrals": [{"referral_id": "R1", "child_id": "C1", "referral_date": "2025-10-01", "team_id": "T9"}],
+    }, teams=teams)
+    with pytest.raises(ValueError, match='teams.csv has a team whose team_id is "UNKNOWN"'):
+        build_cube(path, KpiConfig())
+    with open_warehouse(path, cube=True) as wh:
+        assert wh.cube is None
+
+
 @pytest.fixture(scope="module")
 def closures_engines(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
                      ) -> Iterator[tuple[Warehouse, Warehouse]]:
