@@ -9,6 +9,8 @@ the start of time, each row placed on its flow_day; every stock KPI a family's D
 added up from its stretches of days. A KPI neither covers (a family without those declarations, a distinct count
 or a sum of decimals over a flow period) is left out of the cube and counted from the facts, as is
 one whose files the extract did not hold (Family.requires, Measure.requires: it has no rows at all).
+No cube is built when teams.csv has a team whose team_id is UNKNOWN (docs/kpis.md): its service is not
+that of the records of no known team, with which it shares its row.
 A family with an extra key (domain) has a column pair per KPI and key value, and the running count of
 its facts rows per key value (which key values have rows in a period); a family whose facts have rows
 not dated by its flow_day, or key values the engine does not order, is left to the facts.
