@@ -176,13 +176,14 @@ def build_warehouse(
     meta = [run_id, extracted_at, source_system, source, loaded_at]
     con.execute(f"ATTACH ? AS {FILE} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})", [str(tmp)])
     staged = derived is not None
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kpidash-derived") if staged else None
+    pool: ThreadPoolExecutor | None = None  # (only to count meanwhile)
     counting: Future | None = None
     done = None
     try:
         if staged:
             _stage_as_warehouse(con, loaded, files, meta)
             if derived.meanwhile:
+                pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kpidash-derived")
                 counting = pool.submit(_on_cursor, con, derived.count)
         con.execute(f"USE {FILE}")
         con.execute(f"SET checkpoint_threshold = '{_CHECKPOINT_EVERY_COMMIT}'")

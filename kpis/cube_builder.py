@@ -180,8 +180,8 @@ def _count(wh: Warehouse, families: tuple[Family, ...], started: float) -> Count
                              "team: the cube adds each team into one service, so it cannot keep the two apart")
         listed = ({("trust", "trust")} | {("service", t["service"]) for t in teams}
                   | {("team", t["team_id"]) for t in teams})
-        units = sorted(listed | {("service", "UNKNOWN"), ("team", "UNKNOWN")},
-                       key=lambda lu: (_LEVEL_RANK[lu[0]], lu[1] == "UNKNOWN", lu[1]))
+        units = sorted(listed | {("service", UNKNOWN), ("team", UNKNOWN)},
+                       key=lambda lu: (_LEVEL_RANK[lu[0]], lu[1] == UNKNOWN, lu[1]))
         # the families' queries read these by name, each from its own cursor (so not TEMP tables)
         _table(cur, "OR REPLACE TABLE cube_units", {"u": range(len(units)), "level": [lv for lv, _ in units],
                                                     "unit": [unit for _, unit in units]})
@@ -308,7 +308,7 @@ def _grid(extract: dt.date, teams: list[dict], units: list[tuple[str, str]], cel
     start, end = (first - epoch).days, (last - epoch).days
     n_units, n_days = len(units), end - start + 1
 
-    service_of = {t["team_id"]: t["service"] for t in teams} | {"UNKNOWN": "UNKNOWN"}
+    service_of = {t["team_id"]: t["service"] for t in teams} | {UNKNOWN: UNKNOWN}
     index = {lu: i for i, lu in enumerate(units)}
     service_of_unit = np.full(n_units, -1)
     for i, (level, unit) in enumerate(units):
@@ -489,13 +489,15 @@ def _running_totals(cells: list[Cell], flow: list[dict[str, np.ndarray]], stock:
     out = {}
     for i, name in enumerate(names):
         values = grids[not narrow[i]][local[i]].reshape(-1)
-        if not narrow[i] and np.abs(values).max(initial=0) < 2**31:  # half the memory for a national cube
-            values = values.astype(np.int32)
-        out[name] = values
+        out[name] = values if narrow[i] else _int32_where_it_fits(values)
     for name, terms in same.items():
-        values = sum(sign * out[source].astype(np.int64) for source, sign in terms)
-        out[name] = values.astype(np.int32) if np.abs(values).max(initial=0) < 2**31 else values
+        out[name] = _int32_where_it_fits(sum(sign * out[source].astype(np.int64) for source, sign in terms))
     return {name: out[name] for name in order}
+
+
+def _int32_where_it_fits(values: np.ndarray) -> np.ndarray:
+    """int64 totals as int32 when every one fits: half the memory for a national cube."""
+    return values.astype(np.int32) if np.abs(values).max(initial=0) < 2**31 else values
 
 
 def _table(cur: duckdb.DuckDBPyConnection, what: str, columns: dict[str, object]) -> None:

@@ -280,6 +280,7 @@ def test_a_load_publishes_its_cube_and_a_failed_cube_does_not_stop_it(
 
 
 _CUBE_TABLES = ("kpi_cube", "kpi_cube_units", "kpi_cube_kpis", "kpi_cube_keys", "kpi_bank_holidays")
+_NO_DIFFERENCES = dict.fromkeys([*_CUBE_TABLES, "kpi_cube_meta"], 0)  # what _cube_differences gives for equal cubes
 
 
 def _cube_differences(a: Path, b: Path) -> dict[str, int]:
@@ -308,11 +309,11 @@ def test_the_cube_counted_from_the_rows_as_checked_is_the_cube_of_the_file(
     recounted = tmp_path / "recounted.duckdb"
     shutil.copyfile(sample_warehouse, recounted)
     build_cube(recounted, holidays_from=sample_warehouse)  # replaces the load's cube with one from the file
-    assert _cube_differences(sample_warehouse, recounted) == dict.fromkeys([*_CUBE_TABLES, "kpi_cube_meta"], 0)
+    assert _cube_differences(sample_warehouse, recounted) == _NO_DIFFERENCES
 
     monkeypatch.setattr(loader, "SMALL_EXTRACT_BYTES", 100)  # a "large" extract: counted after its rows
     assert load_extract(sample_extract).status == "published"
-    assert _cube_differences(isolated_settings.db, recounted) == dict.fromkeys([*_CUBE_TABLES, "kpi_cube_meta"], 0)
+    assert _cube_differences(isolated_settings.db, recounted) == _NO_DIFFERENCES
     with duckdb.connect(str(recounted), read_only=True) as con:  # (and the comparison sees a cube)
         assert con.execute("SELECT count(*) FROM kpi_cube").fetchone()[0] > 1000
 
@@ -401,7 +402,7 @@ def test_caseload_sweeps_on_hand_made_edges(tmp_path: Path, monkeypatch: pytest.
     build_cube(path, config)
     monkeypatch.setattr("kpis.caseload_daily.SAME", ())
     build_cube(explicit, config)
-    assert _cube_differences(path, explicit) == dict.fromkeys([*_CUBE_TABLES, "kpi_cube_meta"], 0)
+    assert _cube_differences(path, explicit) == _NO_DIFFERENCES
     kpis = [k.id for k in KPIS if k.family == "caseload"]
     with open_warehouse(path, config, cube=True) as cube, open_warehouse(path, config, cube=False) as facts:
         rows = kpi_trend(cube, kpis, "day", 130, ("trust", "service", "team"), date_to=D("2025-04-30"))
